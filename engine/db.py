@@ -1,0 +1,75 @@
+"""The workspace database: one SQLAlchemy metadata for the register, the archive index and the audit log.
+
+SQLite in ``archive/ruqi.sqlite`` by default; PostgreSQL when ``[archive] database_url`` is set.
+Tables are declared next to the code that owns them (``engine.register``, ``engine.archive``);
+this module only holds the shared ``Base`` and the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from .workspace import Workspace
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets a reviewer read while the inbox writes; busy_timeout makes two `ruqi` processes
+    # wait for each other instead of failing with "database is locked".
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+    # pysqlite's own transaction handling would defer BEGIN; we issue BEGIN IMMEDIATE ourselves.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    # IMMEDIATE takes the write lock at the start, so "read max(件号) then insert" is atomic
+    # across processes.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine(ws: Workspace) -> Engine:
+    url = ws.database_url
+    eng = _ENGINES.get(url)
+    if eng is None:
+        eng = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            event.listen(eng, "connect", _sqlite_pragmas)
+            event.listen(eng, "begin", _sqlite_begin)
+        _import_models()
+        from .migrations import upgrade
+
+        upgrade(eng)
+        _ENGINES[url] = eng
+    return eng
+
+
+def _import_models() -> None:
+    # Importing registers each module's tables on Base.metadata.
+    from . import register  # noqa: F401
+
+    try:
+        from .archive import models  # noqa: F401
+    except ImportError:
+        pass
+
+
+@contextmanager
+def session(ws: Workspace) -> Iterator[Session]:
+    """A transaction: committed when the block ends normally, rolled back otherwise."""
+    maker = sessionmaker(get_engine(ws), expire_on_commit=False)
+    with maker() as s, s.begin():
+        yield s

@@ -1,0 +1,36 @@
+"""Schema migrations: an ordered list of steps, the applied version kept in ``schema_version``.
+
+A step is applied once, inside a transaction, and never edited after it has shipped: a later
+change to a table is a new step.  Version 1 creates every table declared on ``Base.metadata``
+at that time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, text
+
+from .db import Base
+
+
+def _v1_create_all(conn: Connection) -> None:
+    Base.metadata.create_all(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all]
+
+
+def current_version(conn: Connection) -> int:
+    conn.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+    row = conn.execute(text("SELECT max(version) FROM schema_version")).scalar()
+    return int(row or 0)
+
+
+def upgrade(engine: Engine) -> int:
+    with engine.begin() as conn:
+        v = current_version(conn)
+        for i, step in enumerate(MIGRATIONS[v:], start=v + 1):
+            step(conn)
+            conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": i})
+        return len(MIGRATIONS)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up ruqi in this checkout: Debian packages (when root), .venv/, the package in editable mode.
+# Idempotent: a second run only checks what is already there.
+#   scripts/setup.sh            runtime + dev tools
+#   scripts/setup.sh --office   also LibreOffice (used by tests that convert docx to PDF)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(fonts-noto-cjk fonts-arphic-ukai libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils)
+if [[ "${1:-}" == "--office" ]]; then APT_PACKAGES+=(libreoffice-writer-nogui); fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "[setup] apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "[setup] 缺少系统软件包 / missing Debian packages: ${missing[*]}"
+    echo "[setup] 请让管理员执行 / ask an administrator to run:"
+    echo "        sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    echo "[setup] 继续安装 Python 部分；PDF 可能缺字或很慢 / continuing; PDFs may lack CJK glyphs or be slow."
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  echo "[setup] creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.ruqi-installed
+want=$(sha256sum pyproject.toml | cut -c1-16)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  echo "[setup] pip install -e .[dev]"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+echo "[setup] ok: $(.venv/bin/ruqi --version 2>/dev/null || echo 'ruqi installed')"
