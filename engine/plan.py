@@ -1,0 +1,344 @@
+"""Inspection plans: the blank workbook a clerk fills, and reading it back row by row.
+
+Columns are matched by header text in any order; extra columns are ignored.  Each row becomes
+a ``PlanRow`` holding either an ``Inspection`` or the findings that explain, by row and
+column, what the clerk must correct.  A bad row never stops the good ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .caps import ALL_GRADES, INDUSTRIES, grades_for
+from .divisions import Division, find_county
+from .findings import Finding, Findings, error, warning
+from .forms import INSPECTION_KINDS
+from .identifiers import check_uscc, normalize_uscc
+from .inspection import Inspection
+
+
+class PlanCode(StrEnum):
+    UNREADABLE = "PLAN_UNREADABLE"
+    NOT_A_PLAN = "PLAN_NOT_A_PLAN"
+    MISSING_COLUMN = "PLAN_MISSING_COLUMN"
+    REQUIRED = "FIELD_REQUIRED"
+    COUNTY_UNKNOWN = "COUNTY_UNKNOWN"
+    INDUSTRY_UNKNOWN = "INDUSTRY_UNKNOWN"
+    GRADE_INVALID = "GRADE_INVALID"
+    KIND_UNKNOWN = "KIND_UNKNOWN"
+    DATE_INVALID = "DATE_INVALID"
+    DATE_ORDER = "DATE_ORDER"
+    YESNO_INVALID = "YESNO_INVALID"
+    DUPLICATE_ROW = "PLAN_DUPLICATE_ROW"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    header: str
+    required: bool
+    aliases: tuple[str, ...] = ()
+    width: int = 14
+    example: Any = ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("enterprise", "企业名称", True, ("被检查单位", "单位名称", "企业"), 30, "大同市示例煤业有限公司"),
+    Column("uscc", "统一社会信用代码", True, ("信用代码", "社会信用代码"), 22, "91140200MA0K123454"),
+    Column("county", "所属县区", True, ("县区", "所属县（区）", "所属区县", "县（市、区）"), 12, "平城区"),
+    Column("industry", "行业类别", True, ("行业",), 12, "煤矿"),
+    Column("grade", "等级", True, ("分级", "等级/分类", "标准化等级"), 10, "B"),
+    Column("kind", "检查类别", True, ("检查类型", "检查方式"), 12, "执法检查"),
+    Column("basis", "检查依据", True, ("依据",), 30, "《大同市应急管理局2025年度安全生产监督检查计划》"),
+    Column("joint_units", "联合单位", False, (), 20, ""),
+    Column("start", "开始日期", True, ("检查开始日期", "开始时间"), 12, date(2025, 3, 10)),
+    Column("end", "结束日期", True, ("检查结束日期", "结束时间"), 12, date(2025, 3, 11)),
+    Column("leader", "组长", True, ("检查组长",), 10, "张建国"),
+    Column("members", "成员", False, ("检查组成员", "组员"), 20, "李明、王芳"),
+    Column("experts", "专家", False, ("随行专家",), 14, "赵强"),
+    Column("content", "检查内容", False, ("内容", "重点检查内容"), 30, "通风、瓦斯防治、机电运输"),
+    Column("benchmark", "标杆企业", False, (), 10, "否"),
+    Column("key_supervision", "重点监管", False, ("重点监管名单",), 10, "否"),
+)
+BY_KEY = {c.key: c for c in COLUMNS}
+YES, NO = "是", "否"
+HEADER_SCAN_ROWS = 10  # the header row may sit under a title or a note
+
+
+@dataclass(slots=True)
+class PlanRow:
+    row: int  # 1-based worksheet row, as Excel shows it
+    inspection: Inspection | None
+    findings: Findings = field(default_factory=Findings)
+
+    @property
+    def ok(self) -> bool:
+        return self.inspection is not None and self.findings.ok
+
+
+@dataclass(slots=True)
+class Plan:
+    path: Path
+    rows: list[PlanRow]
+    findings: Findings = field(default_factory=Findings)  # about the file as a whole
+
+    @property
+    def ok(self) -> bool:
+        return self.findings.ok
+
+
+# ---- the blank plan workbook ----------------------------------------------------------------
+
+
+def write_template(out: Path) -> Path:
+    """The blank plan a clerk fills in Excel/WPS: Chinese headers, drop-downs, date cells, one example."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "检查计划"
+    ws.append([c.header for c in COLUMNS])
+    ws.append([c.example for c in COLUMNS])
+    thin = Side(style="thin", color="999999")
+    for i, c in enumerate(COLUMNS, start=1):
+        cell = ws.cell(1, i)
+        cell.font = Font(bold=True, color="FFFFFF" if c.required else "000000")
+        cell.fill = PatternFill("solid", fgColor="C00000" if c.required else "D9D9D9")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+        ws.column_dimensions[get_column_letter(i)].width = c.width
+    ws.freeze_panes = "A2"
+    last = 1000
+    lists = {
+        "industry": INDUSTRIES, "grade": ALL_GRADES, "kind": INSPECTION_KINDS,
+        "benchmark": (YES, NO), "key_supervision": (YES, NO),
+    }
+    for key, options in lists.items():
+        col = get_column_letter(_index(key))
+        dv = DataValidation(type="list", formula1=f'"{",".join(options)}"', allow_blank=True)
+        dv.error, dv.errorTitle = f"请从下拉列表中选择：{'、'.join(options)}", "输入有误"
+        dv.add(f"{col}2:{col}{last}")
+        ws.add_data_validation(dv)
+    for key in ("start", "end"):
+        col = get_column_letter(_index(key))
+        dv = DataValidation(type="date", operator="greaterThan", formula1="36526", allow_blank=True)
+        dv.error, dv.errorTitle = "请输入日期，例如 2025-3-10", "日期有误"
+        dv.add(f"{col}2:{col}{last}")
+        ws.add_data_validation(dv)
+        for r in range(2, last + 1):
+            ws[f"{col}{r}"].number_format = "yyyy-mm-dd"
+    ws[f"{get_column_letter(_index('uscc'))}2"].number_format = "@"
+    notes = wb.create_sheet("填写说明")
+    for line in _instructions():
+        notes.append([line])
+    notes.column_dimensions["A"].width = 100
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out
+
+
+def _index(key: str) -> int:
+    return [c.key for c in COLUMNS].index(key) + 1
+
+
+def _instructions() -> Iterable[str]:
+    yield "入企检查计划填写说明"
+    yield "1. 红色表头为必填项；灰色为选填项。第2行为示例，填写时请删除或覆盖。"
+    yield "2. 行业类别：" + "、".join(INDUSTRIES) + "。"
+    yield "3. 等级：煤矿、非煤矿山填 A/B/C/D；危险化学品、金属冶炼、非高危行业填 一级/二级/三级/未定级。"
+    yield "4. 检查类别：" + "、".join(INSPECTION_KINDS) + "。"
+    yield "5. 成员、专家多人时用顿号（、）或逗号分隔。"
+    yield "6. 日期填 2025-3-10 或 2025年3月10日 均可。"
+    yield "7. 标杆企业、重点监管填 是 或 否；标杆企业非重点监管的，不安排执法检查。"
+    yield "8. 列的顺序可以调整，多余的列会被忽略。"
+
+
+# ---- reading a filled plan ------------------------------------------------------------------
+
+
+def read_plan(path: str | Path, city_code: str | None = None) -> Plan:
+    """Read and check a filled plan. Never raises for bad content: problems are findings."""
+    path = Path(path)
+    plan = Plan(path, [])
+    try:
+        rows = _load_rows(path)
+    except Exception as e:  # any parser failure means "not a workbook we can read"
+        plan.findings.add(
+            error(PlanCode.UNREADABLE, f"无法打开计划文件“{path.name}”：请确认它是 Excel 工作簿（.xlsx）。（{type(e).__name__}）",
+                  path.name)
+        )
+        return plan
+    header_at, mapping = _find_header(rows)
+    missing = [c for c in COLUMNS if c.required and c.key not in mapping]
+    if header_at is None or len(missing) > len([c for c in COLUMNS if c.required]) // 2:
+        plan.findings.add(
+            error(PlanCode.NOT_A_PLAN, f"“{path.name}”不是入企检查计划：找不到“企业名称”“统一社会信用代码”等表头。"
+                  "请用 ruqi plan-template 生成的模板填写。", path.name)
+        )
+        return plan
+    if missing:
+        plan.findings.add(
+            error(PlanCode.MISSING_COLUMN, f"计划缺少必填列：{'、'.join(c.header for c in missing)}。请补上这些列后重试。",
+                  f"第{header_at + 1}行")
+        )
+        return plan
+    seen: dict[tuple[str, str, str, str], int] = {}
+    for i in range(header_at + 1, len(rows)):
+        raw = {k: rows[i][j] if j < len(rows[i]) else None for k, j in mapping.items()}
+        if all(_blank(v) for v in raw.values()):
+            continue
+        pr = parse_row(i + 1, raw, mapping, city_code)
+        if pr.inspection is not None:
+            key = pr.inspection.natural_key
+            if key in seen:
+                pr.findings.add(warning(PlanCode.DUPLICATE_ROW, f"与第{seen[key]}行是同一次检查（同一企业、类别和日期），只生成一次。",
+                                        f"第{i + 1}行"))
+            seen.setdefault(key, i + 1)
+        plan.rows.append(pr)
+    return plan
+
+
+def _load_rows(path: Path) -> list[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    sheet = wb.get_sheet_by_index(0)
+    return sheet.to_python(skip_empty_area=False)
+
+
+def _norm_header(v: Any) -> str:
+    return re.sub(r"[\s\u3000*＊]|（必填）|\(必填\)|（选填）", "", str(v or ""))
+
+
+def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
+    names = {}
+    for c in COLUMNS:
+        for n in (c.header, *c.aliases):
+            names[_norm_header(n)] = c.key
+    best: tuple[int | None, dict[str, int]] = (None, {})
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        mapping: dict[str, int] = {}
+        for j, v in enumerate(row):
+            key = names.get(_norm_header(v))
+            if key and key not in mapping:
+                mapping[key] = j
+        if len(mapping) > len(best[1]):
+            best = (i, mapping)
+    return best
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+_DATE_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def parse_date(v: Any) -> date | None:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    if isinstance(v, int | float) and 20000 < v < 80000:  # an Excel serial typed into a text cell
+        return _EXCEL_EPOCH + timedelta(days=int(v))
+    m = _DATE_TEXT.match(_text(v).translate(_FULLWIDTH_DIGITS))
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return None
+
+
+_FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)}
+
+
+def split_names(v: Any) -> list[str]:
+    return [p for p in re.split(r"[、，,;；\s]+", _text(v)) if p]
+
+
+def _where(row: int, key: str, mapping: dict[str, int]) -> str:
+    col = get_column_letter(mapping[key] + 1) if key in mapping else "?"
+    return f"第{row}行 {BY_KEY[key].header}（{col}列）"
+
+
+def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code: str | None) -> PlanRow:
+    """One plan row → an Inspection, or findings naming each bad cell."""
+    f = Findings()
+
+    def w(key: str) -> str:
+        return _where(row, key, mapping)
+
+    for c in COLUMNS:
+        if c.required and _blank(raw.get(c.key)):
+            f.add(error(PlanCode.REQUIRED, f"“{c.header}”未填写。", w(c.key)))
+
+    uscc = normalize_uscc(_text(raw.get("uscc")))
+    if uscc:
+        f.add(check_uscc(uscc, w("uscc")))
+
+    county: Division | None = None
+    if not _blank(raw.get("county")):
+        county = find_county(_text(raw.get("county")), city_code)
+        if county is None:
+            f.add(error(PlanCode.COUNTY_UNKNOWN, f"县区“{_text(raw.get('county'))}”不在本市辖区名单中，请填写如“平城区”“云州区”。",
+                        w("county")))
+
+    industry, grade = _text(raw.get("industry")), _text(raw.get("grade")).upper().replace("类", "")
+    if industry and industry not in INDUSTRIES:
+        f.add(error(PlanCode.INDUSTRY_UNKNOWN, f"行业类别“{industry}”无法识别，应为：{'、'.join(INDUSTRIES)}。", w("industry")))
+    elif industry and grade and grade not in grades_for(industry):
+        f.add(error(PlanCode.GRADE_INVALID, f"{industry}的等级应为 {'/'.join(grades_for(industry))}，现为“{grade}”。", w("grade")))
+
+    kind = _text(raw.get("kind")).replace("调查核实", "调查核查")
+    if kind and kind not in INSPECTION_KINDS:
+        f.add(error(PlanCode.KIND_UNKNOWN, f"检查类别“{kind}”无法识别，应为：{'、'.join(INSPECTION_KINDS)}。"
+                    "（帮扶指导、调查研究、考核巡查不属于入企检查。）", w("kind")))
+
+    start, end = (parse_date(raw.get(k)) for k in ("start", "end"))
+    for key, d in (("start", start), ("end", end)):
+        if d is None and not _blank(raw.get(key)):
+            f.add(error(PlanCode.DATE_INVALID, f"无法识别的日期“{_text(raw.get(key))}”，请填写如 2025-3-10。", w(key)))
+    if start and end and end < start:
+        f.add(error(PlanCode.DATE_ORDER, f"结束日期（{end:%Y-%m-%d}）早于开始日期（{start:%Y-%m-%d}）。", w("end")))
+
+    flags = {}
+    for key in ("benchmark", "key_supervision"):
+        t = _text(raw.get(key))
+        if t and t not in (YES, NO):
+            f.add(error(PlanCode.YESNO_INVALID, f"“{BY_KEY[key].header}”只能填“是”或“否”，现为“{t}”。", w(key)))
+        flags[key] = t == YES
+
+    if not f.ok or county is None or start is None or end is None:
+        return PlanRow(row, None, f)
+    insp = Inspection(
+        enterprise=_text(raw["enterprise"]), uscc=uscc, county=county.name, county_code=county.code,
+        industry=industry, grade=grade, kind=kind, basis=_text(raw["basis"]), start=start, end=end,
+        leader=_text(raw["leader"]), members=split_names(raw.get("members")), experts=split_names(raw.get("experts")),
+        joint_units=_text(raw.get("joint_units")), content=_text(raw.get("content")),
+        benchmark=flags["benchmark"], key_supervision=flags["key_supervision"],
+    )
+    return PlanRow(row, insp, f)
+
+
+def findings_of(plan: Plan) -> list[Finding]:
+    """All findings, file-level first, for printing."""
+    return [*plan.findings, *(x for r in plan.rows for x in r.findings)]
