@@ -149,3 +149,58 @@ def record(
         v.serial, v.visit_total, v.visit_kind, v.issue_date,
     )
     return Recorded(v, created)
+
+
+# ---- the per-enterprise summary of `ruqi register` -------------------------------------------
+
+
+@dataclass(slots=True)
+class KindCount:
+    done: int
+    cap: int | None  # None: no cap (调查核查)
+    rule: str
+
+    @property
+    def left(self) -> int | None:
+        return None if self.cap is None else max(self.cap - self.done, 0)
+
+    @property
+    def over(self) -> bool:
+        return self.cap is not None and self.done > self.cap
+
+
+@dataclass(slots=True)
+class EnterpriseSummary:
+    enterprise: str
+    uscc: str
+    county: str
+    industry: str
+    grade: str
+    kinds: dict[str, KindCount]
+    overrides: int
+
+    @property
+    def total(self) -> int:
+        return sum(k.done for k in self.kinds.values())
+
+
+def summary(s: Session, year: int) -> list[EnterpriseSummary]:
+    """Visits per enterprise and kind in one year, with the cap and what is left."""
+    from .caps import cap_for
+    from .forms import INSPECTION_KINDS
+
+    visits = s.scalars(select(Visit).where(Visit.year == year).order_by(Visit.county, Visit.enterprise, Visit.seq)).all()
+    by_uscc: dict[str, list[Visit]] = {}
+    for v in visits:
+        by_uscc.setdefault(v.uscc, []).append(v)
+    out = []
+    for uscc, vs in by_uscc.items():
+        last = vs[-1]  # the latest row carries the current industry and grade
+        done = Counter(v.kind for v in vs)
+        kinds = {}
+        for k in INSPECTION_KINDS:
+            cap = cap_for(last.industry, last.grade, k, benchmark=last.benchmark, key_supervision=last.key_supervision)
+            kinds[k] = KindCount(done[k], cap.limit, cap.rule)
+        out.append(EnterpriseSummary(last.enterprise, uscc, last.county, last.industry, last.grade, kinds,
+                                     sum(v.over_cap for v in vs)))
+    return out

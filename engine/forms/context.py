@@ -12,7 +12,16 @@ from typing import Any
 from ..identifiers import qr_payload
 from ..inspection import Inspection, format_date, format_range
 from ..workspace import Config
-from .definitions import CARD, FORMS, NOTICE, NOTICE_BOARD, SERIAL_LABEL, FormDefinition, answer_boxes, kind_boxes
+from .definitions import (
+    CARD,
+    FORMS,
+    NOTICE,
+    NOTICE_BOARD,
+    SERIAL_LABEL,
+    FormDefinition,
+    answer_boxes,
+    kind_boxes,
+)
 
 
 def values(insp: Inspection, cfg: Config) -> dict[str, Any]:

@@ -1,0 +1,36 @@
+"""`ruqi init` and `ruqi demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .. import workspace
+from ..divisions import CITIES
+from .common import console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init", help="新建工作目录（inbox/ outbox/ archive/ ruqi.toml）。已存在的配置不会被覆盖。")(init_cmd)
+    app.command("demo", help="演示：用 samples/ 中的示例计划生成文书、回收反馈卡、归档并出审查清单。")(demo_cmd)
+
+
+def init_cmd(
+    directory: Path = typer.Argument(Path("."), help="工作目录"),
+    name: str = typer.Option("大同市应急管理局", "--name", help="本局全称"),
+    level: str = typer.Option("市", "--level", help="省 / 市 / 县"),
+    division_code: str = typer.Option("140200", "--division-code", help="行政区划代码"),
+) -> None:
+    ws = workspace.init(directory, name=name, level=level, division_code=division_code)
+    console.print(f"工作目录已就绪：{ws.root}")
+    console.print(f"  本局：{ws.config.name}（{ws.config.level}级，{CITIES.get(ws.config.division_code, ws.config.division_code)}）")
+    console.print(f"  请核对 {ws.root / workspace.CONFIG_NAME} 中的举报电话、邮箱和三级监督联系方式。")
+
+
+def demo_cmd(
+    directory: Path = typer.Argument(Path("demo"), help="演示用的工作目录（会新建）"),
+) -> None:
+    from ..demo import run_demo
+
+    raise typer.Exit(run_demo(directory, console))

@@ -1,0 +1,254 @@
+"""Generate the three forms for every valid row of a plan.
+
+Steps, each with a typed result: read the plan (per-cell findings) → check the annual cap and
+record the visit in the register (one transaction) → render docx/PDF for the whole batch →
+file the generated forms in the archive → write the batch manifest.  A bad row never stops
+the good ones; the outcome of every row is reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from . import register
+from .caps import check_cap
+from .db import session
+from .findings import Finding, Findings, error
+from .forms.context import build_context
+from .inspection import Inspection
+from .plan import Plan, PlanRow, read_plan
+from .workspace import Workspace
+
+Progress = Callable[[int, int], None]
+
+
+class RowStatus(StrEnum):
+    GENERATED = "generated"
+    REFUSED = "refused"  # valid, but over its annual cap
+    INVALID = "invalid"
+
+
+class GenCode(StrEnum):
+    REASON_REQUIRED = "OVERRIDE_REASON_REQUIRED"
+    RENDER_FAILED = "RENDER_FAILED"
+
+
+# Archive form types of the generated documents (see engine.archive).
+FORM_TYPES = {"notice": "notice", "notice_board": "notice_board", "card": "card_generated"}
+
+
+@dataclass(slots=True)
+class RowOutcome:
+    row: int
+    status: RowStatus
+    inspection: Inspection | None = None
+    files: list[Path] = field(default_factory=list)
+    findings: Findings = field(default_factory=Findings)
+    existing: bool = False  # the visit was already in the register (plan generated before)
+    over_cap: bool = False
+
+    @property
+    def serial(self) -> str:
+        return self.inspection.serial if self.inspection else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "status": str(self.status),
+            "serial": self.serial or None,
+            "enterprise": self.inspection.enterprise if self.inspection else None,
+            "existing": self.existing,
+            "over_cap": self.over_cap,
+            "files": [str(p) for p in self.files],
+            "errors": [{"code": f.code, "message": f.message, "where": f.where, "severity": str(f.severity)}
+                       for f in self.findings],
+        }
+
+
+@dataclass(slots=True)
+class BatchResult:
+    batch: str
+    out_dir: Path
+    outcomes: list[RowOutcome]
+    plan_findings: Findings
+    manifest: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.plan_findings.ok and all(o.status is RowStatus.GENERATED for o in self.outcomes)
+
+    def count(self, status: RowStatus) -> int:
+        return sum(o.status is status for o in self.outcomes)
+
+
+def plan_city_code(ws: Workspace) -> str | None:
+    """Counties accepted in a plan: the bureau's own city (a county bureau: its city); a province: all."""
+    code = ws.config.division_code
+    return None if ws.config.level == "省" else code[:4] + "00"
+
+
+def generate(
+    ws: Workspace,
+    plan_path: str | Path,
+    *,
+    formats: Sequence[str] = ("docx", "pdf"),
+    allow_over_cap: bool = False,
+    reason: str = "",
+    actor: str | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    issue_date: date | None = None,
+) -> BatchResult:
+    plan = read_plan(plan_path, plan_city_code(ws))
+    batch = f"{datetime.now():%Y%m%d-%H%M%S}_{Path(plan_path).stem}"
+    out_dir = ws.outbox / batch
+    result = BatchResult(batch, out_dir, [], plan.findings)
+    if not plan.ok:
+        return result
+    if allow_over_cap and not reason.strip():
+        result.plan_findings.add(error(GenCode.REASON_REQUIRED, "使用 --allow-over-cap 时必须用 --reason 写明超次数检查的理由。"))
+        return result
+    result.outcomes = record_rows(ws, plan, batch, allow_over_cap, reason, actor, issue_date)
+    todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
+    render_rows(ws, todo, out_dir, formats, progress, workers)
+    file_rows(ws, [o for o in todo if not o.existing], actor)
+    result.manifest = write_manifest(result)
+    return result
+
+
+def record_rows(
+    ws: Workspace, plan: Plan, batch: str, allow_over_cap: bool, reason: str, actor: str | None,
+    issue_date: date | None,
+) -> list[RowOutcome]:
+    """Cap check + register, in one transaction so two clerks cannot both take the last visit."""
+    outcomes: list[RowOutcome] = []
+    with session(ws) as s:
+        for pr in plan.rows:
+            outcomes.append(_record_row(s, ws, pr, batch, allow_over_cap, reason, actor, issue_date))
+    return outcomes
+
+
+def _record_row(s, ws: Workspace, pr: PlanRow, batch: str, allow_over_cap: bool, reason: str,  # type: ignore[no-untyped-def]
+                actor: str | None, issue_date: date | None) -> RowOutcome:
+    out = RowOutcome(pr.row, RowStatus.INVALID, pr.inspection, findings=pr.findings)
+    insp = pr.inspection
+    if insp is None or not pr.findings.ok:
+        return out
+    if register.find_visit(s, insp) is None:
+        done = register.counts(s, insp.uscc, insp.year)[insp.kind]
+        over = check_cap(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
+                         key_supervision=insp.key_supervision, where=f"第{pr.row}行")
+        if over is not None:
+            out.findings.add(over)
+            if not allow_over_cap:
+                out.status = RowStatus.REFUSED
+                return out
+            out.over_cap = True
+    rec = register.record(s, insp, ws.config.division_code, batch=batch, actor=actor, over_cap=out.over_cap,
+                          override_reason=reason if out.over_cap else "", issue_date=issue_date)
+    out.existing = not rec.created
+    out.status = RowStatus.GENERATED
+    return out
+
+
+def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: Sequence[str],
+                progress: Progress | None, workers: int | None) -> None:
+    from .render import render_batch
+
+    if not rows:
+        return
+    key = ws.key
+    contexts = [build_context(o.inspection, ws.config, key) for o in rows if o.inspection]
+    sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress)
+    by_serial = {rs.serial: rs for rs in sets}
+    for o in rows:
+        rs = by_serial.get(o.serial)
+        if rs is None:
+            o.status = RowStatus.INVALID
+            o.findings.add(error(GenCode.RENDER_FAILED, "文书生成失败，请联系管理员查看日志。", f"第{o.row}行"))
+            continue
+        o.files = sorted(rs.files.values())
+
+
+def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None) -> None:
+    """File the generated PDFs and docx of new visits in the archive."""
+    from .archive import ItemMeta, file_item, log_action
+
+    for o in rows:
+        insp = o.inspection
+        if insp is None:
+            continue
+        for path in o.files:
+            form_key = _form_key_of(path)
+            file_item(ws, path, ItemMeta(
+                form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{_title_of(form_key)}",
+                responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
+                serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
+                original_name=path.name,
+            ), actor=actor)
+        if o.over_cap:
+            log_action(ws, "override", insp.serial, actor=actor,
+                       details={"reason": next((f.message for f in o.findings if f.code == "OVER_CAP"), ""),
+                                "enterprise": insp.enterprise, "uscc": insp.uscc})
+
+
+def _form_key_of(path: Path) -> str:
+    from .forms import FORMS
+
+    for key, form in sorted(FORMS.items(), key=lambda kv: -len(kv[1].title)):
+        if form.title in path.name:
+            return key
+    raise ValueError(path)
+
+
+def _title_of(form_key: str) -> str:
+    from .forms import FORMS
+
+    return FORMS[form_key].title
+
+
+MANIFEST_HEADERS = ("行号", "状态", "检查编号", "企业名称", "统一社会信用代码", "所属县区", "检查类别", "开始日期", "结束日期",
+                    "本年度第N次", "第M次（本类别）", "超次数", "问题", "文件")
+STATUS_ZH = {RowStatus.GENERATED: "已生成", RowStatus.REFUSED: "超次数未生成", RowStatus.INVALID: "有错误未生成"}
+
+
+def write_manifest(result: BatchResult) -> list[Path]:
+    result.out_dir.mkdir(parents=True, exist_ok=True)
+    js = result.out_dir / "manifest.json"
+    js.write_text(json.dumps({"batch": result.batch, "rows": [o.to_json() for o in result.outcomes]},
+                             ensure_ascii=False, indent=1), encoding="utf-8")
+    wb = Workbook()
+    sh = wb.active
+    sh.title = "生成清单"
+    sh.append(MANIFEST_HEADERS)
+    for c in sh[1]:
+        c.font = Font(bold=True)
+    for o in result.outcomes:
+        i = o.inspection
+        sh.append([
+            o.row, STATUS_ZH[o.status], o.serial, i.enterprise if i else "", i.uscc if i else "",
+            i.county if i else "", i.kind if i else "", i.start if i else None, i.end if i else None,
+            i.visit_total if i and o.serial else None, i.visit_kind if i and o.serial else None,
+            "是" if o.over_cap else "", "；".join(str(f) for f in o.findings),
+            "\n".join(p.name for p in o.files),
+        ])
+    for row in sh.iter_rows(min_row=2):
+        for c in row:
+            if isinstance(c.value, str) and c.value[:1] in "=+-@":
+                c.data_type = "s"  # enterprise names come from outside: never a formula
+    xl = result.out_dir / "生成清单.xlsx"
+    wb.save(xl)
+    return [xl, js]
+
+
+def findings_for_print(result: BatchResult) -> list[Finding]:
+    return [*result.plan_findings, *(f for o in result.outcomes for f in o.findings)]

@@ -1,0 +1,111 @@
+"""Plan intake: a clerk's workbook in, inspections or per-cell findings out."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+
+from engine.plan import COLUMNS, PlanCode, read_plan, write_template
+
+
+def _plan(path: Path, rows: list[dict[str, object]], headers: list[str] | None = None, title: str | None = None) -> Path:
+    """A plan typed by hand: optional title row above the headers, columns in the given order."""
+    headers = headers or [c.header for c in COLUMNS]
+    wb = Workbook()
+    sh = wb.active
+    if title:
+        sh.append([title])
+    sh.append(headers)
+    for r in rows:
+        sh.append([r.get(h, "") for h in headers])
+    wb.save(path)
+    return path
+
+
+GOOD = {
+    "企业名称": "大同市平城区恒泰机械制造有限公司", "统一社会信用代码": "91140200MA0K123454", "所属县区": "平城区",
+    "行业类别": "非高危行业", "等级": "二级", "检查类别": "执法检查", "检查依据": "《2025年度监督检查计划》",
+    "开始日期": date(2025, 4, 1), "结束日期": date(2025, 4, 2), "组长": "张建国", "成员": "李明，王芳,赵强",
+    "专家": "孙伟", "检查内容": "粉尘防爆",
+}
+
+
+def test_template_has_dropdowns_and_reads_back_its_example(tmp_path: Path) -> None:
+    p = write_template(tmp_path / "plan.xlsx")
+    sh = load_workbook(p)["检查计划"]
+    assert [c.value for c in sh[1]] == [c.header for c in COLUMNS]
+    lists = {str(dv.sqref): dv.formula1 for dv in sh.data_validations.dataValidation if dv.type == "list"}
+    assert lists["F2:F1000"] == '"执法检查,督导检查,调查核查"'
+    assert sh["I2"].number_format == "yyyy-mm-dd"
+    plan = read_plan(p, "140200")
+    assert [r.ok for r in plan.rows] == [True]
+    assert plan.rows[0].inspection.members == ["李明", "王芳"]
+
+
+def test_columns_in_any_order_under_a_title_extra_columns_ignored(tmp_path: Path) -> None:
+    headers = ["备注", *reversed([c.header for c in COLUMNS])]
+    p = _plan(tmp_path / "p.xlsx", [GOOD | {"备注": "随便写"}], headers, title="2025年入企检查计划")
+    plan = read_plan(p, "140200")
+    assert plan.ok and len(plan.rows) == 1
+    i = plan.rows[0].inspection
+    assert (i.county, i.county_code, i.members, i.people) == ("平城区", "140213", ["李明", "王芳", "赵强"], 5)
+
+
+def test_each_bad_cell_is_named_by_row_and_column(tmp_path: Path) -> None:
+    rows = [
+        GOOD,
+        GOOD | {"统一社会信用代码": "91140200MA0K123455"},
+        GOOD | {"所属县区": "朔城区"},
+        GOOD | {"结束日期": date(2025, 3, 1)},
+        GOOD | {"组长": ""},
+        GOOD | {"检查类别": "帮扶指导"},
+        GOOD | {"开始日期": "2025年13月1日"},
+        GOOD | {"行业类别": "煤矿", "等级": "二级"},
+        GOOD | {"标杆企业": "可能"},
+    ]
+    plan = read_plan(_plan(tmp_path / "p.xlsx", rows), "140200")
+    got = [(r.row, r.findings.flatten("code", "where")) for r in plan.rows]
+    assert got == [
+        (2, []),
+        (3, [("USCC_INVALID", "第3行 统一社会信用代码（B列）")]),
+        (4, [(PlanCode.COUNTY_UNKNOWN, "第4行 所属县区（C列）")]),
+        (5, [(PlanCode.DATE_ORDER, "第5行 结束日期（J列）")]),
+        (6, [(PlanCode.REQUIRED, "第6行 组长（K列）")]),
+        (7, [(PlanCode.KIND_UNKNOWN, "第7行 检查类别（F列）")]),
+        (8, [(PlanCode.DATE_INVALID, "第8行 开始日期（I列）")]),
+        (9, [(PlanCode.GRADE_INVALID, "第9行 等级（E列）")]),
+        (10, [(PlanCode.YESNO_INVALID, "第10行 标杆企业（O列）")]),
+    ]
+    assert "第18位应为“4”" in plan.rows[1].findings.items[0].message
+
+
+def test_dates_as_clerks_type_them(tmp_path: Path) -> None:
+    rows = [GOOD | {"开始日期": "2025年4月1日", "结束日期": "２０２５-4-3"}, GOOD | {"开始日期": "2025/4/5", "结束日期": "2025.4.5"}]
+    plan = read_plan(_plan(tmp_path / "p.xlsx", rows), "140200")
+    assert [(r.inspection.start, r.inspection.end) for r in plan.rows] == [
+        (date(2025, 4, 1), date(2025, 4, 3)), (date(2025, 4, 5), date(2025, 4, 5))]
+
+
+def test_not_a_plan_gets_one_clear_message(tmp_path: Path) -> None:
+    wb = Workbook()
+    wb.active.append(["序号", "单位", "姓名", "电话"])
+    wb.save(tmp_path / "roster.xlsx")
+    assert read_plan(tmp_path / "roster.xlsx").findings.flatten("code") == [(PlanCode.NOT_A_PLAN,)]
+    (tmp_path / "plan.xlsx").write_bytes(b"%PDF-1.4 not a workbook")
+    assert read_plan(tmp_path / "plan.xlsx").findings.flatten("code") == [(PlanCode.UNREADABLE,)]
+
+
+def test_missing_required_column_is_reported(tmp_path: Path) -> None:
+    headers = [c.header for c in COLUMNS if c.header != "组长"]
+    plan = read_plan(_plan(tmp_path / "p.xlsx", [GOOD], headers), "140200")
+    assert plan.findings.flatten("code") == [(PlanCode.MISSING_COLUMN,)]
+    assert "组长" in plan.findings.items[0].message
+
+
+def test_sample_plans_read_as_documented(samples: Path) -> None:
+    good = read_plan(samples / "检查计划-2025.xlsx", "140200")
+    assert len(good.rows) == 40 and all(r.ok for r in good.rows)
+    bad = read_plan(samples / "检查计划-有错误.xlsx", "140200")
+    assert sum(r.ok for r in bad.rows) == 2 and len(bad.rows) == 8
