@@ -60,11 +60,7 @@ def get_engine(ws: Workspace) -> Engine:
 def _import_models() -> None:
     # Importing registers each module's tables on Base.metadata.
     from . import register  # noqa: F401
-
-    try:
-        from .archive import models  # noqa: F401
-    except ImportError:
-        pass
+    from .archive import models  # noqa: F401
 
 
 @contextmanager

@@ -18,7 +18,14 @@ def _v1_create_all(conn: Connection) -> None:
     Base.metadata.create_all(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all]
+def _v2_archive_tables(conn: Connection) -> None:
+    # Workspaces created before the archive existed got only the register from v1.
+    from .archive.models import AuditRecord, ItemRecord
+
+    Base.metadata.create_all(conn, tables=[ItemRecord.__table__, AuditRecord.__table__])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables]
 
 
 def current_version(conn: Connection) -> int:
@@ -29,6 +36,9 @@ def current_version(conn: Connection) -> int:
 
 def upgrade(engine: Engine) -> int:
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes opening a fresh database must not both run the same step.
+            conn.execute(text("SELECT pg_advisory_xact_lock(7275716901)"))
         v = current_version(conn)
         for i, step in enumerate(MIGRATIONS[v:], start=v + 1):
             step(conn)

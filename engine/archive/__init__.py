@@ -1,0 +1,28 @@
+"""The archive: every document filed byte-identical, numbered (档号), indexed, logged in a
+hash-chained audit trail, verified by 四性检测 and searchable.
+
+Public API (everything else is reached from the values these return):
+
+    file_item(ws, data_or_path, ItemMeta(...), actor=None, session=None) -> ItemRow
+    log_action(ws, action, obj, actor=None, details=None, session=None) -> Entry
+    verify(ws, deep=False) -> VerifyReport
+    repair(ws) -> RepairReport
+    search(ws, enterprise=, uscc=, serial=, county=, form_type=, date_from=, date_to=, flag=, year=) -> [ItemRow]
+    get_item(ws, id_or_档号), items_for_serial(ws, serial), latest_item(ws, serial, form_type),
+    find_sha256(ws, sha256), audit_log(ws, limit=)
+"""
+
+from __future__ import annotations
+
+from .audit import Action, AuditCode, Entry
+from .layout import LABELS as FORM_LABELS
+from .numbering import ArchivalCode
+from .search import audit_log, find_sha256, get_item, items_for_serial, latest_item, search, superseded_ids
+from .store import FiledItem, ItemMeta, ItemRow, RepairReport, StoreCode, file_item, log_action, repair
+from .verify import Check, VerifyCode, VerifyReport, verify
+
+__all__ = [
+    "FORM_LABELS", "Action", "ArchivalCode", "AuditCode", "Check", "Entry", "FiledItem", "ItemMeta", "ItemRow",
+    "RepairReport", "StoreCode", "VerifyCode", "VerifyReport", "audit_log", "file_item", "find_sha256",
+    "get_item", "items_for_serial", "latest_item", "log_action", "repair", "search", "superseded_ids", "verify",
+]

@@ -1,0 +1,199 @@
+"""The audit trail: an append-only, hash-chained log of every action on the archive.
+
+Each entry stores ``prev_hash`` (the previous entry's hash; 64 zeros for the first) and its own
+``hash`` = SHA-256 over the canonical JSON of all its fields.  Editing an entry breaks its hash;
+deleting, inserting or reordering entries breaks ``seq`` continuity or the ``prev_hash`` link.
+Cutting entries off the *end* leaves a consistent shorter chain, so after every commit the head
+(seq, hash) is also written to ``archive/.ruqi-audit-head``; verify checks that the entry it names
+is still there.  Anyone can recompute the chain with a SHA-256 tool: there is no secret key, so the
+head hash printed by ``ruqi archive verify`` is what to record outside the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..findings import Finding, error, warning
+from ..workspace import Workspace
+from .models import AuditRecord
+
+GENESIS = "0" * 64
+HEAD_NAME = ".ruqi-audit-head"
+
+
+class Action(StrEnum):
+    FILE = "file"
+    GENERATE = "generate"
+    RECEIVE = "receive"
+    REJECT = "reject"
+    OVERRIDE = "override"
+    EXPORT = "export"
+    VERIFY = "verify"
+    REPAIR = "repair"
+
+
+class AuditCode(StrEnum):
+    ALTERED = "AUDIT_ENTRY_ALTERED"
+    CHAIN_BROKEN = "AUDIT_CHAIN_BROKEN"
+    SEQ_GAP = "AUDIT_SEQ_GAP"
+    TRUNCATED = "AUDIT_TRUNCATED"
+    HEAD_MISSING = "AUDIT_HEAD_MISSING"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    object: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action,
+                "object": self.object, "details": self.details, "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+def canonical(obj: Any) -> str:
+    """The one JSON spelling that is hashed: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def canonical_roundtrip(obj: Any) -> Any:
+    """``obj`` as it reads back from its canonical JSON (dates become strings, tuples lists)."""
+    return json.loads(canonical(obj))
+
+
+def entry_hash(seq: int, at: str, actor: str, action: str, obj: str, details: Any, prev_hash: str) -> str:
+    body = {"seq": seq, "at": at, "actor": actor, "action": action, "object": obj, "details": details,
+            "prev_hash": prev_hash}
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def _last(s: Session) -> AuditRecord | None:
+    return s.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)).first()
+
+
+def next_seq(s: Session) -> int:
+    last = _last(s)
+    return last.seq + 1 if last else 1
+
+
+def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details: dict[str, Any]) -> AuditRecord:
+    """Add one entry inside the caller's transaction, which must hold the archive write lock."""
+    last = _last(s)
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    at = datetime.now().astimezone().isoformat(timespec="microseconds")
+    details_json = canonical(details)
+    # Hash the parsed form so the stored text and the hashed value cannot drift apart.
+    h = entry_hash(seq, at, actor, str(action), obj, json.loads(details_json), prev)
+    rec = AuditRecord(seq=seq, at=at, actor=actor, action=str(action), object=obj, details=details_json,
+                      prev_hash=prev, hash=h)
+    s.add(rec)
+    s.flush()
+    _write_head_after_commit(s, ws, seq, h)
+    return rec
+
+
+def entries(s: Session) -> Iterator[Entry]:
+    for r in s.scalars(select(AuditRecord).order_by(AuditRecord.seq)):
+        yield to_entry(r)
+
+
+def to_entry(r: AuditRecord) -> Entry:
+    try:
+        details = json.loads(r.details)
+    except (TypeError, ValueError):
+        details = {"_unparsable": r.details}
+    return Entry(r.seq, r.at, r.actor, r.action, r.object, details, r.prev_hash, r.hash)
+
+
+def check_chain(items: Iterable[Entry]) -> Iterator[Finding]:
+    prev_seq, prev_hash = 0, GENESIS
+    for e in items:
+        where = f"日志第{e.seq}条"
+        if e.seq != prev_seq + 1:
+            yield error(AuditCode.SEQ_GAP, f"审计日志序号不连续：第{prev_seq}条之后是第{e.seq}条（有条目被删除或插入）。", where)
+        if e.prev_hash != prev_hash:
+            yield error(AuditCode.CHAIN_BROKEN,
+                        f"审计日志第{e.seq}条与前一条不衔接：记录的前序哈希 {e.prev_hash[:12]}… 应为 {prev_hash[:12]}…"
+                        "（条目被删除、插入或调换了顺序）。", where)
+        actual = entry_hash(e.seq, e.at, e.actor, e.action, e.object, e.details, e.prev_hash)
+        if actual != e.hash:
+            yield error(AuditCode.ALTERED,
+                        f"审计日志第{e.seq}条（{e.action} {e.object}）的内容与其哈希不符：记录 {e.hash[:12]}…，"
+                        f"重算 {actual[:12]}…（条目被改动）。", where)
+        prev_seq, prev_hash = e.seq, e.hash
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    hash: str
+
+
+def head_path(ws: Workspace) -> Path:
+    return ws.archive / HEAD_NAME
+
+
+def read_head(ws: Workspace) -> Head | None:
+    try:
+        d = json.loads(head_path(ws).read_text(encoding="utf-8"))
+        return Head(int(d["seq"]), str(d["hash"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def check_head(ws: Workspace, by_seq: dict[int, Entry]) -> Iterator[Finding]:
+    head = read_head(ws)
+    if head is None:
+        if by_seq:
+            yield warning(AuditCode.HEAD_MISSING, f"找不到审计日志末条记录 {HEAD_NAME}，无法确认日志末尾未被截去。", HEAD_NAME)
+        return
+    e = by_seq.get(head.seq)
+    if e is None or e.hash != head.hash:
+        last = max(by_seq, default=0)
+        yield error(AuditCode.TRUNCATED,
+                    f"审计日志应至少有 {head.seq} 条且第{head.seq}条哈希为 {head.hash[:12]}…，现有 {last} 条"
+                    f"{'' if e is None else '且该条哈希不同'}（日志末尾被截去或改动）。", HEAD_NAME)
+
+
+def _write_head(ws: Workspace, seq: int, h: str) -> None:
+    cur = read_head(ws)
+    if cur is not None and cur.seq >= seq:
+        return  # another process already wrote a later head
+    p = head_path(ws)
+    tmp = p.with_name(f"{HEAD_NAME}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"seq": seq, "hash": h}), encoding="utf-8")
+    os.replace(tmp, p)
+
+
+def _write_head_after_commit(s: Session, ws: Workspace, seq: int, h: str) -> None:
+    s.info["ruqi_audit_head"] = (ws, seq, h)
+    if s.info.get("ruqi_head_listener"):
+        return
+    s.info["ruqi_head_listener"] = True
+
+    def on_commit(sess: Session) -> None:
+        pending = sess.info.pop("ruqi_audit_head", None)
+        if pending is not None:
+            _write_head(*pending)
+
+    def on_rollback(sess: Session) -> None:
+        sess.info.pop("ruqi_audit_head", None)
+
+    event.listen(s, "after_commit", on_commit)
+    event.listen(s, "after_rollback", on_rollback)

@@ -1,0 +1,266 @@
+"""四性检测 (DA/T 70-2018) over the whole archive: 真实性, 完整性, 可用性, 安全性.
+
+- 真实性 (authenticity): each file's size and SHA-256 (SM3 too with ``deep``) match its index row;
+  the bytes are the format the row says and the file name's extension agrees; the row itself
+  still equals the snapshot recorded in its "file" audit entry.
+- 完整性 (integrity): required metadata present; the 档号 agrees with the row's fields; 件号 run
+  1…n in every 年度; every indexed file is present; the store holds no unindexed file.
+- 可用性 (usability): the format is on the allowed list and the file opens (container check by
+  default; the format's own parser with ``deep`` — see ``formats``).
+- 安全性 (security): the audit chain is intact and every item has its "file" entry.
+
+"The store" is every file under ``archive/`` except: the index database (``ruqi.sqlite`` and its
+``-wal``/``-shm``/``-journal`` files) and ``.ruqi-*`` bookkeeping files at the top level,
+``.ruqi-tmp-*`` files anywhere (reported as warnings: ``ruqi archive repair`` clears them), and
+the litter file managers leave (``Thumbs.db``, ``desktop.ini``, ``.DS_Store``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+
+from ..db import session
+from ..findings import Finding, Findings, Severity, error, warning
+from ..workspace import Workspace
+from . import audit, formats, layout
+from .audit import AuditCode
+from .models import AuditRecord, ItemRecord
+from .numbering import ArchivalCode
+from .store import TMP_PREFIX, snapshot
+
+_IGNORED_NAMES = {"Thumbs.db", "desktop.ini", ".DS_Store"}
+_DB_SUFFIXES = ("", "-wal", "-shm", "-journal")
+_GENERATED = {"notice", "notice_board", "card_generated", "stats_report"}
+
+
+class Check(StrEnum):
+    AUTHENTICITY = "真实性"
+    INTEGRITY = "完整性"
+    USABILITY = "可用性"
+    SECURITY = "安全性"
+
+
+class VerifyCode(StrEnum):
+    SIZE_MISMATCH = "ARCHIVE_SIZE_MISMATCH"
+    HASH_MISMATCH = "ARCHIVE_HASH_MISMATCH"
+    SM3_MISMATCH = "ARCHIVE_SM3_MISMATCH"
+    FORMAT_MISMATCH = "ARCHIVE_FORMAT_MISMATCH"
+    NAME_MISMATCH = "ARCHIVE_NAME_MISMATCH"
+    ROW_ALTERED = "ARCHIVE_ROW_ALTERED"
+    META_MISSING = "ARCHIVE_META_MISSING"
+    CODE_MISMATCH = "ARCHIVE_CODE_MISMATCH"
+    PIECE_GAP = "ARCHIVE_PIECE_GAP"
+    FILE_MISSING = "ARCHIVE_FILE_MISSING"
+    FILE_UNINDEXED = "ARCHIVE_FILE_UNINDEXED"
+    TEMP_LEFTOVER = "ARCHIVE_TEMP_LEFTOVER"
+    FORMAT_NOT_ALLOWED = "ARCHIVE_FORMAT_NOT_ALLOWED"
+    UNREADABLE = "ARCHIVE_UNREADABLE"
+    NOT_PDFA = "ARCHIVE_NOT_PDFA"
+    ROW_UNLOGGED = "ARCHIVE_ROW_UNLOGGED"
+
+
+CHECK_OF: dict[str, Check] = {
+    **dict.fromkeys([VerifyCode.SIZE_MISMATCH, VerifyCode.HASH_MISMATCH, VerifyCode.SM3_MISMATCH,
+                     VerifyCode.FORMAT_MISMATCH, VerifyCode.NAME_MISMATCH, VerifyCode.ROW_ALTERED],
+                    Check.AUTHENTICITY),
+    **dict.fromkeys([VerifyCode.META_MISSING, VerifyCode.CODE_MISMATCH, VerifyCode.PIECE_GAP,
+                     VerifyCode.FILE_MISSING, VerifyCode.FILE_UNINDEXED, VerifyCode.TEMP_LEFTOVER],
+                    Check.INTEGRITY),
+    **dict.fromkeys([VerifyCode.FORMAT_NOT_ALLOWED, VerifyCode.UNREADABLE, VerifyCode.NOT_PDFA], Check.USABILITY),
+    **dict.fromkeys([VerifyCode.ROW_UNLOGGED, *AuditCode], Check.SECURITY),
+}
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    findings: Findings = field(default_factory=Findings)
+    items: int = 0
+    bytes: int = 0
+    entries: int = 0
+    head: str = ""  # hash of the last audit entry: write it down outside the machine
+    seconds: float = 0.0
+    deep: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.findings.ok
+
+    def by_check(self) -> dict[Check, list[Finding]]:
+        out: dict[Check, list[Finding]] = {c: [] for c in Check}
+        for f in self.findings:
+            out[CHECK_OF.get(f.code, Check.INTEGRITY)].append(f)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "items": self.items, "bytes": self.bytes, "audit_entries": self.entries,
+            "audit_head": self.head, "seconds": round(self.seconds, 3), "deep": self.deep,
+            "checks": {str(c): not any(f.is_error for f in fs) for c, fs in self.by_check().items()},
+            "findings": [f.to_dict() | {"check": str(CHECK_OF.get(f.code, Check.INTEGRITY))} for f in self.findings],
+        }
+
+
+def verify(ws: Workspace, *, deep: bool = False, workers: int | None = None) -> VerifyReport:
+    """Check every item and the audit chain; nothing is modified."""
+    t0 = time.perf_counter()
+    with session(ws) as s:
+        rows = list(s.scalars(select(ItemRecord).order_by(ItemRecord.year, ItemRecord.piece)))
+        entries = [audit.to_entry(r) for r in s.scalars(select(AuditRecord).order_by(AuditRecord.seq))]
+    rep = VerifyReport(items=len(rows), entries=len(entries), deep=deep,
+                       head=entries[-1].hash if entries else audit.GENESIS)
+    by_seq = {e.seq: e for e in entries}
+    n = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        # Files are read and hashed in worker threads (hashlib and file reads release the GIL)
+        # while this thread checks rows, 件号 and the audit chain.
+        futures = [pool.submit(_check_files, ws, rows[i::n], deep) for i in range(n)]
+        rep.findings.extend(audit.check_chain(entries))
+        rep.findings.extend(audit.check_head(ws, by_seq))
+        for r in rows:
+            rep.findings.extend(_check_row(r, by_seq))
+        rep.findings.extend(_check_pieces(rows))
+        rep.findings.extend(_check_store(ws, {r.rel_path for r in rows}))
+        for fut in futures:
+            found, nbytes = fut.result()
+            rep.findings.extend(found)
+            rep.bytes += nbytes
+    rep.findings.items.sort(key=lambda f: (list(Check).index(CHECK_OF.get(f.code, Check.INTEGRITY)), f.where))
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def _where(r: ItemRecord) -> str:
+    return f"{r.archival_code} {r.rel_path}"
+
+
+def _msg(check: Check, text: str) -> str:
+    return f"{check}：{text}"
+
+
+# ---------------------------------------------------------------- rows (main thread)
+
+
+def _check_row(r: ItemRecord, by_seq: dict[int, audit.Entry]) -> Iterator[Finding]:
+    w = _where(r)
+    entry = by_seq.get(r.audit_seq)
+    recorded = entry.details.get("item") if entry and entry.action == audit.Action.FILE else None
+    if not isinstance(recorded, dict) or recorded.get("id") != r.id:
+        yield error(VerifyCode.ROW_UNLOGGED, _msg(Check.SECURITY, f"索引记录在审计日志中没有对应的归档条目（第{r.audit_seq}条）。"), w)
+    else:
+        now = audit.canonical_roundtrip(snapshot(r))
+        diffs = [k for k in sorted(set(now) | set(recorded)) if now.get(k) != recorded.get(k)]
+        if diffs:
+            detail = "；".join(f"{k} 现为“{now.get(k)}”，归档时为“{recorded.get(k)}”" for k in diffs[:5])
+            yield error(VerifyCode.ROW_ALTERED, _msg(Check.AUTHENTICITY, f"索引记录与归档时的记录不一致：{detail}。"), w)
+    missing = [label for label, v in (("题名", r.title), ("责任者", r.responsible), ("日期", r.doc_date),
+                                      ("保管期限", r.retention), ("文种", r.form_type)) if not v]
+    if r.form_type in layout.PER_INSPECTION:
+        missing += [label for label, v in (("检查编号", r.serial), ("企业名称", r.enterprise),
+                                           ("统一社会信用代码", r.uscc), ("所属县区", r.county)) if not v]
+    if missing:
+        yield error(VerifyCode.META_MISSING, _msg(Check.INTEGRITY, f"缺少必填元数据：{'、'.join(missing)}。"), w)
+    code = ArchivalCode.parse(r.archival_code)
+    if code is None or (code.year, code.retention, code.piece) != (r.year, r.retention, r.piece):
+        yield error(VerifyCode.CODE_MISMATCH, _msg(
+            Check.INTEGRITY, f"档号“{r.archival_code}”与年度 {r.year}、保管期限 {r.retention}、件号 {r.piece:04d} 不符。"), w)
+    if r.format not in formats.ALLOWED:
+        yield error(VerifyCode.FORMAT_NOT_ALLOWED, _msg(Check.USABILITY, f"格式“{r.format}”不在允许范围（{'、'.join(formats.ALLOWED)}）。"), w)
+    ext = PurePosixPath(r.rel_path).suffix.lstrip(".").lower()
+    if ext != r.format:
+        yield error(VerifyCode.NAME_MISMATCH, _msg(Check.AUTHENTICITY, f"文件扩展名“.{ext}”与登记格式“{r.format}”不符。"), w)
+    if r.format == "pdf" and r.form_type in _GENERATED and not r.format_version.startswith("PDF/A"):
+        yield warning(VerifyCode.NOT_PDFA, _msg(Check.USABILITY, "本局生成的 PDF 不是 PDF/A 长期保存格式。"), w)
+
+
+def _check_pieces(rows: Iterable[ItemRecord]) -> Iterator[Finding]:
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for r in rows:
+        by_year[r.year].append(r.piece)
+    for year, pieces in sorted(by_year.items()):
+        have = set(pieces)
+        gaps = [p for p in range(1, max(pieces) + 1) if p not in have]
+        if gaps:
+            shown = "、".join(f"{p:04d}" for p in gaps[:20]) + ("…" if len(gaps) > 20 else "")
+            yield error(VerifyCode.PIECE_GAP, _msg(Check.INTEGRITY, f"{year} 年度件号不连续，缺少：{shown}（共 {len(gaps)} 个）。"),
+                        f"{year} 年度")
+
+
+# ---------------------------------------------------------------- files (worker threads)
+
+
+def _check_files(ws: Workspace, rows: list[ItemRecord], deep: bool) -> tuple[list[Finding], int]:
+    found: list[Finding] = []
+    total = 0
+    for r in rows:
+        try:
+            with open(ws.archive / r.rel_path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            found.append(error(VerifyCode.FILE_MISSING, _msg(Check.INTEGRITY, "索引中的文件不存在。"), _where(r)))
+            continue
+        except OSError as e:
+            found.append(error(VerifyCode.UNREADABLE, _msg(Check.USABILITY, f"文件无法读取：{e}"), _where(r)))
+            continue
+        total += len(data)
+        found.extend(_check_bytes(r, data, deep))
+    return found, total
+
+
+def _check_bytes(r: ItemRecord, data: bytes, deep: bool) -> Iterator[Finding]:
+    w = _where(r)
+    if len(data) != r.size:
+        yield error(VerifyCode.SIZE_MISMATCH, _msg(Check.AUTHENTICITY, f"文件大小 {len(data)} 字节，索引记录为 {r.size} 字节。"), w)
+    sha = hashlib.sha256(data).hexdigest()
+    if sha != r.sha256:
+        yield error(VerifyCode.HASH_MISMATCH, _msg(Check.AUTHENTICITY, f"SHA-256 为 {sha[:16]}…，索引记录为 {r.sha256[:16]}…（文件内容被改动）。"), w)
+    if deep and r.sm3:
+        sm3 = hashlib.new("sm3", data).hexdigest()
+        if sm3 != r.sm3:
+            yield error(VerifyCode.SM3_MISMATCH, _msg(Check.AUTHENTICITY, f"SM3 为 {sm3[:16]}…，索引记录为 {r.sm3[:16]}…。"), w)
+    actual = formats.sniff(data, r.rel_path)
+    if actual != r.format:
+        yield error(VerifyCode.FORMAT_MISMATCH, _msg(Check.AUTHENTICITY, f"文件实际格式为“{actual or '无法识别'}”，索引记录为“{r.format}”。"), w)
+        return
+    problem = formats.check_opens(r.format, data) if deep else formats.check_structure(r.format, data)
+    if problem:
+        yield error(VerifyCode.UNREADABLE, _msg(Check.USABILITY, f"文件无法打开：{problem}。"), w)
+
+
+# ---------------------------------------------------------------- the store
+
+
+def _check_store(ws: Workspace, indexed: set[str]) -> Iterator[Finding]:
+    db_names = _db_file_names(ws)
+    root = ws.archive
+    for dirpath, _dirs, files in os.walk(root):
+        top = dirpath == str(root)
+        for name in files:
+            if name in _IGNORED_NAMES or (top and (name in db_names or name.startswith(".ruqi-") and not name.startswith(TMP_PREFIX))):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
+            if name.startswith(TMP_PREFIX):
+                yield warning(VerifyCode.TEMP_LEFTOVER, _msg(Check.INTEGRITY, "中断的归档留下的临时文件，请运行 ruqi archive repair。"), rel)
+            elif rel not in indexed:
+                yield error(VerifyCode.FILE_UNINDEXED, _msg(Check.INTEGRITY, "档案库中有未登记在索引中的文件。"), rel)
+
+
+def _db_file_names(ws: Workspace) -> set[str]:
+    url = ws.database_url
+    if not url.startswith("sqlite"):
+        return set()
+    name = url.rsplit("/", 1)[-1]
+    return {name + s for s in _DB_SUFFIXES}
+
+
+__all__ = ["CHECK_OF", "Check", "Severity", "VerifyCode", "VerifyReport", "verify"]

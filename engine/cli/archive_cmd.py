@@ -1,0 +1,149 @@
+"""`ruqi archive verify | search | show | log | repair`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from .. import archive
+from ..archive import Check
+from ..findings import RuqiError, error
+from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
+
+FORM_TYPE_HELP = "文种：" + "、".join(f"{k}（{v}）" for k, v in archive.FORM_LABELS.items())
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(help="档案库：四性检测、检索、审计日志。", no_args_is_help=True, rich_markup_mode=None)
+    sub.command("verify", help="四性检测（真实性、完整性、可用性、安全性）。全部通过时退出码为 0。")(verify_cmd)
+    sub.command("search", help="按企业、信用代码、检查编号、县区、文种、日期、标记检索归档文件。")(search_cmd)
+    sub.command("show", help="显示一件归档文件的全部元数据（按 id 或档号）。")(show_cmd)
+    sub.command("log", help="显示审计日志（最近的条目）。")(log_cmd)
+    sub.command("repair", help="清理中断的归档留下的临时文件，补完已登记但未落盘的文件。")(repair_cmd)
+    app.add_typer(sub, name="archive")
+
+
+def verify_cmd(
+    workspace: Path = WorkspaceOpt,
+    deep: bool = typer.Option(False, "--deep", help="用各格式的解析器逐个打开文件，并核对 SM3（较慢）"),
+    as_json: bool = JsonOpt,
+    actor: str = typer.Option(None, "--actor", help="操作人（默认为系统用户名）"),
+) -> None:
+    ws = open_workspace(workspace)
+    rep = archive.verify(ws, deep=deep)
+    archive.log_action(ws, archive.Action.VERIFY, "archive", actor=actor, details={
+        "ok": rep.ok, "items": rep.items, "deep": deep, "head": rep.head,
+        "codes": sorted({f.code for f in rep.findings}),
+    })
+    if as_json:
+        print_json(rep.to_dict())
+    else:
+        _print_report(rep)
+    raise typer.Exit(0 if rep.ok else 1)
+
+
+def _print_report(rep: archive.VerifyReport) -> None:
+    mb = rep.bytes / 1e6
+    console.print(f"检测 {rep.items} 件（{mb:.1f} MB），审计日志 {rep.entries} 条，用时 {rep.seconds:.1f} 秒"
+                  f"{'（深度检测）' if rep.deep else ''}。")
+    for check, found in rep.by_check().items():
+        errors = [f for f in found if f.is_error]
+        mark = "[green]通过[/green]" if not errors else f"[red]{len(errors)} 处问题[/red]"
+        console.print(f"  {check}：{mark}" + (f"（另有 {len(found) - len(errors)} 条提示）" if len(found) > len(errors) else ""))
+    for f in rep.findings:
+        color = "red" if f.is_error else "yellow"
+        console.print(f"  [{color}]{f.code}[/{color}] {f.where}：{f.message}")
+    console.print(f"审计日志末条哈希：{rep.head}")
+    console.print("[green]四性检测全部通过。[/green]" if rep.ok else "[red]四性检测未通过。[/red]")
+
+
+def _date(value: str | None, opt: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as e:
+        raise RuqiError(error("ARCHIVE_BAD_DATE", f"{opt} 的日期“{value}”格式不对，应为 2025-03-01。")) from e
+
+
+def search_cmd(
+    workspace: Path = WorkspaceOpt,
+    enterprise: str = typer.Option(None, "--enterprise", "-e", help="企业名称（可只写一部分）"),
+    uscc: str = typer.Option(None, "--uscc", help="统一社会信用代码"),
+    serial: str = typer.Option(None, "--serial", "-s", help="检查编号，如 140200-2025-0001"),
+    county: str = typer.Option(None, "--county", help="县区"),
+    form_type: str = typer.Option(None, "--form-type", "-t", help=FORM_TYPE_HELP),
+    date_from: str = typer.Option(None, "--from", help="文件日期起（含），如 2025-03-01"),
+    date_to: str = typer.Option(None, "--to", help="文件日期止（含）"),
+    flag: str = typer.Option(None, "--flag", help="标记，如 late、yes_answer、over_cap"),
+    year: int = typer.Option(None, "--year", help="年度"),
+    latest: bool = typer.Option(False, "--latest", help="只列最新版本（不列已被替代的）"),
+    as_json: bool = JsonOpt,
+) -> None:
+    ws = open_workspace(workspace)
+    rows = archive.search(ws, enterprise=enterprise, uscc=uscc, serial=serial, county=county, form_type=form_type,
+                          date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"), flag=flag,
+                          year=year, latest_only=latest)
+    if as_json:
+        for r in rows:
+            print_json(r.to_dict())
+        return
+    table = Table(title=f"检索到 {len(rows)} 件", show_lines=False)
+    for col in ("档号", "文种", "日期", "检查编号", "企业", "县区", "版本", "标记", "文件"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.archival_code, archive.FORM_LABELS.get(r.form_type, r.form_type), r.date.isoformat(),
+                      r.serial, r.enterprise, r.county, f"v{r.version}", "、".join(r.flags), r.rel_path)
+    console.print(table)
+
+
+def show_cmd(key: str = typer.Argument(..., help="id 或档号"), workspace: Path = WorkspaceOpt,
+             as_json: bool = JsonOpt) -> None:
+    ws = open_workspace(workspace)
+    item = archive.get_item(ws, key)
+    if item is None:
+        raise RuqiError(error("ARCHIVE_NOT_FOUND", f"找不到归档文件“{key}”。"))
+    if as_json:
+        print_json(item.to_dict())
+        return
+    for k, v in item.to_dict().items():
+        console.print(f"{k}: {v}")
+
+
+def log_cmd(
+    workspace: Path = WorkspaceOpt,
+    limit: int = typer.Option(50, "--limit", "-n", help="显示最近多少条（0 为全部）"),
+    action: str = typer.Option(None, "--action", help="只看某类操作：file、generate、reject、override、export、verify…"),
+    as_json: bool = JsonOpt,
+) -> None:
+    ws = open_workspace(workspace)
+    entries = archive.audit_log(ws, limit=limit or None, action=action)
+    if as_json:
+        for e in entries:
+            print_json(e.to_dict())
+        return
+    table = Table(title="审计日志")
+    for col in ("序号", "时间", "操作人", "操作", "对象", "哈希"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        table.add_row(str(e.seq), e.at[:19].replace("T", " "), e.actor, e.action, e.object, e.hash[:12] + "…")
+    console.print(table)
+
+
+def repair_cmd(workspace: Path = WorkspaceOpt, actor: str = typer.Option(None, "--actor", help="操作人")) -> None:
+    ws = open_workspace(workspace)
+    rep = archive.repair(ws, actor=actor)
+    for p in rep.completed:
+        console.print(f"已补完：{p}")
+    for p in rep.removed:
+        console.print(f"已删除临时文件：{p}")
+    for p in rep.in_flight:
+        console.print(f"[yellow]正在写入（另一进程），未处理：{p}[/yellow]")
+    if not (rep.changed or rep.in_flight):
+        console.print("没有需要修复的内容。")
+
+
+__all__ = ["Check", "register"]
