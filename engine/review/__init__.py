@@ -1,0 +1,29 @@
+"""The 纪委 review: what needs the discipline inspectors' attention, and a verifiable export of it.
+
+``build_review`` collects the list as typed data; ``write_xlsx`` / ``write_pdf`` present it;
+``export_bundle`` hands a reviewer a BagIt bag with the originals, an index and the report.
+"""
+
+from .collect import (
+    CARD_STATE_ZH,
+    FLAG_ZH,
+    CardIssue,
+    CardState,
+    Document,
+    Entry,
+    OverCap,
+    Review,
+    ReviewFlag,
+    SuspectCard,
+    SuspectReason,
+    Tally,
+    Team,
+    Violation,
+    VisitMismatch,
+    build_review,
+)
+
+__all__ = [
+    "CARD_STATE_ZH", "FLAG_ZH", "CardIssue", "CardState", "Document", "Entry", "OverCap", "Review", "ReviewFlag",
+    "SuspectCard", "SuspectReason", "Tally", "Team", "Violation", "VisitMismatch", "build_review",
+]

@@ -1,0 +1,503 @@
+"""The 纪委 review list: what needs the discipline inspectors' attention, as typed data.
+
+``build_review`` reads the register (and, where it exists, the archive index) once and returns a
+``Review``: one ``Entry`` per selected inspection with every flag it carries, and the sections the
+reviewer reads — 是 answers, missing/overdue/late cards, visits over the annual cap (every
+``--allow-over-cap`` override with its reason), suspect cards, visit numbers the card states
+differently from the register — plus counts per county and per inspector.
+
+Selection: an inspection belongs to ``[date_from, date_to]`` by its **start** date, and to a
+county by the register's county name (or its division code).  A suspect card that matches no
+inspection is selected by the date it was received and the county it was filed under.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..caps import cap_for
+from ..db import session
+from ..forms import CARD_QUESTIONS
+from ..register import Visit
+from ..workspace import Workspace
+from . import sources
+
+YES = "是"
+
+
+class ReviewFlag(StrEnum):
+    """Why an inspection is on the review list (stable codes; the Chinese label is ``FLAG_ZH``)."""
+
+    VIOLATION = "VIOLATION"  # 是 on the returned card
+    CARD_MISSING = "CARD_MISSING"  # ended, no card yet, still within the deadline
+    CARD_OVERDUE = "CARD_OVERDUE"  # no card and the deadline has passed
+    CARD_LATE = "CARD_LATE"  # the card came back after the deadline
+    OVER_CAP = "OVER_CAP"  # beyond the annual cap (approved override or not)
+    SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
+    VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
+
+
+FLAG_ZH: dict[ReviewFlag, str] = {
+    ReviewFlag.VIOLATION: "反馈“是”",
+    ReviewFlag.CARD_MISSING: "反馈卡未交回",
+    ReviewFlag.CARD_OVERDUE: "反馈卡逾期未交回",
+    ReviewFlag.CARD_LATE: "反馈卡逾期交回",
+    ReviewFlag.OVER_CAP: "超年度次数上限",
+    ReviewFlag.SUSPECT: "可疑反馈卡",
+    ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
+}
+
+
+class CardState(StrEnum):
+    RECEIVED = "received"
+    LATE = "late"  # received after the deadline
+    MISSING = "missing"  # ended, not received, deadline not passed
+    OVERDUE = "overdue"  # not received, deadline passed
+    NOT_DUE = "not_due"  # the inspection has not ended yet
+
+
+CARD_STATE_ZH: dict[CardState, str] = {
+    CardState.RECEIVED: "已交回",
+    CardState.LATE: "逾期交回",
+    CardState.MISSING: "未交回（期限内）",
+    CardState.OVERDUE: "逾期未交回",
+    CardState.NOT_DUE: "检查未结束",
+}
+
+
+class SuspectReason(StrEnum):
+    SERIAL_UNKNOWN = "SERIAL_UNKNOWN"  # no inspection with this serial (or none readable)
+    QR_INVALID = "QR_INVALID"  # the QR signature does not verify
+    ENTERPRISE_MISMATCH = "ENTERPRISE_MISMATCH"  # the card names another enterprise than the register
+    OTHER = "SUSPECT_OTHER"  # flagged SUSPECT by the inbox without a more specific reason
+
+
+SUSPECT_ZH: dict[SuspectReason, str] = {
+    SuspectReason.SERIAL_UNKNOWN: "检查编号不存在",
+    SuspectReason.QR_INVALID: "二维码签名无效",
+    SuspectReason.ENTERPRISE_MISMATCH: "企业与台账不符",
+    SuspectReason.OTHER: "可疑",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    leader: str
+    members: tuple[str, ...] = ()
+    experts: tuple[str, ...] = ()
+
+    @property
+    def inspectors(self) -> tuple[str, ...]:
+        """组长 and 成员: the people the card asks about (experts are not inspectors)."""
+        return (self.leader, *self.members)
+
+    def label(self) -> str:
+        s = f"组长 {self.leader}"
+        if self.members:
+            s += f"；成员 {'、'.join(self.members)}"
+        if self.experts:
+            s += f"；专家 {'、'.join(self.experts)}"
+        return s
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One archived original of an inspection (or a suspect card)."""
+
+    form_type: str  # notice / notice_board / card_generated / card_returned
+    archival_code: str  # 档号
+    rel_path: str  # under archive/
+    sha256: str
+    size: int
+    original_name: str = ""
+    version: int = 1
+    flags: tuple[str, ...] = ()
+    received_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One selected inspection with everything the review needs to say about it."""
+
+    serial: str
+    enterprise: str
+    uscc: str
+    county: str
+    kind: str
+    industry: str
+    grade: str
+    start: date
+    end: date
+    issue_date: date
+    team: Team
+    visit_total: int
+    visit_kind: int
+    due: date  # last day the card may arrive
+    card: CardState
+    card_received_at: datetime | None = None
+    card_version: int = 0
+    answers: dict[int, str | None] = field(default_factory=dict)
+    card_flags: tuple[str, ...] = ()
+    over_cap: bool = False  # approved with --allow-over-cap
+    override_reason: str = ""
+    actor: str = ""
+    flags: list[ReviewFlag] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+
+    @property
+    def yes_questions(self) -> tuple[int, ...]:
+        return tuple(sorted(i for i, a in self.answers.items() if a == YES))
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    def flag(self, f: ReviewFlag) -> None:
+        if f not in self.flags:
+            self.flags.append(f)
+
+    def codes(self, form_type: str) -> list[str]:
+        return [d.archival_code for d in self.documents if d.form_type == form_type]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    entry: Entry
+    questions: tuple[int, ...]
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The questions answered 是, worded exactly as the card prints them."""
+        return tuple(CARD_QUESTIONS[i - 1] for i in self.questions)
+
+
+@dataclass(frozen=True, slots=True)
+class CardIssue:
+    entry: Entry
+    state: CardState  # MISSING / OVERDUE / LATE
+    days_late: int  # days past the deadline: until today (overdue) or until arrival (late); 0 when missing
+
+
+@dataclass(frozen=True, slots=True)
+class OverCap:
+    entry: Entry
+    cap: int
+    rule: str
+    approved: bool  # recorded with --allow-over-cap
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuspectCard:
+    """A returned card the inbox flagged SUSPECT; ``entry`` is None when its serial matches nothing."""
+
+    reasons: tuple[SuspectReason, ...]
+    serial: str  # as read from the card ("" when none could be read)
+    enterprise: str  # as the card states it (or as filed)
+    received_at: datetime | None
+    document: Document | None
+    entry: Entry | None = None
+    county: str = ""
+    note: str = ""
+
+    @property
+    def reasons_zh(self) -> str:
+        return "、".join(SUSPECT_ZH[r] for r in self.reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitMismatch:
+    entry: Entry
+    stated_total: int | None  # 第N次 on the returned card
+    stated_kind: int | None  # 第M次 on the returned card
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts for one county or one inspector."""
+
+    name: str
+    inspections: int = 0
+    as_leader: int = 0
+    as_member: int = 0
+    received: int = 0
+    missing: int = 0
+    overdue: int = 0
+    late: int = 0
+    violations: int = 0  # inspections with at least one 是
+    yes_answers: int = 0  # 是 answers in total
+    over_cap: int = 0
+    suspect: int = 0
+    mismatches: int = 0
+    flagged: int = 0
+
+
+@dataclass(slots=True)
+class Review:
+    date_from: date | None
+    date_to: date | None
+    county: str | None
+    today: date
+    late_days: int
+    entries: list[Entry]
+    violations: list[Violation]
+    cards: list[CardIssue]
+    over_cap: list[OverCap]
+    suspects: list[SuspectCard]
+    mismatches: list[VisitMismatch]
+    by_county: list[Tally]
+    by_inspector: list[Tally]
+    notes: list[str] = field(default_factory=list)  # what the review could not check, in Chinese
+
+    @property
+    def flagged(self) -> list[Entry]:
+        return [e for e in self.entries if e.flagged]
+
+    def entry(self, serial: str) -> Entry | None:
+        return next((e for e in self.entries if e.serial == serial), None)
+
+    @property
+    def period_zh(self) -> str:
+        a = f"{self.date_from:%Y-%m-%d}" if self.date_from else "最早"
+        b = f"{self.date_to:%Y-%m-%d}" if self.date_to else "至今"
+        return f"{a} 至 {b}" if self.date_from or self.date_to else "全部"
+
+
+# ---- building ------------------------------------------------------------------------------------
+
+
+def build_review(
+    ws: Workspace,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    county: str | None = None,
+    *,
+    today: date | None = None,
+    read_cards: bool = True,
+) -> Review:
+    """The review list for inspections starting in ``[date_from, date_to]`` (inclusive) in ``county``.
+
+    ``today`` decides which missing cards are overdue (injectable for tests and re-runs of an old
+    review).  ``read_cards=False`` skips opening returned cards to read the visit numbers they state
+    (only needed when the inbox did not store them).
+    """
+    today = today or date.today()
+    late_days = ws.config.late_days
+    with session(ws) as s:
+        visits = _select_visits(s, date_from, date_to, county)
+        entries = [_entry(v, today, late_days) for v in visits]
+        docs = sources.documents_by_serial(s, [e.serial for e in entries])
+        suspect_items = sources.suspect_items(s)
+        by_serial_all = {v.serial: v for v in s.scalars(select(Visit)).all()} if suspect_items else {}
+    notes: list[str] = []
+    for e in entries:
+        e.documents = docs.get(e.serial, [])
+    over = _over_cap(entries)
+    suspects = _suspects(ws, entries, suspect_items, by_serial_all, date_from, date_to, county)
+    mismatches = _mismatches(ws, entries, notes, read_cards)
+    violations = [Violation(e, e.yes_questions) for e in entries if e.yes_questions]
+    for v in violations:
+        v.entry.flag(ReviewFlag.VIOLATION)
+    cards = _card_issues(entries, today)
+    _order_flags(entries)
+    review = Review(
+        date_from, date_to, county, today, late_days, entries, violations, cards, over, suspects, mismatches,
+        by_county=[], by_inspector=[], notes=notes,
+    )
+    review.by_county = tally_by_county(review)
+    review.by_inspector = tally_by_inspector(review)
+    return review
+
+
+def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[Visit]:
+    q = select(Visit)
+    if date_from is not None:
+        q = q.where(Visit.start >= date_from)
+    if date_to is not None:
+        q = q.where(Visit.start <= date_to)
+    if county:
+        q = q.where((Visit.county == county) | (Visit.county_code == county))
+    return list(s.scalars(q.order_by(Visit.start, Visit.serial)).all())
+
+
+def _entry(v: Visit, today: date, late_days: int) -> Entry:
+    due = v.end + timedelta(days=late_days)
+    answers = {int(k): a for k, a in (v.card_answers or {}).items() if str(k).isdigit()}
+    card_flags = tuple(v.card_flags or ())
+    received = v.card_status == "received" or v.card_received_at is not None
+    if received:
+        arrived = v.card_received_at.date() if v.card_received_at else None
+        late = "LATE" in card_flags or (arrived is not None and arrived > due)
+        state = CardState.LATE if late else CardState.RECEIVED
+    elif today > due:
+        state = CardState.OVERDUE
+    elif today > v.end:
+        state = CardState.MISSING
+    else:
+        state = CardState.NOT_DUE
+    e = Entry(
+        serial=v.serial, enterprise=v.enterprise, uscc=v.uscc, county=v.county, kind=v.kind, industry=v.industry,
+        grade=v.grade, start=v.start, end=v.end, issue_date=v.issue_date,
+        team=Team(v.leader, tuple(v.members or ()), tuple(v.experts or ())), visit_total=v.visit_total,
+        visit_kind=v.visit_kind, due=due, card=state, card_received_at=v.card_received_at,
+        card_version=v.card_version or 0, answers=answers, card_flags=card_flags, over_cap=bool(v.over_cap),
+        override_reason=v.override_reason or "", actor=v.actor or "",
+    )
+    flag = {CardState.LATE: ReviewFlag.CARD_LATE, CardState.MISSING: ReviewFlag.CARD_MISSING,
+            CardState.OVERDUE: ReviewFlag.CARD_OVERDUE}.get(state)
+    if flag is not None:
+        e.flag(flag)
+    return e
+
+
+def _card_issues(entries: list[Entry], today: date) -> list[CardIssue]:
+    out = []
+    for e in entries:
+        if e.card is CardState.OVERDUE:
+            out.append(CardIssue(e, e.card, (today - e.due).days))
+        elif e.card is CardState.MISSING:
+            out.append(CardIssue(e, e.card, 0))
+        elif e.card is CardState.LATE:
+            arrived = e.card_received_at.date() if e.card_received_at else e.due
+            out.append(CardIssue(e, e.card, max((arrived - e.due).days, 0)))
+    return out
+
+
+def _over_cap(entries: list[Entry]) -> list[OverCap]:
+    """Every approved override, and any visit whose number of its kind exceeds today's cap for it.
+
+    The second case catches visits the cap check never refused: a grade lowered later in the year,
+    or a register edited outside ``ruqi generate``.
+    """
+    out = []
+    for e in entries:
+        cap = cap_for(e.industry, e.grade, e.kind) if e.industry in _KNOWN_INDUSTRIES else None
+        beyond = cap is not None and cap.limit is not None and e.visit_kind > cap.limit
+        if not (e.over_cap or beyond):
+            continue
+        limit = cap.limit if cap is not None and cap.limit is not None else 0
+        out.append(OverCap(e, limit, cap.rule if cap else "", e.over_cap, e.override_reason))
+        e.flag(ReviewFlag.OVER_CAP)
+    return out
+
+
+def _known_industries() -> frozenset[str]:
+    from ..caps import INDUSTRIES
+
+    return frozenset(INDUSTRIES)
+
+
+_KNOWN_INDUSTRIES = _known_industries()
+
+
+def _suspects(
+    ws: Workspace, entries: list[Entry], items: list[sources.ReturnedCard], visits: dict[str, Visit],
+    date_from: date | None, date_to: date | None, county: str | None,
+) -> list[SuspectCard]:
+    by_serial = {e.serial: e for e in entries}
+    out = []
+    for it in items:
+        visit = visits.get(it.serial) if it.serial else None
+        reasons = it.reasons or ((SuspectReason.SERIAL_UNKNOWN,) if visit is None else (SuspectReason.OTHER,))
+        if visit is not None:
+            entry = by_serial.get(visit.serial)
+            if entry is None:
+                continue  # the inspection exists but is outside this selection
+            entry.flag(ReviewFlag.SUSPECT)
+            out.append(SuspectCard(reasons, it.serial, it.enterprise, it.received_at, it.document, entry,
+                                   entry.county, it.note))
+            continue
+        when = (it.received_at.date() if it.received_at else None)
+        if when is not None and ((date_from and when < date_from) or (date_to and when > date_to)):
+            continue
+        if county and it.county and county not in (it.county,):
+            continue
+        if county and not it.county:
+            continue  # a card we cannot place in any county belongs to the whole-bureau review only
+        out.append(SuspectCard(reasons, it.serial, it.enterprise, it.received_at, it.document, None, it.county,
+                               it.note))
+    return sorted(out, key=lambda c: (c.received_at or datetime.min, c.serial))
+
+
+def _mismatches(ws: Workspace, entries: list[Entry], notes: list[str], read_cards: bool) -> list[VisitMismatch]:
+    out = []
+    unread = 0
+    for e in entries:
+        if e.card not in (CardState.RECEIVED, CardState.LATE):
+            continue
+        stated = sources.stated_visit_numbers(ws, e, read_cards)
+        if stated is None:
+            unread += 1
+            continue
+        total, kind = stated
+        if (total is not None and total != e.visit_total) or (kind is not None and kind != e.visit_kind):
+            out.append(VisitMismatch(e, total, kind))
+            e.flag(ReviewFlag.VISIT_MISMATCH)
+    if unread:
+        notes.append(f"有 {unread} 张已交回的反馈卡未能读出所填的检查次数（第N次/第M次），未作次数核对。")
+    return out
+
+
+def _order_flags(entries: Iterable[Entry]) -> None:
+    order = list(ReviewFlag)
+    for e in entries:
+        e.flags.sort(key=order.index)
+
+
+# ---- counts --------------------------------------------------------------------------------------
+
+
+def _add(t: Tally, e: Entry, suspect_serials: set[str], mismatch_serials: set[str]) -> None:
+    t.inspections += 1
+    t.received += e.card in (CardState.RECEIVED, CardState.LATE)
+    t.missing += e.card is CardState.MISSING
+    t.overdue += e.card is CardState.OVERDUE
+    t.late += e.card is CardState.LATE
+    t.violations += bool(e.yes_questions)
+    t.yes_answers += len(e.yes_questions)
+    t.over_cap += ReviewFlag.OVER_CAP in e.flags
+    t.suspect += e.serial in suspect_serials
+    t.mismatches += e.serial in mismatch_serials
+    t.flagged += e.flagged
+
+
+def tally_by_county(review: Review) -> list[Tally]:
+    sus = {c.entry.serial for c in review.suspects if c.entry}
+    mis = {m.entry.serial for m in review.mismatches}
+    out: dict[str, Tally] = {}
+    for e in review.entries:
+        _add(out.setdefault(e.county, Tally(e.county)), e, sus, mis)
+    # Suspect cards that match no inspection still count against the county they were filed under.
+    for c in review.suspects:
+        if c.entry is None:
+            name = c.county or "（未知）"
+            out.setdefault(name, Tally(name)).suspect += 1
+    return sorted(out.values(), key=lambda t: (-t.flagged, -t.inspections, t.name))
+
+
+def tally_by_inspector(review: Review) -> list[Tally]:
+    sus = {c.entry.serial for c in review.suspects if c.entry}
+    mis = {m.entry.serial for m in review.mismatches}
+    out: dict[str, Tally] = {}
+    for e in review.entries:
+        for i, name in enumerate(dict.fromkeys(e.team.inspectors)):
+            t = out.setdefault(name, Tally(name))
+            _add(t, e, sus, mis)
+            if i == 0:
+                t.as_leader += 1
+            else:
+                t.as_member += 1
+    return sorted(out.values(), key=lambda t: (-t.violations, -t.flagged, -t.inspections, t.name))
+
+
+def flag_counts(review: Review) -> Counter[ReviewFlag]:
+    return Counter(f for e in review.entries for f in e.flags)

@@ -1,0 +1,225 @@
+"""What the review reads besides the register: the archive index and the returned cards themselves.
+
+Kept in one module so the review depends on the archive and the inbox at exactly one place.  The
+queries run against the archive's own table (``archive_items``) read-only; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
+
+from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from .collect import Document, Entry, SuspectReason
+
+# The archive's form types of an inspection's originals, in the order a reviewer reads them.
+PER_INSPECTION: tuple[str, ...] = ("notice", "notice_board", "card_generated", "card_returned")
+SUSPECT_FLAG = "SUSPECT"
+_CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
+
+
+def _models():  # type: ignore[no-untyped-def]
+    try:
+        from ..archive import models
+    except ImportError:  # an engine without the archive: the review works from the register alone
+        return None
+    return models
+
+
+def _document(r: Any) -> Document:
+    from .collect import Document
+
+    return Document(
+        form_type=r.form_type, archival_code=r.archival_code, rel_path=r.rel_path, sha256=r.sha256, size=r.size,
+        original_name=r.original_name or "", version=r.version or 1, flags=tuple(r.flags or ()),
+        received_at=r.received_at, extra=dict(r.extra or {}),
+    )
+
+
+def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Document]]:
+    """Every archived original of these inspections, by serial, in 件号 order within each form type."""
+    models = _models()
+    out: dict[str, list[Document]] = {}
+    if models is None or not serials:
+        return out
+    item = models.ItemRecord
+    order = {t: i for i, t in enumerate(PER_INSPECTION)}
+    for k in range(0, len(serials), _CHUNK):
+        chunk = list(serials[k:k + _CHUNK])
+        rows = s.scalars(select(item).where(item.serial.in_(chunk), item.form_type.in_(PER_INSPECTION))).all()
+        for r in rows:
+            out.setdefault(r.serial, []).append(_document(r))
+    for docs in out.values():
+        docs.sort(key=lambda d: (order[d.form_type], d.archival_code))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedCard:
+    """A returned card the inbox flagged SUSPECT, as the archive index records it."""
+
+    serial: str
+    enterprise: str
+    county: str
+    received_at: datetime | None
+    reasons: tuple[SuspectReason, ...]
+    document: Document | None
+    note: str = ""
+
+
+def suspect_items(s: Session) -> list[ReturnedCard]:
+    models = _models()
+    if models is None:
+        return []
+    item = models.ItemRecord
+    # JSON lists cannot be searched portably; the text cast is a cheap pre-filter, checked exactly below.
+    rows = s.scalars(select(item).where(cast(item.flags, String).like(f"%{SUSPECT_FLAG}%"))).all()
+    out = []
+    for r in rows:
+        flags = list(r.flags or ())
+        if SUSPECT_FLAG not in flags:
+            continue
+        extra = dict(r.extra or {})
+        serial = r.serial or str(extra.get("serial_read") or extra.get("serial") or "")
+        out.append(ReturnedCard(
+            serial=serial, enterprise=str(extra.get("enterprise_read") or r.enterprise or ""), county=r.county or "",
+            received_at=r.received_at or r.filed_at, reasons=suspect_reasons([*flags, *_extra_codes(extra)]),
+            document=_document(r), note=str(extra.get("suspect_note") or ""),
+        ))
+    return out
+
+
+def _extra_codes(extra: dict[str, Any]) -> list[str]:
+    codes: list[str] = []
+    for key in ("suspect", "suspect_reasons", "codes", "errors"):
+        v = extra.get(key)
+        if isinstance(v, str):
+            codes.append(v)
+        elif isinstance(v, list):
+            codes += [str(x.get("code")) if isinstance(x, dict) else str(x) for x in v]
+    return codes
+
+
+# Codes the inbox may use for the three suspicious situations; matched by substring so that
+# "SUSPECT_SERIAL_UNKNOWN", "SERIAL_UNKNOWN" and "UNKNOWN_SERIAL" all count.
+_REASON_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SERIAL_UNKNOWN", ("SERIAL_UNKNOWN", "UNKNOWN_SERIAL", "SERIAL_NOT_FOUND", "NO_SERIAL", "SERIAL_MISSING")),
+    ("QR_INVALID", ("QR_INVALID", "QR_SIGNATURE", "QR_BAD", "BAD_QR", "SIGNATURE")),
+    ("ENTERPRISE_MISMATCH", ("ENTERPRISE_MISMATCH", "ENTERPRISE", "USCC_MISMATCH")),
+)
+
+
+def suspect_reasons(codes: Iterable[str]) -> tuple[SuspectReason, ...]:
+    from .collect import SuspectReason
+
+    found: list[SuspectReason] = []
+    for code in codes:
+        c = str(code).upper()
+        for reason, keys in _REASON_KEYS:
+            if any(k in c for k in keys) and SuspectReason(reason) not in found:
+                found.append(SuspectReason(reason))
+    return tuple(sorted(found, key=list(SuspectReason).index))
+
+
+# ---- the visit numbers a returned card states --------------------------------------------------
+
+# "本年度接受的…第 3 次入企业检查，第 1 次 ☑执法检查": the enterprise may correct our printed numbers.
+_VISIT_RE = re.compile(r"第(?P<n>[0-9０-９一二三四五六七八九十两]+)次入企业?检查[，,、；;]?第(?P<m>[0-9０-９一二三四五六七八九十两]+)次")
+_NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+
+
+def parse_number(text: str) -> int | None:
+    """``3``, ``３``, ``三``, ``十二`` → int; anything else None."""
+    t = text.translate({0xFF10 + i: 0x30 + i for i in range(10)})
+    if t.isdigit():
+        return int(t)
+    if "十" in t:
+        tens, _, ones = t.partition("十")
+        a = _NUMERALS.get(tens, 1) if tens else 1
+        b = _NUMERALS.get(ones, 0) if ones else 0
+        return a * 10 + b if (not tens or tens in _NUMERALS) and (not ones or ones in _NUMERALS) else None
+    return _NUMERALS.get(t) if len(t) == 1 else None
+
+
+def visit_numbers_in(text: str) -> tuple[int | None, int | None] | None:
+    """(N, M) stated in a card's text, or None when the sentence is not there."""
+    t = re.sub(r"[\s\u00a0\u3000_]+", "", text or "")
+    m = _VISIT_RE.search(t)
+    if m is None:
+        return None
+    return parse_number(m["n"]), parse_number(m["m"])
+
+
+def stated_visit_numbers(ws: Workspace, entry: Entry, read_cards: bool = True) -> tuple[int | None, int | None] | None:
+    """The 第N次/第M次 the latest returned card states, from the inbox's record if it kept them,
+    else read from the archived file itself."""
+    returned = [d for d in entry.documents if d.form_type == "card_returned"]
+    if not returned:
+        return None
+    latest = max(returned, key=lambda d: (d.version, d.archival_code))
+    stored = _stored_numbers(latest)
+    if stored is not None:
+        return stored
+    if not read_cards:
+        return None
+    text = card_text(ws.archive / latest.rel_path)
+    return visit_numbers_in(text) if text else None
+
+
+def _stored_numbers(doc: Document) -> tuple[int | None, int | None] | None:
+    for total_key, kind_key in (("stated_visit_total", "stated_visit_kind"), ("visit_total", "visit_kind")):
+        if total_key in doc.extra or kind_key in doc.extra:
+            return _as_int(doc.extra.get(total_key)), _as_int(doc.extra.get(kind_key))
+    return None
+
+
+def _as_int(v: Any) -> int | None:
+    try:
+        return int(v) if v is not None and v != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+MAX_CARD_PAGES = 4  # the card is one page; a long file is not ours to read here
+
+
+def card_text(path: Path) -> str:
+    """Plain text of a returned card (PDF or docx); '' when it has none (scans) or cannot be read."""
+    try:
+        head = path.read_bytes()[:8]
+    except OSError:
+        return ""
+    try:
+        if head.startswith(b"%PDF"):
+            return _pdf_text(path)
+        if head.startswith(b"PK") and zipfile.is_zipfile(path):
+            return _docx_text(path)
+    except Exception:  # an archived original that will not parse is verify's business, not the review's
+        return ""
+    return ""
+
+
+def _pdf_text(path: Path) -> str:
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        return "\n".join(p.extract_text() or "" for p in pdf.pages[:MAX_CARD_PAGES])
+
+
+def _docx_text(path: Path) -> str:
+    from docx import Document as Docx
+
+    d = Docx(str(path))
+    parts = [p.text for p in d.paragraphs]
+    parts += [c.text for t in d.tables for row in t.rows for c in row.cells]
+    return "\n".join(parts)
