@@ -41,11 +41,22 @@ def sniff(data: bytes, name: str = "") -> str:
 
 
 def pdfa_version(data: bytes) -> str:
-    """'PDF/A-3B' when the PDF's XMP metadata claims PDF/A conformance, else ''."""
-    part = _PDFA.search(data)
+    """'PDF/A-3B' when the PDF's XMP metadata claims PDF/A conformance, else ''.
+
+    A claim, not a validation (veraPDF is not available here); enough to tell generated PDF/A
+    apart from plain PDFs.  The XMP stream is usually compressed (WeasyPrint does), so read it
+    through pypdf."""
+    try:
+        from pypdf import PdfReader
+
+        meta = PdfReader(io.BytesIO(data)).trailer["/Root"].get("/Metadata")
+        xmp = meta.get_object().get_data() if meta is not None else b""
+    except Exception:  # a PDF pypdf cannot read simply makes no claim
+        return ""
+    part = _PDFA.search(xmp)
     if part is None:
         return ""
-    conf = _PDFA_CONF.search(data)
+    conf = _PDFA_CONF.search(xmp)
     return f"PDF/A-{part.group(1).decode()}{conf.group(1).decode().upper() if conf else ''}"
 
 

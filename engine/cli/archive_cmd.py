@@ -92,12 +92,15 @@ def search_cmd(
             print_json(r.to_dict())
         return
     table = Table(title=f"检索到 {len(rows)} 件", show_lines=False)
-    for col in ("档号", "文种", "日期", "检查编号", "企业", "县区", "版本", "标记", "文件"):
+    table.add_column("档号", no_wrap=True)
+    for col in ("文种", "日期", "检查编号", "企业", "县区", "标记"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r.archival_code, archive.FORM_LABELS.get(r.form_type, r.form_type), r.date.isoformat(),
-                      r.serial, r.enterprise, r.county, f"v{r.version}", "、".join(r.flags), r.rel_path)
+        form = archive.FORM_LABELS.get(r.form_type, r.form_type) + (f" v{r.version}" if r.version > 1 else "")
+        table.add_row(r.archival_code, form, r.date.isoformat(), r.serial, r.enterprise, r.county, "、".join(r.flags))
     console.print(table)
+    if rows:
+        console.print(f"文件位于 {ws.archive}；用 ruqi archive show <档号> 查看路径和全部信息。")
 
 
 def show_cmd(key: str = typer.Argument(..., help="id 或档号"), workspace: Path = WorkspaceOpt,
