@@ -68,6 +68,7 @@ class VerifyCode(StrEnum):
     UNREADABLE = "ARCHIVE_UNREADABLE"
     NOT_PDFA = "ARCHIVE_NOT_PDFA"
     ROW_UNLOGGED = "ARCHIVE_ROW_UNLOGGED"
+    ROW_DELETED = "ARCHIVE_ROW_DELETED"
 
 
 CHECK_OF: dict[str, Check] = {
@@ -75,7 +76,8 @@ CHECK_OF: dict[str, Check] = {
                      VerifyCode.FORMAT_MISMATCH, VerifyCode.NAME_MISMATCH, VerifyCode.ROW_ALTERED],
                     Check.AUTHENTICITY),
     **dict.fromkeys([VerifyCode.META_MISSING, VerifyCode.CODE_MISMATCH, VerifyCode.PIECE_GAP,
-                     VerifyCode.FILE_MISSING, VerifyCode.FILE_UNINDEXED, VerifyCode.TEMP_LEFTOVER],
+                     VerifyCode.FILE_MISSING, VerifyCode.FILE_UNINDEXED, VerifyCode.TEMP_LEFTOVER,
+                     VerifyCode.ROW_DELETED],
                     Check.INTEGRITY),
     **dict.fromkeys([VerifyCode.FORMAT_NOT_ALLOWED, VerifyCode.UNREADABLE, VerifyCode.NOT_PDFA], Check.USABILITY),
     **dict.fromkeys([VerifyCode.ROW_UNLOGGED, *AuditCode], Check.SECURITY),
@@ -130,6 +132,7 @@ def verify(ws: Workspace, *, deep: bool = False, workers: int | None = None) -> 
         for r in rows:
             rep.findings.extend(_check_row(r, by_seq))
         rep.findings.extend(_check_pieces(rows))
+        rep.findings.extend(_check_deleted_rows(rows, entries))
         rep.findings.extend(_check_store(ws, {r.rel_path for r in rows}))
         for fut in futures:
             found, nbytes = fut.result()
@@ -194,6 +197,15 @@ def _check_pieces(rows: Iterable[ItemRecord]) -> Iterator[Finding]:
             shown = "、".join(f"{p:04d}" for p in gaps[:20]) + ("…" if len(gaps) > 20 else "")
             yield error(VerifyCode.PIECE_GAP, _msg(Check.INTEGRITY, f"{year} 年度件号不连续，缺少：{shown}（共 {len(gaps)} 个）。"),
                         f"{year} 年度")
+
+
+def _check_deleted_rows(rows: Iterable[ItemRecord], entries: Iterable[audit.Entry]) -> Iterator[Finding]:
+    ids = {r.id for r in rows}
+    for e in entries:
+        item = e.details.get("item") if e.action == audit.Action.FILE else None
+        if isinstance(item, dict) and item.get("id") not in ids:
+            yield error(VerifyCode.ROW_DELETED, _msg(
+                Check.INTEGRITY, f"审计日志第{e.seq}条记载归档了 {e.object}，但索引中已没有这一件。"), f"日志第{e.seq}条")
 
 
 # ---------------------------------------------------------------- files (worker threads)
