@@ -76,6 +76,7 @@ CARD_STATE_ZH: dict[CardState, str] = {
 class SuspectReason(StrEnum):
     SERIAL_UNKNOWN = "SERIAL_UNKNOWN"  # no inspection with this serial (or none readable)
     QR_INVALID = "QR_INVALID"  # the QR signature does not verify
+    SERIAL_MISMATCH = "SERIAL_MISMATCH"  # the QR and the printed serial differ
     ENTERPRISE_MISMATCH = "ENTERPRISE_MISMATCH"  # the card names another enterprise than the register
     OTHER = "SUSPECT_OTHER"  # flagged SUSPECT by the inbox without a more specific reason
 
@@ -83,6 +84,7 @@ class SuspectReason(StrEnum):
 SUSPECT_ZH: dict[SuspectReason, str] = {
     SuspectReason.SERIAL_UNKNOWN: "检查编号不存在",
     SuspectReason.QR_INVALID: "二维码签名无效",
+    SuspectReason.SERIAL_MISMATCH: "二维码与印刷编号不一致",
     SuspectReason.ENTERPRISE_MISMATCH: "企业与台账不符",
     SuspectReason.OTHER: "可疑",
 }
@@ -243,6 +245,7 @@ class Tally:
 
 @dataclass(slots=True)
 class Review:
+    bureau: str  # 大同市应急管理局
     date_from: date | None
     date_to: date | None
     county: str | None
@@ -296,8 +299,10 @@ def build_review(
         visits = _select_visits(s, date_from, date_to, county)
         entries = [_entry(v, today, late_days) for v in visits]
         docs = sources.documents_by_serial(s, [e.serial for e in entries])
-        suspect_items = sources.suspect_items(s)
-        by_serial_all = {v.serial: v for v in s.scalars(select(Visit)).all()} if suspect_items else {}
+    suspect_items = sources.suspect_items(ws)
+    with session(ws) as s:
+        known = [c.serial for c in suspect_items if c.serial]
+        by_serial_all = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(known))).all()}
     notes: list[str] = []
     for e in entries:
         e.documents = docs.get(e.serial, [])
@@ -310,7 +315,7 @@ def build_review(
     cards = _card_issues(entries, today)
     _order_flags(entries)
     review = Review(
-        date_from, date_to, county, today, late_days, entries, violations, cards, over, suspects, mismatches,
+        ws.config.name, date_from, date_to, county, today, late_days, entries, violations, cards, over, suspects, mismatches,
         by_county=[], by_inspector=[], notes=notes,
     )
     review.by_county = tally_by_county(review)

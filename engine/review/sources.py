@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..workspace import Workspace
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # The archive's form types of an inspection's originals, in the order a reviewer reads them.
 PER_INSPECTION: tuple[str, ...] = ("notice", "notice_board", "card_generated", "card_returned")
-SUSPECT_FLAG = "SUSPECT"
+SUSPECT_FLAG = "SUSPECT"  # engine.inbox.codes.Flag.SUSPECT
 _CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
 
 
@@ -77,23 +77,19 @@ class ReturnedCard:
     note: str = ""
 
 
-def suspect_items(s: Session) -> list[ReturnedCard]:
-    models = _models()
-    if models is None:
+def suspect_items(ws: Workspace) -> list[ReturnedCard]:
+    """Every archived item the inbox flagged SUSPECT (returned cards, whatever their serial)."""
+    try:
+        from ..archive import search
+    except ImportError:
         return []
-    item = models.ItemRecord
-    # JSON lists cannot be searched portably; the text cast is a cheap pre-filter, checked exactly below.
-    rows = s.scalars(select(item).where(cast(item.flags, String).like(f"%{SUSPECT_FLAG}%"))).all()
     out = []
-    for r in rows:
-        flags = list(r.flags or ())
-        if SUSPECT_FLAG not in flags:
-            continue
+    for r in search(ws, flag=SUSPECT_FLAG):
         extra = dict(r.extra or {})
         serial = r.serial or str(extra.get("serial_read") or extra.get("serial") or "")
         out.append(ReturnedCard(
             serial=serial, enterprise=str(extra.get("enterprise_read") or r.enterprise or ""), county=r.county or "",
-            received_at=r.received_at or r.filed_at, reasons=suspect_reasons([*flags, *_extra_codes(extra)]),
+            received_at=r.received_at or r.filed_at, reasons=suspect_reasons([*r.flags, *_extra_codes(extra)]),
             document=_document(r), note=str(extra.get("suspect_note") or ""),
         ))
     return out
@@ -110,24 +106,20 @@ def _extra_codes(extra: dict[str, Any]) -> list[str]:
     return codes
 
 
-# Codes the inbox may use for the three suspicious situations; matched by substring so that
-# "SUSPECT_SERIAL_UNKNOWN", "SERIAL_UNKNOWN" and "UNKNOWN_SERIAL" all count.
-_REASON_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("SERIAL_UNKNOWN", ("SERIAL_UNKNOWN", "UNKNOWN_SERIAL", "SERIAL_NOT_FOUND", "NO_SERIAL", "SERIAL_MISSING")),
-    ("QR_INVALID", ("QR_INVALID", "QR_SIGNATURE", "QR_BAD", "BAD_QR", "SIGNATURE")),
-    ("ENTERPRISE_MISMATCH", ("ENTERPRISE_MISMATCH", "ENTERPRISE", "USCC_MISMATCH")),
-)
+# The inbox's finding codes (engine.inbox.validate.CardCode) that made a card SUSPECT.
+_REASONS: dict[str, str] = {
+    "SERIAL_MISSING": "SERIAL_UNKNOWN",
+    "SERIAL_UNKNOWN": "SERIAL_UNKNOWN",
+    "QR_SIGNATURE_INVALID": "QR_INVALID",
+    "QR_SERIAL_MISMATCH": "SERIAL_MISMATCH",
+    "ENTERPRISE_MISMATCH": "ENTERPRISE_MISMATCH",
+}
 
 
 def suspect_reasons(codes: Iterable[str]) -> tuple[SuspectReason, ...]:
     from .collect import SuspectReason
 
-    found: list[SuspectReason] = []
-    for code in codes:
-        c = str(code).upper()
-        for reason, keys in _REASON_KEYS:
-            if any(k in c for k in keys) and SuspectReason(reason) not in found:
-                found.append(SuspectReason(reason))
+    found = {SuspectReason(_REASONS[c]) for c in codes if c in _REASONS}
     return tuple(sorted(found, key=list(SuspectReason).index))
 
 

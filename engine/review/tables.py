@@ -1,0 +1,185 @@
+"""The review list as plain tables (title, headers, rows): one shape for Excel, the terminal and the PDF.
+
+Each section of a ``Review`` becomes a ``Table`` whose cells are str, int, date or None.  Text that
+came from outside (enterprise names, reasons, file names) stays a plain string here; the writers
+decide how to keep it inert (see ``engine.stats.xlsx_safe``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from .collect import (
+    CARD_STATE_ZH,
+    FLAG_ZH,
+    CardState,
+    Entry,
+    Review,
+    SuspectCard,
+    Tally,
+)
+
+Cell = str | int | date | datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    width: int = 12  # Excel column width (characters)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    key: str  # stable id: violations, cards, over_cap, suspects, mismatches, by_county, by_inspector
+    title: str  # sheet name / heading (≤ 31 characters for Excel)
+    columns: tuple[Column, ...]
+    rows: list[list[Cell]]
+    empty_text: str = "无"
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+
+def _cols(*spec: tuple[str, int]) -> tuple[Column, ...]:
+    return tuple(Column(h, w) for h, w in spec)
+
+
+def members(e: Entry) -> str:
+    return "、".join(e.team.members)
+
+
+def flags_zh(e: Entry) -> str:
+    return "、".join(FLAG_ZH[f] for f in e.flags)
+
+
+def violations_table(r: Review) -> Table:
+    cols = _cols(("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("检查类别", 10),
+                 ("开始日期", 12), ("结束日期", 12), ("组长", 10), ("成员", 20), ("专家", 14), ("回答“是”的题号", 12),
+                 ("问题内容", 60), ("收到日期", 12))
+    rows: list[list[Cell]] = []
+    for v in r.violations:
+        e = v.entry
+        rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.end, e.team.leader, members(e),
+                     "、".join(e.team.experts), "、".join(str(q) for q in v.questions), "\n".join(v.texts),
+                     e.card_received_at.date() if e.card_received_at else None])
+    return Table("violations", "反馈“是”", cols, rows)
+
+
+def cards_table(r: Review) -> Table:
+    cols = _cols(("检查编号", 18), ("企业名称", 30), ("县区", 10), ("检查类别", 10), ("结束日期", 12),
+                 ("应交回日期", 12), ("状态", 16), ("逾期天数", 9), ("收到日期", 12), ("组长", 10), ("成员", 20))
+    rows: list[list[Cell]] = []
+    for c in r.cards:
+        e = c.entry
+        rows.append([e.serial, e.enterprise, e.county, e.kind, e.end, e.due, CARD_STATE_ZH[c.state],
+                     c.days_late if c.state is not CardState.MISSING else None,
+                     e.card_received_at.date() if e.card_received_at else None, e.team.leader, members(e)])
+    return Table("cards", "反馈卡未交回或逾期", cols, rows)
+
+
+def over_cap_table(r: Review) -> Table:
+    cols = _cols(("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("行业", 10), ("等级", 8),
+                 ("检查类别", 10), ("开始日期", 12), ("本年度本类第几次", 10), ("年度上限", 9), ("上限依据", 40),
+                 ("是否经批准超次数", 10), ("超次数理由", 40), ("登记人", 10), ("组长", 10), ("成员", 20))
+    rows: list[list[Cell]] = []
+    for o in r.over_cap:
+        e = o.entry
+        rows.append([e.serial, e.enterprise, e.uscc, e.county, e.industry, e.grade, e.kind, e.start, e.visit_kind,
+                     o.cap, o.rule, "是" if o.approved else "否（未经 --allow-over-cap 批准）", o.reason, e.actor,
+                     e.team.leader, members(e)])
+    return Table("over_cap", "超次数检查", cols, rows)
+
+
+def _suspect_row(c: SuspectCard) -> list[Cell]:
+    d = c.document
+    return [c.received_at.date() if c.received_at else None, c.serial or "（无法识别）", c.enterprise,
+            c.entry.enterprise if c.entry else "", c.county, c.reasons_zh, c.note,
+            d.archival_code if d else "", d.original_name if d else ""]
+
+
+def suspects_table(r: Review) -> Table:
+    cols = _cols(("收到日期", 12), ("卡上检查编号", 18), ("卡上企业", 30), ("登记企业", 30), ("县区", 10), ("可疑原因", 24),
+                 ("说明", 40), ("档号", 26), ("原文件名", 30))
+    return Table("suspects", "可疑反馈卡", cols, [_suspect_row(c) for c in r.suspects])
+
+
+def mismatches_table(r: Review) -> Table:
+    cols = _cols(("检查编号", 18), ("企业名称", 30), ("县区", 10), ("检查类别", 10), ("开始日期", 12),
+                 ("登记：本年度第N次", 12), ("卡上：第N次", 10), ("登记：本类第M次", 12), ("卡上：第M次", 10))
+    rows: list[list[Cell]] = []
+    for m in r.mismatches:
+        e = m.entry
+        rows.append([e.serial, e.enterprise, e.county, e.kind, e.start, e.visit_total, m.stated_total, e.visit_kind,
+                     m.stated_kind])
+    return Table("mismatches", "检查次数与台账不符", cols, rows)
+
+
+TALLY_COLUMNS = (("检查次数", 9), ("已交回", 8), ("未交回（期限内）", 10), ("逾期未交回", 10), ("逾期交回", 9),
+                 ("反馈“是”的检查", 10), ("“是”题数", 8), ("超次数", 8), ("可疑反馈卡", 10), ("次数不符", 8),
+                 ("需关注的检查", 10))
+
+
+def _tally_cells(t: Tally) -> list[Cell]:
+    return [t.inspections, t.received, t.missing, t.overdue, t.late, t.violations, t.yes_answers, t.over_cap,
+            t.suspect, t.mismatches, t.flagged]
+
+
+def by_county_table(r: Review) -> Table:
+    cols = _cols(("县区", 12), *TALLY_COLUMNS)
+    return Table("by_county", "按县区统计", cols, [[t.name, *_tally_cells(t)] for t in r.by_county])
+
+
+def by_inspector_table(r: Review) -> Table:
+    cols = _cols(("检查人员", 12), ("任组长", 8), ("任成员", 8), *TALLY_COLUMNS)
+    return Table("by_inspector", "按检查人员统计", cols,
+                 [[t.name, t.as_leader, t.as_member, *_tally_cells(t)] for t in r.by_inspector])
+
+
+def sections(r: Review) -> list[Table]:
+    """The review list, in the order a reviewer reads it."""
+    return [violations_table(r), cards_table(r), over_cap_table(r), suspects_table(r), mismatches_table(r),
+            by_county_table(r), by_inspector_table(r)]
+
+
+def summary_rows(r: Review) -> list[tuple[str, int]]:
+    """The headline counts of the summary page and sheet."""
+    received = sum(e.card in (CardState.RECEIVED, CardState.LATE) for e in r.entries)
+    return [
+        ("检查次数", len(r.entries)),
+        ("反馈卡已交回", received),
+        ("反馈“是”的检查", len(r.violations)),
+        ("“是”题数", sum(len(v.questions) for v in r.violations)),
+        ("反馈卡未交回（期限内）", sum(c.state is CardState.MISSING for c in r.cards)),
+        ("反馈卡逾期未交回", sum(c.state is CardState.OVERDUE for c in r.cards)),
+        ("反馈卡逾期交回", sum(c.state is CardState.LATE for c in r.cards)),
+        ("超次数检查（经批准）", sum(o.approved for o in r.over_cap)),
+        ("超次数检查（未经批准）", sum(not o.approved for o in r.over_cap)),
+        ("可疑反馈卡", len(r.suspects)),
+        ("检查次数与台账不符", len(r.mismatches)),
+        ("需关注的检查", len(r.flagged)),
+    ]
+
+
+def cell_text(v: Cell) -> str:
+    """How a cell reads on screen and in the PDF."""
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return f"{v:%Y-%m-%d %H:%M}"
+    if isinstance(v, date):
+        return f"{v:%Y-%m-%d}"
+    return str(v)
+
+
+def text_rows(t: Table) -> list[list[str]]:
+    return [[cell_text(c) for c in row] for row in t.rows]
+
+
+def pick(t: Table, headers: Sequence[str]) -> Table:
+    """The same table with only some columns (the terminal is narrower than a sheet)."""
+    idx = [t.headers.index(h) for h in headers]
+    return Table(t.key, t.title, tuple(t.columns[i] for i in idx), [[row[i] for i in idx] for row in t.rows],
+                 t.empty_text)
