@@ -6,6 +6,7 @@ import io
 import sys
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 from engine.archive import ItemMeta, file_item
 from engine.workspace import Workspace
@@ -57,9 +58,9 @@ def card_meta(serial: str = "140200-2025-0001", enterprise: str = "大同市示�
     return ItemMeta(**fields)  # type: ignore[arg-type]
 
 
-def unique_pdf(n: int) -> bytes:
+def unique_pdf(n: int, base: bytes | None = None) -> bytes:
     """Distinct bytes per n: a PDF comment after %%EOF, as some scanners append; readers ignore it."""
-    return pdf_bytes() + f"\n%ruqi-test-{n}\n".encode()
+    return (base or pdf_bytes()) + f"\n%ruqi-test-{n}\n".encode()
 
 
 def file_many(root: str, tag: str, count: int) -> list[str]:
@@ -72,12 +73,13 @@ def file_many(root: str, tag: str, count: int) -> list[str]:
     return codes
 
 
-def filing_loop(root: str, start: int) -> None:
+def filing_loop(root: str, start: int, base_pdf: str) -> None:
     """Crash-test child: file forever, printing each acknowledged 档号; the parent kills it with SIGKILL."""
     ws = Workspace.open(root)
+    base = Path(base_pdf).read_bytes()
     i = start
     while True:
-        row = file_item(ws, unique_pdf(i), card_meta(serial=f"140200-2025-{i % 50 + 1:04d}", extra={"i": i}))
+        row = file_item(ws, unique_pdf(i, base), card_meta(serial=f"140200-2025-{i % 50 + 1:04d}", extra={"i": i}))
         sys.stdout.write(f"{row.archival_code} {row.sha256}\n")
         sys.stdout.flush()
         i += 1
