@@ -1,0 +1,115 @@
+"""`ruqi ingest`, `ruqi watch`, `ruqi status`: thin printing over engine.inbox."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
+from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+
+STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
+             Status.DUPLICATE: "重复，未再归档"}
+STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan"}
+FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "NEEDS_REVIEW": "待核对",
+           "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest", help="处理收件箱 inbox/ 中的全部文件：读取反馈卡和统计表，校验、归档或退回并说明原因。")(ingest_cmd)
+    app.command("watch", help="持续监视收件箱，文件稳定（复制完成）后自动处理；适用于网络共享目录。Ctrl+C 停止。")(watch_cmd)
+    app.command("status", help="列出尚未交回反馈卡的检查（--overdue 只列逾期的）。")(status_cmd)
+
+
+def ingest_cmd(
+    workspace: Path = WorkspaceOpt,
+    as_json: bool = JsonOpt,
+    workers: int = typer.Option(None, "--workers", help="并行读取的进程数（默认 CPU 核数，最多 4）"),
+    actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
+) -> None:
+    ws = open_workspace(workspace)
+    report = ingest(ws, workers=workers, actor=actor)
+    if as_json:
+        for o in report.outcomes:
+            print_json(o.to_json())
+    else:
+        print_report(report)
+
+
+def watch_cmd(
+    workspace: Path = WorkspaceOpt,
+    as_json: bool = JsonOpt,
+    interval: float = typer.Option(2.0, "--interval", help="轮询间隔（秒）"),
+    workers: int = typer.Option(None, "--workers", help="并行读取的进程数"),
+    actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
+) -> None:
+    ws = open_workspace(workspace)
+    if not as_json:
+        err_console.print(f"正在监视 {ws.inbox}（每 {interval:g} 秒检查一次，文件 {ws.config.limits.stable_seconds:g} 秒不变后处理）。按 Ctrl+C 停止。")
+
+    def show(report: IngestReport) -> None:
+        if as_json:
+            for o in report.outcomes:
+                print_json(o.to_json())
+        else:
+            print_report(report)
+
+    try:
+        watch(ws, interval=interval, on_report=show, workers=workers, actor=actor)
+    except KeyboardInterrupt:
+        if not as_json:
+            err_console.print("已停止监视。")
+
+
+def status_cmd(
+    workspace: Path = WorkspaceOpt,
+    overdue: bool = typer.Option(False, "--overdue", help="只列出逾期未交回的"),
+    today: str = typer.Option(None, "--today", help="按指定日期计算逾期（默认今天），如 2025-07-01"),
+    as_json: bool = JsonOpt,
+) -> None:
+    ws = open_workspace(workspace)
+    day = date.fromisoformat(today) if today else None
+    rows = pending_cards(ws, today=day, overdue_only=overdue)
+    if as_json:
+        for r in rows:
+            print_json(r.to_json())
+        return
+    if not rows:
+        console.print("没有逾期未交回的反馈卡。" if overdue else "所有检查的反馈卡都已交回。")
+        return
+    t = Table(title="逾期未交回的反馈卡" if overdue else "尚未交回的反馈卡")
+    for h in ("检查编号", "企业", "县区", "类别", "检查结束", "应交回日期", "状态"):
+        t.add_column(h)
+    for r in rows:
+        state = f"[red]逾期 {r.days_overdue} 天[/red]" if r.overdue else "未到期"
+        t.add_row(r.serial, r.enterprise, r.county, r.kind, r.end.isoformat(), r.due.isoformat(), state)
+    console.print(t)
+    console.print(f"共 {len(rows)} 件，其中逾期 {sum(r.overdue for r in rows)} 件（检查结束后 {ws.config.late_days} 日内应交回）。")
+
+
+def print_report(report: IngestReport) -> None:
+    if not report.outcomes:
+        console.print("收件箱里没有待处理的文件。")
+        return
+    t = Table(title="收件箱处理结果")
+    for h in ("文件", "结果", "检查编号", "标记", "说明"):
+        t.add_column(h, overflow="fold")
+    for o in report.outcomes:
+        t.add_row(o.file, _status(o), o.serial or "", "、".join(FLAG_ZH.get(f, f) for f in o.flags), _notes(o))
+    console.print(t)
+    counts = "，".join(f"{STATUS_ZH[s]} {report.count(s)} 件" for s in Status if report.count(s))
+    console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
+                  f"待核对的图片见 inbox/needs_review/。")
+
+
+def _status(o: Outcome) -> str:
+    c = STATUS_COLOR[o.status]
+    return f"[{c}]{STATUS_ZH[o.status]}[/{c}]"
+
+
+def _notes(o: Outcome) -> str:
+    shown = [f for f in o.findings if f.is_error] or list(o.findings)
+    return "；".join(f.message for f in shown[:3]) + ("…" if len(shown) > 3 else "")

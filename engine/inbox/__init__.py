@@ -1,0 +1,28 @@
+"""The inbox: read returned feedback cards and statistics tables, check them, file them, never lose one.
+
+Public API::
+
+    ingest(ws, names=None, workers=None, actor=None, now=None, progress=None) -> IngestReport
+    watch(ws, interval=2.0, on_report=None, max_cycles=None) -> int
+    pending_cards(ws, today=None, overdue_only=False) -> [PendingCard]
+    check_card(reading, visit, received_at, late_days) -> CardCheck
+    preflight(path, name, limits) -> Preflight
+
+``IngestReport.outcomes`` holds one ``Outcome`` per file (``to_json()`` is the
+``ruqi ingest --json`` line).  Where each status ends up is described in
+``engine.inbox.pipeline``; the resource limits in ``engine.inbox.preflight``.
+"""
+
+from __future__ import annotations
+
+from .codes import Flag, Kind, Reason, Status
+from .pipeline import IngestReport, Outcome, ingest, refresh_visit
+from .preflight import Preflight, preflight
+from .status import PendingCard, pending_cards
+from .validate import CardCheck, CardCode, check_card, plausible_phone
+from .watch import watch
+
+__all__ = [
+    "CardCheck", "CardCode", "Flag", "IngestReport", "Kind", "Outcome", "PendingCard", "Preflight", "Reason",
+    "Status", "check_card", "ingest", "pending_cards", "plausible_phone", "preflight", "refresh_visit", "watch",
+]

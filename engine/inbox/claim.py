@@ -1,0 +1,187 @@
+"""Claiming inbox files, so that each file is handled by exactly one run, even after kill -9.
+
+A run (one ``ruqi ingest`` or one ``ruqi watch`` cycle) owns a directory
+``inbox/.processing/<run id>/`` and holds an exclusive ``flock`` on its ``.lock`` file for as
+long as it lives.  It claims a file by *renaming* it from ``inbox/<name>`` to
+``.processing/<run id>/<n>/<name>``: a rename is atomic, so of two runs that try at once one
+succeeds and the other gets ``FileNotFoundError`` and moves on.  A claimed file leaves the run
+directory only by being filed (then deleted), moved to ``rejected/`` or ``needs_review/``, or
+deleted as a duplicate of archived bytes.
+
+A run that died (its lock is free) leaves claims behind.  The next run *adopts* them by renaming
+them into its own directory and handles them again; the duplicate check recognises a file the
+dead run had already filed (its SHA-256 is in the archive) and only cleans up.
+
+The lock is an advisory ``flock``: it is released by the kernel when the process dies, however
+it dies.  On network shares where ``flock`` is not honoured, do not run two ingests at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: fall back on "pid alive" checks
+    fcntl = None  # type: ignore[assignment]
+
+PROCESSING = ".processing"
+LOCK = ".lock"
+# Files that are not (yet) documents: editors' lock files, partial downloads.
+IGNORED_PREFIXES = (".", "~$", "~WRL")
+IGNORED_SUFFIXES = (".part", ".crdownload", ".download", ".tmp", ".partial", ".reason.txt", ".reason.json")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    path: Path  # where the file is now (inside the run directory)
+    name: str  # its name in the inbox, as the clerk dropped it
+    adopted: bool  # taken over from a run that died
+
+
+def is_candidate(p: Path) -> bool:
+    """A regular file in the inbox that the engine should look at."""
+    n = p.name
+    return p.is_file() and not p.is_symlink() and not n.startswith(IGNORED_PREFIXES) and not n.endswith(IGNORED_SUFFIXES)
+
+
+class Run:
+    """One run's claim directory; use as a context manager."""
+
+    def __init__(self, inbox: Path):
+        self.inbox = inbox
+        self.base = inbox / PROCESSING
+        self.id = f"{socket.gethostname()[:20]}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.dir = self.base / self.id
+        self._lock_fd: int | None = None
+        self._n = 0
+
+    def __enter__(self) -> Run:
+        # Build the directory under a hidden name and rename it into view only once it is
+        # locked: another run must never see a run directory without a held lock.
+        self.base.mkdir(parents=True, exist_ok=True)
+        hidden = self.base / f".new-{self.id}"
+        hidden.mkdir()
+        self._lock_fd = os.open(hidden / LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+        if fcntl is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        os.rename(hidden, self.dir)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        leftover = [p for p in self.dir.rglob("*") if p.is_file() and p.name != LOCK]
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        if not leftover:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        # Otherwise keep it: the next run adopts what this one could not finish.
+
+    def _slot(self) -> Path:
+        self._n += 1
+        slot = self.dir / f"{self._n:05d}"
+        slot.mkdir()
+        return slot
+
+    def claim(self, p: Path) -> Claimed | None:
+        """Move ``p`` into this run; None when another run took it first."""
+        slot = self._slot()
+        try:
+            os.rename(p, slot / p.name)
+        except FileNotFoundError:
+            slot.rmdir()
+            return None
+        return Claimed(slot / p.name, p.name, adopted=False)
+
+    def claim_inbox(self, names: set[str] | None = None) -> list[Claimed]:
+        """Claim every candidate file in the inbox (or only ``names``), oldest first."""
+        files = [p for p in self.inbox.iterdir() if is_candidate(p) and (names is None or p.name in names)]
+        files.sort(key=lambda p: (_mtime(p), p.name))
+        return [c for p in files if (c := self.claim(p)) is not None]
+
+    def adopt_orphans(self) -> list[Claimed]:
+        """Take over the claims of runs that died (their lock is free)."""
+        adopted: list[Claimed] = []
+        if not self.base.is_dir():
+            return adopted
+        for run_dir in sorted(self.base.iterdir()):
+            if run_dir == self.dir or run_dir.name.startswith(".") or not run_dir.is_dir() or not _dead(run_dir):
+                continue
+            for f in sorted(run_dir.glob("*/*")):
+                if not f.is_file():
+                    continue
+                slot = self._slot()
+                try:
+                    os.rename(f, slot / f.name)
+                except FileNotFoundError:
+                    slot.rmdir()
+                    continue
+                adopted.append(Claimed(slot / f.name, f.name, adopted=True))
+            _remove_if_empty(run_dir)
+        return adopted
+
+    def release(self, c: Claimed) -> None:
+        """The claim is done (filed or deleted): remove its slot."""
+        c.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            c.path.parent.rmdir()
+
+    def move_out(self, c: Claimed, target: Path) -> None:
+        os.replace(c.path, target)
+        self.release(c)
+
+
+def _remove_if_empty(run_dir: Path) -> None:
+    # Only empty slots and the lock may be deleted: a file still here belongs to someone.
+    for slot in run_dir.iterdir():
+        if slot.is_dir():
+            try:
+                slot.rmdir()
+            except OSError:
+                return
+    (run_dir / LOCK).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        run_dir.rmdir()
+
+
+def _mtime(p: Path) -> float:
+    try:
+        return p.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def _dead(run_dir: Path) -> bool:
+    lock = run_dir / LOCK
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        # A run creates its lock right after its directory: an old directory without one is dead.
+        return True
+    try:
+        if fcntl is None:
+            return not _pid_alive(run_dir.name)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True  # we now hold its lock; closing fd releases it after the adoption
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(run_id: str) -> bool:
+    try:
+        pid = int(run_id.rsplit("-", 2)[-2])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,62 @@
+"""Stable codes of the inbox: outcome status, file kind, reasons, flags.
+
+Codes are for programs and tests (``ruqi ingest --json``, ``<name>.reason.json``); the clerk
+reads the Chinese message that comes with each one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    FILED = "filed"  # in the archive, register updated
+    REJECTED = "rejected"  # moved to inbox/rejected/ with <name>.reason.txt / .reason.json
+    DUPLICATE = "duplicate"  # the same bytes are already in the archive; the copy is removed
+    NEEDS_REVIEW = "needs_review"  # in the archive with flag NEEDS_REVIEW: a person must read it
+
+
+class Kind(StrEnum):
+    FEEDBACK_CARD = "feedback_card"
+    STATS_TABLE_1 = "stats_table_1"
+    STATS_TABLE_2 = "stats_table_2"
+    STATS_TABLE_3 = "stats_table_3"
+    STATS_TABLE_4 = "stats_table_4"
+    UNKNOWN = "unknown"
+
+
+class Flag(StrEnum):
+    VIOLATION = "VIOLATION"  # a 是 on the card: goes on the 纪委 list
+    LATE = "LATE"  # received more than late_days after the inspection ended
+    SUSPECT = "SUSPECT"  # unknown serial, QR signature wrong, enterprise not the register's
+    NEEDS_REVIEW = "NEEDS_REVIEW"  # a person must read the card (scan, or answers unclear)
+
+
+class Reason(StrEnum):
+    """Why a file was rejected (or, for the few marked *warning*, what was noticed)."""
+
+    EMPTY_FILE = "EMPTY_FILE"
+    TOO_LARGE = "FILE_TOO_LARGE"
+    NAME_UNSAFE = "NAME_UNSAFE"  # path separators, "..", control or bidi characters
+    NAME_TOO_LONG = "NAME_TOO_LONG"
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+    OLD_OFFICE_FORMAT = "OLD_OFFICE_FORMAT"  # .doc / .wps: save as .docx or PDF
+    ARCHIVE_FILE = "ARCHIVE_FILE"  # .zip/.rar sent as is
+    EXTENSION_MISMATCH = "EXTENSION_MISMATCH"  # warning: read by content
+    OFFICE_ENCRYPTED = "OFFICE_ENCRYPTED"
+    ZIP_CORRUPT = "ZIP_CORRUPT"
+    ZIP_BOMB = "ZIP_BOMB"
+    XML_ENTITY = "XML_ENTITY"  # DTD / entity declarations (XXE, billion laughs)
+    PDF_CORRUPT = "PDF_CORRUPT"
+    PDF_TRUNCATED = "PDF_TRUNCATED"
+    PDF_ENCRYPTED = "PDF_ENCRYPTED"
+    PDF_TOO_MANY_PAGES = "PDF_TOO_MANY_PAGES"
+    IMAGE_CORRUPT = "IMAGE_CORRUPT"
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
+    TIME_LIMIT = "TIME_LIMIT"
+    NOT_A_CARD = "NOT_A_CARD"
+    OTHER_FORM = "OTHER_FORM"  # our 通知书 or 公示, not the card
+    GENERATED_COPY = "GENERATED_COPY"  # the blank card we generated, not a return
+    UNREADABLE = "UNREADABLE"  # the reader failed on a file that passed preflight
+    STATS_REJECTED = "STATS_REJECTED"
+    STATS_UNAVAILABLE = "STATS_UNAVAILABLE"

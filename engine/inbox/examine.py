@@ -1,0 +1,118 @@
+"""The pure part of handling one file: preflight, classify, read.  No database, no moves.
+
+``examine`` runs in a worker process (``engine.inbox.pipeline`` uses a process pool) and returns
+a picklable ``Examination``.  It enforces ``max_seconds_per_file`` with ``SIGALRM`` so a
+pathological file stops with ``TIME_LIMIT`` instead of holding a worker forever; the pool adds
+a hard backstop in case a C extension ignores the signal.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..findings import Finding, error
+from ..readback import CardReading, ReadMethod, read_card
+from ..workspace import Limits
+from . import stats_adapter
+from .codes import Kind, Reason
+from .preflight import preflight
+
+
+@dataclass(slots=True)
+class Examination:
+    content: str = ""
+    pages: int = 0
+    kind: Kind = Kind.UNKNOWN
+    findings: list[Finding] = field(default_factory=list)  # errors here mean: reject
+    reading: CardReading | None = None
+    stats: Any = None  # what engine.stats read from a workbook
+    crash: str = ""  # traceback of an unexpected exception (an engine bug, reported, file rejected)
+
+    @property
+    def rejected(self) -> bool:
+        return any(f.is_error for f in self.findings)
+
+
+class TimeLimit(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeLimit after ``seconds`` (only in the main thread, where signals are delivered)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def _raise(_sig, _frm) -> None:  # type: ignore[no-untyped-def]
+        raise TimeLimit()
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits) -> Examination:
+    ex = Examination()
+    try:
+        with time_limit(limits.max_seconds_per_file):
+            _examine(ex, path, name, root, key, limits)
+    except TimeLimit:
+        ex.findings.append(error(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，文件可能被恶意构造或异常复杂，已拒收。"
+                                                    f"如确属正常文件，请联系管理员调整 [limits] max_seconds_per_file。"))
+    except MemoryError:
+        ex.findings.append(error(Reason.UNREADABLE, "读取时内存不足，文件可能被恶意构造，已拒收。"))
+    except Exception as e:  # a reader bug must not stop the run: reject this file, report the bug
+        ex.crash = traceback.format_exc(limit=8)
+        ex.findings.append(error(Reason.UNREADABLE, f"文件通过了安全检查，但读取时出错（{type(e).__name__}）。"
+                                                    f"文件已原样退回；请把它和 reason.json 交给管理员。"))
+    return ex
+
+
+def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, limits: Limits) -> None:
+    pf = preflight(path, name, limits)
+    ex.findings.extend(pf.findings)
+    ex.content, ex.pages = pf.content, pf.pages
+    if not pf.ok:
+        return
+    if pf.content in ("xlsx", "xls"):
+        _examine_workbook(ex, path, root)
+        return
+    reading = read_card(path, pf.content, key, pf.pages)
+    ex.reading = reading
+    if reading.method is ReadMethod.IMAGE:
+        ex.kind = Kind.FEEDBACK_CARD if reading.is_card else Kind.UNKNOWN
+        return
+    if reading.form in ("notice", "notice_board"):
+        ex.findings.append(error(Reason.OTHER_FORM, f"这是{_title(reading.form)}，不是入企检查监督反馈卡。"
+                                                     f"通知书和公示由本局生成时已自动归档，无需放入收件箱。"))
+        return
+    if not reading.is_card:
+        ex.findings.append(error(Reason.NOT_A_CARD, "这不是入企检查监督反馈卡（找不到卡片标题和十个问题）。"
+                                                     "收件箱只收反馈卡（PDF/docx/扫描件）和统计表（xlsx/xls）。"))
+        return
+    ex.kind = Kind.FEEDBACK_CARD
+
+
+def _examine_workbook(ex: Examination, path: Path, root: Path) -> None:
+    kind, result, findings = stats_adapter.read(path, root)
+    ex.kind = kind
+    ex.stats = result
+    ex.findings.extend(findings)
+
+
+def _title(form: str) -> str:
+    from ..forms import FORMS
+
+    return FORMS[form].title

@@ -1,0 +1,66 @@
+"""The inbox's only contact with ``engine.stats``: recognise a workbook, read it, accept it.
+
+Kept in one small module so the inbox does not depend on the statistics code's internals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..findings import Finding, error
+from .codes import Kind, Reason
+
+
+def _stats():  # type: ignore[no-untyped-def]
+    try:
+        from .. import stats
+    except ImportError:
+        return None
+    if not all(hasattr(stats, n) for n in ("recognise", "read_submission")):
+        return None
+    return stats
+
+
+def read(path: Path, root: Path) -> tuple[Kind, Any, list[Finding]]:
+    """(kind, what stats read, findings): errors mean the workbook is rejected."""
+    stats = _stats()
+    if stats is None:
+        return Kind.UNKNOWN, None, [error(Reason.STATS_UNAVAILABLE, "本版本尚不能读取统计表，文件已原样退回，请稍后重新放入。")]
+    from ..workspace import Workspace
+
+    ws = Workspace.open(root)
+    which = stats.recognise(path)
+    no = _table_no(which)
+    if no is None:
+        return Kind.UNKNOWN, None, [error(Reason.NOT_A_CARD, "这个表格不是本局下发的统计表（附件1–4），也不是反馈卡。请核对后重新放入。")]
+    result = stats.read_submission(path, ws)
+    findings = list(_findings_of(result))
+    return Kind(f"stats_table_{no}"), result, findings
+
+
+def _table_no(which: Any) -> int | None:
+    if which is None:
+        return None
+    for attr in ("no", "number", "table"):
+        v = getattr(which, attr, None)
+        if isinstance(v, int):
+            return v
+        if v is not None and hasattr(v, "no"):
+            return int(v.no)
+    if isinstance(which, int):
+        return which
+    return None
+
+
+def _findings_of(result: Any) -> list[Finding]:
+    fs = getattr(result, "findings", None)
+    return list(fs) if fs is not None else []
+
+
+def accept(ws: Any, path: Path, name: str, result: Any, received_at: Any, actor: str | None) -> Any:
+    """Hand a read workbook to the stats desk, which files it; returns the archive row."""
+    stats = _stats()
+    if stats is None or not hasattr(stats, "accept"):
+        raise RuntimeError("统计模块不可用")
+    return stats.accept(ws, result, actor=actor)

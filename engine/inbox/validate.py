@@ -1,0 +1,208 @@
+"""Rules for a returned feedback card: what is an error, what is a warning, which flags it carries.
+
+``check_card`` compares a ``CardReading`` with the register row of its serial and yields
+findings; it never raises and never changes anything.  Errors (an answer that cannot be
+trusted) make the card ``needs_review``; warnings are shown but the card is filed.  Flags
+go into the archive and the register for the 纪委 review:
+
+- ``VIOLATION``: any question answered 是 (the question numbers are kept);
+- ``LATE``: received more than ``late_days`` after the inspection ended;
+- ``SUSPECT``: serial unknown or missing, QR signature wrong, QR and printed serial disagree,
+  or the enterprise on the card (QR code or printed name) is not the register's;
+- ``NEEDS_REVIEW``: a scan/photo, or at least one answer error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from ..findings import Finding, Findings, error, warning
+from ..readback.common import (
+    QUESTION_COUNT,
+    QUESTION_NUMERALS,
+    YES,
+    AnswerProblem,
+    CardReading,
+    ReadMethod,
+    normalize,
+)
+from .codes import Flag
+
+if TYPE_CHECKING:
+    from ..register import Visit
+
+
+class CardCode(StrEnum):
+    ANSWER_BOTH = "ANSWER_BOTH"
+    ANSWER_NONE = "ANSWER_NONE"
+    ANSWER_UNCLEAR = "ANSWER_UNCLEAR"
+    QUESTION_MISSING = "QUESTION_MISSING"
+    VIOLATION = "VIOLATION"
+    LATE = "LATE"
+    SERIAL_MISSING = "SERIAL_MISSING"
+    SERIAL_UNKNOWN = "SERIAL_UNKNOWN"
+    QR_INVALID = "QR_SIGNATURE_INVALID"
+    QR_SERIAL_MISMATCH = "QR_SERIAL_MISMATCH"
+    QR_UNREADABLE = "QR_UNREADABLE"
+    ENTERPRISE_MISMATCH = "ENTERPRISE_MISMATCH"
+    HEAD_MISSING = "HEAD_MISSING"
+    POSITION_MISSING = "POSITION_MISSING"
+    PHONE_MISSING = "PHONE_MISSING"
+    PHONE_IMPLAUSIBLE = "PHONE_IMPLAUSIBLE"
+    SCAN = "SCAN_NEEDS_REVIEW"
+
+
+_ANSWER_MESSAGES = {
+    AnswerProblem.BOTH: "第{n}题“是”和“否”都勾选了，无法确定回答。请与企业核实后人工录入。",
+    AnswerProblem.NONE: "第{n}题没有勾选“是”或“否”。请与企业核实后人工录入。",
+    AnswerProblem.UNCLEAR: "第{n}题的回答“{text}”无法判断（打叉、否定词或附加文字）。请人工核对。",
+    AnswerProblem.MISSING: "没有找到第{n}题，反馈卡可能被改动过。请人工核对。",
+}
+_ANSWER_CODES = {
+    AnswerProblem.BOTH: CardCode.ANSWER_BOTH, AnswerProblem.NONE: CardCode.ANSWER_NONE,
+    AnswerProblem.UNCLEAR: CardCode.ANSWER_UNCLEAR, AnswerProblem.MISSING: CardCode.QUESTION_MISSING,
+}
+
+
+@dataclass(slots=True)
+class CardCheck:
+    findings: Findings = field(default_factory=Findings)
+    flags: list[str] = field(default_factory=list)
+    violations: list[int] = field(default_factory=list)  # question numbers answered 是
+
+    def flag(self, f: Flag) -> None:
+        if f not in self.flags:
+            self.flags.append(str(f))
+
+    @property
+    def needs_review(self) -> bool:
+        return Flag.NEEDS_REVIEW in self.flags
+
+
+def question_where(numbers: list[int]) -> str:
+    return "第" + "、".join(str(n) for n in numbers) + "题"
+
+
+def check_card(reading: CardReading, visit: Visit | None, received_at: datetime, late_days: int) -> CardCheck:
+    c = CardCheck()
+    for f in identity_findings(reading, visit):
+        c.findings.add(f)
+        c.flag(Flag.SUSPECT)
+    if reading.method is ReadMethod.IMAGE:
+        c.findings.add(warning(CardCode.SCAN, reading.needs_review or "扫描件需人工核对。"))
+        c.flag(Flag.NEEDS_REVIEW)
+    else:
+        c.findings.extend(answer_findings(reading))
+        if c.findings.errors:
+            c.flag(Flag.NEEDS_REVIEW)
+        c.findings.extend(contact_findings(reading))
+    c.violations = [i for i in range(1, QUESTION_COUNT + 1) if reading.answers.get(i) == YES]
+    if c.violations:
+        c.flag(Flag.VIOLATION)
+        nums = "、".join(QUESTION_NUMERALS[i - 1] for i in c.violations)
+        c.findings.add(warning(CardCode.VIOLATION, f"企业对第{nums}题回答“是”，反映检查人员可能违反廉洁纪律，已列入纪委审查清单。",
+                               question_where(c.violations)))
+    late = late_finding(visit, received_at, late_days)
+    if late is not None:
+        c.findings.add(late)
+        c.flag(Flag.LATE)
+    return c
+
+
+def answer_findings(reading: CardReading) -> list[Finding]:
+    out: list[Finding] = []
+    for i in range(1, QUESTION_COUNT + 1):
+        p = reading.problems.get(i)
+        if p is None:
+            continue
+        text = reading.answer_texts.get(i, "")
+        out.append(error(_ANSWER_CODES[p], _ANSWER_MESSAGES[p].format(n=i, text=text), f"第{i}题"))
+    return out
+
+
+def identity_findings(reading: CardReading, visit: Visit | None) -> list[Finding]:
+    """Why this card might not be what it claims to be (each one makes it SUSPECT)."""
+    out: list[Finding] = []
+    qr = reading.qr
+    if not reading.serial:
+        out.append(warning(CardCode.SERIAL_MISSING, "反馈卡上找不到检查编号（二维码和印刷编号都无法识别），无法对应检查记录。", "检查编号"))
+        return out
+    if qr is not None and not qr.valid:
+        out.append(warning(CardCode.QR_INVALID, "二维码签名校验不通过：二维码不是本局系统生成的，或内容被改动过。", "二维码"))
+    if qr is not None and reading.printed_serial and qr.serial != reading.printed_serial:
+        out.append(warning(CardCode.QR_SERIAL_MISMATCH,
+                           f"二维码中的编号 {qr.serial} 与卡上印刷的编号 {reading.printed_serial} 不一致。", "检查编号"))
+    if visit is None:
+        out.append(warning(CardCode.SERIAL_UNKNOWN, f"检查编号 {reading.serial} 不在本局检查登记中。", "检查编号"))
+        return out
+    if qr is not None and qr.valid and qr.uscc != visit.uscc:
+        out.append(warning(CardCode.ENTERPRISE_MISMATCH,
+                           f"二维码中的统一社会信用代码 {qr.uscc} 与登记的 {visit.uscc}（{visit.enterprise}）不一致。", "二维码"))
+    if reading.enterprise and _name_key(reading.enterprise) != _name_key(visit.enterprise):
+        out.append(warning(CardCode.ENTERPRISE_MISMATCH,
+                           f"卡上的被检查单位“{reading.enterprise}”与登记的“{visit.enterprise}”不一致。", "被检查单位"))
+    return out
+
+
+def _name_key(name: str) -> str:
+    return normalize(name).replace("（", "(").replace("）", ")").upper()
+
+
+def contact_findings(reading: CardReading) -> list[Finding]:
+    out: list[Finding] = []
+    if not reading.head:
+        out.append(warning(CardCode.HEAD_MISSING, "被检查单位未填写负责人。", "负责人"))
+    if not reading.position:
+        out.append(warning(CardCode.POSITION_MISSING, "被检查单位未填写负责人职务。", "职务"))
+    if not reading.phone:
+        out.append(warning(CardCode.PHONE_MISSING, "被检查单位未填写联系电话。", "联系电话"))
+    elif not plausible_phone(reading.phone):
+        out.append(warning(CardCode.PHONE_IMPLAUSIBLE,
+                           f"联系电话“{reading.phone}”不像有效的手机号（11位，1开头）或座机号（区号+7~8位）。", "联系电话"))
+    return out
+
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0(?:10|2\d)\d{8}|0[3-9]\d{2}\d{7,8}")
+_SERVICE = re.compile(r"[48]00\d{7}")
+_SPLIT = re.compile(r"[/、,，;；或]|\s{2,}")
+
+
+def plausible_phone(text: str) -> bool:
+    """A mainland mobile or landline (with area code), optionally +86 and an extension; any of several."""
+    return any(_plausible_one(part) for part in _SPLIT.split(text) if part.strip())
+
+
+def _plausible_one(part: str) -> bool:
+    t = part.strip().translate(_FULLWIDTH_DIGITS)
+    t = re.sub(r"^\+?86[\s-]?", "", t)
+    groups = re.findall(r"\d+", t)
+    if not groups or re.search(r"[A-Za-z\u4e00-\u9fff]", re.sub(r"(转|分机|ext\.?|x)", "", t, flags=re.I)):
+        return False
+    for k in range(1, len(groups) + 1):
+        main, rest = "".join(groups[:k]), "".join(groups[k:])
+        if len(rest) <= 5 and any(p.fullmatch(main) for p in (_MOBILE, _LANDLINE, _SERVICE)):
+            return True
+    return False
+
+
+_FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF0D: 0x2D, 0xFF08: 0x28, 0xFF09: 0x29, 0xFF0B: 0x2B}
+
+
+def due_date(visit: Visit, late_days: int) -> date:
+    return visit.end + timedelta(days=late_days)
+
+
+def late_finding(visit: Visit | None, received_at: datetime, late_days: int) -> Finding | None:
+    if visit is None:
+        return None
+    due = due_date(visit, late_days)
+    if received_at.date() <= due:
+        return None
+    days = (received_at.date() - due).days
+    return warning(CardCode.LATE, f"检查于 {visit.end:%Y-%m-%d} 结束，应在 {late_days} 日内（{due:%Y-%m-%d} 前）交回，"
+                                  f"实际 {received_at:%Y-%m-%d} 收到，逾期 {days} 天。", "收到日期")

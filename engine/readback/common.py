@@ -1,0 +1,319 @@
+"""What every card reader returns, and the text rules they share.
+
+A reader turns one returned 入企检查监督反馈卡 (PDF form, text PDF, docx, scan) into a
+``CardReading``: the serial and QR it found, one answer per question (``是``/``否``/``None``)
+with a problem code where the answer cannot be trusted, the enterprise's 负责人/职务/联系电话,
+and how it was read.  Readers never decide whether the card is acceptable; that is
+``engine.inbox.validate``'s job.  They never guess either: an unclear mark is a problem,
+never an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..forms import CARD, CARD_QUESTIONS, FORMS
+from ..identifiers import QrContent, Serial, parse_qr
+
+YES, NO = "是", "否"
+QUESTION_COUNT = len(CARD_QUESTIONS)
+QUESTION_NUMERALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
+
+
+class ReadMethod(StrEnum):
+    PDF_FORM = "pdf_form"  # our PDF, checkboxes ticked in a PDF reader (AcroForm values)
+    PDF_TEXT = "pdf_text"  # a PDF exported from the filled docx (Word, WPS, LibreOffice)
+    DOCX = "docx"  # our docx filled in Word/WPS
+    IMAGE = "image"  # a scan or photo: JPG/PNG or an image-only PDF
+
+
+class AnswerProblem(StrEnum):
+    """Why a question has no trustworthy answer (the validator turns these into errors)."""
+
+    BOTH = "ANSWER_BOTH"  # 是 and 否 both marked
+    NONE = "ANSWER_NONE"  # neither marked
+    UNCLEAR = "ANSWER_UNCLEAR"  # a cross, a negation or free text: a person must read it
+    MISSING = "QUESTION_MISSING"  # the question row itself was not found
+
+
+# Marks people put in the box before 是/否.  ☒ counts as ticked (it is what Word's checkbox
+# content control shows when checked); crosses alone are ambiguous ("not this one"?).
+TICKS = frozenset("☑☒√✓✔■▣✅⊠●◉▪")
+EMPTY_BOXES = frozenset("□☐▢◻⬜○")
+CROSSES = frozenset("×✗✘╳ⅹ")
+NEGATIONS = frozenset("不非无没")
+
+# Symbol fonts (Wingdings, Wingdings 2) put their glyphs in the Private Use Area; Word writes
+# them as <w:sym w:char="F0FE"/> and PDFs exported from Word keep the PUA code in the text.
+PUA_GLYPHS: dict[int, str] = {
+    0xF0FE: "☑", 0xF0FC: "✓", 0xF0FD: "☒", 0xF0FB: "×", 0xF0A8: "□", 0xF06F: "□", 0xF071: "□",  # Wingdings
+    0xF052: "☑", 0xF050: "✓", 0xF051: "×", 0xF053: "☒", 0xF054: "☒", 0xF0A3: "□", 0xF0A2: "□",  # Wingdings 2
+    0xF0A1: "□", 0xF04F: "×", 0xF0D6: "☒",
+}
+_PUA_TABLE = dict(PUA_GLYPHS)
+_SPACE_RE = re.compile(r"[\s\u00a0\u3000\u200b_]+")
+
+
+def normalize(text: str) -> str:
+    """NFKC-free cleanup: map symbol-font glyphs, drop all white space and fill-in underscores.
+
+    NFKC is not used because it would turn the full-width punctuation of the questions into
+    ASCII and ☑ stays ☑ anyway; what we need is only that spacing never matters.
+    """
+    return _SPACE_RE.sub("", (text or "").translate(_PUA_TABLE))
+
+
+def question_key(i: int) -> str:
+    """Question ``i`` (1-based) without its numeral and end punctuation: what a reader searches for."""
+    q = CARD_QUESTIONS[i - 1]
+    return normalize(q.split("、", 1)[1].rstrip("；。;."))
+
+
+QUESTION_KEYS: tuple[str, ...] = tuple(question_key(i) for i in range(1, QUESTION_COUNT + 1))
+QUESTION_PREFIXES: tuple[str, ...] = tuple(f"{n}、是否" for n in QUESTION_NUMERALS)
+
+
+def find_question(text: str, i: int, start: int = 0) -> tuple[int, int] | None:
+    """(start, end) of question ``i`` in normalized ``text``: by its full wording, else by ``一、是否``.
+
+    The fallback keeps a card readable when the enterprise retyped a question slightly.
+    """
+    key = QUESTION_KEYS[i - 1]
+    pos = text.find(key, start)
+    if pos >= 0:
+        return pos, pos + len(key)
+    prefix = QUESTION_PREFIXES[i - 1]
+    pos = text.find(prefix, start)
+    while pos > 0 and text[pos - 1] in QUESTION_NUMERALS:  # "十一、" is not "一、"
+        pos = text.find(prefix, pos + 1)
+    if pos < 0:
+        return None
+    # Without the exact wording we only know where the question starts; its text runs to the
+    # first ；, which the answer never contains.
+    end = text.find("；", pos)
+    end2 = text.find("。", pos)
+    ends = [e for e in (end, end2) if e >= 0]
+    return pos, (min(ends) if ends else pos + len(prefix))
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    value: str | None  # 是 / 否 / None
+    problem: AnswerProblem | None = None
+    text: str = ""  # the answer cell as read, for the clerk's message
+
+
+_OPTION_RE = re.compile("[是否]")
+_BOXES_AND_TICKS = TICKS | EMPTY_BOXES
+_RESIDUE_RE = re.compile(r"[\W_]+")
+
+
+def parse_answer(raw: str) -> Answer:
+    """Read one answer cell: ``□是 ☑否`` → 否; ``□是`` (否 deleted) → 是; ``否`` typed → 否.
+
+    Each 是/否 is classified by the character just before it: an empty box, a tick, a cross
+    or negation (unclear), or nothing/other (typed, counts as chosen).  Exactly one chosen
+    option is an answer; two is BOTH; none is NONE, unless only one boxed option is left,
+    which means the other was deleted.
+    """
+    text = normalize(raw)
+    chosen: set[str] = set()
+    boxed: set[str] = set()
+    unclear = False
+    typed = False
+    for m in _OPTION_RE.finditer(text):
+        opt = m.group()
+        prev = text[m.start() - 1] if m.start() else ""
+        if prev in EMPTY_BOXES:
+            boxed.add(opt)
+        elif prev in TICKS:
+            chosen.add(opt)
+        elif prev in CROSSES or prev in NEGATIONS:
+            unclear = True
+        else:
+            chosen.add(opt)
+            typed = True
+    residue = _RESIDUE_RE.sub("", _OPTION_RE.sub("", "".join(c for c in text if c not in _BOXES_AND_TICKS)))
+    if unclear or any(c in CROSSES for c in text):
+        return Answer(None, AnswerProblem.UNCLEAR, text)
+    if typed and residue:
+        # "否，无此情况" is probably 否, but free text next to a typed option is exactly where a
+        # misreading would hide; a person decides.
+        return Answer(None, AnswerProblem.UNCLEAR, text)
+    if len(chosen) == 1:
+        return Answer(next(iter(chosen)), None, text)
+    if len(chosen) > 1:
+        return Answer(None, AnswerProblem.BOTH, text)
+    if len(boxed) == 1 and not residue:
+        return Answer(next(iter(boxed)), None, text)  # the other option was deleted
+    if residue and not boxed:
+        return Answer(None, AnswerProblem.UNCLEAR, text)
+    return Answer(None, AnswerProblem.NONE, text)
+
+
+# ---- header fields -------------------------------------------------------------------------
+
+HEAD_LABELS: dict[str, tuple[str, ...]] = {
+    "enterprise": (normalize(CARD.texts["enterprise"]), "被检查企业", "企业名称"),
+    "head": (normalize(CARD.texts["head"]), "负责人姓名"),
+    "position": (normalize(CARD.texts["position"]),),
+    "phone": (normalize(CARD.texts["phone"]), "电话", "手机"),
+}
+ALL_LABELS: tuple[str, ...] = tuple(sorted({lab for labs in HEAD_LABELS.values() for lab in labs}, key=len, reverse=True))
+_LABEL_PUNCT = "：:（）()　 "
+
+
+def clean_value(v: str) -> str:
+    v = normalize(v).strip(_LABEL_PUNCT + "、，,;；")
+    return "" if set(v) <= set("_—-－/") else v
+
+
+def split_labelled(segments: list[str]) -> dict[str, str]:
+    """Values of the header labels from a sequence of segments (table cells, or words on a line).
+
+    A value is the rest of the label's own segment (``负责人：张三``) or, when that is empty, the
+    next segment unless it is itself a label (a table: ``负责人 | 张三``).
+    """
+    segs = [normalize(s) for s in segments]
+    out: dict[str, str] = {}
+    for k, seg in enumerate(segs):
+        for field_name, labels in HEAD_LABELS.items():
+            if field_name in out:
+                continue
+            for lab in labels:
+                if not seg.startswith(lab):
+                    continue
+                rest = seg[len(lab):]
+                if field_name == "phone" and lab != labels[0] and rest[:1] not in "：:":
+                    continue  # "电话" in "监督电话：…" of the 备注 is not the enterprise's phone
+                value = _until_next_label(rest)
+                if not value and k + 1 < len(segs) and not _is_label(segs[k + 1]):
+                    value = _until_next_label(segs[k + 1])
+                out[field_name] = clean_value(value)
+                break
+    return out
+
+
+def _is_label(seg: str) -> bool:
+    return any(seg.startswith(lab) for lab in ALL_LABELS)
+
+
+def _until_next_label(text: str) -> str:
+    cut = len(text)
+    for lab in ALL_LABELS:
+        p = text.find(lab)
+        if 0 < p < cut:
+            cut = p
+    return text[:cut]
+
+
+# ---- the reading ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CardReading:
+    """Everything a reader found on one returned card."""
+
+    method: ReadMethod
+    is_card: bool  # the title or most question rows were found
+    form: str = ""  # "card", or "notice"/"notice_board" when it is one of our other forms
+    serial: str | None = None  # from a valid QR, else the printed serial
+    printed_serial: str | None = None
+    qr: QrContent | None = None
+    qr_payloads: list[str] = field(default_factory=list)  # raw QR texts found (also foreign ones)
+    answers: dict[int, str | None] = field(default_factory=dict)
+    problems: dict[int, AnswerProblem] = field(default_factory=dict)
+    answer_texts: dict[int, str] = field(default_factory=dict)
+    enterprise: str = ""
+    head: str = ""
+    position: str = ""
+    phone: str = ""
+    needs_review: str = ""  # non-empty: why a person must read this card (scan/photo)
+    pages: int = 0
+    stated_visit_total: int | None = None  # 第N次入企业检查 as the card states it (the enterprise may correct it)
+    stated_visit_kind: int | None = None  # 第M次 <kind>
+
+    def set_answers(self, answers: dict[int, Answer]) -> None:
+        for i in range(1, QUESTION_COUNT + 1):
+            a = answers.get(i)
+            if a is None:
+                self.answers[i] = None
+                self.problems[i] = AnswerProblem.MISSING
+                continue
+            self.answers[i] = a.value
+            self.answer_texts[i] = a.text
+            if a.problem is not None:
+                self.problems[i] = a.problem
+
+    def set_header(self, values: dict[str, str]) -> None:
+        self.enterprise = values.get("enterprise", self.enterprise)
+        self.head = values.get("head", self.head)
+        self.position = values.get("position", self.position)
+        self.phone = values.get("phone", self.phone)
+
+    def resolve_serial(self, text: str, key: bytes) -> None:
+        """Serial from the first of our QR payloads (valid one preferred), else from the printed text."""
+        self.printed_serial = _printed_serial(text)
+        ours = [q for q in (parse_qr(key, p) for p in self.qr_payloads) if q is not None]
+        ours.sort(key=lambda q: not q.valid)
+        self.qr = ours[0] if ours else None
+        if self.qr is not None and self.qr.valid:
+            self.serial = self.qr.serial
+        else:
+            self.serial = self.printed_serial or (self.qr.serial if self.qr else None)
+        self.read_visit_numbers(text)
+
+    def read_visit_numbers(self, text: str) -> None:
+        m = _VISIT_RE.search(normalize(text))
+        if m:
+            self.stated_visit_total, self.stated_visit_kind = _number(m["n"]), _number(m["m"])
+
+    def answers_json(self) -> dict[str, str | None]:
+        return {str(i): self.answers.get(i) for i in range(1, QUESTION_COUNT + 1)}
+
+
+_VISIT_RE = re.compile(r"第(?P<n>[0-9０-９一二三四五六七八九十两]+)次入企业?检查[，,、；;]?第(?P<m>[0-9０-９一二三四五六七八九十两]+)次")
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+
+
+def _number(text: str) -> int | None:
+    """``3``, ``３``, ``三``, ``十二`` → int."""
+    t = text.translate({0xFF10 + i: 0x30 + i for i in range(10)})
+    if t.isdigit():
+        return int(t)
+    tens, ten, ones = t.partition("十")
+    if not ten:
+        return _CN_DIGITS.get(t) if len(t) == 1 else None
+    if (tens and tens not in _CN_DIGITS) or (ones and ones not in _CN_DIGITS):
+        return None
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
+def _printed_serial(text: str) -> str | None:
+    # Prefer the serial next to its label; any serial-shaped number otherwise.
+    t = normalize(text)
+    label = "检查编号"
+    pos = t.find(label)
+    s = Serial.parse(_spaced(t[pos:pos + 40])) if pos >= 0 else None
+    s = s or Serial.parse(_spaced(t))
+    return str(s) if s else None
+
+
+def _spaced(t: str) -> str:
+    # Serial.parse wants word boundaries; after white space was removed a serial may touch CJK text.
+    return re.sub(r"(\d{6}-\d{4}-\d{4,6})", r" \1 ", t.replace("－", "-").replace("—", "-"))
+
+
+def identify_form(text: str) -> str:
+    """Which of our three forms this text is ("" if none): by title, the card wins ties."""
+    t = normalize(text)
+    for key in ("card", "notice", "notice_board"):
+        if normalize(FORMS[key].title) in t:
+            return key
+    return ""
+
+
+def looks_like_card(text: str, answers_found: int) -> bool:
+    return identify_form(text) == "card" or answers_found >= QUESTION_COUNT // 2 + 1
