@@ -40,6 +40,7 @@ class ReviewFlag(StrEnum):
     CARD_MISSING = "CARD_MISSING"  # ended, no card yet, still within the deadline
     CARD_OVERDUE = "CARD_OVERDUE"  # no card and the deadline has passed
     CARD_LATE = "CARD_LATE"  # the card came back after the deadline
+    CARD_UNREAD = "CARD_NEEDS_REVIEW"  # the card came back but its answers need a person (scan, unclear marks)
     OVER_CAP = "OVER_CAP"  # beyond the annual cap (approved override or not)
     SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
     VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
@@ -50,6 +51,7 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.CARD_MISSING: "反馈卡未交回",
     ReviewFlag.CARD_OVERDUE: "反馈卡逾期未交回",
     ReviewFlag.CARD_LATE: "反馈卡逾期交回",
+    ReviewFlag.CARD_UNREAD: "反馈卡待人工核对",
     ReviewFlag.OVER_CAP: "超年度次数上限",
     ReviewFlag.SUSPECT: "可疑反馈卡",
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
@@ -59,6 +61,7 @@ FLAG_ZH: dict[ReviewFlag, str] = {
 class CardState(StrEnum):
     RECEIVED = "received"
     LATE = "late"  # received after the deadline
+    NEEDS_REVIEW = "needs_review"  # received, but the answers could not be read with certainty
     MISSING = "missing"  # ended, not received, deadline not passed
     OVERDUE = "overdue"  # not received, deadline passed
     NOT_DUE = "not_due"  # the inspection has not ended yet
@@ -67,6 +70,7 @@ class CardState(StrEnum):
 CARD_STATE_ZH: dict[CardState, str] = {
     CardState.RECEIVED: "已交回",
     CardState.LATE: "逾期交回",
+    CardState.NEEDS_REVIEW: "已交回，待人工核对",
     CardState.MISSING: "未交回（期限内）",
     CardState.OVERDUE: "逾期未交回",
     CardState.NOT_DUE: "检查未结束",
@@ -174,18 +178,23 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class Violation:
     entry: Entry
-    questions: tuple[int, ...]
+    questions: tuple[int, ...]  # answered 是 on the card that counts (the latest version)
+    withdrawn: tuple[int, ...] = ()  # answered 是 on an earlier version, no longer on the latest
 
     @property
     def texts(self) -> tuple[str, ...]:
         """The questions answered 是, worded exactly as the card prints them."""
         return tuple(CARD_QUESTIONS[i - 1] for i in self.questions)
 
+    @property
+    def withdrawn_texts(self) -> tuple[str, ...]:
+        return tuple(CARD_QUESTIONS[i - 1] for i in self.withdrawn)
+
 
 @dataclass(frozen=True, slots=True)
 class CardIssue:
     entry: Entry
-    state: CardState  # MISSING / OVERDUE / LATE
+    state: CardState  # MISSING / OVERDUE / LATE / NEEDS_REVIEW
     days_late: int  # days past the deadline: until today (overdue) or until arrival (late); 0 when missing
 
 
@@ -235,7 +244,8 @@ class Tally:
     missing: int = 0
     overdue: int = 0
     late: int = 0
-    violations: int = 0  # inspections with at least one 是
+    unread: int = 0  # cards back but waiting for a person to read them
+    violations: int = 0  # inspections with a 是 (now or on an earlier version of the card)
     yes_answers: int = 0  # 是 answers in total
     over_cap: int = 0
     suspect: int = 0
@@ -309,9 +319,7 @@ def build_review(
     over = _over_cap(entries)
     suspects = _suspects(ws, entries, suspect_items, by_serial_all, date_from, date_to, county)
     mismatches = _mismatches(ws, entries, notes, read_cards)
-    violations = [Violation(e, e.yes_questions) for e in entries if e.yes_questions]
-    for v in violations:
-        v.entry.flag(ReviewFlag.VIOLATION)
+    violations = _violations(entries)
     cards = _card_issues(entries, today)
     _order_flags(entries)
     review = Review(
@@ -338,10 +346,12 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
     due = v.end + timedelta(days=late_days)
     answers = {int(k): a for k, a in (v.card_answers or {}).items() if str(k).isdigit()}
     card_flags = tuple(v.card_flags or ())
-    received = v.card_status == "received" or v.card_received_at is not None
-    if received:
-        arrived = v.card_received_at.date() if v.card_received_at else None
-        late = "LATE" in card_flags or (arrived is not None and arrived > due)
+    received = v.card_status in ("received", "needs_review") or v.card_received_at is not None
+    arrived = v.card_received_at.date() if v.card_received_at else None
+    late = received and ("LATE" in card_flags or (arrived is not None and arrived > due))
+    if received and (v.card_status == "needs_review" or "NEEDS_REVIEW" in card_flags):
+        state = CardState.NEEDS_REVIEW
+    elif received:
         state = CardState.LATE if late else CardState.RECEIVED
     elif today > due:
         state = CardState.OVERDUE
@@ -358,10 +368,32 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
         override_reason=v.override_reason or "", actor=v.actor or "",
     )
     flag = {CardState.LATE: ReviewFlag.CARD_LATE, CardState.MISSING: ReviewFlag.CARD_MISSING,
-            CardState.OVERDUE: ReviewFlag.CARD_OVERDUE}.get(state)
+            CardState.OVERDUE: ReviewFlag.CARD_OVERDUE, CardState.NEEDS_REVIEW: ReviewFlag.CARD_UNREAD}.get(state)
     if flag is not None:
         e.flag(flag)
+    if late and state is CardState.NEEDS_REVIEW:
+        e.flag(ReviewFlag.CARD_LATE)  # a scan can be late too; the state shows the more urgent fact
     return e
+
+
+def _violations(entries: list[Entry]) -> list[Violation]:
+    """是 on the card that counts, and 是 an earlier version had that a later one took back.
+
+    A 是 that disappears in a resubmitted card is exactly what the 纪委 must ask about, so it
+    stays on the list (the inbox marks such cards VIOLATION_WITHDRAWN).
+    """
+    out = []
+    for e in entries:
+        earlier: set[int] = set()
+        returned = sorted((d for d in e.documents if d.form_type == "card_returned"), key=lambda d: d.version)
+        for d in returned[:-1]:
+            answers = d.extra.get("answers") if isinstance(d.extra.get("answers"), dict) else {}
+            earlier |= {int(k) for k, a in answers.items() if a == YES and str(k).isdigit()}
+        withdrawn = tuple(sorted(earlier - set(e.yes_questions)))
+        if e.yes_questions or withdrawn:
+            out.append(Violation(e, e.yes_questions, withdrawn))
+            e.flag(ReviewFlag.VIOLATION)
+    return out
 
 
 def _card_issues(entries: list[Entry], today: date) -> list[CardIssue]:
@@ -371,7 +403,7 @@ def _card_issues(entries: list[Entry], today: date) -> list[CardIssue]:
             out.append(CardIssue(e, e.card, (today - e.due).days))
         elif e.card is CardState.MISSING:
             out.append(CardIssue(e, e.card, 0))
-        elif e.card is CardState.LATE:
+        elif e.card is CardState.LATE or e.card is CardState.NEEDS_REVIEW:
             arrived = e.card_received_at.date() if e.card_received_at else e.due
             out.append(CardIssue(e, e.card, max((arrived - e.due).days, 0)))
     return out
@@ -437,7 +469,7 @@ def _mismatches(ws: Workspace, entries: list[Entry], notes: list[str], read_card
     out = []
     unread = 0
     for e in entries:
-        if e.card not in (CardState.RECEIVED, CardState.LATE):
+        if e.card not in _RECEIVED:
             continue
         stated = sources.stated_visit_numbers(ws, e, read_cards)
         if stated is None:
@@ -448,8 +480,11 @@ def _mismatches(ws: Workspace, entries: list[Entry], notes: list[str], read_card
             out.append(VisitMismatch(e, total, kind))
             e.flag(ReviewFlag.VISIT_MISMATCH)
     if unread:
-        notes.append(f"有 {unread} 张已交回的反馈卡未能读出所填的检查次数（第N次/第M次），未作次数核对。")
+        notes.append(f"有 {unread} 张已交回的反馈卡未能核对所填的检查次数：档案中没有其原件，或从原件中读不出“第N次/第M次”。")
     return out
+
+
+_RECEIVED = (CardState.RECEIVED, CardState.LATE, CardState.NEEDS_REVIEW)
 
 
 def _order_flags(entries: Iterable[Entry]) -> None:
@@ -463,11 +498,12 @@ def _order_flags(entries: Iterable[Entry]) -> None:
 
 def _add(t: Tally, e: Entry, suspect_serials: set[str], mismatch_serials: set[str]) -> None:
     t.inspections += 1
-    t.received += e.card in (CardState.RECEIVED, CardState.LATE)
+    t.received += e.card in _RECEIVED
     t.missing += e.card is CardState.MISSING
     t.overdue += e.card is CardState.OVERDUE
-    t.late += e.card is CardState.LATE
-    t.violations += bool(e.yes_questions)
+    t.late += ReviewFlag.CARD_LATE in e.flags
+    t.unread += e.card is CardState.NEEDS_REVIEW
+    t.violations += ReviewFlag.VIOLATION in e.flags
     t.yes_answers += len(e.yes_questions)
     t.over_cap += ReviewFlag.OVER_CAP in e.flags
     t.suspect += e.serial in suspect_serials
@@ -506,3 +542,49 @@ def tally_by_inspector(review: Review) -> list[Tally]:
 
 def flag_counts(review: Review) -> Counter[ReviewFlag]:
     return Counter(f for e in review.entries for f in e.flags)
+
+
+# ---- JSON ----------------------------------------------------------------------------------------
+
+
+def _iso(v: date | datetime | None) -> str | None:
+    return v.isoformat() if v is not None else None
+
+
+def entry_dict(e: Entry) -> dict[str, Any]:
+    return {
+        "serial": e.serial, "enterprise": e.enterprise, "uscc": e.uscc, "county": e.county, "kind": e.kind,
+        "start": _iso(e.start), "end": _iso(e.end), "leader": e.team.leader, "members": list(e.team.members),
+        "experts": list(e.team.experts), "visit_total": e.visit_total, "visit_kind": e.visit_kind,
+        "card": str(e.card), "due": _iso(e.due), "card_received_at": _iso(e.card_received_at),
+        "card_version": e.card_version, "answers": {str(i): e.answers.get(i) for i in range(1, len(CARD_QUESTIONS) + 1)},
+        "flags": [str(f) for f in e.flags],
+        "documents": [{"form_type": d.form_type, "archival_code": d.archival_code, "path": d.rel_path}
+                      for d in e.documents],
+    }
+
+
+def review_dict(r: Review) -> dict[str, Any]:
+    """The whole review as JSON-ready data with stable English keys (``ruqi review --json``)."""
+    return {
+        "bureau": r.bureau, "date_from": _iso(r.date_from), "date_to": _iso(r.date_to), "county": r.county,
+        "today": _iso(r.today), "late_days": r.late_days,
+        "entries": [entry_dict(e) for e in r.entries],
+        "violations": [{"serial": v.entry.serial, "questions": list(v.questions), "withdrawn": list(v.withdrawn)}
+                       for v in r.violations],
+        "cards": [{"serial": c.entry.serial, "state": str(c.state), "days_late": c.days_late} for c in r.cards],
+        "over_cap": [{"serial": o.entry.serial, "cap": o.cap, "rule": o.rule, "approved": o.approved,
+                      "reason": o.reason} for o in r.over_cap],
+        "suspects": [{"serial": c.serial, "enterprise": c.enterprise, "reasons": [str(x) for x in c.reasons],
+                      "received_at": _iso(c.received_at), "matched": c.entry is not None,
+                      "archival_code": c.document.archival_code if c.document else None} for c in r.suspects],
+        "mismatches": [{"serial": m.entry.serial, "register": [m.entry.visit_total, m.entry.visit_kind],
+                        "stated": [m.stated_total, m.stated_kind]} for m in r.mismatches],
+        "by_county": [_tally_dict(t) for t in r.by_county],
+        "by_inspector": [_tally_dict(t) for t in r.by_inspector],
+        "notes": list(r.notes),
+    }
+
+
+def _tally_dict(t: Tally) -> dict[str, Any]:
+    return {k: getattr(t, k) for k in t.__slots__}  # type: ignore[attr-defined]

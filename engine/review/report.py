@@ -27,7 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..forms import CARD_QUESTIONS
 from ..stats.xlsx_safe import set_value
-from .collect import CARD_STATE_ZH, FLAG_ZH, Entry, Review, ReviewFlag, Tally
+from .collect import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, Review, ReviewFlag, Tally
 from .tables import Column, Table, cell_text, sections, summary_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -195,9 +195,13 @@ def _section(r: Review, e: Entry) -> Section:
         if m.entry is e:
             notes.append(f"反馈卡所填次数与台账不符：卡上第{_n(m.stated_total)}次入企检查、第{_n(m.stated_kind)}次{e.kind}；"
                          f"台账为第{e.visit_total}次、第{e.visit_kind}次。")
+    for v in r.violations:
+        if v.entry is e and v.withdrawn:
+            notes.append("此前交回的反馈卡对以下问题回答“是”，后交回的版本改答：" + "；".join(v.withdrawn_texts))
     for c in r.cards:
         if c.entry is e and c.days_late:
-            notes.append(f"{CARD_STATE_ZH[c.state]}，逾期 {c.days_late} 天。")
+            notes.append(f"{CARD_STATE_ZH[c.state]}，逾期 {c.days_late} 天。" if c.state is not CardState.NEEDS_REVIEW
+                         else f"反馈卡逾期 {c.days_late} 天交回。")
     answers = [(CARD_QUESTIONS[i - 1], e.answers.get(i) or "—") for i in range(1, 11)] if e.answers else []
     return Section(
         entry=e, flags=[FLAG_ZH[f] for f in e.flags], facts=facts,

@@ -160,7 +160,7 @@ def stated_visit_numbers(ws: Workspace, entry: Entry, read_cards: bool = True) -
         return None
     latest = max(returned, key=lambda d: (d.version, d.archival_code))
     stored = _stored_numbers(latest)
-    if stored is not None:
+    if stored is not None and stored != (None, None):
         return stored
     if not read_cards:
         return None

@@ -17,6 +17,7 @@ from .collect import (
     CardState,
     Entry,
     Review,
+    ReviewFlag,
     SuspectCard,
     Tally,
 )
@@ -58,13 +59,14 @@ def flags_zh(e: Entry) -> str:
 def violations_table(r: Review) -> Table:
     cols = _cols(("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("检查类别", 10),
                  ("开始日期", 12), ("结束日期", 12), ("组长", 10), ("成员", 20), ("专家", 14), ("回答“是”的题号", 12),
-                 ("问题内容", 60), ("收到日期", 12))
+                 ("问题内容", 60), ("收到日期", 12), ("此前版本答“是”、现已改答的题号", 14), ("改答的问题内容", 50))
     rows: list[list[Cell]] = []
     for v in r.violations:
         e = v.entry
         rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.end, e.team.leader, members(e),
                      "、".join(e.team.experts), "、".join(str(q) for q in v.questions), "\n".join(v.texts),
-                     e.card_received_at.date() if e.card_received_at else None])
+                     e.card_received_at.date() if e.card_received_at else None,
+                     "、".join(str(q) for q in v.withdrawn), "\n".join(v.withdrawn_texts)])
     return Table("violations", "反馈“是”", cols, rows)
 
 
@@ -75,7 +77,7 @@ def cards_table(r: Review) -> Table:
     for c in r.cards:
         e = c.entry
         rows.append([e.serial, e.enterprise, e.county, e.kind, e.end, e.due, CARD_STATE_ZH[c.state],
-                     c.days_late if c.state is not CardState.MISSING else None,
+                     c.days_late or None,
                      e.card_received_at.date() if e.card_received_at else None, e.team.leader, members(e)])
     return Table("cards", "反馈卡未交回或逾期", cols, rows)
 
@@ -118,12 +120,12 @@ def mismatches_table(r: Review) -> Table:
 
 
 TALLY_COLUMNS = (("检查次数", 9), ("已交回", 8), ("未交回（期限内）", 10), ("逾期未交回", 10), ("逾期交回", 9),
-                 ("反馈“是”的检查", 10), ("“是”题数", 8), ("超次数", 8), ("可疑反馈卡", 10), ("次数不符", 8),
+                 ("待人工核对", 9), ("反馈“是”的检查", 10), ("“是”题数", 8), ("超次数", 8), ("可疑反馈卡", 10), ("次数不符", 8),
                  ("需关注的检查", 10))
 
 
 def _tally_cells(t: Tally) -> list[Cell]:
-    return [t.inspections, t.received, t.missing, t.overdue, t.late, t.violations, t.yes_answers, t.over_cap,
+    return [t.inspections, t.received, t.missing, t.overdue, t.late, t.unread, t.violations, t.yes_answers, t.over_cap,
             t.suspect, t.mismatches, t.flagged]
 
 
@@ -146,15 +148,17 @@ def sections(r: Review) -> list[Table]:
 
 def summary_rows(r: Review) -> list[tuple[str, int]]:
     """The headline counts of the summary page and sheet."""
-    received = sum(e.card in (CardState.RECEIVED, CardState.LATE) for e in r.entries)
+    received = sum(e.card in (CardState.RECEIVED, CardState.LATE, CardState.NEEDS_REVIEW) for e in r.entries)
     return [
         ("检查次数", len(r.entries)),
         ("反馈卡已交回", received),
         ("反馈“是”的检查", len(r.violations)),
         ("“是”题数", sum(len(v.questions) for v in r.violations)),
+        ("此前答“是”、后又改答的题数", sum(len(v.withdrawn) for v in r.violations)),
         ("反馈卡未交回（期限内）", sum(c.state is CardState.MISSING for c in r.cards)),
         ("反馈卡逾期未交回", sum(c.state is CardState.OVERDUE for c in r.cards)),
-        ("反馈卡逾期交回", sum(c.state is CardState.LATE for c in r.cards)),
+        ("反馈卡逾期交回", sum(ReviewFlag.CARD_LATE in e.flags for e in r.entries)),
+        ("反馈卡待人工核对", sum(c.state is CardState.NEEDS_REVIEW for c in r.cards)),
         ("超次数检查（经批准）", sum(o.approved for o in r.over_cap)),
         ("超次数检查（未经批准）", sum(not o.approved for o in r.over_cap)),
         ("可疑反馈卡", len(r.suspects)),
