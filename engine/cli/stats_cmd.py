@@ -1,0 +1,141 @@
+"""`ruqi stats blank|aggregate|status|check`: the statistics desk's commands (附件1–4)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..findings import RuqiError, error
+from ..stats import Period, read_submission, write_blanks
+from ..stats.aggregate import aggregate, status_line, write_aggregate
+from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
+
+stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
+                        rich_markup_mode=None)
+
+TableOpt = typer.Option(..., "--table", "-t", help="附件号：1 联络人报名表，2 调度统计表，3 报告机制落实情况统计表，4 APP问题反馈清单")
+PeriodOpt = typer.Option(..., "--period", "-p", help="报送期次，例如 2025Q2")
+DueOpt = typer.Option(None, "--due", help="截止日期，例如 2025-06-18")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(stats_app, name="stats")
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as e:
+        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e))) from e
+
+
+def _due(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as e:
+        raise RuqiError(error("STATS_BAD_ARGUMENT", f"截止日期“{text}”格式不对，请写成 2025-06-18")) from e
+
+
+@stats_app.command("blank", help="为每个报送单位生成一份空白统计表（.xlsx），放在 outbox/stats/<期次>/。")
+def blank_cmd(
+    table_no: int = TableOpt,
+    period: str = PeriodOpt,
+    due: str = DueOpt,
+    units: str = typer.Option(None, "--units", help="只生成这些单位的表，逗号分隔，例如 平城区,云冈区"),
+    out: Path = typer.Option(None, "--out", help="输出目录（默认 outbox/stats/<期次>/）"),
+    as_json: bool = JsonOpt,
+    ws_path: Path = WorkspaceOpt,
+) -> None:
+    ws = open_workspace(ws_path)
+    batch = write_blanks(ws, table_no, _period(period), due=_due(due), units=units, out_dir=out)
+    if as_json:
+        for u, f in zip(batch.units, batch.files, strict=True):
+            print_json({"unit": u.name, "code": u.code, "file": str(f)})
+        return
+    for f in batch.files:
+        console.print(f"  {f.name}")
+    console.print(f"已生成{batch.table.label}空白表 {len(batch.files)} 份（{batch.period.label_zh}），在：{batch.files[0].parent}")
+
+
+@stats_app.command("aggregate", help="汇总已收到的统计表，生成 Excel 汇总表和同名一页 PDF 报告。")
+def aggregate_cmd(
+    table_no: int = TableOpt,
+    period: str = PeriodOpt,
+    out: Path = typer.Option(..., "--out", "-o", help="汇总表文件名（.xlsx），PDF 报告写在同一位置"),
+    due: str = DueOpt,
+    no_pdf: bool = typer.Option(False, "--no-pdf", help="只生成 Excel"),
+    as_json: bool = JsonOpt,
+    ws_path: Path = WorkspaceOpt,
+) -> None:
+    ws = open_workspace(ws_path)
+    try:
+        agg = aggregate(ws, table_no, _period(period), due=_due(due))
+    except KeyError as e:
+        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e).strip("'\""))) from e
+    xlsx, pdf = write_aggregate(agg, out, pdf=not no_pdf)
+    if as_json:
+        print_json(agg.to_json() | {"xlsx": str(xlsx), "pdf": str(pdf) if pdf else None})
+        return
+    console.print(status_line(agg))
+    console.print(f"汇总表：{xlsx}" + (f"\n报告：{pdf}" if pdf else ""))
+
+
+@stats_app.command("status", help="查看某张表某期的报送情况：谁已报、谁未报、谁逾期。")
+def status_cmd(
+    table_no: int = TableOpt,
+    period: str = PeriodOpt,
+    due: str = DueOpt,
+    as_json: bool = JsonOpt,
+    ws_path: Path = WorkspaceOpt,
+) -> None:
+    ws = open_workspace(ws_path)
+    try:
+        agg = aggregate(ws, table_no, _period(period), due=_due(due))
+    except KeyError as e:
+        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e).strip("'\""))) from e
+    if as_json:
+        for ln in agg.lines:
+            print_json({"unit": ln.unit.name, "code": ln.unit.code, "submitted": ln.submitted,
+                        "received_at": ln.received_at, "late_days": ln.late_days, "version": ln.version,
+                        "flags": len(ln.flags)})
+        return
+    t = Table(title=f"{agg.table.label} {agg.table.title_for(agg.period)}（{agg.period.label_zh}）")
+    for h in ("单位", "状态", "收到时间", "逾期", "版本", "提示"):
+        t.add_column(h)
+    for ln in agg.lines:
+        state = "[green]已报送[/green]" if ln.submitted else "[red]未报送[/red]"
+        t.add_row(ln.unit.name, state, ln.received_at.strftime("%m-%d %H:%M") if ln.received_at else "",
+                  f"[yellow]{ln.late_days}天[/yellow]" if ln.late else "", str(ln.version or ""),
+                  str(len(ln.flags) or ""))
+    console.print(t)
+    console.print(status_line(agg))
+
+
+@stats_app.command("check", help="检查一个或多个统计表文件（不入库），逐格列出问题。")
+def check_cmd(
+    files: list[Path] = typer.Argument(..., help="统计表文件（.xlsx/.xls）"),
+    period: str = typer.Option(None, "--period", "-p", help="指定报送期次（表中没有写明时）"),
+    as_json: bool = JsonOpt,
+    ws_path: Path = WorkspaceOpt,
+) -> None:
+    ws = open_workspace(ws_path)
+    bad = 0
+    for f in files:
+        sub = read_submission(f, ws, period=_period(period) if period else None)
+        bad += not sub.ok
+        if as_json:
+            print_json(sub.summary())
+            continue
+        head = f"{sub.table.label} " if sub.table else ""
+        mark = "[green]✓[/green]" if sub.ok else "[red]✗[/red]"
+        console.print(f"{mark} {f.name}：{head}{sub.period.label_zh if sub.period else ''} "
+                      f"{'、'.join(u.name for u in sub.units)}")
+        for finding in sub.findings:
+            color = "red" if finding.is_error else "yellow"
+            console.print(f"    [{color}]{finding}[/{color}]")
+    raise typer.Exit(1 if bad else 0)

@@ -1,0 +1,27 @@
+"""County statistics (附件1–4 of the 扫码入企 notice): blank workbooks out, submissions in, aggregate up.
+
+The front door, for the inbox and the CLI::
+
+    recognise(path) -> StatsKind | None                 # cheap: is this one of our tables?
+    read_submission(path, ws) -> Submission              # read + validate; never raises
+    accept(ws, submission, archive_ref) -> AcceptResult  # record it (supersedes the unit's earlier one)
+    write_blanks(ws, table_no, period, due=…, units=…) -> BlankBatch
+    aggregate(ws, table_no, period, due=None) -> Aggregate; write_aggregate(agg, out) -> (xlsx, pdf)
+"""
+
+from __future__ import annotations
+
+from .blank import BlankBatch, write_blank, write_blanks
+from .codes import StatsCode
+from .model import Row, Submission
+from .period import Period
+from .read import read_submission, recognise
+from .submissions import AcceptResult, AcceptStatus, accept, superseded_refs
+from .tables import TABLES, StatsKind, TableDef, table
+from .units import Unit, units_for
+
+__all__ = [
+    "TABLES", "AcceptResult", "AcceptStatus", "BlankBatch", "Period", "Row", "StatsCode", "StatsKind", "Submission",
+    "TableDef", "Unit", "accept", "read_submission", "recognise", "superseded_refs", "table", "units_for",
+    "write_blank", "write_blanks",
+]

@@ -1,0 +1,217 @@
+"""What the statistics desk remembers: the rounds it issued and the submissions it accepted.
+
+``stats_rounds``: one row per (table, period) sent out with ``ruqi stats blank``: due date and
+the units asked.  ``stats_submissions``: one row per unit per accepted workbook.  A corrected
+workbook from the same unit for the same table and period *supersedes* the earlier row (flag
+and pointer; both rows and both archived files stay), so the aggregate always reads the latest
+while the history shows every version.  Rows are only ever inserted or flagged, never edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..db import Base, get_engine
+from ..db import session as db_session
+from ..findings import Findings
+from ..register import current_actor
+from ..workspace import Workspace
+from .period import Period
+
+if TYPE_CHECKING:
+    from .read import Submission
+
+
+class StatsRound(Base):
+    __tablename__ = "stats_rounds"
+    __table_args__ = (UniqueConstraint("table_no", "period", name="uq_stats_round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_no: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(8))
+    due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    unit_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  # the units asked so far
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.now)
+    actor: Mapped[str] = mapped_column(String(100), default="")
+
+
+class StatsRecord(Base):
+    __tablename__ = "stats_submissions"
+    __table_args__ = (Index("ix_stats_current", "table_no", "period", "unit_code", "superseded"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_no: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(8))
+    unit_code: Mapped[str] = mapped_column(String(16))
+    unit_name: Mapped[str] = mapped_column(String(100))
+    submitter: Mapped[str] = mapped_column(String(200), default="")  # 填报单位 as written
+    filled_at: Mapped[str] = mapped_column(String(40), default="")  # 填报时间 as written
+    source_name: Mapped[str] = mapped_column(String(500), default="")
+    archive_ref: Mapped[str] = mapped_column(String(1000), default="")  # archive item id or path
+    sha256: Mapped[str] = mapped_column(String(64), default="", index=True)
+    via: Mapped[str] = mapped_column(String(16), default="")  # metadata / headers
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    values: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # one dict per table row
+    flags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # the warnings it was filed with
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+    superseded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(100), default="")
+
+
+@contextmanager
+def stats_session(ws: Workspace, s: Session | None = None) -> Iterator[Session]:
+    """The caller's session when given (one transaction with the archive), else a new one.
+
+    The tables are created on first use, inside that same transaction, so a workspace database
+    made before this module was imported gains them without a migration step (creation only
+    adds; nothing existing changes).  Using the caller's connection matters with SQLite: a
+    second connection would wait for the caller's write lock.
+    """
+    if s is not None:
+        _ensure_tables(ws, s)
+        yield s
+        return
+    get_engine(ws)
+    with db_session(ws) as own:
+        _ensure_tables(ws, own)
+        yield own
+
+
+def _ensure_tables(ws: Workspace, s: Session) -> None:
+    # Not cached: the creating transaction may still be rolled back by the caller.
+    Base.metadata.create_all(s.connection(), tables=[StatsRound.__table__, StatsRecord.__table__])
+
+
+# ---- rounds ---------------------------------------------------------------------------------
+
+
+def record_round(ws: Workspace, table_no: int, period: Period, due: date | None, unit_codes: list[str],
+                 actor: str | None = None) -> StatsRound:
+    """Remember a round sent out; issuing again adds units and, when given, replaces the due date."""
+    with stats_session(ws) as s:
+        r = get_round(s, table_no, period)
+        if r is None:
+            r = StatsRound(table_no=table_no, period=str(period), due=due, unit_codes=list(unit_codes),
+                           actor=current_actor(actor))
+            s.add(r)
+        else:
+            r.unit_codes = list(dict.fromkeys([*r.unit_codes, *unit_codes]))
+            if due is not None:
+                r.due = due
+        s.flush()
+        return r
+
+
+def get_round(s: Session, table_no: int, period: Period | str) -> StatsRound | None:
+    return s.scalar(select(StatsRound).where(StatsRound.table_no == table_no, StatsRound.period == str(period)))
+
+
+def latest_round(s: Session, table_no: int) -> StatsRound | None:
+    return s.scalar(select(StatsRound).where(StatsRound.table_no == table_no)
+                    .order_by(StatsRound.period.desc(), StatsRound.issued_at.desc()).limit(1))
+
+
+# ---- submissions ----------------------------------------------------------------------------
+
+
+def current(s: Session, table_no: int, period: Period | str) -> list[StatsRecord]:
+    """The latest accepted submission of every unit (superseded ones left out)."""
+    return list(s.scalars(select(StatsRecord).where(
+        StatsRecord.table_no == table_no, StatsRecord.period == str(period), StatsRecord.superseded.is_(False),
+    ).order_by(StatsRecord.id)))
+
+
+def history(s: Session, table_no: int, period: Period | str, unit_code: str | None = None) -> list[StatsRecord]:
+    q = select(StatsRecord).where(StatsRecord.table_no == table_no, StatsRecord.period == str(period))
+    if unit_code is not None:
+        q = q.where(StatsRecord.unit_code == unit_code)
+    return list(s.scalars(q.order_by(StatsRecord.unit_code, StatsRecord.version)))
+
+
+class AcceptStatus(StrEnum):
+    ACCEPTED = "accepted"  # recorded (superseding earlier versions where there were some)
+    DUPLICATE = "duplicate"  # the very same file is already the current submission: nothing recorded
+    REJECTED = "rejected"  # the submission has errors: nothing recorded
+
+
+@dataclass(slots=True)
+class AcceptResult:
+    status: AcceptStatus
+    record_ids: list[int] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)  # unit names recorded
+    version: int = 0  # highest version number written
+    superseded_ids: list[int] = field(default_factory=list)
+    superseded_refs: list[str] = field(default_factory=list)  # archive refs of the replaced versions
+    findings: Findings = field(default_factory=Findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": str(self.status), "record_ids": self.record_ids, "units": self.units,
+                "version": self.version, "superseded_ids": self.superseded_ids,
+                "superseded_refs": self.superseded_refs, "findings": self.findings.to_list()}
+
+
+def superseded_refs(ws: Workspace, sub: Submission, s: Session | None = None) -> list[str]:
+    """Archive refs that accepting ``sub`` would supersede (for the archive's ``supersedes``)."""
+    if sub.table is None or sub.period is None:
+        return []
+    with stats_session(ws, s) as ss:
+        refs = []
+        for code in sub.unit_codes():
+            refs += [r.archive_ref for r in ss.scalars(select(StatsRecord).where(
+                StatsRecord.table_no == sub.table.no, StatsRecord.period == str(sub.period),
+                StatsRecord.unit_code == code, StatsRecord.superseded.is_(False)))]
+        return refs
+
+
+def accept(ws: Workspace, sub: Submission, archive_ref: str | int, *, received_at: datetime | None = None,
+           actor: str | None = None, session: Session | None = None) -> AcceptResult:
+    """Record an accepted submission, one row per unit in it; never records one with errors.
+
+    ``archive_ref`` is the archive item id (or the archived path) of the file as received.
+    Pass ``session`` to record in the same transaction as the archive filing.
+    """
+    if not sub.ok or sub.table is None or sub.period is None:
+        return AcceptResult(AcceptStatus.REJECTED, findings=sub.findings)
+    when = received_at or datetime.now()
+    by_unit = sub.values_by_unit()
+    with stats_session(ws, session) as s:
+        prior = {code: _current_of(s, sub.table.no, str(sub.period), code) for code in by_unit}
+        if sub.sha256 and all(p is not None and p.sha256 == sub.sha256 for p in prior.values()):
+            return AcceptResult(AcceptStatus.DUPLICATE, [p.id for p in prior.values() if p],
+                                [p.unit_name for p in prior.values() if p],
+                                max(p.version for p in prior.values() if p), findings=sub.findings)
+        result = AcceptResult(AcceptStatus.ACCEPTED, findings=sub.findings)
+        flags = [{"code": f.code, "where": f.where, "message": f.message} for f in sub.findings.warnings]
+        for code, (unit, rows) in by_unit.items():
+            old = prior[code]
+            rec = StatsRecord(
+                table_no=sub.table.no, period=str(sub.period), unit_code=code, unit_name=unit.name,
+                submitter=sub.submitter_text, filled_at=sub.filled_at, source_name=sub.path.name,
+                archive_ref=str(archive_ref), sha256=sub.sha256, via=sub.via, received_at=when, values=rows,
+                flags=flags, version=(old.version + 1) if old else 1, actor=current_actor(actor),
+            )
+            s.add(rec)
+            s.flush()
+            if old is not None:
+                old.superseded, old.superseded_by = True, rec.id
+                result.superseded_ids.append(old.id)
+                result.superseded_refs.append(old.archive_ref)
+            result.record_ids.append(rec.id)
+            result.units.append(unit.name)
+            result.version = max(result.version, rec.version)
+        return result
+
+
+def _current_of(s: Session, table_no: int, period: str, unit_code: str) -> StatsRecord | None:
+    return s.scalar(select(StatsRecord).where(
+        StatsRecord.table_no == table_no, StatsRecord.period == period, StatsRecord.unit_code == unit_code,
+        StatsRecord.superseded.is_(False)))

@@ -1,0 +1,269 @@
+"""Checking a read submission: values as people type them, units, the table's rules, the 合计 row.
+
+Every check *yields* findings; each names the cell (A1 reference), says what is wrong and what
+to do, in Chinese, with a stable ``StatsCode``.  Checking also fills ``Row.values`` with clean
+values (``'１２'`` → 12, ``'企业用户'`` → ``企业``) for the aggregate.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from ..findings import Finding, Severity, error, warning
+from ..workspace import Config
+from .codes import StatsCode
+from .model import Row, Submission
+from .tables import MANUAL_PARTS, USER_TYPES, ColType, Column, NeedsPositive, NotAbove, TableDef
+from .units import Unit, resolve
+
+ZERO_WORDS = ("无", "没有", "零")
+DASHES = ("/", "-", "—", "——", "－", "\\", "－－", "--")
+_COUNT_SUFFIX = re.compile(r"(人|个|家|条|户|项|名|件)$")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+# ---- values ---------------------------------------------------------------------------------
+
+
+def parse_count(raw: Any) -> tuple[int | None, StatsCode | None]:
+    """A count as typed: ``12``, ``12.0``, ``'１２'``, ``'12 家'``, ``'1,234'``, ``'无'``.
+
+    Returns the value (None when unusable) and the problem, if any; ``DASH_AS_ZERO`` comes with
+    the value 0 (a warning, not a rejection).
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, StatsCode.BLANK
+    if isinstance(raw, bool | date | datetime | time | timedelta):
+        return None, StatsCode.NOT_NUMBER
+    if isinstance(raw, int):
+        return (raw, None) if raw >= 0 else (None, StatsCode.NEGATIVE)
+    if isinstance(raw, float):
+        return _from_float(raw)
+    t = unicodedata.normalize("NFKC", str(raw))
+    t = re.sub(r"[\s,，]", "", t)
+    if t in ZERO_WORDS:
+        return 0, None
+    if t in DASHES:
+        return 0, StatsCode.DASH_AS_ZERO
+    t = _COUNT_SUFFIX.sub("", t)
+    if not _NUMBER.match(t):
+        return None, StatsCode.NOT_NUMBER
+    return _from_float(float(t)) if "." in t else _from_int(int(t))
+
+
+def _from_float(v: float) -> tuple[int | None, StatsCode | None]:
+    if v != v or v in (float("inf"), float("-inf")):
+        return None, StatsCode.NOT_NUMBER
+    if not v.is_integer():
+        return None, StatsCode.NOT_WHOLE
+    return _from_int(int(v))
+
+
+def _from_int(v: int) -> tuple[int | None, StatsCode | None]:
+    return (v, None) if v >= 0 else (None, StatsCode.NEGATIVE)
+
+
+def parse_choice(col: Column, raw: Any) -> str | None:
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(raw or "")))
+    if not t:
+        return None
+    if col.choices == USER_TYPES:
+        if t.startswith(("政务", "执法", "干部", "工作人员")):
+            return "政务人员"
+        if t.startswith(("企业", "法人")):
+            return "企业"
+        return None
+    if col.choices == MANUAL_PARTS:
+        return _manual_part(t)
+    return next((c for c in col.choices if unicodedata.normalize("NFKC", c) == t), None)
+
+
+_CN_DIGITS = "一二三四五六七"
+
+
+def _manual_part(t: str) -> str | None:
+    m = re.search(r"第?([一二三四五六七1-7])部分", t) or re.fullmatch(r"([一二三四五六七1-7])", t)
+    if m:
+        d = m.group(1)
+        return MANUAL_PARTS[(_CN_DIGITS.index(d) if d in _CN_DIGITS else int(d) - 1)]
+    for part in MANUAL_PARTS:
+        title = unicodedata.normalize("NFKC", part.split("：", 1)[1]).replace("“", "").replace("”", "")
+        if title in t.replace('"', ""):
+            return part
+    return None
+
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
+
+
+def phone_ok(raw: Any) -> bool:
+    """Every number written in the cell (several are allowed, 、 or / between) is a mobile or landline."""
+    t = unicodedata.normalize("NFKC", _text(raw))
+    parts = [re.sub(r"[\s\-()（）]", "", p) for p in re.split(r"[、/,，;；]", t) if p.strip()]
+    parts = [p.removeprefix("+86").removeprefix("0086") for p in parts]
+    return bool(parts) and all(_MOBILE.match(p) or _LANDLINE.match(p) for p in parts)
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+# ---- the checks -----------------------------------------------------------------------------
+
+
+def check(sub: Submission, units: Sequence[Unit], config: Config) -> Iterator[Finding]:
+    """All checks of a read submission, in sheet order; fills ``Row.values`` and ``Row.unit``."""
+    t = sub.table
+    if t is None:
+        return
+    yield from check_units(sub, units, config)
+    for row in sub.rows:
+        yield from check_cells(t, row)
+        yield from check_rules(t, row)
+    if sub.total is not None:
+        yield from check_cells(t, sub.total, counts_only=True)
+        yield from check_total(t, sub)
+
+
+def check_units(sub: Submission, units: Sequence[Unit], config: Config) -> Iterator[Finding]:
+    t = sub.table
+    assert t is not None
+    seen: dict[str, Row] = {}
+    expected = sub.submitter if sub.meta_trusted else None
+    last: Unit | None = None
+    for row in sub.rows:
+        if row.unit_text:
+            row.unit = resolve(row.unit_text, units, config)
+            if row.unit is None:
+                yield error(StatsCode.UNKNOWN_UNIT,
+                            f"单位“{row.unit_text}”不在本次报送范围内（{'、'.join(u.name for u in units)}）。"
+                            "请写成上列名称之一，或删除这一行。", row.ref("unit"))
+                continue
+        else:
+            # Multi-row tables: a unit written once above, or in 填报单位, counts for the rows below.
+            row.unit = (last if not t.per_unit else None) or sub.submitter
+            if row.unit is None:
+                yield error(StatsCode.UNIT_MISSING, "这一行有数据但没有写单位。请在“单位”列填写单位名称。",
+                            row.ref("unit"))
+                continue
+        last = row.unit
+        if expected is not None and row.unit != expected:
+            row_unit = row.unit
+            row.unit = None
+            yield error(StatsCode.UNIT_MISMATCH,
+                        f"这份表是发给{expected.name}的，但这一行写的是{row_unit.name}。"
+                        f"请只填写{expected.name}的数据；{row_unit.name}的数据请用发给它的表报送。", row.ref("unit"))
+            continue
+        if t.per_unit:
+            if row.unit.code in seen:
+                yield error(StatsCode.DUPLICATE_UNIT,
+                            f"{row.unit.name}在第{seen[row.unit.code].line}行已经出现过，每个单位只能填一行。"
+                            "请合并为一行后重新报送。", row.ref("unit"))
+                row.unit = None
+                continue
+            seen[row.unit.code] = row
+
+
+def check_cells(t: TableDef, row: Row, counts_only: bool = False) -> Iterator[Finding]:
+    for col in t.columns:
+        if col.key not in row.raw or not col.is_input:
+            continue
+        if counts_only and col.type is not ColType.COUNT:
+            continue
+        raw = row.raw[col.key]
+        if col.type is ColType.COUNT:
+            yield from _count_cell(col, row, raw)
+        elif col.type is ColType.CHOICE:
+            yield from _choice_cell(col, row, raw)
+        else:
+            value = _text(raw)
+            row.values[col.key] = value
+            if col.required and not value:
+                yield error(StatsCode.BLANK, f"“{col.leaf}”未填写。请补填。", row.ref(col.key))
+            elif col.type is ColType.PHONE and value and not phone_ok(raw):
+                yield warning(StatsCode.PHONE_INVALID,
+                              f"电话“{value}”不像手机号（11位）或座机号（区号-号码）。请核对。", row.ref(col.key))
+
+
+def _count_cell(col: Column, row: Row, raw: Any) -> Iterator[Finding]:
+    value, problem = parse_count(raw)
+    row.values[col.key] = value
+    shown = _text(raw)
+    if problem is None:
+        return
+    if problem is StatsCode.DASH_AS_ZERO:
+        yield warning(problem, f"“{col.leaf}”填的是“{shown}”，按 0 计。如不是 0，请填写实际数字。", row.ref(col.key))
+    elif problem is StatsCode.BLANK:
+        if not row.is_total:
+            yield error(problem, f"“{col.leaf}”未填写。请填写整数，没有请填 0。", row.ref(col.key))
+    elif problem is StatsCode.NEGATIVE:
+        yield error(problem, f"“{col.leaf}”不能是负数（现为“{shown}”）。请填写不小于 0 的整数。", row.ref(col.key))
+    elif problem is StatsCode.NOT_WHOLE:
+        yield error(problem, f"“{col.leaf}”应为整数（现为“{shown}”）。请改为整数。", row.ref(col.key))
+    else:
+        yield error(problem, f"“{col.leaf}”应为数字（现为“{shown}”）。请只填写阿拉伯数字，例如 12。", row.ref(col.key))
+
+
+def _choice_cell(col: Column, row: Row, raw: Any) -> Iterator[Finding]:
+    shown = _text(raw)
+    value = parse_choice(col, raw)
+    row.values[col.key] = value if value is not None else shown
+    if not shown:
+        if col.required:
+            yield error(StatsCode.BLANK, f"“{col.leaf}”未填写。请从下拉列表中选择。", row.ref(col.key))
+    elif value is None:
+        yield error(StatsCode.CHOICE_INVALID,
+                    f"“{col.leaf}”填的是“{shown}”，应为以下之一：{'、'.join(col.choices)}。请从下拉列表中选择。",
+                    row.ref(col.key))
+
+
+def check_rules(t: TableDef, row: Row) -> Iterator[Finding]:
+    v = row.values
+    for rule in t.rules:
+        if isinstance(rule, NotAbove):
+            a, b = v.get(rule.col), v.get(rule.limit)
+            if a is None or b is None or a <= b:
+                continue
+            ca, cb = t.column(rule.col).leaf, t.column(rule.limit).leaf
+            who = row.unit.name if row.unit else ""
+            if rule.severity is Severity.WARNING:
+                yield warning(rule.code, f"{who}“{ca}”（{a}）大于“{cb}”（{b}）。请核实：{cb}有误的请改正；"
+                              "确实多于应注册数的，请在备注中说明。", row.ref(rule.col))
+            else:
+                yield error(rule.code, f"{who}“{ca}”（{a}）不能大于“{cb}”（{b}）。请核对后改正。", row.ref(rule.col))
+        elif isinstance(rule, NeedsPositive):
+            a, b = v.get(rule.col), v.get(rule.other)
+            if a and b == 0:
+                ca, cb = t.column(rule.col).leaf, t.column(rule.other).leaf
+                yield error(rule.code, f"“{ca}”为 {a}，但“{cb}”为 0：有隐患条数就必须有上报企业。"
+                            f"请改正“{cb}”或“{ca}”。", row.ref(rule.col))
+
+
+def check_total(t: TableDef, sub: Submission) -> Iterator[Finding]:
+    total = sub.total
+    assert total is not None
+    counts = [c for c in t.counts if c.key in total.raw]
+    if counts and all(total.values.get(c.key) is None and not _text(total.raw.get(c.key)) for c in counts):
+        yield warning(StatsCode.TOTAL_UNCHECKED, "合计行没有数值（可能是未计算的公式），未能核对；汇总时按各行重新计算。",
+                      total.ref("unit"))
+        return
+    rows = [r for r in sub.rows if r.unit is not None]
+    for c in counts:
+        given = total.values.get(c.key)
+        parts = [r.values.get(c.key) for r in rows]
+        if given is None or any(p is None for p in parts):
+            continue  # an unreadable cell was reported already
+        expect = sum(p for p in parts if p is not None)
+        if given != expect:
+            yield error(StatsCode.TOTAL_MISMATCH,
+                        f"合计行“{c.leaf}”为 {given}，但各单位之和为 {expect}。请改正合计（或删除合计行，汇总时会重新计算）。",
+                        total.ref(c.key))
