@@ -2,7 +2,7 @@
 
 Front door::
 
-    read_card(path, content, key, pages=0) -> CardReading
+    read_card(path, content, key) -> CardReading
 
 ``content`` is what preflight found the bytes to be (``pdf``, ``docx``, ``image``).  For a PDF
 the AcroForm values win when our checkbox fields are present; otherwise the text layer is read;
@@ -15,29 +15,43 @@ from pathlib import Path
 
 from .common import AnswerProblem, CardReading, ReadMethod, parse_answer
 from .docx import read_docx
-from .image import read_image, read_image_pdf
-from .pdf_form import read_pdf_form
-from .pdf_text import layout, read_pdf_text
+from .image import read_image, scan_reading
+from .pdf_form import form_answers, form_reading
+from .pdf_source import PdfSource
+from .pdf_text import glyphs_pdfium, layout_of, read_pdf_text
 from .qr import pdf_qr_payloads
 
 # A text layer this short is a scanner's OCR stub or page furniture, not a typed card.
 MIN_TEXT_CHARS = 40
 
 
-def read_card(path: Path, content: str, key: bytes, pages: int = 0) -> CardReading:
+def read_card(path: Path, content: str, key: bytes) -> CardReading:
     if content == "docx":
         return read_docx(path, key)
     if content == "image":
         return read_image(path, key)
     if content != "pdf":
         raise ValueError(f"not a card format: {content}")
-    form = read_pdf_form(path, key)
+    return read_pdf(path, key)
+
+
+def read_pdf(path: Path, key: bytes) -> CardReading:
+    with PdfSource(path) as src:
+        lay = layout_of(glyphs_pdfium(src))
+        form = form_answers(src.widgets())
+        if form is None and len(lay.text) < MIN_TEXT_CHARS:
+            r = scan_reading(pdf_qr_payloads(src), key)
+            r.pages = src.pages
+            return r
+        payloads = pdf_qr_payloads(src)
+        pages = src.pages
     if form is not None:
-        return form
-    lay = layout(path)
-    if len(lay.text) < MIN_TEXT_CHARS:
-        return read_image_pdf(path, key, lay.pages)
-    return read_pdf_text(path, key, pdf_qr_payloads(path), lay)
+        r = form_reading(form[0], form[1], lay.header())
+        r.pages = pages
+        r.qr_payloads = payloads
+        r.resolve_serial(lay.text, key)
+        return r
+    return read_pdf_text(lay, key, payloads)
 
 
-__all__ = ["AnswerProblem", "CardReading", "ReadMethod", "parse_answer", "read_card"]
+__all__ = ["AnswerProblem", "CardReading", "ReadMethod", "parse_answer", "read_card", "read_pdf"]

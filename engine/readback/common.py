@@ -174,9 +174,10 @@ def split_labelled(segments: list[str]) -> dict[str, str]:
     """Values of the header labels from a sequence of segments (table cells, or words on a line).
 
     A value is the rest of the label's own segment (``负责人：张三``) or, when that is empty, the
-    next segment unless it is itself a label (a table: ``负责人 | 张三``).
+    next segment unless it is itself a label (a table: ``负责人 | 张三``).  A segment holding
+    several labels (``负责人：张三 职务：经理``) is cut before each of them first.
     """
-    segs = [normalize(s) for s in segments]
+    segs = [piece for s in segments for piece in _cut_at_labels(normalize(s))]
     out: dict[str, str] = {}
     for k, seg in enumerate(segs):
         for field_name, labels in HEAD_LABELS.items():
@@ -188,25 +189,40 @@ def split_labelled(segments: list[str]) -> dict[str, str]:
                 rest = seg[len(lab):]
                 if field_name == "phone" and lab != labels[0] and rest[:1] not in "：:":
                     continue  # "电话" in "监督电话：…" of the 备注 is not the enterprise's phone
-                value = _until_next_label(rest)
-                if not value and k + 1 < len(segs) and not _is_label(segs[k + 1]):
-                    value = _until_next_label(segs[k + 1])
+                value = rest
+                if not value.strip(_LABEL_PUNCT) and k + 1 < len(segs) and not _is_label(segs[k + 1]):
+                    value = segs[k + 1]
                 out[field_name] = clean_value(value)
                 break
     return out
 
 
+_PRIMARY_LABELS = tuple(sorted((labs[0] for labs in HEAD_LABELS.values()), key=len, reverse=True))
+
+
+def _cut_at_labels(seg: str) -> list[str]:
+    cuts = sorted({p for lab in _PRIMARY_LABELS for p in _find_all(seg, lab) if p > 0})
+    # "联系电话" holds no other primary label, but guard against cutting inside a longer label.
+    pieces, last = [], 0
+    for p in cuts:
+        if any(seg.startswith(lab, q) and q < p < q + len(lab) for lab in _PRIMARY_LABELS for q in cuts + [0]):
+            continue
+        pieces.append(seg[last:p])
+        last = p
+    pieces.append(seg[last:])
+    return [x for x in pieces if x] or [seg]
+
+
+def _find_all(text: str, sub: str) -> list[int]:
+    out, p = [], text.find(sub)
+    while p >= 0:
+        out.append(p)
+        p = text.find(sub, p + 1)
+    return out
+
+
 def _is_label(seg: str) -> bool:
     return any(seg.startswith(lab) for lab in ALL_LABELS)
-
-
-def _until_next_label(text: str) -> str:
-    cut = len(text)
-    for lab in ALL_LABELS:
-        p = text.find(lab)
-        if 0 < p < cut:
-            cut = p
-    return text[:cut]
 
 
 # ---- the reading ---------------------------------------------------------------------------

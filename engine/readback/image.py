@@ -19,7 +19,6 @@ from .common import CardReading, ReadMethod
 MAX_PIXELS = 80_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 _DOWNSCALE_TO = 1800  # px on the long side: phone photos decode faster and often better
-PDF_RENDER_SCALE = 150 / 72
 
 NEEDS_REVIEW_IMAGE = "这是扫描件或照片，系统暂不识别手写或打印的勾选，请人工核对十个问题的回答后在审查中录入。"
 
@@ -44,45 +43,15 @@ def decode_qr_bytes(data: bytes) -> list[str]:
         return []  # an unreadable embedded picture is simply not our QR
 
 
-def render_pdf_page(path: Path, index: int = 0, scale: float = PDF_RENDER_SCALE) -> Image.Image:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        page = pdf[index]
-        try:
-            return page.render(scale=scale, grayscale=True).to_pil()
-        finally:
-            page.close()
-    finally:
-        pdf.close()
-
-
-def pdf_page_qr(path: Path, index: int = 0) -> list[str]:
-    return decode_qr(render_pdf_page(path, index))
-
-
 def read_image(path: Path, key: bytes) -> CardReading:
     """A JPG/PNG photo or scan of a card."""
     with Image.open(path) as img:
         img.load()
         payloads = decode_qr(img)
-    return _scan_reading(payloads, key)
+    return scan_reading(payloads, key)
 
 
-def read_image_pdf(path: Path, key: bytes, pages: int) -> CardReading:
-    """A PDF without text (a scanner's PDF): rasterise the first pages to find the QR."""
-    payloads: list[str] = []
-    for i in range(min(pages, 2)):
-        payloads = pdf_page_qr(path, i)
-        if payloads:
-            break
-    reading = _scan_reading(payloads, key)
-    reading.pages = pages
-    return reading
-
-
-def _scan_reading(payloads: list[str], key: bytes) -> CardReading:
+def scan_reading(payloads: list[str], key: bytes) -> CardReading:
     r = CardReading(ReadMethod.IMAGE, is_card=False, form="", qr_payloads=payloads, needs_review=NEEDS_REVIEW_IMAGE)
     r.resolve_serial("", key)
     # A scan that carries our QR is one of our cards; otherwise we cannot tell.

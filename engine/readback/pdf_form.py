@@ -1,24 +1,26 @@
 """Our card PDF with its checkboxes ticked in a PDF reader: read the AcroForm values.
 
-The field names are the renderer's (see ``engine.render``): one checkbox per question and
-option.  A checkbox is on when its value is anything but ``/Off``.  Text fields for 负责人,
-职务 and 联系电话 are read when present; otherwise the text layer supplies them.  Returns
-``None`` when the PDF has none of our checkbox fields, so the caller reads the text instead.
+The renderer names the twenty checkboxes ``q1_yes``, ``q1_no`` … ``q10_no`` (see
+``engine.render.pdf.checkbox_name``); other spellings of the same idea (``q01-是``) are accepted
+too, so a card re-made in another PDF editor still reads.  A box is ticked when pdfium says the
+field is checked (its value equals the box's export value).  Text fields named like 负责人/职务/
+联系电话 are used when present; otherwise the page text supplies them.  ``None`` means the PDF
+has none of our checkbox fields: read its text instead.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from .common import NO, QUESTION_COUNT, YES, Answer, AnswerProblem, CardReading, ReadMethod, split_labelled
+from .common import NO, QUESTION_COUNT, YES, Answer, AnswerProblem, CardReading, ReadMethod
+from .pdf_source import Widget
 
 # q1_yes / q01-no / q1_是 / card_q1_否 / answer1_y …
 _CHECKBOX_RE = re.compile(r"(?:^|[^0-9])q?0?(\d{1,2})[_\-. ]?(yes|no|y|n|shi|fou|是|否)$", re.IGNORECASE)
 _OPTION = {"yes": YES, "y": YES, "shi": YES, "是": YES, "no": NO, "n": NO, "fou": NO, "否": NO}
 _TEXT_FIELDS = {"head": "head", "负责人": "head", "position": "position", "职务": "position", "phone": "phone",
                 "联系电话": "phone", "enterprise": "enterprise", "被检查单位": "enterprise"}
-_OFF = {"", "/Off", "Off", "/off", "/No", "/0"}
+CHECKBOX, RADIO = 2, 3  # pdfium FPDF_FORMFIELD_CHECKBOX / _RADIOBUTTON
 
 
 def field_role(name: str) -> tuple[int, str] | None:
@@ -30,48 +32,39 @@ def field_role(name: str) -> tuple[int, str] | None:
     return (q, _OPTION[m.group(2).lower()]) if 1 <= q <= QUESTION_COUNT else None
 
 
-def read_pdf_form(path: Path, key: bytes) -> CardReading | None:
-    from pypdf import PdfReader
-
-    reader = PdfReader(str(path), strict=False)
-    fields = reader.get_fields() or {}
+def form_answers(widgets: list[Widget]) -> tuple[dict[int, Answer], dict[str, str]] | None:
+    """(answers, header values typed into text fields), or None when these are not our fields."""
     marked: dict[int, set[str]] = {}
     seen: set[int] = set()
     header: dict[str, str] = {}
-    for name, f in fields.items():
-        role = field_role(name)
+    for w in widgets:
+        role = field_role(w.name) if w.kind in (CHECKBOX, RADIO) else None
         if role is not None:
             q, opt = role
             seen.add(q)
-            if str(f.get("/V", "")) not in _OFF:
+            if w.checked:
                 marked.setdefault(q, set()).add(opt)
             continue
-        short = name.split(".")[-1].lower()
+        short = w.name.split(".")[-1].lower()
         target = next((v for k, v in _TEXT_FIELDS.items() if k in short), None)
-        if target and isinstance(f.get("/V"), str):
-            header[target] = f["/V"].strip()
+        if target and w.value.strip():
+            header[target] = w.value.strip()
     if len(seen) < QUESTION_COUNT // 2:
         return None
     answers: dict[int, Answer] = {}
-    for q in seen:
+    for q in sorted(seen):
         opts = marked.get(q, set())
         if len(opts) == 1:
-            answers[q] = Answer(next(iter(opts)), None, next(iter(opts)))
+            only = next(iter(opts))
+            answers[q] = Answer(only, None, f"☑{only}")
         else:
             answers[q] = Answer(None, AnswerProblem.BOTH if opts else AnswerProblem.NONE, "、".join(sorted(opts)))
-    return _with_text(path, key, answers, header, len(reader.pages))
+    return answers, header
 
 
-def _with_text(path: Path, key: bytes, answers: dict[int, Answer], header: dict[str, str], pages: int) -> CardReading:
-    # Serial, QR and any 负责人/职务/电话 typed into the page (not into fields) come from the page itself.
-    from .pdf_text import layout
-    from .qr import pdf_qr_payloads
-
-    lay = layout(path)
-    r = CardReading(ReadMethod.PDF_FORM, is_card=True, form="card", pages=pages)
+def form_reading(answers: dict[int, Answer], header: dict[str, str], page_header: dict[str, str]) -> CardReading:
+    r = CardReading(ReadMethod.PDF_FORM, is_card=True, form="card")
     r.set_answers(answers)
-    r.set_header(split_labelled(lay.segment_texts()))
-    r.set_header({k: v for k, v in header.items() if v})
-    r.qr_payloads = pdf_qr_payloads(path)
-    r.resolve_serial(lay.text, key)
+    r.set_header(page_header)
+    r.set_header(header)  # typed into fields wins over the page text
     return r
