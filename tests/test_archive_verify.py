@@ -171,7 +171,7 @@ def test_an_inserted_log_entry_is_caught(ws: Workspace, filed: list[ItemRow]) ->
         con.execute("update archive_audit set seq = seq + 100 where seq > 5")
         con.execute("update archive_audit set seq = seq - 99 where seq > 100")
         at = "2025-03-12T10:00:00.000000+08:00"
-        h = entry_hash(6, at, "root", "override", "140200-2025-0009", {}, prev)
+        h = entry_hash(6, at, "root", "override", "140200-2025-0009", "{}", prev)
         con.execute("insert into archive_audit values (6, ?, 'root', 'override', '140200-2025-0009', '{}', ?, ?)",
                     (at, prev, h))
     found = {c for c, _ in codes(ws)}

@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -72,15 +72,30 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def canonical_roundtrip(obj: Any) -> Any:
-    """``obj`` as it reads back from its canonical JSON (dates become strings, tuples lists)."""
-    return json.loads(canonical(obj))
+def entry_hash(seq: int, at: str, actor: str, action: str, obj: str, details_text: str, prev_hash: str) -> str:
+    """SHA-256 of the entry's canonical JSON ``{"action","actor","at","details","object","prev_hash","seq"}``.
+
+    ``details_text`` is the stored canonical JSON of the details; it is spliced in as is, which
+    gives exactly ``canonical(body)`` without parsing it again (verify hashes every entry)."""
+    def q(v: str) -> str:
+        return json.dumps(v, ensure_ascii=False)
+
+    body = (f'{{"action":{q(action)},"actor":{q(actor)},"at":{q(at)},"details":{details_text},'
+            f'"object":{q(obj)},"prev_hash":{q(prev_hash)},"seq":{int(seq)}}}')
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def entry_hash(seq: int, at: str, actor: str, action: str, obj: str, details: Any, prev_hash: str) -> str:
-    body = {"seq": seq, "at": at, "actor": actor, "action": action, "object": obj, "details": details,
-            "prev_hash": prev_hash}
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+class Stored(Protocol):
+    """An entry as stored (an ``AuditRecord`` or a plain row of the table): ``details`` is text."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    object: str
+    details: str
+    prev_hash: str
+    hash: str
 
 
 def _last(s: Session) -> AuditRecord | None:
@@ -98,8 +113,7 @@ def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     at = datetime.now().astimezone().isoformat(timespec="microseconds")
     details_json = canonical(details)
-    # Hash the parsed form so the stored text and the hashed value cannot drift apart.
-    h = entry_hash(seq, at, actor, str(action), obj, json.loads(details_json), prev)
+    h = entry_hash(seq, at, actor, str(action), obj, details_json, prev)
     rec = AuditRecord(seq=seq, at=at, actor=actor, action=str(action), object=obj, details=details_json,
                       prev_hash=prev, hash=h)
     s.add(rec)
@@ -108,12 +122,7 @@ def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details
     return rec
 
 
-def entries(s: Session) -> Iterator[Entry]:
-    for r in s.scalars(select(AuditRecord).order_by(AuditRecord.seq)):
-        yield to_entry(r)
-
-
-def to_entry(r: AuditRecord) -> Entry:
+def to_entry(r: Stored) -> Entry:
     try:
         details = json.loads(r.details)
     except (TypeError, ValueError):
@@ -121,7 +130,7 @@ def to_entry(r: AuditRecord) -> Entry:
     return Entry(r.seq, r.at, r.actor, r.action, r.object, details, r.prev_hash, r.hash)
 
 
-def check_chain(items: Iterable[Entry]) -> Iterator[Finding]:
+def check_chain(items: Iterable[Stored]) -> Iterator[Finding]:
     prev_seq, prev_hash = 0, GENESIS
     for e in items:
         where = f"日志第{e.seq}条"
@@ -157,7 +166,7 @@ def read_head(ws: Workspace) -> Head | None:
         return None
 
 
-def check_head(ws: Workspace, by_seq: dict[int, Entry]) -> Iterator[Finding]:
+def check_head(ws: Workspace, by_seq: Mapping[int, Stored]) -> Iterator[Finding]:
     head = read_head(ws)
     if head is None:
         if by_seq:

@@ -138,12 +138,16 @@ SNAPSHOT_FIELDS = (
 )
 
 
-def snapshot(r: ItemRecord) -> dict[str, Any]:
-    """The row as recorded in its "file" audit entry; verify compares the live row against it."""
-    out: dict[str, Any] = {}
-    for k in SNAPSHOT_FIELDS:
-        v = getattr(r, k)
-        out[k] = v.isoformat() if isinstance(v, date | datetime) else v
+_DATE_FIELDS = ("doc_date", "received_at", "filed_at")
+
+
+def snapshot(r: Any) -> dict[str, Any]:
+    """The row (an ``ItemRecord`` or a plain table row) as recorded in its "file" audit entry;
+    verify compares the live row against it."""
+    out = {k: getattr(r, k) for k in SNAPSHOT_FIELDS}
+    for k in _DATE_FIELDS:
+        if out[k] is not None:
+            out[k] = out[k].isoformat()
     return out
 
 
