@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+
 from engine import register
 from engine.db import session
 from engine.identifiers import make_uscc
@@ -158,3 +160,79 @@ def register_month(ws: Workspace) -> Planted:
                 p.yes[serial] = yes_plan[idx]
     assert p.overdue and p.missing and p.not_due and p.late and len(p.yes) == 4
     return p
+
+
+# ---- the archive as generate and the inbox leave it ------------------------------------------
+
+
+def small_pdf(label: str) -> bytes:
+    """A real one-page PDF whose bytes differ per label (so byte-identical copies are checkable)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(595, 842)
+    w.add_metadata({"/Title": label})
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+@dataclass(slots=True)
+class Filed:
+    """What ``file_month`` put in the archive beyond the generated forms."""
+
+    suspect_orphan: str = ""  # 档号 of the card whose serial matches nothing
+    suspect_known: str = ""  # serial whose card names another enterprise
+    mismatch: dict[str, tuple[int, int]] = field(default_factory=dict)  # serial → (N, M) stated on the card
+    withdrawn: dict[str, list[int]] = field(default_factory=dict)  # serial → 是 on v1, gone on v2
+    codes: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # serial → form type → 档号s
+
+
+def file_month(ws: Workspace, p: Planted) -> Filed:
+    """File the three generated forms of every visit and the returned card of every received one,
+    as ``ruqi generate`` and ``ruqi ingest`` do, plus a few returns the 纪委 must look at."""
+    from engine.archive import ItemMeta, file_item
+
+    out = Filed()
+    with session(ws) as s:
+        visits = [(v.serial, v.enterprise, v.uscc, v.county, v.year, v.issue_date, v.card_received_at,
+                   dict(v.card_answers or {}), list(v.card_flags or []), v.visit_total, v.visit_kind)
+                  for v in s.scalars(select(register.Visit).order_by(register.Visit.seq))]
+    received = [v for v in visits if v[6] is not None]
+    out.mismatch = {received[2][0]: (received[2][9] + 2, received[2][10] + 1)}
+    out.suspect_known = received[4][0]
+    out.withdrawn = {received[6][0]: [6]}
+
+    def put(serial: str, ent: str, uscc: str, county: str, year: int, form: str, when: date, **kw) -> str:  # type: ignore[no-untyped-def]
+        row = file_item(ws, small_pdf(f"{serial} {form} {kw.get('extra', {})}"), ItemMeta(
+            form_type=form, title=f"{ent}{form}", responsible=ws.config.name, date=when, year=year, serial=serial,
+            enterprise=ent, uscc=uscc, county=county, original_name=f"{serial}_{form}.pdf", **kw), actor="clerk")
+        out.codes.setdefault(serial, {}).setdefault(form, []).append(row.archival_code)
+        return row.archival_code
+
+    for serial, ent, uscc, county, year, issue, got, answers, flags, n, m in visits:
+        for form in ("notice", "notice_board", "card_generated"):
+            put(serial, ent, uscc, county, year, form, issue)
+        if got is None:
+            continue
+        stated = out.mismatch.get(serial, (n, m))
+        extra = {"answers": answers, "stated_visit_total": stated[0], "stated_visit_kind": stated[1],
+                 "serial_read": serial, "codes": []}
+        if serial in out.withdrawn:
+            first = {k: ("是" if int(k) in out.withdrawn[serial] else a) for k, a in answers.items()}
+            put(serial, ent, uscc, county, year, "card_returned", got.date(), received_at=got - timedelta(hours=2),
+                flags=["VIOLATION"], extra=extra | {"answers": first})
+        if serial == out.suspect_known:
+            flags = [*flags, "SUSPECT"]
+            extra = extra | {"enterprise_read": "大同市某某冒名公司", "codes": ["ENTERPRISE_MISMATCH"]}
+        put(serial, ent, uscc, county, year, "card_returned", got.date(), received_at=got, flags=flags, extra=extra)
+    when = datetime(2025, 6, 20, 9, 30)
+    row = file_item(ws, small_pdf("orphan"), ItemMeta(
+        form_type="other", title="未知单位入企检查监督反馈卡（回收）", responsible="未知单位", date=when.date(), year=2025,
+        original_name="反馈卡.pdf", flags=["SUSPECT"], received_at=when,
+        extra={"serial_read": "140200-2025-9999", "enterprise_read": "=HYPERLINK(\"http://evil\")某公司",
+               "codes": ["QR_SIGNATURE_INVALID", "SERIAL_UNKNOWN"]}), actor="clerk")
+    out.suspect_orphan = row.archival_code
+    return out

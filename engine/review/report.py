@@ -28,7 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..forms import CARD_QUESTIONS
 from ..stats.xlsx_safe import set_value
 from .collect import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, Review, ReviewFlag, Tally
-from .tables import Column, Table, cell_text, sections, summary_rows
+from .tables import Column, Table, cell_text, pick, sections, summary_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "review-report.pdf"
@@ -169,6 +169,8 @@ class Section:
     documents: list[tuple[str, str, str]]  # (form, 档号, file)
 
 
+PDF_INSPECTOR_COLUMNS = ("检查人员", "任组长", "任成员", "检查次数", "反馈“是”的检查", "“是”题数", "逾期未交回", "逾期交回",
+                         "超次数", "可疑反馈卡", "需关注的检查")
 _DOC_LABELS = {"notice": "入企检查活动通知书", "notice_board": "入企检查监督公示", "card_generated": "反馈卡（生成）",
                "card_returned": "反馈卡（交回）"}
 
@@ -228,7 +230,7 @@ def render_html(review: Review) -> str:
         chart=Markup(county_chart_svg(review.by_county)),
         sections=[_section(review, e) for e in review.flagged],
         orphans=[c for c in review.suspects if c.entry is None],
-        by_inspector=tables["by_inspector"],
+        by_inspector=pick(tables["by_inspector"], PDF_INSPECTOR_COLUMNS),
         cell=cell_text,
         generated=datetime.now().replace(microsecond=0),
         flag_order=[FLAG_ZH[f] for f in ReviewFlag],
