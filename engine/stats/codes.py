@@ -39,3 +39,5 @@ class StatsCode(StrEnum):
     HAZARDS_WITHOUT_REPORTER = "STATS_HAZARDS_WITHOUT_REPORTER"  # 隐患条数 > 0, 上报企业数 = 0
     TOTAL_MISMATCH = "STATS_TOTAL_MISMATCH"
     TOTAL_UNCHECKED = "STATS_TOTAL_UNCHECKED"  # warning: a formula total without a stored value
+    # accepting
+    NOT_ACCEPTABLE = "STATS_NOT_ACCEPTABLE"  # accept() called with a submission that has errors

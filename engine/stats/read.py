@@ -337,7 +337,8 @@ def _as_date(v: Any) -> date | None:
 
 
 def _period(sub: Submission, m: Match, ws: Workspace) -> Period:
-    """Quarter named in the header or title; else the latest round sent out; else the 填报时间's quarter."""
+    """Quarter named in the header or title; else the latest round sent out; else the 填报时间's
+    quarter; else today's (with a warning)."""
     from .submissions import latest_round, stats_session
 
     q = quarter_in(m.header_text)
@@ -350,8 +351,10 @@ def _period(sub: Submission, m: Match, ws: Workspace) -> Period:
         return Period(year, q)
     if round_period:
         return round_period
-    guess = Period.of(sub.filled_date or date.today())
-    sub.findings.add(warning(StatsCode.PERIOD_UNKNOWN, f"表中没有写明报送期次，且本单位没有下发过这张表，按{guess.label_zh}计。"
+    if sub.filled_date:
+        return Period.of(sub.filled_date)
+    guess = Period.of(date.today())
+    sub.findings.add(warning(StatsCode.PERIOD_UNKNOWN, f"表中没有写明报送期次和填报时间，且本单位没有下发过这张表，按{guess.label_zh}计。"
                              "如不对请用 --period 指定后重新读取。", sub.path.name))
     return guess
 

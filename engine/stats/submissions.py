@@ -21,9 +21,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base, get_engine
 from ..db import session as db_session
-from ..findings import Findings
+from ..findings import Findings, RuqiError, error
 from ..register import current_actor
 from ..workspace import Workspace
+from .codes import StatsCode
 from .period import Period
 
 if TYPE_CHECKING:
@@ -77,16 +78,16 @@ def stats_session(ws: Workspace, s: Session | None = None) -> Iterator[Session]:
     second connection would wait for the caller's write lock.
     """
     if s is not None:
-        _ensure_tables(ws, s)
+        _ensure_tables(s)
         yield s
         return
     get_engine(ws)
     with db_session(ws) as own:
-        _ensure_tables(ws, own)
+        _ensure_tables(own)
         yield own
 
 
-def _ensure_tables(ws: Workspace, s: Session) -> None:
+def _ensure_tables(s: Session) -> None:
     # Not cached: the creating transaction may still be rolled back by the caller.
     Base.metadata.create_all(s.connection(), tables=[StatsRound.__table__, StatsRecord.__table__])
 
@@ -139,8 +140,7 @@ def history(s: Session, table_no: int, period: Period | str, unit_code: str | No
 
 class AcceptStatus(StrEnum):
     ACCEPTED = "accepted"  # recorded (superseding earlier versions where there were some)
-    DUPLICATE = "duplicate"  # the very same file is already the current submission: nothing recorded
-    REJECTED = "rejected"  # the submission has errors: nothing recorded
+    DUPLICATE = "duplicate"  # the very same file is already the current submission: nothing recorded or filed
 
 
 @dataclass(slots=True)
@@ -151,12 +151,23 @@ class AcceptResult:
     version: int = 0  # highest version number written
     superseded_ids: list[int] = field(default_factory=list)
     superseded_refs: list[str] = field(default_factory=list)  # archive refs of the replaced versions
+    archive_ref: str = ""  # the archive item id (or path) the records point at
+    item: Any = None  # the archive ItemRow when accept filed the workbook itself
     findings: Findings = field(default_factory=Findings)
+
+    @property
+    def archival_code(self) -> str:
+        return getattr(self.item, "archival_code", "") or ""
+
+    @property
+    def rel_path(self) -> str:
+        return getattr(self.item, "rel_path", "") or ""
 
     def to_json(self) -> dict[str, Any]:
         return {"status": str(self.status), "record_ids": self.record_ids, "units": self.units,
                 "version": self.version, "superseded_ids": self.superseded_ids,
-                "superseded_refs": self.superseded_refs, "findings": self.findings.to_list()}
+                "superseded_refs": self.superseded_refs, "archive_ref": self.archive_ref,
+                "archival_code": self.archival_code, "findings": self.findings.to_list()}
 
 
 def superseded_refs(ws: Workspace, sub: Submission, s: Session | None = None) -> list[str]:
@@ -164,32 +175,42 @@ def superseded_refs(ws: Workspace, sub: Submission, s: Session | None = None) ->
     if sub.table is None or sub.period is None:
         return []
     with stats_session(ws, s) as ss:
-        refs = []
-        for code in sub.unit_codes():
-            refs += [r.archive_ref for r in ss.scalars(select(StatsRecord).where(
-                StatsRecord.table_no == sub.table.no, StatsRecord.period == str(sub.period),
-                StatsRecord.unit_code == code, StatsRecord.superseded.is_(False)))]
-        return refs
+        return [p.archive_ref for code in sub.unit_codes()
+                if (p := _current_of(ss, sub.table.no, str(sub.period), code)) is not None]
 
 
-def accept(ws: Workspace, sub: Submission, archive_ref: str | int, *, received_at: datetime | None = None,
-           actor: str | None = None, session: Session | None = None) -> AcceptResult:
-    """Record an accepted submission, one row per unit in it; never records one with errors.
+def accept(ws: Workspace, sub: Submission, archive_ref: str | int | None = None, *,
+           received_at: datetime | None = None, actor: str | None = None,
+           session: Session | None = None) -> AcceptResult:
+    """Record an accepted submission, one row per unit in it (a later one from the same unit,
+    table and period supersedes the earlier; both stay).
 
-    ``archive_ref`` is the archive item id (or the archived path) of the file as received.
-    Pass ``session`` to record in the same transaction as the archive filing.
+    ``archive_ref``: the archive item id (or archived path) of the file as received, when the
+    caller filed it.  Without it, accept files ``sub.path`` itself (form type ``stats_table``)
+    in the same transaction as the records, superseding the unit's previous item, and returns
+    the archive row in ``result.item``.  Pass ``session`` to join the caller's transaction.
+
+    A submission with errors must not be accepted: that raises ``RuqiError`` and records nothing
+    (check ``sub.ok`` first; the inbox rejects such files with ``sub.findings`` as reasons).
     """
     if not sub.ok or sub.table is None or sub.period is None:
-        return AcceptResult(AcceptStatus.REJECTED, findings=sub.findings)
+        first = sub.findings.errors[0] if sub.findings.errors else None
+        why = first.message if first else "没有可入库的数据"
+        raise RuqiError(error(StatsCode.NOT_ACCEPTABLE, f"统计表有错误，不能入库：{why}", sub.path.name))
     when = received_at or datetime.now()
     by_unit = sub.values_by_unit()
     with stats_session(ws, session) as s:
         prior = {code: _current_of(s, sub.table.no, str(sub.period), code) for code in by_unit}
-        if sub.sha256 and all(p is not None and p.sha256 == sub.sha256 for p in prior.values()):
-            return AcceptResult(AcceptStatus.DUPLICATE, [p.id for p in prior.values() if p],
-                                [p.unit_name for p in prior.values() if p],
-                                max(p.version for p in prior.values() if p), findings=sub.findings)
+        olds = [p for p in prior.values() if p is not None]
+        if sub.sha256 and len(olds) == len(prior) and all(p.sha256 == sub.sha256 for p in olds):
+            return AcceptResult(AcceptStatus.DUPLICATE, [p.id for p in olds], [p.unit_name for p in olds],
+                                max(p.version for p in olds), archive_ref=olds[0].archive_ref,
+                                item=_archive_item(ws, olds[0].archive_ref, s), findings=sub.findings)
         result = AcceptResult(AcceptStatus.ACCEPTED, findings=sub.findings)
+        if archive_ref is None:
+            result.item = _file(ws, sub, when, actor, s, olds)
+            archive_ref = result.item.id
+        result.archive_ref = str(archive_ref)
         flags = [{"code": f.code, "where": f.where, "message": f.message} for f in sub.findings.warnings]
         for code, (unit, rows) in by_unit.items():
             old = prior[code]
@@ -209,6 +230,33 @@ def accept(ws: Workspace, sub: Submission, archive_ref: str | int, *, received_a
             result.units.append(unit.name)
             result.version = max(result.version, rec.version)
         return result
+
+
+def _file(ws: Workspace, sub: Submission, when: datetime, actor: str | None, s: Session,
+          olds: list[StatsRecord]) -> Any:
+    from ..archive import ItemMeta, file_item
+
+    meta = sub.archive_meta()
+    meta["received_at"] = when
+    meta["flags"] = sorted({str(f.code) for f in sub.findings.warnings})
+    previous = next((int(o.archive_ref) for o in olds if o.archive_ref.isdigit()), None)
+    if previous is not None:
+        meta["supersedes"] = previous
+    return file_item(ws, sub.path, ItemMeta(**meta), actor=actor, session=s)
+
+
+def _archive_item(ws: Workspace, ref: str, s: Session) -> Any:
+    """The archive row behind ``ref``, read in our own transaction (a second SQLite connection
+    would wait for the write lock this transaction holds)."""
+    if not ref.isdigit():
+        return None
+    try:
+        from ..archive.models import ItemRecord
+        from ..archive.store import to_row
+    except ImportError:
+        return None
+    rec = s.get(ItemRecord, int(ref))
+    return to_row(ws, rec) if rec is not None else None
 
 
 def _current_of(s: Session, table_no: int, period: str, unit_code: str) -> StatsRecord | None:

@@ -83,6 +83,7 @@ def parse_choice(col: Column, raw: Any) -> str | None:
 
 
 _CN_DIGITS = "一二三四五六七"
+_QUOTES = re.compile(r"[“”\"'‘’]")
 
 
 def _manual_part(t: str) -> str | None:
@@ -90,9 +91,9 @@ def _manual_part(t: str) -> str | None:
     if m:
         d = m.group(1)
         return MANUAL_PARTS[(_CN_DIGITS.index(d) if d in _CN_DIGITS else int(d) - 1)]
+    bare = _QUOTES.sub("", t)
     for part in MANUAL_PARTS:
-        title = unicodedata.normalize("NFKC", part.split("：", 1)[1]).replace("“", "").replace("”", "")
-        if title in t.replace('"', ""):
+        if _QUOTES.sub("", unicodedata.normalize("NFKC", part.split("：", 1)[1])) in bare:
             return part
     return None
 
