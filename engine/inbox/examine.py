@@ -89,7 +89,7 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     if pf.content in ("xlsx", "xls"):
         _examine_workbook(ex, path, root)
         return
-    reading = read_card(path, pf.content, key, pf.pages)
+    reading = read_card(path, pf.content, key)
     ex.reading = reading
     if reading.method is ReadMethod.IMAGE:
         ex.kind = Kind.FEEDBACK_CARD if reading.is_card else Kind.UNKNOWN

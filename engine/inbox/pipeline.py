@@ -493,14 +493,18 @@ def refresh_visit(s: Session, visit: Visit) -> None:
 def _file_stats(ws: Workspace, run: Run, it: Item, out: Outcome, ex: Examination, actor: str | None) -> Outcome:
     from . import stats_adapter
 
+    sub = ex.stats
+    if sub is not None:
+        sub.path = it.claim.path  # read in a worker: same file, but make sure accept files this one
     try:
-        row = stats_adapter.accept(ws, it.claim.path, it.name, ex.stats, it.received_at, actor)
+        res = stats_adapter.accept(ws, sub, it.received_at, actor)
     except Exception as e:  # the stats desk refused it: shelve with its reason, never lose it
         out.findings.add(error(Reason.STATS_REJECTED, f"统计表未能入库：{e}"))
         return _reject(ws, run, it, out, ex, actor)
     out.status = Status.FILED
-    out.archival_code = getattr(row, "archival_code", "") or ""
-    out.location = getattr(row, "rel_path", "") or ""
+    out.flags = sorted({f.code for f in out.findings if not f.is_error})
+    out.archival_code = getattr(res, "archival_code", "") or ""
+    out.location = getattr(res, "rel_path", "") or ""
     run.release(it.claim)
     return out
 

@@ -36,6 +36,8 @@ def read(path: Path, root: Path) -> tuple[Kind, Any, list[Finding]]:
         return Kind.UNKNOWN, None, [error(Reason.NOT_A_CARD, "这个表格不是本局下发的统计表（附件1–4），也不是反馈卡。请核对后重新放入。")]
     result = stats.read_submission(path, ws)
     findings = list(_findings_of(result))
+    if not getattr(result, "ok", False) and not any(f.is_error for f in findings):
+        findings.append(error(Reason.STATS_REJECTED, "统计表中没有可入库的数据行。请填写后重新报送。"))
     return Kind(f"stats_table_{no}"), result, findings
 
 
@@ -58,9 +60,12 @@ def _findings_of(result: Any) -> list[Finding]:
     return list(fs) if fs is not None else []
 
 
-def accept(ws: Any, path: Path, name: str, result: Any, received_at: Any, actor: str | None) -> Any:
-    """Hand a read workbook to the stats desk, which files it; returns the archive row."""
+def accept(ws: Any, result: Any, received_at: Any, actor: str | None) -> Any:
+    """Hand a read workbook to the stats desk, which files it and records its rows.
+
+    Returns ``AcceptResult`` (``.archival_code``, ``.rel_path``); raises when the desk refuses it.
+    """
     stats = _stats()
     if stats is None or not hasattr(stats, "accept"):
         raise RuntimeError("统计模块不可用")
-    return stats.accept(ws, result, actor=actor)
+    return stats.accept(ws, result, received_at=received_at, actor=actor)
