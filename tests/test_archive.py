@@ -238,3 +238,15 @@ def test_database_rows_use_portable_types(ws: Workspace) -> None:
     con = sqlite3.connect(ws.archive / "ruqi.sqlite")
     extra, = con.execute("select extra from archive_items").fetchone()
     assert json.loads(extra) == {"答案": ["否"] * 10}
+
+
+def test_first_filing_in_a_callers_transaction_repairs_without_waiting_on_itself(ws: Workspace) -> None:
+    """The inbox files inside its own transaction; the once-per-process repair must join it."""
+    folder = ws.archive / CARD_DIR
+    folder.mkdir(parents=True)
+    orphan = folder / f"{TMP_PREFIX}{_dead_pid()}-dddd"
+    orphan.write_bytes(b"half a card")
+    with session(ws) as s:
+        row = file_item(ws, pdf_bytes(), card_meta(), session=s)
+    assert not orphan.exists() and row.path.exists()
+    assert [e.action for e in audit_log(ws)] == ["repair", "file"]

@@ -179,7 +179,7 @@ def file_item(
     if isinstance(data, Path):
         meta.original_name = meta.original_name or data.name
         data = data.read_bytes()
-    _repair_once(ws)
+    _repair_once(ws, session)
     fmt = _check(ws, data, meta)
     sha256, sm3 = digests(data)
     year = meta.year or meta.date.year
@@ -376,11 +376,13 @@ class RepairReport:
 _REPAIRED: set[str] = set()
 
 
-def _repair_once(ws: Workspace) -> None:
+def _repair_once(ws: Workspace, session: Session | None = None) -> None:
+    """Repair on the first filing of a process.  Inside the caller's transaction when there is
+    one: a second SQLite transaction would wait for the lock the caller already holds."""
     key = str(ws.archive)
     if key not in _REPAIRED:
         _REPAIRED.add(key)
-        repair(ws)
+        repair(ws, session=session)
 
 
 def temp_files(ws: Workspace) -> Iterator[Path]:
@@ -409,13 +411,13 @@ def _owner_alive(tmp: Path) -> bool:
     return True
 
 
-def repair(ws: Workspace, *, actor: str | None = None) -> RepairReport:
+def repair(ws: Workspace, *, actor: str | None = None, session: Session | None = None) -> RepairReport:
     """Finish or undo filings a crash interrupted (see the module docstring)."""
     rep = RepairReport()
-    temps = [t for t in temp_files(ws)]
+    temps = list(temp_files(ws))
     if not temps:
         return rep
-    with db_session(ws) as s:
+    with _maybe_session(ws, session) as s:
         write_lock(s)
         for tmp in temps:
             rel_tmp = tmp.relative_to(ws.archive).as_posix()
