@@ -43,7 +43,7 @@ def db(ws: Workspace) -> Iterator[sqlite3.Connection]:
         con.commit()
 
 
-def codes(ws: Workspace, **kw: bool) -> list[tuple[str, str]]:
+def codes(ws: Workspace, **kw: bool | int) -> list[tuple[str, str]]:
     return sorted(set(verify(ws, **kw).findings.flatten("code", "where")))
 
 
@@ -53,7 +53,7 @@ def where(r: ItemRow) -> str:
 
 def test_a_clean_archive_passes_all_four_checks(ws: Workspace, filed: list[ItemRow]) -> None:
     rep = verify(ws, deep=True)
-    assert (rep.ok, rep.items, rep.entries, list(rep.findings)) == (True, 5, 7, [])
+    assert (rep.ok, rep.items, rep.entries, rep.parsed, list(rep.findings)) == (True, 5, 7, 5, [])
     assert rep.to_dict()["checks"] == {"真实性": True, "完整性": True, "可用性": True, "安全性": True}
     assert rep.bytes == sum(r.size for r in filed)
 
@@ -188,11 +188,12 @@ def test_a_cut_off_log_tail_is_caught_by_the_head_record(ws: Workspace, filed: l
 
 
 def test_deep_check_opens_each_file_with_its_parser(ws: Workspace) -> None:
-    """A PDF with a sound header and trailer but a broken body passes the cheap check, not the deep one."""
+    """A PDF with a sound header and trailer but a broken body passes the container check; the
+    parser (every file with deep, a sample otherwise) finds it."""
     hollow = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
     row = file_item(ws, hollow, card_meta())
-    assert codes(ws) == []
-    assert codes(ws, deep=True) == [("ARCHIVE_UNREADABLE", where(row))]
+    assert codes(ws, sample=0) == []
+    assert codes(ws, deep=True) == codes(ws) == [("ARCHIVE_UNREADABLE", where(row))]  # 1 item: always sampled
 
 
 def test_generated_pdf_not_in_pdfa_is_a_warning(ws: Workspace) -> None:
@@ -209,7 +210,7 @@ def test_cli_exit_code_and_json(ws: Workspace, filed: list[ItemRow]) -> None:
     out = json.loads(r.stdout)
     assert r.exit_code == 1 and out["ok"] is False and out["checks"]["真实性"] is False
     assert {(f["code"], f["check"]) for f in out["findings"]} == {
-        ("ARCHIVE_SIZE_MISMATCH", "真实性"), ("ARCHIVE_HASH_MISMATCH", "真实性")}
+        ("ARCHIVE_SIZE_MISMATCH", "真实性"), ("ARCHIVE_HASH_MISMATCH", "真实性"), ("ARCHIVE_UNREADABLE", "可用性")}
     r = CliRunner().invoke(app, ["archive", "log", "-w", str(ws.root), "--json", "--action", "verify"])
     assert [json.loads(x)["details"]["ok"] for x in r.stdout.splitlines()] == [True, False]
 

@@ -5,8 +5,10 @@
   still equals the snapshot recorded in its "file" audit entry.
 - 完整性 (integrity): required metadata present; the 档号 agrees with the row's fields; 件号 run
   1…n in every 年度; every indexed file is present; the store holds no unindexed file.
-- 可用性 (usability): the format is on the allowed list and the file opens (container check by
-  default; the format's own parser with ``deep`` — see ``formats``).
+- 可用性 (usability): the format is on the allowed list and the file opens: every file gets the
+  cheap container check (see ``formats``); a random sample of ``sample`` files (all of them with
+  ``deep``) is opened with the format's own parser.  Parsing costs 10–40 ms a file against well
+  under 1 ms for the rest of the checks, so parsing all 10,000 items is the opt-in ``--deep``.
 - 安全性 (security): the audit chain is intact and every item has its "file" entry.
 
 "The store" is every file under ``archive/`` except: the index database (``ruqi.sqlite`` and its
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -41,6 +44,7 @@ from .store import TMP_PREFIX, snapshot
 
 _IGNORED_NAMES = {"Thumbs.db", "desktop.ini", ".DS_Store"}
 _DB_SUFFIXES = ("", "-wal", "-shm", "-journal")
+DEFAULT_SAMPLE = 20  # files parsed per run without --deep
 _GENERATED = {"notice", "notice_board", "card_generated", "stats_report"}
 
 
@@ -93,6 +97,7 @@ class VerifyReport:
     head: str = ""  # hash of the last audit entry: write it down outside the machine
     seconds: float = 0.0
     deep: bool = False
+    parsed: int = 0  # files opened with their own parser
 
     @property
     def ok(self) -> bool:
@@ -108,13 +113,14 @@ class VerifyReport:
         return {
             "ok": self.ok, "items": self.items, "bytes": self.bytes, "audit_entries": self.entries,
             "audit_head": self.head, "seconds": round(self.seconds, 3), "deep": self.deep,
+            "parsed": self.parsed,
             "checks": {str(c): not any(f.is_error for f in fs) for c, fs in self.by_check().items()},
             "findings": [f.to_dict() | {"check": str(CHECK_OF.get(f.code, Check.INTEGRITY))} for f in self.findings],
         }
 
 
-def verify(ws: Workspace, *, deep: bool = False, workers: int | None = None) -> VerifyReport:
-    """Check every item and the audit chain; nothing is modified."""
+def verify(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE, workers: int | None = None) -> VerifyReport:
+    """Check every item and the audit chain; nothing is modified (the CLI logs the run)."""
     t0 = time.perf_counter()
     items, log = ItemRecord.__table__, AuditRecord.__table__
     with session(ws) as s:
@@ -128,7 +134,9 @@ def verify(ws: Workspace, *, deep: bool = False, workers: int | None = None) -> 
     with ThreadPoolExecutor(max_workers=n) as pool:
         # Files are read and hashed in worker threads (hashlib and file reads release the GIL)
         # while this thread checks rows, 件号 and the audit chain.
-        futures = [pool.submit(_check_files, ws, rows[i::n], deep) for i in range(n)]
+        parse = {r.id for r in rows} if deep else {r.id for r in random.sample(rows, min(sample, len(rows)))}
+        rep.parsed = len(parse)
+        futures = [pool.submit(_check_files, ws, rows[i::n], deep, parse) for i in range(n)]
         rep.findings.extend(audit.check_chain(entries))
         rep.findings.extend(audit.check_head(ws, by_seq))
         for r in rows:
@@ -229,7 +237,7 @@ def _check_deleted_rows(rows: Iterable[Row], entries: Iterable[Row]) -> Iterator
 # ---------------------------------------------------------------- files (worker threads)
 
 
-def _check_files(ws: Workspace, rows: list[Row], deep: bool) -> tuple[list[Finding], int]:
+def _check_files(ws: Workspace, rows: list[Row], deep: bool, parse: set[int]) -> tuple[list[Finding], int]:
     found: list[Finding] = []
     total = 0
     root = str(ws.archive)
@@ -244,11 +252,11 @@ def _check_files(ws: Workspace, rows: list[Row], deep: bool) -> tuple[list[Findi
             found.append(error(VerifyCode.UNREADABLE, _msg(Check.USABILITY, f"文件无法读取：{e}"), _where(r)))
             continue
         total += len(data)
-        found.extend(_check_bytes(r, data, deep))
+        found.extend(_check_bytes(r, data, deep, r.id in parse))
     return found, total
 
 
-def _check_bytes(r: Row, data: bytes, deep: bool) -> Iterator[Finding]:
+def _check_bytes(r: Row, data: bytes, deep: bool, parse: bool) -> Iterator[Finding]:
     w = _where(r)
     if len(data) != r.size:
         yield error(VerifyCode.SIZE_MISMATCH, _msg(Check.AUTHENTICITY, f"文件大小 {len(data)} 字节，索引记录为 {r.size} 字节。"), w)
@@ -263,7 +271,7 @@ def _check_bytes(r: Row, data: bytes, deep: bool) -> Iterator[Finding]:
     if actual != r.format:
         yield error(VerifyCode.FORMAT_MISMATCH, _msg(Check.AUTHENTICITY, f"文件实际格式为“{actual or '无法识别'}”，索引记录为“{r.format}”。"), w)
         return
-    problem = formats.check_opens(r.format, data) if deep else formats.check_structure(r.format, data)
+    problem = formats.check_opens(r.format, data) if parse else formats.check_structure(r.format, data)
     if problem:
         yield error(VerifyCode.UNREADABLE, _msg(Check.USABILITY, f"文件无法打开：{problem}。"), w)
 
