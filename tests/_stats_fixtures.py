@@ -149,6 +149,8 @@ def fill_blank(blank: Path, out: Path, values: dict[str, Any], sheet: str | None
     sh = wb[sheet] if sheet else wb.worksheets[0]
     for ref, v in values.items():
         sh[ref] = v
+        if isinstance(v, str) and v.startswith("="):
+            sh[ref].data_type = "s"  # typed as '=… in Excel: text, not a formula
     wb.save(out)
     return out
 

@@ -40,15 +40,18 @@ def write_title(sh: Worksheet, label: str, title: str, ncols: int) -> None:
 
 
 def write_fill_line(sh: Worksheet, unit_text: str, date_text: str, ncols: int) -> tuple[str, str]:
-    """``填报单位：X  填报时间：Y`` on one row; returns the A1 refs of the unit and date cells."""
-    sh.cell(FILL_ROW, 1, "填报单位：").font = BODY_FONT
-    name_end = max(2, ncols - 2)
-    unit_cell = set_text(sh.cell(FILL_ROW, 2), unit_text)
-    unit_cell.font, unit_cell.alignment = BODY_FONT, LEFT
-    if name_end > 2:
-        sh.merge_cells(start_row=FILL_ROW, start_column=2, end_row=FILL_ROW, end_column=name_end)
-    sh.cell(FILL_ROW, name_end + 1, "填报时间：").font = BODY_FONT
-    date_cell = set_text(sh.cell(FILL_ROW, name_end + 2), date_text)
+    """``填报单位：X`` (merged over the left columns) and ``填报时间：`` with its input cell at the right.
+
+    Returns the A1 refs of the unit cell and the date input cell.
+    """
+    name_end = max(1, ncols - 2)
+    unit_cell = set_text(sh.cell(FILL_ROW, 1), f"填报单位：{unit_text}")
+    unit_cell.font, unit_cell.alignment = BODY_FONT, Alignment(horizontal="left", vertical="center")
+    if name_end > 1:
+        sh.merge_cells(start_row=FILL_ROW, start_column=1, end_row=FILL_ROW, end_column=name_end)
+    label = sh.cell(FILL_ROW, ncols - 1, "填报时间：")
+    label.font, label.alignment = BODY_FONT, Alignment(horizontal="right", vertical="center")
+    date_cell = set_text(sh.cell(FILL_ROW, ncols), date_text)
     date_cell.font, date_cell.alignment = BODY_FONT, LEFT
     sh.row_dimensions[FILL_ROW].height = 24
     return unit_cell.coordinate, date_cell.coordinate
