@@ -1,0 +1,93 @@
+"""Render the three inspection forms as .docx and PDF from one form definition.
+
+Input is the context of :func:`engine.forms.context.build_context` (one dict per inspection);
+templates are in ``templates/`` (``notice.docx``, ``notice_board.docx``, ``card.docx`` for
+docxtpl; ``notice.html``, ``notice_board.html``, ``card.html`` + ``forms.css`` for WeasyPrint).
+Form keys: ``notice`` 入企检查活动通知书, ``notice_board`` 入企检查监督公示, ``card`` 入企检查监督反馈卡.
+
+API::
+
+    render_docx(form_key, ctx, out_path, *, templates_dir=None) -> Path
+    render_pdf(form_key, ctx, out_path, pdf_variant=None, *, templates_dir=None) -> Path
+    render_batch(contexts, out_dir, formats=("docx", "pdf"), workers=None, *, pdf_variant=None,
+                 templates_dir=None, progress=None, on_failure=None) -> list[RenderedSet]
+    check_templates(templates_dir=None) -> list[Finding]          # `ruqi templates check`
+
+``render_batch`` writes ``<serial>_<enterprise>_<form title>.<fmt>`` (enterprise made safe for
+file systems, see :func:`output_name`) into ``out_dir`` and returns one
+``RenderedSet(serial, files={(form_key, fmt): Path})`` per rendered context, in input order.
+``progress(done, total)`` is called as inspections finish; an inspection whose forms could not
+be rendered is left out of the result, logged, and reported to ``on_failure(serial, reason)``.
+``workers=None`` uses the available cores (a small batch stays in this process).
+
+Feedback card checkboxes (the contract with the inbox reader)
+-------------------------------------------------------------
+In the card PDF each of the ten questions has two AcroForm checkboxes (``/FT /Btn``, one widget
+each, no parent field), named ``q<n>_yes`` (是) and ``q<n>_no`` (否) for n = 1…10 —
+:data:`CHECKBOX_FIELDS`, :func:`checkbox_name`.  Unticked value ``/Off``; ticked ``/on`` (the
+only "on" appearance state WeasyPrint writes; read it as "anything but /Off").  pypdf:
+``PdfReader(p).get_fields()["q3_no"]["/V"]``; to tick:
+``writer.update_page_form_field_values(None, {"q3_no": "/on"}, auto_regenerate=False)``.
+The rest of the card is static text; the .docx card prints ``□是 □否`` as text.
+
+PDF/A
+-----
+``pdf_variant="pdf/a-3b"`` (or a-2b, a-3u, a-2u) writes PDF/A for the archive.  It works for all
+three forms, the card included: WeasyPrint 70 keeps the checkboxes under PDF/A, and the split step
+(:mod:`.pdfsplit`) writes an AcroForm without ``/NeedAppearances`` (which PDF/A forbids) —
+each checkbox carries its own appearance stream, so viewers need no regeneration.  The
+enterprise-facing card is still best sent as a plain PDF (the default), which every reader fills.
+Not verified with veraPDF here (not installable offline); tests check the PDF/A identification
+(XMP ``pdfaid``), output intent, embedded fonts and that the checkboxes stay fillable.
+
+Layout notes: GB/T 9704-2012 page and type sizes (see :mod:`.layout`); the card uses 4号/五号 to
+fit one page.  The serial label and QR code sit in the top margin of each form's first page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .batch import FORMATS, RenderedSet, check_options, render_batch
+from .codes import RenderCode, RenderError, render_error
+from .docx import compiled_template, render_docx_bytes
+from .files import output_name, write_atomic
+from .lint import check_templates
+from .pdf import CHECKBOX_FIELDS, PDF_VARIANTS, checkbox_name, renderer
+from .templates import DEFAULT_TEMPLATES_DIR, FORM_KEYS, docx_template, resolve_templates_dir
+
+
+def _check_form(form_key: str) -> None:
+    if form_key not in FORM_KEYS:
+        raise render_error(RenderCode.RENDER_FAILED, f"未知文书“{form_key}”，可选：{'、'.join(FORM_KEYS)}。")
+
+
+def render_docx(form_key: str, ctx: dict[str, Any], out_path: str | Path, *,
+                templates_dir: str | Path | None = None) -> Path:
+    """One form of one inspection as .docx (same engine as :func:`render_batch`)."""
+    _check_form(form_key)
+    tdir = resolve_templates_dir(templates_dir)
+    path = docx_template(tdir, form_key)
+    if not path.is_file():
+        raise render_error(RenderCode.TEMPLATE_MISSING, f"找不到模板 {path.name}。", str(path))
+    out = Path(out_path)
+    write_atomic(out, render_docx_bytes(compiled_template(path), ctx))
+    return out
+
+
+def render_pdf(form_key: str, ctx: dict[str, Any], out_path: str | Path, pdf_variant: str | None = None, *,
+               templates_dir: str | Path | None = None) -> Path:
+    """One form of one inspection as PDF; ``pdf_variant`` e.g. ``"pdf/a-3b"`` for the archive."""
+    _check_form(form_key)
+    check_options(("pdf",), pdf_variant)
+    (data,) = renderer(resolve_templates_dir(templates_dir)).render(form_key, [ctx], pdf_variant)
+    out = Path(out_path)
+    write_atomic(out, data)
+    return out
+
+
+__all__ = [
+    "CHECKBOX_FIELDS", "DEFAULT_TEMPLATES_DIR", "FORMATS", "FORM_KEYS", "PDF_VARIANTS", "RenderCode", "RenderError",
+    "RenderedSet", "check_templates", "checkbox_name", "output_name", "render_batch", "render_docx", "render_pdf",
+]

@@ -1,0 +1,141 @@
+"""Fast .docx rendering: prepare a template once, then render only its XML per document.
+
+docxtpl's ``render`` re-parses the package, re-runs its XML clean-up (``patch_xml``) and
+re-compiles the Jinja template for every document, then saves every part through python-docx.
+Here the clean-up and the Jinja compile happen once per template file and process; each
+document is one Jinja render of the few XML parts that hold tags plus a zip write in which the
+other parts are reused as they are.  The QR code is the template's picture whose alt text is
+``ruqi:qr``: its image bytes are swapped, so the picture keeps the size and place the template
+(or the clerk who edited it) gave it.
+
+User values are XML-escaped by Jinja's autoescape, so ``A&B<化工>"有限"公司`` stays well-formed.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docxtpl import DocxTemplate
+from lxml import etree
+
+from .layout import QR_ALT_TEXT
+from .qr import qr_png
+
+# Parts that may hold tags; docxtpl renders the same ones (body, headers, footers, footnotes).
+_TEMPLATED = re.compile(r"^word/(document|header\d*|footer\d*|footnotes)\.xml$")
+_TAG = re.compile(r"{{|{%|{#")
+_NS = {
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+# Literal braces a template escapes as {_{ … }_} (docxtpl's convention), restored after rendering.
+_UNESCAPE = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
+
+
+def jinja_env() -> jinja2.Environment:
+    """Autoescape on (values become XML text); StrictUndefined: a misspelt tag fails loudly."""
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+@dataclass(slots=True)
+class CompiledDocx:
+    path: Path
+    members: list[tuple[zipfile.ZipInfo, bytes]]  # every part, in the template's order
+    templates: dict[str, jinja2.Template] = field(default_factory=dict)  # part name -> compiled XML
+    qr_member: str | None = None  # zip name of the QR picture, if the template has one
+
+
+def patched_parts(path: Path) -> dict[str, str]:
+    """The template's taggable XML parts after docxtpl's clean-up (tags merged across runs)."""
+    tpl = DocxTemplate(str(path))
+    out: dict[str, str] = {}
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if not _TEMPLATED.match(info.filename):
+                continue
+            xml = z.read(info).decode("utf-8")
+            if _TAG.search(xml):
+                out[info.filename] = tpl.patch_xml(xml)
+    return out
+
+
+def compile_docx(path: Path) -> CompiledDocx:
+    env = jinja_env()
+    with zipfile.ZipFile(path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    compiled = CompiledDocx(path, members)
+    for name, xml in patched_parts(path).items():
+        compiled.templates[name] = env.from_string(xml)
+    compiled.qr_member = find_qr_member(members)
+    return compiled
+
+
+def find_qr_member(members: list[tuple[zipfile.ZipInfo, bytes]]) -> str | None:
+    """Follow the picture with alt text ``ruqi:qr`` to its image part: ``word/media/image1.png``."""
+    data = {info.filename: blob for info, blob in members}
+    for name, blob in data.items():
+        if not _TEMPLATED.match(name) or QR_ALT_TEXT.encode() not in blob:
+            continue
+        root = etree.fromstring(blob)
+        for doc_pr in root.iterfind(".//wp:docPr", _NS):
+            if doc_pr.get("descr") != QR_ALT_TEXT:
+                continue
+            blip = doc_pr.getparent().find(".//a:blip", _NS)  # type: ignore[union-attr]
+            rid = blip.get(f"{{{_NS['r']}}}embed") if blip is not None else None
+            rels_name = posixpath.join(posixpath.dirname(name), "_rels", posixpath.basename(name) + ".rels")
+            if rid and rels_name in data:
+                for rel in etree.fromstring(data[rels_name]).iterfind("rel:Relationship", _NS):
+                    if rel.get("Id") == rid:
+                        return posixpath.normpath(posixpath.join(posixpath.dirname(name), rel.get("Target", "")))
+    return None
+
+
+_cache: dict[tuple[str, int, int], CompiledDocx] = {}
+
+
+def compiled_template(path: Path) -> CompiledDocx:
+    """Compile once per process; an edited template (new mtime or size) is compiled again."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    hit = _cache.get(key)
+    if hit is None:
+        hit = _cache[key] = compile_docx(path)
+    return hit
+
+
+def render_xml(template: jinja2.Template, ctx: dict[str, Any]) -> bytes:
+    xml = template.render(ctx)
+    for a, b in _UNESCAPE:
+        xml = xml.replace(a, b)
+    return xml.encode("utf-8")
+
+
+def render_docx_bytes(compiled: CompiledDocx, ctx: dict[str, Any]) -> bytes:
+    replaced = {name: render_xml(t, ctx) for name, t in compiled.templates.items()}
+    if compiled.qr_member:
+        replaced[compiled.qr_member] = qr_png(ctx["qr"])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+        for info, blob in compiled.members:
+            # A fresh ZipInfo per write: writestr() mutates the one it is given.
+            zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(zi, replaced.get(info.filename, blob))
+    return buf.getvalue()
+
+
+def render_docx_file(template_path: Path, ctx: dict[str, Any], out_path: Path) -> Path:
+    data = render_docx_bytes(compiled_template(template_path), ctx)
+    from .files import write_atomic
+
+    write_atomic(out_path, data)
+    return out_path
