@@ -33,9 +33,12 @@ except ImportError:  # Windows: fall back on "pid alive" checks
 
 PROCESSING = ".processing"
 LOCK = ".lock"
-# Files that are not (yet) documents: editors' lock files, partial downloads.
-IGNORED_PREFIXES = (".", "~$", "~WRL")
-IGNORED_SUFFIXES = (".part", ".crdownload", ".download", ".tmp", ".partial", ".reason.txt", ".reason.json")
+# Files that are not (yet) documents and go away by themselves: editors' lock files while a
+# document is open, partial downloads, the desktop's own bookkeeping.  Everything else,
+# hidden names included, is handled (a name like "..\\x.pdf" is exactly what must be seen).
+IGNORED_PREFIXES = ("~$", "~WRL", ".~lock.", "._")
+IGNORED_SUFFIXES = (".part", ".crdownload", ".download", ".partial")
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", ".localized"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,9 @@ class Claimed:
 def is_candidate(p: Path) -> bool:
     """A regular file in the inbox that the engine should look at."""
     n = p.name
-    return p.is_file() and not p.is_symlink() and not n.startswith(IGNORED_PREFIXES) and not n.endswith(IGNORED_SUFFIXES)
+    if n in IGNORED_NAMES or n.startswith(IGNORED_PREFIXES) or n.endswith(IGNORED_SUFFIXES):
+        return False
+    return p.is_file() and not p.is_symlink()
 
 
 class Run:
@@ -82,6 +87,12 @@ class Run:
         if not leftover:
             shutil.rmtree(self.dir, ignore_errors=True)
         # Otherwise keep it: the next run adopts what this one could not finish.
+
+    @property
+    def lock_fd(self) -> int | None:
+        """The descriptor holding this run's lock: forked workers must close their copy, or the
+        lock would outlive a killed run for as long as its orphaned workers do."""
+        return self._lock_fd
 
     def _slot(self) -> Path:
         self._n += 1

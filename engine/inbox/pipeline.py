@@ -27,6 +27,7 @@ Where each status lives:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -54,7 +55,6 @@ Progress = Callable[[int, int], None]
 GENERATED_TYPES = ("card_generated", "notice", "notice_board")
 RETURNED_TYPES = ("card_returned", "other", "stats_table")
 ARCHIVABLE_CONTENT = ("pdf", "docx", "xlsx", "xls")
-POOL_MIN_ITEMS = 2  # below this a pool costs more than it saves
 BACKSTOP_EXTRA_S = 15.0  # the pool kills a worker this long after its SIGALRM should have fired
 
 
@@ -245,21 +245,16 @@ def _refresh_after_recovery(ws: Workspace, k: Known) -> None:
 def _examine_all(ws: Workspace, items: list[Item], workers: int | None, run: Run) -> Iterator[tuple[Item, Examination]]:
     limits, key, root = ws.config.limits, ws.key, ws.root
     n = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    if n <= 1 or len(items) < POOL_MIN_ITEMS:
-        for it in items:
-            yield it, _examine_isolated(it, root, key, limits)
-        return
-    yield from _pooled(items, n, root, key, limits)
+    # Even a single file is read in a child process: a hostile file can then neither take the
+    # engine's memory nor hang it.
+    yield from _pooled(items, max(1, n), root, key, limits, run.lock_fd)
 
 
-def _examine_isolated(it: Item, root: Path, key: bytes, limits: Any) -> Examination:
-    """One file in a child process: a hostile file cannot take the engine's memory or hang it."""
-    results = list(_pooled([it], 1, root, key, limits))
-    return results[0][1]
-
-
-def _worker_init() -> None:
-    # Forked children must not touch the parent's database connections or its claim lock.
+def _worker_init(lock_fd: int | None) -> None:
+    # Forked children must not touch the parent's database connections or keep its claim lock.
+    if lock_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
     from ..db import _ENGINES
 
     for eng in _ENGINES.values():
@@ -287,12 +282,13 @@ def _examine_call(path: str, name: str, root: str, key: bytes, limits: Any) -> E
     return examine(Path(path), name, Path(root), key, limits)
 
 
-def _pooled(items: list[Item], n: int, root: Path, key: bytes, limits: Any) -> Iterator[tuple[Item, Examination]]:
+def _pooled(items: list[Item], n: int, root: Path, key: bytes, limits: Any,
+            lock_fd: int | None) -> Iterator[tuple[Item, Examination]]:
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     backstop = limits.max_seconds_per_file + BACKSTOP_EXTRA_S
     pending = list(items)
     while pending:
-        pool = ctx.Pool(min(n, len(pending)), initializer=_worker_init)
+        pool = ctx.Pool(min(n, len(pending)), initializer=_worker_init, initargs=(lock_fd,))
         try:
             jobs = [(it, pool.apply_async(_examine_call, (str(it.claim.path), it.name, str(root), key, limits)))
                     for it in pending]

@@ -83,21 +83,21 @@ def safe_name(name: str, limit: int = 80) -> str:
 
 
 def sniff(head: bytes) -> str:
-    """Content type from the first bytes, regardless of the name."""
-    if head.lstrip(b"\x00\t\r\n ")[:5] == b"%PDF-" or b"%PDF-" in head[:1024]:
-        return "pdf"
+    """Content type from the first bytes, regardless of the name.
+
+    Signatures at offset 0 are tested first: a zip that stores a PDF uncompressed has "%PDF-"
+    in its first kilobyte too.  PDF readers accept junk before the header, so it is searched.
+    """
     if head[:4] == b"PK\x03\x04":
         return "zip"
     if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return "ole"
-    if head[:3] == b"\xff\xd8\xff":
-        return "image"
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
+    if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n" or head[:4] in (b"II*\x00", b"MM\x00*"):
         return "image"
     if head[:4] in (b"Rar!", b"7z\xbc\xaf") or head[:2] == b"\x1f\x8b":
         return "archive"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
     return ""
 
 
