@@ -9,9 +9,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from _inbox_fixtures import (
+    ANSWERS_BAD,
+    ANSWERS_CLEAN,
+    ANSWERS_VIOLATION,
+    fill_docx,
+    kit,
+    new_workspace,
+    tick_pdf,
+)
 from typer.testing import CliRunner
 
-from _inbox_fixtures import ANSWERS_BAD, ANSWERS_CLEAN, ANSWERS_VIOLATION, fill_docx, kit, new_workspace, tick_pdf
 from engine import archive
 from engine.db import session
 from engine.inbox import Flag, Kind, Status, ingest, pending_cards
@@ -197,6 +205,7 @@ def test_cli_ingest_json_is_one_object_per_file_and_exits_zero(ws: Workspace, ca
 
 def test_a_statistics_workbook_goes_to_the_stats_desk(ws: Workspace, tmp_path: Path) -> None:
     from _stats_fixtures import fill_blank
+
     from engine.stats import write_blanks
 
     blank = next(f for f in write_blanks(ws, 2, "2025Q2", due=date(2025, 6, 18)).files if "-平城区-" in f.name)

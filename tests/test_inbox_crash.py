@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from _inbox_fixtures import ANSWERS_CLEAN, fill_docx, kit, new_workspace
+
 from engine import archive
 from engine.inbox import Status, ingest
 from engine.workspace import Workspace

@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from _inbox_fixtures import (
     ANSWERS_CLEAN,
     blank_pdf,
@@ -24,6 +23,7 @@ from _inbox_fixtures import (
     xxe_docx,
     zip_bomb,
 )
+
 from engine.inbox import Status, ingest
 from engine.inbox.preflight import MAX_NAME_CHARS
 from engine.workspace import Workspace

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from engine.identifiers import qr_payload
 from engine.inbox import plausible_phone
 from engine.readback.common import AnswerProblem, CardReading, ReadMethod, parse_answer, split_labelled
-from engine.identifiers import qr_payload
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from _inbox_fixtures import (
     ANSWERS_BAD,
     ANSWERS_CLEAN,
@@ -17,6 +16,7 @@ from _inbox_fixtures import (
     libreoffice_pdfs,
     tick_pdf,
 )
+
 from engine.readback import AnswerProblem, ReadMethod, read_card
 from engine.readback.pdf_text import layout
 
