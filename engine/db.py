@@ -64,6 +64,16 @@ def _import_models() -> None:
 
 
 @contextmanager
+def session_or_new(ws: Workspace, s: Session | None) -> Iterator[Session]:
+    """The caller's session when given (its transaction decides), else a new transaction."""
+    if s is not None:
+        yield s
+    else:
+        with session(ws) as own:
+            yield own
+
+
+@contextmanager
 def session(ws: Workspace) -> Iterator[Session]:
     """A transaction: committed when the block ends normally, rolled back otherwise."""
     maker = sessionmaker(get_engine(ws), expire_on_commit=False)

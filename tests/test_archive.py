@@ -27,7 +27,7 @@ from engine.archive import (
     search,
     verify,
 )
-from engine.archive.store import TMP_PREFIX, temp_files
+from engine.archive.files import TMP_PREFIX, temp_files
 from engine.cli import app
 from engine.db import session
 from engine.findings import RuqiError
@@ -121,7 +121,7 @@ def test_refused_items_take_no_number_and_leave_nothing(ws: Workspace, data: byt
     with pytest.raises(RuqiError) as e:
         file_item(ws, data if data is not None else pdf_bytes(), meta)
     assert e.value.finding.code == code
-    assert list(temp_files(ws)) == [] and search(ws) == []
+    assert list(temp_files(ws.archive)) == [] and search(ws) == []
     assert file_item(ws, pdf_bytes(), card_meta()).archival_code.endswith("-0001")
 
 
@@ -179,7 +179,7 @@ def test_joining_the_callers_transaction(ws: Workspace) -> None:
         row = file_item(ws, pdf_bytes(), card_meta(), session=s)
         assert not row.path.exists()  # moved into place only at commit
         raise RuntimeError("rendering failed")
-    assert search(ws) == [] and list(temp_files(ws)) == [] and audit_log(ws) == []
+    assert search(ws) == [] and list(temp_files(ws.archive)) == [] and audit_log(ws) == []
 
     with session(ws) as s:
         row = file_item(ws, pdf_bytes(), card_meta(), session=s)

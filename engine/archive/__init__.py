@@ -14,11 +14,12 @@ Public API (everything else is reached from the values these return):
 
 from __future__ import annotations
 
-from .audit import Action, AuditCode, Entry
+from .audit import Action, AuditCode, Entry, log_action
 from .layout import LABELS as FORM_LABELS
 from .numbering import ArchivalCode
+from .repair import RepairReport, repair
 from .search import audit_log, find_sha256, get_item, items_for_serial, latest_item, search, superseded_ids
-from .store import FiledItem, ItemMeta, ItemRow, RepairReport, StoreCode, file_item, log_action, repair
+from .store import FiledItem, ItemMeta, ItemRow, StoreCode, file_item
 from .verify import Check, VerifyCode, VerifyReport, verify
 
 __all__ = [

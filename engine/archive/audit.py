@@ -24,9 +24,12 @@ from typing import Any, Protocol
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from ..db import session_or_new
 from ..findings import Finding, error, warning
+from ..register import current_actor
 from ..workspace import Workspace
 from .models import AuditRecord
+from .numbering import write_lock
 
 GENESIS = "0" * 64
 HEAD_NAME = ".ruqi-audit-head"
@@ -120,6 +123,18 @@ def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details
     s.flush()
     _write_head_after_commit(s, ws, seq, h)
     return rec
+
+
+def log_action(
+    ws: Workspace, action: str, obj: str, *, actor: str | None = None, details: dict[str, Any] | None = None,
+    session: Session | None = None,
+) -> Entry:
+    """Append an audit entry (generate, reject, override, export, verify …) for ``obj`` (a serial,
+    a 档号, a file name), in the caller's transaction when given.  ``details`` must be
+    JSON-serialisable; put the hashes of what the action touched in it."""
+    with session_or_new(ws, session) as s:
+        write_lock(s)
+        return to_entry(append(s, ws, action, obj, current_actor(actor), details or {}))
 
 
 def to_entry(r: Stored) -> Entry:

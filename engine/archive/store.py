@@ -12,24 +12,19 @@ A crash before 3 commits leaves only a temporary file whose process is gone: ``r
 it, and the 件号 was never taken (it is allocated in the rolled-back transaction).  A crash
 between 3 and 4 leaves a committed row whose file is still under its temporary name: ``repair``
 finds it by size and SHA-256 and completes the rename.  ``repair`` runs on the first filing of
-every process, and from ``ruqi archive repair``.
+every process, and from ``ruqi archive repair``.  (``files`` and ``repair`` hold those parts.)
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import session as db_session
@@ -37,12 +32,14 @@ from ..findings import RuqiError, error
 from ..register import current_actor
 from ..workspace import Workspace
 from . import audit, formats, layout
+from .files import finalize, finalize_on_commit, write_temp
 from .models import ItemRecord
 from .numbering import RETENTIONS, ArchivalCode, next_piece, write_lock
+from .repair import repair_once
 
-TMP_PREFIX = ".ruqi-tmp-"
 DEFAULT_RETENTION = "D30"
-_READ_CHUNK = 1 << 20
+# engine.inbox calls this before opening its own filing transaction.
+_repair_once = repair_once
 
 
 class StoreCode(StrEnum):
@@ -179,23 +176,27 @@ def file_item(
     if isinstance(data, Path):
         meta.original_name = meta.original_name or data.name
         data = data.read_bytes()
-    _repair_once(ws, session)
+    repair_once(ws, session)
     fmt = _check(ws, data, meta)
     sha256, sm3 = digests(data)
     year = meta.year or meta.date.year
     folder = layout.folder(meta.form_type, year, meta.serial, meta.enterprise, meta.county)
-    tmp = _write_temp(ws.archive / folder, data)
+    tmp = write_temp(ws.archive / folder, data)
     try:
         if session is None:
             with db_session(ws) as s:
                 rec = _insert(s, ws, meta, fmt, data, sha256, sm3, year, folder, actor)
-            _finalize(tmp, ws.archive / rec.rel_path)
         else:
             rec = _insert(session, ws, meta, fmt, data, sha256, sm3, year, folder, actor)
-            _finalize_on_commit(session, tmp, ws.archive / rec.rel_path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)  # nothing committed: the 件号 went back with the rollback
         raise
+    # Committed (or joined to the caller's transaction): from here the temporary file is the
+    # item's only copy until it is moved, so it is never deleted on error; repair finishes it.
+    if session is None:
+        finalize(tmp, ws.archive / rec.rel_path)
+    else:
+        finalize_on_commit(session, tmp, ws.archive / rec.rel_path)
     return to_row(ws, rec)
 
 
@@ -277,175 +278,3 @@ def _free_name(s: Session, ws: Workspace, folder: PurePosixPath, meta: ItemMeta,
         if taken is None and not (ws.archive / rel).exists():
             return rel, version
         version += 1
-
-
-def _write_temp(directory: Path, data: bytes) -> Path:
-    _make_dirs(directory)
-    tmp = directory / f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
-    with open(tmp, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    _fsync_dir(directory)
-    return tmp
-
-
-def _finalize(tmp: Path, final: Path) -> None:
-    os.replace(tmp, final)
-    _fsync_dir(final.parent)
-
-
-def _finalize_on_commit(s: Session, tmp: Path, final: Path) -> None:
-    pending: list[tuple[Path, Path]] = s.info.setdefault("ruqi_pending_files", [])
-    pending.append((tmp, final))
-    if s.info.get("ruqi_files_listener"):
-        return
-    s.info["ruqi_files_listener"] = True
-
-    def on_commit(sess: Session) -> None:
-        for t, f in sess.info.pop("ruqi_pending_files", []):
-            _finalize(t, f)
-
-    def on_rollback(sess: Session) -> None:
-        for t, _f in sess.info.pop("ruqi_pending_files", []):
-            t.unlink(missing_ok=True)
-
-    event.listen(s, "after_commit", on_commit)
-    event.listen(s, "after_rollback", on_rollback)
-
-
-def _make_dirs(directory: Path) -> None:
-    missing = []
-    d = directory
-    while not d.exists():
-        missing.append(d)
-        d = d.parent
-    for m in reversed(missing):
-        m.mkdir(exist_ok=True)
-        _fsync_dir(m.parent)  # the new directory's entry must survive a power cut too
-
-
-def _fsync_dir(directory: Path) -> None:
-    if sys.platform == "win32":
-        return  # directories cannot be opened for fsync on Windows; NTFS journals the rename
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# ---------------------------------------------------------------- audit entries not tied to a new file
-
-
-def log_action(
-    ws: Workspace, action: str, obj: str, *, actor: str | None = None, details: dict[str, Any] | None = None,
-    session: Session | None = None,
-) -> audit.Entry:
-    """Append an audit entry (generate, reject, override, export, verify …) for ``obj``
-    (a serial, a 档号, a file name).  ``details`` must be JSON-serialisable; put hashes in it."""
-    with _maybe_session(ws, session) as s:
-        write_lock(s)
-        rec = audit.append(s, ws, action, obj, current_actor(actor), details or {})
-        return audit.to_entry(rec)
-
-
-@contextmanager
-def _maybe_session(ws: Workspace, s: Session | None) -> Iterator[Session]:
-    if s is not None:
-        yield s
-    else:
-        with db_session(ws) as own:
-            yield own
-
-
-# ---------------------------------------------------------------- repair
-
-
-@dataclass(slots=True)
-class RepairReport:
-    completed: list[str] = field(default_factory=list)  # rel paths whose rename was finished
-    removed: list[str] = field(default_factory=list)  # orphan temporary files deleted
-    in_flight: list[str] = field(default_factory=list)  # temp files of a live process, left alone
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.completed or self.removed)
-
-
-_REPAIRED: set[str] = set()
-
-
-def _repair_once(ws: Workspace, session: Session | None = None) -> None:
-    """Repair on the first filing of a process.  Inside the caller's transaction when there is
-    one: a second SQLite transaction would wait for the lock the caller already holds."""
-    key = str(ws.archive)
-    if key not in _REPAIRED:
-        _REPAIRED.add(key)
-        repair(ws, session=session)
-
-
-def temp_files(ws: Workspace) -> Iterator[Path]:
-    for dirpath, _dirs, files in os.walk(ws.archive):
-        for name in files:
-            if name.startswith(TMP_PREFIX):
-                yield Path(dirpath) / name
-
-
-def _owner_alive(tmp: Path) -> bool:
-    try:
-        pid = int(tmp.name[len(TMP_PREFIX):].split("-", 1)[0])
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return True
-    if sys.platform == "win32":
-        # os.kill would terminate it; fall back on age: nobody writes one file for an hour.
-        return datetime.now().timestamp() - tmp.stat().st_mtime < 3600
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def repair(ws: Workspace, *, actor: str | None = None, session: Session | None = None) -> RepairReport:
-    """Finish or undo filings a crash interrupted (see the module docstring)."""
-    rep = RepairReport()
-    temps = list(temp_files(ws))
-    if not temps:
-        return rep
-    with _maybe_session(ws, session) as s:
-        write_lock(s)
-        for tmp in temps:
-            rel_tmp = tmp.relative_to(ws.archive).as_posix()
-            if _owner_alive(tmp):
-                rep.in_flight.append(rel_tmp)
-                continue
-            target = _waiting_row(s, ws, tmp)
-            if target is not None:
-                _finalize(tmp, ws.archive / target)
-                rep.completed.append(target)
-            else:
-                tmp.unlink(missing_ok=True)
-                rep.removed.append(rel_tmp)
-        if rep.changed:
-            audit.append(s, ws, audit.Action.REPAIR, "archive", current_actor(actor),
-                         {"completed": rep.completed, "removed": rep.removed})
-    return rep
-
-
-def _waiting_row(s: Session, ws: Workspace, tmp: Path) -> str | None:
-    """The committed row in tmp's folder whose file is missing and whose bytes tmp holds."""
-    folder = tmp.parent.relative_to(ws.archive).as_posix()
-    size = tmp.stat().st_size
-    rows = s.execute(select(ItemRecord.rel_path, ItemRecord.sha256).where(
-        ItemRecord.rel_path.startswith(folder + "/", autoescape=True), ItemRecord.size == size)).all()
-    candidates = [r for r in rows if PurePosixPath(r.rel_path).parent.as_posix() == folder
-                  and not (ws.archive / r.rel_path).exists()]
-    if not candidates:
-        return None
-    sha = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    return next((r.rel_path for r in candidates if r.sha256 == sha), None)

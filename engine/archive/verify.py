@@ -38,9 +38,10 @@ from ..findings import Finding, Findings, Severity, error, warning
 from ..workspace import Workspace
 from . import audit, formats, layout
 from .audit import AuditCode
+from .files import TMP_PREFIX
 from .models import AuditRecord, ItemRecord
 from .numbering import ArchivalCode
-from .store import TMP_PREFIX, snapshot
+from .store import snapshot
 
 _IGNORED_NAMES = {"Thumbs.db", "desktop.ini", ".DS_Store"}
 _DB_SUFFIXES = ("", "-wal", "-shm", "-journal")

@@ -1,0 +1,109 @@
+"""Durable file moves for the store: write a temporary file beside the target, fsync, and rename
+it into place only once the index says so.
+
+Temporary files are named ``.ruqi-tmp-<pid>-<random>`` so ``repair`` can tell a file still being
+written by a live process from one a crash left behind.  Never file inside a SAVEPOINT
+(``begin_nested``): the move is tied to the outer transaction's commit.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+TMP_PREFIX = ".ruqi-tmp-"
+STALE_SECONDS = 24 * 3600  # no filing holds a temporary file this long, whoever has its pid now
+
+
+def write_temp(directory: Path, data: bytes) -> Path:
+    make_dirs(directory)
+    tmp = directory / f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
+    with open(tmp, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    fsync_dir(directory)  # the temporary name must survive a power cut: repair looks for it
+    return tmp
+
+
+def finalize(tmp: Path, final: Path) -> None:
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+
+
+def finalize_on_commit(s: Session, tmp: Path, final: Path) -> None:
+    """Move ``tmp`` to ``final`` when the session's transaction commits; delete it on rollback."""
+    pending: list[tuple[Path, Path]] = s.info.setdefault("ruqi_pending_files", [])
+    pending.append((tmp, final))
+    if s.info.get("ruqi_files_listener"):
+        return
+    s.info["ruqi_files_listener"] = True
+
+    def on_commit(sess: Session) -> None:
+        for t, f in sess.info.pop("ruqi_pending_files", []):
+            finalize(t, f)
+
+    def on_rollback(sess: Session) -> None:
+        for t, _f in sess.info.pop("ruqi_pending_files", []):
+            t.unlink(missing_ok=True)
+
+    event.listen(s, "after_commit", on_commit)
+    event.listen(s, "after_rollback", on_rollback)
+
+
+def make_dirs(directory: Path) -> None:
+    missing = []
+    d = directory
+    while not d.exists():
+        missing.append(d)
+        d = d.parent
+    for m in reversed(missing):
+        m.mkdir(exist_ok=True)
+        fsync_dir(m.parent)  # the new directory's entry must survive a power cut too
+
+
+def fsync_dir(directory: Path) -> None:
+    if sys.platform == "win32":
+        return  # directories cannot be opened for fsync on Windows; NTFS journals the rename
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temp_files(root: Path) -> Iterator[Path]:
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(TMP_PREFIX):
+                yield Path(dirpath) / name
+
+
+def owner_alive(tmp: Path) -> bool:
+    """Whether the process that wrote ``tmp`` may still be about to commit or move it.
+    Raises FileNotFoundError when the file has meanwhile been moved by its owner."""
+    try:
+        pid = int(tmp.name[len(TMP_PREFIX):].split("-", 1)[0])
+    except ValueError:
+        return False
+    age = time.time() - tmp.stat().st_mtime
+    if pid == os.getpid():
+        return True
+    if age > STALE_SECONDS:
+        return False
+    if sys.platform == "win32":
+        return age < 3600  # os.kill(pid, 0) would terminate the process there; go by age
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
