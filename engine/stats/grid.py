@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,17 @@ def text(v: Any) -> str:
 
 def norm(v: Any) -> str:
     """Header text for matching: no spaces, quotes, colons, asterisks or trailing ``（人）``."""
+    if isinstance(v, str):
+        return _norm_str(v)
+    return _norm(v)
+
+
+@lru_cache(maxsize=8192)
+def _norm_str(v: str) -> str:  # headers repeat across a batch of workbooks
+    return _norm(v)
+
+
+def _norm(v: Any) -> str:
     t = re.sub(r"\s+", "", text(v)).translate(_QUOTES)
     t = t.replace("*", "").replace(":", "")
     t = re.sub(r"\((人|个|家|条|户|项|名|%)\)$", "", t)

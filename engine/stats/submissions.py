@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base, get_engine
@@ -87,9 +88,19 @@ def stats_session(ws: Workspace, s: Session | None = None) -> Iterator[Session]:
         yield own
 
 
+_SEEN: set[str] = set()  # database URLs where both tables were found already committed
+
+
 def _ensure_tables(s: Session) -> None:
-    # Not cached: the creating transaction may still be rolled back by the caller.
-    Base.metadata.create_all(s.connection(), tables=[StatsRound.__table__, StatsRecord.__table__])
+    conn = s.connection()
+    url = str(conn.engine.url)
+    if url in _SEEN:
+        return
+    tables = [StatsRound.__table__, StatsRecord.__table__]
+    if all(sa_inspect(conn).has_table(t.name) for t in tables):
+        _SEEN.add(url)  # only tables seen existing are remembered: a creation may still roll back
+        return
+    Base.metadata.create_all(conn, tables=tables)
 
 
 # ---- rounds ---------------------------------------------------------------------------------
