@@ -162,3 +162,30 @@ def test_cli_blank_and_aggregate_json(ws: Workspace, tmp_path: Path) -> None:
         {"registered": 40, "reporters": 31, "hazards": 4}, ["云冈区"], pytest.approx(0.775))
     res = runner.invoke(app, ["stats", "check", str(filled), "-w", str(ws.root)])
     assert res.exit_code == 0 and "✓" in res.output
+
+
+def test_the_aggregate_reads_only_the_latest_version(ws: Workspace, tmp_path: Path) -> None:
+    _accept(ws, _blank_filled(ws, tmp_path, "平城区", 12, 10, 30, 25, name="v1.xlsx"), "item-1", 16)
+    _accept(ws, _blank_filled(ws, tmp_path, "平城区", 12, 12, 30, 29, name="v2.xlsx"), "item-2", 19)
+    line = next(ln for ln in aggregate(ws, 2, "2025Q2").lines if ln.unit.name == "平城区")
+    assert (line.version, line.values["staff_actual"], line.late_days) == (2, 12, 1)
+
+
+def test_roster_aggregate_lists_every_contact_and_is_archived(ws: Workspace, tmp_path: Path) -> None:
+    files = write_blanks(ws, 1, "2025Q2", due=date(2025, 6, 12), units="市本级,平城区,云冈区").files
+    _accept(ws, fill_blank(files[0], tmp_path / "a.xlsx", {"C6": "刘阳锋", "D6": "0352-2217654",
+                                                           "C7": "库盛", "D7": "13903520002"}), "r1", 11)
+    _accept(ws, fill_blank(files[1], tmp_path / "b.xlsx", {"C6": "王建军", "D6": "+8613903520001"}), "r2", 13)
+    agg = aggregate(ws, 1, "2025Q2")
+    assert ([u.name for u in agg.missing], [(ln.unit.name, ln.late_days) for ln in agg.late]) == (
+        ["云冈区"], [("平城区", 1)])
+    xlsx, pdf = write_aggregate(agg, tmp_path / "附件1汇总.xlsx")
+    sh = load_workbook(xlsx)["附件1汇总"]
+    assert [[c.value for c in row] for row in sh.iter_rows(min_row=5, max_row=7)] == [
+        [1, "市本级", "刘阳锋", "0352-2217654"], [2, "市本级", "库盛", "13903520002"], [3, "平城区", "王建军", "+8613903520001"]]
+    assert sh["D7"].data_type == "s"  # "+86…" stays text
+    from engine.stats.aggregate import file_report
+
+    rows = file_report(ws, agg, [xlsx, pdf])
+    assert [r.form_type for r in rows] == ["stats_report", "stats_report"]
+    assert rows[1].path.read_bytes() == pdf.read_bytes() and "联络人报名表汇总" in rows[0].title

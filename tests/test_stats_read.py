@@ -206,3 +206,18 @@ def test_a_second_sheet_with_another_table_is_flagged(ws: Workspace, tmp_path: P
     wb.save(p)
     sub = read_submission(p, ws)
     assert (sub.kind, sub.findings.flatten("code", "where")) == (StatsKind.PROGRESS, [(StatsCode.EXTRA_SHEET, "附件3")])
+
+
+def test_the_seeds_placeholder_rows_left_empty_are_skipped(ws: Workspace, tmp_path: Path) -> None:
+    rows = [{"unit": "省本级"}, CITY, {"unit": "市辖区（县）"}, PINGCHENG]
+    sub = read_submission(clerk_table2(tmp_path / "seed.xlsx", rows, blank_rows_between=False), ws)
+    assert sub.ok and sub.findings.codes() == []
+    assert [u.name for u in sub.units] == ["市本级", "平城区"]
+
+
+def test_a_province_reads_a_citys_own_file(tmp_path: Path) -> None:
+    prov = init(tmp_path / "sx", name="山西省应急管理厅", level="省", division_code="140000")
+    rows = [CITY | {"unit": "大同市应急管理局"}, YUNGANG | {"unit": "晋城市"}]
+    sub = read_submission(clerk_table2(tmp_path / "p.xlsx", rows, submitter="大同市应急管理局"), prov)
+    assert sub.ok, sub.findings.to_list()
+    assert [(u.code, u.name) for u in sub.units] == [("140200", "大同市"), ("140500", "晋城市")]

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..findings import RuqiError, error
 from ..stats import Period, read_submission, write_blanks
-from ..stats.aggregate import aggregate, status_line, write_aggregate
+from ..stats.aggregate import aggregate, file_report, status_line, write_aggregate
 from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
 
 stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
@@ -69,6 +69,8 @@ def aggregate_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="汇总表文件名（.xlsx），PDF 报告写在同一位置"),
     due: str = DueOpt,
     no_pdf: bool = typer.Option(False, "--no-pdf", help="只生成 Excel"),
+    archive: bool = typer.Option(False, "--archive", help="同时将汇总表和报告归档（文种：统计报告）"),
+    actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
     as_json: bool = JsonOpt,
     ws_path: Path = WorkspaceOpt,
 ) -> None:
@@ -78,11 +80,15 @@ def aggregate_cmd(
     except KeyError as e:
         raise RuqiError(error("STATS_BAD_ARGUMENT", str(e).strip("'\""))) from e
     xlsx, pdf = write_aggregate(agg, out, pdf=not no_pdf)
+    filed = file_report(ws, agg, [p for p in (xlsx, pdf) if p], actor=actor) if archive else []
     if as_json:
-        print_json(agg.to_json() | {"xlsx": str(xlsx), "pdf": str(pdf) if pdf else None})
+        print_json(agg.to_json() | {"xlsx": str(xlsx), "pdf": str(pdf) if pdf else None,
+                                    "archived": [r.archival_code for r in filed]})
         return
     console.print(status_line(agg))
     console.print(f"汇总表：{xlsx}" + (f"\n报告：{pdf}" if pdf else ""))
+    for r in filed:
+        console.print(f"已归档：{r.archival_code}  {r.rel_path}")
 
 
 @stats_app.command("status", help="查看某张表某期的报送情况：谁已报、谁未报、谁逾期。")

@@ -7,10 +7,14 @@ The front door, for the inbox and the CLI::
     accept(ws, submission, archive_ref) -> AcceptResult  # record it (supersedes the unit's earlier one)
     write_blanks(ws, table_no, period, due=…, units=…) -> BlankBatch
     aggregate(ws, table_no, period, due=None) -> Aggregate; write_aggregate(agg, out) -> (xlsx, pdf)
+    file_report(ws, agg, [xlsx, pdf]) -> [archive rows]
+
+Formula-safe writing of outside text into spreadsheets: ``engine.stats.xlsx_safe``.
 """
 
 from __future__ import annotations
 
+from .aggregate import Aggregate, aggregate, file_report, write_aggregate
 from .blank import BlankBatch, write_blank, write_blanks
 from .codes import StatsCode
 from .model import Row, Submission
@@ -21,7 +25,7 @@ from .tables import TABLES, StatsKind, TableDef, table
 from .units import Unit, units_for
 
 __all__ = [
-    "TABLES", "AcceptResult", "AcceptStatus", "BlankBatch", "Period", "Row", "StatsCode", "StatsKind", "Submission",
+    "TABLES", "AcceptResult", "AcceptStatus", "Aggregate", "BlankBatch", "aggregate", "file_report", "write_aggregate", "Period", "Row", "StatsCode", "StatsKind", "Submission",
     "TableDef", "Unit", "accept", "read_submission", "recognise", "superseded_refs", "table", "units_for",
     "write_blank", "write_blanks",
 ]

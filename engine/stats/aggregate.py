@@ -377,3 +377,19 @@ def write_aggregate(agg: Aggregate, out: Path, pdf: bool = True) -> tuple[Path, 
     """``FILE.xlsx`` and, beside it, ``FILE.pdf``."""
     xlsx = write_xlsx(agg, out.with_suffix(".xlsx"))
     return xlsx, (write_pdf(agg, out.with_suffix(".pdf")) if pdf else None)
+
+
+def file_report(ws: Workspace, agg: Aggregate, paths: list[Path], actor: str | None = None) -> list[Any]:
+    """File the summary workbook and PDF in the archive (form type ``stats_report``); returns the archive rows.
+
+    A later aggregate of the same table and period becomes the next version of the same item.
+    """
+    from ..archive import ItemMeta, file_item
+
+    title = f"{agg.issuer}{agg.period.label_zh}{agg.table.title_for(agg.period)}汇总"
+    return [file_item(ws, p, ItemMeta(form_type="stats_report", title=title, responsible=agg.issuer,
+                                      date=agg.made_at.date(), year=agg.period.year, original_name=p.name,
+                                      extra={"table": agg.table.no, "period": str(agg.period),
+                                             "submitted": [ln.unit.code for ln in agg.submitted],
+                                             "missing": [u.code for u in agg.missing]}), actor=actor)
+            for p in paths]
