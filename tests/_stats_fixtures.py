@@ -155,14 +155,15 @@ def fill_blank(blank: Path, out: Path, values: dict[str, Any], sheet: str | None
     return out
 
 
-def to_xls(src: Path, out_dir: Path) -> Path | None:
-    """Convert with LibreOffice (the honest way to get a real BIFF8 .xls); None when not installed."""
+def to_xls(sources: list[Path], out_dir: Path) -> list[Path] | None:
+    """Convert with LibreOffice (the honest way to get real BIFF8 .xls files, as WPS/Excel save
+    them); one soffice run for all sources.  None when LibreOffice is not installed."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if not soffice:
         return None
     out_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{out_dir}/lo-profile",
-                    "--convert-to", "xls", "--outdir", str(out_dir), str(src)],
-                   check=False, capture_output=True, timeout=180)
-    out = out_dir / (src.stem + ".xls")
-    return out if out.exists() else None
+                    "--convert-to", "xls", "--outdir", str(out_dir), *map(str, sources)],
+                   check=False, capture_output=True, timeout=300)
+    outs = [out_dir / (src.stem + ".xls") for src in sources]
+    return outs if all(o.exists() for o in outs) else None

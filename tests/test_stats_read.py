@@ -126,15 +126,20 @@ def test_missing_column_rejects_with_the_column_names(ws: Workspace, tmp_path: P
 
 def test_xls_from_libreoffice_reads_like_the_xlsx(ws: Workspace, tmp_path: Path) -> None:
     total = {"staff_expected": 41, "staff_actual": 37, "ent_expected": 86, "ent_actual": 83}
-    src = clerk_table2(tmp_path / "大同市附件2.xlsx", [PINGCHENG, YUNGANG, CITY], total=total)
-    xls = to_xls(src, tmp_path / "xls")
-    if xls is None:
+    own = clerk_table2(tmp_path / "大同市附件2.xlsx", [PINGCHENG, YUNGANG, CITY], total=total)
+    blank = write_blanks(ws, 2, "2025Q2", units="云州区").files[0]
+    ours = fill_blank(blank, tmp_path / "云州区.xlsx", {"B6": 7, "C6": 7, "D6": 12, "E6": 11})
+    converted = to_xls([own, ours], tmp_path / "xls")
+    if converted is None:
         pytest.skip("LibreOffice (soffice) is not installed: cannot make a real .xls")
-    assert recognise(xls) is StatsKind.PROGRESS
-    a, b = read_submission(src, ws), read_submission(xls, ws)
+    own_xls, ours_xls = converted
+    assert [recognise(own_xls), recognise(ours_xls)] == [StatsKind.PROGRESS, StatsKind.PROGRESS]
+    a, b = read_submission(own, ws), read_submission(own_xls, ws)
     assert b.ok and b.findings.codes() == a.findings.codes() == []
     assert _values(b) == _values(a)
     assert b.total is not None and b.total.refs["staff_actual"] == a.total.refs["staff_actual"]
+    c = read_submission(ours_xls, ws)  # the hidden metadata sheet survives the .xls round trip
+    assert (c.ok, c.via, c.meta_trusted, _values(c)["云州区"]["ent_actual"]) == (True, "metadata", True, 11)
 
 
 def test_table3_three_level_header_gives_the_quarter_and_the_rules(ws: Workspace, tmp_path: Path) -> None:

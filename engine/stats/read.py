@@ -69,6 +69,9 @@ _KNOWN = set().union(*(n for tn in _NAMES.values() for n in tn.values()),
                      *(n for tn in _GENERIC.values() for n in tn.values()))
 
 
+_UNIT_HEADERS = set().union(*(_NAMES[t.no]["unit"] for t in TABLES.values()))
+
+
 def _is_header_text(t: str) -> bool:
     return bool(t) and (t in _KNOWN or any(h in t for h in _GROUP_HINTS))
 
@@ -380,8 +383,8 @@ def _rows(grid: Grid, m: Match, sub: Submission) -> None:
         # Counts are never taken through a merge: a merged number would be counted twice.
         raw = {k: grid.value(r, j) if k in counts else grid.value_at(r, j) for k, j in inputs.items()}
         refs = {k: grid.ref(r, j) for k, j in m.columns.items()}
-        if _SUBTOTAL.match(key):
-            continue
+        if _SUBTOTAL.match(key) or key in _UNIT_HEADERS:
+            continue  # a 小计 line, or the header repeated after a page break
         if _TOTAL.match(key):
             sub.total = Row(r + 1, unit_text, None, raw, refs, is_total=True)
             continue
