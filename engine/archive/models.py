@@ -2,7 +2,8 @@
 
 Rows of ``archive_items`` are written once and never updated: a corrected document is a new
 item whose ``supersedes`` points at the old one.  ``(year, piece)`` is unique, so two filers can
-never share a 件号 even if the write lock were missing.
+never share a 件号 even if the write lock were missing.  Free text is ``Text`` (no length PostgreSQL could reject); codes
+are bounded ``String``s.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ class ItemRecord(Base):
     piece: Mapped[int] = mapped_column(Integer)  # 件号
     retention: Mapped[str] = mapped_column(String(8))  # 保管期限 Y / D30 / D10
     form_type: Mapped[str] = mapped_column(String(32), index=True)  # 文种
-    title: Mapped[str] = mapped_column(String(500))  # 题名
-    responsible: Mapped[str] = mapped_column(String(200))  # 责任者
+    title: Mapped[str] = mapped_column(Text)  # 题名
+    responsible: Mapped[str] = mapped_column(Text)  # 责任者
     doc_date: Mapped[date] = mapped_column(Date, index=True)  # 日期
-    serial: Mapped[str] = mapped_column(String(32), default="", index=True)
-    enterprise: Mapped[str] = mapped_column(String(200), default="")
-    uscc: Mapped[str] = mapped_column(String(18), default="", index=True)
-    county: Mapped[str] = mapped_column(String(50), default="")
-    original_name: Mapped[str] = mapped_column(String(500), default="")
+    serial: Mapped[str] = mapped_column(String(64), default="", index=True)
+    enterprise: Mapped[str] = mapped_column(Text, default="")
+    uscc: Mapped[str] = mapped_column(String(64), default="", index=True)
+    county: Mapped[str] = mapped_column(Text, default="")
+    original_name: Mapped[str] = mapped_column(Text, default="")
     rel_path: Mapped[str] = mapped_column(String(1000), unique=True)  # posix path under archive/
     format: Mapped[str] = mapped_column(String(16))  # pdf / docx / xlsx …
     format_version: Mapped[str] = mapped_column(String(32), default="")  # e.g. PDF/A-3B
@@ -46,7 +47,7 @@ class ItemRecord(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     filed_at: Mapped[datetime] = mapped_column(DateTime)
-    actor: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(Text)
     audit_seq: Mapped[int] = mapped_column(Integer)  # the "file" entry that records this row
 
 
@@ -57,9 +58,9 @@ class AuditRecord(Base):
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(40))  # ISO 8601 with UTC offset
-    actor: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(Text)
     action: Mapped[str] = mapped_column(String(32), index=True)
-    object: Mapped[str] = mapped_column(String(500), default="")
+    object: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -18,7 +18,7 @@ every process, and from ``ruqi archive repair``.  (``files`` and ``repair`` hold
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -174,20 +174,21 @@ def file_item(
     """File one document.  With ``session``, the item joins the caller's transaction (e.g. the
     register's) and its file is moved into place when that transaction commits."""
     if isinstance(data, Path):
-        meta.original_name = meta.original_name or data.name
+        meta = replace(meta, original_name=meta.original_name or data.name)
         data = data.read_bytes()
     repair_once(ws, session)
+    # Everything that takes time happens before the write lock is taken.
     fmt = _check(ws, data, meta)
-    sha256, sm3 = digests(data)
+    facts = _Facts(fmt, formats.pdfa_version(data) if fmt == "pdf" else "", len(data), *digests(data))
     year = meta.year or meta.date.year
     folder = layout.folder(meta.form_type, year, meta.serial, meta.enterprise, meta.county)
     tmp = write_temp(ws.archive / folder, data)
     try:
         if session is None:
             with db_session(ws) as s:
-                rec = _insert(s, ws, meta, fmt, data, sha256, sm3, year, folder, actor)
+                rec = _insert(s, ws, meta, facts, year, folder, actor)
         else:
-            rec = _insert(session, ws, meta, fmt, data, sha256, sm3, year, folder, actor)
+            rec = _insert(session, ws, meta, facts, year, folder, actor)
     except BaseException:
         tmp.unlink(missing_ok=True)  # nothing committed: the 件号 went back with the rollback
         raise
@@ -228,24 +229,33 @@ def retention_for(ws: Workspace, meta: ItemMeta) -> str:
     return meta.retention or ws.config.retention.get(meta.form_type, DEFAULT_RETENTION)
 
 
-def _insert(
-    s: Session, ws: Workspace, meta: ItemMeta, fmt: str, data: bytes, sha256: str, sm3: str, year: int,
-    folder: PurePosixPath, actor: str | None,
-) -> ItemRecord:
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the bytes themselves say, computed before the transaction."""
+
+    format: str
+    format_version: str
+    size: int
+    sha256: str
+    sm3: str
+
+
+def _insert(s: Session, ws: Workspace, meta: ItemMeta, facts: _Facts, year: int, folder: PurePosixPath,
+            actor: str | None) -> ItemRecord:
     write_lock(s)
     piece = next_piece(s, year)
-    version, previous = _next_version(s, meta, fmt, year)
+    version, previous = _next_version(s, meta, facts.format, year)
     if meta.supersedes is not None and s.get(ItemRecord, meta.supersedes) is None:
         raise RuqiError(error(StoreCode.SUPERSEDES_UNKNOWN, f"要替代的归档条目 {meta.supersedes} 不存在"))
-    rel, version = _free_name(s, ws, folder, meta, version, fmt)
+    rel, version = _free_name(s, ws, folder, meta, version, facts.format)
     code = ArchivalCode(ws.config.fonds_code, year, retention_for(ws, meta), ws.config.org_code, piece)
     who = current_actor(actor)
     rec = ItemRecord(
         archival_code=str(code), year=year, piece=piece, retention=code.retention, form_type=meta.form_type,
         title=meta.title, responsible=meta.responsible, doc_date=meta.date, serial=meta.serial,
         enterprise=meta.enterprise, uscc=meta.uscc, county=meta.county, original_name=meta.original_name,
-        rel_path=rel, format=fmt, format_version=formats.pdfa_version(data) if fmt == "pdf" else "",
-        size=len(data), sha256=sha256, sm3=sm3, version=version,
+        rel_path=rel, format=facts.format, format_version=facts.format_version, size=facts.size,
+        sha256=facts.sha256, sm3=facts.sm3, version=version,
         supersedes=meta.supersedes if meta.supersedes is not None else previous, flags=list(meta.flags),
         extra=dict(meta.extra), received_at=meta.received_at, filed_at=datetime.now(), actor=who,
         audit_seq=audit.next_seq(s),
