@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import __version__
 from ..findings import RuqiError, error
@@ -59,7 +60,7 @@ def write_blank(t: TableDef, period: Period, unit: Unit, out: Path, *, issuer: W
         for j, col in enumerate(cols, start=1):
             if col.is_input:
                 sh.cell(r, j).fill = layout.INPUT_FILL
-    _validations(sh, t, cols, first, last if t.per_unit else last + MAX_EXTRA_ROWS)
+    _validations(sh, cols, first, last if t.per_unit else last + MAX_EXTRA_ROWS)
     if not t.per_unit:
         _unlock_below(sh, cols, last + 1, last + MAX_EXTRA_ROWS)
     layout.write_note(sh, last + 2, _note(t, period, due), n)
@@ -79,7 +80,7 @@ def write_blank(t: TableDef, period: Period, unit: Unit, out: Path, *, issuer: W
     return out
 
 
-def _body_cell(sh, r: int, j: int, col: Column, unit: Unit, seq: int) -> None:  # type: ignore[no-untyped-def]
+def _body_cell(sh: Worksheet, r: int, j: int, col: Column, unit: Unit, seq: int) -> None:
     cell = sh.cell(r, j)
     if col.key == "unit":
         set_text(cell, unit.name)
@@ -95,7 +96,7 @@ def _body_cell(sh, r: int, j: int, col: Column, unit: Unit, seq: int) -> None:  
             cell.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
 
 
-def _validations(sh, t: TableDef, cols: tuple[Column, ...], first: int, last: int) -> None:  # type: ignore[no-untyped-def]
+def _validations(sh: Worksheet, cols: tuple[Column, ...], first: int, last: int) -> None:
     for j, col in enumerate(cols, start=1):
         letter = get_column_letter(j)
         if col.type is ColType.COUNT:
@@ -113,14 +114,14 @@ def _validations(sh, t: TableDef, cols: tuple[Column, ...], first: int, last: in
         sh.add_data_validation(dv)
 
 
-def _unlock_below(sh, cols: tuple[Column, ...], first: int, last: int) -> None:  # type: ignore[no-untyped-def]
+def _unlock_below(sh: Worksheet, cols: tuple[Column, ...], first: int, last: int) -> None:
     """Multi-row tables: people add rows under the pre-filled ones; leave those cells editable."""
     for r in range(first, last + 1):
         for j, _col in enumerate(cols, start=1):
             sh.cell(r, j).protection = UNLOCKED
 
 
-def _protect(sh) -> None:  # type: ignore[no-untyped-def]
+def _protect(sh: Worksheet) -> None:
     p = sh.protection
     p.sheet = True
     # False here means "allowed while protected" (OOXML's inverted flags).
