@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(fonts-noto-cjk fonts-arphic-ukai libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils)
-if [[ "${1:-}" == "--office" ]]; then APT_PACKAGES+=(libreoffice-writer-nogui); fi
+if [[ "${1:-}" == "--office" ]]; then APT_PACKAGES+=(libreoffice-writer-nogui libreoffice-calc-nogui); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
