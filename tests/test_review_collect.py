@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -126,3 +126,21 @@ def test_stated_visit_numbers_are_read_from_card_text() -> None:
 def test_an_empty_workspace_gives_an_empty_review(ws) -> None:  # type: ignore[no-untyped-def]
     r = build_review(ws, date(2025, 1, 1), date(2025, 12, 31), today=TODAY)
     assert (r.entries, r.violations, r.cards, r.over_cap, r.suspects, r.by_county) == ([], [], [], [], [], [])
+
+
+def test_a_card_waiting_for_a_person_is_listed_not_counted_as_read(month) -> None:  # type: ignore[no-untyped-def]
+    from engine import register
+    from engine.db import session
+
+    ws, p = month
+    serial = p.overdue[0]  # a photo of the card arrived late; the inbox could not read it
+    with session(ws) as s:
+        v = register.by_serial(s, serial)
+        v.card_status, v.card_flags = "needs_review", ["NEEDS_REVIEW", "LATE"]
+        v.card_received_at = datetime.combine(TODAY, datetime.min.time())
+    r = build_review(ws, *JUNE, today=TODAY)
+    e = r.entry(serial)
+    assert (e.card, e.flags) == (CardState.NEEDS_REVIEW, [ReviewFlag.CARD_LATE, ReviewFlag.CARD_UNREAD])
+    assert [(c.entry.serial, c.state) for c in r.cards if c.state is CardState.NEEDS_REVIEW] == [
+        (serial, CardState.NEEDS_REVIEW)]
+    assert sorted(c.entry.serial for c in r.cards if c.state is CardState.OVERDUE) == sorted(p.overdue[1:])
