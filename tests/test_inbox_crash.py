@@ -72,18 +72,22 @@ def assert_each_file_once(ws: Workspace, shas: dict[str, str]) -> None:
     assert not [p for p in ws.archive.rglob(".ruqi-tmp-*")]
 
 
-@pytest.mark.parametrize("kill_after", [0, 12])
-def test_kill_9_during_ingest_then_rerun(tmp_path: Path, cards: Path, kill_after: int) -> None:
+def reached(ws: Workspace, moment: str) -> bool:
+    if moment == "claimed":  # files moved into the run's claim directory
+        return (ws.inbox / ".processing").exists() and any((ws.inbox / ".processing").rglob("*.docx"))
+    if moment == "filing":  # a filing transaction is open: its files are still temporary
+        return any(ws.archive.rglob(".ruqi-tmp-*"))
+    return archived_count(ws) >= 12  # "filed": a batch is committed and being moved into place
+
+
+@pytest.mark.parametrize("moment", ["claimed", "filing", "filed"])
+def test_kill_9_during_ingest_then_rerun(tmp_path: Path, cards: Path, moment: str) -> None:
     ws = new_workspace(tmp_path / "ws", inspections=1)
     shas = drop_batch(ws, cards, tmp_path, 40)
     proc = start_ingest(ws)
     deadline = time.monotonic() + 60
-    # kill_after 0: as soon as the run has claimed files; otherwise once that many are filed.
-    while time.monotonic() < deadline and proc.poll() is None:
-        claimed = any((ws.inbox / ".processing").rglob("*.docx")) if (ws.inbox / ".processing").exists() else False
-        if (kill_after == 0 and claimed) or (kill_after and archived_count(ws) >= kill_after):
-            break
-        time.sleep(0.005)
+    while time.monotonic() < deadline and proc.poll() is None and not reached(ws, moment):
+        time.sleep(0.002)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"

@@ -15,8 +15,10 @@ Public API::
 
 from __future__ import annotations
 
+from .cards import refresh_visit
 from .codes import Flag, Kind, Reason, Status
-from .pipeline import IngestReport, Outcome, ingest, refresh_visit
+from .outcome import IngestReport, Outcome
+from .pipeline import ingest
 from .preflight import Preflight, preflight
 from .status import PendingCard, pending_cards
 from .validate import CardCheck, CardCode, check_card, plausible_phone

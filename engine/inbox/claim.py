@@ -81,12 +81,12 @@ class Run:
 
     def __exit__(self, *exc: object) -> None:
         leftover = [p for p in self.dir.rglob("*") if p.is_file() and p.name != LOCK]
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
         if not leftover:
             shutil.rmtree(self.dir, ignore_errors=True)
         # Otherwise keep it: the next run adopts what this one could not finish.
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     @property
     def lock_fd(self) -> int | None:
@@ -138,10 +138,8 @@ class Run:
         return adopted
 
     def release(self, c: Claimed) -> None:
-        """The claim is done (filed or deleted): remove its slot."""
+        """The claim is done (filed or deleted).  Its empty slot goes with the run directory."""
         c.path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            c.path.parent.rmdir()
 
     def move_out(self, c: Claimed, target: Path) -> None:
         os.replace(c.path, target)

@@ -1,6 +1,6 @@
 """The pure part of handling one file: preflight, classify, read.  No database, no moves.
 
-``examine`` runs in a worker process (``engine.inbox.pipeline`` uses a process pool) and returns
+``examine`` runs in a worker process (``engine.inbox.pool``) and returns
 a picklable ``Examination``.  It enforces ``max_seconds_per_file`` with ``SIGALRM`` so a
 pathological file stops with ``TIME_LIMIT`` instead of holding a worker forever; the pool adds
 a hard backstop in case a C extension ignores the signal.

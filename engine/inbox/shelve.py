@@ -38,8 +38,12 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def target_for(directory: Path, name: str, sha256: str) -> tuple[Path, bool]:
-    """A free name in ``directory`` (``x.pdf``, ``x (2).pdf`` …), or the one already holding these bytes."""
+def target_for(directory: Path, name: str, sha256: str, reserved: dict[Path, str] | None = None) -> tuple[Path, bool]:
+    """A free name in ``directory`` (``x.pdf``, ``x (2).pdf`` …), or the one already holding these bytes.
+
+    ``reserved``: names promised to other files whose move is still pending (path → sha256).
+    """
+    reserved = reserved or {}
     base = safe_name(name)
     stem, dot, ext = base.rpartition(".")
     if not dot:
@@ -47,6 +51,10 @@ def target_for(directory: Path, name: str, sha256: str) -> tuple[Path, bool]:
     for n in range(1, 1000):
         cand = base if n == 1 else (f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})")
         p = directory / cand
+        if p in reserved:
+            if reserved[p] == sha256:
+                return p, True
+            continue
         if not p.exists():
             return p, False
         if sha256_of(p) == sha256:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from ..workspace import Workspace
 from .claim import PROCESSING, is_candidate
-from .pipeline import IngestReport, ingest
+from .outcome import IngestReport
+from .pipeline import ingest
 
 DEFAULT_INTERVAL_S = 2.0
 

@@ -19,6 +19,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
 
+MAX_FORM_PAGES = 4
+
 
 @dataclass(slots=True)
 class Glyph:
@@ -49,6 +51,7 @@ class PdfSource:
         self.path = path
         self.pdf = pdfium.PdfDocument(str(path))
         self._forms = False
+        self._pages: dict[int, pdfium.PdfPage] = {}
         if forms:
             # Must happen before any page is loaded, or pdfium does not attach widgets to pages.
             self.pdf.init_forms()
@@ -58,23 +61,27 @@ class PdfSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for page in self._pages.values():
+            page.close()
         self.pdf.close()
+
+    def page(self, index: int) -> pdfium.PdfPage:
+        # Loading a page parses its content and fonts (~10 ms for a CJK card): do it once.
+        if index not in self._pages:
+            self._pages[index] = self.pdf[index]
+        return self._pages[index]
 
     @property
     def pages(self) -> int:
         return len(self.pdf)
 
     def page_size(self, index: int = 0) -> tuple[float, float]:
-        page = self.pdf[index]
-        try:
-            return page.get_size()
-        finally:
-            page.close()
+        return self.page(index).get_size()
 
     # ---- text
 
     def glyphs(self, index: int) -> list[Glyph]:
-        page = self.pdf[index]
+        page = self.page(index)
         tp = page.get_textpage()
         try:
             height = page.get_height()
@@ -98,7 +105,6 @@ class PdfSource:
             return out
         finally:
             tp.close()
-            page.close()
 
     # ---- form fields
 
@@ -107,52 +113,41 @@ class PdfSource:
             return []
         form = self.pdf.formenv.raw
         out: list[Widget] = []
-        for index in range(len(self.pdf)):
-            page = self.pdf[index]
-            try:
-                for k in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
-                    annot = pdfium_c.FPDFPage_GetAnnot(page.raw, k)
-                    try:
-                        if pdfium_c.FPDFAnnot_GetSubtype(annot) != pdfium_c.FPDF_ANNOT_WIDGET:
-                            continue
-                        out.append(Widget(
-                            _wide(pdfium_c.FPDFAnnot_GetFormFieldName, form, annot),
-                            pdfium_c.FPDFAnnot_GetFormFieldType(form, annot),
-                            bool(pdfium_c.FPDFAnnot_IsChecked(form, annot)),
-                            _wide(pdfium_c.FPDFAnnot_GetFormFieldValue, form, annot),
-                        ))
-                    finally:
-                        pdfium_c.FPDFPage_CloseAnnot(annot)
-            finally:
-                page.close()
+        for index in range(min(len(self.pdf), MAX_FORM_PAGES)):
+            page = self.page(index)
+            for k in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
+                annot = pdfium_c.FPDFPage_GetAnnot(page.raw, k)
+                try:
+                    if pdfium_c.FPDFAnnot_GetSubtype(annot) != pdfium_c.FPDF_ANNOT_WIDGET:
+                        continue
+                    out.append(Widget(
+                        _wide(pdfium_c.FPDFAnnot_GetFormFieldName, form, annot),
+                        pdfium_c.FPDFAnnot_GetFormFieldType(form, annot),
+                        bool(pdfium_c.FPDFAnnot_IsChecked(form, annot)),
+                        _wide(pdfium_c.FPDFAnnot_GetFormFieldValue, form, annot),
+                    ))
+                finally:
+                    pdfium_c.FPDFPage_CloseAnnot(annot)
         return out
 
     # ---- pictures
 
     def images(self, index: int = 0, limit: int = 8) -> list[Image.Image]:
         """The page's embedded pictures as PIL images (at most ``limit``)."""
-        page = self.pdf[index]
-        try:
-            out: list[Image.Image] = []
-            for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
-                if len(out) >= limit:
-                    break
-                try:
-                    out.append(obj.get_bitmap(render=False).to_pil())
-                except (pdfium.PdfiumError, ValueError, OSError):
-                    continue
-            return out
-        finally:
-            page.close()
+        out: list[Image.Image] = []
+        for obj in self.page(index).get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
+            if len(out) >= limit:
+                break
+            try:
+                out.append(obj.get_bitmap(render=False).to_pil())
+            except (pdfium.PdfiumError, ValueError, OSError):
+                continue
+        return out
 
     def render(self, index: int = 0, scale: float = 150 / 72, crop: tuple[float, float, float, float] = (0, 0, 0, 0),
                ) -> Image.Image:
         """A grayscale picture of the page; ``crop`` = points cut from (left, bottom, right, top)."""
-        page = self.pdf[index]
-        try:
-            return page.render(scale=scale, crop=crop, grayscale=True).to_pil()
-        finally:
-            page.close()
+        return self.page(index).render(scale=scale, crop=crop, grayscale=True).to_pil()
 
 
 def _origin(raw, i: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]

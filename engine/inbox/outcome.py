@@ -1,0 +1,55 @@
+"""What happened to one file (``Outcome``) and to one run (``IngestReport``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..findings import Findings
+from ..readback.common import QUESTION_COUNT
+from .codes import Kind, Status
+
+
+def no_answers() -> dict[str, str | None]:
+    return {str(i): None for i in range(1, QUESTION_COUNT + 1)}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One file's result; ``to_json`` is the ``ruqi ingest --json`` line."""
+
+    file: str
+    sha256: str
+    status: Status
+    kind: Kind = Kind.UNKNOWN
+    serial: str | None = None
+    answers: dict[str, str | None] = field(default_factory=no_answers)
+    flags: list[str] = field(default_factory=list)
+    findings: Findings = field(default_factory=Findings)
+    location: str = ""  # archive-relative path, or the path under the workspace (inbox/rejected/…)
+    archival_code: str = ""
+    item_id: int | None = None
+    duplicate_of: str = ""  # 档号 or path of what these bytes duplicate
+    recovered: bool = False  # a killed run had filed it; this run only finished the clean-up
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "sha256": self.sha256, "status": str(self.status), "kind": str(self.kind),
+            "serial": self.serial, "answers": self.answers, "flags": list(self.flags),
+            "errors": [{"code": f.code, "message": f.message, "where": f.where, "severity": str(f.severity)}
+                       for f in self.findings],
+            "location": self.location, "archival_code": self.archival_code or None,
+            "duplicate_of": self.duplicate_of or None,
+        }
+
+
+@dataclass(slots=True)
+class IngestReport:
+    run: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: Status) -> int:
+        return sum(o.status is status for o in self.outcomes)
+
+    def by_file(self) -> dict[str, Outcome]:
+        return {o.file: o for o in self.outcomes}

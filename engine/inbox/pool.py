@@ -1,0 +1,97 @@
+"""Examining files in worker processes: parallel, and isolated from the engine.
+
+Each file is examined (``engine.inbox.examine``) in a forked worker: a hostile file can neither
+take the engine's memory (workers run under an address-space cap, ``WORKER_MEMORY_BYTES``) nor
+hang it (``SIGALRM`` after ``max_seconds_per_file`` inside the worker; if even that does not
+come back, the pool is killed ``BACKSTOP_EXTRA_S`` later and replaced).  Results come back in
+input order, as they are ready, so filing in the parent overlaps with reading in the workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..findings import error
+from .codes import Reason
+from .examine import Examination, examine
+
+BACKSTOP_EXTRA_S = 15.0
+WORKER_MEMORY_BYTES = 3 << 30
+MAX_DEFAULT_WORKERS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    path: Path
+    name: str
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
+
+
+def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, workers: int | None = None,
+                lock_fd: int | None = None) -> Iterator[tuple[Job, Examination]]:
+    """(job, examination) in input order.  ``lock_fd``: a descriptor the workers must not keep."""
+    n = max(1, workers if workers is not None else default_workers())
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    backstop = limits.max_seconds_per_file + BACKSTOP_EXTRA_S
+    pending = list(jobs)
+    while pending:
+        pool = ctx.Pool(min(n, len(pending)), initializer=_worker_init, initargs=(lock_fd,))
+        try:
+            running = [(j, pool.apply_async(_call, (str(j.path), j.name, str(root), key, limits))) for j in pending]
+            pending = []
+            for k, (job, res) in enumerate(running):
+                try:
+                    ex = res.get(timeout=backstop)
+                except mp.TimeoutError:
+                    yield job, _failed(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，已拒收。")
+                    pending = [j for j, _ in running[k + 1:]]  # the pool is wedged: the rest go to a new one
+                    break
+                except Exception as e:  # the worker died (OOM killer, a crash inside a C library)
+                    ex = _failed(Reason.UNREADABLE, f"读取文件时处理进程异常退出（{type(e).__name__}），文件可能被恶意构造，已拒收。")
+                yield job, ex
+        finally:
+            pool.terminate()
+            pool.join()
+
+
+def _failed(code: Reason, message: str) -> Examination:
+    return Examination(findings=[error(code, message)])
+
+
+def _call(path: str, name: str, root: str, key: bytes, limits: Any) -> Examination:
+    return examine(Path(path), name, Path(root), key, limits)
+
+
+def _worker_init(lock_fd: int | None) -> None:
+    # A forked worker must not keep the run's claim lock (a killed run would look alive for as
+    # long as its orphaned workers live) nor use the parent's database connections.
+    if lock_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
+    from ..db import _ENGINES
+
+    for eng in _ENGINES.values():
+        eng.dispose(close=False)
+    _limit_memory()
+
+
+def _limit_memory() -> None:
+    # A decompression bomb inside a PDF stream would otherwise take all the machine's memory;
+    # with a cap it is a MemoryError (→ UNREADABLE) in this worker only.
+    try:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = WORKER_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(WORKER_MEMORY_BYTES, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):
+        pass
