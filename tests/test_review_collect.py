@@ -144,3 +144,19 @@ def test_a_card_waiting_for_a_person_is_listed_not_counted_as_read(month) -> Non
     assert [(c.entry.serial, c.state) for c in r.cards if c.state is CardState.NEEDS_REVIEW] == [
         (serial, CardState.NEEDS_REVIEW)]
     assert sorted(c.entry.serial for c in r.cards if c.state is CardState.OVERDUE) == sorted(p.overdue[1:])
+
+
+def test_a_benchmark_enterprise_inspected_at_all_is_over_its_cap(month) -> None:  # type: ignore[no-untyped-def]
+    from engine import register
+    from engine.db import session
+    from tests._review_fixtures import FIRMS, _insp
+
+    ws, p = month
+    insp = _insp(FIRMS[0], "执法检查", date(2025, 6, 12), 1, "张建国", ["李明"])
+    insp.benchmark = True  # 标杆企业, not on the key-supervision list: no 执法检查 at all (seed 004)
+    with session(ws) as s:
+        serial = register.record(s, insp, "140200").visit.serial
+    r = build_review(ws, *JUNE, today=TODAY)
+    got = next(o for o in r.over_cap if o.entry.serial == serial)
+    assert (got.cap, got.approved, got.rule) == (0, False, "标杆企业（非重点监管单位）：不安排安全执法检查")
+    assert sorted(o.entry.serial for o in r.over_cap) == sorted([*p.overrides, *p.unapproved_over_cap, serial])

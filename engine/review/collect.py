@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..caps import cap_for
+from ..caps import Cap, cap_for
 from ..db import session
 from ..forms import CARD_QUESTIONS
 from ..register import Visit
@@ -141,6 +141,8 @@ class Entry:
     kind: str
     industry: str
     grade: str
+    benchmark: bool  # 标杆企业 (its cap differs, see engine.caps)
+    key_supervision: bool
     start: date
     end: date
     issue_date: date
@@ -317,7 +319,7 @@ def build_review(
     for e in entries:
         e.documents = docs.get(e.serial, [])
     over = _over_cap(entries)
-    suspects = _suspects(ws, entries, suspect_items, by_serial_all, date_from, date_to, county)
+    suspects = _suspects(entries, suspect_items, by_serial_all, date_from, date_to, county)
     mismatches = _mismatches(ws, entries, notes, read_cards)
     violations = _violations(entries)
     cards = _card_issues(entries, today)
@@ -361,7 +363,8 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
         state = CardState.NOT_DUE
     e = Entry(
         serial=v.serial, enterprise=v.enterprise, uscc=v.uscc, county=v.county, kind=v.kind, industry=v.industry,
-        grade=v.grade, start=v.start, end=v.end, issue_date=v.issue_date,
+        grade=v.grade, benchmark=bool(v.benchmark), key_supervision=bool(v.key_supervision), start=v.start,
+        end=v.end, issue_date=v.issue_date,
         team=Team(v.leader, tuple(v.members or ()), tuple(v.experts or ())), visit_total=v.visit_total,
         visit_kind=v.visit_kind, due=due, card=state, card_received_at=v.card_received_at,
         card_version=v.card_version or 0, answers=answers, card_flags=card_flags, over_cap=bool(v.over_cap),
@@ -417,7 +420,7 @@ def _over_cap(entries: list[Entry]) -> list[OverCap]:
     """
     out = []
     for e in entries:
-        cap = cap_for(e.industry, e.grade, e.kind) if e.industry in _KNOWN_INDUSTRIES else None
+        cap = _cap(e)
         beyond = cap is not None and cap.limit is not None and e.visit_kind > cap.limit
         if not (e.over_cap or beyond):
             continue
@@ -427,17 +430,17 @@ def _over_cap(entries: list[Entry]) -> list[OverCap]:
     return out
 
 
-def _known_industries() -> frozenset[str]:
-    from ..caps import INDUSTRIES
-
-    return frozenset(INDUSTRIES)
-
-
-_KNOWN_INDUSTRIES = _known_industries()
+def _cap(e: Entry) -> Cap | None:
+    """Today's cap for this visit's enterprise and kind; None when the register holds a grade the
+    caps table does not know (then only an explicit override puts the visit on the list)."""
+    try:
+        return cap_for(e.industry, e.grade, e.kind, benchmark=e.benchmark, key_supervision=e.key_supervision)
+    except KeyError:
+        return None
 
 
 def _suspects(
-    ws: Workspace, entries: list[Entry], items: list[sources.ReturnedCard], visits: dict[str, Visit],
+    entries: list[Entry], items: list[sources.ReturnedCard], visits: dict[str, Visit],
     date_from: date | None, date_to: date | None, county: str | None,
 ) -> list[SuspectCard]:
     by_serial = {e.serial: e for e in entries}
@@ -453,13 +456,11 @@ def _suspects(
             out.append(SuspectCard(reasons, it.serial, it.enterprise, it.received_at, it.document, entry,
                                    entry.county, it.note))
             continue
-        when = (it.received_at.date() if it.received_at else None)
+        when = it.received_at.date() if it.received_at else None
         if when is not None and ((date_from and when < date_from) or (date_to and when > date_to)):
             continue
-        if county and it.county and county not in (it.county,):
-            continue
-        if county and not it.county:
-            continue  # a card we cannot place in any county belongs to the whole-bureau review only
+        if county and it.county != county:
+            continue  # a card we cannot place in a county belongs to the whole-bureau review only
         out.append(SuspectCard(reasons, it.serial, it.enterprise, it.received_at, it.document, None, it.county,
                                it.note))
     return sorted(out, key=lambda c: (c.received_at or datetime.min, c.serial))
