@@ -120,7 +120,7 @@ def generate(
     result.outcomes = record_rows(ws, plan, batch, allow_over_cap, reason, actor, issue_date)
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
     render_rows(ws, todo, out_dir, formats, progress, workers)
-    file_rows(ws, [o for o in todo if not o.existing], actor)
+    file_rows(ws, todo, actor, reason)
     result.manifest = write_manifest(result)
     return result
 
@@ -179,26 +179,34 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
         o.files = sorted(rs.files.values())
 
 
-def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None) -> None:
-    """File the generated PDFs and docx of new visits in the archive."""
-    from .archive import ItemMeta, file_item, log_action
+def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "") -> None:
+    """File each inspection's generated forms in the archive, one transaction per inspection.
+
+    A form already in the archive for that serial is not filed again, so a run interrupted
+    between the register and the archive is completed by simply running the plan again.
+    """
+    from .archive import ItemMeta, file_item, items_for_serial, log_action
 
     for o in rows:
         insp = o.inspection
         if insp is None:
             continue
-        for path in o.files:
-            form_key = _form_key_of(path)
-            file_item(ws, path, ItemMeta(
-                form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{_title_of(form_key)}",
-                responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
-                serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
-                original_name=path.name,
-            ), actor=actor)
-        if o.over_cap:
-            log_action(ws, "override", insp.serial, actor=actor,
-                       details={"reason": next((f.message for f in o.findings if f.code == "OVER_CAP"), ""),
-                                "enterprise": insp.enterprise, "uscc": insp.uscc})
+        have = {(i.form_type, i.format) for i in items_for_serial(ws, insp.serial)}
+        with session(ws) as s:
+            for path in o.files:
+                form_key = _form_key_of(path)
+                if (FORM_TYPES[form_key], path.suffix.lstrip(".")) in have:
+                    continue
+                file_item(ws, path, ItemMeta(
+                    form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{_title_of(form_key)}",
+                    responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
+                    serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
+                    original_name=path.name,
+                ), actor=actor, session=s)
+            if o.over_cap and not o.existing:
+                log_action(ws, "override", insp.serial, actor=actor, session=s, details={
+                    "reason": reason, "rule": next((f.message for f in o.findings if f.code == "OVER_CAP"), ""),
+                    "enterprise": insp.enterprise, "uscc": insp.uscc})
 
 
 def _form_key_of(path: Path) -> str:

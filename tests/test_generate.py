@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from engine import register
+from engine.archive import audit_log
 from engine.cli import app
 from engine.db import session
 from engine.forms import CARD_QUESTIONS, TEN_PROHIBITIONS
@@ -107,6 +108,8 @@ def test_caps_refuse_then_override_with_reason(ws, tmp_path: Path) -> None:  # t
         v = register.by_serial(s, forced.outcomes[2].serial)
         assert (v.over_cap, v.override_reason, v.visit_total) == (True, "群众举报，经局长批准", 3)
         assert register.counts(s, GOOD["统一社会信用代码"], 2025)["执法检查"] == 3
+    overrides = [e for e in audit_log(ws) if e.action == "override"]
+    assert [(e.object, e.details["reason"]) for e in overrides] == [(forced.outcomes[2].serial, "群众举报，经局长批准")]
 
 
 def test_generating_the_same_plan_twice_does_not_double_count(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
