@@ -150,11 +150,12 @@ def _copy_originals(ws: Workspace, stage: Path, entries: list[Entry], review: Re
 
 
 def _copy(ws: Workspace, d: Document, folder: Path, name: str, findings: Findings) -> None:
-    src = ws.archive / d.rel_path
+    src = (ws.archive / d.rel_path).resolve()
     dst = folder / name
     if dst.exists():  # two archive folders of one serial (the enterprise was renamed): keep both
         dst = folder / _safe(f"{d.archival_code}_{name}")
-    if not src.is_file():
+    # An index row pointing outside the archive (an edited database) must not pull other files in.
+    if not src.is_relative_to(ws.archive.resolve()) or not src.is_file():
         findings.add(error(ExportCode.ORIGINAL_MISSING,
                            f"档号 {d.archival_code} 的原件不在档案库中（{d.rel_path}），未导出。请运行 ruqi archive verify。",
                            d.archival_code))
