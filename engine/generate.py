@@ -109,7 +109,7 @@ def generate(
     issue_date: date | None = None,
 ) -> BatchResult:
     plan = read_plan(plan_path, plan_city_code(ws))
-    batch = f"{datetime.now():%Y%m%d-%H%M%S}_{Path(plan_path).stem}"
+    batch = _new_batch_name(ws, Path(plan_path).stem)
     out_dir = ws.outbox / batch
     result = BatchResult(batch, out_dir, [], plan.findings)
     if not plan.ok:
@@ -122,7 +122,28 @@ def generate(
     render_rows(ws, todo, out_dir, formats, progress, workers)
     file_rows(ws, todo, actor, reason)
     result.manifest = write_manifest(result)
+    _log_batch(ws, result, actor)
     return result
+
+
+def _log_batch(ws: Workspace, result: BatchResult, actor: str | None) -> None:
+    from .archive import log_action
+
+    log_action(ws, "generate", result.batch, actor=actor, details={
+        "rows": len(result.outcomes),
+        "generated": [o.serial for o in result.outcomes if o.status is RowStatus.GENERATED],
+        "refused": result.count(RowStatus.REFUSED), "invalid": result.count(RowStatus.INVALID),
+    })
+
+
+def _new_batch_name(ws: Workspace, stem: str) -> str:
+    base = f"{datetime.now():%Y%m%d-%H%M%S}_{stem}"
+    name, n = base, 1
+    while (ws.outbox / name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    (ws.outbox / name).mkdir(parents=True)  # claim it before a second run in the same second can
+    return name
 
 
 def record_rows(

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from engine import register
-from engine.archive import audit_log
+from engine.archive import audit_log, search
 from engine.cli import app
 from engine.db import session
 from engine.forms import CARD_QUESTIONS, TEN_PROHIBITIONS
@@ -118,6 +118,9 @@ def test_generating_the_same_plan_twice_does_not_double_count(ws, tmp_path: Path
     b = generate(ws, plan, formats=("docx",))
     assert (a.outcomes[0].serial, b.outcomes[0].serial, b.outcomes[0].existing) == (
         "140200-2025-0001", "140200-2025-0001", True)
+    assert a.batch != b.batch
+    assert [e.object for e in audit_log(ws, action="generate")] == [a.batch, b.batch]
+    assert len([i for i in search(ws, serial="140200-2025-0001")]) == 3  # docx forms filed once
     with session(ws) as s:
         assert register.counts(s, GOOD["统一社会信用代码"], 2025) == {"执法检查": 1}
 
