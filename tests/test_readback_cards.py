@@ -116,3 +116,17 @@ def test_foreign_key_and_unknown_serial_are_read_as_printed(cards: Path) -> None
     assert (forged.serial, forged.qr is not None and forged.qr.valid) == (SERIAL, False)
     unknown = read_card(cards / "unknown.docx", "docx", KIT_KEY)
     assert (unknown.serial, unknown.qr is not None and unknown.qr.valid) == ("140200-2025-0099", True)
+
+
+def test_a_photo_pasted_into_word_is_a_scan_with_its_serial(cards: Path, tmp_path: Path) -> None:
+    import docx
+    import pypdfium2 as pdfium
+
+    photo = tmp_path / "photo.png"
+    pdfium.PdfDocument(str(cards / "0.pdf"))[0].render(scale=150 / 72).to_pil().save(photo)
+    d = docx.Document()
+    d.add_paragraph("反馈卡见下图。")
+    d.add_picture(str(photo))
+    d.save(str(tmp_path / "pasted.docx"))
+    r = read_card(tmp_path / "pasted.docx", "docx", KIT_KEY)
+    assert (r.method, r.serial, r.is_card) == (ReadMethod.IMAGE, SERIAL, True) and "照片" in r.needs_review

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
@@ -31,12 +32,16 @@ def ingest_cmd(
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
 ) -> None:
     ws = open_workspace(workspace)
-    report = ingest(ws, workers=workers, actor=actor)
     if as_json:
-        for o in report.outcomes:
-            print_json(o.to_json())
-    else:
-        print_report(report)
+        # One line per file as soon as its result is committed: a crash loses no reported line.
+        ingest(ws, workers=workers, actor=actor, on_outcome=lambda o: print_json(o.to_json()))
+        return
+    with Progress(TextColumn("处理收件箱"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                  transient=True) as bar:
+        task = bar.add_task("ingest", total=None)
+        report = ingest(ws, workers=workers, actor=actor,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+    print_report(report)
 
 
 def watch_cmd(
@@ -51,14 +56,15 @@ def watch_cmd(
         err_console.print(f"正在监视 {ws.inbox}（每 {interval:g} 秒检查一次，文件 {ws.config.limits.stable_seconds:g} 秒不变后处理）。按 Ctrl+C 停止。")
 
     def show(report: IngestReport) -> None:
-        if as_json:
-            for o in report.outcomes:
-                print_json(o.to_json())
-        else:
+        if not as_json:
             print_report(report)
 
+    def line(o: Outcome) -> None:
+        if as_json:
+            print_json(o.to_json())
+
     try:
-        watch(ws, interval=interval, on_report=show, workers=workers, actor=actor)
+        watch(ws, interval=interval, on_report=show, on_outcome=line, workers=workers, actor=actor)
     except KeyboardInterrupt:
         if not as_json:
             err_console.print("已停止监视。")

@@ -58,6 +58,7 @@ def card_extra(reading: CardReading, check: CardCheck, status: Status, sha256: s
         "phone": reading.phone, "stated_visit_total": reading.stated_visit_total,
         "stated_visit_kind": reading.stated_visit_kind,
         "codes": check.findings.codes(), "errors": finding_dicts(list(check.findings)), "sha256": sha256,
+        "suspect_note": "；".join(check.suspect_reasons),
     }
 
 

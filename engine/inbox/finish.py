@@ -69,8 +69,11 @@ class Known:
 
 
 class Batch:
-    def __init__(self, ws: Workspace, run: Run, actor: str | None):
+    def __init__(self, ws: Workspace, run: Run, actor: str | None,
+                 on_outcome: Callable[[Outcome], None] | None = None):
         self.ws, self.run, self.actor = ws, run, actor
+        self._on_outcome = on_outcome
+        self._done: list[Outcome] = []
         self._maker = sessionmaker(get_engine(ws), expire_on_commit=False)
         self._s: Session | None = None
         self._after: list[Callable[[], None]] = []
@@ -107,6 +110,15 @@ class Batch:
         after, self._after, self._reserved, self._files = self._after, [], {}, 0
         for action in after:
             action()
+        done, self._done = self._done, []
+        if self._on_outcome is not None:
+            for out in done:
+                self._on_outcome(out)
+
+    def done(self, out: Outcome) -> Outcome:
+        """Note an outcome; it is reported to ``on_outcome`` once its transaction has committed."""
+        self._done.append(out)
+        return out
 
     def maybe_commit(self) -> None:
         self._files += 1

@@ -52,24 +52,31 @@ def ingest(
     actor: str | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> IngestReport:
-    """Handle every file in the inbox (or only ``names``) once; see the module docstring."""
+    """Handle every file in the inbox (or only ``names``) once; see the module docstring.
+
+    ``progress(done, total)`` is called as files are examined; ``on_outcome(outcome)`` once a
+    file's result is committed (so what it reports is final).
+    """
     _archive_ready(ws)
     with Run(ws.inbox) as run:
         report = IngestReport(run.id)
         claims = run.adopt_orphans() + run.claim_inbox(set(names) if names is not None else None)
         items = [_prepare(c, now) for c in claims]
         total = len(items)
-        with Batch(ws, run, actor) as batch:
+        with Batch(ws, run, actor, on_outcome) as batch:
             todo: dict[str, Item] = {}
             for it, known in zip(items, known_bytes(ws, items), strict=True):
                 if known is None:
                     todo[str(it.claim.path)] = it
                     continue
-                _add(report, batch.known(it, known), progress, total)
+                _add(report, batch.done(batch.known(it, known)), progress, total)
             jobs = [Job(it.claim.path, it.name) for it in todo.values()]
-            for job, ex in examine_all(jobs, ws.root, ws.key, ws.config.limits, workers=workers, lock_fd=run.lock_fd):
-                _add(report, batch.finish(todo[str(job.path)], ex), progress, total)
+            # Commit whenever the workers are behind: the write lock is never held while waiting.
+            for job, ex in examine_all(jobs, ws.root, ws.key, ws.config.limits, workers=workers, lock_fd=run.lock_fd,
+                                       on_wait=batch.commit):
+                _add(report, batch.done(batch.finish(todo[str(job.path)], ex)), progress, total)
                 batch.maybe_commit()
     return report
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,10 @@ def default_workers() -> int:
 
 
 def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, workers: int | None = None,
-                lock_fd: int | None = None) -> Iterator[tuple[Job, Examination]]:
-    """(job, examination) in input order.  ``lock_fd``: a descriptor the workers must not keep."""
+                lock_fd: int | None = None, on_wait: Callable[[], None] | None = None,
+                ) -> Iterator[tuple[Job, Examination]]:
+    """(job, examination) in input order.  ``lock_fd``: a descriptor the workers must not keep;
+    ``on_wait()``: called before blocking on a result that is not ready yet."""
     n = max(1, workers if workers is not None else default_workers())
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     backstop = limits.max_seconds_per_file + BACKSTOP_EXTRA_S
@@ -49,6 +51,8 @@ def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, wor
             running = [(j, pool.apply_async(_call, (str(j.path), j.name, str(root), key, limits))) for j in pending]
             pending = []
             for k, (job, res) in enumerate(running):
+                if on_wait is not None and not res.ready():
+                    on_wait()
                 try:
                     ex = res.get(timeout=backstop)
                 except mp.TimeoutError:

@@ -73,6 +73,7 @@ class CardCheck:
     findings: Findings = field(default_factory=Findings)
     flags: list[str] = field(default_factory=list)
     violations: list[int] = field(default_factory=list)  # question numbers answered 是
+    suspect_reasons: list[str] = field(default_factory=list)  # Chinese, why it is SUSPECT
 
     def flag(self, f: Flag) -> None:
         if f not in self.flags:
@@ -92,6 +93,7 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
     for f in identity_findings(reading, visit):
         c.findings.add(f)
         c.flag(Flag.SUSPECT)
+        c.suspect_reasons.append(f.message)
     if reading.method is ReadMethod.IMAGE:
         c.findings.add(warning(CardCode.SCAN, reading.needs_review or "扫描件需人工核对。"))
         c.flag(Flag.NEEDS_REVIEW)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..workspace import Workspace
 from .claim import PROCESSING, is_candidate
-from .outcome import IngestReport
+from .outcome import IngestReport, Outcome
 from .pipeline import ingest
 
 DEFAULT_INTERVAL_S = 2.0
@@ -62,6 +62,7 @@ def watch(
     *,
     interval: float = DEFAULT_INTERVAL_S,
     on_report: Callable[[IngestReport], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
     max_cycles: int | None = None,
     workers: int | None = None,
     actor: str | None = None,
@@ -81,7 +82,7 @@ def watch(
         cycle += 1
         ready = tracker.observe(listing(ws), clock())
         if ready or first:
-            report = ingest(ws, names=ready, workers=workers, actor=actor)
+            report = ingest(ws, names=ready, workers=workers, actor=actor, on_outcome=on_outcome)
             first = False
             if report.outcomes:
                 handled += len(report.outcomes)

@@ -51,7 +51,13 @@ def read_pdf(path: Path, key: bytes) -> CardReading:
         r.qr_payloads = payloads
         r.resolve_serial(lay.text, key)
         return r
-    return read_pdf_text(lay, key, payloads)
+    r = read_pdf_text(lay, key, payloads)
+    if not r.is_card and not r.form and payloads:
+        # Some typed text around a picture of the card (a scan with a cover line): still a scan.
+        scan = scan_reading(payloads, key)
+        scan.pages = pages
+        return scan if scan.is_card else r
+    return r
 
 
 __all__ = ["AnswerProblem", "CardReading", "ReadMethod", "parse_answer", "read_card", "read_pdf"]

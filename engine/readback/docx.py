@@ -30,7 +30,10 @@ from .common import (
     parse_answer,
     split_labelled,
 )
-from .image import decode_qr_bytes
+from .image import decode_qr_bytes, scan_reading
+
+MAX_IMAGES = 8
+NEEDS_REVIEW_PICTURE = "文档里是反馈卡的照片或扫描图片，系统暂不识别图片中的勾选，请人工核对十个问题的回答。"
 
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
 _T, _SYM, _TAB, _BR, _CR = qn("w:t"), qn("w:sym"), qn("w:tab"), qn("w:br"), qn("w:cr")
@@ -137,7 +140,10 @@ def read_docx(path: Path, key: bytes) -> CardReading:
     form = identify_form(full)
     r = CardReading(ReadMethod.DOCX, is_card=looks_like_card(full, len(answers)) and form in ("card", ""), form=form)
     if not r.is_card:
-        return r
+        # A photo of the filled card pasted into a Word document is a scan in a docx wrapper.
+        payloads = [] if form else [t for blob in _image_blobs(d)[:MAX_IMAGES] for t in decode_qr_bytes(blob)]
+        scan = scan_reading(payloads, key, NEEDS_REVIEW_PICTURE) if payloads else None
+        return scan if scan is not None and scan.is_card else r
     r.form = "card"
     r.set_answers(answers)
     r.set_header(split_labelled([c for row in rows for c in row]))

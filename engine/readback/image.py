@@ -51,8 +51,8 @@ def read_image(path: Path, key: bytes) -> CardReading:
     return scan_reading(payloads, key)
 
 
-def scan_reading(payloads: list[str], key: bytes) -> CardReading:
-    r = CardReading(ReadMethod.IMAGE, is_card=False, form="", qr_payloads=payloads, needs_review=NEEDS_REVIEW_IMAGE)
+def scan_reading(payloads: list[str], key: bytes, why: str = NEEDS_REVIEW_IMAGE) -> CardReading:
+    r = CardReading(ReadMethod.IMAGE, is_card=False, form="", qr_payloads=payloads, needs_review=why)
     r.resolve_serial("", key)
     # A scan that carries our QR is one of our cards; otherwise we cannot tell.
     r.is_card = r.qr is not None
