@@ -106,20 +106,25 @@ def _extra_codes(extra: dict[str, Any]) -> list[str]:
     return codes
 
 
-# The inbox's finding codes (engine.inbox.validate.CardCode) that made a card SUSPECT.
-_REASONS: dict[str, str] = {
-    "SERIAL_MISSING": "SERIAL_UNKNOWN",
-    "SERIAL_UNKNOWN": "SERIAL_UNKNOWN",
-    "QR_SIGNATURE_INVALID": "QR_INVALID",
-    "QR_SERIAL_MISMATCH": "SERIAL_MISMATCH",
-    "ENTERPRISE_MISMATCH": "ENTERPRISE_MISMATCH",
-}
+def _reason_map() -> dict[str, str]:
+    """The inbox's finding codes that made a card SUSPECT → the review's reason (by the inbox's own
+    enum, so renaming a code there breaks here loudly instead of silently dropping a reason)."""
+    from ..inbox.validate import CardCode
+
+    return {
+        CardCode.SERIAL_MISSING: "SERIAL_UNKNOWN",
+        CardCode.SERIAL_UNKNOWN: "SERIAL_UNKNOWN",
+        CardCode.QR_INVALID: "QR_INVALID",
+        CardCode.QR_SERIAL_MISMATCH: "SERIAL_MISMATCH",
+        CardCode.ENTERPRISE_MISMATCH: "ENTERPRISE_MISMATCH",
+    }
 
 
 def suspect_reasons(codes: Iterable[str]) -> tuple[SuspectReason, ...]:
     from .collect import SuspectReason
 
-    found = {SuspectReason(_REASONS[c]) for c in codes if c in _REASONS}
+    reasons = _reason_map()
+    found = {SuspectReason(reasons[c]) for c in codes if c in reasons}
     return tuple(sorted(found, key=list(SuspectReason).index))
 
 
