@@ -153,6 +153,7 @@ def test_review_lists_equal_what_was_planted(month) -> None:  # type: ignore[no-
     ]
     assert [(m.entry.serial, m.stated_total, m.stated_kind, m.entry.visit_total) for m in r.mismatches] == [
         (s[4], 4, 1, 2)]
+    assert "大同市另一家物流有限公司" in r.suspects[0].note  # the inbox's own words, kept for the reviewer
     assert sorted(e.serial for e in r.flagged) == sorted(s[k] for k in (1, 2, 3, 4, 5, 6, 10, 11))
     assert r.notes == []
     v = r.violations[1]

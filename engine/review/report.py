@@ -191,7 +191,8 @@ def _section(r: Review, e: Entry) -> Section:
                          + (f"经批准超次数，理由：{o.reason}（登记人 {e.actor}）" if o.approved else "未经批准超次数。"))
     for c in r.suspects:
         if c.entry is e:
-            notes.append(f"可疑反馈卡：{c.reasons_zh}。" + (f"卡上企业“{c.enterprise}”。" if c.enterprise else "")
+            notes.append(f"可疑反馈卡：{c.reasons_zh}。" + (f"{c.note}。" if c.note else
+                                                              f"卡上企业“{c.enterprise}”。" if c.enterprise else "")
                          + (f"档号 {c.document.archival_code}。" if c.document else ""))
     for m in r.mismatches:
         if m.entry is e:
