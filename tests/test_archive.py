@@ -250,3 +250,16 @@ def test_first_filing_in_a_callers_transaction_repairs_without_waiting_on_itself
         row = file_item(ws, pdf_bytes(), card_meta(), session=s)
     assert not orphan.exists() and row.path.exists()
     assert [e.action for e in audit_log(ws)] == ["repair", "file"]
+
+
+def test_a_rolled_back_savepoint_takes_its_files_with_it(ws: Workspace) -> None:
+    with session(ws) as s:
+        kept = file_item(ws, unique_pdf(1), card_meta(), session=s)
+        with pytest.raises(RuntimeError), s.begin_nested():
+            file_item(ws, unique_pdf(2), card_meta(serial="140200-2025-0002"), session=s)
+            raise RuntimeError("this card turned out to be unreadable")
+        last = file_item(ws, unique_pdf(3), card_meta(serial="140200-2025-0003"), session=s)
+    assert [r.archival_code[-4:] for r in search(ws)] == ["0001", "0002"]  # the savepoint's 件号 was reused
+    assert (kept.path.exists(), last.path.exists()) == (True, True)
+    assert list(temp_files(ws.archive)) == [] and verify(ws).ok
+    assert verify(ws).findings.flatten("code") == []  # the audit head did not record the rolled-back entry

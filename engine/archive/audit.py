@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import session_or_new
@@ -30,6 +30,7 @@ from ..register import current_actor
 from ..workspace import Workspace
 from .models import AuditRecord
 from .numbering import write_lock
+from .txn import on_commit
 
 GENESIS = "0" * 64
 HEAD_NAME = ".ruqi-audit-head"
@@ -206,18 +207,4 @@ def _write_head(ws: Workspace, seq: int, h: str) -> None:
 
 
 def _write_head_after_commit(s: Session, ws: Workspace, seq: int, h: str) -> None:
-    s.info["ruqi_audit_head"] = (ws, seq, h)
-    if s.info.get("ruqi_head_listener"):
-        return
-    s.info["ruqi_head_listener"] = True
-
-    def on_commit(sess: Session) -> None:
-        pending = sess.info.pop("ruqi_audit_head", None)
-        if pending is not None:
-            _write_head(*pending)
-
-    def on_rollback(sess: Session) -> None:
-        sess.info.pop("ruqi_audit_head", None)
-
-    event.listen(s, "after_commit", on_commit)
-    event.listen(s, "after_rollback", on_rollback)
+    on_commit(s, lambda: _write_head(ws, seq, h))

@@ -2,8 +2,8 @@
 it into place only once the index says so.
 
 Temporary files are named ``.ruqi-tmp-<pid>-<random>`` so ``repair`` can tell a file still being
-written by a live process from one a crash left behind.  Never file inside a SAVEPOINT
-(``begin_nested``): the move is tied to the outer transaction's commit.
+written by a live process from one a crash left behind.  Filing inside a caller's transaction
+ties the move to the outermost commit; a rolled-back SAVEPOINT takes its files with it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from .txn import on_commit
 
 TMP_PREFIX = ".ruqi-tmp-"
 STALE_SECONDS = 24 * 3600  # no filing holds a temporary file this long, whoever has its pid now
@@ -39,23 +40,8 @@ def finalize(tmp: Path, final: Path) -> None:
 
 
 def finalize_on_commit(s: Session, tmp: Path, final: Path) -> None:
-    """Move ``tmp`` to ``final`` when the session's transaction commits; delete it on rollback."""
-    pending: list[tuple[Path, Path]] = s.info.setdefault("ruqi_pending_files", [])
-    pending.append((tmp, final))
-    if s.info.get("ruqi_files_listener"):
-        return
-    s.info["ruqi_files_listener"] = True
-
-    def on_commit(sess: Session) -> None:
-        for t, f in sess.info.pop("ruqi_pending_files", []):
-            finalize(t, f)
-
-    def on_rollback(sess: Session) -> None:
-        for t, _f in sess.info.pop("ruqi_pending_files", []):
-            t.unlink(missing_ok=True)
-
-    event.listen(s, "after_commit", on_commit)
-    event.listen(s, "after_rollback", on_rollback)
+    """Move ``tmp`` to ``final`` after the outermost commit; delete it if its transaction rolls back."""
+    on_commit(s, lambda: finalize(tmp, final), lambda: tmp.unlink(missing_ok=True))
 
 
 def make_dirs(directory: Path) -> None:
