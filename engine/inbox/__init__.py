@@ -2,15 +2,19 @@
 
 Public API::
 
-    ingest(ws, names=None, workers=None, actor=None, now=None, progress=None) -> IngestReport
-    watch(ws, interval=2.0, on_report=None, max_cycles=None) -> int
+    ingest(ws, names=None, workers=None, actor=None, now=None, progress=None, on_outcome=None) -> IngestReport
+    watch(ws, interval=2.0, on_report=None, on_outcome=None, max_cycles=None) -> int
     pending_cards(ws, today=None, overdue_only=False) -> [PendingCard]
     check_card(reading, visit, received_at, late_days) -> CardCheck
     preflight(path, name, limits) -> Preflight
+    refresh_visit(session, visit)          # recompute a visit's card_* columns from the archive
 
 ``IngestReport.outcomes`` holds one ``Outcome`` per file (``to_json()`` is the
-``ruqi ingest --json`` line).  Where each status ends up is described in
-``engine.inbox.pipeline``; the resource limits in ``engine.inbox.preflight``.
+``ruqi ingest --json`` line).  Modules, in the order a file meets them: ``claim`` (atomic
+claims, crash recovery), ``pool`` + ``examine`` + ``preflight`` (isolated reading, limits),
+``validate`` (card rules and flags), ``finish`` + ``cards`` + ``shelve`` (filing, the register,
+rejected/ and needs_review/), ``pipeline`` (the loop; where each status ends up), ``status``,
+``watch``.
 """
 
 from __future__ import annotations

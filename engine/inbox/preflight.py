@@ -8,11 +8,19 @@ Checks run cheapest first and stop at the first refusal; each refusal has its ow
 - ``max_unzipped_mb``: a .docx/.xlsx is decompressed as a stream and refused as soon as its
   parts add up to more (``ZIP_BOMB``); the sizes the zip *claims* are not trusted;
 - ``max_pdf_pages``: a PDF with more pages is refused (``PDF_TOO_MANY_PAGES``);
-- ``max_seconds_per_file``: enforced by the parse step (``TIME_LIMIT``).
+- ``max_seconds_per_file``: the whole examination of one file (preflight + reading) runs in
+  a worker process under ``SIGALRM`` (``TIME_LIMIT``); the pool kills the worker 15 s later
+  if even that does not return (``engine.inbox.pool``).
 
 Fixed limits (not configurable, they protect the engine rather than express policy):
 ``MAX_NAME_CHARS`` characters in a file name, ``MAX_ZIP_ENTRIES`` parts in a zip, ``MAX_RATIO``
-compression ratio per zip part, ``MAX_PIXELS`` pixels in an image.
+compression ratio per zip part over a megabyte, ``MAX_PIXELS`` pixels in an image, and a
+3 GiB address-space cap per worker process (``engine.inbox.pool.WORKER_MEMORY_BYTES``).
+
+Also refused: encrypted PDFs and Office files, PDFs without ``%%EOF`` (truncated), XML parts
+declaring a DTD or entities (XXE, "billion laughs"), .doc/.wps, archives, unknown formats, names
+with path separators, ``..``, control or bidi characters.  A wrong extension is only a warning:
+files are read by their content.
 """
 
 from __future__ import annotations
