@@ -3,13 +3,17 @@ hash-chained audit trail, verified by 四性检测 and searchable.
 
 Public API (everything else is reached from the values these return):
 
-    file_item(ws, data_or_path, ItemMeta(...), actor=None, session=None) -> ItemRow
-    log_action(ws, action, obj, actor=None, details=None, session=None) -> Entry
-    verify(ws, deep=False) -> VerifyReport
-    repair(ws) -> RepairReport
-    search(ws, enterprise=, uscc=, serial=, county=, form_type=, date_from=, date_to=, flag=, year=) -> [ItemRow]
-    get_item(ws, id_or_档号), items_for_serial(ws, serial), latest_item(ws, serial, form_type),
-    find_sha256(ws, sha256), audit_log(ws, limit=)
+    file_item(ws, data_or_path, ItemMeta(...), *, actor=None, session=None) -> ItemRow
+    log_action(ws, action, obj, *, actor=None, details=None, session=None) -> Entry
+    verify(ws, *, deep=False, sample=20) -> VerifyReport
+    repair(ws, *, actor=None, session=None) -> RepairReport
+    search(ws, *, enterprise=, uscc=, serial=, county=, form_type=, date_from=, date_to=, flag=, year=,
+           latest_only=False) -> list[ItemRow]
+    get_item(ws, id_or_档号) -> ItemRow | None;  items_for_serial(ws, serial) -> list[ItemRow]
+    latest_item(ws, serial, form_type, fmt=None) -> ItemRow | None;  find_sha256(ws, sha256) -> list[ItemRow]
+    superseded_ids(ws) -> set[int];  audit_log(ws, *, limit=None, action=None) -> list[Entry]
+
+Layout, 档号 and ordering guarantees: see ``layout``, ``numbering`` and ``store``.
 """
 
 from __future__ import annotations
