@@ -93,7 +93,7 @@ def test_an_edited_index_row_is_caught(ws: Workspace, filed: list[ItemRow]) -> N
         con.execute("update archive_items set enterprise = '丙公司' where id = ?", (filed[3].id,))
     rep = verify(ws)
     assert rep.findings.flatten("code", "where") == [("ARCHIVE_ROW_ALTERED", where(filed[3]))]
-    assert "enterprise 现为“丙公司”，归档时为“乙公司”" in rep.findings.items[0].message
+    assert rep.findings.items[0].message == "真实性：索引记录与归档时的记录不一致：企业名称 现为“丙公司”，归档时为“乙公司”。"
 
 
 def test_a_swapped_file_with_a_matching_forged_row_is_still_caught(ws: Workspace, filed: list[ItemRow]) -> None:

@@ -128,13 +128,16 @@ def to_row(ws: Workspace, r: ItemRecord) -> ItemRow:
     )
 
 
-SNAPSHOT_FIELDS = (
-    "id", "archival_code", "year", "piece", "retention", "form_type", "title", "responsible", "doc_date",
-    "serial", "enterprise", "uscc", "county", "original_name", "rel_path", "format", "format_version", "size",
-    "sha256", "sm3", "version", "supersedes", "flags", "extra", "received_at", "filed_at", "actor",
-)
-
-
+# The row's fields as recorded in its "file" audit entry, with the Chinese name verify reports.
+FIELD_LABELS = {
+    "id": "条目编号", "archival_code": "档号", "year": "年度", "piece": "件号", "retention": "保管期限",
+    "form_type": "文种", "title": "题名", "responsible": "责任者", "doc_date": "日期", "serial": "检查编号",
+    "enterprise": "企业名称", "uscc": "统一社会信用代码", "county": "县区", "original_name": "原文件名",
+    "rel_path": "存放路径", "format": "格式", "format_version": "格式版本", "size": "文件大小", "sha256": "SHA-256",
+    "sm3": "SM3", "version": "版本", "supersedes": "替代的条目", "flags": "标记", "extra": "其他信息",
+    "received_at": "收到时间", "filed_at": "归档时间", "actor": "操作人",
+}
+SNAPSHOT_FIELDS = tuple(FIELD_LABELS)
 _DATE_FIELDS = ("doc_date", "received_at", "filed_at")
 
 

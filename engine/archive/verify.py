@@ -41,7 +41,7 @@ from .audit import AuditCode
 from .files import TMP_PREFIX
 from .models import AuditRecord, ItemRecord
 from .numbering import ArchivalCode
-from .store import snapshot
+from .store import FIELD_LABELS, snapshot
 
 _IGNORED_NAMES = {"Thumbs.db", "desktop.ini", ".DS_Store"}
 _DB_SUFFIXES = ("", "-wal", "-shm", "-journal")
@@ -203,7 +203,7 @@ def _compare_with_entry(r: Row, entry: Row | None, w: str) -> Iterator[Finding]:
     now = json.loads(audit.canonical(snapshot(r)))
     diffs = [k for k in sorted(set(now) | set(recorded)) if now.get(k) != recorded.get(k)]
     if diffs:
-        detail = "；".join(f"{k} 现为“{now.get(k)}”，归档时为“{recorded.get(k)}”" for k in diffs[:5])
+        detail = "；".join(f"{FIELD_LABELS.get(k, k)} 现为“{now.get(k)}”，归档时为“{recorded.get(k)}”" for k in diffs[:5])
         yield error(VerifyCode.ROW_ALTERED, _msg(Check.AUTHENTICITY, f"索引记录与归档时的记录不一致：{detail}。"), w)
 
 
