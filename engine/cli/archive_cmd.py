@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from ..archive import Check
 from ..findings import RuqiError, error
 from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
 
+# Short form names for the search table (the file names use the full ones).
+SHORT_LABELS = {"notice": "通知书", "notice_board": "公示", "card_generated": "反馈卡(空白)",
+                "card_returned": "反馈卡(回收)", "stats_blank": "统计表(下发)", "stats_table": "统计表",
+                "stats_report": "统计报告", "plan": "检查计划", "review_export": "审查导出", "other": "其他"}
+PER_CODE = 10  # findings printed per code; --json has them all
 FORM_TYPE_HELP = "文种：" + "、".join(f"{k}（{v}）" for k, v in archive.FORM_LABELS.items())
 
 
@@ -54,9 +60,15 @@ def _print_report(rep: archive.VerifyReport) -> None:
         errors = [f for f in found if f.is_error]
         mark = "[green]通过[/green]" if not errors else f"[red]{len(errors)} 处问题[/red]"
         console.print(f"  {check}：{mark}" + (f"（另有 {len(found) - len(errors)} 条提示）" if len(found) > len(errors) else ""))
+    shown: Counter[str] = Counter()
     for f in rep.findings:
-        color = "red" if f.is_error else "yellow"
-        console.print(f"  [{color}]{f.code}[/{color}] {f.where}：{f.message}")
+        shown[f.code] += 1
+        if shown[f.code] <= PER_CODE:
+            color = "red" if f.is_error else "yellow"
+            console.print(f"  [{color}]{f.code}[/{color}] {f.where}：{f.message}")
+    for code, n in shown.items():
+        if n > PER_CODE:
+            console.print(f"  ……{code} 另有 {n - PER_CODE} 条（用 --json 查看全部）")
     console.print(f"审计日志末条哈希：{rep.head}")
     console.print("[green]四性检测全部通过。[/green]" if rep.ok else "[red]四性检测未通过。[/red]")
 
@@ -93,11 +105,14 @@ def search_cmd(
             print_json(r.to_dict())
         return
     table = Table(title=f"检索到 {len(rows)} 件", show_lines=False)
-    table.add_column("档号", no_wrap=True)
-    for col in ("文种", "日期", "检查编号", "企业", "县区", "标记"):
+    # The 档号 is what a clerk copies: never cut it; everything else may wrap in a narrow window.
+    table.add_column("档号", no_wrap=True, min_width=25)
+    table.add_column("文种", overflow="fold")
+    table.add_column("日期", no_wrap=True, min_width=10)
+    for col in ("检查编号", "企业", "县区", "标记"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        form = archive.FORM_LABELS.get(r.form_type, r.form_type) + (f" v{r.version}" if r.version > 1 else "")
+        form = f"{SHORT_LABELS.get(r.form_type, r.form_type)}{f' v{r.version}' if r.version > 1 else ''} {r.format}"
         table.add_row(r.archival_code, form, r.date.isoformat(), r.serial, r.enterprise, r.county, "、".join(r.flags))
     console.print(table)
     if rows:
