@@ -81,7 +81,7 @@ def render_pdf(form_key: str, ctx: dict[str, Any], out_path: str | Path, pdf_var
     """One form of one inspection as PDF; ``pdf_variant`` e.g. ``"pdf/a-3b"`` for the archive."""
     _check_form(form_key)
     check_options(("pdf",), pdf_variant)
-    (data,) = renderer(resolve_templates_dir(templates_dir)).render(form_key, [ctx], pdf_variant)
+    (data,) = renderer(resolve_templates_dir(templates_dir)).render([(form_key, ctx)], pdf_variant)
     out = Path(out_path)
     write_atomic(out, data)
     return out

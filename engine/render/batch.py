@@ -1,9 +1,10 @@
 """Render many inspections: chunks of inspections, laid out together, over worker processes.
 
-A chunk of K inspections becomes, per form, one WeasyPrint layout and write split into K PDFs
-(see :mod:`.pdf`) and K docx renders from the prepared template (see :mod:`.docx`).  Chunks
-run in ``workers`` processes (spawned, so a caller's threads — a progress bar — never meet a
-fork); a batch too small to pay for process start-up runs in this process.
+A chunk of K inspections becomes one WeasyPrint layout and write of its 3K forms, split into
+3K PDFs (see :mod:`.pdf`), and 3K docx renders from the prepared templates (see :mod:`.docx`).
+Chunks run in this process and ``workers - 1`` spawned ones (spawned, not forked, so a caller's
+threads — a progress bar — never meet a fork); a batch too small to pay for process start-up
+runs here alone.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from .templates import FORM_KEYS, docx_template, resolve_templates_dir
 log = logging.getLogger("ruqi.render")
 
 FORMATS = ("docx", "pdf")
-MAX_CHUNK = 20  # documents laid out together: the font-subsetting cost is shared, memory stays ~150 MB
+MAX_CHUNK = 20  # inspections laid out together: font subsetting is paid once; a worker stays < 300 MB
 MIN_PER_WORKER = 4  # below this many inspections per extra process, start-up costs more than it saves
 
 Progress = Callable[[int, int], None]  # (inspections done, total)
@@ -60,49 +63,80 @@ def render_chunk(contexts: Sequence[dict[str, Any]], out_dir: Path, formats: Seq
                  pdf_variant: str | None, templates_dir: Path) -> list[RenderedSet]:
     """Every form of every context in both formats; raises on the first failure."""
     sets = [RenderedSet(ctx["serial"]) for ctx in contexts]
-    for form_key in FORM_KEYS:
-        if "docx" in formats:
+    if "docx" in formats:
+        for form_key in FORM_KEYS:
             compiled = compiled_template(docx_template(templates_dir, form_key))
             for rs, ctx in zip(sets, contexts, strict=True):
                 path = out_dir / output_name(ctx["serial"], ctx["v"]["enterprise"], form_key, "docx")
                 write_atomic(path, render_docx_bytes(compiled, ctx))
                 rs.files[(form_key, "docx")] = path
-        if "pdf" in formats:
-            pdfs = renderer(templates_dir).render(form_key, contexts, pdf_variant)
-            for rs, ctx, data in zip(sets, contexts, pdfs, strict=True):
+    if "pdf" in formats:
+        items = [(form_key, ctx) for ctx in contexts for form_key in FORM_KEYS]
+        pdfs = iter(renderer(templates_dir).render(items, pdf_variant))
+        for rs, ctx in zip(sets, contexts, strict=True):
+            for form_key in FORM_KEYS:
                 path = out_dir / output_name(ctx["serial"], ctx["v"]["enterprise"], form_key, "pdf")
-                write_atomic(path, data)
+                write_atomic(path, next(pdfs))
                 rs.files[(form_key, "pdf")] = path
     return sets
 
 
-def _run_chunk(contexts: list[dict[str, Any]], out_dir: Path, formats: tuple[str, ...],
+def _run_chunk(contexts: list[dict[str, Any]], *, out_dir: Path, formats: tuple[str, ...],
                pdf_variant: str | None, templates_dir: Path) -> ChunkResult:
     """A chunk, falling back to one inspection at a time so one bad value spoils only its own forms."""
     try:
         return ChunkResult(render_chunk(contexts, out_dir, formats, pdf_variant, templates_dir), [])
-    except Exception:  # noqa: BLE001 - any failure: retry singly below, report per inspection
+    except Exception as e:  # noqa: BLE001 - any failure: retry singly below, report per inspection
         if len(contexts) == 1:
             log.exception("render failed for %s", contexts[0].get("serial"))
-            return ChunkResult([], [(contexts[0].get("serial", ""), _last_error())])
+            return ChunkResult([], [(contexts[0].get("serial", ""), f"{type(e).__name__}: {e}")])
     result = ChunkResult([], [])
     for ctx in contexts:
-        one = _run_chunk([ctx], out_dir, formats, pdf_variant, templates_dir)
+        one = _run_chunk([ctx], out_dir=out_dir, formats=formats, pdf_variant=pdf_variant, templates_dir=templates_dir)
         result.sets += one.sets
         result.failures += one.failures
     return result
 
 
-def _last_error() -> str:
-    import sys
-
-    e = sys.exc_info()[1]
-    return f"{type(e).__name__}: {e}" if e else "unknown error"
-
-
 def _init_worker() -> None:
     # Quiet WeasyPrint's per-document warnings in workers; errors still reach the parent.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
+
+
+def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
+                  run: Callable[[list[dict[str, Any]]], ChunkResult], collect: Callable[[ChunkResult], None]) -> None:
+    """This process renders chunks too, beside ``workers - 1`` spawned ones: one process per core
+    without an idle parent holding its own copy of the libraries (memory is the tight budget)."""
+    queue = deque(chunks)
+    pending: dict[Future[ChunkResult], list[dict[str, Any]]] = {}
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn"),
+                             initializer=_init_worker) as pool:
+
+        def top_up() -> None:
+            # Two chunks queued per worker, so one never waits while this process is busy.
+            while queue and len(pending) < 2 * (workers - 1):
+                chunk = queue.popleft()
+                pending[pool.submit(run, chunk)] = chunk
+
+        def harvest(block: bool) -> None:
+            if not pending:
+                return
+            finished, _ = wait(list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                chunk = pending.pop(fut)
+                try:
+                    collect(fut.result())
+                except Exception:  # noqa: BLE001 - a worker died: render its chunk here instead
+                    log.exception("worker failed; rendering its chunk in the main process")
+                    collect(run(chunk))
+
+        top_up()
+        while queue:
+            collect(run(queue.popleft()))
+            harvest(block=False)
+            top_up()
+        while pending:
+            harvest(block=True)
 
 
 def default_workers(n: int) -> int:
@@ -111,7 +145,7 @@ def default_workers(n: int) -> int:
 
 
 def chunk_size(n: int, workers: int) -> int:
-    # At least ~3 chunks per worker so a slow chunk does not leave a core idle at the end.
+    # Several chunks per process, so the last one to finish does not leave a core idle for long.
     return max(1, min(MAX_CHUNK, math.ceil(n / (3 * workers))))
 
 
@@ -153,18 +187,12 @@ def render_batch(
 
     if progress:
         progress(0, n)
+    run = partial(_run_chunk, out_dir=out_dir, formats=formats, pdf_variant=pdf_variant, templates_dir=tdir)
     if workers == 1 or len(chunks) == 1:
         for chunk in chunks:
-            collect(_run_chunk(chunk, out_dir, formats, pdf_variant, tdir))
+            collect(run(chunk))
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=get_context("spawn"),
-                                 initializer=_init_worker) as pool:
-            pending: set[Future[ChunkResult]] = {
-                pool.submit(_run_chunk, chunk, out_dir, formats, pdf_variant, tdir) for chunk in chunks}
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    collect(fut.result())
+        _run_parallel(chunks, workers, run, collect)
     for serial, reason in failures:
         log.error("inspection %s not rendered: %s", serial, reason)
         if on_failure:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import sys
+import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -247,10 +248,12 @@ def add_header(doc: DocumentObject) -> None:
         png, kind="png", scale=8, border=4)
     png.seek(0)
     run.add_picture(png, width=Mm(QR_MM), height=Mm(QR_MM))
-    doc_pr = run._r.find(".//" + qn("wp:docPr"))
-    assert doc_pr is not None
-    doc_pr.set("name", "ruqi-qr")
-    doc_pr.set("descr", QR_ALT_TEXT)
+    # Alt text on both the drawing (what Word shows and keeps) and the picture (what docxtpl's
+    # replace_pic matches), so either way of swapping the image finds it.
+    for el in (run._r.find(".//" + qn("wp:docPr")), run._r.find(".//" + qn("pic:cNvPr"))):
+        assert el is not None
+        el.set("name", "ruqi-qr")
+        el.set("descr", QR_ALT_TEXT)
 
 
 # ---- the three forms ------------------------------------------------------------------------
@@ -358,9 +361,22 @@ def build_all(out_dir: Path) -> list[Path]:
         # Fixed timestamps keep the committed files byte-stable across rebuilds.
         props.created = props.modified = datetime(2025, 1, 1)
         path = out_dir / f"{key}.docx"
-        doc.save(str(path))
+        buf = io.BytesIO()
+        doc.save(buf)
+        path.write_bytes(_fixed_zip_times(buf.getvalue()))
         written.append(path)
     return written
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """python-docx stamps zip entries with the current time: fix them, so a rebuild is byte-identical."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=(2025, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(zi, src.read(info))
+    return out.getvalue()
 
 
 

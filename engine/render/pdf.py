@@ -1,41 +1,32 @@
 """PDF rendering: Jinja2 HTML templates laid out by WeasyPrint, many documents at a time.
 
-A single CJK page costs WeasyPrint ~0.1 s of fixed work (style set-up, font subsetting on
-write) that does not grow with the page count, so documents of one form are laid out together
-in one HTML (one ``<section>`` each, a page break between them), written once, and split into
-one file per document (:mod:`.pdfsplit`).  Rendering one document is the same path with a
-batch of one, so a single file and a batch file are laid out identically.
+Writing a CJK PDF costs WeasyPrint ~0.1 s per font face (subsetting fonts of 65,000 glyphs)
+whatever the page count, so the documents of a chunk — all three forms of several inspections —
+are laid out together in one HTML (one ``<section>`` each, a page break between them), written
+once, and split into one file per document (:mod:`.pdfsplit`), each with its own title.
+Rendering one document is the same path with a batch of one, so a single file and a batch file
+are laid out identically.
 
-The card's twenty answer boxes are AcroForm checkboxes (``<input type=checkbox>`` with
-WeasyPrint's ``pdf_forms``); their names are :data:`CHECKBOX_FIELDS`.
+The card's twenty answer boxes are printed as ``□是 □否`` and made AcroForm checkboxes after
+the split (:mod:`.pdfsplit`); their names are :data:`CHECKBOX_FIELDS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import weasyprint
-from markupsafe import Markup
 from weasyprint.text.fonts import FontConfiguration
 
-from ..forms import ANSWER_OPTIONS, CARD_QUESTIONS
-from .pdfsplit import CatalogExtras, finish, split_pages
+from ..forms import ANSWER_OPTIONS, CARD_QUESTIONS, FORMS
+from .pdfsplit import CatalogExtras, checkbox_name, finish, split_pages
 from .qr import qr_data_uri
 from .templates import CSS_NAME, html_template_name
 
 # Stable AcroForm names of the card's answer boxes: q1_yes, q1_no … q10_yes, q10_no.
-OPTION_SUFFIX = {"是": "yes", "否": "no"}
-
-
-def checkbox_name(question: int, option: str) -> str:
-    """``checkbox_name(3, "否")`` → ``"q3_no"`` (question numbers start at 1)."""
-    return f"q{question}_{OPTION_SUFFIX[option]}"
-
-
 CHECKBOX_FIELDS: tuple[str, ...] = tuple(
     checkbox_name(q, o) for q in range(1, len(CARD_QUESTIONS) + 1) for o in ANSWER_OPTIONS)
 
@@ -44,10 +35,8 @@ _DOC_ID = "ruqi-doc-{}"
 
 
 def html_context(ctx: dict[str, Any]) -> dict[str, Any]:
-    """The form context plus what only HTML needs: the QR as a data URI, the checkbox names."""
-    card = ctx["card"]
-    fields = [[(checkbox_name(i, o), o) for o in card["options"]] for i in range(1, len(card["items"]) + 1)]
-    return {**ctx, "qr_data_uri": qr_data_uri(ctx["qr"]), "card_fields": fields}
+    """The form context plus what only HTML needs: the QR code as a data URI."""
+    return {**ctx, "qr_data_uri": qr_data_uri(ctx["qr"])}
 
 
 def jinja_env(templates_dir: Path) -> jinja2.Environment:
@@ -58,10 +47,15 @@ def jinja_env(templates_dir: Path) -> jinja2.Environment:
     )
 
 
-@dataclass(slots=True)
-class PdfJob:
-    form_key: str
-    contexts: list[dict[str, Any]]
+# The combined HTML's title, replaced in each split file by that document's own title.
+TITLE_PLACEHOLDER = "RUQI-DOCUMENT-TITLE"
+
+Item = tuple[str, dict[str, Any]]  # (form_key, context)
+
+
+def document_title(form_key: str, ctx: dict[str, Any]) -> str:
+    """``入企检查监督反馈卡 140200-2025-0001 大同市某某有限公司``: the PDF's title in a reader."""
+    return f"{FORMS[form_key].title} {ctx['serial']} {ctx['v']['enterprise']}"
 
 
 class HtmlPdfRenderer:
@@ -78,35 +72,36 @@ class HtmlPdfRenderer:
         tpl = self.env.get_template(html_template_name(form_key))
         return "".join(tpl.blocks["doc"](tpl.new_context(html_context(ctx))))
 
-    def title(self, form_key: str, ctx: dict[str, Any]) -> str:
-        tpl = self.env.get_template(html_template_name(form_key))
-        return "".join(tpl.blocks["title"](tpl.new_context(html_context(ctx)))).strip()
-
-    def html(self, form_key: str, contexts: Sequence[dict[str, Any]]) -> str:
-        # The title goes into the PDF's metadata, shared by every file split from this HTML:
-        # so it names the form, not one enterprise.
-        head = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-                f"<title>{Markup.escape(self.title(form_key, contexts[0]))}</title></head><body>")
-        parts = [head]
-        for i, ctx in enumerate(contexts):
+    def html(self, items: Sequence[Item]) -> str:
+        parts = ['<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+                 f"<title>{TITLE_PLACEHOLDER}</title></head><body>"]
+        for i, (form_key, ctx) in enumerate(items):
             parts.append(f'<section class="doc doc-{form_key}" id="{_DOC_ID.format(i)}">')
             parts.append(self.fragment(form_key, ctx))
             parts.append("</section>")
         parts.append("</body></html>")
         return "".join(parts)
 
-    def layout(self, form_key: str, contexts: Sequence[dict[str, Any]]) -> weasyprint.Document:
-        html = weasyprint.HTML(string=self.html(form_key, contexts), base_url=str(self.templates_dir) + "/")
-        return html.render(stylesheets=[self.css], font_config=self.font_config, pdf_forms=True)
+    def layout(self, items: Sequence[Item]) -> weasyprint.Document:
+        html = weasyprint.HTML(string=self.html(items), base_url=str(self.templates_dir) + "/")
+        # No pdf_forms: the card's checkboxes are added after the split (see pdfsplit).
+        return html.render(stylesheets=[self.css], font_config=self.font_config)
 
-    def render(self, form_key: str, contexts: Sequence[dict[str, Any]], pdf_variant: str | None = None) -> list[bytes]:
-        """One PDF (bytes) per context, in order."""
-        document = self.layout(form_key, contexts)
-        ranges = page_ranges(document, len(contexts))
+    def render(self, items: Sequence[Item], pdf_variant: str | None = None) -> list[bytes]:
+        """One PDF (bytes) per (form_key, context) item, in order; all laid out and written at once."""
+        document = self.layout(items)
+        ranges = page_ranges(document, len(items))
         combined = document.write_pdf(pdf_variant=pdf_variant)
+        del document  # the laid-out pages are the bulk of the memory; the split needs only the bytes
         extras = CatalogExtras.from_pdf(combined)
-        acroform = form_key == "card"
-        return [finish(doc, extras, acroform) for doc in split_pages(combined, ranges)]
+        docs = split_pages(combined, ranges, [form_key == "card" for form_key, _ in items])
+        out = []
+        for doc, (form_key, ctx) in zip(docs, items, strict=True):
+            if form_key == "card" and len(doc.boxes) != 2 * len(ctx["card"]["items"]):
+                raise RuntimeError(f"card {ctx['serial']}: {len(doc.boxes)} answer boxes found, "
+                                   f"{2 * len(ctx['card']['items'])} expected")
+            out.append(finish(doc, extras, title=(TITLE_PLACEHOLDER, document_title(form_key, ctx))))
+        return out
 
 
 def page_ranges(document: weasyprint.Document, n: int) -> list[range]:

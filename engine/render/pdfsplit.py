@@ -1,12 +1,17 @@
-"""Split one laid-out PDF into one file per document, keeping forms and PDF/A metadata.
+"""Split one laid-out PDF into one file per document, and finish each file.
 
-WeasyPrint spends most of a small PDF's write time subsetting the CJK fonts (tens of ms per
-face, whatever the page count), so the engine writes one PDF for many documents and splits it.
-pdfium copies pages with their resources and widget annotations in about a millisecond, but
-not the catalog: the AcroForm (the card's checkboxes), the XMP metadata and output intent that
-make a file PDF/A, and the document information.  ``finish`` puts those back with a small
-incremental update (a new catalog, new objects, an xref section chained with /Prev), which
-leaves pdfium's bytes untouched and costs about a millisecond more.
+WeasyPrint spends much of a small PDF's write time subsetting the CJK fonts (~0.1 s per face,
+whatever the page count), so the engine writes one PDF for many documents and splits it here.
+pdfium copies pages with their resources in about a millisecond, but not the catalog: the XMP
+metadata and output intent that make a file PDF/A, and the document information.  ``finish``
+puts those back with a small incremental update (replaced and new objects, an xref section
+chained with /Prev), leaving pdfium's bytes as they are.
+
+The card's answer boxes are printed as text (``□是 □否``).  ``split_pages`` finds each ``□``
+followed by 是 or 否 on the card's pages, and ``finish`` lays an AcroForm checkbox exactly over
+it: twenty widgets named ``q<n>_yes`` / ``q<n>_no``, each with its own "on" (a check mark) and
+"Off" (empty) appearance, so any reader can tick them and no /NeedAppearances is needed (PDF/A
+forbids it).  This is much cheaper than HTML form inputs in WeasyPrint's layout.
 """
 
 from __future__ import annotations
@@ -16,38 +21,84 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape as xml_escape
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from pypdf import PdfReader
 from pypdf.generic import (
     ArrayObject,
     DictionaryObject,
+    FloatObject,
     IndirectObject,
     NameObject,
     NumberObject,
     PdfObject,
+    TextStringObject,
 )
 
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+BOX_CHAR = "□"
+_ANSWER = re.compile(BOX_CHAR + "([是否])")
+OPTION_SUFFIX = {"是": "yes", "否": "no"}  # the AcroForm names: q3_yes, q3_no
 
 
-def split_pages(pdf: bytes, ranges: Sequence[range]) -> list[bytes]:
-    """One PDF per page range, copied by pdfium (pages, resources, annotations)."""
+def checkbox_name(question: int, option: str) -> str:
+    """``checkbox_name(3, "否")`` → ``"q3_no"`` (question numbers start at 1)."""
+    return f"q{question}_{OPTION_SUFFIX[option]}"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerBox:
+    page: int  # page index within the split document
+    option: str  # 是 / 否
+    rect: tuple[float, float, float, float]  # left, bottom, right, top in PDF units
+
+
+@dataclass(slots=True)
+class SplitDoc:
+    data: bytes
+    boxes: list[AnswerBox] = field(default_factory=list)
+
+
+def split_pages(pdf: bytes, ranges: Sequence[range], find_boxes: Sequence[bool] | None = None) -> list[SplitDoc]:
+    """One PDF per page range, copied by pdfium (pages, resources); answer boxes where asked."""
     src = pdfium.PdfDocument(pdf)
-    out: list[bytes] = []
+    out: list[SplitDoc] = []
     try:
-        for r in ranges:
+        for k, r in enumerate(ranges):
             dst = pdfium.PdfDocument.new()
             try:
                 dst.import_pages(src, list(r))
                 buf = io.BytesIO()
                 dst.save(buf, version=17)
-                out.append(buf.getvalue())
             finally:
                 dst.close()
+            doc = SplitDoc(buf.getvalue())
+            if find_boxes and find_boxes[k]:
+                for page_no, index in enumerate(r):
+                    doc.boxes += answer_boxes(src[index], page_no)
+            out.append(doc)
     finally:
         src.close()
     return out
+
+
+def answer_boxes(page: pdfium.PdfPage, page_no: int) -> list[AnswerBox]:
+    """Every ``□`` directly followed by 是 or 否, in reading order."""
+    tp = page.get_textpage()
+    try:
+        n = tp.count_chars()
+        text = tp.get_text_range(0, n)
+        if len(text) != n:  # characters outside the BMP: text offsets differ from char indices
+            text = "".join(chr(pdfium_c.FPDFText_GetUnicode(tp.raw, i)) for i in range(n))
+        found = []
+        for m in _ANSWER.finditer(text):
+            left, bottom, right, top = tp.get_charbox(m.start())
+            found.append(AnswerBox(page_no, m.group(1), (left, bottom, right, top)))
+        return found
+    finally:
+        tp.close()
 
 
 @dataclass(slots=True)
@@ -123,7 +174,7 @@ class _Update:
         out += b"xref\n"
         nums = sorted(offsets)
         i = 0
-        while i < len(nums):  # contiguous subsections
+        while i < len(nums):  # one subsection per run of consecutive object numbers
             j = i
             while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
                 j += 1
@@ -137,44 +188,97 @@ class _Update:
         return bytes(out)
 
 
-def finish(doc: bytes, extras: CatalogExtras, acroform: bool) -> bytes:
-    """Add the catalog entries pdfium's page copy left out (see the module docstring)."""
-    m = _STARTXREF.search(doc[-64:])
+def _check_mark(w: float, h: float) -> bytes:
+    lw = max(0.8, min(w, h) / 8)
+    return (f"q 0 G {lw:.2f} w 1 J 1 j {0.18 * w:.2f} {0.52 * h:.2f} m {0.42 * w:.2f} {0.2 * h:.2f} l "
+            f"{0.84 * w:.2f} {0.86 * h:.2f} l S Q").encode()
+
+
+def _add_checkboxes(up: _Update, r: PdfReader, boxes: list[AnswerBox]) -> ArrayObject:
+    """Widgets over the answer boxes; the pages get them in /Annots.  Returns the field references."""
+    per_question = [boxes[i:i + 2] for i in range(0, len(boxes), 2)]
+    if not boxes or any([b.option for b in pair] != ["是", "否"] for pair in per_question):
+        raise RuntimeError(f"card answer boxes not found as expected ({len(boxes)} boxes)")
+    left, bottom, right, top = boxes[0].rect
+    w, h = right - left + 1.0, top - bottom + 1.0
+    bbox = f"/Type/XObject/Subtype/Form/BBox[0 0 {w:.2f} {h:.2f}]"
+    on = up.stream(_check_mark(w, h), bbox)
+    off = up.stream(b"", bbox, compress=False)
+    fields = ArrayObject()
+    annots: dict[int, ArrayObject] = {}
+    for q, pair in enumerate(per_question, 1):
+        for box in pair:
+            page = r.pages[box.page]
+            x0, y0, x1, y1 = box.rect
+            widget = DictionaryObject({
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Widget"),
+                NameObject("/FT"): NameObject("/Btn"),
+                NameObject("/T"): TextStringObject(checkbox_name(q, box.option)),
+                NameObject("/TU"): TextStringObject(f"第{q}题：{box.option}"),
+                NameObject("/Rect"): ArrayObject(FloatObject(round(v, 2)) for v in (x0 - 0.5, y0 - 0.5, x1 + 0.5, y1 + 0.5)),
+                NameObject("/P"): page.indirect_reference,
+                NameObject("/F"): NumberObject(4),  # print
+                NameObject("/V"): NameObject("/Off"),
+                NameObject("/AS"): NameObject("/Off"),
+                NameObject("/MK"): DictionaryObject({NameObject("/CA"): TextStringObject("4")}),
+                NameObject("/AP"): DictionaryObject({NameObject("/N"): DictionaryObject({
+                    NameObject("/on"): IndirectObject(on, 0, r), NameObject("/Off"): IndirectObject(off, 0, r)})}),
+            })
+            ref = IndirectObject(up.new(_ser(widget)), 0, r)
+            fields.append(ref)
+            annots.setdefault(box.page, ArrayObject()).append(ref)
+    for page_no, refs in annots.items():
+        page = r.pages[page_no]
+        d = DictionaryObject({NameObject(k): v for k, v in page.items()})
+        d[NameObject("/Annots")] = ArrayObject([*page.get("/Annots", ArrayObject()), *refs])
+        up.objects[page.indirect_reference.idnum] = _ser(d)
+    return fields
+
+
+def finish(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None = None) -> bytes:
+    """Add what pdfium's page copy left out (see the module docstring), plus the answer checkboxes.
+
+    ``title=(placeholder, real)`` puts this document's own title where the combined PDF had the
+    placeholder, in the document information and in the XMP packet alike (PDF/A wants them equal).
+    """
+    data = doc.data
+    m = _STARTXREF.search(data[-64:])
     if m is None:
         raise ValueError("split PDF without a trailing startxref")
-    prev = int(m.group(1))
-    r = PdfReader(io.BytesIO(doc))
+    r = PdfReader(io.BytesIO(data))
     trailer = r.trailer
     root_ref = trailer.raw_get("/Root")
-    catalog = DictionaryObject({NameObject(k): v for k, v in r.trailer["/Root"].items()})
-    up = _Update(doc, int(trailer["/Size"]))
+    catalog = DictionaryObject({NameObject(k): v for k, v in trailer["/Root"].items()})
+    up = _Update(data, int(trailer["/Size"]))
 
-    if acroform:
-        widgets = ArrayObject()
-        for page in r.pages:
-            for ref in list.__iter__(page.get_object().get("/Annots", ArrayObject())):  # raw refs
-                if isinstance(ref, IndirectObject) and ref.get_object().get("/FT") is not None:
-                    widgets.append(IndirectObject(ref.idnum, ref.generation, r))
-        if widgets:
-            # No /NeedAppearances: every widget carries its own appearance (PDF/A forbids the flag).
-            num = up.new(_ser(DictionaryObject({NameObject("/Fields"): widgets})))
-            catalog[NameObject("/AcroForm")] = IndirectObject(num, 0, r)
-    if extras.xmp is not None:
-        num = up.stream(extras.xmp, "/Type/Metadata/Subtype/XML", compress=False)
+    if doc.boxes:
+        fields = _add_checkboxes(up, r, doc.boxes)
+        catalog[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): fields})
+    info = DictionaryObject(extras.info)
+    xmp = extras.xmp
+    if title is not None:
+        placeholder, real = title
+        if "/Title" in info:
+            info[NameObject("/Title")] = TextStringObject(str(info["/Title"]).replace(placeholder, real))
+        if xmp is not None:
+            xmp = xmp.replace(placeholder.encode(), xml_escape(real).encode("utf-8"))
+    if xmp is not None:
+        num = up.stream(xmp, "/Type/Metadata/Subtype/XML", compress=False)
         catalog[NameObject("/Metadata")] = IndirectObject(num, 0, r)
     if extras.output_intent is not None and extras.icc_profile is not None:
         icc = up.stream(extras.icc_profile, "/N 3")
         oi = DictionaryObject(extras.output_intent)
         oi[NameObject("/DestOutputProfile")] = IndirectObject(icc, 0, r)
-        num = up.new(_ser(oi))
-        catalog[NameObject("/OutputIntents")] = ArrayObject([IndirectObject(num, 0, r)])
+        catalog[NameObject("/OutputIntents")] = ArrayObject([IndirectObject(up.new(_ser(oi)), 0, r)])
     if extras.lang is not None:
         catalog[NameObject("/Lang")] = extras.lang
     up.objects[root_ref.idnum] = _ser(catalog)
 
-    new_trailer = DictionaryObject({NameObject("/Root"): IndirectObject(root_ref.idnum, 0, r)})
-    info_num = up.new(_ser(extras.info))
-    new_trailer[NameObject("/Info")] = IndirectObject(info_num, 0, r)
+    new_trailer = DictionaryObject({
+        NameObject("/Root"): IndirectObject(root_ref.idnum, 0, r),
+        NameObject("/Info"): IndirectObject(up.new(_ser(info)), 0, r),
+    })
     if "/ID" in trailer:
         new_trailer[NameObject("/ID")] = trailer["/ID"]
-    return up.to_bytes(new_trailer, prev)
+    return up.to_bytes(new_trailer, int(m.group(1)))

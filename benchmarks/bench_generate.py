@@ -1,0 +1,154 @@
+"""Benchmark: rendering N inspections × 3 forms × (docx, PDF), engine against a naive baseline.
+
+    .venv/bin/python benchmarks/bench_generate.py [--n 200] [--baseline-n N] [--workers W] [--keep DIR]
+
+Both render the same N sample inspections (engine/render/sample.py) with the same templates:
+
+- baseline: per document, one docxtpl render (``DocxTemplate(...).render(ctx, autoescape=True)``,
+  QR swapped with ``replace_pic``, ``save``) and one WeasyPrint render of the form's full HTML page
+  (``HTML(string=...).write_pdf(path)``), one process;
+- engine: ``engine.render.render_batch`` — docx from the prepared template, PDFs laid out many
+  per HTML and split, over ``--workers`` processes (default: all cores).
+
+Throughput = documents written per second (N × 6 files).  ``--baseline-n`` runs the baseline on
+fewer inspections (its cost per document is constant) to save time; the ratio uses throughputs.
+Peak memory: the largest total RSS of the engine's process tree (parent + workers), sampled every
+20 ms, and the baseline process's own peak.  Nothing is asserted; the numbers are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.render import DEFAULT_TEMPLATES_DIR, FORM_KEYS, output_name, render_batch  # noqa: E402
+from engine.render.layout import QR_ALT_TEXT  # noqa: E402
+from engine.render.pdf import html_context, jinja_env  # noqa: E402
+from engine.render.qr import qr_png  # noqa: E402
+from engine.render.sample import sample_context  # noqa: E402
+
+
+def baseline(contexts: list[dict], out: Path) -> None:
+    from docxtpl import DocxTemplate
+    from weasyprint import HTML
+
+    env = jinja_env(DEFAULT_TEMPLATES_DIR)
+    base_url = str(DEFAULT_TEMPLATES_DIR) + "/"
+    for ctx in contexts:
+        for key in FORM_KEYS:
+            tpl = DocxTemplate(str(DEFAULT_TEMPLATES_DIR / f"{key}.docx"))
+            tpl.replace_pic(QR_ALT_TEXT, io.BytesIO(qr_png(ctx["qr"])))
+            tpl.render(ctx, autoescape=True)
+            tpl.save(str(out / output_name(ctx["serial"], ctx["v"]["enterprise"], key, "docx")))
+            html = env.get_template(f"{key}.html").render(html_context(ctx))
+            HTML(string=html, base_url=base_url).write_pdf(
+                str(out / output_name(ctx["serial"], ctx["v"]["enterprise"], key, "pdf")))
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def tree_rss_kb(pid: int) -> int:
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += _rss_kb(p)
+        todo += _children(p)
+    return total
+
+
+class PeakSampler:
+    """Largest total RSS of this process and its descendants, sampled in a thread."""
+
+    def __init__(self, interval: float = 0.02):
+        self.interval = interval
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(os.getpid()))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200, help="inspections (each: 3 forms × docx + PDF)")
+    ap.add_argument("--baseline-n", type=int, default=None, help="inspections for the baseline (default: --n)")
+    ap.add_argument("--workers", type=int, default=None, help="engine worker processes (default: all cores)")
+    ap.add_argument("--keep", type=Path, default=None, help="write the files here and keep them")
+    args = ap.parse_args()
+    n, bn = args.n, args.baseline_n or args.n
+    root = args.keep or Path(tempfile.mkdtemp(prefix="ruqi-bench-"))
+    contexts = [sample_context(i) for i in range(max(n, bn))]
+    cores = len(os.sched_getaffinity(0))
+    print(f"bench_generate: N={n} inspections × {len(FORM_KEYS)} forms × 2 formats = {n * 6} files; "
+          f"baseline on {bn}; {cores} cores; python {sys.version.split()[0]}")
+
+    eng_dir = root / "engine"
+    eng_dir.mkdir(parents=True, exist_ok=True)
+    with PeakSampler() as sampler:
+        t0 = time.perf_counter()
+        sets = render_batch(contexts[:n], eng_dir, workers=args.workers)
+        eng_s = time.perf_counter() - t0
+    eng_files = sum(len(s.files) for s in sets)
+    eng_rate = eng_files / eng_s
+    print(f"engine:   {eng_files} files in {eng_s:7.2f} s  = {eng_rate:7.1f} files/s "
+          f"({1000 * eng_s / max(1, eng_files):.1f} ms/file); peak RSS (all processes) {sampler.peak_kb / 1024:.0f} MB")
+
+    base_dir = root / "baseline"
+    base_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    baseline(contexts[:bn], base_dir)
+    base_s = time.perf_counter() - t0
+    base_files = bn * len(FORM_KEYS) * 2
+    base_rate = base_files / base_s
+    peak_base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"baseline: {base_files} files in {base_s:7.2f} s  = {base_rate:7.1f} files/s "
+          f"({1000 * base_s / base_files:.1f} ms/file); peak RSS {peak_base:.0f} MB")
+    print(f"ratio engine/baseline throughput: {eng_rate / base_rate:.1f}x  (target >= 10x; peak <= 600 MB)")
+    if args.keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
