@@ -3,7 +3,8 @@
 A run (one ``ruqi ingest`` or one ``ruqi watch`` cycle) owns a directory
 ``inbox/.processing/<run id>/`` and holds an exclusive ``flock`` on its ``.lock`` file for as
 long as it lives.  It claims a file by *renaming* it from ``inbox/<name>`` to
-``.processing/<run id>/<n>/<name>``: a rename is atomic, so of two runs that try at once one
+``.processing/<run id>/<n>_<name>`` (``<n>/<name>`` when that would be too long a name): a
+rename is atomic, so of two runs that try at once one
 succeeds and the other gets ``FileNotFoundError`` and moves on.  A claimed file leaves the run
 directory only by being filed (then deleted), moved to ``rejected/`` or ``needs_review/``, or
 deleted as a duplicate of archived bytes.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -33,6 +35,8 @@ except ImportError:  # Windows: fall back on "pid alive" checks
 
 PROCESSING = ".processing"
 LOCK = ".lock"
+MAX_FLAT_BYTES = 240  # file names may have 255 bytes; the claim prefix must fit
+_FLAT = re.compile(r"^\d{5,}_")
 # Files that are not (yet) documents and go away by themselves: editors' lock files while a
 # document is open, partial downloads, the desktop's own bookkeeping.  Everything else,
 # hidden names included, is handled (a name like "..\\x.pdf" is exactly what must be seen).
@@ -94,21 +98,29 @@ class Run:
         lock would outlive a killed run for as long as its orphaned workers do."""
         return self._lock_fd
 
-    def _slot(self) -> Path:
+    def _place(self, name: str) -> tuple[Path, Path | None]:
+        """Where the next claim goes, and the slot directory made for it (long names only)."""
         self._n += 1
+        flat = f"{self._n:05d}_{name}"
+        if len(flat.encode("utf-8", "surrogateescape")) <= MAX_FLAT_BYTES:
+            return self.dir / flat, None
         slot = self.dir / f"{self._n:05d}"
         slot.mkdir()
-        return slot
+        return slot / name, slot
+
+    def _take(self, src: Path, name: str, adopted: bool) -> Claimed | None:
+        dst, slot = self._place(name)
+        try:
+            os.rename(src, dst)
+        except FileNotFoundError:  # another run took it first
+            if slot is not None:
+                slot.rmdir()
+            return None
+        return Claimed(dst, name, adopted)
 
     def claim(self, p: Path) -> Claimed | None:
         """Move ``p`` into this run; None when another run took it first."""
-        slot = self._slot()
-        try:
-            os.rename(p, slot / p.name)
-        except FileNotFoundError:
-            slot.rmdir()
-            return None
-        return Claimed(slot / p.name, p.name, adopted=False)
+        return self._take(p, p.name, adopted=False)
 
     def claim_inbox(self, names: set[str] | None = None) -> list[Claimed]:
         """Claim every candidate file in the inbox (or only ``names``), oldest first."""
@@ -124,16 +136,10 @@ class Run:
         for run_dir in sorted(self.base.iterdir()):
             if run_dir == self.dir or run_dir.name.startswith(".") or not run_dir.is_dir() or not _dead(run_dir):
                 continue
-            for f in sorted(run_dir.glob("*/*")):
-                if not f.is_file():
-                    continue
-                slot = self._slot()
-                try:
-                    os.rename(f, slot / f.name)
-                except FileNotFoundError:
-                    slot.rmdir()
-                    continue
-                adopted.append(Claimed(slot / f.name, f.name, adopted=True))
+            for f, name in _claims_in(run_dir):
+                c = self._take(f, name, adopted=True)
+                if c is not None:
+                    adopted.append(c)
             _remove_if_empty(run_dir)
         return adopted
 
@@ -146,14 +152,29 @@ class Run:
         self.release(c)
 
 
+def _claims_in(run_dir: Path) -> list[tuple[Path, str]]:
+    """(claimed file, its inbox name) for every claim in a run directory."""
+    out: list[tuple[Path, str]] = []
+    for e in sorted(run_dir.iterdir()):
+        if e.name == LOCK:
+            continue
+        if e.is_dir():
+            out.extend((f, f.name) for f in sorted(e.iterdir()) if f.is_file())
+        elif e.is_file() and _FLAT.match(e.name):
+            out.append((e, e.name.split("_", 1)[1]))
+    return out
+
+
 def _remove_if_empty(run_dir: Path) -> None:
     # Only empty slots and the lock may be deleted: a file still here belongs to someone.
-    for slot in run_dir.iterdir():
-        if slot.is_dir():
+    for e in run_dir.iterdir():
+        if e.is_dir():
             try:
-                slot.rmdir()
+                e.rmdir()
             except OSError:
                 return
+        elif e.name != LOCK:
+            return
     (run_dir / LOCK).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         run_dir.rmdir()

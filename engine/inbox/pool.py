@@ -22,6 +22,7 @@ from .codes import Reason
 from .examine import Examination, examine
 
 BACKSTOP_EXTRA_S = 15.0
+WAIT_BEFORE_IDLE_S = 0.25
 WORKER_MEMORY_BYTES = 3 << 30
 MAX_DEFAULT_WORKERS = 4
 
@@ -52,7 +53,9 @@ def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, wor
             pending = []
             for k, (job, res) in enumerate(running):
                 if on_wait is not None and not res.ready():
-                    on_wait()
+                    res.wait(WAIT_BEFORE_IDLE_S)  # usually the next card is a moment away
+                    if not res.ready():
+                        on_wait()
                 try:
                     ex = res.get(timeout=backstop)
                 except mp.TimeoutError:

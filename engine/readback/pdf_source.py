@@ -81,28 +81,11 @@ class PdfSource:
     # ---- text
 
     def glyphs(self, index: int) -> list[Glyph]:
+        """The page's characters (white space and pdfium's generated ones left out)."""
         page = self.page(index)
         tp = page.get_textpage()
         try:
-            height = page.get_height()
-            out: list[Glyph] = []
-            n = tp.count_chars()
-            raw = tp.raw
-            pending_high = 0
-            for i in range(n):
-                u = pdfium_c.FPDFText_GetUnicode(raw, i)
-                if 0xD800 <= u <= 0xDBFF:  # first half of a surrogate pair
-                    pending_high = u
-                    continue
-                if 0xDC00 <= u <= 0xDFFF and pending_high:
-                    u = 0x10000 + ((pending_high - 0xD800) << 10) + (u - 0xDC00)
-                pending_high = 0
-                if u in (0, 0xFFFE, 0xFFFF) or chr(u).isspace() or pdfium_c.FPDFText_IsGenerated(raw, i) == 1:
-                    continue
-                left, bottom, right, top = tp.get_charbox(i, loose=True)
-                _ox, oy = _origin(raw, i)
-                out.append(Glyph(chr(u), left, right, height - top, height - bottom, height - oy))
-            return out
+            return _glyphs(tp.raw, tp.count_chars(), page.get_height())
         finally:
             tp.close()
 
@@ -150,10 +133,36 @@ class PdfSource:
         return self.page(index).render(scale=scale, crop=crop, grayscale=True).to_pil()
 
 
-def _origin(raw, i: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    x, y = ctypes.c_double(), ctypes.c_double()
-    pdfium_c.FPDFText_GetCharOrigin(raw, i, ctypes.byref(x), ctypes.byref(y))
-    return x.value, y.value
+def _glyphs(raw, n: int, height: float) -> list[Glyph]:  # type: ignore[no-untyped-def]
+    # The hot loop of reading a card: raw pdfium calls with preallocated out-parameters
+    # (the pypdfium2 helpers allocate per call and cost three times as much).
+    get_unicode, loose_box, origin = (pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_GetLooseCharBox,
+                                      pdfium_c.FPDFText_GetCharOrigin)
+    rect, ox, oy = pdfium_c.FS_RECTF(), ctypes.c_double(), ctypes.c_double()
+    rect_ref, ox_ref, oy_ref = ctypes.byref(rect), ctypes.byref(ox), ctypes.byref(oy)
+    out: list[Glyph] = []
+    high = 0
+    for i in range(n):
+        u = get_unicode(raw, i)
+        if u <= 32 or u in _SKIP_CODES:
+            continue
+        if 0xD800 <= u <= 0xDBFF:  # first half of a surrogate pair
+            high = u
+            continue
+        if 0xDC00 <= u <= 0xDFFF:
+            if not high:
+                continue
+            u, high = 0x10000 + ((high - 0xD800) << 10) + (u - 0xDC00), 0
+        ch = chr(u)
+        if ch.isspace():
+            continue
+        loose_box(raw, i, rect_ref)
+        origin(raw, i, ox_ref, oy_ref)
+        out.append(Glyph(ch, rect.left, rect.right, height - rect.top, height - rect.bottom, height - oy.value))
+    return out
+
+
+_SKIP_CODES = frozenset((0x7F, 0xA0, 0xFFFE, 0xFFFF, 0x3000, 0x200B, 0xFEFF))
 
 
 def _wide(fn, form, annot) -> str:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from statistics import median
 
 from .common import (
     HEAD_LABELS,
+    PUA_GLYPHS,
     QUESTION_COUNT,
     Answer,
     CardReading,
@@ -148,8 +149,10 @@ def glyphs_pdfplumber(path: Path) -> list[list[Glyph]]:
 def build_lines(pages: list[list[Glyph]]) -> list[Line]:
     lines: list[Line] = []
     for pno, glyphs in enumerate(pages):
-        clean = [Glyph(t, g.x0, g.x1, g.top, g.bottom, g.base) for g in glyphs if (t := normalize(g.text))]
-        lines.extend(_cluster(pno, clean))
+        for g in glyphs:
+            if len(g.text) == 1 and ord(g.text) in PUA_GLYPHS:
+                g.text = PUA_GLYPHS[ord(g.text)]  # a tick from a symbol font, as Word exports it
+        lines.extend(_cluster(pno, glyphs))
     return lines
 
 
