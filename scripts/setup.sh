@@ -2,12 +2,18 @@
 # Set up ruqi in this checkout: Debian packages (when root), .venv/, the package in editable mode.
 # Idempotent: a second run only checks what is already there.
 #   scripts/setup.sh            runtime + dev tools
-#   scripts/setup.sh --office   also LibreOffice (used by tests that convert docx to PDF)
+#   scripts/setup.sh --tests    also what the full test suite uses: LibreOffice (docx→PDF, xlsx→xls
+#                               conversions) and PostgreSQL (archive on a real server); those tests
+#                               skip where these are absent
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(fonts-noto-cjk fonts-arphic-ukai libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils)
-if [[ "${1:-}" == "--office" ]]; then APT_PACKAGES+=(libreoffice-writer-nogui libreoffice-calc-nogui); fi
+EXTRAS=dev
+if [[ "${1:-}" == "--tests" ]]; then
+  APT_PACKAGES+=(libreoffice-writer-nogui libreoffice-calc-nogui postgresql)
+  EXTRAS=dev,postgres
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -33,11 +39,11 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.ruqi-installed
-want=$(sha256sum pyproject.toml | cut -c1-16)
+want="$(sha256sum pyproject.toml | cut -c1-16)-$EXTRAS"
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  echo "[setup] pip install -e .[dev]"
+  echo "[setup] pip install -e .[$EXTRAS]"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
   echo "$want" > "$stamp"
 fi
 echo "[setup] ok: $(.venv/bin/ruqi --version 2>/dev/null || echo 'ruqi installed')"
