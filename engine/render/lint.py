@@ -76,9 +76,14 @@ def check_docx_template(path: Path, sample: dict[str, Any] | None = None) -> lis
         paragraphs = list(root.iter(f"{W}p"))
         part_findings = list(_split_and_unclosed(name, label, paragraphs))
         findings += part_findings
-        if any(f.code == RenderCode.TEMPLATE_SYNTAX for f in part_findings):
-            continue  # the parser would only repeat the unclosed tag
-        findings += _jinja_checks(name, label, blob.decode("utf-8"), paragraphs, tpl, sample)
+        broken = {f.where for f in part_findings if f.code == RenderCode.TEMPLATE_SYNTAX}
+        texts = ["".join(_texts(p)) for p in paragraphs]
+        for n, p in enumerate(paragraphs, 1):
+            if _where(name, label, n) in broken:  # already reported: blank it so the rest can be parsed
+                for t in p.iter(f"{W}t"):
+                    t.text = ""
+        xml = etree.tostring(root, encoding="unicode")
+        findings += [f for f in _jinja_checks(name, label, xml, texts, tpl, sample) if f.where not in broken]
     if find_qr_member(members) is None:
         findings.append(warning(RenderCode.TEMPLATE_NO_QR,
                                 f"模板 {name} 中找不到二维码图片（图片“替代文字”应为 ruqi:qr），生成的文书将没有二维码。",
@@ -125,14 +130,13 @@ def _split_and_unclosed(name: str, label: str, paragraphs: list[etree._Element])
                 _where(name, label, n))
 
 
-def _jinja_checks(name: str, label: str, xml: str, paragraphs: list[etree._Element], tpl: DocxTemplate,
+def _jinja_checks(name: str, label: str, xml: str, texts: list[str], tpl: DocxTemplate,
                   sample: dict[str, Any]) -> list[Finding]:
     # One line per paragraph, as docxtpl does, so a parser line number names the paragraph.
     patched = tpl.patch_xml(re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
-    texts = ["".join(_texts(p)) for p in paragraphs]
 
     def where(lineno: int) -> tuple[str, str]:
-        n = max(1, min(lineno - 1, len(paragraphs)))
+        n = max(1, min(lineno - 1, len(texts)))
         return _where(name, label, n), _snippet(texts[n - 1]) if texts else ""
 
     try:
