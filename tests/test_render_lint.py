@@ -134,3 +134,26 @@ def test_missing_or_corrupt_template_file(tdir: Path) -> None:
     (tdir / "card.docx").write_bytes(b"not a zip")
     got = [(f.code, f.where) for f in check_templates(tdir)]
     assert got == [(RenderCode.TEMPLATE_MISSING, "notice.docx"), (RenderCode.TEMPLATE_MISSING, "card.docx")]
+
+
+def test_templates_check_command_exit_codes(tdir: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from engine.render.cli import register
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        pass
+
+    register(app)
+    ok = CliRunner().invoke(app, ["templates", "check", "--dir", str(tdir)])
+    assert ok.exit_code == 0 and "模板检查通过" in ok.output
+    d = docx.Document(str(tdir / "notice.docx"))
+    _, para = paragraph_with(d, "{{ notice.t.body }}")
+    para.runs[0].text = "{{ notice.t.bdy }}"
+    d.save(str(tdir / "notice.docx"))
+    bad = CliRunner().invoke(app, ["templates", "check", "--dir", str(tdir), "--json"])
+    assert bad.exit_code == 1 and '"code": "TEMPLATE_UNKNOWN_VAR"' in bad.output

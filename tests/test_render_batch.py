@@ -1,0 +1,52 @@
+"""render_batch: several inspections, over two processes, each file its own inspection's."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from _render_fixtures import decode_qr_image, docx_text, pdf_page_image, pdf_text, squash
+
+from engine.render import FORM_KEYS, render_batch
+from engine.render.batch import chunk_size, default_workers
+from engine.render.sample import sample_context
+
+
+def test_batch_over_two_processes_writes_distinct_files_in_input_order(tmp_path: Path) -> None:
+    contexts = [sample_context(i) for i in (4, 0, 3, 1, 2)]
+    calls: list[tuple[int, int]] = []
+    sets = render_batch(contexts, tmp_path, workers=2, progress=lambda d, t: calls.append((d, t)))
+    assert [s.serial for s in sets] == [c["serial"] for c in contexts]
+    assert calls[0] == (0, 5) and calls[-1] == (5, 5) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    files = [p for s in sets for p in s.files.values()]
+    assert len(files) == 30 and len({p.name for p in files}) == 30
+    assert len({hashlib.sha256(p.read_bytes()).hexdigest() for p in files}) == 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in files)  # no temp files left
+    for s, ctx in zip(sets, contexts, strict=True):
+        for key in FORM_KEYS:
+            pdf, dx = s.files[(key, "pdf")], s.files[(key, "docx")]
+            assert pdf.name.startswith(f"{ctx['serial']}_{ctx['v']['enterprise']}_")
+            assert ctx["serial_label"] in squash(pdf_text(pdf)) and ctx["serial_label"] in docx_text(dx)
+        card = s.files[("card", "pdf")]
+        assert squash(ctx["card"]["t"]["inspectors"]) in squash(pdf_text(card))
+        assert decode_qr_image(pdf_page_image(card, dpi=150)) == [ctx["qr"]]
+
+
+def test_one_bad_inspection_spoils_only_its_own_forms(tmp_path: Path) -> None:
+    good = [sample_context(i) for i in range(3)]
+    bad = sample_context(3)
+    del bad["card"]["t"]["remark"]  # a value the card template needs
+    failures: list[tuple[str, str]] = []
+    sets = render_batch([good[0], bad, good[1], good[2]], tmp_path, formats=("pdf",), workers=1,
+                        on_failure=lambda serial, reason: failures.append((serial, reason)))
+    assert [s.serial for s in sets] == [c["serial"] for c in good]
+    assert [f[0] for f in failures] == [bad["serial"]] and "remark" in failures[0][1]
+    assert all(len(s.files) == 3 for s in sets)
+    assert not any(bad["serial"] in p.name for p in tmp_path.iterdir())
+
+
+def test_docx_only_batch_and_sizing_rules(tmp_path: Path) -> None:
+    sets = render_batch([sample_context(7)], tmp_path, formats=("docx",))
+    assert sorted(sets[0].files) == [(k, "docx") for k in sorted(FORM_KEYS)]
+    assert default_workers(1) == 1  # a single inspection never pays for a process start
+    assert chunk_size(200, 2) == 20 and chunk_size(5, 2) == 1
