@@ -44,6 +44,17 @@ def _ole(stream_name: str) -> bytes:
     return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + stream_name.encode("utf-16-le") + b"\x00" * 1024
 
 
+def _workbook() -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["日期", "值班人", "电话"])
+    wb.active.append(["6月18日", "张三", "13912345678"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 def hostile_corpus(inbox: Path, cards: Path, tmp: Path) -> dict[str, str]:
     """Write the corpus into ``inbox``; returns file name → the reason code it must get."""
     card_pdf = (cards / "0.pdf").read_bytes()
@@ -66,6 +77,7 @@ def hostile_corpus(inbox: Path, cards: Path, tmp: Path) -> dict[str, str]:
         "打包.zip": (zipped.getvalue(), "ARCHIVE_FILE"),
         "说明.txt": ("请查收".encode(), "UNSUPPORTED_TYPE"),
         "会议纪要.docx": (foreign_docx(tmp / "m.docx").read_bytes(), "NOT_A_CARD"),
+        "值班表.xlsx": (_workbook(), "UNKNOWN_WORKBOOK"),
         "..\\..\\windows\\反馈卡.docx": (good.read_bytes(), "NAME_UNSAFE"),
         "反馈卡\x07\x1b[31m.docx": (good.read_bytes(), "NAME_UNSAFE"),
         "反馈卡\u202egpj.docx": (good.read_bytes(), "NAME_UNSAFE"),

@@ -58,5 +58,6 @@ class Reason(StrEnum):
     OTHER_FORM = "OTHER_FORM"  # our 通知书 or 公示, not the card
     GENERATED_COPY = "GENERATED_COPY"  # the blank card we generated, not a return
     UNREADABLE = "UNREADABLE"  # the reader failed on a file that passed preflight
+    UNKNOWN_WORKBOOK = "UNKNOWN_WORKBOOK"  # a spreadsheet that is none of our four tables
     STATS_REJECTED = "STATS_REJECTED"
     STATS_UNAVAILABLE = "STATS_UNAVAILABLE"

@@ -33,7 +33,7 @@ def read(path: Path, root: Path) -> tuple[Kind, Any, list[Finding]]:
     which = stats.recognise(path)
     no = _table_no(which)
     if no is None:
-        return Kind.UNKNOWN, None, [error(Reason.NOT_A_CARD, "这个表格不是本局下发的统计表（附件1–4），也不是反馈卡。请核对后重新放入。")]
+        return Kind.UNKNOWN, None, [error(Reason.UNKNOWN_WORKBOOK, "这个表格不是本局下发的统计表（附件1–4）。请核对后重新放入。")]
     result = stats.read_submission(path, ws)
     findings = list(_findings_of(result))
     if not getattr(result, "ok", False) and not any(f.is_error for f in findings):
