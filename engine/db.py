@@ -61,6 +61,7 @@ def _import_models() -> None:
     # Importing registers each module's tables on Base.metadata.
     from . import register  # noqa: F401
     from .archive import models  # noqa: F401
+    from .stats import submissions  # noqa: F401
 
 
 @contextmanager

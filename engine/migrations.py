@@ -25,7 +25,13 @@ def _v2_archive_tables(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[ItemRecord.__table__, AuditRecord.__table__])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables]
+def _v3_stats_tables(conn: Connection) -> None:
+    from .stats.submissions import StatsRecord, StatsRound
+
+    Base.metadata.create_all(conn, tables=[StatsRound.__table__, StatsRecord.__table__])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables, _v3_stats_tables]
 
 
 def current_version(conn: Connection) -> int:
