@@ -1,39 +1,150 @@
-"""`ruqi demo`: the main job on samples/, start to finish, in a fresh workspace."""
+"""`ruqi demo`: the main job on samples/, start to finish, in a fresh workspace.
+
+1. a workspace for 大同市应急管理局;  2. the sample 2025 plan → forms;  3. a plan with mistakes →
+per-cell findings;  4. the same plan again → nothing counted twice;  5. enterprises return their
+cards (ticked PDFs, filled Word files, one 是, two late, one broken file) → ingest;  6. cards still
+missing;  7. counties return 附件2 → ingest → city summary;  8. the 纪委 review and its bag;
+9. 四性检测 of the archive.  Dates are those of the sample year: "today" is 2025-06-30.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 
 from . import workspace
-from .generate import RowStatus, generate
+from .generate import BatchResult, RowStatus, generate
+from .simulate import fill_blank, fill_docx, tick_pdf
+from .workspace import Workspace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+TODAY = date(2025, 6, 30)  # the demo's "today", in the sample plan's year
 
 
 def run_demo(directory: Path, console: Console) -> int:
+    from .cli.generate_cmd import print_result
+
+    started = time.perf_counter()
     if directory.exists():
         shutil.rmtree(directory)
     ws = workspace.init(directory)
     console.rule("1. 新建工作目录")
     console.print(f"{ws.root}（{ws.config.name}）")
 
-    console.rule("2. 按示例计划批量生成文书")
-    from .cli.generate_cmd import print_result
-
-    good = generate(ws, SAMPLES / "检查计划-2025.xlsx")
+    console.rule("2. 按示例计划批量生成通知书、公示、反馈卡")
+    good = generate(ws, SAMPLES / "检查计划-2025.xlsx", issue_date=date(2025, 3, 1))
     print_result(good)
 
     console.rule("3. 有错误的计划：逐行逐列说明错误，正确的行照常生成")
-    bad = generate(ws, SAMPLES / "检查计划-有错误.xlsx")
+    bad = generate(ws, SAMPLES / "检查计划-有错误.xlsx", formats=("docx",), issue_date=date(2025, 3, 1))
     print_result(bad)
 
     console.rule("4. 同一计划再生成一次：不重复登记、不重复计数")
     again = generate(ws, SAMPLES / "检查计划-2025.xlsx", formats=("docx",))
     console.print(f"已在台账中的检查：{sum(o.existing for o in again.outcomes)} / {again.count(RowStatus.GENERATED)}")
 
-    ok = good.count(RowStatus.GENERATED) > 0 and bad.count(RowStatus.INVALID) > 0
-    console.rule("演示完成" if ok else "演示未按预期完成")
+    console.rule("5. 企业交回反馈卡，收件箱处理")
+    returned = return_cards(ws, good)
+    console.print(f"放入收件箱 {returned} 个文件（PDF 勾选、Word 填写、一份“是”、两份逾期、一份损坏）")
+    ingest_step(ws, console)
+
+    console.rule("6. 尚未交回的反馈卡")
+    from .cli.inbox_cmd import status_cmd
+
+    status_cmd(workspace=ws.root, overdue=True, today=TODAY.isoformat(), as_json=False)
+
+    console.rule("7. 县区报送附件2，市局汇总")
+    stats_step(ws, console)
+
+    console.rule("8. 纪委审查清单和审查包")
+    review_step(ws, console)
+
+    console.rule("9. 档案四性检测")
+    from .archive import verify
+
+    rep = verify(ws)
+    console.print(f"四性检测：{'全部通过' if rep.ok else '发现问题'}；错误 {len([f for f in rep.findings if f.is_error])} 项，"
+                  f"提示 {len([f for f in rep.findings if not f.is_error])} 项。")
+
+    ok = good.count(RowStatus.GENERATED) > 0 and bad.count(RowStatus.INVALID) > 0 and rep.ok
+    console.rule(f"演示完成（{time.perf_counter() - started:.0f} 秒），工作目录：{ws.root}" if ok else "演示未按预期完成")
     return 0 if ok else 1
+
+
+def _arrived(path: Path, when: date) -> None:
+    """The inbox takes a file's modification time as its arrival time."""
+    t = datetime.combine(when, datetime.min.time()).replace(hour=10).timestamp()
+    os.utime(path, (t, t))
+
+
+def return_cards(ws: Workspace, batch: BatchResult) -> int:
+    """What enterprises send back: most tick the PDF, some fill the Word card; a few do not answer."""
+    done = [o for o in batch.outcomes if o.status is RowStatus.GENERATED and o.inspection]
+    all_no = {q: "否" for q in range(1, 11)}
+    n = 0
+    for k, o in enumerate(done[:32]):
+        insp = o.inspection
+        assert insp is not None
+        pdf = next(p for p in o.files if p.name.endswith("反馈卡.pdf"))
+        docx = next(p for p in o.files if p.name.endswith("反馈卡.docx"))
+        answers = all_no | ({3: "是"} if k == 5 else {}) | ({7: "是", 9: "是"} if k == 17 else {})
+        if k % 8 == 3:
+            dst = fill_docx(docx, ws.inbox / f"反馈卡-{insp.enterprise}.docx", answers, head="刘海峰", position="安全副总",
+                            phone="13912345678")
+        else:
+            dst = tick_pdf(pdf, ws.inbox / f"{insp.serial}-反馈卡.pdf", answers)
+        _arrived(dst, insp.end + timedelta(days=6 if k in (9, 21) else 1))
+        n += 1
+    # A transfer cut short: the start of a PDF and nothing else.
+    (ws.inbox / "扫描件（传输中断）.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog")
+    return n + 1
+
+
+def ingest_step(ws: Workspace, console: Console) -> None:
+    from .cli.inbox_cmd import print_report
+    from .inbox import ingest
+
+    print_report(ingest(ws, actor="办公室"))
+
+
+def stats_step(ws: Workspace, console: Console) -> None:
+    from .stats import aggregate, write_blanks
+    from .stats.aggregate import status_line, write_aggregate
+
+    due = date(2025, 6, 18)
+    blanks = write_blanks(ws, 2, "2025Q2", due=due)
+    console.print(f"已生成附件2空白表 {len(blanks.files)} 份：{blanks.files[0].parent}")
+    for i, blank in enumerate(blanks.files):
+        if i in (4, 7):
+            continue  # two counties have not reported yet
+        staff, firms = 20 + 3 * i, 40 + 11 * i
+        values = {"B6": staff, "C6": staff - i % 3, "D6": firms, "E6": firms - 2 * (i % 4), "E3": "2025年6月16日"}
+        if i == 9:
+            values["C6"] = staff + 2  # more registered than expected: a warning, not a rejection
+        dst = fill_blank(blank, ws.inbox / blank.name, values)
+        _arrived(dst, due + timedelta(days=3 if i == 2 else -2))
+    ingest_step(ws, console)
+    agg = aggregate(ws, 2, "2025Q2", due=due)
+    xlsx, pdf = write_aggregate(agg, ws.outbox / "附件2汇总-2025Q2.xlsx")
+    console.print(status_line(agg))
+    console.print(f"汇总表：{xlsx}\n报告：{pdf}")
+
+
+def review_step(ws: Workspace, console: Console) -> None:
+    from .cli.review_cmd import print_review
+    from .review import build_review
+    from .review.export import export_bundle
+    from .review.report import write_xlsx
+
+    review = build_review(ws, today=TODAY)
+    print_review(review)
+    out = write_xlsx(review, ws.outbox / "纪委审查清单.xlsx")
+    res = export_bundle(ws, ws.outbox / "纪委审查包", only_flagged=True, today=TODAY, actor="机关纪委")
+    console.print(f"审查清单：{out}")
+    console.print(f"审查包（BagIt）：{res.bag_dir}，{len(res.serials)} 次检查、{len(res.payload)} 个文件；"
+                  f"核验：.venv/bin/bagit.py --validate {res.bag_dir}")

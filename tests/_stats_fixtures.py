@@ -14,8 +14,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+
+from engine.simulate import fill_blank  # noqa: F401  (re-exported for the tests)
 
 T2_TITLE = "“扫码入企”工作推进情况调度统计表"
 T2_GROUPS = {"staff": "移动应急APP政务人员注册数", "ent": "移动应急APP企业实名认证注册数"}
@@ -141,18 +143,6 @@ def seed_roster(path: Path, rows: list[tuple[Any, ...]]) -> Path:
         sh.append(list(row))
     wb.save(path)
     return path
-
-
-def fill_blank(blank: Path, out: Path, values: dict[str, Any], sheet: str | None = None) -> Path:
-    """Type values into cells of one of our blanks (``{"B6": 12, "C3": "2025年6月17日"}``) and save."""
-    wb = load_workbook(blank)
-    sh = wb[sheet] if sheet else wb.worksheets[0]
-    for ref, v in values.items():
-        sh[ref] = v
-        if isinstance(v, str) and v.startswith("="):
-            sh[ref].data_type = "s"  # typed as '=… in Excel: text, not a formula
-    wb.save(out)
-    return out
 
 
 def to_xls(sources: list[Path], out_dir: Path) -> list[Path] | None:

@@ -22,7 +22,9 @@ app = typer.Typer(
 )
 
 # Command groups, in the order `ruqi --help` lists them.
-COMMAND_MODULES = ("workspace_cmd", "generate_cmd", "inbox_cmd", "archive_cmd", "stats_cmd", "review_cmd")
+COMMAND_MODULES = (
+    "workspace_cmd", "generate_cmd", "templates_cmd", "inbox_cmd", "archive_cmd", "stats_cmd", "review_cmd",
+)
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..db import session
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate
@@ -62,28 +63,33 @@ def generate_cmd(
 
 
 def print_result(result: BatchResult) -> None:
+    """A table of what was generated, then every problem on its own line (row, column, fix)."""
     for f in result.plan_findings:
-        console.print(f"[red]✗[/red] {f}")
+        console.print(Text(f"✗ {f}"), style="red")
     if not result.outcomes:
         return
-    t = Table(title=f"批次 {result.batch}", show_lines=False)
-    for h in ("行", "状态", "检查编号", "企业", "第N次", "说明"):
-        t.add_column(h)
+    t = Table(title=f"批次 {result.batch}")
+    for h in ("行", "状态", "检查编号", "企业", "本年第N次"):
+        t.add_column(h, overflow="fold")
     for o in result.outcomes:
         i = o.inspection
         style = {RowStatus.GENERATED: "green", RowStatus.REFUSED: "yellow", RowStatus.INVALID: "red"}[o.status]
-        note = "；".join(f"{f.where} {f.message}" if f.where else f.message for f in o.findings)
-        if o.existing:
-            note = ("已在台账中，未重复计数。" + note).strip()
-        t.add_row(str(o.row), f"[{style}]{STATUS_ZH[o.status]}[/{style}]", o.serial, i.enterprise if i else "",
-                  str(i.visit_total) if i and o.serial else "", note)
+        state = STATUS_ZH[o.status] + ("（已在台账中）" if o.existing else "") + ("（超次数，已批准）" if o.over_cap else "")
+        t.add_row(str(o.row), Text(state, style=style), o.serial, i.enterprise if i else "",
+                  str(i.visit_total) if i and o.serial else "")
     console.print(t)
+    problems = [(o, f) for o in result.outcomes for f in o.findings]
+    if problems:
+        console.print("需要处理的问题：")
+    for o, f in problems:
+        mark, style = ("✗", "red") if f.is_error else ("!", "yellow")
+        console.print(Text(f"  {mark} {f.where or f'第{o.row}行'}：{f.message}（{f.code}）", style=style))
     console.print(
         f"共 {len(result.outcomes)} 行：已生成 {result.count(RowStatus.GENERATED)}，"
         f"超次数 {result.count(RowStatus.REFUSED)}，有错误 {result.count(RowStatus.INVALID)}。"
     )
     if result.manifest:
-        console.print(f"文书和清单在：{result.out_dir}")
+        console.print(f"文书和生成清单在：{result.out_dir}")
 
 
 def register_cmd(
