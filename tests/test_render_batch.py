@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pdfplumber
 from _render_fixtures import decode_qr_image, docx_text, pdf_page_image, pdf_text, squash
+from pypdf import PdfReader
 
-from engine.render import FORM_KEYS, render_batch
+from engine.render import CHECKBOX_FIELDS, FORM_KEYS, render_batch
 from engine.render.batch import chunk_size, default_workers
+from engine.render.pdf import HtmlPdfRenderer
 from engine.render.sample import sample_context
+from engine.render.templates import DEFAULT_TEMPLATES_DIR
 
 
 def test_batch_over_two_processes_writes_distinct_files_in_input_order(tmp_path: Path) -> None:
@@ -43,6 +48,43 @@ def test_one_bad_inspection_spoils_only_its_own_forms(tmp_path: Path) -> None:
     assert [f[0] for f in failures] == [bad["serial"]] and "remark" in failures[0][1]
     assert all(len(s.files) == 3 for s in sets)
     assert not any(bad["serial"] in p.name for p in tmp_path.iterdir())
+
+
+def widgets_on_boxes(pdf_path: Path) -> list[str]:
+    """Names of the checkboxes, each checked to be centred on a printed □."""
+    names = []
+    with pdfplumber.open(pdf_path) as pdf:
+        for page in pdf.pages:
+            boxes = [c for c in page.chars if c["text"] == "□"]
+            for a in page.annots:
+                cx, cy = (a["x0"] + a["x1"]) / 2, (a["top"] + a["bottom"]) / 2
+                assert any(abs((c["x0"] + c["x1"]) / 2 - cx) < 1.5 and abs((c["top"] + c["bottom"]) / 2 - cy) < 3
+                           for c in boxes), a["data"]["T"]
+                names.append(a["data"]["T"].decode())
+    return names
+
+
+def test_cards_laid_out_together_each_get_checkboxes_on_their_own_boxes(tmp_path: Path) -> None:
+    # One chunk: the first card's boxes are read from the PDF, the others' derived from their
+    # table positions — unless a card is laid out differently (here: so many experts that its
+    # answer table starts lower and runs onto a second page), then its boxes are read too.
+    contexts = [sample_context(i) for i in range(4)]
+    contexts[1]["card"]["t"]["inspectors"] = "检查人员：" + "、".join(f"检查员{i}" for i in range(12))  # 2 lines
+    long = sample_context(4)
+    long["card"]["t"]["experts"] = "随行专家：" + "、".join(f"专家{i:02d}号同志" for i in range(60))
+    contexts.insert(2, long)
+    sets = render_batch(contexts, tmp_path, formats=("pdf",), workers=1)
+    for s in sets:
+        card = s.files[("card", "pdf")]
+        assert sorted(widgets_on_boxes(card)) == sorted(CHECKBOX_FIELDS)
+    assert len(PdfReader(sets[2].files[("card", "pdf")]).pages) == 2
+
+
+def test_engine_html_is_well_formed_xhtml() -> None:
+    # The fast path (C XML parser instead of WeasyPrint's HTML5 parser) needs it; see pdf._TreeHTML.
+    r = HtmlPdfRenderer(DEFAULT_TEMPLATES_DIR)
+    root = ET.fromstring(r.html([(k, sample_context(i)) for i, k in enumerate(FORM_KEYS)]))
+    assert [s.get("id") for s in root.iter("section")] == ["ruqi-doc-0", "ruqi-doc-1", "ruqi-doc-2"]
 
 
 def test_docx_only_batch_and_sizing_rules(tmp_path: Path) -> None:

@@ -2,9 +2,8 @@
 
 A chunk of K inspections becomes one WeasyPrint layout and write of its 3K forms, split into
 3K PDFs (see :mod:`.pdf`), and 3K docx renders from the prepared templates (see :mod:`.docx`).
-Chunks run in this process and ``workers - 1`` spawned ones (spawned, not forked, so a caller's
-threads — a progress bar — never meet a fork); a batch too small to pay for process start-up
-runs here alone.
+Chunks run in this process and in ``workers - 1`` forked ones (see :func:`_mp_context`); a
+batch too small to pay for process start-up runs here alone.
 """
 
 from __future__ import annotations
@@ -12,12 +11,14 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
     without an idle parent holding its own copy of the libraries (memory is the tight budget)."""
     queue = deque(chunks)
     pending: dict[Future[ChunkResult], list[dict[str, Any]]] = {}
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn"),
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_mp_context(),
                              initializer=_init_worker) as pool:
 
         def top_up() -> None:
@@ -130,13 +131,22 @@ def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
                     log.exception("worker failed; rendering its chunk in the main process")
                     collect(run(chunk))
 
-        top_up()
+        with warnings.catch_warnings():  # the fork happens at the first submit
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "process is multi-threaded"
+            top_up()
         while queue:
             collect(run(queue.popleft()))
             harvest(block=False)
             top_up()
         while pending:
             harvest(block=True)
+
+
+def _mp_context() -> BaseContext:
+    """fork where there is one: a forked worker starts with the libraries already loaded (spawn
+    re-imports them, ~1 s).  The child only renders; it never touches the locks a caller's
+    thread (a progress bar) might hold, and logging re-creates its own after a fork."""
+    return get_context("fork" if "fork" in get_all_start_methods() else "spawn")
 
 
 def default_workers(n: int) -> int:

@@ -27,13 +27,13 @@ def _make(payload: str) -> segno.QRCode:
 @lru_cache(maxsize=64)
 def qr_png(payload: str, scale: int = 8) -> bytes:
     """Black-on-white PNG, ``scale`` pixels per module, 4-module quiet zone (Pillow: ~1 ms)."""
-    qr = _make(payload)
-    border = 4
-    size = len(qr.matrix) + 2 * border
-    img = Image.new("1", (size, size), 1)
-    img.putdata([0 if (0 <= y - border < len(qr.matrix) and 0 <= x - border < len(qr.matrix)
-                       and qr.matrix[y - border][x - border]) else 1
-                 for y in range(size) for x in range(size)])
+    matrix = _make(payload).matrix
+    border, n = 4, len(matrix)
+    size = n + 2 * border
+    quiet = b"\xff" * size
+    rows = [quiet] * border + [b"\xff" * border + bytes(0 if dark else 255 for dark in row) + b"\xff" * border
+                               for row in matrix] + [quiet] * border
+    img = Image.frombytes("L", (size, size), b"".join(rows)).convert("1")
     if scale > 1:
         img = img.resize((size * scale, size * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
