@@ -34,7 +34,7 @@ def _pdf_left_of_answers(p: Path) -> str:
     """The card's question column: its lines wrap beside the 是/否 column, so read left of it."""
     with pdfplumber.open(p) as pdf:
         page = pdf.pages[0]
-        answer_x = min(w["x0"] for w in page.extract_words() if w["text"] == "是")
+        answer_x = min(w["x0"] for w in page.extract_words() if w["text"] in ("是", "□是"))
         return _squash(page.crop((0, 0, answer_x - 1, page.height)).extract_text() or "")
 
 
