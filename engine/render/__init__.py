@@ -49,7 +49,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .batch import FORMATS, RenderedSet, check_options, render_batch
+from .batch import FORMATS, RenderedSet, _gc_paused, check_options, render_batch
 from .codes import RenderCode, RenderError, render_error
 from .docx import compiled_template, render_docx_bytes
 from .files import output_name, write_atomic
@@ -81,7 +81,8 @@ def render_pdf(form_key: str, ctx: dict[str, Any], out_path: str | Path, pdf_var
     """One form of one inspection as PDF; ``pdf_variant`` e.g. ``"pdf/a-3b"`` for the archive."""
     _check_form(form_key)
     check_options(("pdf",), pdf_variant)
-    (data,) = renderer(resolve_templates_dir(templates_dir)).render([(form_key, ctx)], pdf_variant)
+    with _gc_paused():
+        (data,) = renderer(resolve_templates_dir(templates_dir)).render([(form_key, ctx)], pdf_variant)
     out = Path(out_path)
     write_atomic(out, data)
     return out

@@ -52,6 +52,7 @@ class CompiledDocx:
     members: list[tuple[zipfile.ZipInfo, bytes]]  # every part, in the template's order
     templates: dict[str, jinja2.Template] = field(default_factory=dict)  # part name -> compiled XML
     qr_member: str | None = None  # zip name of the QR picture, if the template has one
+    base: bytes = b""  # a zip of the parts no document changes, compressed once
 
 
 def patched_parts(path: Path) -> dict[str, str]:
@@ -76,7 +77,23 @@ def compile_docx(path: Path) -> CompiledDocx:
     for name, xml in patched_parts(path).items():
         compiled.templates[name] = env.from_string(xml)
     compiled.qr_member = find_qr_member(members)
+    compiled.base = _static_zip(compiled)
     return compiled
+
+
+def _static_zip(compiled: CompiledDocx) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, blob in compiled.members:
+            if info.filename not in compiled.templates and info.filename != compiled.qr_member:
+                z.writestr(_zinfo(info.filename, info.date_time, zipfile.ZIP_DEFLATED), blob)
+    return buf.getvalue()
+
+
+def _zinfo(name: str, date_time: tuple[int, int, int, int, int, int], method: int) -> zipfile.ZipInfo:
+    zi = zipfile.ZipInfo(name, date_time=date_time)
+    zi.compress_type = method
+    return zi
 
 
 def find_qr_member(members: list[tuple[zipfile.ZipInfo, bytes]]) -> str | None:
@@ -120,22 +137,14 @@ def render_xml(template: jinja2.Template, ctx: dict[str, Any]) -> bytes:
 
 
 def render_docx_bytes(compiled: CompiledDocx, ctx: dict[str, Any]) -> bytes:
-    replaced = {name: render_xml(t, ctx) for name, t in compiled.templates.items()}
-    if compiled.qr_member:
-        replaced[compiled.qr_member] = qr_png(ctx["qr"])
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-        for info, blob in compiled.members:
-            # A fresh ZipInfo per write: writestr() mutates the one it is given.
-            zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(zi, replaced.get(info.filename, blob))
+    """The static parts' zip, with this document's XML parts and QR picture appended."""
+    buf = io.BytesIO(compiled.base)
+    buf.seek(0, io.SEEK_END)
+    with zipfile.ZipFile(buf, "a") as z:
+        for info, _ in compiled.members:
+            name = info.filename
+            if name in compiled.templates:
+                z.writestr(_zinfo(name, info.date_time, zipfile.ZIP_DEFLATED), render_xml(compiled.templates[name], ctx))
+            elif name == compiled.qr_member:  # PNG is compressed already
+                z.writestr(_zinfo(name, info.date_time, zipfile.ZIP_STORED), qr_png(ctx["qr"]))
     return buf.getvalue()
-
-
-def render_docx_file(template_path: Path, ctx: dict[str, Any], out_path: Path) -> Path:
-    data = render_docx_bytes(compiled_template(template_path), ctx)
-    from .files import write_atomic
-
-    write_atomic(out_path, data)
-    return out_path
