@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from engine.forms import CARD_QUESTIONS
+from engine.readback.common import parse_number, visit_numbers_in
 from engine.review import CardState, ReviewFlag, build_review
-from engine.review.sources import parse_number, visit_numbers_in
 from tests._review_fixtures import JUNE, TODAY, Planted, register_month
 
 

@@ -282,9 +282,9 @@ class CardReading:
         self.read_visit_numbers(text)
 
     def read_visit_numbers(self, text: str) -> None:
-        m = _VISIT_RE.search(normalize(text))
-        if m:
-            self.stated_visit_total, self.stated_visit_kind = _number(m["n"]), _number(m["m"])
+        found = visit_numbers_in(text)
+        if found:
+            self.stated_visit_total, self.stated_visit_kind = found
 
     def answers_json(self) -> dict[str, str | None]:
         return {str(i): self.answers.get(i) for i in range(1, QUESTION_COUNT + 1)}
@@ -294,7 +294,13 @@ _VISIT_RE = re.compile(r"第(?P<n>[0-9０-９一二三四五六七八九十两]+
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
 
 
-def _number(text: str) -> int | None:
+def visit_numbers_in(text: str) -> tuple[int | None, int | None] | None:
+    """(N, M) of "第N次入企业检查，第M次" in a card's text, or None when the sentence is not there."""
+    m = _VISIT_RE.search(normalize(text or ""))
+    return None if m is None else (parse_number(m["n"]), parse_number(m["m"]))
+
+
+def parse_number(text: str) -> int | None:
     """``3``, ``３``, ``三``, ``十二`` → int."""
     t = text.translate({0xFF10 + i: 0x30 + i for i in range(10)})
     if t.isdigit():

@@ -6,7 +6,6 @@ queries run against the archive's own table (``archive_items``) read-only; nothi
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..readback.common import visit_numbers_in
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
@@ -129,32 +129,6 @@ def suspect_reasons(codes: Iterable[str]) -> tuple[SuspectReason, ...]:
 
 
 # ---- the visit numbers a returned card states --------------------------------------------------
-
-# "本年度接受的…第 3 次入企业检查，第 1 次 ☑执法检查": the enterprise may correct our printed numbers.
-_VISIT_RE = re.compile(r"第(?P<n>[0-9０-９一二三四五六七八九十两]+)次入企业?检查[，,、；;]?第(?P<m>[0-9０-９一二三四五六七八九十两]+)次")
-_NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
-
-
-def parse_number(text: str) -> int | None:
-    """``3``, ``３``, ``三``, ``十二`` → int; anything else None."""
-    t = text.translate({0xFF10 + i: 0x30 + i for i in range(10)})
-    if t.isdigit():
-        return int(t)
-    if "十" in t:
-        tens, _, ones = t.partition("十")
-        a = _NUMERALS.get(tens, 1) if tens else 1
-        b = _NUMERALS.get(ones, 0) if ones else 0
-        return a * 10 + b if (not tens or tens in _NUMERALS) and (not ones or ones in _NUMERALS) else None
-    return _NUMERALS.get(t) if len(t) == 1 else None
-
-
-def visit_numbers_in(text: str) -> tuple[int | None, int | None] | None:
-    """(N, M) stated in a card's text, or None when the sentence is not there."""
-    t = re.sub(r"[\s\u00a0\u3000_]+", "", text or "")
-    m = _VISIT_RE.search(t)
-    if m is None:
-        return None
-    return parse_number(m["n"]), parse_number(m["m"])
 
 
 def stated_visit_numbers(ws: Workspace, entry: Entry, read_cards: bool = True) -> tuple[int | None, int | None] | None:
