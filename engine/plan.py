@@ -21,6 +21,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .caps import ALL_GRADES, INDUSTRIES, grades_for
+from .cells import cell_text as _text
+from .cells import is_blank as _blank
 from .divisions import Division, find_county
 from .findings import Finding, Findings, error, warning
 from .forms import INSPECTION_KINDS
@@ -234,18 +236,6 @@ def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
         if len(mapping) > len(best[1]):
             best = (i, mapping)
     return best
-
-
-def _blank(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
-def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).strip()
 
 
 _DATE_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")

@@ -16,6 +16,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
+from ..cells import cell_text, is_blank
 from .meta import META_SHEET, Meta, meta_from_custom_props, meta_from_rows
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -139,17 +140,9 @@ def _load_xlrd(path: Path, nrows: int | None) -> Book:
 _QUOTES = str.maketrans("", "", "“”\"'‘’「」『』")
 
 
-def is_blank(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
 def text(v: Any) -> str:
     """A cell as text: ``12.0`` → ``12``, full-width folded, surrounding space removed."""
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return unicodedata.normalize("NFKC", str(v)).strip()
+    return unicodedata.normalize("NFKC", cell_text(v)).strip()
 
 
 def norm(v: Any) -> str:

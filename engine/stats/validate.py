@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from ..cells import cell_text as _text
 from ..findings import Finding, Severity, error, warning
 from ..workspace import Config
 from .codes import StatsCode
@@ -108,14 +109,6 @@ def phone_ok(raw: Any) -> bool:
     parts = [re.sub(r"[\s\-()（）]", "", p) for p in re.split(r"[、/,，;；]", t) if p.strip()]
     parts = [p.removeprefix("+86").removeprefix("0086") for p in parts]
     return bool(parts) and all(_MOBILE.match(p) or _LANDLINE.match(p) for p in parts)
-
-
-def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).strip()
 
 
 # ---- the checks -----------------------------------------------------------------------------
