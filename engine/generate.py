@@ -42,6 +42,10 @@ class GenCode(StrEnum):
     RENDER_FAILED = "RENDER_FAILED"
 
 
+# Generated PDFs are PDF/A-3b: the same file goes to the enterprise and, byte-identical, into the
+# archive (DA/T 70 long-term format). WeasyPrint keeps the card's AcroForm checkboxes under PDF/A.
+PDF_VARIANT = "pdf/a-3b"
+
 # Archive form types of the generated documents (see engine.archive).
 FORM_TYPES = {"notice": "notice", "notice_board": "notice_board", "card": "card_generated"}
 
@@ -189,7 +193,8 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
         return
     key = ws.key
     contexts = [build_context(o.inspection, ws.config, key) for o in rows if o.inspection]
-    sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress)
+    sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress,
+                        pdf_variant=PDF_VARIANT)
     by_serial = {rs.serial: rs for rs in sets}
     for o in rows:
         rs = by_serial.get(o.serial)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import date
@@ -14,7 +15,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from engine import register
-from engine.archive import audit_log, search
+from engine.archive import audit_log, search, verify
 from engine.cli import app
 from engine.db import session
 from engine.forms import CARD_QUESTIONS, TEN_PROHIBITIONS
@@ -81,6 +82,15 @@ def test_forms_for_every_valid_row_and_findings_for_the_rest(ws, tmp_path: Path)
     # the 督导检查 of the same enterprise is its second visit of the year, first of its kind
     card3 = next(p for p in third.files if p.name.endswith("反馈卡.pdf"))
     assert "第2次入企业检查，第1次□执法检查、☑督导检查" in _pdf_text(card3)
+
+    # the same PDF/A files went, byte-identical, into the archive; 四性检测 passes without warnings
+    filed = search(ws, serial="140200-2025-0001")
+    assert sorted((i.form_type, i.format, i.format_version) for i in filed) == sorted(
+        [(t, "pdf", "PDF/A-3B") for t in ("notice", "notice_board", "card_generated")]
+        + [(t, "docx", "") for t in ("notice", "notice_board", "card_generated")])
+    assert {i.sha256 for i in filed} == {hashlib.sha256(p.read_bytes()).hexdigest() for p in first.files}
+    report = verify(ws)
+    assert report.ok and list(report.findings) == []
 
     manifest = json.loads((result.out_dir / "manifest.json").read_text(encoding="utf-8"))
     assert [r["status"] for r in manifest["rows"]] == ["generated", "invalid", "generated"]
