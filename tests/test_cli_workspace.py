@@ -1,0 +1,72 @@
+"""The clerk's first steps through the CLI: init, plan-template, generate, register; and the demo."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from _plan_fixtures import GOOD, _plan
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from engine.cli import app, common
+from engine.demo import run_demo
+from engine.workspace import Workspace
+
+runner = CliRunner()
+
+
+def test_init_is_idempotent_and_keeps_the_clerks_edits(tmp_path: Path) -> None:
+    ws_dir = tmp_path / "大同"
+    r = runner.invoke(app, ["init", str(ws_dir)])
+    assert r.exit_code == 0 and "工作目录已就绪" in r.stdout
+    cfg = ws_dir / "ruqi.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("0352-12350", "0352-7654321"), encoding="utf-8")
+    key = (ws_dir / "ruqi.key").read_bytes()
+    assert runner.invoke(app, ["init", str(ws_dir)]).exit_code == 0
+    ws = Workspace.open(ws_dir)
+    assert (ws.config.report_phone, ws.key) == ("0352-7654321", key)
+    assert all((ws_dir / d).is_dir() for d in ("inbox", "outbox", "archive"))
+
+
+def test_not_a_workspace_is_one_chinese_line(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["register", "--workspace", str(tmp_path)])
+    assert r.exit_code != 0
+    assert "Traceback" not in r.output
+
+
+def test_plan_template_generate_register(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tpl = tmp_path / "计划.xlsx"
+    assert runner.invoke(app, ["plan-template", str(tpl)]).exit_code == 0
+    assert load_workbook(tpl)["检查计划"]["A1"].value == "企业名称"
+    rows = [GOOD | {"开始日期": date(2025, m, 3), "结束日期": date(2025, m, 3)} for m in (3, 5, 7)]
+    rows.append(GOOD | {"检查类别": "调查核查", "开始日期": date(2025, 8, 1), "结束日期": date(2025, 8, 1)})
+    plan = _plan(tmp_path / "plan.xlsx", rows)
+    r = runner.invoke(app, ["generate", "--plan", str(plan), "--formats", "docx", "-w", str(ws.root)])
+    assert r.exit_code == 1  # the third 执法检查 is over the 二级 cap of 2
+    assert "超次数未生成" in r.stdout and "不超过2次" in r.stdout
+
+    out = tmp_path / "台账.xlsx"
+    r = runner.invoke(app, ["register", "--year", "2025", "--out", str(out), "-w", str(ws.root)])
+    assert r.exit_code == 0 and "2/2" in r.stdout
+    sheet = load_workbook(out).active
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    assert (row["执法检查次数"], row["执法检查上限"], row["执法检查剩余"], row["调查核查次数"], row["调查核查上限"]) == (
+        2, 2, 0, 1, "不限")
+
+    r = runner.invoke(app, ["register", "--year", "2025", "--json", "-w", str(ws.root)])
+    data = json.loads(r.stdout.splitlines()[0])
+    assert data["kinds"]["督导检查"] == {"done": 0, "cap": 3, "left": 3}
+
+
+def test_demo_runs_the_whole_job(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(common.console, "width", 200)  # no line wrapping inside the sentences checked
+    assert run_demo(tmp_path / "demo", common.console) == 0
+    text = capsys.readouterr().out
+    for expected in ("共 40 行：已生成 40", "有错误 6", "已在台账中的检查：40 / 40", "已归档 32 件，已退回 1 件",
+                     "未报送：云州区、广灵县", "反馈“是”的检查 2", "四性检测：全部通过；错误 0 项"):
+        assert expected in text, expected
+    bag = tmp_path / "demo" / "outbox" / "纪委审查包"
+    assert (bag / "bagit.txt").is_file() and (bag / "data" / "index.xlsx").is_file()
