@@ -22,23 +22,26 @@ be rendered is left out of the result, logged, and reported to ``on_failure(seri
 
 Feedback card checkboxes (the contract with the inbox reader)
 -------------------------------------------------------------
-In the card PDF each of the ten questions has two AcroForm checkboxes (``/FT /Btn``, one widget
-each, no parent field), named ``q<n>_yes`` (是) and ``q<n>_no`` (否) for n = 1…10 —
-:data:`CHECKBOX_FIELDS`, :func:`checkbox_name`.  Unticked value ``/Off``; ticked ``/on`` (the
-only "on" appearance state WeasyPrint writes; read it as "anything but /Off").  pypdf:
+The card prints each question's answer as ``□是 □否`` (in the .docx that is all: text).  In the
+PDF an AcroForm checkbox lies over each □: twenty fields (``/FT /Btn``, field and widget in one
+dictionary, no parent), named ``q<n>_yes`` (是) and ``q<n>_no`` (否) for n = 1…10 —
+:data:`CHECKBOX_FIELDS`, :func:`checkbox_name`; ``/TU`` is ``第n题：是``.  Unticked: ``/V`` and
+``/AS`` are ``/Off``; ticked: ``/on`` (the appearance states are ``/on`` and ``/Off``; read "ticked"
+as "anything but /Off", since other PDF editors may write their own on-state name).  pypdf:
 ``PdfReader(p).get_fields()["q3_no"]["/V"]``; to tick:
 ``writer.update_page_form_field_values(None, {"q3_no": "/on"}, auto_regenerate=False)``.
-The rest of the card is static text; the .docx card prints ``□是 □否`` as text.
+Everything else on the card is static text (no text fields: they would embed whole CJK fonts).
 
 PDF/A
 -----
-``pdf_variant="pdf/a-3b"`` (or a-2b, a-3u, a-2u) writes PDF/A for the archive.  It works for all
-three forms, the card included: WeasyPrint 70 keeps the checkboxes under PDF/A, and the split step
-(:mod:`.pdfsplit`) writes an AcroForm without ``/NeedAppearances`` (which PDF/A forbids) —
-each checkbox carries its own appearance stream, so viewers need no regeneration.  The
-enterprise-facing card is still best sent as a plain PDF (the default), which every reader fills.
-Not verified with veraPDF here (not installable offline); tests check the PDF/A identification
-(XMP ``pdfaid``), output intent, embedded fonts and that the checkboxes stay fillable.
+``pdf_variant="pdf/a-3b"`` (or a-2b, a-3u, a-2u) writes PDF/A for the archive, for all three forms.
+The checkboxes survive it: they are added after WeasyPrint (see :mod:`.pdfsplit`) with their own
+"on" and "Off" appearance streams, the print flag, and no ``/NeedAppearances`` (which PDF/A
+forbids), so the archived card stays fillable.  (WeasyPrint 70's own ``pdf_forms`` would also keep
+them under PDF/A but sets ``/NeedAppearances true``.)  The card sent to the enterprise is best a
+plain PDF (the default).  Not verified with veraPDF here (not installable offline); the tests
+check the PDF/A identification (XMP ``pdfaid``), the output intent, the per-document title in both
+the XMP packet and the document information, embedded fonts, and the checkboxes.
 
 Layout notes: GB/T 9704-2012 page and type sizes (see :mod:`.layout`); the card uses 4号/五号 to
 fit one page.  The serial label and QR code sit in the top margin of each form's first page.

@@ -128,10 +128,24 @@ def _init_worker() -> None:
 
 def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
                   run: Callable[[list[dict[str, Any]]], ChunkResult], collect: Callable[[ChunkResult], None]) -> None:
-    """This process renders chunks too, beside ``workers - 1`` spawned ones: one process per core
-    without an idle parent holding its own copy of the libraries (memory is the tight budget)."""
+    """This process renders chunks too, beside ``workers - 1`` worker processes: one process per
+    core without an idle parent holding its own copy of the libraries (memory is the tight budget)."""
     queue = deque(chunks)
     pending: dict[Future[ChunkResult], list[dict[str, Any]]] = {}
+    # Before forking: collect the caller's garbage (so no half-dead object — a database
+    # connection — is finalised in a child) and freeze what is left, so the children's
+    # collections never walk (and copy) the pages they share with this process.
+    gc.collect()
+    gc.freeze()
+    try:
+        _pool_loop(queue, pending, workers, run, collect)
+    finally:
+        gc.unfreeze()
+
+
+def _pool_loop(queue: deque[list[dict[str, Any]]], pending: dict[Future[ChunkResult], list[dict[str, Any]]],
+               workers: int, run: Callable[[list[dict[str, Any]]], ChunkResult],
+               collect: Callable[[ChunkResult], None]) -> None:
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_mp_context(),
                              initializer=_init_worker) as pool:
 
