@@ -42,8 +42,9 @@ stamp=.venv/.ruqi-installed
 want="$(sha256sum pyproject.toml | cut -c1-16)-$EXTRAS"
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "[setup] pip install -e .[$EXTRAS]"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
+  # The machine's pip configuration may name local mirrors that do not exist: hide only those notices.
+  { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".[$EXTRAS]"; } 2>&1 \
+    | { grep -v "^WARNING: Location '.*' is ignored" || true; }
   echo "$want" > "$stamp"
 fi
 echo "[setup] ok: $(.venv/bin/ruqi --version 2>/dev/null || echo 'ruqi installed')"
