@@ -11,7 +11,7 @@ from _render_fixtures import decode_qr_image, docx_text, pdf_page_image, pdf_tex
 from pypdf import PdfReader
 
 from engine.render import CHECKBOX_FIELDS, FORM_KEYS, render_batch
-from engine.render.batch import chunk_size, default_workers
+from engine.render.batch import default_workers, make_chunks
 from engine.render.pdf import HtmlPdfRenderer
 from engine.render.sample import sample_context
 from engine.render.templates import DEFAULT_TEMPLATES_DIR
@@ -91,4 +91,6 @@ def test_docx_only_batch_and_sizing_rules(tmp_path: Path) -> None:
     sets = render_batch([sample_context(7)], tmp_path, formats=("docx",))
     assert sorted(sets[0].files) == [(k, "docx") for k in sorted(FORM_KEYS)]
     assert default_workers(1) == 1  # a single inspection never pays for a process start
-    assert chunk_size(200, 2) == 20 and chunk_size(5, 2) == 1
+    sizes = [len(c) for c in make_chunks([sample_context(0)] * 200, 2)]
+    assert sum(sizes) == 200 and max(sizes) == 20 and sizes == sorted(sizes, reverse=True) and sizes[-1] <= 4
+    assert [len(c) for c in make_chunks([sample_context(0)] * 5, 2)] == [4, 1]

@@ -2,8 +2,8 @@
 
 A chunk of K inspections becomes one WeasyPrint layout and write of its 3K forms, split into
 3K PDFs (see :mod:`.pdf`), and 3K docx renders from the prepared templates (see :mod:`.docx`).
-Chunks run in this process and in ``workers - 1`` forked ones (see :func:`_mp_context`); a
-batch too small to pay for process start-up runs here alone.
+Chunks run in a thread of this process and in ``workers - 1`` forked ones (see
+:func:`_mp_context`); a batch too small to pay for process start-up runs here alone.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ import os
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -34,6 +41,7 @@ log = logging.getLogger("ruqi.render")
 
 FORMATS = ("docx", "pdf")
 MAX_CHUNK = 20  # inspections laid out together: font subsetting is paid once; a worker stays < 300 MB
+MIN_CHUNK = 4
 MIN_PER_WORKER = 4  # below this many inspections per extra process, start-up costs more than it saves
 
 Progress = Callable[[int, int], None]  # (inspections done, total)
@@ -128,54 +136,45 @@ def _init_worker() -> None:
 
 def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
                   run: Callable[[list[dict[str, Any]]], ChunkResult], collect: Callable[[ChunkResult], None]) -> None:
-    """This process renders chunks too, beside ``workers - 1`` worker processes: one process per
-    core without an idle parent holding its own copy of the libraries (memory is the tight budget)."""
+    """Chunks go to whichever is free: a thread of this process (one process per core without an
+    idle parent holding its own copy of the libraries — memory is the tight budget) or one of
+    ``workers - 1`` worker processes.  The main thread only hands out chunks and collects
+    results, so a worker is never kept waiting and ``progress`` runs on the caller's thread."""
     queue = deque(chunks)
-    pending: dict[Future[ChunkResult], list[dict[str, Any]]] = {}
     # Before forking: collect the caller's garbage (so no half-dead object — a database
     # connection — is finalised in a child) and freeze what is left, so the children's
     # collections never walk (and copy) the pages they share with this process.
     gc.collect()
     gc.freeze()
     try:
-        _pool_loop(queue, pending, workers, run, collect)
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_mp_context(),
+                                 initializer=_init_worker) as pool, ThreadPoolExecutor(max_workers=1) as here:
+            pending: dict[Future[ChunkResult], tuple[Executor, list[dict[str, Any]]]] = {}
+            free = {here: 1, pool: workers - 1}
+
+            def hand_out() -> None:
+                for ex in (pool, here):  # the workers first: this process also runs the main thread
+                    while queue and free[ex]:
+                        chunk = queue.popleft()
+                        free[ex] -= 1
+                        pending[ex.submit(run, chunk)] = (ex, chunk)
+
+            with warnings.catch_warnings():  # the fork happens at the first submit
+                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "process is multi-threaded"
+                hand_out()
+            while pending:
+                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    ex, chunk = pending.pop(fut)
+                    free[ex] += 1
+                    try:
+                        collect(fut.result())
+                    except Exception:  # noqa: BLE001 - a worker died: render its chunk here instead
+                        log.exception("worker failed; rendering its chunk in the main process")
+                        collect(run(chunk))
+                hand_out()
     finally:
         gc.unfreeze()
-
-
-def _pool_loop(queue: deque[list[dict[str, Any]]], pending: dict[Future[ChunkResult], list[dict[str, Any]]],
-               workers: int, run: Callable[[list[dict[str, Any]]], ChunkResult],
-               collect: Callable[[ChunkResult], None]) -> None:
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_mp_context(),
-                             initializer=_init_worker) as pool:
-
-        def top_up() -> None:
-            # Two chunks queued per worker, so one never waits while this process is busy.
-            while queue and len(pending) < 2 * (workers - 1):
-                chunk = queue.popleft()
-                pending[pool.submit(run, chunk)] = chunk
-
-        def harvest(block: bool) -> None:
-            if not pending:
-                return
-            finished, _ = wait(list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                chunk = pending.pop(fut)
-                try:
-                    collect(fut.result())
-                except Exception:  # noqa: BLE001 - a worker died: render its chunk here instead
-                    log.exception("worker failed; rendering its chunk in the main process")
-                    collect(run(chunk))
-
-        with warnings.catch_warnings():  # the fork happens at the first submit
-            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "process is multi-threaded"
-            top_up()
-        while queue:
-            collect(run(queue.popleft()))
-            harvest(block=False)
-            top_up()
-        while pending:
-            harvest(block=True)
 
 
 def _mp_context() -> BaseContext:
@@ -190,9 +189,19 @@ def default_workers(n: int) -> int:
     return max(1, min(cores, n // MIN_PER_WORKER))
 
 
-def chunk_size(n: int, workers: int) -> int:
-    # Several chunks per process, so the last one to finish does not leave a core idle for long.
-    return max(1, min(MAX_CHUNK, math.ceil(n / (3 * workers))))
+def chunk_size(remaining: int, workers: int) -> int:
+    """Chunks shrink as the batch runs out ("guided" scheduling): big ones share the fixed cost of a
+    PDF write, small last ones keep both cores busy to the end."""
+    return max(1, min(MAX_CHUNK, remaining, max(MIN_CHUNK, math.ceil(remaining / (2 * workers)))))
+
+
+def make_chunks(contexts: Sequence[dict[str, Any]], workers: int) -> list[list[dict[str, Any]]]:
+    chunks, i = [], 0
+    while i < len(contexts):
+        size = chunk_size(len(contexts) - i, workers)
+        chunks.append(list(contexts[i:i + size]))
+        i += size
+    return chunks
 
 
 def render_batch(
@@ -216,8 +225,7 @@ def render_batch(
     if n == 0:
         return []
     workers = default_workers(n) if workers is None else max(1, workers)
-    size = chunk_size(n, workers)
-    chunks = [list(contexts[i:i + size]) for i in range(0, n, size)]
+    chunks = make_chunks(contexts, workers)
     done = 0
     by_serial: dict[str, RenderedSet] = {}
     failures: list[tuple[str, str]] = []
