@@ -62,7 +62,7 @@ def test_plan_template_generate_register(ws, tmp_path: Path) -> None:  # type: i
 
 
 def test_demo_runs_the_whole_job(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(common.console, "width", 200)  # no line wrapping inside the sentences checked
+    monkeypatch.setenv("COLUMNS", "200")  # rich reads it per call: no line wrapping inside the sentences checked
     assert run_demo(tmp_path / "demo", common.console) == 0
     text = capsys.readouterr().out
     for expected in ("共 40 行：已生成 40", "有错误 6", "已在台账中的检查：40 / 40", "已归档 32 件，已退回 1 件",
