@@ -263,3 +263,21 @@ def test_bad_options_are_refused_in_chinese(ctx: dict[str, Any], tmp_path: Path)
 def test_committed_templates_are_the_build_scripts_output(tmp_path: Path) -> None:
     for built in build_all(tmp_path):
         assert built.read_bytes() == (DEFAULT_TEMPLATES_DIR / built.name).read_bytes(), built.name
+
+
+def test_rare_characters_outside_the_bmp_print_and_keep_the_checkboxes_aligned(workspace_: Workspace,
+                                                                                tmp_path: Path) -> None:
+    # 𠮷 and 𡈼 (CJK Extension B) occur in real names; before the answer table they shift the
+    # text-index arithmetic used to find the printed boxes.
+    ctx = build_context(inspection(enterprise="大同市𡈼源化工有限公司", leader="吉𠮷", serial="140200-2025-0044"),
+                        workspace_.config, workspace_.key)
+    path = render_pdf("card", ctx, tmp_path / "card.pdf")
+    assert list(PdfReader(path).get_fields()) == list(CHECKBOX_FIELDS)
+    text = squash(pdf_text(path))
+    assert "大同市𡈼源化工有限公司" in text and "检查人员：吉𠮷、李红梅、张伟" in text
+    with pdfplumber.open(path) as pdf:
+        page = pdf.pages[0]
+        boxes = [c for c in page.chars if c["text"] == "□"]
+        for a in page.annots:
+            cx = (a["x0"] + a["x1"]) / 2
+            assert any(abs((c["x0"] + c["x1"]) / 2 - cx) < 1.5 and c["top"] - 3 < a["top"] < c["bottom"] for c in boxes)
