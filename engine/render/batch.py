@@ -8,6 +8,8 @@ Chunks run in a thread of this process and in ``workers - 1`` forked ones (see
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import math
@@ -82,6 +84,21 @@ def _gc_paused() -> Iterator[None]:
         if was_enabled:
             gc.enable()
         gc.collect()
+        _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Hand the freed layout memory back to the system (glibc keeps it otherwise): a worker forked
+    later, or the caller after the batch, does not carry the last chunk's peak."""
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+try:
+    _libc: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    _libc.malloc_trim  # noqa: B018 - glibc only
+except (OSError, AttributeError):
+    _libc = None
 
 
 def render_chunk(contexts: Sequence[dict[str, Any]], out_dir: Path, formats: Sequence[str],
