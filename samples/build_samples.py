@@ -104,6 +104,13 @@ CONTENT = {
 }
 
 
+BASIS = {
+    "执法检查": "《大同市应急管理局2025年度安全生产监督检查计划》",
+    "督导检查": "《关于开展重点行业领域安全生产督导检查的通知》",
+    "调查核查": "群众举报线索（大应急举〔2025〕12号交办单）",
+}
+
+
 def plan_rows(ents: list[dict[str, object]], n: int) -> list[dict[str, object]]:
     datong = [e for e in ents if e["所属市"] == "大同市" and e["标杆企业"] == "否"]
     rows = []
@@ -115,7 +122,7 @@ def plan_rows(ents: list[dict[str, object]], n: int) -> list[dict[str, object]]:
         rows.append({
             "企业名称": e["企业名称"], "统一社会信用代码": e["统一社会信用代码"], "所属县区": e["所属县区"],
             "行业类别": e["行业类别"], "等级": e["等级"], "检查类别": kind,
-            "检查依据": "《大同市应急管理局2025年度安全生产监督检查计划》" if kind == "执法检查" else "《关于开展重点行业领域安全生产督导检查的通知》",
+            "检查依据": BASIS[kind],
             "联合单位": "大同市消防救援支队" if k % 7 == 0 else "",
             "开始日期": day, "结束日期": day + timedelta(days=length), "组长": person(),
             "成员": "、".join(person() for _ in range(RNG.choice((1, 2, 3)))),
