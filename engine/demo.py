@@ -1,7 +1,8 @@
 """`ruqi demo`: the main job on samples/, start to finish, in a fresh workspace.
 
 1. a workspace for 大同市应急管理局;  2. the sample 2025 plan → forms;  3. a plan with mistakes →
-per-cell findings;  4. the same plan again → nothing counted twice;  5. enterprises return their
+per-cell findings;  4. the same plan again → nothing counted twice; 4b. a visit over its annual cap →
+refused, then approved with a reason;  5. enterprises return their
 cards (ticked PDFs, filled Word files, one 是, two late, one broken file) → ingest;  6. cards still
 missing;  7. counties return 附件2 → ingest → city summary;  8. the 纪委 review and its bag;
 9. 四性检测 of the archive.  Dates are those of the sample year: "today" is 2025-06-30.
@@ -47,6 +48,11 @@ def run_demo(directory: Path, console: Console) -> int:
     console.rule("4. 同一计划再生成一次：不重复登记、不重复计数")
     again = generate(ws, SAMPLES / "检查计划-2025.xlsx", formats=("docx",))
     console.print(f"已在台账中的检查：{sum(o.existing for o in again.outcomes)} / {again.count(RowStatus.GENERATED)}")
+
+    console.rule("4b. 超过年度次数上限：拒绝生成；经批准并写明理由后生成，列入纪委审查")
+    extra = SAMPLES / "检查计划-补充.xlsx"
+    print_result(generate(ws, extra, formats=("pdf",)))
+    print_result(generate(ws, extra, formats=("pdf",), allow_over_cap=True, reason="汛期专项执法检查，经局长批准"))
 
     console.rule("5. 企业交回反馈卡，收件箱处理")
     returned = return_cards(ws, good)

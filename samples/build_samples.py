@@ -4,6 +4,7 @@
   every industry × grade of the caps table, each with a valid 统一社会信用代码.
 - 检查计划-2025.xlsx: a 2025 inspection plan of the 大同市应急管理局, typed as a clerk would.
 - 检查计划-有错误.xlsx: the same kind of plan with the mistakes clerks make, to show the error list.
+- 检查计划-补充.xlsx: one more visit to a mine already at its annual cap (refused, then approved with a reason).
 
 Run: .venv/bin/python samples/build_samples.py
 """
@@ -160,6 +161,10 @@ def main() -> None:
     bad[6]["开始日期"] = "2025年13月5日"
     bad[7]["企业名称"] = "大同市A&B<化工>有限公司"
     print("wrote", write_plan(bad, "检查计划-有错误.xlsx"))
+    # A follow-up plan: a second 执法检查 of a 非煤矿山 A/B mine, whose annual cap is 1.
+    first = next(r for r in good if r["行业类别"] == "非煤矿山" and r["等级"] in ("A", "B") and r["检查类别"] == "执法检查")
+    extra = dict(first, 开始日期=date(2025, 6, 10), 结束日期=date(2025, 6, 10), 检查依据="《关于开展汛期安全生产专项执法检查的通知》")
+    print("wrote", write_plan([extra], "检查计划-补充.xlsx"))
 
 
 if __name__ == "__main__":
