@@ -43,7 +43,7 @@ log = logging.getLogger("ruqi.render")
 
 FORMATS = ("docx", "pdf")
 MAX_CHUNK = 20  # inspections laid out together: font subsetting is paid once; a worker stays < 300 MB
-MIN_CHUNK = 4
+MIN_CHUNK = 8
 MIN_PER_WORKER = 4  # below this many inspections per extra process, start-up costs more than it saves
 
 Progress = Callable[[int, int], None]  # (inspections done, total)
@@ -84,12 +84,12 @@ def _gc_paused() -> Iterator[None]:
         if was_enabled:
             gc.enable()
         gc.collect()
-        _trim_heap()
 
 
 def _trim_heap() -> None:
-    """Hand the freed layout memory back to the system (glibc keeps it otherwise): a worker forked
-    later, or the caller after the batch, does not carry the last chunk's peak."""
+    """Hand the freed layout memory back to the system (glibc keeps it otherwise), so the caller
+    does not carry the batch's peak afterwards.  Once per batch: after every chunk it would only
+    make the next chunk fault the same pages in again."""
     if _libc is not None:
         _libc.malloc_trim(0)
 
@@ -264,6 +264,7 @@ def render_batch(
             collect(run(chunk))
     else:
         _run_parallel(chunks, workers, run, collect)
+    _trim_heap()
     for serial, reason in failures:
         log.error("inspection %s not rendered: %s", serial, reason)
         if on_failure:
