@@ -42,7 +42,7 @@ from .templates import FORM_KEYS, docx_template, resolve_templates_dir
 log = logging.getLogger("ruqi.render")
 
 FORMATS = ("docx", "pdf")
-MAX_CHUNK = 20  # inspections laid out together: font subsetting is paid once; a worker stays < 300 MB
+MAX_CHUNK = 16  # inspections laid out together: font subsetting is paid once per chunk; ~1.4 MB a page
 MIN_CHUNK = 8
 MIN_PER_WORKER = 4  # below this many inspections per extra process, start-up costs more than it saves
 
