@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .caps import ALL_GRADES, INDUSTRIES, grades_for
 from .cells import cell_text as _text
 from .cells import is_blank as _blank
+from .cells import parse_date
 from .divisions import Division, find_county
 from .findings import Finding, Findings, error, warning
 from .forms import INSPECTION_KINDS
@@ -236,29 +237,6 @@ def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
         if len(mapping) > len(best[1]):
             best = (i, mapping)
     return best
-
-
-_DATE_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
-_EXCEL_EPOCH = date(1899, 12, 30)
-
-
-def parse_date(v: Any) -> date | None:
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    if isinstance(v, int | float) and 20000 < v < 80000:  # an Excel serial typed into a text cell
-        return _EXCEL_EPOCH + timedelta(days=int(v))
-    m = _DATE_TEXT.match(_text(v).translate(_FULLWIDTH_DIGITS))
-    if m:
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            return None
-    return None
-
-
-_FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)}
 
 
 def split_names(v: Any) -> list[str]:

@@ -10,7 +10,8 @@ from rich.table import Table
 
 from ..findings import RuqiError, error
 from ..stats import Period, read_submission, write_blanks
-from ..stats.aggregate import aggregate, file_report, status_line, write_aggregate
+from ..stats.aggregate import Aggregate, aggregate, file_report, status_line, write_aggregate
+from ..workspace import Workspace
 from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
 
 stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
@@ -39,6 +40,13 @@ def _due(text: str | None) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError as e:
         raise RuqiError(error("STATS_BAD_ARGUMENT", f"截止日期“{text}”格式不对，请写成 2025-06-18")) from e
+
+
+def _aggregate(ws: Workspace, table_no: int, period: str, due: str | None) -> Aggregate:
+    try:
+        return aggregate(ws, table_no, _period(period), due=_due(due))
+    except KeyError as e:  # an unknown table number or unit names the culprit in its message
+        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e).strip("'\""))) from e
 
 
 @stats_app.command("blank", help="为每个报送单位生成一份空白统计表（.xlsx），放在 outbox/stats/<期次>/。")
@@ -75,10 +83,7 @@ def aggregate_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    try:
-        agg = aggregate(ws, table_no, _period(period), due=_due(due))
-    except KeyError as e:
-        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e).strip("'\""))) from e
+    agg = _aggregate(ws, table_no, period, due)
     xlsx, pdf = write_aggregate(agg, out, pdf=not no_pdf)
     filed = file_report(ws, agg, [p for p in (xlsx, pdf) if p], actor=actor) if archive else []
     if as_json:
@@ -100,10 +105,7 @@ def status_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    try:
-        agg = aggregate(ws, table_no, _period(period), due=_due(due))
-    except KeyError as e:
-        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e).strip("'\""))) from e
+    agg = _aggregate(ws, table_no, period, due)
     if as_json:
         for ln in agg.lines:
             print_json({"unit": ln.unit.name, "code": ln.unit.code, "submitted": ln.submitted,

@@ -14,10 +14,11 @@ import hashlib
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..cells import parse_date
 from ..findings import error, warning
 from ..workspace import Workspace
 from .codes import StatsCode
@@ -312,27 +313,13 @@ def _fill_line(grid: Grid, top: int, sub: Submission) -> None:
                         sub.submitter_text = text(value)
                 elif not sub.filled_at and not is_blank(value):
                     sub.filled_at = text(value)
-                    sub.filled_date = _as_date(value)
+                    sub.filled_date = parse_date(text(value), within_text=True)
 
 
 def _next_value(row: list[Any], c: int) -> Any:
     for v in row[c + 1:]:
         if not is_blank(v):
             return None if _LABEL.match(text(v)) else v
-    return None
-
-
-def _as_date(v: Any) -> date | None:
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    m = re.search(r"(20\d{2})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})", text(v))
-    if m:
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            return None
     return None
 
 
