@@ -96,8 +96,7 @@ def return_cards(ws: Workspace, batch: BatchResult) -> int:
     for k, o in enumerate(done[:32]):
         insp = o.inspection
         assert insp is not None
-        pdf = next(p for p in o.files if p.name.endswith("反馈卡.pdf"))
-        docx = next(p for p in o.files if p.name.endswith("反馈卡.docx"))
+        pdf, docx = o.forms[("card", "pdf")], o.forms[("card", "docx")]
         answers = all_no | ({3: "是"} if k == 5 else {}) | ({7: "是", 9: "是"} if k == 17 else {})
         if k % 8 == 3:
             dst = fill_docx(docx, ws.inbox / f"反馈卡-{insp.enterprise}.docx", answers, head="刘海峰", position="安全副总",

@@ -22,10 +22,12 @@ from openpyxl.styles import Font
 from . import register
 from .caps import check_cap
 from .db import session
-from .findings import Finding, Findings, error
+from .findings import Findings, error
+from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
 from .plan import Plan, PlanRow, read_plan
+from .stats.xlsx_safe import set_value
 from .workspace import Workspace
 
 Progress = Callable[[int, int], None]
@@ -55,7 +57,7 @@ class RowOutcome:
     row: int
     status: RowStatus
     inspection: Inspection | None = None
-    files: list[Path] = field(default_factory=list)
+    forms: dict[tuple[str, str], Path] = field(default_factory=dict)  # (form key, format) → file
     findings: Findings = field(default_factory=Findings)
     existing: bool = False  # the visit was already in the register (plan generated before)
     over_cap: bool = False
@@ -63,6 +65,10 @@ class RowOutcome:
     @property
     def serial(self) -> str:
         return self.inspection.serial if self.inspection else ""
+
+    @property
+    def files(self) -> list[Path]:
+        return sorted(self.forms.values())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,7 +208,7 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
             o.status = RowStatus.INVALID
             o.findings.add(error(GenCode.RENDER_FAILED, "文书生成失败，请联系管理员查看日志。", f"第{o.row}行"))
             continue
-        o.files = sorted(rs.files.values())
+        o.forms = dict(rs.files)
 
 
 def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "") -> None:
@@ -219,12 +225,11 @@ def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: 
             continue
         have = {(i.form_type, i.format) for i in items_for_serial(ws, insp.serial)}
         with session(ws) as s:
-            for path in o.files:
-                form_key = _form_key_of(path)
-                if (FORM_TYPES[form_key], path.suffix.lstrip(".")) in have:
+            for (form_key, fmt), path in sorted(o.forms.items()):
+                if (FORM_TYPES[form_key], fmt) in have:
                     continue
                 file_item(ws, path, ItemMeta(
-                    form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{_title_of(form_key)}",
+                    form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
                     responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                     serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
                     original_name=path.name,
@@ -233,21 +238,6 @@ def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: 
                 log_action(ws, "override", insp.serial, actor=actor, session=s, details={
                     "reason": reason, "rule": next((f.message for f in o.findings if f.code == "OVER_CAP"), ""),
                     "enterprise": insp.enterprise, "uscc": insp.uscc})
-
-
-def _form_key_of(path: Path) -> str:
-    from .forms import FORMS
-
-    for key, form in sorted(FORMS.items(), key=lambda kv: -len(kv[1].title)):
-        if form.title in path.name:
-            return key
-    raise ValueError(path)
-
-
-def _title_of(form_key: str) -> str:
-    from .forms import FORMS
-
-    return FORMS[form_key].title
 
 
 MANIFEST_HEADERS = ("行号", "状态", "检查编号", "企业名称", "统一社会信用代码", "所属县区", "检查类别", "开始日期", "结束日期",
@@ -277,12 +267,7 @@ def write_manifest(result: BatchResult) -> list[Path]:
         ])
     for row in sh.iter_rows(min_row=2):
         for c in row:
-            if isinstance(c.value, str) and c.value[:1] in "=+-@":
-                c.data_type = "s"  # enterprise names come from outside: never a formula
+            set_value(c, c.value)  # enterprise names and basis come from outside: never a formula
     xl = result.out_dir / "生成清单.xlsx"
     wb.save(xl)
     return [xl, js]
-
-
-def findings_for_print(result: BatchResult) -> list[Finding]:
-    return [*result.plan_findings, *(f for o in result.outcomes for f in o.findings)]

@@ -25,7 +25,7 @@ from .cells import cell_text as _text
 from .cells import is_blank as _blank
 from .cells import parse_date
 from .divisions import Division, find_county
-from .findings import Finding, Findings, error, warning
+from .findings import Findings, error, warning
 from .forms import INSPECTION_KINDS
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
@@ -305,8 +305,3 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
         benchmark=flags["benchmark"], key_supervision=flags["key_supervision"],
     )
     return PlanRow(row, insp, f)
-
-
-def findings_of(plan: Plan) -> list[Finding]:
-    """All findings, file-level first, for printing."""
-    return [*plan.findings, *(x for r in plan.rows for x in r.findings)]
