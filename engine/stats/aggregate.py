@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..workspace import Workspace
@@ -245,19 +245,27 @@ def _remark(ln: UnitLine) -> str:
     return "；".join(p for p in parts if p)
 
 
+def _item_row(sh: Worksheet, r: int, n: int, cols: list[Column], unit_name: str, v: dict[str, Any],
+              align: Alignment | None = None) -> None:
+    """One listed item (a contact, a problem): its number, its unit, then its own fields as text."""
+    for j, col in enumerate(cols, start=1):
+        cell = sh.cell(r, j)
+        if col.key == "seq":
+            cell.value = n
+        elif col.key == "unit":
+            set_text(cell, unit_name)
+        else:
+            set_text(cell, v.get(col.key))
+            if align is not None:
+                cell.alignment = align
+
+
 def _list_rows(sh: Worksheet, agg: Aggregate, cols: list[Column], first: int) -> int:
     r, n = first, 0
     for ln in agg.submitted:
         for v in ln.rows:
             n += 1
-            for j, col in enumerate(cols, start=1):
-                cell = sh.cell(r, j)
-                if col.key == "seq":
-                    cell.value = n
-                elif col.key == "unit":
-                    set_text(cell, ln.unit.name)
-                else:
-                    set_text(cell, v.get(col.key))
+            _item_row(sh, r, n, cols, ln.unit.name, v)
             r += 1
     return max(r - 1, first)
 
@@ -273,15 +281,7 @@ def _problem_rows(sh: Worksheet, agg: Aggregate, cols: list[Column], first: int)
         r += 1
         for unit, v in g.items:
             n += 1
-            for j, col in enumerate(cols, start=1):
-                cell = sh.cell(r, j)
-                if col.key == "seq":
-                    cell.value = n
-                elif col.key == "unit":
-                    set_text(cell, unit.name)
-                else:
-                    set_text(cell, v.get(col.key))
-                    cell.alignment = layout.LEFT
+            _item_row(sh, r, n, cols, unit.name, v, align=layout.LEFT)
             r += 1
     return max(r - 1, first)
 
