@@ -31,7 +31,13 @@ def _v3_stats_tables(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[StatsRound.__table__, StatsRecord.__table__])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables, _v3_stats_tables]
+def _v4_mail_tables(conn: Connection) -> None:
+    from .provenance import MailMessage, MailReceipt, MailSource
+
+    Base.metadata.create_all(conn, tables=[MailSource.__table__, MailMessage.__table__, MailReceipt.__table__])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables, _v3_stats_tables, _v4_mail_tables]
 
 
 def current_version(conn: Connection) -> int:
