@@ -9,7 +9,7 @@ from ..inbox import ingest
 from ..workspace import Workspace
 from .codes import PartStatus
 from .config import accounts, password
-from .fetch import fetch_account
+from .fetch import fault, fetch_account, waiting
 from .outcome import MailReport, MessageOutcome
 from .receipts import send_receipts
 
@@ -33,9 +33,10 @@ def collect(ws: Workspace, *, file: bool = True, receipts: bool = True, actor: s
             report.messages.extend(fetch_account(ws, acct, on_message, pw=passwords[acct.key]))
         except RuqiError as e:
             report.problems.append(e.finding)
-    saved = report.saved
-    if file and saved:
-        report.ingest = ingest(ws, names=sorted({p.saved_as for p in saved}), actor=actor)
+    fault("before_ingest")
+    names = {p.saved_as for p in report.saved} | waiting(ws)
+    if file and names:
+        report.ingest = ingest(ws, names=sorted(names), actor=actor)
         by_name = {o.file: o for o in report.ingest.outcomes}
         for m in report.messages:
             for p in m.parts:

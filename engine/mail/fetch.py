@@ -36,7 +36,7 @@ from ..archive.models import ItemRecord
 from ..db import session
 from ..findings import RuqiError, error
 from ..inbox.shelve import target_for
-from ..provenance import MailMessage, Source, processed_ids, record_source
+from ..provenance import MailMessage, MailSource, Source, processed_ids, record_source
 from ..workspace import Workspace
 from .codes import ConfigCode, MailCode, MessageStatus, PartStatus
 from .config import MailAccount, password
@@ -137,7 +137,7 @@ def _batch(ws: Workspace, acct: MailAccount, client: Any, uids: list[int]) -> It
                 yield m
                 continue
             m = handle_message(ws, acct, uid, raw, received or datetime.now())
-            _fault("after_save")
+            fault("after_save")
             _remember(ws, m)
             _mark(client, acct, [uid])
             yield m
@@ -315,7 +315,17 @@ def _folder(client: Any, name: str) -> str:
     return folder
 
 
-def _fault(point: str) -> None:
+def waiting(ws: Workspace) -> set[str]:
+    """Names in inbox/ that an earlier fetch saved and no ingest has taken yet (a run killed in between)."""
+    present = {p.name for p in ws.inbox.iterdir() if p.is_file()}
+    if not present:
+        return set()
+    with session(ws) as s:
+        names = set(s.scalars(select(MailSource.saved_as).where(MailSource.saved_as.in_(sorted(present)))))
+    return names & present
+
+
+def fault(point: str) -> None:
     if os.environ.get(FAULT_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
 
