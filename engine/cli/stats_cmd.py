@@ -170,6 +170,6 @@ def check_cmd(
         console.print(f"{mark} {f.name}：{head}{sub.period.label_zh if sub.period else ''} "
                       f"{'、'.join(u.name for u in sub.units)}")
         for finding in sub.findings:
-            color = "red" if finding.is_error else "yellow"
+            color = "red" if finding.is_error else "yellow" if finding.severity == "warning" else "green"
             console.print(f"    [{color}]{finding}[/{color}]")
     raise typer.Exit(1 if bad else 0)
