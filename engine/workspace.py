@@ -66,6 +66,7 @@ class Config:
     retention: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
     limits: Limits = field(default_factory=Limits)
     late_days: int = 3
+    texts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # form key -> the clerk's extra lines
 
     @property
     def short_name(self) -> str:
@@ -95,6 +96,7 @@ class Config:
             retention=DEFAULT_RETENTION | arch.get("retention", {}),
             limits=Limits(**d.get("limits", {})),
             late_days=int(d.get("inbox", {}).get("late_days", 3)),
+            texts={k: tuple(v) for k, v in d.get("texts", {}).items()},
         )
 
 

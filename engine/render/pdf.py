@@ -29,6 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from ..forms import ANSWER_OPTIONS, CARD_QUESTIONS, FORMS
+from .nobreak import html_nobreak
 from .pdfsplit import AnswerBox, CatalogExtras, checkbox_name, finish, split_pages
 from .qr import qr_data_uri
 from .templates import CSS_NAME, html_template_name
@@ -53,11 +54,13 @@ def html_context(ctx: dict[str, Any], doc_id: str = _DOC_ID.format(0)) -> dict[s
 
 
 def jinja_env(templates_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=True,  # & < > " in an enterprise name stay text
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["nobreak"] = html_nobreak
+    return env
 
 
 def document_title(form_key: str, ctx: dict[str, Any]) -> str:
