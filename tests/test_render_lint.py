@@ -73,11 +73,11 @@ def test_unknown_variable_syntax_error_and_tag_across_paragraphs(tdir: Path) -> 
     d.save(str(board))
     card = tdir / "card.docx"
     d = docx.Document(str(card))
-    n3, p3 = paragraph_with(d, "{{ card.t.remark }}")
+    n3, p3 = paragraph_with(d, "{{ card.t.remark")
     p3.runs[0].text = "{{ card.t."  # the clerk pressed Enter inside the tag
     new = docx.oxml.OxmlElement("w:p")
     p3._p.addnext(new)
-    Paragraph(new, p3._parent).add_run("remark }}")
+    Paragraph(new, p3._parent).add_run("remark|nobreak }}")
     d.save(str(card))
 
     got = [(f.code, f.where) for f in check_templates(tdir)]
