@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
+from ..stats.codes import label_zh as stats_label_zh
 from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
@@ -104,11 +105,16 @@ def print_report(report: IngestReport) -> None:
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
         t.add_column(h, overflow="fold")
     for o in report.outcomes:
-        t.add_row(o.file, _status(o), o.serial or "", "、".join(FLAG_ZH.get(f, f) for f in o.flags), _notes(o))
+        t.add_row(o.file, _status(o), o.serial or "", "、".join(flag_zh(f) for f in o.flags), _notes(o))
     console.print(t)
     counts = "，".join(f"{STATUS_ZH[s]} {report.count(s)} 件" for s in Status if report.count(s))
     console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
                   f"待核对的图片见 inbox/needs_review/。")
+
+
+def flag_zh(flag: str) -> str:
+    """A flag as a clerk reads it: cards' flags here, statistics tables' from their own code list."""
+    return FLAG_ZH.get(flag) or stats_label_zh(flag) or flag
 
 
 def _status(o: Outcome) -> str:

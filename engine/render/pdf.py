@@ -38,7 +38,9 @@ from .templates import CSS_NAME, html_template_name
 CHECKBOX_FIELDS: tuple[str, ...] = tuple(
     checkbox_name(q, o) for q in range(1, len(CARD_QUESTIONS) + 1) for o in ANSWER_OPTIONS)
 
-PDF_VARIANTS = ("pdf/a-3b", "pdf/a-2b", "pdf/a-3u", "pdf/a-2u")
+# What the engine writes for the archive (its 四性检测 expects PDF/A of every PDF it generated).
+ARCHIVE_PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANTS = (ARCHIVE_PDF_VARIANT, "pdf/a-2b", "pdf/a-3u", "pdf/a-2u")
 _DOC_ID = "ruqi-doc-{}"
 _PX = 0.75  # CSS px → PDF pt
 
