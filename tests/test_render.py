@@ -31,9 +31,9 @@ from engine.inspection import Inspection
 from engine.render import (
     CHECKBOX_FIELDS,
     FORM_KEYS,
+    TEXT_FIELDS,
     RenderCode,
     RenderError,
-    TEXT_FIELDS,
     output_name,
     render_batch,
     render_docx,
