@@ -27,6 +27,7 @@ from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
 from .plan import Plan, PlanRow, read_plan
+from .render.lint import check_templates
 from .stats.xlsx_safe import set_value
 from .workspace import Workspace
 
@@ -42,6 +43,7 @@ class RowStatus(StrEnum):
 class GenCode(StrEnum):
     REASON_REQUIRED = "OVERRIDE_REASON_REQUIRED"
     RENDER_FAILED = "RENDER_FAILED"
+    TEMPLATES_BROKEN = "TEMPLATES_BROKEN"
 
 
 # Generated PDFs are PDF/A-3b: the same file goes to the enterprise and, byte-identical, into the
@@ -117,6 +119,7 @@ def generate(
     progress: Progress | None = None,
     workers: int | None = None,
     issue_date: date | None = None,
+    templates_dir: Path | None = None,
 ) -> BatchResult:
     plan = read_plan(plan_path, plan_city_code(ws))
     batch = _new_batch_name(ws, Path(plan_path).stem)
@@ -127,13 +130,27 @@ def generate(
     if allow_over_cap and not reason.strip():
         result.plan_findings.add(error(GenCode.REASON_REQUIRED, "使用 --allow-over-cap 时必须用 --reason 写明超次数检查的理由。"))
         return result
+    if not templates_ready(result.plan_findings, templates_dir):
+        return result
     result.outcomes = record_rows(ws, plan, batch, allow_over_cap, reason, actor, issue_date)
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
-    render_rows(ws, todo, out_dir, formats, progress, workers)
+    render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir)
     file_rows(ws, todo, actor, reason)
     result.manifest = write_manifest(result)
     _log_batch(ws, result, actor)
     return result
+
+
+def templates_ready(findings: Findings, templates_dir: Path | None = None) -> bool:
+    """`ruqi templates check` before anything is registered: a broken template, or a Word and a PDF
+    version that print different words, stops the whole run with the template, place and fix."""
+    errors = [f for f in check_templates(templates_dir) if f.is_error]
+    if not errors:
+        return True
+    findings.add(error(GenCode.TEMPLATES_BROKEN, "文书模板有错误，本次未生成任何文书、未登记任何检查。请按下列说明改正模板，"
+                       "运行 ruqi templates check 确认无误后重新生成。"))
+    findings.extend(errors)
+    return False
 
 
 def _log_batch(ws: Workspace, result: BatchResult, actor: str | None) -> None:
@@ -192,7 +209,7 @@ def _record_row(s, ws: Workspace, pr: PlanRow, batch: str, allow_over_cap: bool,
 
 
 def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: Sequence[str],
-                progress: Progress | None, workers: int | None) -> None:
+                progress: Progress | None, workers: int | None, templates_dir: Path | None = None) -> None:
     from .render import render_batch
 
     if not rows:
@@ -200,7 +217,7 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
     key = ws.key
     contexts = [build_context(o.inspection, ws.config, key) for o in rows if o.inspection]
     sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress,
-                        pdf_variant=PDF_VARIANT)
+                        pdf_variant=PDF_VARIANT, templates_dir=templates_dir)
     by_serial = {rs.serial: rs for rs in sets}
     for o in rows:
         rs = by_serial.get(o.serial)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .findings import RuqiError, error
+from .forms.definitions import FORMS
 
 CONFIG_NAME = "ruqi.toml"
 KEY_NAME = "ruqi.key"
@@ -66,6 +67,7 @@ class Config:
     retention: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
     limits: Limits = field(default_factory=Limits)
     late_days: int = 3
+    texts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # form key -> the clerk's extra lines
 
     @property
     def short_name(self) -> str:
@@ -95,7 +97,36 @@ class Config:
             retention=DEFAULT_RETENTION | arch.get("retention", {}),
             limits=Limits(**d.get("limits", {})),
             late_days=int(d.get("inbox", {}).get("late_days", 3)),
+            texts=clerk_texts(d.get("texts", {})),
         )
+
+
+MAX_TEXT_CHARS = 120
+MAX_CARD_LINES = 2  # the card must stay one page
+
+
+def clerk_texts(raw: Any) -> dict[str, tuple[str, ...]]:
+    """``[texts]``: per form, the clerk's own lines that both the Word and the PDF version print."""
+    forms = "、".join(FORMS)
+    if not isinstance(raw, dict):
+        raise _texts_error(f"[texts] 应是一个表，写法如 card = [\"值班电话：0352-1234567\"]（可用的文书：{forms}）。")
+    out: dict[str, tuple[str, ...]] = {}
+    for key, lines in raw.items():
+        if key not in FORMS:
+            raise _texts_error(f"[texts] 中的“{key}”不是文书名称，可用的只有：{forms}。")
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise _texts_error(f"[texts] {key} 应写成用方括号括起的一组文字，如 {key} = [\"值班电话：0352-1234567\"]。")
+        bad = [x for x in lines if "\n" in x or len(x) > MAX_TEXT_CHARS]
+        if bad:
+            raise _texts_error(f"[texts] {key} 中的“{bad[0][:20]}…”太长或含换行：每项一行，不超过 {MAX_TEXT_CHARS} 字。")
+        if key == "card" and len(lines) > MAX_CARD_LINES:
+            raise _texts_error(f"[texts] card 最多 {MAX_CARD_LINES} 行（反馈卡须保持一页）。")
+        out[key] = tuple(x.strip() for x in lines if x.strip())
+    return out
+
+
+def _texts_error(message: str) -> RuqiError:
+    return RuqiError(error("CONFIG_TEXTS", message, f"{CONFIG_NAME} [texts]"))
 
 
 @dataclass(slots=True)
@@ -179,6 +210,13 @@ supervision_email = "zfjd-xian@{slug}.gov.cn"
 supervision_phone = "{area}-6000001"
 discipline_email = "jw-xian@{slug}.gov.cn"
 discipline_phone = "{area}-6000002"
+
+# 文书上另加的文字（如值班电话），Word 版和 PDF 版都会印出；每项一行，不需要时保持 []。
+# card：印在反馈卡“备注”之后（最多 2 行）；notice：通知书正文之后；notice_board：公示“四、举报方式”之后。
+[texts]
+card = []
+notice = []
+notice_board = []
 
 [archive]
 database_url = ""               # 空：使用 archive/ruqi.sqlite；也可填 postgresql+psycopg://…
