@@ -28,6 +28,7 @@ from .forms.context import build_context
 from .inspection import Inspection
 from .plan import Plan, PlanRow, read_plan
 from .render.lint import check_templates
+from .render.pdf import ARCHIVE_PDF_VARIANT
 from .stats.xlsx_safe import set_value
 from .workspace import Workspace
 
@@ -48,7 +49,7 @@ class GenCode(StrEnum):
 
 # Generated PDFs are PDF/A-3b: the same file goes to the enterprise and, byte-identical, into the
 # archive (DA/T 70 long-term format). WeasyPrint keeps the card's AcroForm checkboxes under PDF/A.
-PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANT = ARCHIVE_PDF_VARIANT
 
 # Archive form types of the generated documents (see engine.archive).
 FORM_TYPES = {"notice": "notice", "notice_board": "notice_board", "card": "card_generated"}
