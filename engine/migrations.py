@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 
 from .db import Base
 
@@ -31,7 +31,19 @@ def _v3_stats_tables(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[StatsRound.__table__, StatsRecord.__table__])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables, _v3_stats_tables]
+def _v4_audit_head(conn: Connection) -> None:
+    # The database's own copy of the audit head, seeded with the log's last entry as it stands.
+    from .archive.models import AuditHeadRecord, AuditRecord
+
+    Base.metadata.create_all(conn, tables=[AuditHeadRecord.__table__])
+    head, log = AuditHeadRecord.__table__, AuditRecord.__table__
+    if conn.execute(select(head.c.id)).first() is None:
+        last = conn.execute(select(log.c.seq, log.c.hash).order_by(log.c.seq.desc()).limit(1)).first()
+        if last is not None:
+            conn.execute(head.insert().values(id=1, seq=last.seq, hash=last.hash))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables, _v3_stats_tables, _v4_audit_head]
 
 
 def current_version(conn: Connection) -> int:
