@@ -260,6 +260,7 @@ def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> 
         with session(ws) as s:
             for pr in plan.rows:
                 outcomes.append(_record_row(s, ws, pr, run))
+            _number_new_visits(s, outcomes)
             if check:
                 raise _DryRun
     except _DryRun:
@@ -295,12 +296,25 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type:
                           override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date)
     out.existing = not rec.created
     out.stale = rec.stale
-    for st in rec.stale:
-        out.findings.add(warning(GenCode.RENUMBERED, f"本次检查（{insp.start:%Y-%m-%d}）早于已登记的检查 {st.serial}，"
-                                 f"其已打印的反馈卡次数已不正确：{st.explain()}该卡已列入纪委审查清单的“检查次数与台账不符”。",
-                                 where))
     out.status = RowStatus.GENERATED
     return out
+
+
+def _number_new_visits(s, outcomes: list[RowOutcome]) -> None:  # type: ignore[no-untyped-def]
+    """Visits new in this run are numbered by date among themselves too (none is printed yet); the
+    cards printed by earlier runs that they shift are reported on the row that shifted them."""
+    new = {o.serial: o for o in outcomes if o.status is RowStatus.GENERATED and not o.existing}
+    register.renumber_unprinted(s, list(new))
+    for serial, o in new.items():
+        v = register.by_serial(s, serial)
+        insp = o.inspection
+        assert v is not None and insp is not None
+        insp.visit_total, insp.visit_kind = v.visit_total, v.visit_kind
+        o.stale = [st for st in o.stale if st.serial not in new]
+        for st in o.stale:
+            o.findings.add(warning(GenCode.RENUMBERED, f"本次检查（{insp.start:%Y-%m-%d}）早于已登记的检查 {st.serial}，"
+                                   f"其已打印的反馈卡次数已不正确：{st.explain()}该卡已列入纪委审查清单的“检查次数与台账不符”。",
+                                   f"第{o.row}行"))
 
 
 def _approve(out: RowOutcome, cap: Cap, kind: str, done: int, run: Run, where: str) -> bool:
@@ -325,7 +339,7 @@ def issue_date_for(insp: Inspection, given: date | None, today: date, where: str
         problems.append(issue_after_start(issue, insp.start, f"{where} --issue-date"))
     if issue is None:
         issue = min(today, insp.start)
-    if today > insp.start:
+    if today > insp.start and not problems:
         problems.append(warning(GenCode.VISIT_STARTED,
                                 f"检查已于 {insp.start:%Y-%m-%d} 开始（今天是 {today:%Y-%m-%d}）：通知书应在入企前交给企业。"
                                 f"通知书和公示的落款日期为 {issue:%Y-%m-%d}；如实际另有发文日期，请填在“发文日期”列。", where))

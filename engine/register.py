@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import getpass
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -209,6 +209,18 @@ def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | Non
         out.append(Stale(v.serial, v.enterprise, v.kind, v.start, (v.visit_total, v.visit_kind), now[v.serial],
                          later, gone))
     return out
+
+
+def renumber_unprinted(s: Session, serials: Collection[str]) -> None:
+    """Number these visits by date again: they were recorded in this run and nothing is printed yet,
+    so a plan whose rows are not in date order still prints the right numbers on every card."""
+    visits = s.scalars(select(Visit).where(Visit.serial.in_(list(serials)))).all()
+    for uscc, year in {(v.uscc, v.year) for v in visits}:
+        now = numbers_by_date(s, uscc, year)
+        for v in visits:
+            if (v.uscc, v.year) == (uscc, year):
+                v.visit_total, v.visit_kind = now[v.serial]
+    s.flush()
 
 
 @dataclass(slots=True)
