@@ -12,7 +12,7 @@ from ..findings import RuqiError, error
 from ..stats import Period, read_submission, write_blanks
 from ..stats.aggregate import Aggregate, aggregate, file_report, status_line, write_aggregate
 from ..workspace import Workspace
-from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_json
 
 stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
                         rich_markup_mode=None)
@@ -66,8 +66,8 @@ def blank_cmd(
             print_json({"unit": u.name, "code": u.code, "file": str(f)})
         return
     for f in batch.files:
-        console.print(f"  {f.name}")
-    console.print(f"已生成{batch.table.label}空白表 {len(batch.files)} 份（{batch.period.label_zh}），在：{batch.files[0].parent}")
+        console.print(f"  {esc(f.name)}")
+    console.print(f"已生成{batch.table.label}空白表 {len(batch.files)} 份（{batch.period.label_zh}），在：{esc(batch.files[0].parent)}")
 
 
 @stats_app.command("aggregate", help="汇总已收到的统计表，生成 Excel 汇总表和同名一页 PDF 报告。")
@@ -90,10 +90,10 @@ def aggregate_cmd(
         print_json(agg.to_json() | {"xlsx": str(xlsx), "pdf": str(pdf) if pdf else None,
                                     "archived": [r.archival_code for r in filed]})
         return
-    console.print(status_line(agg))
-    console.print(f"汇总表：{xlsx}" + (f"\n报告：{pdf}" if pdf else ""))
+    console.print(esc(status_line(agg)))
+    console.print(f"汇总表：{esc(xlsx)}" + (f"\n报告：{esc(pdf)}" if pdf else ""))
     for r in filed:
-        console.print(f"已归档：{r.archival_code}  {r.rel_path}")
+        console.print(f"已归档：{esc(r.archival_code)}  {esc(r.rel_path)}")
 
 
 @stats_app.command("status", help="查看某张表某期的报送情况：谁已报、谁未报、谁逾期。")
@@ -117,11 +117,11 @@ def status_cmd(
         t.add_column(h)
     for ln in agg.lines:
         state = "[green]已报送[/green]" if ln.submitted else "[red]未报送[/red]"
-        t.add_row(ln.unit.name, state, ln.received_at.strftime("%m-%d %H:%M") if ln.received_at else "",
+        t.add_row(esc(ln.unit.name), state, ln.received_at.strftime("%m-%d %H:%M") if ln.received_at else "",
                   f"[yellow]{ln.late_days}天[/yellow]" if ln.late else "", str(ln.version or ""),
                   str(len(ln.flags) or ""))
     console.print(t)
-    console.print(status_line(agg))
+    console.print(esc(status_line(agg)))
 
 
 @stats_app.command("check", help="检查一个或多个统计表文件（不入库），逐格列出问题。")
@@ -141,9 +141,9 @@ def check_cmd(
             continue
         head = f"{sub.table.label} " if sub.table else ""
         mark = "[green]✓[/green]" if sub.ok else "[red]✗[/red]"
-        console.print(f"{mark} {f.name}：{head}{sub.period.label_zh if sub.period else ''} "
-                      f"{'、'.join(u.name for u in sub.units)}")
+        console.print(f"{mark} {esc(f.name)}：{esc(head)}{sub.period.label_zh if sub.period else ''} "
+                      f"{esc('、'.join(u.name for u in sub.units))}")
         for finding in sub.findings:
             color = "red" if finding.is_error else "yellow"
-            console.print(f"    [{color}]{finding}[/{color}]")
+            console.print(f"    [{color}]{esc(finding)}[/{color}]")
     raise typer.Exit(1 if bad else 0)
