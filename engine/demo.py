@@ -103,7 +103,8 @@ def return_cards(ws: Workspace, batch: BatchResult) -> int:
             dst = fill_docx(docx, ws.inbox / f"反馈卡-{insp.enterprise}.docx", answers, head="刘海峰", position="安全副总",
                             phone="13912345678")
         else:
-            dst = tick_pdf(pdf, ws.inbox / f"{insp.serial}-反馈卡.pdf", answers)
+            dst = tick_pdf(pdf, ws.inbox / f"{insp.serial}-反馈卡.pdf", answers,
+                           {"head": "王立新", "position": "总经理", "phone": "0352-5123456"} if k % 2 else None)
         _arrived(dst, insp.end + timedelta(days=6 if k in (9, 21) else 1))
         n += 1
     # A transfer cut short: the start of a PDF and nothing else.

@@ -37,6 +37,7 @@ from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
 from .plan import Plan, PlanRow, read_plan
+from .render.lint import check_templates
 from .stats.xlsx_safe import set_value
 from .workspace import Workspace, os_reason
 
@@ -56,6 +57,7 @@ class GenCode(StrEnum):
     OUTPUT_FAILED = "GENERATE_OUTPUT_FAILED"  # outbox (batch folder, manifest) not writable
     WITHDRAWN = "GENERATE_VISIT_WITHDRAWN"  # the visit recorded for a failed row was taken back
     WITHDRAW_FAILED = "GENERATE_WITHDRAW_FAILED"
+    TEMPLATES_BROKEN = "TEMPLATES_BROKEN"
 
 
 # Generated PDFs are PDF/A-3b: the same file goes to the enterprise and, byte-identical, into the
@@ -147,6 +149,8 @@ def generate(
     if allow_over_cap and not reason.strip():
         result.plan_findings.add(error(GenCode.REASON_REQUIRED, "使用 --allow-over-cap 时必须用 --reason 写明超次数检查的理由。"))
         return result
+    if not templates_ready(result.plan_findings, templates_dir):
+        return result
     try:
         result.outcomes = record_rows(ws, plan, batch, allow_over_cap, reason, actor, issue_date)
     except DatabaseError as e:  # nothing was recorded: the transaction rolled back
@@ -167,6 +171,18 @@ def generate(
         result.plan_findings.add(database_finding(e) if isinstance(e, DatabaseError) else
                                  error(GenCode.OUTPUT_FAILED, f"审计日志无法写入：{os_reason(e)}。", str(ws.archive)))
     return result
+
+
+def templates_ready(findings: Findings, templates_dir: Path | None = None) -> bool:
+    """`ruqi templates check` before anything is registered: a broken template, or a Word and a PDF
+    version that print different words, stops the whole run with the template, place and fix."""
+    errors = [f for f in check_templates(templates_dir) if f.is_error]
+    if not errors:
+        return True
+    findings.add(error(GenCode.TEMPLATES_BROKEN, "文书模板有错误，本次未生成任何文书、未登记任何检查。请按下列说明改正模板，"
+                       "运行 ruqi templates check 确认无误后重新生成。"))
+    findings.extend(errors)
+    return False
 
 
 def _log_batch(ws: Workspace, result: BatchResult, actor: str | None) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .findings import Finding, RuqiError, error
+from .forms.definitions import FORMS
 
 CONFIG_NAME = "ruqi.toml"
 KEY_NAME = "ruqi.key"
@@ -76,6 +77,9 @@ class Key:
     pattern: str = ""  # a str value must match it entirely
     pattern_zh: str = ""  # the pattern, said for a clerk
     example: str = ""  # a valid right-hand side, shown in messages
+    # Further checks (and the value's final form) for kinds the fields above cannot say, e.g. a
+    # list of lines: returns (value, None) or (None, what is allowed).
+    check: Callable[[Any], tuple[Any, str | None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,25 @@ class Table:
     zh: str
     # A family of named sub-tables ([contacts."省"] …): the names allowed; None for a plain table.
     names: Callable[[], Iterable[str]] | None = None
+
+
+MAX_TEXT_CHARS = 120
+MAX_CARD_LINES = 2  # the card must stay one page
+
+
+def _text_lines(form_key: str) -> Callable[[Any], tuple[Any, str | None]]:
+    """``[texts] <form> = ["…", …]``: the clerk's own lines that both the Word and the PDF version print."""
+    most = MAX_CARD_LINES if form_key == "card" else None
+
+    def check(lines: Any) -> tuple[Any, str | None]:
+        bad = [x for x in lines if not isinstance(x, str) or "\n" in x or len(x) > MAX_TEXT_CHARS]
+        if bad:
+            return None, f"每项是一行用英文双引号括起的文字，不含换行，不超过 {MAX_TEXT_CHARS} 字（“{str(bad[0])[:20]}…”不符合）。"
+        if most is not None and len(lines) > most:
+            return None, f"最多 {most} 行（反馈卡须保持一页）。"
+        return tuple(x.strip() for x in lines if x.strip()), None
+
+    return check
 
 
 def _contact_names() -> Iterable[str]:
@@ -129,9 +152,14 @@ SCHEMA: dict[str, Table] = {
         "max_seconds_per_file": Key(float, 60.0, "每个文件的处理时间上限（秒）", minimum=1, maximum=3600, example="60"),
         "stable_seconds": Key(float, 2.0, "ruqi watch：文件多久不变才处理（秒）", minimum=0, maximum=3600, example="2"),
     }, "收件箱文件的资源上限"),
+    "texts": Table({
+        k: Key(list, (), f"{f.title}上另加的文字", check=_text_lines(k), example='["值班电话：0352-1234567"]')
+        for k, f in FORMS.items()
+    }, "文书上另加的文字"),
 }
 
-_KIND_ZH = {str: "文字（用英文双引号括起来）", int: "整数（阿拉伯数字，不加引号）",
+_KIND_ZH = {list: "用方括号括起的一组文字，如 [\"值班电话：0352-1234567\"]",
+            str: "文字（用英文双引号括起来）", int: "整数（阿拉伯数字，不加引号）",
             float: "数字（阿拉伯数字，不加引号、不带单位）", bool: "true 或 false"}
 
 
@@ -250,7 +278,7 @@ def _check_value(key: Key, value: Any) -> tuple[Any, tuple[str, str] | None]:
     """(the value converted to the key's type, None) or (None, (kind of problem, what is allowed))."""
     if key.kind is str and isinstance(value, int) and not isinstance(value, bool) and key.pattern:
         value = str(value)  # division_code = 140200 without quotes means the same
-    ok = {str: lambda v: isinstance(v, str), bool: lambda v: isinstance(v, bool),
+    ok = {str: lambda v: isinstance(v, str), bool: lambda v: isinstance(v, bool), list: lambda v: isinstance(v, list),
           int: lambda v: isinstance(v, int) and not isinstance(v, bool),
           float: lambda v: isinstance(v, int | float) and not isinstance(v, bool)}[key.kind]
     if key.kind is int and isinstance(value, float) and value.is_integer():
@@ -265,6 +293,10 @@ def _check_value(key: Key, value: Any) -> tuple[Any, tuple[str, str] | None]:
         return None, ("value", f"应为{key.pattern_zh}。")
     if key.minimum is not None and value < key.minimum or key.maximum is not None and value > key.maximum:
         return None, ("value", f"应在 {key.minimum:g} 到 {key.maximum:g} 之间。")
+    if key.check is not None:
+        value, problem = key.check(value)
+        if problem:
+            return None, ("value", problem)
     return value, None
 
 
@@ -306,6 +338,7 @@ class Config:
     retention: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
     limits: Limits = field(default_factory=Limits)
     late_days: int = 3
+    texts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # form key -> the clerk's extra lines
 
     @property
     def short_name(self) -> str:
@@ -331,6 +364,7 @@ class Config:
             retention=DEFAULT_RETENTION | v["archive.retention"],
             limits=Limits(**v["limits"]),
             late_days=v["inbox"]["late_days"],
+            texts={k: tuple(lines) for k, lines in v["texts"].items() if lines},
         )
 
 
@@ -517,6 +551,13 @@ supervision_email = "zfjd-xian@{slug}.gov.cn"
 supervision_phone = "{area}-6000001"
 discipline_email = "jw-xian@{slug}.gov.cn"
 discipline_phone = "{area}-6000002"
+
+# 文书上另加的文字（如值班电话），Word 版和 PDF 版都会印出；每项一行，不需要时保持 []。
+# card：印在反馈卡“备注”之后（最多 2 行）；notice：通知书正文之后；notice_board：公示“四、举报方式”之后。
+[texts]
+card = []
+notice = []
+notice_board = []
 
 [archive]
 database_url = ""               # 空：使用 archive/ruqi.sqlite；也可填 postgresql+psycopg://…

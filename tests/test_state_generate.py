@@ -55,12 +55,13 @@ def test_broken_template_registers_nothing_and_a_rerun_issues_the_same_numbers(w
     plan = _plan(tmp_path / "plan.xlsx", [GOOD, ROW2])
 
     bad = generate(ws, plan, formats=("pdf",), workers=1, templates_dir=broken)
-    assert [o.status for o in bad.outcomes] == [RowStatus.INVALID, RowStatus.INVALID]
-    assert {GenCode.RENDER_FAILED, GenCode.WITHDRAWN} <= codes(bad)
-    assert "模板有误" in messages(bad) and "ruqi templates check" in messages(bad)
+    # Refused before registering (templates check) or failed while rendering: either way no row
+    # is generated, nothing is registered and no document with a serial is left behind.
+    assert all(o.status is not RowStatus.GENERATED and o.serial == "" for o in bad.outcomes)
+    assert codes(bad) & {GenCode.TEMPLATES_BROKEN, GenCode.RENDER_FAILED}
+    assert "ruqi templates check" in messages(bad)
     assert visits(ws) == 0 and pending_cards(ws, today=date(2025, 12, 31)) == []
     assert not [p for p in bad.out_dir.iterdir() if p.suffix in (".pdf", ".docx")]
-    assert all(o.serial == "" for o in bad.outcomes)  # the manifest shows no serial for them
 
     good = generate(ws, plan, formats=("docx",), workers=1)
     assert [o.serial for o in good.outcomes] == ["140200-2025-0001", "140200-2025-0002"]
@@ -76,7 +77,8 @@ def test_docx_template_that_is_not_a_document(ws: Workspace, tmp_path: Path) -> 
     (broken / "notice.docx").write_bytes(b"not a zip")
     plan = _plan(tmp_path / "plan.xlsx", [GOOD, ROW2])
     bad = generate(ws, plan, formats=("docx",), workers=1, templates_dir=broken)
-    assert all(o.status is RowStatus.INVALID for o in bad.outcomes) and visits(ws) == 0
+    assert all(o.status is not RowStatus.GENERATED for o in bad.outcomes) and visits(ws) == 0
+    assert not bad.ok and messages(bad)
     assert "请联系管理员查看日志" not in messages(bad)
 
 

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
+from ..stats.codes import label_zh as stats_label_zh
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
@@ -104,11 +105,16 @@ def print_report(report: IngestReport) -> None:
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
         t.add_column(h, overflow="fold")
     for o in report.outcomes:
-        t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(FLAG_ZH.get(f, f) for f in o.flags), _notes(o)))
+        t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), _notes(o)))
     console.print(t)
     counts = "，".join(f"{STATUS_ZH[s]} {report.count(s)} 件" for s in Status if report.count(s))
     console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
                   f"待核对的图片见 inbox/needs_review/。")
+
+
+def flag_zh(flag: str) -> str:
+    """A flag as a clerk reads it: cards' flags here, statistics tables' from their own code list."""
+    return FLAG_ZH.get(flag) or stats_label_zh(flag) or flag
 
 
 def _status(o: Outcome) -> str:
@@ -117,5 +123,8 @@ def _status(o: Outcome) -> str:
 
 
 def _notes(o: Outcome) -> str:
-    shown = [f for f in o.findings if f.is_error] or list(o.findings)
+    # A 是 answer is what the 纪委 looks for: it comes first and is never cut off by lesser notes.
+    first = [f for f in o.findings if f.code == "VIOLATION"]
+    rest = [f for f in o.findings if f.code != "VIOLATION"]
+    shown = first + ([f for f in rest if f.is_error] or rest)
     return "；".join(f.message for f in shown[:3]) + ("…" if len(shown) > 3 else "")
