@@ -223,6 +223,17 @@ def renumber_unprinted(s: Session, serials: Collection[str]) -> None:
     s.flush()
 
 
+def withdraw(s: Session, serial: str) -> bool:
+    """Take back a visit recorded by a run whose documents then failed (nothing was issued under
+    its serial).  Its number may be taken again only if no later visit exists."""
+    v = by_serial(s, serial)
+    if v is None:
+        return False
+    s.delete(v)
+    s.flush()
+    return True
+
+
 @dataclass(slots=True)
 class Recorded:
     visit: Visit

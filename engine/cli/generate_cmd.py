@@ -16,7 +16,7 @@ from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
 from ..plan import write_template
 from ..register import summary
 from ..void import void_visit
-from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 def plan_template(out: Path = typer.Argument(Path("入企检查计划.xlsx"), help="输出文件")) -> None:
     write_template(out)
-    console.print(f"已生成空白计划表：{out}")
+    console.print(f"已生成空白计划表：{esc(out)}")
 
 
 def generate_cmd(
@@ -49,18 +49,18 @@ def generate_cmd(
     fmts = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in fmts if f not in ("docx", "pdf")]
     if bad or not fmts:
-        err_console.print(f"错误：--formats 只能是 docx、pdf 或两者（现为 {formats}）")
+        err_console.print(f"错误：--formats 只能是 docx、pdf 或两者（现为 {esc(formats)}）")
         raise typer.Exit(2)
     if not plan.is_file():
-        err_console.print(f"错误：找不到计划文件 {plan}")
+        err_console.print(f"错误：找不到计划文件 {esc(plan)}")
         raise typer.Exit(2)
     approval = parse_rows(allow_over_cap) if allow_over_cap is not None else None
     if allow_over_cap is not None and approval is None:
-        err_console.print(f"错误：--allow-over-cap 应写计划表中的行号，如 6,9 或 6-9（现为 {allow_over_cap}）")
+        err_console.print(f"错误：--allow-over-cap 应写计划表中的行号，如 6,9 或 6-9（现为 {esc(allow_over_cap)}）")
         raise typer.Exit(2)
     issued = parse_date(issue_date) if issue_date else None
     if issue_date and issued is None:
-        err_console.print(f"错误：无法识别的 --issue-date “{issue_date}”，请写如 2025-11-10")
+        err_console.print(f"错误：无法识别的 --issue-date “{esc(issue_date)}”，请写如 2025-11-10")
         raise typer.Exit(2)
     with Progress(TextColumn("生成文书"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, transient=True, disable=as_json or check) as bar:
@@ -84,7 +84,7 @@ def print_result(result: BatchResult) -> None:
         console.print(Text(f"✗ {f}"), style="red")
     if not result.outcomes:
         return
-    t = Table(title="检查计划（仅检查，未登记、未生成任何文件）" if result.check else f"批次 {result.batch}")
+    t = Table(title="检查计划（仅检查，未登记、未生成任何文件）" if result.check else f"批次 {esc(result.batch)}")
     for h in ("行", "状态", "检查编号", "企业", "发文日期", "本年第N次"):
         t.add_column(h, overflow="fold")
     numbered = (RowStatus.GENERATED, RowStatus.READY)
@@ -94,9 +94,9 @@ def print_result(result: BatchResult) -> None:
                  RowStatus.INVALID: "red"}[o.status]
         state = STATUS_ZH[o.status] + ("（已在台账中）" if o.existing else "") + ("（超次数，已批准）" if o.over_cap else "")
         shown = i is not None and o.status in numbered
-        t.add_row(str(o.row), Text(state, style=style), o.serial or ("（生成时分配）" if shown else ""),
-                  i.enterprise if i else "", f"{i.issue_date:%Y-%m-%d}" if shown and i and i.issue_date else "",
-                  str(i.visit_total) if shown and i else "")
+        t.add_row(*cells(o.row, Text(state, style=style), o.serial or ("（生成时分配）" if shown else ""),
+                         i.enterprise if i else "", f"{i.issue_date:%Y-%m-%d}" if shown and i and i.issue_date else "",
+                         i.visit_total if shown and i else ""))
     console.print(t)
     problems = [(o, f) for o in result.outcomes for f in o.findings]
     if problems:
@@ -114,7 +114,7 @@ def print_result(result: BatchResult) -> None:
     if result.check:
         console.print("以上为检查结果：没有登记任何检查，也没有生成、归档任何文件。去掉 --check 即正式生成。")
     if result.manifest:
-        console.print(f"文书和生成清单在：{result.out_dir}")
+        console.print(f"文书和生成清单在：{esc(result.out_dir)}")
 
 
 def void_cmd(
@@ -133,8 +133,8 @@ def void_cmd(
         err_console.print(Text(f"✗ {f.message}（{f.code}）"), style="red")
     if not res.ok:
         raise typer.Exit(1)
-    console.print(f"已作废检查 {res.serial}（{res.enterprise}，{res.kind}，{res.start:%Y-%m-%d}）："
-                  f"{res.voided_by} 于 {res.voided_at:%Y-%m-%d %H:%M}，理由：{res.reason}")
+    console.print(Text(f"已作废检查 {res.serial}（{res.enterprise}，{res.kind}，{res.start:%Y-%m-%d}）："
+                       f"{res.voided_by} 于 {res.voided_at:%Y-%m-%d %H:%M}，理由：{res.reason}"))
     console.print("该检查不再计入年度次数和上限，不再催交反馈卡；记录和已归档的文书"
                   f"（{len(res.documents)} 件）原样保留，并列入纪委审查清单的“已作废的检查”。")
     for st in res.stale:
@@ -157,20 +157,20 @@ def register_cmd(
                         "grade": r.grade, "overrides": r.overrides,
                         "kinds": {k: {"done": c.done, "cap": c.cap, "left": c.left} for k, c in r.kinds.items()}})
         return
-    t = Table(title=f"{year}年度入企检查台账（{ws.config.name}）")
+    t = Table(title=f"{year}年度入企检查台账（{esc(ws.config.name)}）")
     for h in ("县区", "企业", "行业/等级", *[f"{k}（已/上限）" for k in kinds], "超次数批准"):
         t.add_column(h)
     for r in rows:
-        cells = []
+        marks = []
         for k in kinds:
             c = r.kinds[k]
             txt = f"{c.done}/{'不限' if c.cap is None else c.cap}"
-            cells.append(f"[red]{txt}[/red]" if c.over else txt)
-        t.add_row(r.county, r.enterprise, f"{r.industry}/{r.grade}", *cells, str(r.overrides or ""))
+            marks.append(f"[red]{txt}[/red]" if c.over else txt)
+        t.add_row(*cells(r.county, r.enterprise, f"{r.industry}/{r.grade}"), *marks, str(r.overrides or ""))
     console.print(t)
     if out:
         write_register_xlsx(rows, out, year)
-        console.print(f"已另存为：{out}")
+        console.print(f"已另存为：{esc(out)}")
 
 
 def write_register_xlsx(rows, out: Path, year: int) -> None:  # type: ignore[no-untyped-def]

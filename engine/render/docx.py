@@ -26,6 +26,7 @@ from docxtpl import DocxTemplate
 from lxml import etree
 
 from .layout import QR_ALT_TEXT
+from .nobreak import docx_nobreak
 from .qr import qr_png
 
 # Parts that may hold tags; docxtpl renders the same ones (body, headers, footers, footnotes).
@@ -43,7 +44,9 @@ _UNESCAPE = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
 
 def jinja_env() -> jinja2.Environment:
     """Autoescape on (values become XML text); StrictUndefined: a misspelt tag fails loudly."""
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["nobreak"] = docx_nobreak
+    return env
 
 
 @dataclass(slots=True)
