@@ -7,6 +7,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pdfplumber
 from _plan_fixtures import GOOD, _plan
 from openpyxl import load_workbook
 from typer.testing import CliRunner
@@ -76,6 +77,11 @@ def test_void_keeps_the_record_and_the_files_and_frees_the_cap(ws, tmp_path: Pat
     sheet = load_workbook(out)["已作废的检查"]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[1][0] == serial and "误登记：企业名称填错" in rows[1]
+    pdf = tmp_path / "审查报告.pdf"
+    assert runner.invoke(app, ["review", "--pdf", str(pdf), "-w", str(ws.root)]).exit_code == 0
+    with pdfplumber.open(pdf) as doc:
+        text = "".join((page.extract_text() or "") for page in doc.pages).replace("\n", "")
+    assert "已作废的检查（1）" in text and serial in text  # (the reason wraps inside its narrow cell)
 
 
 def test_void_refuses_without_reason_unknown_serial_or_twice(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
