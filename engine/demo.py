@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from . import workspace
 from .generate import BatchResult, RowStatus, generate
@@ -35,7 +36,7 @@ def run_demo(directory: Path, console: Console) -> int:
         shutil.rmtree(directory)
     ws = workspace.init(directory)
     console.rule("1. 新建工作目录")
-    console.print(f"{ws.root}（{ws.config.name}）")
+    console.print(escape(f"{ws.root}（{ws.config.name}）"))
 
     console.rule("2. 按示例计划批量生成通知书、公示、反馈卡")
     good = generate(ws, SAMPLES / "检查计划-2025.xlsx", issue_date=date(2025, 3, 1))
@@ -124,7 +125,7 @@ def stats_step(ws: Workspace, console: Console) -> None:
 
     due = date(2025, 6, 18)
     blanks = write_blanks(ws, 2, "2025Q2", due=due)
-    console.print(f"已生成附件2空白表 {len(blanks.files)} 份：{blanks.files[0].parent}")
+    console.print(f"已生成附件2空白表 {len(blanks.files)} 份：{escape(str(blanks.files[0].parent))}")
     for i, blank in enumerate(blanks.files):
         if i in (4, 7):
             continue  # two counties have not reported yet
@@ -137,8 +138,8 @@ def stats_step(ws: Workspace, console: Console) -> None:
     ingest_step(ws, console)
     agg = aggregate(ws, 2, "2025Q2", due=due)
     xlsx, pdf = write_aggregate(agg, ws.outbox / "附件2汇总-2025Q2.xlsx")
-    console.print(status_line(agg))
-    console.print(f"汇总表：{xlsx}\n报告：{pdf}")
+    console.print(escape(status_line(agg)))
+    console.print(escape(f"汇总表：{xlsx}\n报告：{pdf}"))
 
 
 def review_step(ws: Workspace, console: Console) -> None:
@@ -151,6 +152,6 @@ def review_step(ws: Workspace, console: Console) -> None:
     print_review(review)
     out = write_xlsx(review, ws.outbox / "纪委审查清单.xlsx")
     res = export_bundle(ws, ws.outbox / "纪委审查包", only_flagged=True, today=TODAY, actor="机关纪委")
-    console.print(f"审查清单：{out}")
-    console.print(f"审查包（BagIt）：{res.bag_dir}，{len(res.serials)} 次检查、{len(res.payload)} 个文件；"
+    console.print(escape(f"审查清单：{out}"))
+    console.print(f"审查包（BagIt）：{escape(str(res.bag_dir))}，{len(res.serials)} 次检查、{len(res.payload)} 个文件；"
                   f"核验：.venv/bin/bagit.py --validate {res.bag_dir}")

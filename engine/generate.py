@@ -4,11 +4,20 @@ Steps, each with a typed result: read the plan (per-cell findings) → check the
 record the visit in the register (one transaction) → render docx/PDF for the whole batch →
 file the generated forms in the archive → write the batch manifest.  A bad row never stops
 the good ones; the outcome of every row is reported.
+
+A visit exists only together with its documents: a row whose forms could not be rendered or
+filed (a broken template, a full disk, a read-only archive) has the visit this run recorded for
+it withdrawn again, and its partial output removed, so the register, the caps and ``status``
+never count an inspection whose documents do not exist.  (The serial is taken before rendering
+because it is printed on the forms; holding the register's write lock through rendering would
+block every ingest meanwhile.)  Only a process killed between the two steps leaves a visit
+without documents; running the same plan again completes it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,18 +27,19 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy.exc import DatabaseError
 
 from . import register
 from .caps import check_cap
-from .db import session
-from .findings import Findings, error
+from .db import database_finding, session
+from .findings import Finding, Findings, RuqiError, error
 from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
 from .plan import Plan, PlanRow, read_plan
 from .render.lint import check_templates
 from .stats.xlsx_safe import set_value
-from .workspace import Workspace
+from .workspace import Workspace, os_reason
 
 Progress = Callable[[int, int], None]
 
@@ -43,6 +53,10 @@ class RowStatus(StrEnum):
 class GenCode(StrEnum):
     REASON_REQUIRED = "OVERRIDE_REASON_REQUIRED"
     RENDER_FAILED = "RENDER_FAILED"
+    FILE_FAILED = "GENERATE_FILE_FAILED"  # the archive could not take the forms
+    OUTPUT_FAILED = "GENERATE_OUTPUT_FAILED"  # outbox (batch folder, manifest) not writable
+    WITHDRAWN = "GENERATE_VISIT_WITHDRAWN"  # the visit recorded for a failed row was taken back
+    WITHDRAW_FAILED = "GENERATE_WITHDRAW_FAILED"
     TEMPLATES_BROKEN = "TEMPLATES_BROKEN"
 
 
@@ -122,7 +136,12 @@ def generate(
     templates_dir: Path | None = None,
 ) -> BatchResult:
     plan = read_plan(plan_path, plan_city_code(ws))
-    batch = _new_batch_name(ws, Path(plan_path).stem)
+    try:
+        batch = _new_batch_name(ws, Path(plan_path).stem)
+    except OSError as e:
+        plan.findings.add(error(GenCode.OUTPUT_FAILED, f"无法在“{ws.outbox}”建立本批文书的文件夹：{os_reason(e)}。"
+                                                       "未登记任何检查。", str(ws.outbox)))
+        return BatchResult("", ws.outbox, [], plan.findings)
     out_dir = ws.outbox / batch
     result = BatchResult(batch, out_dir, [], plan.findings)
     if not plan.ok:
@@ -132,12 +151,25 @@ def generate(
         return result
     if not templates_ready(result.plan_findings, templates_dir):
         return result
-    result.outcomes = record_rows(ws, plan, batch, allow_over_cap, reason, actor, issue_date)
+    try:
+        result.outcomes = record_rows(ws, plan, batch, allow_over_cap, reason, actor, issue_date)
+    except DatabaseError as e:  # nothing was recorded: the transaction rolled back
+        result.plan_findings.add(database_finding(e, ws.database_url))
+        return result
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
     render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir)
-    file_rows(ws, todo, actor, reason)
-    result.manifest = write_manifest(result)
-    _log_batch(ws, result, actor)
+    file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason)
+    withdraw_failed(ws, todo, out_dir)
+    try:
+        result.manifest = write_manifest(result)
+    except OSError as e:
+        result.plan_findings.add(error(GenCode.OUTPUT_FAILED, f"生成清单无法写入“{out_dir}”：{os_reason(e)}。"
+                                                              "已生成的文书已归档，可用 ruqi archive search 查到。", str(out_dir)))
+    try:
+        _log_batch(ws, result, actor)
+    except (OSError, DatabaseError) as e:
+        result.plan_findings.add(database_finding(e) if isinstance(e, DatabaseError) else
+                                 error(GenCode.OUTPUT_FAILED, f"审计日志无法写入：{os_reason(e)}。", str(ws.archive)))
     return result
 
 
@@ -216,16 +248,40 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
         return
     key = ws.key
     contexts = [build_context(o.inspection, ws.config, key) for o in rows if o.inspection]
-    sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress,
-                        pdf_variant=PDF_VARIANT, templates_dir=templates_dir)
+    reasons: dict[str, str] = {}
+    try:
+        sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress,
+                            pdf_variant=PDF_VARIANT, templates_dir=templates_dir, on_failure=reasons.__setitem__)
+    except (RuqiError, OSError) as e:  # nothing rendered at all (templates folder, output folder)
+        sets, why = [], e.finding.message if isinstance(e, RuqiError) else _os_failure(e, out_dir)
+        reasons = {o.serial: why for o in rows}
     by_serial = {rs.serial: rs for rs in sets}
     for o in rows:
         rs = by_serial.get(o.serial)
         if rs is None:
             o.status = RowStatus.INVALID
-            o.findings.add(error(GenCode.RENDER_FAILED, "文书生成失败，请联系管理员查看日志。", f"第{o.row}行"))
+            o.findings.add(error(GenCode.RENDER_FAILED, render_failure_message(reasons.get(o.serial, ""), out_dir),
+                                 f"第{o.row}行"))
             continue
         o.forms = dict(rs.files)
+
+
+_ERRNO = re.compile(r"\[Errno (\d+)\]")
+
+
+def render_failure_message(reason: str, out_dir: Path) -> str:
+    """What went wrong with one inspection's forms, for the clerk (the renderer reports
+    ``Type: message``, possibly from a worker process)."""
+    m = _ERRNO.search(reason)
+    if m:
+        return _os_failure(OSError(int(m.group(1)), reason), out_dir)
+    if "Template" in reason or "template" in reason or "模板" in reason:
+        return f"文书模板有误，文书未生成：{reason}。请运行 ruqi templates check 查看并修改 templates/ 中的模板。"
+    return f"文书生成失败：{reason or '原因不明'}。"
+
+
+def _os_failure(e: OSError, folder: Path) -> str:
+    return f"文书无法写入“{folder}”：{os_reason(e)}。"
 
 
 def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "") -> None:
@@ -233,28 +289,81 @@ def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: 
 
     A form already in the archive for that serial is not filed again, so a run interrupted
     between the register and the archive is completed by simply running the plan again.
+    A row that cannot be filed (disk full, read-only archive) is marked failed with the reason.
     """
+    for o in rows:
+        try:
+            _file_row(ws, o, actor, reason)
+        except (RuqiError, OSError, DatabaseError) as e:
+            o.status = RowStatus.INVALID
+            o.findings.add(_filing_finding(ws, o, e))
+
+
+def _filing_finding(ws: Workspace, o: RowOutcome, e: Exception) -> Finding:
+    where = f"第{o.row}行"
+    if isinstance(e, RuqiError):
+        return error(GenCode.FILE_FAILED, f"文书未能归档：{e.finding.message}", where)
+    if isinstance(e, DatabaseError):
+        f = database_finding(e)
+        return error(GenCode.FILE_FAILED, f"文书未能归档：{f.message}", where)
+    assert isinstance(e, OSError)
+    return error(GenCode.FILE_FAILED, f"文书未能归档到“{e.filename or ws.archive}”：{os_reason(e)}。", where)
+
+
+def _file_row(ws: Workspace, o: RowOutcome, actor: str | None, reason: str) -> None:
     from .archive import ItemMeta, file_item, items_for_serial, log_action
 
-    for o in rows:
+    insp = o.inspection
+    if insp is None:
+        return
+    have = {(i.form_type, i.format) for i in items_for_serial(ws, insp.serial)}
+    with session(ws) as s:
+        for (form_key, fmt), path in sorted(o.forms.items()):
+            if (FORM_TYPES[form_key], fmt) in have:
+                continue
+            file_item(ws, path, ItemMeta(
+                form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
+                responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
+                serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
+                original_name=path.name,
+            ), actor=actor, session=s)
+        if o.over_cap and not o.existing:
+            log_action(ws, "override", insp.serial, actor=actor, session=s, details={
+                "reason": reason, "rule": next((f.message for f in o.findings if f.code == "OVER_CAP"), ""),
+                "enterprise": insp.enterprise, "uscc": insp.uscc})
+
+
+def withdraw_failed(ws: Workspace, rows: list[RowOutcome], out_dir: Path) -> None:
+    """Take back the visits this run recorded for rows whose documents failed, and their partial
+    output: an inspection is registered only together with its documents."""
+    from .render import FORM_KEYS, output_name
+
+    failed = [o for o in rows if o.status is not RowStatus.GENERATED and o.inspection is not None and o.serial]
+    for o in failed:
         insp = o.inspection
-        if insp is None:
-            continue
-        have = {(i.form_type, i.format) for i in items_for_serial(ws, insp.serial)}
+        assert insp is not None
+        for form_key in FORM_KEYS:
+            for fmt in ("docx", "pdf"):
+                (out_dir / output_name(insp.serial, insp.enterprise, form_key, fmt)).unlink(missing_ok=True)
+    fresh = [o for o in failed if not o.existing]
+    if not fresh:
+        return
+    try:
         with session(ws) as s:
-            for (form_key, fmt), path in sorted(o.forms.items()):
-                if (FORM_TYPES[form_key], fmt) in have:
-                    continue
-                file_item(ws, path, ItemMeta(
-                    form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
-                    responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
-                    serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
-                    original_name=path.name,
-                ), actor=actor, session=s)
-            if o.over_cap and not o.existing:
-                log_action(ws, "override", insp.serial, actor=actor, session=s, details={
-                    "reason": reason, "rule": next((f.message for f in o.findings if f.code == "OVER_CAP"), ""),
-                    "enterprise": insp.enterprise, "uscc": insp.uscc})
+            for o in fresh:
+                register.withdraw(s, o.serial)
+    except (OSError, DatabaseError) as e:
+        why = database_finding(e).message if isinstance(e, DatabaseError) else os_reason(e)
+        for o in fresh:
+            o.findings.add(error(GenCode.WITHDRAW_FAILED,
+                                 f"检查编号 {o.serial} 已登记但文书未生成，登记未能撤回（{why}）。排除故障后用同一计划重新运行 "
+                                 "ruqi generate，即可补生成这些文书（不会重复登记）。", f"第{o.row}行"))
+        return
+    for o in fresh:
+        o.findings.add(error(GenCode.WITHDRAWN, f"文书未生成，已撤回本次登记（检查编号 {o.serial} 作废，不计入台账和次数）。"
+                                                "排除故障后重新运行即可。", f"第{o.row}行"))
+        assert o.inspection is not None
+        o.inspection.serial = ""
 
 
 MANIFEST_HEADERS = ("行号", "状态", "检查编号", "企业名称", "统一社会信用代码", "所属县区", "检查类别", "开始日期", "结束日期",

@@ -107,6 +107,17 @@ def next_serial(s: Session, division_code: str, year: int) -> Serial:
     return Serial(division_code, year, (last or 0) + 1)
 
 
+def withdraw(s: Session, serial: str) -> bool:
+    """Take back a visit recorded by a run whose documents then failed (nothing was issued under
+    its serial).  Its number may be taken again only if no later visit exists."""
+    v = by_serial(s, serial)
+    if v is None:
+        return False
+    s.delete(v)
+    s.flush()
+    return True
+
+
 @dataclass(slots=True)
 class Recorded:
     visit: Visit

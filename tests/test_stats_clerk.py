@@ -18,6 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from _stats_fixtures import clerk_table2, fill_blank, seed_roster
 from openpyxl import load_workbook
@@ -224,12 +225,14 @@ def test_an_incomplete_summary_is_filed_only_with_partial_and_passes_the_archive
     blanks = _blanks(ws, 2)
     assert len(blanks) == 11
     fill_blank(blanks["平城区"], ws.inbox / "平城区.xlsx", {"B6": 12, "C6": 10, "D6": 30, "E6": 25})
+    fill_blank(blanks["云冈区"], ws.inbox / "云冈区.xlsx", {"B6": 9, "C6": 9, "D6": "四十一", "E6": 40})
     _run(ws, "ingest")
     out_file = tmp_path / "附件2汇总.xlsx"
 
     code, out = _run(ws, "stats", "aggregate", "-t", "2", "-p", "2025Q2", "-o", str(out_file), "--archive")
     assert code == 1
     assert "未归档" in out and "应报11个单位，只收到1个" in out and "--partial" in out and "已归档" not in out
+    assert "已退回待重报：云冈区" in out.replace("\n", "")
     assert _report_items(ws) == []
 
     code, out = _run(ws, "stats", "aggregate", "-t", "2", "-p", "2025Q2", "-o", str(out_file), "--archive",
@@ -240,6 +243,10 @@ def test_an_incomplete_summary_is_filed_only_with_partial_and_passes_the_archive
     assert len(items) == 2 and all("partial" in r.flags and "不完整：已报1/11个单位" in r.title for r in items)
     pdf = next(r for r in items if r.format == "pdf")
     assert pdf.format_version == "PDF/A-3B" and pdfa_version(pdf.path.read_bytes()) == "PDF/A-3B"
+    with pdfplumber.open(pdf.path) as doc:
+        text = doc.pages[0].extract_text().replace("\n", "")
+        assert len(doc.pages) == 1
+    assert "1（不完" in text and "已退回单位：云冈区" in text and "附件2!D6" in text
 
     code, out = _run(ws, "archive", "verify", "--deep", "--json")
     rep = json.loads(out)

@@ -14,7 +14,7 @@ from ..db import session
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate
 from ..plan import write_template
 from ..register import summary
-from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
 def plan_template(out: Path = typer.Argument(Path("入企检查计划.xlsx"), help="输出文件")) -> None:
     write_template(out)
-    console.print(f"已生成空白计划表：{out}")
+    console.print(f"已生成空白计划表：{esc(out)}")
 
 
 def generate_cmd(
@@ -42,10 +42,10 @@ def generate_cmd(
     fmts = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in fmts if f not in ("docx", "pdf")]
     if bad or not fmts:
-        err_console.print(f"错误：--formats 只能是 docx、pdf 或两者（现为 {formats}）")
+        err_console.print(f"错误：--formats 只能是 docx、pdf 或两者（现为 {esc(formats)}）")
         raise typer.Exit(2)
     if not plan.is_file():
-        err_console.print(f"错误：找不到计划文件 {plan}")
+        err_console.print(f"错误：找不到计划文件 {esc(plan)}")
         raise typer.Exit(2)
     with Progress(TextColumn("生成文书"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, transient=True, disable=as_json) as bar:
@@ -68,15 +68,15 @@ def print_result(result: BatchResult) -> None:
         console.print(Text(f"✗ {f}"), style="red")
     if not result.outcomes:
         return
-    t = Table(title=f"批次 {result.batch}")
+    t = Table(title=f"批次 {esc(result.batch)}")
     for h in ("行", "状态", "检查编号", "企业", "本年第N次"):
         t.add_column(h, overflow="fold")
     for o in result.outcomes:
         i = o.inspection
         style = {RowStatus.GENERATED: "green", RowStatus.REFUSED: "yellow", RowStatus.INVALID: "red"}[o.status]
         state = STATUS_ZH[o.status] + ("（已在台账中）" if o.existing else "") + ("（超次数，已批准）" if o.over_cap else "")
-        t.add_row(str(o.row), Text(state, style=style), o.serial, i.enterprise if i else "",
-                  str(i.visit_total) if i and o.serial else "")
+        t.add_row(*cells(o.row, Text(state, style=style), o.serial, i.enterprise if i else "",
+                        i.visit_total if i and o.serial else ""))
     console.print(t)
     problems = [(o, f) for o in result.outcomes for f in o.findings]
     if problems:
@@ -89,7 +89,7 @@ def print_result(result: BatchResult) -> None:
         f"超次数 {result.count(RowStatus.REFUSED)}，有错误 {result.count(RowStatus.INVALID)}。"
     )
     if result.manifest:
-        console.print(f"文书和生成清单在：{result.out_dir}")
+        console.print(f"文书和生成清单在：{esc(result.out_dir)}")
 
 
 def register_cmd(
@@ -108,20 +108,20 @@ def register_cmd(
                         "grade": r.grade, "overrides": r.overrides,
                         "kinds": {k: {"done": c.done, "cap": c.cap, "left": c.left} for k, c in r.kinds.items()}})
         return
-    t = Table(title=f"{year}年度入企检查台账（{ws.config.name}）")
+    t = Table(title=f"{year}年度入企检查台账（{esc(ws.config.name)}）")
     for h in ("县区", "企业", "行业/等级", *[f"{k}（已/上限）" for k in kinds], "超次数批准"):
         t.add_column(h)
     for r in rows:
-        cells = []
+        marks = []
         for k in kinds:
             c = r.kinds[k]
             txt = f"{c.done}/{'不限' if c.cap is None else c.cap}"
-            cells.append(f"[red]{txt}[/red]" if c.over else txt)
-        t.add_row(r.county, r.enterprise, f"{r.industry}/{r.grade}", *cells, str(r.overrides or ""))
+            marks.append(f"[red]{txt}[/red]" if c.over else txt)
+        t.add_row(*cells(r.county, r.enterprise, f"{r.industry}/{r.grade}"), *marks, str(r.overrides or ""))
     console.print(t)
     if out:
         write_register_xlsx(rows, out, year)
-        console.print(f"已另存为：{out}")
+        console.print(f"已另存为：{esc(out)}")
 
 
 def write_register_xlsx(rows, out: Path, year: int) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from ..review.collect import Review, review_dict
 from ..review.export import export_bundle
 from ..review.report import write_pdf, write_xlsx
 from ..review.tables import Table, cell_text, pick, sections, summary_rows
-from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, err_console, esc, open_workspace, print_json
 
 FromOpt = typer.Option(None, "--from", help="检查开始日期不早于（如 2025-06-01）")
 ToOpt = typer.Option(None, "--to", help="检查开始日期不晚于（如 2025-06-30）")
@@ -51,7 +51,7 @@ def _date(text: str | None, option: str) -> date | None:
         return None
     d = parse_date(text)
     if d is None:
-        err_console.print(f"错误：{option} 的日期“{text}”无法识别，请写成 2025-06-01 或 2025年6月1日。")
+        err_console.print(f"错误：{option} 的日期“{esc(text)}”无法识别，请写成 2025-06-01 或 2025年6月1日。")
         raise typer.Exit(2)
     return d
 
@@ -79,17 +79,17 @@ def review_list(
     if out:
         write_xlsx(review, out)
         if not as_json:
-            console.print(f"已另存为：{out}")
+            console.print(f"已另存为：{esc(out)}")
     if pdf:
         write_pdf(review, pdf)
         if not as_json:
-            console.print(f"审查报告：{pdf}")
+            console.print(f"审查报告：{esc(pdf)}")
 
 
 def print_review(r: Review) -> None:
-    console.print(f"[bold]{r.bureau} 入企检查纪律监督审查清单[/bold]")
+    console.print(f"[bold]{esc(r.bureau)} 入企检查纪律监督审查清单[/bold]")
     console.print(Text(f"检查开始日期：{r.period_zh}　县区：{r.county or '全部'}　统计日：{r.today:%Y-%m-%d}"))
-    console.print("　".join(f"{k} {n}" for k, n in summary_rows(r)))
+    console.print(esc("　".join(f"{k} {n}" for k, n in summary_rows(r))))
     for t in sections(r):
         _print_table(pick(t, SCREEN_COLUMNS[t.key]))
     for note in r.notes:
@@ -98,7 +98,7 @@ def print_review(r: Review) -> None:
 
 def _print_table(t: Table) -> None:
     if not t.rows:
-        console.print(f"[bold]{t.title}[/bold]：无")
+        console.print(f"[bold]{esc(t.title)}[/bold]：无")
         return
     rt = RichTable(title=f"{t.title}（{len(t.rows)}）", title_justify="left", show_lines=False)
     for h in t.headers:
@@ -131,10 +131,10 @@ def export_cmd(
     else:
         for f in res.findings:
             console.print(Text(f"✗ {f}"), style="red")
-        console.print(f"已导出 {len(res.serials)} 次检查、{len(res.payload)} 个文件到：{res.bag_dir}")
+        console.print(f"已导出 {len(res.serials)} 次检查、{len(res.payload)} 个文件到：{esc(res.bag_dir)}")
         console.print(f"manifest-sha256.txt 的 SHA-256：{res.manifest_sha256}")
         if res.audit_seq is not None:
             console.print(f"已记入审计日志第 {res.audit_seq} 条"
                           + (f"；审查报告已归档，档号 {res.report_archival_code}" if res.report_archival_code else "") + "。")
-        console.print("核验方法：bagit.py --validate " + str(res.bag_dir))
+        console.print("核验方法：bagit.py --validate " + esc(res.bag_dir))
     raise typer.Exit(0 if res.ok else 1)

@@ -13,9 +13,6 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import phonenumbers
-from phonenumbers import PhoneNumberType
-
 from ..cells import cell_text as _text
 from ..findings import Finding, Severity, error, warning
 from ..workspace import Config
@@ -104,7 +101,6 @@ def _manual_part(t: str) -> str | None:
 
 _PHONE_SPLIT = re.compile(r"[、/,，;；]|或")
 _EXTENSION = re.compile(r"(转|分机|ext\.?|EXT\.?)\s*\d+$")
-_PHONE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
 def phone_problem(raw: Any) -> str | None:
@@ -127,13 +123,16 @@ def phone_problem(raw: Any) -> str | None:
 
 
 def _one_phone_problem(part: str) -> str | None:
+    import phonenumbers  # deferred: its metadata is only needed for tables with phone columns
+
     number = _EXTENSION.sub("", part).strip()
     try:
         parsed = phonenumbers.parse(number, "CN")
     except phonenumbers.NumberParseException:
         return f"“{part}”不是电话号码"
+    kind = phonenumbers.PhoneNumberType
     if parsed.country_code == 86 and phonenumbers.is_valid_number(parsed) \
-            and phonenumbers.number_type(parsed) in _PHONE_TYPES:
+            and phonenumbers.number_type(parsed) in (kind.MOBILE, kind.FIXED_LINE, kind.FIXED_LINE_OR_MOBILE):
         return None
     digits = str(parsed.national_number)
     if digits.startswith("1") and 9 <= len(digits) <= 12 and parsed.country_code == 86:
@@ -141,10 +140,6 @@ def _one_phone_problem(part: str) -> str | None:
     if len(digits) in (7, 8) and not re.sub(r"\D", "", number).startswith("0"):
         return f"座机号“{part}”缺少区号，请写成“0352-2345678”这样"
     return f"“{part}”不是有效的手机号或带区号的座机号"
-
-
-def phone_ok(raw: Any) -> bool:
-    return phone_problem(raw) is None
 
 
 # ---- the checks -----------------------------------------------------------------------------
