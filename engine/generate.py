@@ -22,13 +22,15 @@ from openpyxl.styles import Font
 from . import register
 from .caps import check_cap
 from .db import session
-from .findings import Findings, error
+from .findings import Finding, Findings, error, warning
 from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
-from .plan import Plan, PlanRow, read_plan
-from .stats.xlsx_safe import set_value
+from .plan import BY_KEY, Plan, PlanRow, read_plan
+from .render.codes import RenderCode
+from .render.fonts import uncovered
 from .workspace import Workspace
+from .xlsx_safe import append_row
 
 Progress = Callable[[int, int], None]
 
@@ -129,6 +131,9 @@ def generate(
         return result
     result.outcomes = record_rows(ws, plan, batch, allow_over_cap, reason, actor, issue_date)
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
+    if "pdf" in formats:
+        for o in todo:
+            o.findings.extend(glyph_findings(o))
     render_rows(ws, todo, out_dir, formats, progress, workers)
     file_rows(ws, todo, actor, reason)
     result.manifest = write_manifest(result)
@@ -188,6 +193,26 @@ def _record_row(s, ws: Workspace, pr: PlanRow, batch: str, allow_over_cap: bool,
                           override_reason=reason if out.over_cap else "", issue_date=issue_date)
     out.existing = not rec.created
     out.status = RowStatus.GENERATED
+    return out
+
+
+# Plan fields printed on the forms, in the order a clerk reads the plan.
+PRINTED_FIELDS = ("enterprise", "basis", "joint_units", "leader", "members", "experts", "content")
+
+
+def glyph_findings(o: RowOutcome) -> list[Finding]:
+    """A warning per printed field holding characters no installed font has (empty boxes in the PDF)."""
+    out: list[Finding] = []
+    if o.inspection is None:
+        return out
+    for key in PRINTED_FIELDS:
+        value = getattr(o.inspection, key)
+        missing = uncovered("".join(value) if isinstance(value, list) else value)
+        if missing:
+            out.append(warning(RenderCode.GLYPH_MISSING,
+                               f"“{BY_KEY[key].header}”中的“{missing}”本机没有字体能显示，PDF 文书中会印成空框"
+                               "（Word 文书在装有相应字体的电脑上可正常显示）。请管理员运行 scripts/setup.sh 安装生僻字字体"
+                               "（fonts-hanazono）后重新生成；企业交回的反馈卡不会因此被判为可疑。", f"第{o.row}行 {BY_KEY[key].header}"))
     return out
 
 
@@ -253,21 +278,19 @@ def write_manifest(result: BatchResult) -> list[Path]:
     wb = Workbook()
     sh = wb.active
     sh.title = "生成清单"
-    sh.append(MANIFEST_HEADERS)
+    append_row(sh, MANIFEST_HEADERS)
     for c in sh[1]:
         c.font = Font(bold=True)
     for o in result.outcomes:
         i = o.inspection
-        sh.append([
+        # enterprise names and basis come from outside: never a formula, never a control character
+        append_row(sh, [
             o.row, STATUS_ZH[o.status], o.serial, i.enterprise if i else "", i.uscc if i else "",
             i.county if i else "", i.kind if i else "", i.start if i else None, i.end if i else None,
             i.visit_total if i and o.serial else None, i.visit_kind if i and o.serial else None,
             "是" if o.over_cap else "", "；".join(str(f) for f in o.findings),
             "\n".join(p.name for p in o.files),
         ])
-    for row in sh.iter_rows(min_row=2):
-        for c in row:
-            set_value(c, c.value)  # enterprise names and basis come from outside: never a formula
     xl = result.out_dir / "生成清单.xlsx"
     wb.save(xl)
     return [xl, js]

@@ -23,7 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .caps import ALL_GRADES, INDUSTRIES, grades_for
 from .cells import cell_text as _text
 from .cells import is_blank as _blank
-from .cells import parse_date
+from .cells import parse_date, text_findings
 from .divisions import Division, find_county
 from .findings import Findings, error, warning
 from .forms import INSPECTION_KINDS
@@ -75,6 +75,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("key_supervision", "重点监管", False, ("重点监管名单",), 10, "否"),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
+# Longest text each field may hold (characters): the longest real values with room to spare, and
+# short enough that a row at every limit still gives a card of at most 2 pages (tests render one).
+MAX_CHARS: dict[str, int] = {
+    "enterprise": 100, "uscc": 30, "county": 30, "industry": 20, "grade": 10, "kind": 10, "basis": 120,
+    "joint_units": 100, "start": 30, "end": 30, "leader": 20, "members": 120, "experts": 60, "content": 150,
+    "benchmark": 10, "key_supervision": 10,
+}
 YES, NO = "是", "否"
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title or a note
 
@@ -258,6 +265,7 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
     for c in COLUMNS:
         if c.required and _blank(raw.get(c.key)):
             f.add(error(PlanCode.REQUIRED, f"“{c.header}”未填写。", w(c.key)))
+        f.extend(text_findings(raw.get(c.key), w(c.key), c.header, MAX_CHARS.get(c.key)))
 
     uscc = normalize_uscc(_text(raw.get("uscc")))
     if uscc:

@@ -29,6 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from ..forms import ANSWER_OPTIONS, CARD_QUESTIONS, FORMS
+from ..text import finalize
 from .pdfsplit import AnswerBox, CatalogExtras, checkbox_name, finish, split_pages
 from .qr import qr_data_uri
 from .templates import CSS_NAME, html_template_name
@@ -57,6 +58,7 @@ def jinja_env(templates_dir: Path) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=True,  # & < > " in an enterprise name stay text
         undefined=jinja2.StrictUndefined,
+        finalize=finalize,  # a control character in a value would make the XHTML unparsable
     )
 
 
