@@ -29,6 +29,7 @@ from .findings import Findings, error, warning
 from .forms import INSPECTION_KINDS
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
+from .text import printable
 
 
 class PlanCode(StrEnum):
@@ -247,7 +248,8 @@ def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
 
 
 def split_names(v: Any) -> list[str]:
-    return [p for p in re.split(r"[、，,;；\s]+", _text(v)) if p]
+    # A line break between two names separates them (cell_text would join them into one name).
+    return [_text(p) for p in re.split(r"[、，,;；\s]+", printable("" if v is None else str(v))) if _text(p)]
 
 
 def _where(row: int, key: str, mapping: dict[str, int]) -> str:

@@ -9,8 +9,10 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ..findings import RuqiError
+from ..text import printable
 from ..workspace import Workspace
 
 console = Console(highlight=False)
@@ -37,3 +39,9 @@ def run_app(app: typer.Typer) -> None:
     except RuqiError as e:
         err_console.print(f"[red]错误：[/red]{e.finding}")
         sys.exit(2)
+
+
+def plain(value: object) -> Text:
+    """Outside text (an enterprise name) for a rich table: never read as markup (``[/]`` would raise),
+    no control characters (an escape sequence would drive the terminal)."""
+    return Text(printable("" if value is None else str(value)))

@@ -14,7 +14,7 @@ from ..db import session
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate
 from ..plan import write_template
 from ..register import summary, write_summary_xlsx
-from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, plain, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -75,7 +75,7 @@ def print_result(result: BatchResult) -> None:
         i = o.inspection
         style = {RowStatus.GENERATED: "green", RowStatus.REFUSED: "yellow", RowStatus.INVALID: "red"}[o.status]
         state = STATUS_ZH[o.status] + ("（已在台账中）" if o.existing else "") + ("（超次数，已批准）" if o.over_cap else "")
-        t.add_row(str(o.row), Text(state, style=style), o.serial, i.enterprise if i else "",
+        t.add_row(str(o.row), Text(state, style=style), o.serial, plain(i.enterprise if i else ""),
                   str(i.visit_total) if i and o.serial else "")
     console.print(t)
     problems = [(o, f) for o in result.outcomes for f in o.findings]
@@ -117,7 +117,7 @@ def register_cmd(
             c = r.kinds[k]
             txt = f"{c.done}/{'不限' if c.cap is None else c.cap}"
             cells.append(f"[red]{txt}[/red]" if c.over else txt)
-        t.add_row(r.county, r.enterprise, f"{r.industry}/{r.grade}", *cells, str(r.overrides or ""))
+        t.add_row(plain(r.county), plain(r.enterprise), plain(f"{r.industry}/{r.grade}"), *cells, str(r.overrides or ""))
     console.print(t)
     if out:
         write_summary_xlsx(rows, out, year)

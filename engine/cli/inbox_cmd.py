@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
-from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, plain, print_json
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
              Status.DUPLICATE: "重复，未再归档"}
@@ -91,7 +91,7 @@ def status_cmd(
         t.add_column(h)
     for r in rows:
         state = f"[red]逾期 {r.days_overdue} 天[/red]" if r.overdue else "未到期"
-        t.add_row(r.serial, r.enterprise, r.county, r.kind, r.end.isoformat(), r.due.isoformat(), state)
+        t.add_row(r.serial, plain(r.enterprise), plain(r.county), r.kind, r.end.isoformat(), r.due.isoformat(), state)
     console.print(t)
     console.print(f"共 {len(rows)} 件，其中逾期 {sum(r.overdue for r in rows)} 件（检查结束后 {ws.config.late_days} 日内应交回）。")
 
