@@ -42,7 +42,7 @@ needs_font = pytest.mark.skipif(uncovered(RARE) != "", reason="no font for CJK E
 
 @needs_font
 def test_rare_characters_are_printed_and_the_returned_card_is_genuine(ws: Workspace, tmp_path: Path) -> None:
-    result = generate(ws, _plan(tmp_path / "plan.xlsx", [GOOD | {"企业名称": NAME}]), issue_date=date(2025, 3, 28))
+    result = generate(ws, _plan(tmp_path / "plan.xlsx", [GOOD | {"企业名称": NAME}]), issue_date=date(2025, 3, 28), today=date(2025, 3, 28))
     (o,) = result.outcomes
     assert o.status is RowStatus.GENERATED and RenderCode.GLYPH_MISSING not in o.findings.codes()
     with pdfplumber.open(o.forms[("card", "pdf")]) as pdf:

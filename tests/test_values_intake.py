@@ -52,7 +52,7 @@ def test_control_characters_are_removed_at_intake_and_each_cell_is_named(tmp_pat
 
 def test_generate_with_control_characters_gives_files_word_and_libreoffice_open(ws: Workspace, tmp_path: Path) -> None:
     rows = [GOOD | {"企业名称": f"大同市恒泰{VT}机械有限公司", "检查依据": f"《计划》{VT}第三条", "专家": f"孙伟{BELL}"}]
-    result = generate(ws, _plan(tmp_path / "plan.xlsx", rows), issue_date=date(2025, 3, 28))
+    result = generate(ws, _plan(tmp_path / "plan.xlsx", rows), issue_date=date(2025, 3, 28), today=date(2025, 3, 28))
     (o,) = result.outcomes
     assert o.status is RowStatus.GENERATED, o.findings.to_list()
     docxs = [p for p in o.files if p.suffix == ".docx"]
@@ -72,7 +72,7 @@ def test_absurd_lengths_are_refused_with_the_limit_and_the_cell(ws: Workspace, t
     rows = [GOOD | {"企业名称": "晋" * 10_000},
             GOOD | {"检查内容": "通风" * 5_000, "开始日期": date(2025, 5, 6), "结束日期": date(2025, 5, 7)},
             GOOD | {"开始日期": date(2025, 6, 3), "结束日期": date(2025, 6, 4)}]
-    result = generate(ws, _plan(tmp_path / "plan.xlsx", rows), formats=("docx",), issue_date=date(2025, 3, 28))
+    result = generate(ws, _plan(tmp_path / "plan.xlsx", rows), formats=("docx",), issue_date=date(2025, 3, 28), today=date(2025, 3, 28))
     assert [o.status for o in result.outcomes] == [RowStatus.INVALID, RowStatus.INVALID, RowStatus.GENERATED]
     assert [o.findings.flatten("code", "where") for o in result.outcomes[:2]] == [
         [(CellCode.TOO_LONG, where(2, "企业名称"))], [(CellCode.TOO_LONG, where(3, "检查内容"))]]
@@ -89,7 +89,7 @@ def test_a_row_at_every_limit_gives_a_card_of_at_most_two_pages(ws: Workspace, t
                   "联合单位": "联" * MAX_CHARS["joint_units"], "组长": "组" * MAX_CHARS["leader"],
                   "成员": names(MAX_CHARS["members"]), "专家": names(MAX_CHARS["experts"]),
                   "检查内容": "容" * MAX_CHARS["content"]}
-    result = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), issue_date=date(2025, 3, 28))
+    result = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), issue_date=date(2025, 3, 28), today=date(2025, 3, 28))
     (o,) = result.outcomes
     assert o.status is RowStatus.GENERATED and not o.findings, o.findings.to_list()
     pages = {k: len(pypdf.PdfReader(p).pages) for (k, _), p in o.forms.items()}

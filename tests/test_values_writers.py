@@ -100,7 +100,7 @@ def test_the_generate_manifest_keeps_a_formula_name_as_text(ws: Workspace, tmp_p
     wb = load_workbook(plan)
     wb.active["A2"].data_type = "s"  # typed as '=… in Excel: text
     wb.save(plan)
-    result = generate(ws, plan, formats=("docx",), issue_date=date(2025, 3, 28))
+    result = generate(ws, plan, formats=("docx",), issue_date=date(2025, 3, 28), today=date(2025, 3, 28))
     assert result.ok, [o.findings.to_list() for o in result.outcomes]
     manifest = result.out_dir / "生成清单.xlsx"
     assert formula_cells(manifest) == []

@@ -89,6 +89,7 @@ def build_context(insp: Inspection, cfg: Config, key: bytes) -> dict[str, Any]:
             "items": list(form.items),
             "notes": list(form.notes),
             "options": list(form.options),
+            "extra": list(cfg.texts.get(form.key, ())),  # the clerk's own lines (ruqi.toml [texts])
         }
     return ctx
 

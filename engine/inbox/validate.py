@@ -7,6 +7,10 @@ go into the archive and the register for the 纪委 review:
 
 - ``VIOLATION``: any question answered 是 (the question numbers are kept);
 - ``LATE``: received more than ``late_days`` after the inspection ended;
+- ``EARLY``: received on a calendar day before the inspection's last day (``end``), i.e. before it
+  started or while it still had a day to run.  "Received" is when the file reached the inbox (the
+  earlier of its modification time and the ingest), as for LATE.  A card that arrives on the last
+  day itself is normal (the team leaves the card as it goes) and is not flagged;
 - ``SUSPECT``: serial unknown or missing, QR signature wrong, QR and printed serial disagree,
   or the enterprise on the card (QR code or printed name) is not the register's;
 - ``NEEDS_REVIEW``: a scan/photo, or at least one answer error.
@@ -43,6 +47,7 @@ class CardCode(StrEnum):
     QUESTION_MISSING = "QUESTION_MISSING"
     VIOLATION = "VIOLATION"
     LATE = "LATE"
+    EARLY = "CARD_EARLY"
     SERIAL_MISSING = "SERIAL_MISSING"
     SERIAL_UNKNOWN = "SERIAL_UNKNOWN"
     QR_INVALID = "QR_SIGNATURE_INVALID"
@@ -114,6 +119,10 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
     if late is not None:
         c.findings.add(late)
         c.flag(Flag.LATE)
+    early = early_finding(visit, received_at)
+    if early is not None:
+        c.findings.add(early)
+        c.flag(Flag.EARLY)
     return c
 
 
@@ -252,3 +261,13 @@ def late_finding(visit: Visit | None, received_at: datetime, late_days: int) -> 
     days = (received_at.date() - due).days
     return warning(CardCode.LATE, f"检查于 {visit.end:%Y-%m-%d} 结束，应在 {late_days} 日内（{due:%Y-%m-%d} 前）交回，"
                                   f"实际 {received_at:%Y-%m-%d} 收到，逾期 {days} 天。", "收到日期")
+
+
+def early_finding(visit: Visit | None, received_at: datetime) -> Finding | None:
+    """A card received before the inspection's last day: possibly filled and signed in advance."""
+    if visit is None or received_at.date() >= visit.end:
+        return None
+    when = "开始前" if received_at.date() < visit.start else "结束前"
+    span = f"{visit.start:%Y-%m-%d}" + ("" if visit.end == visit.start else f" 至 {visit.end:%Y-%m-%d}")
+    return warning(CardCode.EARLY, f"检查于 {span} 进行，反馈卡却在检查{when}（{received_at:%Y-%m-%d}）就已收到："
+                                   "可能是事先填好、签好的，已列入纪委审查清单。", "收到日期")
