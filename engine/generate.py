@@ -44,10 +44,12 @@ from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
-from .plan import Plan, PlanRow, issue_after_start, read_plan
+from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
+from .render.codes import RenderCode
+from .render.fonts import uncovered
 from .render.lint import check_templates
-from .stats.xlsx_safe import set_value
 from .workspace import Workspace, os_reason
+from .xlsx_safe import append_row
 
 Progress = Callable[[int, int], None]
 
@@ -237,6 +239,9 @@ def generate(
     if check:
         return result
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
+    if "pdf" in formats:
+        for o in todo:
+            o.findings.extend(glyph_findings(o))
     render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir)
     file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason)
     withdraw_failed(ws, todo, out_dir)
@@ -345,6 +350,26 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type:
     out.existing = not rec.created
     out.stale = rec.stale
     out.status = RowStatus.GENERATED
+    return out
+
+
+# Plan fields printed on the forms, in the order a clerk reads the plan.
+PRINTED_FIELDS = ("enterprise", "basis", "joint_units", "leader", "members", "experts", "content")
+
+
+def glyph_findings(o: RowOutcome) -> list[Finding]:
+    """A warning per printed field holding characters no installed font has (empty boxes in the PDF)."""
+    out: list[Finding] = []
+    if o.inspection is None:
+        return out
+    for key in PRINTED_FIELDS:
+        value = getattr(o.inspection, key)
+        missing = uncovered("".join(value) if isinstance(value, list) else value)
+        if missing:
+            out.append(warning(RenderCode.GLYPH_MISSING,
+                               f"“{BY_KEY[key].header}”中的“{missing}”本机没有字体能显示，PDF 文书中会印成空框"
+                               "（Word 文书在装有相应字体的电脑上可正常显示）。请管理员运行 scripts/setup.sh 安装生僻字字体"
+                               "（fonts-hanazono）后重新生成；企业交回的反馈卡不会因此被判为可疑。", f"第{o.row}行 {BY_KEY[key].header}"))
     return out
 
 
@@ -553,21 +578,19 @@ def write_manifest(result: BatchResult) -> list[Path]:
     wb = Workbook()
     sh = wb.active
     sh.title = "生成清单"
-    sh.append(MANIFEST_HEADERS)
+    append_row(sh, MANIFEST_HEADERS)
     for c in sh[1]:
         c.font = Font(bold=True)
     for o in result.outcomes:
         i = o.inspection
-        sh.append([
+        # enterprise names and basis come from outside: never a formula, never a control character
+        append_row(sh, [
             o.row, STATUS_ZH[o.status], o.serial, i.enterprise if i else "", i.uscc if i else "",
             i.county if i else "", i.kind if i else "", i.start if i else None, i.end if i else None,
             i.issue_date if i and o.serial else None, i.visit_total if i and o.serial else None, i.visit_kind if i and o.serial else None,
             "是（已批准）" if o.over_cap else "", "；".join(str(f) for f in o.findings),
             "\n".join(p.name for p in o.files),
         ])
-    for row in sh.iter_rows(min_row=2):
-        for c in row:
-            set_value(c, c.value)  # enterprise names and basis come from outside: never a formula
     xl = result.out_dir / "生成清单.xlsx"
     wb.save(xl)
     return [xl, js]

@@ -23,12 +23,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .caps import ALL_GRADES, INDUSTRIES, grades_for
 from .cells import cell_text as _text
 from .cells import is_blank as _blank
-from .cells import parse_date
+from .cells import parse_date, text_findings
 from .divisions import Division, find_county
 from .findings import Finding, Findings, error, warning
 from .forms import INSPECTION_KINDS
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
+from .text import printable
 
 
 class PlanCode(StrEnum):
@@ -79,6 +80,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("issue_date", "发文日期", False, ("落款日期", "签发日期", "通知书日期", "印发日期"), 12, date(2025, 3, 7)),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
+# Longest text each field may hold (characters): the longest real values with room to spare, and
+# short enough that a row at every limit still gives a card of at most 2 pages (tests render one).
+MAX_CHARS: dict[str, int] = {
+    "enterprise": 100, "uscc": 30, "county": 30, "industry": 20, "grade": 10, "kind": 10, "basis": 120,
+    "joint_units": 100, "start": 30, "end": 30, "leader": 20, "members": 120, "experts": 60, "content": 150,
+    "benchmark": 10, "key_supervision": 10, "issue_date": 30,
+}
 YES, NO = "是", "否"
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title or a note
 EXAMPLE_SHEET = "填写示例"
@@ -266,7 +274,8 @@ def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
 
 
 def split_names(v: Any) -> list[str]:
-    return [p for p in re.split(r"[、，,;；\s]+", _text(v)) if p]
+    # A line break between two names separates them (cell_text would join them into one name).
+    return [_text(p) for p in re.split(r"[、，,;；\s]+", printable("" if v is None else str(v))) if _text(p)]
 
 
 def _where(row: int, key: str, mapping: dict[str, int]) -> str:
@@ -284,6 +293,7 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
     for c in COLUMNS:
         if c.required and _blank(raw.get(c.key)):
             f.add(error(PlanCode.REQUIRED, f"“{c.header}”未填写。", w(c.key)))
+        f.extend(text_findings(raw.get(c.key), w(c.key), c.header, MAX_CHARS.get(c.key)))
 
     uscc = normalize_uscc(_text(raw.get("uscc")))
     if uscc:

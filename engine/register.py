@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import (
     JSON,
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .db import Base
 from .identifiers import Serial
 from .inspection import Inspection
+from .xlsx_safe import append_row
 
 LIVE_NATURAL_INDEX = "uq_visit_natural_live"
 
@@ -338,4 +340,26 @@ def summary(s: Session, year: int) -> list[EnterpriseSummary]:
             kinds[k] = KindCount(done[k], cap.limit, cap.rule)
         out.append(EnterpriseSummary(last.enterprise, uscc, last.county, last.industry, last.grade, kinds,
                                      sum(v.over_cap for v in vs)))
+    return out
+
+
+SUMMARY_KINDS = ("执法检查", "督导检查", "调查核查")
+
+
+def write_summary_xlsx(rows: list[EnterpriseSummary], out: Path, year: int) -> Path:
+    """``ruqi register --out``: the year's summary as a workbook; names and codes are written as inert text."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    sh = wb.active
+    sh.title = f"{year}年度台账"
+    append_row(sh, ["县区", "企业名称", "统一社会信用代码", "行业类别", "等级",
+                    *[f"{k}{x}" for k in SUMMARY_KINDS for x in ("次数", "上限", "剩余")], "超次数批准次数"])
+    for r in rows:
+        vals: list[object] = []
+        for k in SUMMARY_KINDS:
+            c = r.kinds[k]
+            vals += [c.done, "不限" if c.cap is None else c.cap, "" if c.left is None else c.left]
+        append_row(sh, [r.county, r.enterprise, r.uscc, r.industry, r.grade, *vals, r.overrides])
+    wb.save(out)
     return out

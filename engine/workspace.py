@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from .divisions import COUNTIES
 from .findings import Finding, RuqiError, error
 from .forms.definitions import FORMS
 
@@ -110,7 +111,9 @@ def _text_lines(form_key: str) -> Callable[[Any], tuple[Any, str | None]]:
 
 
 def _contact_names() -> Iterable[str]:
-    return LEVELS
+    """省, 市, 县, and each county by name: a city bureau inspecting in several counties prints the
+    enterprise's own county's mailboxes and phones ([contacts."平城区"])."""
+    return (*LEVELS, *dict.fromkeys(d.name for d in COUNTIES))
 
 
 _PHONE_OR_EMPTY = dict(example='"0352-5000001"')
@@ -333,12 +336,21 @@ class Config:
     org_code: str = "AQJ"  # 机构(问题)代码
     report_phone: str = ""  # 举报电话 on the 公示
     report_email: str = ""
-    contacts: dict[str, Contacts] = field(default_factory=dict)  # keys 省 / 市 / 县
+    contacts: dict[str, Contacts] = field(default_factory=dict)  # keys 省 / 市 / 县, and county names
     database_url: str = ""  # empty: SQLite in archive/
     retention: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
     limits: Limits = field(default_factory=Limits)
     late_days: int = 3
     texts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # form key -> the clerk's extra lines
+
+    def contacts_for(self, county: str) -> Contacts:
+        """The 县-level contacts printed on a card for an enterprise in ``county``: that county's own
+        table where ruqi.toml has one (an empty key there falls back to [contacts."县"])."""
+        base = self.contacts.get("县") or Contacts()
+        own = self.contacts.get(county) if county not in LEVELS else None
+        if own is None:
+            return base
+        return Contacts(**{k: getattr(own, k) or getattr(base, k) for k in Contacts.__slots__})
 
     @property
     def short_name(self) -> str:
@@ -359,7 +371,8 @@ class Config:
         return cls(
             name=b["name"], level=b["level"], division_code=b["division_code"], fonds_code=b["fonds_code"],
             org_code=b["org_code"], report_phone=b["report_phone"], report_email=b["report_email"],
-            contacts={lvl: Contacts(**v.get(f"contacts.{lvl}", {})) for lvl in LEVELS},
+            contacts={name: Contacts(**v.get(f"contacts.{name}", {})) for name in _contact_names()
+                      if name in LEVELS or f"contacts.{name}" in v},
             database_url=v["archive"]["database_url"],
             retention=DEFAULT_RETENTION | v["archive.retention"],
             limits=Limits(**v["limits"]),
@@ -551,6 +564,14 @@ supervision_email = "zfjd-xian@{slug}.gov.cn"
 supervision_phone = "{area}-6000001"
 discipline_email = "jw-xian@{slug}.gov.cn"
 discipline_phone = "{area}-6000002"
+
+# 市局检查多个县区的企业时：按县区各写一节，反馈卡印出企业所在县区的邮箱、电话（没写的项沿用上面 [contacts."县"]）。
+# 去掉下面几行开头的 # 并改成实际的邮箱、电话：
+# [contacts."平城区"]
+# supervision_email = "zfjd@pingcheng.gov.cn"
+# supervision_phone = "{area}-6100001"
+# discipline_email = "jw@pingcheng.gov.cn"
+# discipline_phone = "{area}-6100002"
 
 # 文书上另加的文字（如值班电话），Word 版和 PDF 版都会印出；每项一行，不需要时保持 []。
 # card：印在反馈卡“备注”之后（最多 2 行）；notice：通知书正文之后；notice_board：公示“四、举报方式”之后。

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DatabaseError
 
 from ..db import database_finding
 from ..findings import Finding, RuqiError
+from ..text import printable
 from ..workspace import Workspace, os_reason
 
 console = Console(highlight=False)
@@ -31,8 +32,9 @@ JsonOpt = typer.Option(False, "--json", help="输出 JSON（每行一个对象�
 
 
 def esc(value: object) -> str:
-    """``value`` as text that rich prints literally."""
-    return escape(str(value))
+    """``value`` as text that rich prints literally, without control characters (an escape sequence
+    in an enterprise name would drive the terminal)."""
+    return escape(printable(str(value)))
 
 
 def cells(*values: object) -> list[Any]:

@@ -14,7 +14,7 @@ from ..cells import parse_date
 from ..db import session
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
 from ..plan import write_template
-from ..register import summary
+from ..register import summary, write_summary_xlsx
 from ..void import void_visit
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
@@ -169,23 +169,5 @@ def register_cmd(
         t.add_row(*cells(r.county, r.enterprise, f"{r.industry}/{r.grade}"), *marks, str(r.overrides or ""))
     console.print(t)
     if out:
-        write_register_xlsx(rows, out, year)
+        write_summary_xlsx(rows, out, year)
         console.print(f"已另存为：{esc(out)}")
-
-
-def write_register_xlsx(rows, out: Path, year: int) -> None:  # type: ignore[no-untyped-def]
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    sh = wb.active
-    sh.title = f"{year}年度台账"
-    kinds = ("执法检查", "督导检查", "调查核查")
-    sh.append(["县区", "企业名称", "统一社会信用代码", "行业类别", "等级",
-               *[f"{k}{x}" for k in kinds for x in ("次数", "上限", "剩余")], "超次数批准次数"])
-    for r in rows:
-        vals = []
-        for k in kinds:
-            c = r.kinds[k]
-            vals += [c.done, "不限" if c.cap is None else c.cap, "" if c.left is None else c.left]
-        sh.append([r.county, r.enterprise, r.uscc, r.industry, r.grade, *vals, r.overrides])
-    wb.save(out)

@@ -1,7 +1,7 @@
 """The review list on paper: an Excel workbook (one sheet per section) and ``review-report.pdf``.
 
 The workbook starts with a 概况 sheet (period, counts, notes), then one sheet per section of
-``tables.sections``.  Every string goes through ``engine.stats.xlsx_safe.set_value``, so an enterprise
+``tables.sections``.  Every string goes through ``engine.xlsx_safe.set_value``, so an enterprise
 name or a reason such as ``=HYPERLINK(…)`` stays text in Excel and WPS.
 
 The PDF is Jinja2 HTML rendered by WeasyPrint: a summary page with the counts and a bar chart by
@@ -26,7 +26,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..forms import CARD_QUESTIONS
-from ..stats.xlsx_safe import set_value
+from ..text import finalize
+from ..xlsx_safe import set_value
 from .collect import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, Review, ReviewFlag, Tally
 from .tables import Column, Table, cell_text, pick, sections, summary_rows
 
@@ -222,7 +223,7 @@ def _n(v: int | None) -> str:
 
 def _env() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                       trim_blocks=True, lstrip_blocks=True)
+                       trim_blocks=True, lstrip_blocks=True, finalize=finalize)
 
 
 def render_html(review: Review) -> str:

@@ -2,7 +2,7 @@
 
 Each section of a ``Review`` becomes a ``Table`` whose cells are str, int, date or None.  Text that
 came from outside (enterprise names, reasons, file names) stays a plain string here; the writers
-decide how to keep it inert (see ``engine.stats.xlsx_safe``).
+decide how to keep it inert (see ``engine.xlsx_safe``).
 """
 
 from __future__ import annotations
