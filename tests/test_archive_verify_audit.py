@@ -158,10 +158,10 @@ def test_accepting_the_log_is_recorded_and_clears_the_finding(ws: Workspace, fil
 
 
 def test_an_old_database_gets_its_witness_from_the_migration(ws: Workspace, filed: list[ItemRow]) -> None:
-    """A workspace made before the database witness existed (schema version 3) upgrades cleanly."""
+    """A workspace made before the database witness existed (schema version 4) upgrades cleanly."""
     with sql(ws) as con:
         con.execute("drop table archive_audit_head")
-        con.execute("delete from schema_version where version > 3")
+        con.execute("delete from schema_version where version > 4")
     db._ENGINES.pop(ws.database_url).dispose()  # the next session opens the database afresh
     assert verify(ws).findings.flatten("code") == []
     with sql(ws) as con:
