@@ -19,7 +19,7 @@ from ..stats.aggregate import (
     write_aggregate,
 )
 from ..workspace import Workspace
-from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_json
 
 stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
                         rich_markup_mode=None)
@@ -73,8 +73,8 @@ def blank_cmd(
             print_json({"unit": u.name, "code": u.code, "file": str(f)})
         return
     for f in batch.files:
-        console.print(f"  {f.name}")
-    console.print(f"已生成{batch.table.label}空白表 {len(batch.files)} 份（{batch.period.label_zh}），在：{batch.files[0].parent}")
+        console.print(f"  {esc(f.name)}")
+    console.print(f"已生成{batch.table.label}空白表 {len(batch.files)} 份（{batch.period.label_zh}），在：{esc(batch.files[0].parent)}")
 
 
 @stats_app.command("aggregate", help="汇总已收到的统计表，生成 Excel 汇总表和同名一页 PDF 报告。")
@@ -102,17 +102,17 @@ def aggregate_cmd(
                                     "archived": [r.archival_code for r in filed], "partial": gap is not None,
                                     "refused": gap.to_dict() if refused and gap else None})
     else:
-        console.print(status_line(agg))
-        console.print(f"汇总表：{xlsx}" + (f"\n报告：{pdf}" if pdf else ""))
+        console.print(esc(status_line(agg)))
+        console.print(f"汇总表：{esc(xlsx)}" + (f"\n报告：{esc(pdf)}" if pdf else ""))
         if refused and gap is not None:
-            console.print(f"[red]未归档：{gap.message}[/red]")
+            console.print(f"[red]未归档：{esc(gap.message)}[/red]")
         elif gap is not None and filed:
             console.print(f"[yellow]注意：这是不完整的汇总（已报{len(agg.submitted)}/{agg.expected_count}个单位），"
                           "已按 --partial 归档并标记为“不完整”。[/yellow]")
         elif gap is not None:
             console.print(f"[yellow]注意：这份汇总不完整（已报{len(agg.submitted)}/{agg.expected_count}个单位）。[/yellow]")
         for r in filed:
-            console.print(f"已归档：{r.archival_code}  {r.rel_path}")
+            console.print(f"已归档：{esc(r.archival_code)}  {esc(r.rel_path)}")
     if refused:
         raise typer.Exit(1)
 
@@ -142,12 +142,12 @@ def status_cmd(
     t.add_column("提示", overflow="fold")
     for ln in agg.lines:
         when = ln.received_at or (ln.rejection.received_at if ln.returned and ln.rejection else None)
-        t.add_row(ln.unit.name, f"[{_STATE_COLOR.get(ln.state, 'white')}]{ln.state}[/]",
+        t.add_row(esc(ln.unit.name), f"[{_STATE_COLOR.get(ln.state, 'white')}]{ln.state}[/]",
                   when.strftime("%m-%d %H:%M") if when else "",
                   f"[yellow]{ln.late_days}天[/yellow]" if ln.late else "", str(ln.version or ""),
                   "；".join(ln.hints()))
     console.print(t)
-    console.print(status_line(agg))
+    console.print(esc(status_line(agg)))
 
 
 @stats_app.command("check", help="检查一个或多个统计表文件（不入库），逐格列出问题。")
@@ -167,9 +167,9 @@ def check_cmd(
             continue
         head = f"{sub.table.label} " if sub.table else ""
         mark = "[green]✓[/green]" if sub.ok else "[red]✗[/red]"
-        console.print(f"{mark} {f.name}：{head}{sub.period.label_zh if sub.period else ''} "
-                      f"{'、'.join(u.name for u in sub.units)}")
+        console.print(f"{mark} {esc(f.name)}：{esc(head)}{sub.period.label_zh if sub.period else ''} "
+                      f"{esc('、'.join(u.name for u in sub.units))}")
         for finding in sub.findings:
             color = "red" if finding.is_error else "yellow" if finding.severity == "warning" else "green"
-            console.print(f"    [{color}]{finding}[/{color}]")
+            console.print(f"    [{color}]{esc(finding)}[/{color}]")
     raise typer.Exit(1 if bad else 0)
