@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(fonts-noto-cjk fonts-arphic-ukai fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils)
+APT_PACKAGES=(fonts-noto-cjk fonts-arphic-ukai fonts-dejavu-core fonts-hanazono fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils)
 EXTRAS=dev
 if [[ "${1:-}" == "--tests" ]]; then
   APT_PACKAGES+=(libreoffice-writer-nogui libreoffice-calc-nogui postgresql dovecot-imapd)

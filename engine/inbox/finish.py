@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import get_engine
-from ..findings import RuqiError, error
+from ..findings import RuqiError, Severity, error
 from ..readback import ReadMethod
 from ..register import by_serial
 from ..workspace import Workspace
@@ -138,7 +138,7 @@ class Batch:
             out.serial = ex.reading.serial
             out.answers = ex.reading.answers_json()
         if ex.rejected:
-            return self.reject(it, out, ex.crash)
+            return self.reject(it, out, ex.crash, stats=ex.stats)
         if ex.kind is Kind.FEEDBACK_CARD or (ex.reading is not None and ex.reading.method is ReadMethod.IMAGE):
             return self.file_card(it, out, ex)
         if ex.kind.name.startswith("STATS_TABLE"):
@@ -146,12 +146,16 @@ class Batch:
         out.findings.add(error(Reason.NOT_A_CARD, "无法判断这是什么文件，已退回。"))
         return self.reject(it, out)
 
-    def reject(self, it: Item, out: Outcome, crash: str = "") -> Outcome:
+    def reject(self, it: Item, out: Outcome, crash: str = "", stats: Any = None) -> Outcome:
+        """``stats``: what the stats desk read, for a statistics workbook (its unit then shows 已退回)."""
         from ..archive import log_action
 
         out.status = Status.REJECTED
         self._shelve(it, out, self.ws.rejected, "已退回，未归档（原文件保持原样）",
                      "按上述原因处理后，把改好的文件重新放入收件箱即可；本文件可删除。", crash)
+        if stats is not None:
+            stats_adapter.note_rejected(self.ws, stats, out.findings, it.received_at, it.name, out.location or "",
+                                        self.actor, self.s)
         log_action(self.ws, "reject", it.name, actor=self.actor, session=self.s,
                    details={"sha256": it.sha256, "codes": out.findings.codes(), "stored_as": out.location,
                             "run": self.run.id})
@@ -268,9 +272,9 @@ class Batch:
             res = stats_adapter.accept(self.ws, sub, it.received_at, self.actor)
         except Exception as e:  # the stats desk refused it: shelve with its reason, never lose it
             out.findings.add(error(Reason.STATS_REJECTED, f"统计表未能入库：{e}"))
-            return self.reject(it, out)
+            return self.reject(it, out, stats=sub)
         out.status = Status.FILED
-        out.flags = sorted({f.code for f in out.findings if not f.is_error})
+        out.flags = sorted({f.code for f in out.findings if f.severity is Severity.WARNING})
         out.archival_code = getattr(res, "archival_code", "") or ""
         out.location = getattr(res, "rel_path", "") or ""
         self._release(it)

@@ -58,6 +58,7 @@ from .docx import compiled_template, render_docx_bytes
 from .files import output_name, write_atomic
 from .lint import check_templates
 from .pdf import CHECKBOX_FIELDS, PDF_VARIANTS, checkbox_name, renderer
+from .pdfsplit import TEXT_FIELDS
 from .templates import DEFAULT_TEMPLATES_DIR, FORM_KEYS, docx_template, resolve_templates_dir
 
 
@@ -93,5 +94,5 @@ def render_pdf(form_key: str, ctx: dict[str, Any], out_path: str | Path, pdf_var
 
 __all__ = [
     "CHECKBOX_FIELDS", "DEFAULT_TEMPLATES_DIR", "FORMATS", "FORM_KEYS", "PDF_VARIANTS", "RenderCode", "RenderError",
-    "RenderedSet", "check_templates", "checkbox_name", "output_name", "render_batch", "render_docx", "render_pdf",
+    "RenderedSet", "TEXT_FIELDS", "check_templates", "checkbox_name", "output_name", "render_batch", "render_docx", "render_pdf",
 ]
