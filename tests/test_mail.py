@@ -196,6 +196,16 @@ def test_late_rule_uses_the_servers_received_time(tmp_path: Path, server: Doveco
     e2 = review.entry(S2)
     assert e2 is not None and e2.card_received_at == t2
     assert [c.entry.serial for c in review.cards if c.state == "late"] == [S2]
+    # The 纪委's export names who mailed each card and when the server received it.
+    from openpyxl import load_workbook
+
+    from engine.review.export import export_bundle
+
+    res = export_bundle(ws, tmp_path / "bag")
+    sh = load_workbook(res.bag_dir / "data" / "index.xlsx").active
+    h = [c.value for c in sh[1]]
+    rows = {r[0]: r for r in sh.iter_rows(min_row=2, values_only=True)}
+    assert ENTERPRISE in rows[S2][h.index("邮件来源")] and f"{t2:%Y-%m-%d %H:%M}" in rows[S2][h.index("邮件来源")]
 
 
 @needs_dovecot
