@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -13,8 +14,9 @@ from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
 from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
-             Status.DUPLICATE: "重复，未再归档"}
-STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan"}
+             Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱"}
+STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
+                Status.SKIPPED: "magenta"}
 FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "NEEDS_REVIEW": "待核对",
            "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”"}
 
@@ -34,14 +36,18 @@ def ingest_cmd(
     ws = open_workspace(workspace)
     if as_json:
         # One line per file as soon as its result is committed: a crash loses no reported line.
-        ingest(ws, workers=workers, actor=actor, on_outcome=lambda o: print_json(o.to_json()))
-        return
-    with Progress(TextColumn("处理收件箱"), BarColumn(), MofNCompleteColumn(), console=err_console,
-                  transient=True) as bar:
-        task = bar.add_task("ingest", total=None)
-        report = ingest(ws, workers=workers, actor=actor,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total))
-    print_report(report)
+        report = ingest(ws, workers=workers, actor=actor, on_outcome=lambda o: print_json(o.to_json()))
+        if report.stopped is not None:
+            print_json({"stopped": report.stopped.to_dict()})
+    else:
+        with Progress(TextColumn("处理收件箱"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                      transient=True) as bar:
+            task = bar.add_task("ingest", total=None)
+            report = ingest(ws, workers=workers, actor=actor,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+        print_report(report)
+    if report.stopped is not None:
+        raise typer.Exit(1)
 
 
 def watch_cmd(
@@ -97,18 +103,23 @@ def status_cmd(
 
 
 def print_report(report: IngestReport) -> None:
+    if report.stopped is not None:
+        err_console.print(f"[red]处理中止：{escape(report.stopped.message)}（{report.stopped.code}）[/red]")
     if not report.outcomes:
-        console.print("收件箱里没有待处理的文件。")
+        if report.stopped is None:
+            console.print("收件箱里没有待处理的文件。")
         return
     t = Table(title="收件箱处理结果")
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
         t.add_column(h, overflow="fold")
     for o in report.outcomes:
-        t.add_row(o.file, _status(o), o.serial or "", "、".join(FLAG_ZH.get(f, f) for f in o.flags), _notes(o))
+        t.add_row(escape(o.file), _status(o), o.serial or "", "、".join(FLAG_ZH.get(f, f) for f in o.flags),
+                  escape(_notes(o)))
     console.print(t)
     counts = "，".join(f"{STATUS_ZH[s]} {report.count(s)} 件" for s in Status if report.count(s))
     console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
-                  f"待核对的图片见 inbox/needs_review/。")
+                  f"待核对的图片见 inbox/needs_review/"
+                  + ("；未处理的仍在 inbox/，原因见上表。" if report.count(Status.SKIPPED) else "。"))
 
 
 def _status(o: Outcome) -> str:
