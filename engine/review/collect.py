@@ -50,6 +50,7 @@ class ReviewFlag(StrEnum):
     SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
     QR_MISSING = "QR_MISSING"  # a card for this inspection has no verifiable QR: only its printed serial ties it here
     VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
+    VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
 
 
 FLAG_ZH: dict[ReviewFlag, str] = {
@@ -63,6 +64,7 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.SUSPECT: "可疑反馈卡",
     ReviewFlag.QR_MISSING: "反馈卡无可核验二维码",
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
+    ReviewFlag.VOIDED: "已作废",
 }
 
 
@@ -396,8 +398,9 @@ def _select_voided(s: Session, date_from: date | None, date_to: date | None, cou
 
 def _voided(v: Visit, today: date, late_days: int) -> VoidedVisit:
     assert v.voided_at is not None
-    return VoidedVisit(_entry(v, today, late_days), v.voided_at, v.voided_by or "", v.voided_reason or "",
-                       v.created_at)
+    e = _entry(v, today, late_days)
+    e.flags = [ReviewFlag.VOIDED]  # nothing is due for a voided visit: only the voiding itself is news
+    return VoidedVisit(e, v.voided_at, v.voided_by or "", v.voided_reason or "", v.created_at)
 
 
 def _stale(s: Session, visits: list[Visit]) -> dict[str, Stale]:

@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..forms import CARD_QUESTIONS
+from ..render.pdf import ARCHIVE_PDF_VARIANT
 from ..text import finalize
 from ..xlsx_safe import set_value
 from .collect import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, Review, ReviewFlag, Tally
@@ -33,7 +34,7 @@ from .tables import Column, Table, cell_text, pick, sections, summary_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "review-report.pdf"
-PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANT = ARCHIVE_PDF_VARIANT  # the 纪委's report is filed too: PDF/A like every PDF the engine writes
 DATE_FORMAT = "yyyy-mm-dd"
 _HEAD_FONT = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="DDE5F0")
