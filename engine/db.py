@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from .findings import Finding, error
 from .workspace import Workspace
+
+
+class DbCode(StrEnum):
+    UNAVAILABLE = "DB_UNAVAILABLE"  # cannot be opened or written (disk full, read-only, locked away)
+    DAMAGED = "DB_DAMAGED"  # not a database, or malformed
 
 
 class Base(DeclarativeBase):
@@ -59,7 +67,7 @@ def get_engine(ws: Workspace) -> Engine:
 
 def _import_models() -> None:
     # Importing registers each module's tables on Base.metadata.
-    from . import register  # noqa: F401
+    from . import provenance, register  # noqa: F401
     from .archive import models  # noqa: F401
     from .stats import submissions  # noqa: F401
 
@@ -80,3 +88,15 @@ def session(ws: Workspace) -> Iterator[Session]:
     maker = sessionmaker(get_engine(ws), expire_on_commit=False)
     with maker() as s, s.begin():
         yield s
+
+
+def database_finding(e: DatabaseError, where: str = "") -> Finding:
+    """A database error said for a clerk, with what to do about it."""
+    text = str(getattr(e, "orig", e))
+    low = text.lower()
+    if isinstance(e, OperationalError) and ("full" in low or "readonly" in low or "unable to open" in low):
+        why = ("磁盘已满，请腾出空间后重试" if "full" in low else "数据库文件或所在文件夹只读，请检查权限"
+               if "readonly" in low else "无法打开数据库文件，请检查 archive/ 文件夹是否存在、是否可写")
+        return error(DbCode.UNAVAILABLE, f"数据库无法写入：{why}。（数据库提示：{text}）", where)
+    return error(DbCode.DAMAGED, f"数据库出错：{text}。若数据库文件 archive/ruqi.sqlite 已损坏，请从备份恢复，"
+                                 f"或运行 ruqi archive repair 从档案文件重建索引。", where)

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from . import workspace
 from .generate import BatchResult, RowStatus, generate
@@ -25,6 +26,7 @@ from .workspace import Workspace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 TODAY = date(2025, 6, 30)  # the demo's "today", in the sample plan's year
+PLANNED = date(2025, 3, 1)  # the day the clerk generates the sample plans (before the first visit)
 
 
 def run_demo(directory: Path, console: Console) -> int:
@@ -35,24 +37,25 @@ def run_demo(directory: Path, console: Console) -> int:
         shutil.rmtree(directory)
     ws = workspace.init(directory)
     console.rule("1. 新建工作目录")
-    console.print(f"{ws.root}（{ws.config.name}）")
+    console.print(escape(f"{ws.root}（{ws.config.name}）"))
 
     console.rule("2. 按示例计划批量生成通知书、公示、反馈卡")
-    good = generate(ws, SAMPLES / "检查计划-2025.xlsx", issue_date=date(2025, 3, 1))
+    good = generate(ws, SAMPLES / "检查计划-2025.xlsx", today=PLANNED)
     print_result(good)
 
     console.rule("3. 有错误的计划：逐行逐列说明错误，正确的行照常生成")
-    bad = generate(ws, SAMPLES / "检查计划-有错误.xlsx", formats=("docx",), issue_date=date(2025, 3, 1))
+    bad = generate(ws, SAMPLES / "检查计划-有错误.xlsx", formats=("docx",), today=PLANNED)
     print_result(bad)
 
     console.rule("4. 同一计划再生成一次：不重复登记、不重复计数")
-    again = generate(ws, SAMPLES / "检查计划-2025.xlsx", formats=("docx",))
+    again = generate(ws, SAMPLES / "检查计划-2025.xlsx", formats=("docx",), today=PLANNED)
     console.print(f"已在台账中的检查：{sum(o.existing for o in again.outcomes)} / {again.count(RowStatus.GENERATED)}")
 
     console.rule("4b. 超过年度次数上限：拒绝生成；经批准并写明理由后生成，列入纪委审查")
     extra = SAMPLES / "检查计划-补充.xlsx"
-    print_result(generate(ws, extra, formats=("pdf",)))
-    print_result(generate(ws, extra, formats=("pdf",), allow_over_cap=True, reason="汛期专项执法检查，经局长批准"))
+    print_result(generate(ws, extra, formats=("pdf",), today=PLANNED))
+    print_result(generate(ws, extra, formats=("pdf",), allow_over_cap=True, reason="汛期专项执法检查，经局长批准",
+                          today=PLANNED))
 
     console.rule("5. 企业交回反馈卡，收件箱处理")
     returned = return_cards(ws, good)
@@ -102,7 +105,8 @@ def return_cards(ws: Workspace, batch: BatchResult) -> int:
             dst = fill_docx(docx, ws.inbox / f"反馈卡-{insp.enterprise}.docx", answers, head="刘海峰", position="安全副总",
                             phone="13912345678")
         else:
-            dst = tick_pdf(pdf, ws.inbox / f"{insp.serial}-反馈卡.pdf", answers)
+            dst = tick_pdf(pdf, ws.inbox / f"{insp.serial}-反馈卡.pdf", answers,
+                           {"head": "王立新", "position": "总经理", "phone": "0352-5123456"} if k % 2 else None)
         _arrived(dst, insp.end + timedelta(days=6 if k in (9, 21) else 1))
         n += 1
     # A transfer cut short: the start of a PDF and nothing else.
@@ -123,7 +127,7 @@ def stats_step(ws: Workspace, console: Console) -> None:
 
     due = date(2025, 6, 18)
     blanks = write_blanks(ws, 2, "2025Q2", due=due)
-    console.print(f"已生成附件2空白表 {len(blanks.files)} 份：{blanks.files[0].parent}")
+    console.print(f"已生成附件2空白表 {len(blanks.files)} 份：{escape(str(blanks.files[0].parent))}")
     for i, blank in enumerate(blanks.files):
         if i in (4, 7):
             continue  # two counties have not reported yet
@@ -136,8 +140,8 @@ def stats_step(ws: Workspace, console: Console) -> None:
     ingest_step(ws, console)
     agg = aggregate(ws, 2, "2025Q2", due=due)
     xlsx, pdf = write_aggregate(agg, ws.outbox / "附件2汇总-2025Q2.xlsx")
-    console.print(status_line(agg))
-    console.print(f"汇总表：{xlsx}\n报告：{pdf}")
+    console.print(escape(status_line(agg)))
+    console.print(escape(f"汇总表：{xlsx}\n报告：{pdf}"))
 
 
 def review_step(ws: Workspace, console: Console) -> None:
@@ -150,6 +154,6 @@ def review_step(ws: Workspace, console: Console) -> None:
     print_review(review)
     out = write_xlsx(review, ws.outbox / "纪委审查清单.xlsx")
     res = export_bundle(ws, ws.outbox / "纪委审查包", only_flagged=True, today=TODAY, actor="机关纪委")
-    console.print(f"审查清单：{out}")
-    console.print(f"审查包（BagIt）：{res.bag_dir}，{len(res.serials)} 次检查、{len(res.payload)} 个文件；"
+    console.print(escape(f"审查清单：{out}"))
+    console.print(f"审查包（BagIt）：{escape(str(res.bag_dir))}，{len(res.serials)} 次检查、{len(res.payload)} 个文件；"
                   f"核验：.venv/bin/bagit.py --validate {res.bag_dir}")

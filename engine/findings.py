@@ -99,8 +99,12 @@ class Findings:
 
 
 class RuqiError(Exception):
-    """Wraps a finding so a value can be raised where raising is the only exit (CLI, config)."""
+    """Wraps findings so a value can be raised where raising is the only exit (CLI, config).
 
-    def __init__(self, finding: Finding):
-        super().__init__(str(finding))
+    ``finding`` is the first (the headline); ``findings`` all of them, e.g. every problem of a
+    ``ruqi.toml`` at once, so the clerk fixes them in one go."""
+
+    def __init__(self, finding: Finding, *more: Finding):
+        super().__init__("\n".join(str(f) for f in (finding, *more)))
         self.finding = finding
+        self.findings = [finding, *more]

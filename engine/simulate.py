@@ -78,8 +78,9 @@ def _write_zip(dst: Path, parts: dict[str, bytes]) -> None:
             z.writestr(name, data)
 
 
-def tick_pdf(src: Path, dst: Path, answers: dict[int, str]) -> Path:
-    """Set the AcroForm checkboxes the way a PDF reader saves them (value and appearance state)."""
+def tick_pdf(src: Path, dst: Path, answers: dict[int, str], contacts: dict[str, str] | None = None) -> Path:
+    """Set the AcroForm checkboxes the way a PDF reader saves them (value and appearance state), and
+    type ``contacts`` (``{"head": "张三", "position": …, "phone": …}``) into the card's text fields."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject
 
@@ -96,6 +97,8 @@ def tick_pdf(src: Path, dst: Path, answers: dict[int, str]) -> Path:
             on = next((k for k in (annot.get("/AP", {}).get("/N", {}) or {}) if k != "/Off"), "/Yes")
             annot[NameObject("/V")] = NameObject(on)
             annot[NameObject("/AS")] = NameObject(on)
+    if contacts:
+        writer.update_page_form_field_values(None, contacts, auto_regenerate=False)
     with dst.open("wb") as f:
         writer.write(f)
     return dst

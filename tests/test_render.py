@@ -31,6 +31,7 @@ from engine.inspection import Inspection
 from engine.render import (
     CHECKBOX_FIELDS,
     FORM_KEYS,
+    TEXT_FIELDS,
     RenderCode,
     RenderError,
     output_name,
@@ -178,8 +179,9 @@ def test_card_checkboxes_are_named_fillable_and_sit_on_the_printed_boxes(
         rendered: dict[tuple[str, str], Path], tmp_path: Path) -> None:
     path = rendered[("card", "pdf")]
     fields = PdfReader(path).get_fields()
-    assert list(fields) == list(CHECKBOX_FIELDS)
+    assert list(fields) == [*CHECKBOX_FIELDS, *TEXT_FIELDS]  # then 负责人, 职务, 联系电话 (test_card_fields.py)
     assert CHECKBOX_FIELDS[:2] == ("q1_yes", "q1_no") and CHECKBOX_FIELDS[-1] == "q10_no"
+    fields = {k: v for k, v in fields.items() if k in CHECKBOX_FIELDS}
     assert {f.get("/FT") for f in fields.values()} == {"/Btn"}
     assert {f.get("/V") for f in fields.values()} == {"/Off"}
     # The enterprise ticks in a reader (here: pypdf), and the answers read back.
@@ -188,13 +190,13 @@ def test_card_checkboxes_are_named_fillable_and_sit_on_the_printed_boxes(
     w.update_page_form_field_values(None, ticks, auto_regenerate=False)
     out = tmp_path / "ticked.pdf"
     w.write(out)
-    values = {k: v.get("/V") for k, v in PdfReader(out).get_fields().items()}
+    values = {k: v.get("/V") for k, v in PdfReader(out).get_fields().items() if k in CHECKBOX_FIELDS}
     assert {k for k, v in values.items() if v != "/Off"} == set(ticks)
     # Each widget covers a printed □ followed by its answer word.
     with pdfplumber.open(path) as pdf:
         page = pdf.pages[0]
         boxes = [c for c in page.chars if c["text"] == "□"]
-        annots = page.annots
+        annots = [a for a in page.annots if a["data"]["T"].decode() in CHECKBOX_FIELDS]
     assert len(annots) == 20
     for a in annots:  # the widget is centred on a □ glyph (pdfplumber's char box is the em box)
         cx, cy = (a["x0"] + a["x1"]) / 2, (a["top"] + a["bottom"]) / 2
@@ -245,10 +247,13 @@ def test_pdfa_variant_keeps_text_metadata_and_fillable_checkboxes(ctx: dict[str,
         if form_key == "card":
             form = root["/AcroForm"]
             assert "/NeedAppearances" not in form
-            assert list(r.get_fields()) == list(CHECKBOX_FIELDS)
+            assert list(r.get_fields()) == [*CHECKBOX_FIELDS, *TEXT_FIELDS]
             for ref in form["/Fields"]:
                 w = ref.get_object()
-                assert w["/F"] == 4 and set(w["/AP"]["/N"]) == {"/on", "/Off"}
+                if w["/FT"] == "/Btn":
+                    assert w["/F"] == 4 and set(w["/AP"]["/N"]) == {"/on", "/Off"}
+                else:  # 负责人/职务/联系电话: an empty appearance of its own, no font used
+                    assert w["/F"] == 4 and w["/AP"]["/N"].get_object().get_data() == b"/Tx BMC EMC"
 
 
 def test_bad_options_are_refused_in_chinese(ctx: dict[str, Any], tmp_path: Path) -> None:
@@ -272,12 +277,12 @@ def test_rare_characters_outside_the_bmp_print_and_keep_the_checkboxes_aligned(w
     ctx = build_context(inspection(enterprise="大同市𡈼源化工有限公司", leader="吉𠮷", serial="140200-2025-0044"),
                         workspace_.config, workspace_.key)
     path = render_pdf("card", ctx, tmp_path / "card.pdf")
-    assert list(PdfReader(path).get_fields()) == list(CHECKBOX_FIELDS)
+    assert list(PdfReader(path).get_fields()) == [*CHECKBOX_FIELDS, *TEXT_FIELDS]
     text = squash(pdf_text(path))
     assert "大同市𡈼源化工有限公司" in text and "检查人员：吉𠮷、李红梅、张伟" in text
     with pdfplumber.open(path) as pdf:
         page = pdf.pages[0]
         boxes = [c for c in page.chars if c["text"] == "□"]
-        for a in page.annots:
+        for a in [a for a in page.annots if a["data"]["T"].decode() in CHECKBOX_FIELDS]:
             cx = (a["x0"] + a["x1"]) / 2
             assert any(abs((c["x0"] + c["x1"]) / 2 - cx) < 1.5 and c["top"] - 3 < a["top"] < c["bottom"] for c in boxes)

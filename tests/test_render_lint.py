@@ -11,7 +11,7 @@ from _render_fixtures import docx_text
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
-from engine.render import RenderCode, check_templates, render_batch, render_docx
+from engine.render import RenderCode, check_templates, render_docx
 from engine.render.build_templates import set_run_font
 from engine.render.sample import sample_context
 from engine.render.templates import DEFAULT_TEMPLATES_DIR
@@ -73,11 +73,11 @@ def test_unknown_variable_syntax_error_and_tag_across_paragraphs(tdir: Path) -> 
     d.save(str(board))
     card = tdir / "card.docx"
     d = docx.Document(str(card))
-    n3, p3 = paragraph_with(d, "{{ card.t.remark }}")
+    n3, p3 = paragraph_with(d, "{{ card.t.remark")
     p3.runs[0].text = "{{ card.t."  # the clerk pressed Enter inside the tag
     new = docx.oxml.OxmlElement("w:p")
     p3._p.addnext(new)
-    Paragraph(new, p3._parent).add_run("remark }}")
+    Paragraph(new, p3._parent).add_run("remark|nobreak }}")
     d.save(str(card))
 
     got = [(f.code, f.where) for f in check_templates(tdir)]
@@ -116,17 +116,17 @@ def test_deleted_qr_picture_is_a_warning_and_generation_goes_on(tdir: Path) -> N
     assert "检查编号：140200-2025-0002" in docx_text(out)
 
 
-def test_a_clerk_can_replace_a_placeholder_with_a_sentence_of_their_own(tdir: Path, tmp_path: Path) -> None:
+def test_a_sentence_typed_over_a_placeholder_in_word_only_is_caught(tdir: Path) -> None:
+    # This used to be the README's invitation; the PDF (notice_board.html) kept the old words.
+    # Texts both versions print come from ruqi.toml (see tests/test_card_templates.py).
     path = tdir / "notice_board.docx"
     d = docx.Document(str(path))
-    _, para = paragraph_with(d, "{{ notice_board.t.phone }}")
+    n, para = paragraph_with(d, "{{ notice_board.t.phone }}")
     para.runs[0].text = "举报电话：0352-7654321（工作日 8:30—17:30）；"
     d.save(str(path))
-    assert check_templates(tdir) == []
-    (rs,) = render_batch([sample_context(2)], tmp_path / "out", formats=("docx",), templates_dir=tdir, workers=1)
-    text = docx_text(rs.files[("notice_board", "docx")])
-    assert "举报电话：0352-7654321（工作日 8:30—17:30）；" in text
-    assert sample_context(2)["notice_board"]["t"]["email"] in text
+    (f,) = check_templates(tdir)
+    assert (f.code, f.where) == (RenderCode.TEMPLATE_DRIFT, f"notice_board.docx 正文第{n}段")
+    assert "7654321" in f.message and "12350" in f.message
 
 
 def test_missing_or_corrupt_template_file(tdir: Path) -> None:

@@ -31,8 +31,8 @@ def test_our_blank_filled_is_recognised_by_metadata(ws: Workspace, tmp_path: Pat
                                                          "F3": "2025年6月16日"})
     sub = read_submission(filled, ws)
     assert (sub.via, sub.period, sub.meta_trusted, sub.filled_at) == ("metadata", Period(2025, 2), True, "2025年6月16日")
-    assert sub.findings.flatten("code", "where", "severity") == [
-        (StatsCode.ACTUAL_ABOVE_EXPECTED, "附件2!E6", "warning")]
+    assert sub.findings.flatten("code", "where", "severity") == [  # 31 > 30, and 备注 says why
+        (StatsCode.EXCESS_EXPLAINED, "附件2!E6", "info")]
     assert sub.ok
     assert _values(sub) == {"平城区": {"staff_expected": 12, "staff_actual": 10, "ent_expected": 30, "ent_actual": 31,
                                      "remark": "新增1家"}}
@@ -173,8 +173,8 @@ def test_roster_with_seed_002_columns(ws: Workspace, tmp_path: Path) -> None:
     p = seed_roster(tmp_path / "r.xlsx", rows)
     assert recognise(p) is StatsKind.ROSTER
     sub = read_submission(p, ws)
-    assert sub.findings.flatten("code", "where") == [(StatsCode.PHONE_INVALID, "Sheet!E7")]
-    assert sub.ok
+    assert sub.findings.flatten("code", "where", "severity") == [(StatsCode.PHONE_INVALID, "Sheet!E7", "error")]
+    assert not sub.ok and "“12345”不是有效的手机号或带区号的座机号" in sub.findings.items[0].message
     assert [(r.unit.name, r.values["name"], r.values["position"]) for r in sub.rows] == [
         ("平城区", "王建军", "副局长"), ("平城区", "李娜", "科员"), ("平城区", "赵六", "科员")]
 

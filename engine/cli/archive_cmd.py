@@ -12,7 +12,7 @@ from rich.table import Table
 from .. import archive
 from ..archive import Check
 from ..findings import RuqiError, error
-from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, cells, console, esc, open_workspace, print_json
 
 # Short form names for the search table (the file names use the full ones).
 SHORT_LABELS = {"notice": "通知书", "notice_board": "公示", "card_generated": "反馈卡(空白)",
@@ -65,11 +65,11 @@ def _print_report(rep: archive.VerifyReport) -> None:
         shown[f.code] += 1
         if shown[f.code] <= PER_CODE:
             color = "red" if f.is_error else "yellow"
-            console.print(f"  [{color}]{f.code}[/{color}] {f.where}：{f.message}")
+            console.print(f"  [{color}]{esc(f.code)}[/{color}] {esc(f.where)}：{esc(f.message)}")
     for code, n in shown.items():
         if n > PER_CODE:
             console.print(f"  ……{code} 另有 {n - PER_CODE} 条（用 --json 查看全部）")
-    console.print(f"审计日志末条哈希：{rep.head}")
+    console.print(f"审计日志末条哈希：{esc(rep.head)}")
     console.print("[green]四性检测全部通过。[/green]" if rep.ok else "[red]四性检测未通过。[/red]")
 
 
@@ -113,10 +113,10 @@ def search_cmd(
         table.add_column(col, overflow="fold")
     for r in rows:
         form = f"{SHORT_LABELS.get(r.form_type, r.form_type)}{f' v{r.version}' if r.version > 1 else ''} {r.format}"
-        table.add_row(r.archival_code, form, r.date.isoformat(), r.serial, r.enterprise, r.county, "、".join(r.flags))
+        table.add_row(*cells(r.archival_code, form, r.date.isoformat(), r.serial, r.enterprise, r.county, "、".join(r.flags)))
     console.print(table)
     if rows:
-        console.print(f"文件位于 {ws.archive}；用 ruqi archive show <档号> 查看路径和全部信息。")
+        console.print(f"文件位于 {esc(ws.archive)}；用 ruqi archive show <档号> 查看路径和全部信息。")
 
 
 def show_cmd(key: str = typer.Argument(..., help="id 或档号"), workspace: Path = WorkspaceOpt,
@@ -129,7 +129,7 @@ def show_cmd(key: str = typer.Argument(..., help="id 或档号"), workspace: Pat
         print_json(item.to_dict())
         return
     for k, v in item.to_dict().items():
-        console.print(f"{k}: {v}")
+        console.print(f"{esc(k)}: {esc(v)}")
 
 
 def log_cmd(
@@ -148,20 +148,31 @@ def log_cmd(
     for col in ("序号", "时间", "操作人", "操作", "对象", "哈希"):
         table.add_column(col, overflow="fold")
     for e in entries:
-        table.add_row(str(e.seq), e.at[:19].replace("T", " "), e.actor, e.action, e.object, e.hash[:12] + "…")
+        table.add_row(*cells(e.seq, e.at[:19].replace("T", " "), e.actor, e.action, e.object, e.hash[:12] + "…"))
     console.print(table)
 
 
-def repair_cmd(workspace: Path = WorkspaceOpt, actor: str = typer.Option(None, "--actor", help="操作人")) -> None:
+def repair_cmd(
+    workspace: Path = WorkspaceOpt,
+    actor: str = typer.Option(None, "--actor", help="操作人"),
+    accept_audit_log: str = typer.Option(
+        None, "--accept-audit-log",
+        help="理由。四性检测报告审计日志末尾被截去（如从备份恢复了数据库）且已查明原因时，承认日志现状；理由和原末条记录写入审计日志"),
+) -> None:
     ws = open_workspace(workspace)
+    if accept_audit_log is not None:
+        if not accept_audit_log.strip():
+            raise RuqiError(error("ARCHIVE_REASON_REQUIRED", "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
+        entry = archive.accept_audit_log(ws, accept_audit_log.strip(), actor=actor)
+        console.print(f"已在审计日志第 {entry.seq} 条记录：承认审计日志现状（理由：{esc(accept_audit_log.strip())}）。")
     rep = archive.repair(ws, actor=actor)
     for p in rep.completed:
-        console.print(f"已补完：{p}")
+        console.print(f"已补完：{esc(p)}")
     for p in rep.removed:
-        console.print(f"已删除临时文件：{p}")
+        console.print(f"已删除临时文件：{esc(p)}")
     for p in rep.in_flight:
-        console.print(f"[yellow]正在写入（另一进程），未处理：{p}[/yellow]")
-    if not (rep.changed or rep.in_flight):
+        console.print(f"[yellow]正在写入（另一进程），未处理：{esc(p)}[/yellow]")
+    if not (rep.changed or rep.in_flight or accept_audit_log):
         console.print("没有需要修复的内容。")
 
 

@@ -1,4 +1,9 @@
-"""What every command shares: the --workspace option, Chinese error output, JSON printing."""
+"""What every command shares: the --workspace option, Chinese error output, JSON printing.
+
+Everything the clerk typed or the disk holds (paths, names, cell values, messages that quote
+them) goes through ``esc`` before it reaches a rich console: ``[/tmp/x]`` or ``[red]`` in a value
+would otherwise be read as markup (a crash, or text that silently changes).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,13 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import DatabaseError
 
-from ..findings import RuqiError
-from ..workspace import Workspace
+from ..db import database_finding
+from ..findings import Finding, RuqiError
+from ..text import printable
+from ..workspace import Workspace, os_reason
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -22,6 +31,19 @@ WorkspaceOpt = typer.Option(
 JsonOpt = typer.Option(False, "--json", help="输出 JSON（每行一个对象），供程序读取")
 
 
+def esc(value: object) -> str:
+    """``value`` as text that rich prints literally, without control characters (an escape sequence
+    in an enterprise name would drive the terminal)."""
+    return escape(printable(str(value)))
+
+
+def cells(*values: object) -> list[Any]:
+    """Table cells from values: text escaped (rich reads str cells as markup too), renderables
+    such as a styled ``Text`` kept."""
+    return [v if hasattr(v, "__rich_console__") or hasattr(v, "__rich__") else esc("" if v is None else v)
+            for v in values]
+
+
 def open_workspace(path: Path) -> Workspace:
     return Workspace.open(path)
 
@@ -30,10 +52,42 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
+# Options whose value may be left out, and what a bare option means (typer has no optional values):
+# `ruqi generate --allow-over-cap --reason …` keeps approving every over-cap row, as before rows could be named.
+BARE_OPTION_VALUES = {"--allow-over-cap": "全部"}
+
+
+def fill_bare_options(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, a in enumerate(argv):
+        out.append(a)
+        if a in BARE_OPTION_VALUES and (i + 1 == len(argv) or argv[i + 1].startswith("-")):
+            out.append(BARE_OPTION_VALUES[a])
+    return out
+
+
+def print_findings(findings: list[Finding]) -> None:
+    """Every problem on its own line: where, what, the code."""
+    head = "错误：" if len(findings) == 1 else f"发现 {len(findings)} 处问题："
+    err_console.print(f"[red]{head}[/red]")
+    for f in findings:
+        where = f"{f.where}：" if f.where else ""
+        err_console.print(f"  ✗ {esc(where)}{esc(f.message)}（{esc(f.code)}）")
+
+
 def run_app(app: typer.Typer) -> None:
-    """Run the CLI; a RuqiError becomes one Chinese line and exit code 2, never a traceback."""
+    """Run the CLI; a RuqiError becomes Chinese lines and exit code 2, never a traceback.  So does
+    a failing disk (full, read-only) or a database the engine cannot read."""
     try:
-        app(standalone_mode=True)
+        app(args=fill_bare_options(sys.argv[1:]), standalone_mode=True)
     except RuqiError as e:
-        err_console.print(f"[red]错误：[/red]{e.finding}")
+        print_findings(e.findings)
         sys.exit(2)
+    except OSError as e:
+        name = e.filename or ""
+        print_findings([Finding("OS_ERROR", f"无法读写“{name}”：{os_reason(e)}。" if name else f"{os_reason(e)}。")])
+        sys.exit(2)
+    except DatabaseError as e:
+        print_findings([database_finding(e)])
+        sys.exit(2)
+

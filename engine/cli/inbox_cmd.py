@@ -6,18 +6,18 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
-from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from ..stats.codes import label_zh as stats_label_zh
+from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
              Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱"}
 STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
                 Status.SKIPPED: "magenta"}
-FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "NEEDS_REVIEW": "待核对",
+FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "QR_MISSING": "无可核验二维码", "NEEDS_REVIEW": "待核对",
            "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”"}
 
 
@@ -59,7 +59,7 @@ def watch_cmd(
 ) -> None:
     ws = open_workspace(workspace)
     if not as_json:
-        err_console.print(f"正在监视 {ws.inbox}（每 {interval:g} 秒检查一次，文件 {ws.config.limits.stable_seconds:g} 秒不变后处理）。按 Ctrl+C 停止。")
+        err_console.print(f"正在监视 {esc(ws.inbox)}（每 {interval:g} 秒检查一次，文件 {ws.config.limits.stable_seconds:g} 秒不变后处理）。按 Ctrl+C 停止。")
 
     def show(report: IngestReport) -> None:
         if not as_json:
@@ -97,14 +97,14 @@ def status_cmd(
         t.add_column(h)
     for r in rows:
         state = f"[red]逾期 {r.days_overdue} 天[/red]" if r.overdue else "未到期"
-        t.add_row(r.serial, r.enterprise, r.county, r.kind, r.end.isoformat(), r.due.isoformat(), state)
+        t.add_row(*cells(r.serial, r.enterprise, r.county, r.kind, r.end.isoformat(), r.due.isoformat()), state)
     console.print(t)
     console.print(f"共 {len(rows)} 件，其中逾期 {sum(r.overdue for r in rows)} 件（检查结束后 {ws.config.late_days} 日内应交回）。")
 
 
 def print_report(report: IngestReport) -> None:
     if report.stopped is not None:
-        err_console.print(f"[red]处理中止：{escape(report.stopped.message)}（{report.stopped.code}）[/red]")
+        err_console.print(f"[red]处理中止：{esc(report.stopped.message)}（{report.stopped.code}）[/red]")
     if not report.outcomes:
         if report.stopped is None:
             console.print("收件箱里没有待处理的文件。")
@@ -113,13 +113,17 @@ def print_report(report: IngestReport) -> None:
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
         t.add_column(h, overflow="fold")
     for o in report.outcomes:
-        t.add_row(escape(o.file), _status(o), o.serial or "", "、".join(FLAG_ZH.get(f, f) for f in o.flags),
-                  escape(_notes(o)))
+        t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), _notes(o)))
     console.print(t)
     counts = "，".join(f"{STATUS_ZH[s]} {report.count(s)} 件" for s in Status if report.count(s))
     console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
                   f"待核对的图片见 inbox/needs_review/"
                   + ("；未处理的仍在 inbox/，原因见上表。" if report.count(Status.SKIPPED) else "。"))
+
+
+def flag_zh(flag: str) -> str:
+    """A flag as a clerk reads it: cards' flags here, statistics tables' from their own code list."""
+    return FLAG_ZH.get(flag) or stats_label_zh(flag) or flag
 
 
 def _status(o: Outcome) -> str:
@@ -128,5 +132,8 @@ def _status(o: Outcome) -> str:
 
 
 def _notes(o: Outcome) -> str:
-    shown = [f for f in o.findings if f.is_error] or list(o.findings)
+    # A 是 answer is what the 纪委 looks for: it comes first and is never cut off by lesser notes.
+    first = [f for f in o.findings if f.code == "VIOLATION"]
+    rest = [f for f in o.findings if f.code != "VIOLATION"]
+    shown = first + ([f for f in rest if f.is_error] or rest)
     return "；".join(f.message for f in shown[:3]) + ("…" if len(shown) > 3 else "")

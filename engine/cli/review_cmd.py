@@ -15,7 +15,7 @@ from ..review.collect import Review, review_dict
 from ..review.export import export_bundle
 from ..review.report import write_pdf, write_xlsx
 from ..review.tables import Table, cell_text, pick, sections, summary_rows
-from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, err_console, esc, open_workspace, print_json
 
 FromOpt = typer.Option(None, "--from", help="检查开始日期不早于（如 2025-06-01）")
 ToOpt = typer.Option(None, "--to", help="检查开始日期不晚于（如 2025-06-30）")
@@ -29,8 +29,11 @@ SCREEN_COLUMNS: dict[str, tuple[str, ...]] = {
     "cards": ("检查编号", "企业名称", "县区", "结束日期", "应交回日期", "状态", "逾期天数", "组长"),
     "over_cap": ("检查编号", "企业名称", "县区", "检查类别", "本年度本类第几次", "年度上限", "是否经批准超次数", "超次数理由"),
     "suspects": ("收到日期", "卡上检查编号", "卡上企业", "登记企业", "可疑原因", "档号"),
-    "mismatches": ("检查编号", "企业名称", "县区", "登记：本年度第N次", "卡上：第N次", "登记：本类第M次", "卡上：第M次"),
-    "by_county": ("县区", "检查次数", "已交回", "逾期未交回", "逾期交回", "待人工核对", "反馈“是”的检查", "超次数",
+    "qr_missing": ("收到日期", "卡上检查编号", "卡上企业", "卡上检查日期", "登记检查日期", "文件类型", "核对结果", "档号"),
+    "mismatches": ("检查编号", "企业名称", "登记：本年度第N次", "卡上：第N次", "按日期应为第N次", "登记：本类第M次",
+                   "卡上：第M次", "按日期应为第M次", "原因"),
+    "voided": ("检查编号", "企业名称", "县区", "开始日期", "组长", "作废时间", "作废人", "作废理由", "反馈卡"),
+    "by_county": ("县区", "检查次数", "已交回", "逾期未交回", "逾期交回", "提前交回", "待人工核对", "反馈“是”的检查", "超次数",
                   "可疑反馈卡", "需关注的检查"),
     "by_inspector": ("检查人员", "任组长", "任成员", "检查次数", "反馈“是”的检查", "逾期未交回", "超次数", "需关注的检查"),
 }
@@ -38,7 +41,7 @@ SCREEN_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def register(app: typer.Typer) -> None:
     review_app = typer.Typer(
-        help="纪委审查清单：反馈“是”、反馈卡未交回或逾期、超次数检查、可疑反馈卡、次数不符，按县区和检查人员统计。",
+        help="纪委审查清单：反馈“是”、反馈卡未交回、逾期或提前交回、超次数检查、可疑反馈卡、次数不符、已作废的检查，按县区和检查人员统计。",
         invoke_without_command=True, no_args_is_help=False, rich_markup_mode=None,
     )
     review_app.callback(invoke_without_command=True)(review_list)
@@ -51,7 +54,7 @@ def _date(text: str | None, option: str) -> date | None:
         return None
     d = parse_date(text)
     if d is None:
-        err_console.print(f"错误：{option} 的日期“{text}”无法识别，请写成 2025-06-01 或 2025年6月1日。")
+        err_console.print(f"错误：{option} 的日期“{esc(text)}”无法识别，请写成 2025-06-01 或 2025年6月1日。")
         raise typer.Exit(2)
     return d
 
@@ -79,17 +82,17 @@ def review_list(
     if out:
         write_xlsx(review, out)
         if not as_json:
-            console.print(f"已另存为：{out}")
+            console.print(f"已另存为：{esc(out)}")
     if pdf:
         write_pdf(review, pdf)
         if not as_json:
-            console.print(f"审查报告：{pdf}")
+            console.print(f"审查报告：{esc(pdf)}")
 
 
 def print_review(r: Review) -> None:
-    console.print(f"[bold]{r.bureau} 入企检查纪律监督审查清单[/bold]")
+    console.print(f"[bold]{esc(r.bureau)} 入企检查纪律监督审查清单[/bold]")
     console.print(Text(f"检查开始日期：{r.period_zh}　县区：{r.county or '全部'}　统计日：{r.today:%Y-%m-%d}"))
-    console.print("　".join(f"{k} {n}" for k, n in summary_rows(r)))
+    console.print(esc("　".join(f"{k} {n}" for k, n in summary_rows(r))))
     for t in sections(r):
         _print_table(pick(t, SCREEN_COLUMNS[t.key]))
     for note in r.notes:
@@ -98,7 +101,7 @@ def print_review(r: Review) -> None:
 
 def _print_table(t: Table) -> None:
     if not t.rows:
-        console.print(f"[bold]{t.title}[/bold]：无")
+        console.print(f"[bold]{esc(t.title)}[/bold]：无")
         return
     rt = RichTable(title=f"{t.title}（{len(t.rows)}）", title_justify="left", show_lines=False)
     for h in t.headers:
@@ -131,10 +134,10 @@ def export_cmd(
     else:
         for f in res.findings:
             console.print(Text(f"✗ {f}"), style="red")
-        console.print(f"已导出 {len(res.serials)} 次检查、{len(res.payload)} 个文件到：{res.bag_dir}")
+        console.print(f"已导出 {len(res.serials)} 次检查、{len(res.payload)} 个文件到：{esc(res.bag_dir)}")
         console.print(f"manifest-sha256.txt 的 SHA-256：{res.manifest_sha256}")
         if res.audit_seq is not None:
             console.print(f"已记入审计日志第 {res.audit_seq} 条"
                           + (f"；审查报告已归档，档号 {res.report_archival_code}" if res.report_archival_code else "") + "。")
-        console.print("核验方法：bagit.py --validate " + str(res.bag_dir))
+        console.print("核验方法：bagit.py --validate " + esc(res.bag_dir))
     raise typer.Exit(0 if res.ok else 1)

@@ -10,9 +10,16 @@ from rich.table import Table
 
 from ..findings import RuqiError, error
 from ..stats import Period, read_submission, write_blanks
-from ..stats.aggregate import Aggregate, aggregate, file_report, status_line, write_aggregate
+from ..stats.aggregate import (
+    Aggregate,
+    aggregate,
+    file_report,
+    incomplete_finding,
+    status_line,
+    write_aggregate,
+)
 from ..workspace import Workspace
-from .common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_json
 
 stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
                         rich_markup_mode=None)
@@ -66,8 +73,8 @@ def blank_cmd(
             print_json({"unit": u.name, "code": u.code, "file": str(f)})
         return
     for f in batch.files:
-        console.print(f"  {f.name}")
-    console.print(f"已生成{batch.table.label}空白表 {len(batch.files)} 份（{batch.period.label_zh}），在：{batch.files[0].parent}")
+        console.print(f"  {esc(f.name)}")
+    console.print(f"已生成{batch.table.label}空白表 {len(batch.files)} 份（{batch.period.label_zh}），在：{esc(batch.files[0].parent)}")
 
 
 @stats_app.command("aggregate", help="汇总已收到的统计表，生成 Excel 汇总表和同名一页 PDF 报告。")
@@ -78,6 +85,7 @@ def aggregate_cmd(
     due: str = DueOpt,
     no_pdf: bool = typer.Option(False, "--no-pdf", help="只生成 Excel"),
     archive: bool = typer.Option(False, "--archive", help="同时将汇总表和报告归档（文种：统计报告）"),
+    partial: bool = typer.Option(False, "--partial", help="有单位未报送或被退回时，仍归档这份不完整的汇总（标记为不完整）"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
     as_json: bool = JsonOpt,
     ws_path: Path = WorkspaceOpt,
@@ -85,15 +93,31 @@ def aggregate_cmd(
     ws = open_workspace(ws_path)
     agg = _aggregate(ws, table_no, period, due)
     xlsx, pdf = write_aggregate(agg, out, pdf=not no_pdf)
-    filed = file_report(ws, agg, [p for p in (xlsx, pdf) if p], actor=actor) if archive else []
+    gap = incomplete_finding(agg)
+    refused = archive and gap is not None and not partial
+    filed = file_report(ws, agg, [p for p in (xlsx, pdf) if p], actor=actor, partial=partial) \
+        if archive and not refused else []
     if as_json:
         print_json(agg.to_json() | {"xlsx": str(xlsx), "pdf": str(pdf) if pdf else None,
-                                    "archived": [r.archival_code for r in filed]})
-        return
-    console.print(status_line(agg))
-    console.print(f"汇总表：{xlsx}" + (f"\n报告：{pdf}" if pdf else ""))
-    for r in filed:
-        console.print(f"已归档：{r.archival_code}  {r.rel_path}")
+                                    "archived": [r.archival_code for r in filed], "partial": gap is not None,
+                                    "refused": gap.to_dict() if refused and gap else None})
+    else:
+        console.print(esc(status_line(agg)))
+        console.print(f"汇总表：{esc(xlsx)}" + (f"\n报告：{esc(pdf)}" if pdf else ""))
+        if refused and gap is not None:
+            console.print(f"[red]未归档：{esc(gap.message)}[/red]")
+        elif gap is not None and filed:
+            console.print(f"[yellow]注意：这是不完整的汇总（已报{len(agg.submitted)}/{agg.expected_count}个单位），"
+                          "已按 --partial 归档并标记为“不完整”。[/yellow]")
+        elif gap is not None:
+            console.print(f"[yellow]注意：这份汇总不完整（已报{len(agg.submitted)}/{agg.expected_count}个单位）。[/yellow]")
+        for r in filed:
+            console.print(f"已归档：{esc(r.archival_code)}  {esc(r.rel_path)}")
+    if refused:
+        raise typer.Exit(1)
+
+
+_STATE_COLOR = {"已报送": "green", "逾期报送": "yellow", "已退回": "magenta", "未报送": "red"}
 
 
 @stats_app.command("status", help="查看某张表某期的报送情况：谁已报、谁未报、谁逾期。")
@@ -108,20 +132,22 @@ def status_cmd(
     agg = _aggregate(ws, table_no, period, due)
     if as_json:
         for ln in agg.lines:
-            print_json({"unit": ln.unit.name, "code": ln.unit.code, "submitted": ln.submitted,
-                        "received_at": ln.received_at, "late_days": ln.late_days, "version": ln.version,
-                        "flags": len(ln.flags)})
+            print_json({"unit": ln.unit.name, "code": ln.unit.code, "state": ln.state, "submitted": ln.submitted,
+                        "returned": ln.returned, "received_at": ln.received_at, "late_days": ln.late_days,
+                        "version": ln.version, "flags": [f.get("code") for f in ln.flags], "hints": ln.hints()})
         return
     t = Table(title=f"{agg.table.label} {agg.table.title_for(agg.period)}（{agg.period.label_zh}）")
-    for h in ("单位", "状态", "收到时间", "逾期", "版本", "提示"):
-        t.add_column(h)
+    for h in ("单位", "状态", "收到时间", "逾期", "版本"):
+        t.add_column(h, no_wrap=True)
+    t.add_column("提示", overflow="fold")
     for ln in agg.lines:
-        state = "[green]已报送[/green]" if ln.submitted else "[red]未报送[/red]"
-        t.add_row(ln.unit.name, state, ln.received_at.strftime("%m-%d %H:%M") if ln.received_at else "",
+        when = ln.received_at or (ln.rejection.received_at if ln.returned and ln.rejection else None)
+        t.add_row(esc(ln.unit.name), f"[{_STATE_COLOR.get(ln.state, 'white')}]{ln.state}[/]",
+                  when.strftime("%m-%d %H:%M") if when else "",
                   f"[yellow]{ln.late_days}天[/yellow]" if ln.late else "", str(ln.version or ""),
-                  str(len(ln.flags) or ""))
+                  "；".join(ln.hints()))
     console.print(t)
-    console.print(status_line(agg))
+    console.print(esc(status_line(agg)))
 
 
 @stats_app.command("check", help="检查一个或多个统计表文件（不入库），逐格列出问题。")
@@ -141,9 +167,9 @@ def check_cmd(
             continue
         head = f"{sub.table.label} " if sub.table else ""
         mark = "[green]✓[/green]" if sub.ok else "[red]✗[/red]"
-        console.print(f"{mark} {f.name}：{head}{sub.period.label_zh if sub.period else ''} "
-                      f"{'、'.join(u.name for u in sub.units)}")
+        console.print(f"{mark} {esc(f.name)}：{esc(head)}{sub.period.label_zh if sub.period else ''} "
+                      f"{esc('、'.join(u.name for u in sub.units))}")
         for finding in sub.findings:
-            color = "red" if finding.is_error else "yellow"
-            console.print(f"    [{color}]{finding}[/{color}]")
+            color = "red" if finding.is_error else "yellow" if finding.severity == "warning" else "green"
+            console.print(f"    [{color}]{esc(finding)}[/{color}]")
     raise typer.Exit(1 if bad else 0)

@@ -138,12 +138,14 @@ CARD = FormDefinition(
         "head": "负责人",
         "position": "职　务",
         "phone": "联系电话",
+        # The seed writes "监督电话；" after the 纪委 mailboxes and "监督电话：" after the others: a typo
+        # of the reference form, printed here with the colon everywhere (issue 11).
         "remark": (
             "备注：此表由被检查单位填写，检查结束后 3 日内按入企检查事项转 PDF 版分别传至检查事项承办单位"
             "执法检查机构及机关纪委。（1.省应急厅执法监督机构邮箱 {p_sup_email}，监督电话：{p_sup_phone}；"
-            "机关纪委邮箱 {p_dis_email}、监督电话；{p_dis_phone}。2.市应急局执法监督机构邮箱 {c_sup_email}，"
-            "监督电话：{c_sup_phone}；机关纪委邮箱 {c_dis_email}、监督电话；{c_dis_phone}。3.县应急局执法监督"
-            "机构邮箱 {x_sup_email}，监督电话：{x_sup_phone}；机关纪委邮箱 {x_dis_email}、监督电话；{x_dis_phone}。）"
+            "机关纪委邮箱 {p_dis_email}、监督电话：{p_dis_phone}。2.市应急局执法监督机构邮箱 {c_sup_email}，"
+            "监督电话：{c_sup_phone}；机关纪委邮箱 {c_dis_email}、监督电话：{c_dis_phone}。3.县应急局执法监督"
+            "机构邮箱 {x_sup_email}，监督电话：{x_sup_phone}；机关纪委邮箱 {x_dis_email}、监督电话：{x_dis_phone}。）"
         ),
     },
     items=CARD_QUESTIONS,

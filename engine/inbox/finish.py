@@ -30,7 +30,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import get_engine
-from ..findings import RuqiError, error
+from ..findings import RuqiError, Severity, error
 from ..readback import ReadMethod
 from ..register import by_serial
 from ..workspace import Workspace
@@ -59,6 +59,7 @@ class Item:
     size: int
     received_at: datetime
     mtime_ns: int = 0  # with size: the file as claimed; a change means it is still being written
+    source: dict[str, Any] | None = None  # provenance when it arrived by e-mail (engine.provenance)
 
     @property
     def name(self) -> str:
@@ -247,7 +248,7 @@ class Batch:
             out.serial = ex.reading.serial
             out.answers = ex.reading.answers_json()
         if ex.rejected:
-            return self.reject(it, out, ex.crash)
+            return self.reject(it, out, ex.crash, stats=ex.stats)
         if ex.kind is Kind.FEEDBACK_CARD or (ex.reading is not None and ex.reading.method is ReadMethod.IMAGE):
             return self.file_card(it, out, ex)
         if ex.kind.name.startswith("STATS_TABLE"):
@@ -255,12 +256,16 @@ class Batch:
         out.findings.add(error(Reason.NOT_A_CARD, "无法判断这是什么文件，已退回。"))
         return self.reject(it, out)
 
-    def reject(self, it: Item, out: Outcome, crash: str = "") -> Outcome:
+    def reject(self, it: Item, out: Outcome, crash: str = "", stats: Any = None) -> Outcome:
+        """``stats``: what the stats desk read, for a statistics workbook (its unit then shows 已退回)."""
         from ..archive import log_action
 
         out.status = Status.REJECTED
         self._shelve(it, out, self.ws.rejected, "已退回，未归档（原文件保持原样）",
                      "按上述原因处理后，把改好的文件重新放入收件箱即可；本文件可删除。", crash)
+        if stats is not None:
+            stats_adapter.note_rejected(self.ws, stats, out.findings, it.received_at, it.name, out.location or "",
+                                        self.actor, self.s)
         log_action(self.ws, "reject", it.name, actor=self.actor, session=self.s,
                    details={"sha256": it.sha256, "codes": out.findings.codes(), "stored_as": out.location,
                             "run": self.run.id})
@@ -293,6 +298,8 @@ class Batch:
             record["file_bytes_hex"] = raw_name(it.claim.name).hex()  # the name as it really was
         if crash:
             record["crash"] = crash
+        if it.source:
+            record["mail"] = it.source
         self._written.extend(reason_files(target))
         write_reasons(target, record, heading, advice)
         self._after.append(lambda c=it.claim, t=target: self.run.move_out(c, t))
@@ -347,6 +354,8 @@ class Batch:
             note_held(visit, it.received_at, check)
             return self.hold(it, out)
         meta = card_meta(reading, check, visit, it.name, it.received_at, out.status, it.sha256)
+        if it.source:
+            meta.extra["mail"] = it.source
         try:
             # Inside this file's SAVEPOINT (``handle``): the archive ties the file's move to the
             # outermost commit, and a rolled-back savepoint deletes its temporary copy.  A refusal
@@ -378,9 +387,9 @@ class Batch:
             if trouble(e, self.ws) is not None:
                 raise  # a full disk is not the table's fault
             out.findings.add(error(Reason.STATS_REJECTED, f"统计表未能入库：{e}"))
-            return self.reject(it, out)
+            return self.reject(it, out, stats=sub)
         out.status = Status.FILED
-        out.flags = sorted({f.code for f in out.findings if not f.is_error})
+        out.flags = sorted({f.code for f in out.findings if f.severity is Severity.WARNING})
         out.archival_code = getattr(res, "archival_code", "") or ""
         out.location = getattr(res, "rel_path", "") or ""
         self._release(it)

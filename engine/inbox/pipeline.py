@@ -33,6 +33,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..db import session
+from ..provenance import sources_for
 from ..workspace import Workspace
 from .claim import Claimed, Run
 from .codes import Reason, Status
@@ -111,15 +112,17 @@ def _run(ws: Workspace, run: Run, report: IngestReport, names: Sequence[str] | N
             left(it)
         else:
             items.append(it)
-    batch = Batch(ws, run, actor, on_outcome)
+    batch: Batch | None = None
     try:
+        arrived_by_mail(ws, items)
+        batch = Batch(ws, run, actor, on_outcome)
         with batch:
             _finish_all(ws, batch, report, items, workers, run, progress, left)
     except Exception as e:
         t = trouble(e, ws)
         if t is None:
             raise
-        taken = {id(o) for o in batch.rolled_back}
+        taken = {id(o) for o in batch.rolled_back} if batch is not None else set()
         report.outcomes = [o for o in report.outcomes if id(o) not in taken]
         unfinished = [it for it in items if it.claim.path.exists()]
         for it in unfinished:
@@ -175,6 +178,20 @@ def _prepare(run: Run, c: Claimed, now: datetime | None) -> Item | Outcome:
     # mail in the evening); a clock in the future is capped at now.
     received = min(datetime.fromtimestamp(st.st_mtime), now or datetime.now())
     return Item(c, sha, st.st_size, received, st.st_mtime_ns)
+
+
+def arrived_by_mail(ws: Workspace, items: list[Item]) -> None:
+    """Files fetched by ``engine.mail``: the server's received time counts (3-day rule), and the
+    provenance goes with the item into the archive."""
+    if not items:
+        return
+    with session(ws) as s:
+        found = sources_for(s, (it.sha256 for it in items))
+    for it in items:
+        src = found.get(it.sha256)
+        if src is not None:
+            it.received_at = src.received_at
+            it.source = src.to_json()
 
 
 def _archive_ready(ws: Workspace) -> None:

@@ -69,3 +69,13 @@ def accept(ws: Any, result: Any, received_at: Any, actor: str | None) -> Any:
     if stats is None or not hasattr(stats, "accept"):
         raise RuntimeError("统计模块不可用")
     return stats.accept(ws, result, received_at=received_at, actor=actor)
+
+
+def note_rejected(ws: Any, result: Any, findings: Any, received_at: Any, name: str, stored_as: str,
+                  actor: str | None, session: Any) -> None:
+    """Tell the stats desk a workbook was sent back, so its unit shows 已退回 (not 未报送), with the reason."""
+    stats = _stats()
+    if stats is None or not hasattr(stats, "note_rejected") or result is None:
+        return
+    stats.note_rejected(ws, result, list(findings), received_at=received_at, source_name=name, stored_as=stored_as, actor=actor,
+                        session=session)

@@ -7,8 +7,17 @@ go into the archive and the register for the 纪委 review:
 
 - ``VIOLATION``: any question answered 是 (the question numbers are kept);
 - ``LATE``: received more than ``late_days`` after the inspection ended;
+- ``EARLY``: received on a calendar day before the inspection's last day (``end``), i.e. before it
+  started or while it still had a day to run.  "Received" is when the file reached the inbox (the
+  earlier of its modification time and the ingest), as for LATE.  A card that arrives on the last
+  day itself is normal (the team leaves the card as it goes) and is not flagged;
 - ``SUSPECT``: serial unknown or missing, QR signature wrong, QR and printed serial disagree,
-  or the enterprise on the card (QR code or printed name) is not the register's;
+  or the enterprise on the card (QR code or printed name) is not the register's; on a card without
+  a verifiable QR also: the printed 检查日期 differ from the register's, or the printed enterprise
+  or dates cannot be read (nothing else ties the printed serial to its visit);
+- ``QR_MISSING``: no QR of ours with a valid signature was found (the picture was deleted, cannot
+  be decoded, or is not ours).  Such a card is tied to its visit only by what is printed on it,
+  which anyone can retype in Word, so it always goes on the 纪委 list, SUSPECT or not;
 - ``NEEDS_REVIEW``: a scan/photo, or at least one answer error.
 """
 
@@ -20,7 +29,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from ..findings import Finding, Findings, error, warning
+from ..findings import Finding, Findings, Severity, error, warning
+from ..inspection import format_range
 from ..readback.common import (
     QUESTION_COUNT,
     QUESTION_NUMERALS,
@@ -43,12 +53,17 @@ class CardCode(StrEnum):
     QUESTION_MISSING = "QUESTION_MISSING"
     VIOLATION = "VIOLATION"
     LATE = "LATE"
+    EARLY = "CARD_EARLY"
     SERIAL_MISSING = "SERIAL_MISSING"
     SERIAL_UNKNOWN = "SERIAL_UNKNOWN"
     QR_INVALID = "QR_SIGNATURE_INVALID"
     QR_SERIAL_MISMATCH = "QR_SERIAL_MISMATCH"
     QR_UNREADABLE = "QR_UNREADABLE"
     ENTERPRISE_MISMATCH = "ENTERPRISE_MISMATCH"
+    QR_MISSING = "QR_MISSING"  # no verifiable QR: a warning and a flag, SUSPECT only with one of the two below
+    DATES_MISMATCH = "CARD_DATES_MISMATCH"  # QR-less card: printed 检查日期 are not the register's
+    IDENTITY_UNCONFIRMED = "CARD_IDENTITY_UNCONFIRMED"  # QR-less card: printed enterprise or dates unreadable
+    ENTERPRISE_GLYPHS = "ENTERPRISE_NAME_GLYPHS_UNREAD"  # a note, never SUSPECT
     HEAD_MISSING = "HEAD_MISSING"
     POSITION_MISSING = "POSITION_MISSING"
     PHONE_MISSING = "PHONE_MISSING"
@@ -94,6 +109,9 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
         c.findings.add(f)
         c.flag(Flag.SUSPECT)
         c.suspect_reasons.append(f.message)
+    if not reading.qr_verified:
+        c.findings.add(qr_missing_finding(reading))
+        c.flag(Flag.QR_MISSING)
     if reading.method is ReadMethod.IMAGE:
         c.findings.add(warning(CardCode.SCAN, reading.needs_review or "扫描件需人工核对。"))
         c.flag(Flag.NEEDS_REVIEW)
@@ -108,10 +126,15 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
         nums = "、".join(QUESTION_NUMERALS[i - 1] for i in c.violations)
         c.findings.add(warning(CardCode.VIOLATION, f"企业对第{nums}题回答“是”，反映检查人员可能违反廉洁纪律，已列入纪委审查清单。",
                                question_where(c.violations)))
+    c.findings.add(glyph_note(reading, visit))
     late = late_finding(visit, received_at, late_days)
     if late is not None:
         c.findings.add(late)
         c.flag(Flag.LATE)
+    early = early_finding(visit, received_at)
+    if early is not None:
+        c.findings.add(early)
+        c.flag(Flag.EARLY)
     return c
 
 
@@ -144,14 +167,84 @@ def identity_findings(reading: CardReading, visit: Visit | None) -> list[Finding
     if qr is not None and qr.valid and qr.uscc != visit.uscc:
         out.append(warning(CardCode.ENTERPRISE_MISMATCH,
                            f"二维码中的统一社会信用代码 {qr.uscc} 与登记的 {visit.uscc}（{visit.enterprise}）不一致。", "二维码"))
-    if reading.enterprise and _name_key(reading.enterprise) != _name_key(visit.enterprise):
+    if reading.enterprise and name_match(reading.enterprise, visit.enterprise) is NameMatch.DIFFERENT:
         out.append(warning(CardCode.ENTERPRISE_MISMATCH,
                            f"卡上的被检查单位“{reading.enterprise}”与登记的“{visit.enterprise}”不一致。", "被检查单位"))
+    if not reading.qr_verified:
+        out.extend(printed_identity_findings(reading, visit))
+    return out
+
+
+def qr_missing_finding(reading: CardReading) -> Finding:
+    why = "二维码签名不符" if reading.qr is not None else "找不到二维码（图片被删除或无法识别）"
+    serial = f"印刷的检查编号 {reading.printed_serial}" if reading.printed_serial else "卡上的文字"
+    return warning(CardCode.QR_MISSING, f"反馈卡上没有可核验的二维码（{why}），只能凭{serial}对应检查记录："
+                                        "已核对卡上的企业名称和检查日期，并列入纪委审查清单。", "二维码")
+
+
+def printed_identity_findings(reading: CardReading, visit: Visit) -> list[Finding]:
+    """Without a verifiable QR, the printed serial must agree with what else the card prints about
+    its visit: the enterprise (compared in ``identity_findings``) and the 检查日期.  A card that
+    prints neither cannot be tied to the serial at all.  (The card prints no USCC: only the QR
+    carries it.)"""
+    out: list[Finding] = []
+    unread = [label for label, v in (("被检查单位", reading.enterprise), ("检查日期", reading.printed_dates)) if not v]
+    if unread:
+        out.append(warning(CardCode.IDENTITY_UNCONFIRMED,
+                           f"反馈卡没有可核验的二维码，卡上也读不出{'和'.join(unread)}，无法确认它属于检查编号 {visit.serial}"
+                           f"（{visit.enterprise}）。", "、".join(unread)))
+    dates = reading.printed_dates
+    if dates is not None and dates != (visit.start, visit.end):
+        out.append(warning(CardCode.DATES_MISMATCH,
+                           f"卡上的检查日期“{format_range(*dates)}”与检查编号 {visit.serial} 登记的"
+                           f"“{format_range(visit.start, visit.end)}”不一致：这张卡可能是别的检查的卡改了编号。", "检查日期"))
     return out
 
 
 def _name_key(name: str) -> str:
     return normalize(name).replace("（", "(").replace("）", ")").upper()
+
+
+class NameMatch(StrEnum):
+    SAME = "same"
+    GLYPHS_UNREAD = "glyphs_unread"  # equal but for rare characters the PDF text could not give back
+    DIFFERENT = "different"
+
+
+def _rare(ch: str) -> bool:
+    """A character a PDF may print without a usable text mapping: CJK Extension B and beyond (outside
+    the BMP), a private-use character from a 造字 program, or the replacement character."""
+    cp = ord(ch)
+    return cp > 0xFFFF or 0xE000 <= cp <= 0xF8FF or cp == 0xFFFD
+
+
+def name_match(printed: str, registered: str) -> NameMatch:
+    """Compare the enterprise printed on a returned card with the register's.
+
+    A glyph no font had is drawn as an empty box, and a text PDF maps every such box to one code (we
+    read 𠀀𪚥 back as 𠀀𠀀), so a rare character of the registered name matches any one character, or
+    none.  Every other character must agree: a genuinely different enterprise is still DIFFERENT.
+    """
+    p, r = _name_key(printed), _name_key(registered)
+    if p == r:
+        return NameMatch.SAME
+    if any(_rare(ch) for ch in r):
+        pattern = "".join(".?" if _rare(ch) else re.escape(ch) for ch in r)
+        if re.fullmatch(pattern, p):
+            return NameMatch.GLYPHS_UNREAD
+    return NameMatch.DIFFERENT
+
+
+def glyph_note(reading: CardReading, visit: Visit | None) -> Finding | None:
+    """A note (not a flag) when only the rare characters of the enterprise name could not be read."""
+    if visit is None or not reading.enterprise:
+        return None
+    if name_match(reading.enterprise, visit.enterprise) is not NameMatch.GLYPHS_UNREAD:
+        return None
+    rare = "".join(ch for ch in visit.enterprise if _rare(ch))
+    return Finding(CardCode.ENTERPRISE_GLYPHS, f"卡上被检查单位名称中的生僻字“{rare}”未能从 PDF 文字中准确读出"
+                   f"（读作“{reading.enterprise}”），其余文字与登记的“{visit.enterprise}”一致，不作为可疑。", "被检查单位",
+                   Severity.INFO)
 
 
 def contact_findings(reading: CardReading) -> list[Finding]:
@@ -208,3 +301,13 @@ def late_finding(visit: Visit | None, received_at: datetime, late_days: int) -> 
     days = (received_at.date() - due).days
     return warning(CardCode.LATE, f"检查于 {visit.end:%Y-%m-%d} 结束，应在 {late_days} 日内（{due:%Y-%m-%d} 前）交回，"
                                   f"实际 {received_at:%Y-%m-%d} 收到，逾期 {days} 天。", "收到日期")
+
+
+def early_finding(visit: Visit | None, received_at: datetime) -> Finding | None:
+    """A card received before the inspection's last day: possibly filled and signed in advance."""
+    if visit is None or received_at.date() >= visit.end:
+        return None
+    when = "开始前" if received_at.date() < visit.start else "结束前"
+    span = f"{visit.start:%Y-%m-%d}" + ("" if visit.end == visit.start else f" 至 {visit.end:%Y-%m-%d}")
+    return warning(CardCode.EARLY, f"检查于 {span} 进行，反馈卡却在检查{when}（{received_at:%Y-%m-%d}）就已收到："
+                                   "可能是事先填好、签好的，已列入纪委审查清单。", "收到日期")

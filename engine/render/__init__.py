@@ -30,7 +30,10 @@ dictionary, no parent), named ``q<n>_yes`` (是) and ``q<n>_no`` (否) for n = 1
 as "anything but /Off", since other PDF editors may write their own on-state name).  pypdf:
 ``PdfReader(p).get_fields()["q3_no"]["/V"]``; to tick:
 ``writer.update_page_form_field_values(None, {"q3_no": "/on"}, auto_regenerate=False)``.
-Everything else on the card is static text (no text fields: they would embed whole CJK fonts).
+Three text fields sit in the empty cells of the lower table: ``head`` (负责人), ``position`` (职务)
+and ``phone`` (联系电话) — :data:`TEXT_FIELDS`.  Their /DA names the standard font STSong-Light, which
+PDF readers supply, so no CJK font is embedded; ``PdfReader(p).get_fields()["head"]["/V"]`` is what
+the enterprise typed.  Everything else on the card is static text.
 
 PDF/A
 -----
@@ -58,6 +61,7 @@ from .docx import compiled_template, render_docx_bytes
 from .files import output_name, write_atomic
 from .lint import check_templates
 from .pdf import CHECKBOX_FIELDS, PDF_VARIANTS, checkbox_name, renderer
+from .pdfsplit import TEXT_FIELDS
 from .templates import DEFAULT_TEMPLATES_DIR, FORM_KEYS, docx_template, resolve_templates_dir
 
 
@@ -93,5 +97,5 @@ def render_pdf(form_key: str, ctx: dict[str, Any], out_path: str | Path, pdf_var
 
 __all__ = [
     "CHECKBOX_FIELDS", "DEFAULT_TEMPLATES_DIR", "FORMATS", "FORM_KEYS", "PDF_VARIANTS", "RenderCode", "RenderError",
-    "RenderedSet", "check_templates", "checkbox_name", "output_name", "render_batch", "render_docx", "render_pdf",
+    "RenderedSet", "TEXT_FIELDS", "check_templates", "checkbox_name", "output_name", "render_batch", "render_docx", "render_pdf",
 ]

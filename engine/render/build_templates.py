@@ -52,6 +52,10 @@ FONT_ALT_NAMES = {FONT_FANGSONG: "仿宋", FONT_TITLE: "宋体", FONT_HEITI: "Si
 
 Container = DocumentObject | _Cell
 
+CELL_PAD_TWIPS = 60  # 3 pt
+# The card's lower table (被检查单位 | name | 负责人 | … ): 72 mm hold a 14-character name at 4号.
+SIGNOFF_MM = (28.0, 72.0, 23.0, PAGE.text_width_mm - 28.0 - 72.0 - 23.0)
+
 
 def tag(path: str) -> str:
     """``tag("card.t.unit")`` → ``{{ card.t.unit }}``."""
@@ -151,16 +155,26 @@ def fixed_table(c: DocumentObject, rows: int, widths_mm: list[float]) -> Table:
     t = c.add_table(rows=rows, cols=len(widths_mm))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    t.autofit = False
+    t.autofit = False  # w:tblLayout fixed
     tbl_pr = t._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tbl_pr.append(layout)
     for row in t.rows:
         for cell, w in zip(row.cells, widths_mm, strict=True):
             cell.width = Mm(w)
     for col, w in zip(t.columns, widths_mm, strict=True):
         col.width = Mm(w)
+    # Cell padding 3 pt left and right, as in forms.css (Word's default is 5.4 pt): the same
+    # characters fit a cell in both versions.
+    mar = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        m = OxmlElement(f"w:{side}")
+        m.set(qn("w:w"), str(CELL_PAD_TWIPS))
+        m.set(qn("w:type"), "dxa")
+        mar.append(m)
+    look = tbl_pr.find(qn("w:tblLook"))  # the schema puts tblCellMar before tblLook
+    if look is not None:
+        look.addprevious(mar)
+    else:
+        tbl_pr.append(mar)
     return t
 
 
@@ -264,6 +278,7 @@ def build_notice() -> DocumentObject:
     title(doc, "{{ notice.title }}")
     para(doc, "{{ notice.t.addressee }}")
     body(doc, "{{ notice.t.body }}")
+    extra_lines(doc, "notice", first_indent_pt=2 * TEXT_PT)
     para(doc, "{{ notice.t.seal }}", align=WD_ALIGN_PARAGRAPH.RIGHT, right_pt=2 * TEXT_PT, before_pt=3 * 28)
     para(doc, "{{ notice.t.date }}", align=WD_ALIGN_PARAGRAPH.RIGHT, right_pt=4 * TEXT_PT, after_pt=2 * 28)
     # 说明：1.… with the later lines and notes aligned after "说明：" (three characters).
@@ -294,6 +309,7 @@ def build_notice_board() -> DocumentObject:
     heading(doc, "{{ notice_board.t.h4 }}")
     body(doc, "{{ notice_board.t.phone }}")
     body(doc, "{{ notice_board.t.email }}")
+    extra_lines(doc, "notice_board", first_indent_pt=2 * TEXT_PT)
     para(doc, "{{ notice_board.t.sign }}", align=WD_ALIGN_PARAGRAPH.RIGHT, right_pt=2 * TEXT_PT, before_pt=28)
     para(doc, "{{ notice_board.t.date }}", align=WD_ALIGN_PARAGRAPH.RIGHT, right_pt=4 * TEXT_PT)
     return doc
@@ -306,10 +322,9 @@ def build_card() -> DocumentObject:
     title(doc, "{{ card.title }}", after_pt=6)
     s = CARD_TEXT_PT
     line = s * 20 / 14  # forms.css: .card line-height 20pt
-    first = para(doc, "{{ card.t.unit }}", size_pt=s, line_pt=line)
-    add_run(first, "\u3000\u3000", FONT_FANGSONG, s)
-    add_run(first, "{{ card.t.date }}", FONT_FANGSONG, s)
-    for key in ("inspectors", "experts", "visit"):
+    # 检查单位 and 检查日期 on lines of their own: sharing one, a long bureau name pushed the date's
+    # last character ("日") alone onto the next line.
+    for key in ("unit", "date", "inspectors", "experts", "visit"):
         para(doc, tag(f"card.t.{key}"), size_pt=s, line_pt=line)
     widths = [PAGE.text_width_mm - 28.0, 28.0]
     t = fixed_table(doc, 4, widths)
@@ -321,15 +336,24 @@ def build_card() -> DocumentObject:
     cell_text(t.cell(3, 0), "{%tr endfor %}", s)
     _repeat_header(t)
     para(doc, "", size_pt=6, line_pt=6)
-    u = fixed_table(doc, 2, [30.0, 58.0, 28.0, 40.0])
+    u = fixed_table(doc, 2, list(SIGNOFF_MM))
     labels = (("{{ card.t.enterprise }}", "{{ v.enterprise }}", "{{ card.t.head }}", ""),
               ("{{ card.t.position }}", "", "{{ card.t.phone }}", ""))
     for r, row in enumerate(labels):
         for c, text in enumerate(row):
             cell_text(u.cell(r, c), text, s, WD_ALIGN_PARAGRAPH.CENTER if c % 2 == 0 else WD_ALIGN_PARAGRAPH.LEFT)
         u.rows[r].height = Mm(8)
-    para(doc, "{{ card.t.remark }}", size_pt=CARD_REMARK_PT, line_pt=CARD_REMARK_PT * 4 / 3, before_pt=6)
+    remark = dict(size_pt=CARD_REMARK_PT, line_pt=CARD_REMARK_PT * 4 / 3)
+    para(doc, "{{ card.t.remark|nobreak }}", before_pt=6, **remark)  # type: ignore[arg-type]
+    extra_lines(doc, "card", **remark)
     return doc
+
+
+def extra_lines(doc: DocumentObject, form_key: str, **kw: object) -> None:
+    """The clerk's own lines of this form (ruqi.toml [texts]), one paragraph each."""
+    para(doc, "{%p for line in " + form_key + ".extra %}")
+    para(doc, "{{ line|nobreak }}", **kw)  # type: ignore[arg-type]
+    para(doc, "{%p endfor %}")
 
 
 def _repeat_header(t: Table) -> None:

@@ -13,9 +13,11 @@ class RenderCode(StrEnum):
     TEMPLATE_SPLIT_TAG = "TEMPLATE_SPLIT_TAG"  # Word split one tag over several runs
     TEMPLATE_UNKNOWN_VAR = "TEMPLATE_UNKNOWN_VAR"  # a tag names a value the context does not have
     TEMPLATE_NO_QR = "TEMPLATE_NO_QR"  # the QR picture (alt text ruqi:qr) was deleted
+    TEMPLATE_DRIFT = "TEMPLATE_DRIFT"  # the .docx and the .html of one form print different words
     RENDER_FAILED = "RENDER_FAILED"
     BAD_PDF_VARIANT = "BAD_PDF_VARIANT"
     BAD_FORMAT = "BAD_FORMAT"
+    GLYPH_MISSING = "GLYPH_MISSING"  # a character no installed font has: an empty box in the PDF
 
 
 class RenderError(RuqiError):

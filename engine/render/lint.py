@@ -11,6 +11,7 @@ method).  The HTML templates get the syntax and variable checks too.
 
 from __future__ import annotations
 
+import difflib
 import re
 import zipfile
 from collections.abc import Iterator
@@ -25,9 +26,10 @@ from lxml import etree
 from ..findings import Finding, error, warning
 from .codes import RenderCode
 from .docx import _TEMPLATED, find_qr_member, jinja_env
+from .drift import check_drift
 from .pdf import html_context
 from .pdf import jinja_env as html_jinja_env
-from .sample import sample_context
+from .sample import lint_context
 from .templates import FORM_KEYS, docx_template, html_template_name, resolve_templates_dir
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -39,20 +41,28 @@ _PART_LABEL = {"document": "正文", "header": "页眉", "footer": "页脚", "fo
 def check_templates(templates_dir: str | Path | None = None) -> list[Finding]:
     """Findings for the three .docx and the three HTML templates in ``templates_dir``."""
     tdir = resolve_templates_dir(templates_dir)
-    sample = sample_context()
+    sample = lint_context()
     findings: list[Finding] = []
+    broken: set[str] = set()
     for key in FORM_KEYS:
-        findings += check_docx_template(docx_template(tdir, key), sample)
+        found = check_docx_template(docx_template(tdir, key), sample)
+        broken |= {key for f in found if f.is_error}
+        findings += found
     html_env = html_jinja_env(tdir)
     for key in FORM_KEYS:
-        findings += check_html_template(html_env, tdir / html_template_name(key), html_context(sample))
+        found = check_html_template(html_env, tdir / html_template_name(key), html_context(sample))
+        broken |= {key for f in found if f.is_error}
+        findings += found
+    for key in FORM_KEYS:
+        if key not in broken:  # a template that cannot be rendered has been reported already
+            findings += check_drift(tdir, key, sample)
     return findings
 
 
 # ---- .docx ----------------------------------------------------------------------------------
 
 def check_docx_template(path: Path, sample: dict[str, Any] | None = None) -> list[Finding]:
-    sample = sample if sample is not None else sample_context()
+    sample = sample if sample is not None else lint_context()
     name = path.name
     if not path.is_file():
         return [error(RenderCode.TEMPLATE_MISSING, f"找不到模板文件 {name}。", name)]
@@ -126,8 +136,19 @@ def _split_and_unclosed(name: str, label: str, paragraphs: list[etree._Element])
             yield error(
                 RenderCode.TEMPLATE_SYNTAX,
                 f"{_where(name, label, n)}：“{'”“'.join(stray)}”没有配对（段落内容：“{_snippet(text)}”）。"
-                "占位符必须在同一段内写完整，例如 {{ notice.t.body }}。",
+                + _unclosed_fix(rest),
                 _where(name, label, n))
+
+
+_HALF_TAG = re.compile(r"{{\s*([A-Za-z_][\w.\[\]'\"|]*)\s*}?(?!})")
+
+
+def _unclosed_fix(rest: str) -> str:
+    """``{{ card.t.experts }`` → the whole tag to type instead."""
+    m = _HALF_TAG.search(rest)
+    if m:
+        return f"请把“{m.group(0)}”改成 {{{{ {m.group(1)} }}}}（两边各两个花括号，在同一段内写完整）。"
+    return "占位符必须在同一段内写完整，例如 {{ notice.t.body }}。"
 
 
 def _jinja_checks(name: str, label: str, xml: str, texts: list[str], tpl: DocxTemplate,
@@ -174,8 +195,25 @@ def _unknown_message(path: str, problem: str, sample: dict[str, Any]) -> str:
     if problem == "method":
         head, _, last = path.rpartition(".")
         return (f"“{path}”会被当作字典自带的方法而不是数据，请写成 {head}['{last}']。")
+    near = nearest_variable(path, sample)
+    if near:
+        return f"占位符中的“{path}”不是已知变量，是不是要写 {{{{ {near} }}}}？请改正拼写。"
     known = "、".join(k for k in sample if not k.startswith("_"))
     return f"占位符中的“{path}”不是已知变量，请检查拼写（可用的顶层变量：{known}）。"
+
+
+def nearest_variable(path: str, sample: dict[str, Any]) -> str:
+    """``card.t.expert`` → ``card.t.experts``: the known name closest to a misspelt one ('' if none)."""
+    keys = [k for k in re.split(r"\.|\[['\"]?|['\"]?\]", path) if k]
+    value: Any = sample
+    for i, key in enumerate(keys):
+        if not isinstance(value, dict):
+            return ""
+        if key not in value:
+            close = difflib.get_close_matches(key, [str(k) for k in value], n=1, cutoff=0.6)
+            return ".".join([*keys[:i], close[0], *keys[i + 1:]]) if close else ""
+        value = value[key]
+    return ""
 
 
 def _bound_names(ast: nodes.Template) -> set[str]:

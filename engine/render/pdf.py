@@ -29,7 +29,9 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from ..forms import ANSWER_OPTIONS, CARD_QUESTIONS, FORMS
-from .pdfsplit import AnswerBox, CatalogExtras, checkbox_name, finish, split_pages
+from ..text import finalize
+from .nobreak import html_nobreak
+from .pdfsplit import TEXT_FIELDS, AnswerBox, CatalogExtras, TextField, checkbox_name, finish, split_pages
 from .qr import qr_data_uri
 from .templates import CSS_NAME, html_template_name
 
@@ -37,7 +39,9 @@ from .templates import CSS_NAME, html_template_name
 CHECKBOX_FIELDS: tuple[str, ...] = tuple(
     checkbox_name(q, o) for q in range(1, len(CARD_QUESTIONS) + 1) for o in ANSWER_OPTIONS)
 
-PDF_VARIANTS = ("pdf/a-3b", "pdf/a-2b", "pdf/a-3u", "pdf/a-2u")
+# What the engine writes for the archive (its 四性检测 expects PDF/A of every PDF it generated).
+ARCHIVE_PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANTS = (ARCHIVE_PDF_VARIANT, "pdf/a-2b", "pdf/a-3u", "pdf/a-2u")
 _DOC_ID = "ruqi-doc-{}"
 _PX = 0.75  # CSS px → PDF pt
 
@@ -53,11 +57,14 @@ def html_context(ctx: dict[str, Any], doc_id: str = _DOC_ID.format(0)) -> dict[s
 
 
 def jinja_env(templates_dir: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=True,  # & < > " in an enterprise name stay text
         undefined=jinja2.StrictUndefined,
+        finalize=finalize,  # a control character in a value would make the XHTML unparsable
     )
+    env.filters["nobreak"] = html_nobreak
+    return env
 
 
 def document_title(form_key: str, ctx: dict[str, Any]) -> str:
@@ -122,11 +129,15 @@ class HtmlPdfRenderer:
         document = self.layout(items)
         ranges = page_ranges(document, len(items))
         plan = _BoxPlan.make(document, ranges, [k for k, _ in items])
+        fields = [text_fields(document, ranges[i], _DOC_ID.format(i)) if k == "card" else []
+                  for i, (k, _) in enumerate(items)]
         combined = document.write_pdf(pdf_variant=pdf_variant)
         del document  # the laid-out pages are the bulk of the memory; the split needs only the bytes
         extras = CatalogExtras.from_pdf(combined)
         docs = split_pages(combined, ranges, [i in plan.scan for i in range(len(items))])
         plan.fill(docs)
+        for doc, found in zip(docs, fields, strict=True):
+            doc.fields = found
         out = []
         for doc, (form_key, ctx) in zip(docs, items, strict=True):
             if form_key == "card" and len(doc.boxes) != 2 * len(ctx["card"]["items"]):
@@ -177,6 +188,21 @@ def _table_geometry(document: weasyprint.Document, pages: range, doc_id: str) ->
     if start is None or end is None:
         return None
     return start[0], start[1], end[1] - start[1]
+
+
+def text_fields(document: weasyprint.Document, pages: range, doc_id: str) -> list[TextField]:
+    """The card's 负责人/职务/联系电话 cells (ids ``<doc>-field-head`` …) as PDF rectangles, inset 1 pt."""
+    out = []
+    for page_no, index in enumerate(pages):
+        page = document.pages[index]
+        for name in TEXT_FIELDS:
+            box = page.anchors.get(f"{doc_id}-field-{name}")
+            if box is None:
+                continue
+            x0, y0, x1, y1 = (c * _PX for c in box)
+            height = page.height * _PX
+            out.append(TextField(page_no, name, (x0 + 1, height - y1 + 1, x1 - 1, height - y0 - 1)))
+    return out
 
 
 def page_ranges(document: weasyprint.Document, n: int) -> list[range]:

@@ -55,10 +55,24 @@ class AnswerBox:
     rect: tuple[float, float, float, float]  # left, bottom, right, top in PDF units
 
 
+@dataclass(frozen=True, slots=True)
+class TextField:
+    """An empty cell the enterprise types into: 负责人, 职务, 联系电话."""
+
+    page: int  # page index within the split document
+    name: str  # head / position / phone (TEXT_FIELDS)
+    rect: tuple[float, float, float, float]  # left, bottom, right, top in PDF units
+
+
+# AcroForm names and tooltips of the card's text fields, in the order the card prints them.
+TEXT_FIELDS: dict[str, str] = {"head": "负责人", "position": "职务", "phone": "联系电话"}
+
+
 @dataclass(slots=True)
 class SplitDoc:
     data: bytes
     boxes: list[AnswerBox] = field(default_factory=list)
+    fields: list[TextField] = field(default_factory=list)
 
 
 def split_pages(pdf: bytes, ranges: Sequence[range], find_boxes: Sequence[bool] | None = None) -> list[SplitDoc]:
@@ -204,8 +218,9 @@ def _widget(q: int, box: AnswerBox, page: int, on: int, off: int) -> bytes:
             f"/V/Off/AS/Off/MK<</CA(4)>>/AP<</N<</on {on} 0 R/Off {off} 0 R>>>>>>").encode("ascii")
 
 
-def _add_checkboxes(up: _Update, r: PdfReader, boxes: list[AnswerBox]) -> ArrayObject:
-    """Widgets over the answer boxes; the pages get them in /Annots.  Returns the field references."""
+def _add_checkboxes(up: _Update, r: PdfReader, boxes: list[AnswerBox], annots: dict[int, ArrayObject],
+                    ) -> ArrayObject:
+    """Widgets over the answer boxes, collected per page in ``annots``.  Returns the field references."""
     per_question = [boxes[i:i + 2] for i in range(0, len(boxes), 2)]
     if not boxes or any([b.option for b in pair] != ["是", "否"] for pair in per_question):
         raise RuntimeError(f"card answer boxes not found as expected ({len(boxes)} boxes)")
@@ -215,19 +230,61 @@ def _add_checkboxes(up: _Update, r: PdfReader, boxes: list[AnswerBox]) -> ArrayO
     on = up.stream(_check_mark(w, h), bbox)
     off = up.stream(b"", bbox, compress=False)
     fields = ArrayObject()
-    annots: dict[int, ArrayObject] = {}
     for q, pair in enumerate(per_question, 1):
         for box in pair:
             page = r.pages[box.page]
             ref = IndirectObject(up.new(_widget(q, box, page.indirect_reference.idnum, on, off)), 0, r)
             fields.append(ref)
             annots.setdefault(box.page, ArrayObject()).append(ref)
+    return fields
+
+
+# The standard CJK font every reader has (PDF 1.7 §9.10.2 "STSong-Light", Adobe-GB1): a typed name
+# shows in it without the PDF carrying a font.  The empty fields' appearances use no font, so the
+# unembedded font is an unused resource, which PDF/A exempts from the embedding rule.
+_FIELD_FONT = "STSong"
+_FIELD_PT = 12
+_CJK_FONT = ("<</Type/Font/Subtype/Type0/BaseFont/STSong-Light/Encoding/UniGB-UTF16-H/DescendantFonts["
+             "<</Type/Font/Subtype/CIDFontType0/BaseFont/STSong-Light/CIDSystemInfo<</Registry(Adobe)"
+             "/Ordering(GB1)/Supplement 4>>/FontDescriptor {desc} 0 R/DW 1000/W[1 95 500]>>]>>")
+_CJK_DESCRIPTOR = (b"<</Type/FontDescriptor/FontName/STSong-Light/Flags 6/FontBBox[-25 -254 1000 880]"
+                   b"/ItalicAngle 0/Ascent 880/Descent -120/CapHeight 880/StemV 93>>")
+
+
+def _text_widget(f: TextField, page: int, ap: int) -> bytes:
+    x0, y0, x1, y1 = f.rect
+    label = TEXT_FIELDS[f.name].encode("utf-16-be").hex().upper()
+    return (f"<</Type/Annot/Subtype/Widget/FT/Tx/T({f.name})/TU<FEFF{label}>"
+            f"/Rect[{x0:.2f} {y0:.2f} {x1:.2f} {y1:.2f}]/P {page} 0 R/F 4/Q 0"
+            f"/DA(/{_FIELD_FONT} {_FIELD_PT} Tf 0 g)/AP<</N {ap} 0 R>>>>").encode("ascii")
+
+
+def _add_text_fields(up: _Update, r: PdfReader, fields: list[TextField], annots: dict[int, ArrayObject],
+                     ) -> tuple[ArrayObject, DictionaryObject]:
+    """Empty text fields over the given cells; returns their references and the AcroForm /DR."""
+    refs = ArrayObject()
+    for f in fields:
+        x0, y0, x1, y1 = f.rect
+        # An empty field's appearance: the marked-content a reader replaces when text is typed.
+        ap = up.stream(b"/Tx BMC EMC", f"/Type/XObject/Subtype/Form/BBox[0 0 {x1 - x0:.2f} {y1 - y0:.2f}]"
+                       "/Resources<<>>", compress=False)
+        page = r.pages[f.page]
+        ref = IndirectObject(up.new(_text_widget(f, page.indirect_reference.idnum, ap)), 0, r)
+        refs.append(ref)
+        annots.setdefault(f.page, ArrayObject()).append(ref)
+    desc = up.new(_CJK_DESCRIPTOR)
+    font = up.new(_CJK_FONT.format(desc=desc).encode("ascii"))
+    dr = DictionaryObject({NameObject("/Font"): DictionaryObject(
+        {NameObject(f"/{_FIELD_FONT}"): IndirectObject(font, 0, r)})})
+    return refs, dr
+
+
+def _set_annots(up: _Update, r: PdfReader, annots: dict[int, ArrayObject]) -> None:
     for page_no, refs in annots.items():
         page = r.pages[page_no]
         d = DictionaryObject({NameObject(k): v for k, v in page.items()})
         d[NameObject("/Annots")] = ArrayObject([*page.get("/Annots", ArrayObject()), *refs])
         up.objects[page.indirect_reference.idnum] = _ser(d)
-    return fields
 
 
 def finish(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None = None) -> bytes:
@@ -246,9 +303,18 @@ def finish(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None =
     catalog = DictionaryObject({NameObject(k): v for k, v in trailer["/Root"].items()})
     up = _Update(data, int(trailer["/Size"]))
 
-    if doc.boxes:
-        fields = _add_checkboxes(up, r, doc.boxes)
-        catalog[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): fields})
+    if doc.boxes or doc.fields:
+        annots: dict[int, ArrayObject] = {}
+        fields = _add_checkboxes(up, r, doc.boxes, annots) if doc.boxes else ArrayObject()
+        acroform = DictionaryObject()
+        if doc.fields:
+            texts, dr = _add_text_fields(up, r, doc.fields, annots)
+            fields.extend(texts)
+            acroform[NameObject("/DR")] = dr
+            acroform[NameObject("/DA")] = TextStringObject(f"/{_FIELD_FONT} {_FIELD_PT} Tf 0 g")
+        _set_annots(up, r, annots)
+        acroform[NameObject("/Fields")] = fields
+        catalog[NameObject("/AcroForm")] = acroform
     info = DictionaryObject(extras.info)
     xmp = extras.xmp
     if title is not None:

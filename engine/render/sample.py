@@ -7,9 +7,11 @@ their "typical inspection".
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+from ..forms import FORMS
 from ..forms.context import build_context
 from ..identifiers import make_uscc
 from ..inspection import Inspection
@@ -69,3 +71,10 @@ def sample_inspection(i: int = 0, enterprise: str | None = None) -> Inspection:
 
 def sample_context(i: int = 0, enterprise: str | None = None) -> dict[str, Any]:
     return build_context(sample_inspection(i, enterprise), sample_config(), SAMPLE_KEY)
+
+
+def lint_context() -> dict[str, Any]:
+    """The sample with one clerk's line ([texts]) on every form, so the template check sees where
+    each version prints them."""
+    cfg = replace(sample_config(), texts={key: ("〔[texts] 的文字〕",) for key in FORMS})
+    return build_context(sample_inspection(0), cfg, SAMPLE_KEY)

@@ -5,11 +5,12 @@ The front door, for the inbox and the CLI::
     recognise(path) -> StatsKind | None                 # cheap: is this one of our tables?
     read_submission(path, ws) -> Submission              # read + validate; never raises
     accept(ws, submission, archive_ref) -> AcceptResult  # record it (supersedes the unit's earlier one)
+    note_rejected(ws, submission, findings, received_at=…) # the inbox sent it back: its unit shows 已退回
     write_blanks(ws, table_no, period, due=…, units=…) -> BlankBatch
     aggregate(ws, table_no, period, due=None) -> Aggregate; write_aggregate(agg, out) -> (xlsx, pdf)
     file_report(ws, agg, [xlsx, pdf]) -> [archive rows]
 
-Formula-safe writing of outside text into spreadsheets: ``engine.stats.xlsx_safe``.
+Formula-safe writing of outside text into spreadsheets: ``engine.xlsx_safe``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from .codes import StatsCode
 from .model import Row, Submission
 from .period import Period
 from .read import read_submission, recognise
-from .submissions import AcceptResult, AcceptStatus, accept, superseded_refs
+from .submissions import AcceptResult, AcceptStatus, accept, note_rejected, superseded_refs
 from .tables import TABLES, StatsKind, TableDef, table
 from .units import Unit, units_for
 
 __all__ = [
     "TABLES", "AcceptResult", "AcceptStatus", "Aggregate", "BlankBatch", "aggregate", "file_report", "write_aggregate", "Period", "Row", "StatsCode", "StatsKind", "Submission",
-    "TableDef", "Unit", "accept", "read_submission", "recognise", "superseded_refs", "table", "units_for",
+    "TableDef", "Unit", "accept", "note_rejected", "read_submission", "recognise", "superseded_refs", "table", "units_for",
     "write_blank", "write_blanks",
 ]

@@ -17,14 +17,18 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..findings import Finding, RuqiError, error
+from ..render.pdf import ARCHIVE_PDF_VARIANT
+from ..text import finalize
 from ..workspace import Workspace
+from ..xlsx_safe import append_row, set_text, set_value
 from . import layout
 from .chart import Series, bar_chart
+from .codes import StatsCode, label_zh
 from .period import Period
-from .submissions import StatsRecord, current, get_round, stats_session
+from .submissions import StatsRecord, StatsRejection, current, get_round, latest_rejections, stats_session
 from .tables import MANUAL_PARTS, USER_TYPES, ColType, Column, Rate, TableDef, table
 from .units import Unit, units_for
-from .xlsx_safe import set_text, set_value
 
 
 @dataclass(slots=True)
@@ -38,10 +42,35 @@ class UnitLine:
     flags: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
     expected: bool = True  # False: submitted without being asked in this round
+    rejection: StatsRejection | None = None  # the unit's latest workbook sent back, when newer than the accepted one
 
     @property
     def late(self) -> bool:
         return self.late_days > 0
+
+    @property
+    def returned(self) -> bool:
+        """Nothing accepted, but a workbook came and was sent back (已退回, not 未报送)."""
+        return not self.submitted and self.rejection is not None
+
+    @property
+    def state(self) -> str:
+        if self.returned:
+            return "已退回"
+        if not self.submitted:
+            return "未报送" if self.expected else ""
+        return "逾期报送" if self.late else "已报送"
+
+    def hints(self) -> list[str]:
+        """What a clerk should look at, in Chinese: the flags it was filed with, and a later workbook sent back."""
+        out = [f"{label_zh(f.get('code', '')) or f.get('code', '')}（{f['where']}）" if f.get("where")
+               else label_zh(f.get("code", "")) or f.get("code", "") for f in self.flags]
+        r = self.rejection
+        if r is not None:
+            when = f"{r.received_at.month}月{r.received_at.day}日"
+            what = "报送的表" if self.returned else "重报的表"
+            out.append(f"{when}{what}已退回：{r.reason_text}" + (f"（{r.stored_as}）" if r.stored_as else ""))
+        return out
 
     @property
     def values(self) -> dict[str, Any]:
@@ -72,6 +101,16 @@ class Aggregate:
 
     @property
     def missing(self) -> list[Unit]:
+        """Asked, and nothing came (a workbook sent back is ``returned``, not missing)."""
+        return [ln.unit for ln in self.lines if not ln.submitted and ln.expected and not ln.returned]
+
+    @property
+    def returned(self) -> list[UnitLine]:
+        return [ln for ln in self.lines if ln.returned]
+
+    @property
+    def incomplete(self) -> list[Unit]:
+        """Units asked whose numbers are not in this aggregate: not reported, or sent back."""
         return [ln.unit for ln in self.lines if not ln.submitted and ln.expected]
 
     @property
@@ -109,6 +148,9 @@ class Aggregate:
             "table": t.no, "title": t.title_for(self.period), "period": str(self.period),
             "due": self.due.isoformat() if self.due else None, "expected": self.expected_count,
             "submitted": len(self.submitted), "missing": [u.name for u in self.missing],
+            "returned": [{"unit": ln.unit.name, "received_at": ln.rejection.received_at.isoformat(timespec="seconds"),
+                          "file": ln.rejection.stored_as, "reasons": ln.rejection.reasons}
+                         for ln in self.returned if ln.rejection is not None],
             "late": [{"unit": ln.unit.name, "days": ln.late_days} for ln in self.late],
             "totals": self.totals(),
         }
@@ -130,6 +172,7 @@ def aggregate(ws: Workspace, table_no: int | str, period: Period | str, due: dat
     with stats_session(ws) as s:
         rnd = get_round(s, t.no, p)
         records = current(s, t.no, p)
+        rejected = latest_rejections(s, t.no, p)
         asked = set(rnd.unit_codes) if rnd and rnd.unit_codes else {u.code for u in everyone}
         due = due or (rnd.due if rnd else None)
     by_code = {r.unit_code: r for r in records}
@@ -137,18 +180,22 @@ def aggregate(ws: Workspace, table_no: int | str, period: Period | str, due: dat
     for u in everyone:
         rec = by_code.pop(u.code, None)
         if u.code in asked or rec is not None:
-            lines.append(_line(u, rec, due, expected=u.code in asked))
+            lines.append(_line(u, rec, due, u.code in asked, rejected.get(u.code)))
     for rec in by_code.values():  # a unit this workspace no longer lists (kept, never dropped)
-        lines.append(_line(Unit(rec.unit_code, rec.unit_name, rec.unit_name), rec, due, expected=False))
+        lines.append(_line(Unit(rec.unit_code, rec.unit_name, rec.unit_name), rec, due, False,
+                           rejected.get(rec.unit_code)))
     return Aggregate(t, p, due, ws.config.name, lines)
 
 
-def _line(u: Unit, rec: StatsRecord | None, due: date | None, expected: bool) -> UnitLine:
+def _line(u: Unit, rec: StatsRecord | None, due: date | None, expected: bool,
+          rejection: StatsRejection | None) -> UnitLine:
     if rec is None:
-        return UnitLine(u, expected=expected)
+        return UnitLine(u, expected=expected, rejection=rejection)
+    if rejection is not None and rejection.received_at < rec.received_at:
+        rejection = None  # a corrected workbook was accepted since
     late = (rec.received_at.date() - due).days if due else 0
     return UnitLine(u, list(rec.values), True, rec.received_at, max(late, 0), rec.version, list(rec.flags or []),
-                    rec.source_name, expected)
+                    rec.source_name, expected, rejection)
 
 
 # ---- the summary workbook -------------------------------------------------------------------
@@ -231,7 +278,9 @@ def _row(sh: Worksheet, r: int, cols: list[Column], unit: str, values: dict[str,
 
 def _remark(ln: UnitLine) -> str:
     parts = []
-    if not ln.submitted:
+    if ln.returned and ln.rejection is not None:
+        parts.append(f"已退回：{ln.rejection.reason_text}")
+    elif not ln.submitted:
         parts.append("未报送" if ln.expected else "")
     else:
         if ln.values.get("remark"):
@@ -292,15 +341,13 @@ def _status_sheet(sh: Worksheet, agg: Aggregate) -> None:
     for c in sh[1]:
         c.font, c.fill, c.border, c.alignment = layout.HEADER_FONT, layout.HEADER_FILL, layout.BOX, layout.CENTER
     for ln in agg.lines:
-        state = "已报送" if ln.submitted else ("未报送" if ln.expected else "")
-        if ln.late:
-            state = "逾期报送"
-        row = [ln.unit.name, state, ln.received_at.strftime("%Y-%m-%d %H:%M") if ln.received_at else "",
+        when = ln.received_at or (ln.rejection.received_at if ln.returned and ln.rejection else None)
+        source = ln.source or (ln.rejection.stored_as if ln.returned and ln.rejection else "")
+        row = [ln.unit.name, ln.state, when.strftime("%Y-%m-%d %H:%M") if when else "",
                agg.due.isoformat() if agg.due else "", ln.late_days or "", ln.version or "",
-               "；".join(f.get("message", "") for f in ln.flags), ln.source]
-        sh.append([None] * len(row))
-        for j, v in enumerate(row, start=1):
-            set_value(sh.cell(sh.max_row, j), v)
+               "；".join([*(f.get("message", "") for f in ln.flags),
+                         *([f"已退回：{ln.rejection.reason_text}"] if ln.rejection else [])]), source]
+        append_row(sh, row)
     for letter, w in zip("ABCDEFGH", (14, 10, 18, 12, 9, 6, 50, 40), strict=True):
         sh.column_dimensions[letter].width = w
 
@@ -308,7 +355,7 @@ def _status_sheet(sh: Worksheet, agg: Aggregate) -> None:
 def _parts_sheet(sh: Worksheet, agg: Aggregate) -> None:
     sh.append(["手册部分", *USER_TYPES, "合计"])
     for g in agg.by_part():
-        sh.append([g.part, *(g.count(u) for u in USER_TYPES), g.count()])
+        append_row(sh, [g.part, *(g.count(u) for u in USER_TYPES), g.count()])
     groups = agg.by_part()
     sh.append(["合计", *(sum(g.count(u) for g in groups) for u in USER_TYPES), sum(g.count() for g in groups)])
     sh.column_dimensions["A"].width = 48
@@ -317,6 +364,8 @@ def _parts_sheet(sh: Worksheet, agg: Aggregate) -> None:
 def status_line(agg: Aggregate) -> str:
     s = f"报送情况：应报{agg.expected_count}个单位，已报{len(agg.submitted)}个。"
     s += f"未报送：{'、'.join(u.name for u in agg.missing)}。" if agg.missing else "无未报送单位。"
+    if agg.returned:
+        s += f"已退回（待重新报送）：{'、'.join(ln.unit.name for ln in agg.returned)}。"
     if agg.due:
         s += (f"逾期（截止{_zh_date(agg.due)}）：{'、'.join(f'{ln.unit.name}（{ln.late_days}天）' for ln in agg.late)}。"
               if agg.late else f"均在{_zh_date(agg.due)}前报送。")
@@ -350,7 +399,8 @@ def report_html(agg: Aggregate) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from markupsafe import Markup
 
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["j2", "html"]))
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["j2", "html"]),
+                      finalize=finalize)
     t = agg.table
     totals = agg.totals()
     return env.get_template("report.html.j2").render(
@@ -358,17 +408,20 @@ def report_html(agg: Aggregate) -> str:
         due=_zh_date(agg.due) if agg.due else "", chart=Markup(chart_svg(agg)),
         totals=[(c.leaf, totals.get(c.key, 0)) for c in t.counts] if t.per_unit else [("条目数", totals["rows"])],
         rates=[(r.label, agg.rate(r)) for r in t.rates], missing=[u.name for u in agg.missing],
+        returned=[(ln.unit.name, ln.rejection.reason_text if ln.rejection else "") for ln in agg.returned],
+        partial=[u.name for u in agg.incomplete],
         late=[(ln.unit.name, ln.received_at, ln.late_days) for ln in agg.late],
         parts=agg.by_part() if t.no == 4 else [], status=status_line(agg),
     )
 
 
 def write_pdf(agg: Aggregate, out: Path) -> Path:
+    """The one-page report, as PDF/A like every PDF the engine files (the archive's 四性检测 checks it)."""
     from weasyprint import HTML
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".tmp.pdf")
-    HTML(string=report_html(agg), base_url=str(Path(__file__).parent)).write_pdf(tmp)
+    HTML(string=report_html(agg), base_url=str(Path(__file__).parent)).write_pdf(tmp, pdf_variant=ARCHIVE_PDF_VARIANT)
     tmp.replace(out)
     return out
 
@@ -379,17 +432,47 @@ def write_aggregate(agg: Aggregate, out: Path, pdf: bool = True) -> tuple[Path, 
     return xlsx, (write_pdf(agg, out.with_suffix(".pdf")) if pdf else None)
 
 
-def file_report(ws: Workspace, agg: Aggregate, paths: list[Path], actor: str | None = None) -> list[Any]:
+def incomplete_finding(agg: Aggregate) -> Finding | None:
+    """Why this aggregate is not the whole picture (units not reported, or sent back), or None."""
+    if not agg.incomplete:
+        return None
+    parts = []
+    if agg.missing:
+        parts.append(f"未报送：{'、'.join(u.name for u in agg.missing)}")
+    returned = [ln for ln in agg.returned if ln.expected]
+    if returned:
+        parts.append(f"已退回待重报：{'、'.join(ln.unit.name for ln in returned)}")
+    return error(StatsCode.INCOMPLETE,
+                 f"应报{agg.expected_count}个单位，只收到{len(agg.submitted)}个（{'；'.join(parts)}）。"
+                 "这份汇总不完整：等各单位报齐后再归档；确需先归档不完整的汇总，请加 --partial。",
+                 f"{agg.table.label} {agg.period}")
+
+
+PARTIAL_FLAG = "partial"  # archive flag of a summary filed before every unit had reported
+
+
+def file_report(ws: Workspace, agg: Aggregate, paths: list[Path], actor: str | None = None, *,
+                partial: bool = False) -> list[Any]:
     """File the summary workbook and PDF in the archive (form type ``stats_report``); returns the archive rows.
 
     A later aggregate of the same table and period becomes the next version of the same item.
+    An incomplete aggregate (``incomplete_finding``) is filed only with ``partial=True``, and then
+    carries the flag ``partial`` and says so in its title; otherwise ``RuqiError`` (nothing filed).
     """
     from ..archive import ItemMeta, file_item
 
+    gap = incomplete_finding(agg)
+    if gap is not None and not partial:
+        raise RuqiError(gap)
     title = f"{agg.issuer}{agg.period.label_zh}{agg.table.title_for(agg.period)}汇总"
+    if gap is not None:
+        title += f"（不完整：已报{len(agg.submitted)}/{agg.expected_count}个单位）"
     return [file_item(ws, p, ItemMeta(form_type="stats_report", title=title, responsible=agg.issuer,
                                       date=agg.made_at.date(), year=agg.period.year, original_name=p.name,
+                                      flags=[PARTIAL_FLAG] if gap is not None else [],
                                       extra={"table": agg.table.no, "period": str(agg.period),
                                              "submitted": [ln.unit.code for ln in agg.submitted],
-                                             "missing": [u.code for u in agg.missing]}), actor=actor)
+                                             "missing": [u.code for u in agg.missing],
+                                             "returned": [ln.unit.code for ln in agg.returned],
+                                             "partial": gap is not None}), actor=actor)
             for p in paths]

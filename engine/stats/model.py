@@ -46,6 +46,7 @@ class Submission:
     columns: dict[str, int] = field(default_factory=dict)  # column key → 0-based sheet column
     rows: list[Row] = field(default_factory=list)
     total: Row | None = None
+    note: str = ""  # a ``备注：…`` line under the table, as written
     findings: Findings = field(default_factory=Findings)
     sha256: str = ""
 

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..cells import parse_date
+from ..cells import cell_text, parse_date
 from ..findings import error, warning
 from ..workspace import Workspace
 from .codes import StatsCode
@@ -362,6 +362,7 @@ def _rows(grid: Grid, m: Match, sub: Submission) -> None:
     for r in range(start, grid.height):
         first = next((text(v) for v in grid.rows[r] if not is_blank(v)), "")
         if _FOOTER.match(first.replace(" ", "")):
+            sub.note = _note_below(grid, r)
             break
         if _spans_table(grid, r, m):
             continue  # a note or section line merged across the table
@@ -378,6 +379,21 @@ def _rows(grid: Grid, m: Match, sub: Submission) -> None:
         if all(is_blank(v) for v in raw.values()):
             continue  # blank row, a pre-filled unit nobody filled, the seed's 市辖区（县） placeholder
         sub.rows.append(Row(r + 1, unit_text, None, raw, refs))
+
+
+_NOTE = re.compile(r"^\s*(备注|说明)\s*[:：]\s*")
+
+
+def _note_below(grid: Grid, start: int) -> str:
+    """The text of a ``备注：…`` line at or below ``start`` (the value may sit in the next cell)."""
+    for r in range(start, grid.height):
+        row = grid.rows[r]
+        for c, v in enumerate(row):
+            m = _NOTE.match(cell_text(v))  # as typed: the clerk's own words are quoted back
+            if m:
+                rest = cell_text(v)[m.end():].strip()
+                return rest or cell_text(_next_value(row, c) or "")
+    return ""
 
 
 def _spans_table(grid: Grid, r: int, m: Match) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base, get_engine
 from ..db import session as db_session
-from ..findings import Findings, RuqiError, error
+from ..findings import Finding, Findings, RuqiError, error
 from ..register import current_actor
 from ..workspace import Workspace
 from .codes import StatsCode
@@ -69,6 +69,33 @@ class StatsRecord(Base):
     actor: Mapped[str] = mapped_column(String(100), default="")
 
 
+class StatsRejection(Base):
+    """A unit's workbook the inbox sent back (``inbox/rejected/``): the unit shows as 已退回 until
+    an accepted one arrives.  One row per unit named in the workbook; rows are only inserted."""
+
+    __tablename__ = "stats_rejections"
+    __table_args__ = (Index("ix_stats_rejected", "table_no", "period", "unit_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_no: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(8))
+    unit_code: Mapped[str] = mapped_column(String(16))
+    unit_name: Mapped[str] = mapped_column(String(100))
+    source_name: Mapped[str] = mapped_column(String(500), default="")
+    stored_as: Mapped[str] = mapped_column(String(1000), default="")  # where the file was put, workspace-relative
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # code, where, message
+    actor: Mapped[str] = mapped_column(String(100), default="")
+
+    @property
+    def reason_text(self) -> str:
+        """The first reasons as a clerk reads them (cell, message), for status lists."""
+        shown = [f"[{r['where']}] {r['message']}" if r.get("where") else r.get("message", "") for r in self.reasons[:2]]
+        more = f"（另有{len(self.reasons) - 2}处）" if len(self.reasons) > 2 else ""
+        return "；".join(shown) + more
+
+
 @contextmanager
 def stats_session(ws: Workspace, s: Session | None = None) -> Iterator[Session]:
     """The caller's session when given (one transaction with the archive), else a new one.
@@ -88,7 +115,7 @@ def stats_session(ws: Workspace, s: Session | None = None) -> Iterator[Session]:
         yield own
 
 
-_SEEN: set[str] = set()  # database URLs where both tables were found already committed
+_SEEN: set[str] = set()  # database URLs where all tables were found already committed
 
 
 def _ensure_tables(s: Session) -> None:
@@ -96,7 +123,7 @@ def _ensure_tables(s: Session) -> None:
     url = str(conn.engine.url)
     if url in _SEEN:
         return
-    tables = [StatsRound.__table__, StatsRecord.__table__]
+    tables = [StatsRound.__table__, StatsRecord.__table__, StatsRejection.__table__]
     if all(sa_inspect(conn).has_table(t.name) for t in tables):
         _SEEN.add(url)  # only tables seen existing are remembered: a creation may still roll back
         return
@@ -274,3 +301,54 @@ def _current_of(s: Session, table_no: int, period: str, unit_code: str) -> Stats
     return s.scalar(select(StatsRecord).where(
         StatsRecord.table_no == table_no, StatsRecord.period == period, StatsRecord.unit_code == unit_code,
         StatsRecord.superseded.is_(False)))
+
+
+# ---- rejections -----------------------------------------------------------------------------
+
+
+def note_rejected(ws: Workspace, sub: Submission, reasons: Findings | list[Finding], *, received_at: datetime,
+                  source_name: str = "", stored_as: str = "", actor: str | None = None,
+                  session: Session | None = None) -> list[StatsRejection]:
+    """Remember that the inbox sent ``sub`` back, for each unit it can be attributed to.
+
+    The unit is the one the blank was issued to (signed metadata), else the units named in its
+    rows, else the 填报单位.  A workbook naming no known unit, or no table, is not attributable:
+    nothing is recorded (the file and its reason are in ``inbox/rejected/`` all the same).  The
+    same bytes rejected again for the same unit are recorded once.  Pass ``session`` to join the
+    caller's transaction (the inbox's, so the record commits with the file's move).
+    """
+    if sub.table is None:
+        return []
+    units = [sub.submitter] if sub.meta_trusted and sub.submitter else sub.units or ([sub.submitter] if sub.submitter else [])
+    if not units:
+        return []
+    errors = [f for f in reasons if f.is_error] or list(reasons)
+    out: list[StatsRejection] = []
+    with stats_session(ws, session) as s:
+        period = str(sub.period) if sub.period else ""
+        if not period:
+            rnd = latest_round(s, sub.table.no)
+            period = rnd.period if rnd else ""
+        if not period:
+            return []
+        for unit in units:
+            if sub.sha256 and s.scalar(select(StatsRejection.id).where(
+                    StatsRejection.table_no == sub.table.no, StatsRejection.period == period,
+                    StatsRejection.unit_code == unit.code, StatsRejection.sha256 == sub.sha256)) is not None:
+                continue
+            rej = StatsRejection(table_no=sub.table.no, period=period, unit_code=unit.code, unit_name=unit.name,
+                                 source_name=source_name or sub.path.name, stored_as=stored_as, sha256=sub.sha256,
+                                 received_at=received_at,
+                                 reasons=[{"code": str(f.code), "where": f.where, "message": f.message} for f in errors],
+                                 actor=current_actor(actor))
+            s.add(rej)
+            out.append(rej)
+        s.flush()
+    return out
+
+
+def latest_rejections(s: Session, table_no: int, period: Period | str) -> dict[str, StatsRejection]:
+    """Unit code → its most recent rejected workbook of this table and period."""
+    rows = s.scalars(select(StatsRejection).where(
+        StatsRejection.table_no == table_no, StatsRejection.period == str(period)).order_by(StatsRejection.id))
+    return {r.unit_code: r for r in rows}

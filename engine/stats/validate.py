@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ..cells import cell_text as _text
+from ..cells import text_findings
 from ..findings import Finding, Severity, error, warning
 from ..workspace import Config
 from .codes import StatsCode
@@ -99,16 +100,47 @@ def _manual_part(t: str) -> str | None:
     return None
 
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
+_PHONE_SPLIT = re.compile(r"[、/,，;；]|或")
+_EXTENSION = re.compile(r"(转|分机|ext\.?|EXT\.?)\s*\d+$")
 
 
-def phone_ok(raw: Any) -> bool:
-    """Every number written in the cell (several are allowed, 、 or / between) is a mobile or landline."""
-    t = unicodedata.normalize("NFKC", _text(raw))
-    parts = [re.sub(r"[\s\-()（）]", "", p) for p in re.split(r"[、/,，;；]", t) if p.strip()]
-    parts = [p.removeprefix("+86").removeprefix("0086") for p in parts]
-    return bool(parts) and all(_MOBILE.match(p) or _LANDLINE.match(p) for p in parts)
+def phone_problem(raw: Any) -> str | None:
+    """Why the phone cell is wrong (Chinese), or None when it is right.
+
+    Right means every number in the cell (several are allowed, 、 / ， ； or 或 between them) is a
+    Chinese mobile (11 digits) or a fixed line with its area code (0352-2345678), as
+    ``phonenumbers`` (Google's libphonenumber data) validates them: prefixes and lengths per area
+    code, not just a count of digits.  An extension (转801) is allowed after a fixed line.
+    """
+    t = unicodedata.normalize("NFKC", _text(raw)).strip()
+    parts = [p.strip() for p in _PHONE_SPLIT.split(t) if p.strip()]
+    if not parts:
+        return "未填写"
+    for part in parts:
+        why = _one_phone_problem(part)
+        if why:
+            return why
+    return None
+
+
+def _one_phone_problem(part: str) -> str | None:
+    import phonenumbers  # deferred: its metadata is only needed for tables with phone columns
+
+    number = _EXTENSION.sub("", part).strip()
+    try:
+        parsed = phonenumbers.parse(number, "CN")
+    except phonenumbers.NumberParseException:
+        return f"“{part}”不是电话号码"
+    kind = phonenumbers.PhoneNumberType
+    if parsed.country_code == 86 and phonenumbers.is_valid_number(parsed) \
+            and phonenumbers.number_type(parsed) in (kind.MOBILE, kind.FIXED_LINE, kind.FIXED_LINE_OR_MOBILE):
+        return None
+    digits = str(parsed.national_number)
+    if digits.startswith("1") and 9 <= len(digits) <= 12 and parsed.country_code == 86:
+        return f"手机号应为11位，“{part}”是{len(digits)}位" if len(digits) != 11 else f"“{part}”不是有效的手机号"
+    if len(digits) in (7, 8) and not re.sub(r"\D", "", number).startswith("0"):
+        return f"座机号“{part}”缺少区号，请写成“0352-2345678”这样"
+    return f"“{part}”不是有效的手机号或带区号的座机号"
 
 
 # ---- the checks -----------------------------------------------------------------------------
@@ -120,8 +152,12 @@ def check(sub: Submission, units: Sequence[Unit], config: Config) -> Iterator[Fi
     if t is None:
         return
     yield from check_units(sub, units, config)
+    # A 备注 line under the table speaks for the unit only when the workbook holds one unit.
+    note = sub.note if t.per_unit and len(sub.unit_codes()) == 1 else ""
     for row in sub.rows:
         yield from check_cells(t, row)
+        if note and row.unit is not None and not row.values.get("remark"):
+            row.values["remark"] = note  # the aggregate's 备注 column shows it beside the numbers
         yield from check_rules(t, row)
     if sub.total is not None:
         yield from check_cells(t, sub.total, counts_only=True)
@@ -181,11 +217,13 @@ def check_cells(t: TableDef, row: Row, counts_only: bool = False) -> Iterator[Fi
         else:
             value = _text(raw)
             row.values[col.key] = value
+            yield from text_findings(raw, row.ref(col.key), col.leaf)
             if col.required and not value:
                 yield error(StatsCode.BLANK, f"“{col.leaf}”未填写。请补填。", row.ref(col.key))
-            elif col.type is ColType.PHONE and value and not phone_ok(raw):
-                yield warning(StatsCode.PHONE_INVALID,
-                              f"电话“{value}”不像手机号（11位）或座机号（区号-号码）。请核对。", row.ref(col.key))
+            elif col.type is ColType.PHONE and value and (why := phone_problem(raw)):
+                yield error(StatsCode.PHONE_INVALID,
+                            f"{row.ref(col.key)}单元格“{col.leaf}”填的是“{value}”：{why}。手机号填11位，"
+                            "座机号填区号加号码（如 0352-2345678）；请改正后重新报送。", row.ref(col.key))
 
 
 def _count_cell(col: Column, row: Row, raw: Any) -> Iterator[Finding]:
@@ -229,7 +267,11 @@ def check_rules(t: TableDef, row: Row) -> Iterator[Finding]:
                 continue
             ca, cb = t.column(rule.col).leaf, t.column(rule.limit).leaf
             who = row.unit.name if row.unit else ""
-            if rule.severity is Severity.WARNING:
+            why = explanation(row) if rule.severity is Severity.WARNING else ""
+            if why:
+                yield Finding(StatsCode.EXCESS_EXPLAINED, f"{who}“{ca}”（{a}）大于“{cb}”（{b}），备注已说明：“{why}”。",
+                              row.ref(rule.col), Severity.INFO)
+            elif rule.severity is Severity.WARNING:
                 yield warning(rule.code, f"{who}“{ca}”（{a}）大于“{cb}”（{b}）。请核实：{cb}有误的请改正；"
                               "确实多于应注册数的，请在备注中说明。", row.ref(rule.col))
             else:
@@ -240,6 +282,21 @@ def check_rules(t: TableDef, row: Row) -> Iterator[Finding]:
                 ca, cb = t.column(rule.col).leaf, t.column(rule.other).leaf
                 yield error(rule.code, f"“{ca}”为 {a}，但“{cb}”为 0：有隐患条数就必须有上报企业。"
                             f"请改正“{cb}”或“{ca}”。", row.ref(rule.col))
+
+
+_NOT_AN_EXPLANATION = {*ZERO_WORDS, *DASHES, "暂无", "无说明", "见说明", "/"}
+
+
+def explanation(row: Row) -> str:
+    """The unit's own words on why its numbers exceed what was expected, or "".
+
+    That is the 备注 cell of the unit's row (the column the blank workbook provides and its
+    填报说明 points to), or the ``备注：…`` line under the table of a one-unit workbook (copied into
+    the row's 备注 by ``check``).  A dash, 无 and the like are not an explanation.
+    """
+    text = _text(row.values.get("remark"))
+    bare = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return text if bare and bare not in _NOT_AN_EXPLANATION else ""
 
 
 def check_total(t: TableDef, sub: Submission) -> Iterator[Finding]:

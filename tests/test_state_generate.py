@@ -1,0 +1,128 @@
+"""`generate` registers a visit only together with its documents.
+
+A broken template, a full disk under outbox/ and a read-only archive each make the rows fail
+with a Chinese message naming the problem and the folder; the register, the caps and `status`
+then hold nothing of them, and running the plan again once the fault is gone issues them.
+Full-disk and read-only cases mount a real tmpfs (root only; skipped where mounting is refused).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import pytest
+from _plan_fixtures import GOOD, _plan
+from sqlalchemy import func, select
+
+from engine.db import session
+from engine.generate import GenCode, RowStatus, generate
+from engine.inbox.status import pending_cards
+from engine.register import Visit
+from engine.render.templates import DEFAULT_TEMPLATES_DIR
+from engine.workspace import Workspace
+
+ROW2 = GOOD | {"企业名称": "大同市云州区示例化工有限公司", "统一社会信用代码": "91140200MA0K7L9P1X",
+               "开始日期": date(2025, 5, 6), "结束日期": date(2025, 5, 6)}
+
+
+def visits(ws: Workspace) -> int:
+    with session(ws) as s:
+        return s.scalar(select(func.count()).select_from(Visit)) or 0
+
+
+def codes(result) -> set[str]:  # type: ignore[no-untyped-def]
+    return {f.code for o in result.outcomes for f in o.findings} | {f.code for f in result.plan_findings}
+
+
+def messages(result) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(f.message for o in result.outcomes for f in o.findings) + "\n".join(
+        f.message for f in result.plan_findings)
+
+
+def test_broken_template_registers_nothing_and_a_rerun_issues_the_same_numbers(ws: Workspace, tmp_path: Path) -> None:
+    from engine.identifiers import check_uscc
+
+    assert check_uscc(ROW2["统一社会信用代码"]) is None
+    broken = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, broken)
+    card = broken / "card.html"
+    card.write_text(card.read_text(encoding="utf-8") + "{% if %}", encoding="utf-8")
+    plan = _plan(tmp_path / "plan.xlsx", [GOOD, ROW2])
+
+    bad = generate(ws, plan, formats=("pdf",), workers=1, templates_dir=broken)
+    # Refused before registering (templates check) or failed while rendering: either way no row
+    # is generated, nothing is registered and no document with a serial is left behind.
+    assert all(o.status is not RowStatus.GENERATED and o.serial == "" for o in bad.outcomes)
+    assert codes(bad) & {GenCode.TEMPLATES_BROKEN, GenCode.RENDER_FAILED}
+    assert "ruqi templates check" in messages(bad)
+    assert visits(ws) == 0 and pending_cards(ws, today=date(2025, 12, 31)) == []
+    assert not [p for p in bad.out_dir.iterdir() if p.suffix in (".pdf", ".docx")]
+
+    good = generate(ws, plan, formats=("docx",), workers=1)
+    assert [o.serial for o in good.outcomes] == ["140200-2025-0001", "140200-2025-0002"]
+    assert all(o.status is RowStatus.GENERATED and not o.existing for o in good.outcomes)
+    assert visits(ws) == 2 and len(pending_cards(ws, today=date(2025, 12, 31))) == 2
+
+
+def test_docx_template_that_is_not_a_document(ws: Workspace, tmp_path: Path) -> None:
+    """A .docx template overwritten with garbage: every row fails with the reason (no "ask the
+    administrator for the log" without a log) and the register stays empty."""
+    broken = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, broken)
+    (broken / "notice.docx").write_bytes(b"not a zip")
+    plan = _plan(tmp_path / "plan.xlsx", [GOOD, ROW2])
+    bad = generate(ws, plan, formats=("docx",), workers=1, templates_dir=broken)
+    assert all(o.status is not RowStatus.GENERATED for o in bad.outcomes) and visits(ws) == 0
+    assert not bad.ok and messages(bad)
+    assert "请联系管理员查看日志" not in messages(bad)
+
+
+@contextmanager
+def tmpfs(where: Path, options: str) -> Iterator[Path]:
+    where.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode(errors='replace').strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_full_disk_under_outbox_is_named_and_nothing_is_registered(ws: Workspace, tmp_path: Path) -> None:
+    plan = _plan(tmp_path / "plan.xlsx", [GOOD, ROW2])
+    with tmpfs(ws.outbox, "size=8k"):
+        result = generate(ws, plan, formats=("docx",), workers=1)
+        assert all(o.status is RowStatus.INVALID for o in result.outcomes)
+        text = messages(result)
+        assert "磁盘已满" in text and str(ws.outbox) in text and "Traceback" not in text
+        assert GenCode.WITHDRAWN in codes(result)
+        assert visits(ws) == 0 and pending_cards(ws, today=date(2025, 12, 31)) == []
+    again = generate(ws, plan, formats=("docx",), workers=1)
+    assert [o.serial for o in again.outcomes] == ["140200-2025-0001", "140200-2025-0002"]
+
+
+def test_read_only_archive_is_named_and_nothing_is_registered(tmp_path: Path) -> None:
+    from engine import workspace
+
+    root = tmp_path / "ws"
+    workspace.init(root)
+    cfg = root / "ruqi.toml"
+    db = tmp_path / "register.sqlite"  # the database elsewhere: only the archive's folder is read-only
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('database_url = ""', f'database_url = "sqlite:///{db}"'),
+                   encoding="utf-8")
+    ws = Workspace.open(root)
+    plan = _plan(tmp_path / "plan.xlsx", [GOOD])
+    with tmpfs(ws.archive, "ro,size=1m"):
+        result = generate(ws, plan, formats=("docx",), workers=1)
+        [o] = result.outcomes
+        assert o.status is RowStatus.INVALID and GenCode.FILE_FAILED in codes(result)
+        assert "只读" in messages(result) and str(ws.archive) in messages(result)
+        assert visits(ws) == 0
+    again = generate(ws, plan, formats=("docx",), workers=1)
+    assert again.outcomes[0].status is RowStatus.GENERATED and again.outcomes[0].serial == "140200-2025-0001"
