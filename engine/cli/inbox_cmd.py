@@ -15,9 +15,10 @@ from ..stats.codes import label_zh as stats_label_zh
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
-             Status.DUPLICATE: "重复，未再归档"}
-STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan"}
-FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "NEEDS_REVIEW": "待核对",
+             Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱"}
+STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
+                Status.SKIPPED: "magenta"}
+FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "QR_MISSING": "无可核验二维码", "NEEDS_REVIEW": "待核对",
            "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”"}
 
 
@@ -36,14 +37,18 @@ def ingest_cmd(
     ws = open_workspace(workspace)
     if as_json:
         # One line per file as soon as its result is committed: a crash loses no reported line.
-        ingest(ws, workers=workers, actor=actor, on_outcome=lambda o: print_json(o.to_json()))
-        return
-    with Progress(TextColumn("处理收件箱"), BarColumn(), MofNCompleteColumn(), console=err_console,
-                  transient=True) as bar:
-        task = bar.add_task("ingest", total=None)
-        report = ingest(ws, workers=workers, actor=actor,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total))
-    print_report(report)
+        report = ingest(ws, workers=workers, actor=actor, on_outcome=lambda o: print_json(o.to_json()))
+        if report.stopped is not None:
+            print_json({"stopped": report.stopped.to_dict()})
+    else:
+        with Progress(TextColumn("处理收件箱"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                      transient=True) as bar:
+            task = bar.add_task("ingest", total=None)
+            report = ingest(ws, workers=workers, actor=actor,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+        print_report(report)
+    if report.stopped is not None:
+        raise typer.Exit(1)
 
 
 def watch_cmd(
@@ -124,8 +129,11 @@ def status_cmd(
 
 
 def print_report(report: IngestReport) -> None:
+    if report.stopped is not None:
+        err_console.print(f"[red]处理中止：{esc(report.stopped.message)}（{report.stopped.code}）[/red]")
     if not report.outcomes:
-        console.print("收件箱里没有待处理的文件。")
+        if report.stopped is None:
+            console.print("收件箱里没有待处理的文件。")
         return
     t = Table(title="收件箱处理结果")
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
@@ -135,7 +143,8 @@ def print_report(report: IngestReport) -> None:
     console.print(t)
     counts = "，".join(f"{STATUS_ZH[s]} {report.count(s)} 件" for s in Status if report.count(s))
     console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
-                  f"待核对的图片见 inbox/needs_review/。")
+                  f"待核对的图片见 inbox/needs_review/"
+                  + ("；未处理的仍在 inbox/，原因见上表。" if report.count(Status.SKIPPED) else "。"))
 
 
 def flag_zh(flag: str) -> str:
