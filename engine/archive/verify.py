@@ -12,7 +12,8 @@
 - 安全性 (security): the audit chain is intact and every item has its "file" entry.
 
 "The store" is every file under ``archive/`` except: the index database (``ruqi.sqlite`` and its
-``-wal``/``-shm``/``-journal`` files) and ``.ruqi-*`` bookkeeping files at the top level,
+``-wal``/``-shm``/``-journal`` files) and ``.ruqi-*`` bookkeeping files at the top level (the
+audit head, the audit log's journal),
 ``.ruqi-tmp-*`` files anywhere (reported as warnings: ``ruqi archive repair`` clears them), and
 the litter file managers leave (``Thumbs.db``, ``desktop.ini``, ``.DS_Store``).
 """
@@ -36,7 +37,7 @@ from sqlalchemy import Row, select
 from ..db import session
 from ..findings import Finding, Findings, Severity, error, warning
 from ..workspace import Workspace
-from . import audit, formats, layout
+from . import audit, formats, journal, layout
 from .audit import AuditCode
 from .files import TMP_PREFIX
 from .models import AuditRecord, ItemRecord
@@ -283,7 +284,8 @@ def _check_bytes(r: Row, data: bytes, deep: bool, parse: bool) -> Iterator[Findi
 def _check_store(ws: Workspace, indexed: set[str]) -> Iterator[Finding]:
     skip_top = _db_file_names(ws)
     for rel, name in _walk(str(ws.archive), ""):
-        if name in _IGNORED_NAMES or (rel == name and (name in skip_top or name.startswith(audit.HEAD_NAME))):
+        if name in _IGNORED_NAMES or (rel == name and (name in skip_top or name.startswith(audit.HEAD_NAME)
+                                                        or name == journal.JOURNAL_NAME)):
             continue
         if name.startswith(TMP_PREFIX):
             yield warning(VerifyCode.TEMP_LEFTOVER, _msg(Check.INTEGRITY, "中断的归档留下的临时文件，请运行 ruqi archive repair。"), rel)

@@ -12,6 +12,7 @@ from rich.table import Table
 from .. import archive
 from ..archive import Check
 from ..findings import RuqiError, error
+from ..recover import repair_workspace
 from .common import JsonOpt, WorkspaceOpt, cells, console, esc, open_workspace, print_json
 
 # Short form names for the search table (the file names use the full ones).
@@ -138,7 +139,7 @@ def log_cmd(
     action: str = typer.Option(None, "--action", help="只看某类操作：file、generate、reject、override、export、verify…"),
     as_json: bool = JsonOpt,
 ) -> None:
-    ws = open_workspace(workspace)
+    ws = open_workspace(workspace, check_index=False)
     entries = archive.audit_log(ws, limit=limit or None, action=action)
     if as_json:
         for e in entries:
@@ -153,16 +154,33 @@ def log_cmd(
 
 
 def repair_cmd(workspace: Path = WorkspaceOpt, actor: str = typer.Option(None, "--actor", help="操作人")) -> None:
-    ws = open_workspace(workspace)
-    rep = archive.repair(ws, actor=actor)
+    ws = open_workspace(workspace, check_index=False)
+    rep = repair_workspace(ws, actor=actor)
+    if rep.set_aside:
+        console.print(f"[yellow]数据库文件已损坏（{esc(rep.damage)}），已移到 {esc(rep.set_aside)} 留存，并新建了数据库。[/yellow]")
+    if rep.replayed:
+        console.print(f"已从档案中的日志副本恢复审计日志 {rep.replayed} 条、归档条目 {rep.items_restored} 件（档号、件号不变）。")
+    visits = rep.restored.get("visits", 0)
+    if visits:
+        console.print(f"已恢复台账中的检查 {visits} 次（含反馈卡交回情况）。")
+    lost = rep.restored.get("serials_without_visit") or []
+    if lost and (rep.replayed or visits):
+        console.print(f"[yellow]以下检查编号在档案中有文书，但台账记录无法恢复（由旧版本生成），这些编号不会再次使用：{esc('、'.join(lost))}"
+                      "[/yellow]")
     for p in rep.completed:
         console.print(f"已补完：{esc(p)}")
     for p in rep.removed:
         console.print(f"已删除临时文件：{esc(p)}")
     for p in rep.in_flight:
         console.print(f"[yellow]正在写入（另一进程），未处理：{esc(p)}[/yellow]")
-    if not (rep.changed or rep.in_flight):
+    for f in rep.problems:
+        color = "red" if f.is_error else "yellow"
+        console.print(f"[{color}]{esc(f.message)}（{esc(f.code)}）[/{color}]")
+    if not (rep.changed or rep.in_flight or rep.problems):
         console.print("没有需要修复的内容。")
+    elif rep.changed:
+        console.print("修复完成。请运行 ruqi archive verify 做一次四性检测核对。")
+    raise typer.Exit(1 if any(f.is_error for f in rep.problems) else 0)
 
 
 __all__ = ["Check", "register"]
