@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .findings import Finding, error
+from .findings import Finding, error, warning
 
 INDUSTRIES: tuple[str, ...] = ("煤矿", "非煤矿山", "危险化学品", "金属冶炼", "非高危行业")
 LETTER_GRADES: tuple[str, ...] = ("A", "B", "C", "D")
@@ -34,6 +34,7 @@ SUPERVISION_CAP = 3
 
 class CapCode:
     OVER_CAP = "OVER_CAP"
+    OVER_CAP_APPROVED = "OVER_CAP_APPROVED"  # a warning: over the cap, approved by row with --allow-over-cap
     BAD_GRADE = "GRADE_INVALID"
 
 
@@ -61,17 +62,38 @@ def cap_for(industry: str, grade: str, kind: str, *, benchmark: bool = False, ke
     return Cap(limit, f"执法检查：{industry}{label}企业每年累计不超过{limit}次")
 
 
-def check_cap(
+def cap_exceeded(
     industry: str, grade: str, kind: str, done: int, *, benchmark: bool = False, key_supervision: bool = False,
-    where: str = "",
-) -> Finding | None:
-    """A finding when one more visit would exceed the cap; ``done`` is the count so far this year."""
+) -> Cap | None:
+    """The cap one more visit would exceed (``done`` is the count so far this year), else None."""
     cap = cap_for(industry, grade, kind, benchmark=benchmark, key_supervision=key_supervision)
     if cap.limit is None or done + 1 <= cap.limit:
         return None
+    return cap
+
+
+def check_cap(
+    industry: str, grade: str, kind: str, done: int, *, benchmark: bool = False, key_supervision: bool = False,
+    where: str = "", row: int | None = None,
+) -> Finding | None:
+    """A finding when one more visit would exceed the cap; ``done`` is the count so far this year."""
+    cap = cap_exceeded(industry, grade, kind, done, benchmark=benchmark, key_supervision=key_supervision)
+    if cap is None:
+        return None
+    how = f"--allow-over-cap {row}" if row is not None else "--allow-over-cap 行号"
     return error(
         CapCode.OVER_CAP,
         f"超过年度入企次数上限：{cap.rule}；本年度已{kind}{done}次，本次将是第{done + 1}次。"
-        f"确需检查的，请经批准后使用 --allow-over-cap --reason 说明理由，该情况将列入纪委审查清单。",
+        f"确需检查的，请经批准后使用 {how} --reason 说明理由，该情况将列入纪委审查清单。",
+        where,
+    )
+
+
+def approved_over_cap(cap: Cap, kind: str, done: int, reason: str, where: str = "") -> Finding:
+    """What an approved over-cap row prints instead of the refusal."""
+    return warning(
+        CapCode.OVER_CAP_APPROVED,
+        f"超过年度入企次数上限，已批准：{cap.rule}；本年度已{kind}{done}次，本次为第{done + 1}次。"
+        f"批准理由：{reason}。该检查将列入纪委审查清单。",
         where,
     )

@@ -1,10 +1,25 @@
-"""Spreadsheet cell values as people type them: shared by the plan reader and the statistics reader."""
+"""Spreadsheet cell values as people type them: shared by the plan reader and the statistics reader.
+
+``cell_text`` is where typed text enters the engine: control characters (Excel's ``_x000B_`` for a
+Shift+Enter pasted from Word, zero-width marks) are removed and line breaks joined there, so no
+reader passes them on.  ``text_findings`` tells the clerk, per cell, what was cleaned or is too long.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
+
+from .findings import Finding, error, warning
+from .text import has_hidden, one_line
+
+
+class CellCode(StrEnum):
+    CONTROL_CHARS = "CELL_CONTROL_CHARS"
+    TOO_LONG = "CELL_TOO_LONG"
 
 
 def is_blank(v: Any) -> bool:
@@ -12,12 +27,29 @@ def is_blank(v: Any) -> bool:
 
 
 def cell_text(v: Any) -> str:
-    """A cell as text, as the clerk sees it: ``12.0`` → ``12``, surrounding space removed."""
+    """A cell as text, as the clerk sees it: ``12.0`` → ``12``, one line, no control characters."""
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return str(v).strip()
+    return one_line(str(v))
+
+
+def text_findings(v: Any, where: str, header: str, max_chars: int | None = None) -> Iterator[Finding]:
+    """What ``cell_text`` cleaned in this cell (a warning) and whether it is too long (an error)."""
+    if not isinstance(v, str):
+        return
+    text = one_line(v)
+    if has_hidden(v):
+        yield warning(CellCode.CONTROL_CHARS, f"“{header}”中含有换行符或看不见的控制字符（多为从 Word 等处复制粘贴带入），"
+                      f"已自动去掉，按“{_excerpt(text)}”处理。如不正确请在表格中改正。", where)
+    if max_chars is not None and len(text) > max_chars:
+        yield error(CellCode.TOO_LONG, f"“{header}”有 {len(text)} 个字，超过上限 {max_chars} 个字（“{_excerpt(text)}”）。"
+                    "请只填写本栏应有的内容，删去多余的文字。", where)
+
+
+def _excerpt(text: str, n: int = 30) -> str:
+    return text if len(text) <= n else text[:n] + "…"
 
 
 _DATE = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"

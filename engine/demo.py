@@ -26,6 +26,7 @@ from .workspace import Workspace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 TODAY = date(2025, 6, 30)  # the demo's "today", in the sample plan's year
+PLANNED = date(2025, 3, 1)  # the day the clerk generates the sample plans (before the first visit)
 
 
 def run_demo(directory: Path, console: Console) -> int:
@@ -39,21 +40,22 @@ def run_demo(directory: Path, console: Console) -> int:
     console.print(escape(f"{ws.root}（{ws.config.name}）"))
 
     console.rule("2. 按示例计划批量生成通知书、公示、反馈卡")
-    good = generate(ws, SAMPLES / "检查计划-2025.xlsx", issue_date=date(2025, 3, 1))
+    good = generate(ws, SAMPLES / "检查计划-2025.xlsx", today=PLANNED)
     print_result(good)
 
     console.rule("3. 有错误的计划：逐行逐列说明错误，正确的行照常生成")
-    bad = generate(ws, SAMPLES / "检查计划-有错误.xlsx", formats=("docx",), issue_date=date(2025, 3, 1))
+    bad = generate(ws, SAMPLES / "检查计划-有错误.xlsx", formats=("docx",), today=PLANNED)
     print_result(bad)
 
     console.rule("4. 同一计划再生成一次：不重复登记、不重复计数")
-    again = generate(ws, SAMPLES / "检查计划-2025.xlsx", formats=("docx",))
+    again = generate(ws, SAMPLES / "检查计划-2025.xlsx", formats=("docx",), today=PLANNED)
     console.print(f"已在台账中的检查：{sum(o.existing for o in again.outcomes)} / {again.count(RowStatus.GENERATED)}")
 
     console.rule("4b. 超过年度次数上限：拒绝生成；经批准并写明理由后生成，列入纪委审查")
     extra = SAMPLES / "检查计划-补充.xlsx"
-    print_result(generate(ws, extra, formats=("pdf",)))
-    print_result(generate(ws, extra, formats=("pdf",), allow_over_cap=True, reason="汛期专项执法检查，经局长批准"))
+    print_result(generate(ws, extra, formats=("pdf",), today=PLANNED))
+    print_result(generate(ws, extra, formats=("pdf",), allow_over_cap=True, reason="汛期专项执法检查，经局长批准",
+                          today=PLANNED))
 
     console.rule("5. 企业交回反馈卡，收件箱处理")
     returned = return_cards(ws, good)

@@ -5,6 +5,14 @@ record the visit in the register (one transaction) → render docx/PDF for the w
 file the generated forms in the archive → write the batch manifest.  A bad row never stops
 the good ones; the outcome of every row is reported.
 
+``check=True`` runs the same plan and register steps in a transaction that is rolled back, and
+renders, files and writes nothing: every row gets the outcome it would get (``READY`` instead
+of ``GENERATED``).
+
+Issue date (落款日期 of the 通知书 and 公示) of a new visit: the plan's 发文日期 cell, else the run's
+``issue_date``, else today — but never after the start: a run made after the visit began dates
+the notice on its start day and warns.  A visit already registered keeps its recorded date.
+
 A visit exists only together with its documents: a row whose forms could not be rendered or
 filed (a broken template, a full disk, a read-only archive) has the visit this run recorded for
 it withdrawn again, and its partial output removed, so the register, the caps and ``status``
@@ -18,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -31,22 +39,26 @@ from sqlalchemy.exc import DatabaseError
 
 from . import register
 from .archive import ItemMeta, audit, file_item, items_for_serial, log_action
-from .caps import check_cap
+from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, session
-from .findings import Finding, Findings, RuqiError, error
+from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
-from .plan import Plan, PlanRow, read_plan
+from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
+from .render.codes import RenderCode
+from .render.fonts import uncovered
 from .render.lint import check_templates
-from .stats.xlsx_safe import set_value
+from .render.pdf import ARCHIVE_PDF_VARIANT
 from .workspace import Workspace, os_reason
+from .xlsx_safe import append_row
 
 Progress = Callable[[int, int], None]
 
 
 class RowStatus(StrEnum):
     GENERATED = "generated"
+    READY = "ready"  # check-only run: would be generated
     REFUSED = "refused"  # valid, but over its annual cap
     INVALID = "invalid"
 
@@ -54,6 +66,11 @@ class RowStatus(StrEnum):
 class GenCode(StrEnum):
     REASON_REQUIRED = "OVERRIDE_REASON_REQUIRED"
     RENDER_FAILED = "RENDER_FAILED"
+    APPROVAL_ROWS_INVALID = "OVERRIDE_ROWS_INVALID"
+    APPROVAL_NOT_OVER_CAP = "OVERRIDE_ROW_NOT_OVER_CAP"
+    VISIT_STARTED = "VISIT_ALREADY_STARTED"
+    ISSUE_DATE_KEPT = "ISSUE_DATE_KEPT"
+    RENUMBERED = "PRINTED_NUMBERS_CHANGED"
     FILE_FAILED = "GENERATE_FILE_FAILED"  # the archive could not take the forms
     OUTPUT_FAILED = "GENERATE_OUTPUT_FAILED"  # outbox (batch folder, manifest) not writable
     WITHDRAWN = "GENERATE_VISIT_WITHDRAWN"  # the visit recorded for a failed row was taken back
@@ -61,9 +78,56 @@ class GenCode(StrEnum):
     TEMPLATES_BROKEN = "TEMPLATES_BROKEN"
 
 
+@dataclass(frozen=True, slots=True)
+class OverCapApproval:
+    """Which over-cap rows the clerk approved: named plan rows (as Excel numbers them), or all."""
+
+    rows: frozenset[int] = frozenset()
+    all_rows: bool = False
+
+    @property
+    def given(self) -> bool:
+        return self.all_rows or bool(self.rows)
+
+    def approves(self, row: int) -> bool:
+        return self.all_rows or row in self.rows
+
+    @classmethod
+    def of(cls, value: bool | Collection[int] | OverCapApproval | None) -> OverCapApproval:
+        if isinstance(value, OverCapApproval):
+            return value
+        if value is True:
+            return cls(all_rows=True)
+        if not value:
+            return cls()
+        return cls(rows=frozenset(int(r) for r in value))
+
+
+ALL_ROWS_WORDS = ("", "all", "全部", "所有")
+
+
+def parse_rows(text: str) -> OverCapApproval | None:
+    """``"6,9"``, ``"6，9"``, ``"6-9"`` or ``"全部"`` → an approval; None when it cannot be read."""
+    t = text.strip().lower()
+    if t in ALL_ROWS_WORDS:
+        return OverCapApproval(all_rows=True)
+    rows: set[int] = set()
+    for part in re.split(r"[,，、;；\s]+", t):
+        m = re.fullmatch(r"(\d+)(?:[-~～至](\d+))?", part)
+        if not part:
+            continue
+        if m is None:
+            return None
+        a, b = int(m[1]), int(m[2] or m[1])
+        if a < 2 or b < a or b - a > 10000:
+            return None
+        rows.update(range(a, b + 1))
+    return OverCapApproval(rows=frozenset(rows)) if rows else None
+
+
 # Generated PDFs are PDF/A-3b: the same file goes to the enterprise and, byte-identical, into the
 # archive (DA/T 70 long-term format). WeasyPrint keeps the card's AcroForm checkboxes under PDF/A.
-PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANT = ARCHIVE_PDF_VARIANT
 
 # Archive form types of the generated documents (see engine.archive).
 FORM_TYPES = {"notice": "notice", "notice_board": "notice_board", "card": "card_generated"}
@@ -77,7 +141,9 @@ class RowOutcome:
     forms: dict[tuple[str, str], Path] = field(default_factory=dict)  # (form key, format) → file
     findings: Findings = field(default_factory=Findings)
     existing: bool = False  # the visit was already in the register (plan generated before)
-    over_cap: bool = False
+    over_cap: bool = False  # over its cap and approved
+    cap_rule: str = ""
+    stale: list[register.Stale] = field(default_factory=list)  # printed cards this visit's date made wrong
 
     @property
     def serial(self) -> str:
@@ -95,10 +161,18 @@ class RowOutcome:
             "enterprise": self.inspection.enterprise if self.inspection else None,
             "existing": self.existing,
             "over_cap": self.over_cap,
+            "issue_date": self.inspection.issue_date.isoformat()
+            if self.inspection and self.inspection.issue_date else None,
+            "visit_total": self.inspection.visit_total if self.inspection and self.status in _NUMBERED else None,
+            "visit_kind": self.inspection.visit_kind if self.inspection and self.status in _NUMBERED else None,
+            "renumbered": [st.to_json() for st in self.stale],
             "files": [str(p) for p in self.files],
             "errors": [{"code": f.code, "message": f.message, "where": f.where, "severity": str(f.severity)}
                        for f in self.findings],
         }
+
+
+_NUMBERED = (RowStatus.GENERATED, RowStatus.READY)
 
 
 @dataclass(slots=True)
@@ -108,10 +182,11 @@ class BatchResult:
     outcomes: list[RowOutcome]
     plan_findings: Findings
     manifest: list[Path] = field(default_factory=list)
+    check: bool = False  # a check-only run: nothing registered or written
 
     @property
     def ok(self) -> bool:
-        return self.plan_findings.ok and all(o.status is RowStatus.GENERATED for o in self.outcomes)
+        return self.plan_findings.ok and all(o.status in _NUMBERED for o in self.outcomes)
 
     def count(self, status: RowStatus) -> int:
         return sum(o.status is status for o in self.outcomes)
@@ -128,39 +203,50 @@ def generate(
     plan_path: str | Path,
     *,
     formats: Sequence[str] = ("docx", "pdf"),
-    allow_over_cap: bool = False,
+    allow_over_cap: bool | Collection[int] | OverCapApproval = False,
     reason: str = "",
     actor: str | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
     issue_date: date | None = None,
+    check: bool = False,
+    today: date | None = None,
     templates_dir: Path | None = None,
 ) -> BatchResult:
+    """Generate a plan; ``allow_over_cap`` approves over-cap rows: True (all) or plan row numbers."""
     plan = read_plan(plan_path, plan_city_code(ws))
+    approval = OverCapApproval.of(allow_over_cap)
     try:
-        batch = _new_batch_name(ws, Path(plan_path).stem)
+        batch = "" if check else _new_batch_name(ws, Path(plan_path).stem)
     except OSError as e:
         plan.findings.add(error(GenCode.OUTPUT_FAILED, f"无法在“{ws.outbox}”建立本批文书的文件夹：{os_reason(e)}。"
                                                        "未登记任何检查。", str(ws.outbox)))
         return BatchResult("", ws.outbox, [], plan.findings)
     out_dir = ws.outbox / batch
-    result = BatchResult(batch, out_dir, [], plan.findings)
+    result = BatchResult(batch, out_dir, [], plan.findings, check=check)
     if not plan.ok:
         return result
-    if allow_over_cap and not reason.strip():
+    if approval.given and not reason.strip():
         result.plan_findings.add(error(GenCode.REASON_REQUIRED, "使用 --allow-over-cap 时必须用 --reason 写明超次数检查的理由。"))
         return result
     if not templates_ready(result.plan_findings, templates_dir):
         return result
+    run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today())
     try:
-        result.outcomes = record_rows(ws, plan, batch, allow_over_cap, reason, actor, issue_date)
+        result.outcomes = record_rows(ws, plan, run, check=check)
     except DatabaseError as e:  # nothing was recorded: the transaction rolled back
         result.plan_findings.add(database_finding(e, ws.database_url))
         return result
     except RuqiError as e:  # the database is behind the archive: no number may be taken
         result.plan_findings.extend(e.findings)
         return result
+    result.plan_findings.extend(_unused_approvals(approval, result.outcomes))
+    if check:
+        return result
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
+    if "pdf" in formats:
+        for o in todo:
+            o.findings.extend(glyph_findings(o))
     render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir)
     file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason)
     withdraw_failed(ws, todo, out_dir)
@@ -208,41 +294,154 @@ def _new_batch_name(ws: Workspace, stem: str) -> str:
     return name
 
 
-def record_rows(
-    ws: Workspace, plan: Plan, batch: str, allow_over_cap: bool, reason: str, actor: str | None,
-    issue_date: date | None,
-) -> list[RowOutcome]:
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What one `generate` run applies to every row."""
+
+    batch: str
+    approval: OverCapApproval
+    reason: str
+    actor: str | None
+    issue_date: date | None  # --issue-date
+    today: date
+
+
+class _DryRun(Exception):
+    """Raised inside the register transaction of a check-only run so that it rolls back."""
+
+
+def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> list[RowOutcome]:
     """Cap check + register, in one transaction so two clerks cannot both take the last visit."""
     outcomes: list[RowOutcome] = []
-    with session(ws) as s:
-        problem = audit.index_problem(ws, audit.last_seq(s))
-        if problem is not None:
-            raise RuqiError(problem)
-        for pr in plan.rows:
-            outcomes.append(_record_row(s, ws, pr, batch, allow_over_cap, reason, actor, issue_date))
+    try:
+        with session(ws) as s:
+            problem = audit.index_problem(ws, audit.last_seq(s))
+            if problem is not None:
+                raise RuqiError(problem)
+            for pr in plan.rows:
+                outcomes.append(_record_row(s, ws, pr, run))
+            _number_new_visits(s, outcomes)
+            if check:
+                raise _DryRun
+    except _DryRun:
+        for o in outcomes:
+            if o.status is RowStatus.GENERATED:
+                o.status = RowStatus.READY
+                if not o.existing and o.inspection is not None:
+                    o.inspection.serial = ""  # the serial it would get is not reserved
     return outcomes
 
 
-def _record_row(s, ws: Workspace, pr: PlanRow, batch: str, allow_over_cap: bool, reason: str,  # type: ignore[no-untyped-def]
-                actor: str | None, issue_date: date | None) -> RowOutcome:
+def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type: ignore[no-untyped-def]
     out = RowOutcome(pr.row, RowStatus.INVALID, pr.inspection, findings=pr.findings)
     insp = pr.inspection
     if insp is None or not pr.findings.ok:
         return out
-    if register.find_visit(s, insp) is None:
+    where = f"第{pr.row}行"
+    existing = register.find_visit(s, insp)
+    if existing is not None:
+        out.findings.add(_kept_issue_date(insp, existing.issue_date, run, where))
+    else:
+        issue, problems = issue_date_for(insp, run.issue_date, run.today, where)
+        out.findings.extend(problems)
+        if not out.findings.ok:
+            return out
+        insp.issue_date = issue
         done = register.counts(s, insp.uscc, insp.year)[insp.kind]
-        over = check_cap(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
-                         key_supervision=insp.key_supervision, where=f"第{pr.row}行")
-        if over is not None:
-            out.findings.add(over)
-            if not allow_over_cap:
-                out.status = RowStatus.REFUSED
-                return out
-            out.over_cap = True
-    rec = register.record(s, insp, ws.config.division_code, batch=batch, actor=actor, over_cap=out.over_cap,
-                          override_reason=reason if out.over_cap else "", issue_date=issue_date)
+        cap = cap_exceeded(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
+                           key_supervision=insp.key_supervision)
+        if cap is not None and not _approve(out, cap, insp.kind, done, run, where):
+            return out
+    rec = register.record(s, insp, ws.config.division_code, batch=run.batch, actor=run.actor, over_cap=out.over_cap,
+                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date)
     out.existing = not rec.created
+    out.stale = rec.stale
     out.status = RowStatus.GENERATED
+    return out
+
+
+# Plan fields printed on the forms, in the order a clerk reads the plan.
+PRINTED_FIELDS = ("enterprise", "basis", "joint_units", "leader", "members", "experts", "content")
+
+
+def glyph_findings(o: RowOutcome) -> list[Finding]:
+    """A warning per printed field holding characters no installed font has (empty boxes in the PDF)."""
+    out: list[Finding] = []
+    if o.inspection is None:
+        return out
+    for key in PRINTED_FIELDS:
+        value = getattr(o.inspection, key)
+        missing = uncovered("".join(value) if isinstance(value, list) else value)
+        if missing:
+            out.append(warning(RenderCode.GLYPH_MISSING,
+                               f"“{BY_KEY[key].header}”中的“{missing}”本机没有字体能显示，PDF 文书中会印成空框"
+                               "（Word 文书在装有相应字体的电脑上可正常显示）。请管理员运行 scripts/setup.sh 安装生僻字字体"
+                               "（fonts-hanazono）后重新生成；企业交回的反馈卡不会因此被判为可疑。", f"第{o.row}行 {BY_KEY[key].header}"))
+    return out
+
+
+def _number_new_visits(s, outcomes: list[RowOutcome]) -> None:  # type: ignore[no-untyped-def]
+    """Visits new in this run are numbered by date among themselves too (none is printed yet); the
+    cards printed by earlier runs that they shift are reported on the row that shifted them."""
+    new = {o.serial: o for o in outcomes if o.status is RowStatus.GENERATED and not o.existing}
+    register.renumber_unprinted(s, list(new))
+    for serial, o in new.items():
+        v = register.by_serial(s, serial)
+        insp = o.inspection
+        assert v is not None and insp is not None
+        insp.visit_total, insp.visit_kind = v.visit_total, v.visit_kind
+        o.stale = [st for st in o.stale if st.serial not in new]
+        for st in o.stale:
+            o.findings.add(warning(GenCode.RENUMBERED, f"本次检查（{insp.start:%Y-%m-%d}）早于已登记的检查 {st.serial}，"
+                                   f"其已打印的反馈卡次数已不正确：{st.explain()}该卡已列入纪委审查清单的“检查次数与台账不符”。",
+                                   f"第{o.row}行"))
+
+
+def _approve(out: RowOutcome, cap: Cap, kind: str, done: int, run: Run, where: str) -> bool:
+    """Over the cap: approved (warning, the row goes on) or refused (error naming the flag to use)."""
+    insp = out.inspection
+    assert insp is not None
+    if not run.approval.approves(out.row):
+        out.findings.add(check_cap(insp.industry, insp.grade, kind, done, benchmark=insp.benchmark,
+                                   key_supervision=insp.key_supervision, where=where, row=out.row))
+        out.status = RowStatus.REFUSED
+        return False
+    out.findings.add(approved_over_cap(cap, kind, done, run.reason, where))
+    out.over_cap, out.cap_rule = True, cap.rule
+    return True
+
+
+def issue_date_for(insp: Inspection, given: date | None, today: date, where: str) -> tuple[date, list[Finding]]:
+    """The 落款日期 of a new visit's notice, and what to tell the clerk about it."""
+    problems: list[Finding] = []
+    issue = insp.issue_date or given
+    if issue is not None and issue > insp.start and insp.issue_date is None:
+        problems.append(issue_after_start(issue, insp.start, f"{where} --issue-date"))
+    if issue is None:
+        issue = min(today, insp.start)
+    if today > insp.start and not problems:
+        problems.append(warning(GenCode.VISIT_STARTED,
+                                f"检查已于 {insp.start:%Y-%m-%d} 开始（今天是 {today:%Y-%m-%d}）：通知书应在入企前交给企业。"
+                                f"通知书和公示的落款日期为 {issue:%Y-%m-%d}；如实际另有发文日期，请填在“发文日期”列。", where))
+    return issue, problems
+
+
+def _kept_issue_date(insp: Inspection, recorded: date, run: Run, where: str) -> Finding | None:
+    wanted = insp.issue_date or run.issue_date
+    if wanted is None or wanted == recorded:
+        return None
+    return warning(GenCode.ISSUE_DATE_KEPT, f"该检查已登记，通知书和公示沿用登记时的发文日期 {recorded:%Y-%m-%d}"
+                   f"（不是 {wanted:%Y-%m-%d}）。如需更改，请先 ruqi void 作废该检查，再重新生成。", where)
+
+
+def _unused_approvals(approval: OverCapApproval, outcomes: list[RowOutcome]) -> list[Finding]:
+    """Rows named in --allow-over-cap that are not over their cap (a typo approves nothing silently)."""
+    approved = {o.row for o in outcomes if o.over_cap}
+    known = {o.row for o in outcomes}
+    out = []
+    for row in sorted(approval.rows - approved):
+        what = "不是计划中的检查行" if row not in known else "未超过年度上限（或有错误未生成），无需批准"
+        out.append(warning(GenCode.APPROVAL_NOT_OVER_CAP, f"--allow-over-cap 指定的第{row}行{what}。", f"第{row}行"))
     return out
 
 
@@ -336,7 +535,7 @@ def _file_row(ws: Workspace, o: RowOutcome, actor: str | None, reason: str) -> N
             ), actor=actor, session=s)
         if o.over_cap and not o.existing:
             log_action(ws, "override", insp.serial, actor=actor, session=s, details={
-                "reason": reason, "rule": next((f.message for f in o.findings if f.code == "OVER_CAP"), ""),
+                "reason": reason, "rule": o.cap_rule, "row": o.row,
                 "enterprise": insp.enterprise, "uscc": insp.uscc})
 
 
@@ -374,8 +573,9 @@ def withdraw_failed(ws: Workspace, rows: list[RowOutcome], out_dir: Path) -> Non
 
 
 MANIFEST_HEADERS = ("行号", "状态", "检查编号", "企业名称", "统一社会信用代码", "所属县区", "检查类别", "开始日期", "结束日期",
-                    "本年度第N次", "第M次（本类别）", "超次数", "问题", "文件")
-STATUS_ZH = {RowStatus.GENERATED: "已生成", RowStatus.REFUSED: "超次数未生成", RowStatus.INVALID: "有错误未生成"}
+                    "发文日期", "本年度第N次", "第M次（本类别）", "超次数", "问题", "文件")
+STATUS_ZH = {RowStatus.GENERATED: "已生成", RowStatus.READY: "可生成（仅检查）", RowStatus.REFUSED: "超次数未生成",
+             RowStatus.INVALID: "有错误未生成"}
 
 
 def write_manifest(result: BatchResult) -> list[Path]:
@@ -386,21 +586,19 @@ def write_manifest(result: BatchResult) -> list[Path]:
     wb = Workbook()
     sh = wb.active
     sh.title = "生成清单"
-    sh.append(MANIFEST_HEADERS)
+    append_row(sh, MANIFEST_HEADERS)
     for c in sh[1]:
         c.font = Font(bold=True)
     for o in result.outcomes:
         i = o.inspection
-        sh.append([
+        # enterprise names and basis come from outside: never a formula, never a control character
+        append_row(sh, [
             o.row, STATUS_ZH[o.status], o.serial, i.enterprise if i else "", i.uscc if i else "",
             i.county if i else "", i.kind if i else "", i.start if i else None, i.end if i else None,
-            i.visit_total if i and o.serial else None, i.visit_kind if i and o.serial else None,
-            "是" if o.over_cap else "", "；".join(str(f) for f in o.findings),
+            i.issue_date if i and o.serial else None, i.visit_total if i and o.serial else None, i.visit_kind if i and o.serial else None,
+            "是（已批准）" if o.over_cap else "", "；".join(str(f) for f in o.findings),
             "\n".join(p.name for p in o.files),
         ])
-    for row in sh.iter_rows(min_row=2):
-        for c in row:
-            set_value(c, c.value)  # enterprise names and basis come from outside: never a formula
     xl = result.out_dir / "生成清单.xlsx"
     wb.save(xl)
     return [xl, js]

@@ -23,12 +23,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .caps import ALL_GRADES, INDUSTRIES, grades_for
 from .cells import cell_text as _text
 from .cells import is_blank as _blank
-from .cells import parse_date
+from .cells import parse_date, text_findings
 from .divisions import Division, find_county
-from .findings import Findings, error, warning
+from .findings import Finding, Findings, error, warning
 from .forms import INSPECTION_KINDS
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
+from .text import printable
 
 
 class PlanCode(StrEnum):
@@ -44,6 +45,8 @@ class PlanCode(StrEnum):
     DATE_ORDER = "DATE_ORDER"
     YESNO_INVALID = "YESNO_INVALID"
     DUPLICATE_ROW = "PLAN_DUPLICATE_ROW"
+    EXAMPLE_ROW = "PLAN_EXAMPLE_ROW"
+    ISSUE_AFTER_START = "ISSUE_DATE_AFTER_START"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +76,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("content", "检查内容", False, ("内容", "重点检查内容"), 30, "通风、瓦斯防治、机电运输"),
     Column("benchmark", "标杆企业", False, (), 10, "否"),
     Column("key_supervision", "重点监管", False, ("重点监管名单",), 10, "否"),
+    # The date printed on the 通知书 and 公示 (落款日期); blank: the --issue-date of the run, else today.
+    Column("issue_date", "发文日期", False, ("落款日期", "签发日期", "通知书日期", "印发日期"), 12, date(2025, 3, 7)),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
+# Longest text each field may hold (characters): the longest real values with room to spare, and
+# short enough that a row at every limit still gives a card of at most 2 pages (tests render one).
+MAX_CHARS: dict[str, int] = {
+    "enterprise": 100, "uscc": 30, "county": 30, "industry": 20, "grade": 10, "kind": 10, "basis": 120,
+    "joint_units": 100, "start": 30, "end": 30, "leader": 20, "members": 120, "experts": 60, "content": 150,
+    "benchmark": 10, "key_supervision": 10, "issue_date": 30,
+}
 YES, NO = "是", "否"
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title or a note
+EXAMPLE_SHEET = "填写示例"
 
 
 @dataclass(slots=True)
@@ -105,12 +118,15 @@ class Plan:
 
 
 def write_template(out: Path) -> Path:
-    """The blank plan a clerk fills in Excel/WPS: Chinese headers, drop-downs, date cells, one example."""
+    """The blank plan a clerk fills in Excel/WPS: Chinese headers, drop-downs, date cells.
+
+    The example row lives on its own sheet (``填写示例``), never among the data rows: an example
+    left in place would be registered as a real inspection.
+    """
     wb = Workbook()
     ws = wb.active
     ws.title = "检查计划"
     ws.append([c.header for c in COLUMNS])
-    ws.append([c.example for c in COLUMNS])
     thin = Side(style="thin", color="999999")
     for i, c in enumerate(COLUMNS, start=1):
         cell = ws.cell(1, i)
@@ -131,7 +147,7 @@ def write_template(out: Path) -> Path:
         dv.error, dv.errorTitle = f"请从下拉列表中选择：{'、'.join(options)}", "输入有误"
         dv.add(f"{col}2:{col}{last}")
         ws.add_data_validation(dv)
-    for key in ("start", "end"):
+    for key in ("start", "end", "issue_date"):
         col = get_column_letter(_index(key))
         dv = DataValidation(type="date", operator="greaterThan", formula1="36526", allow_blank=True)
         dv.error, dv.errorTitle = "请输入日期，例如 2025-3-10", "日期有误"
@@ -144,6 +160,13 @@ def write_template(out: Path) -> Path:
     for line in _instructions():
         notes.append([line])
     notes.column_dimensions["A"].width = 100
+    example = wb.create_sheet(EXAMPLE_SHEET)
+    example.append([c.header for c in COLUMNS])
+    example.append([c.example for c in COLUMNS])
+    for i, c in enumerate(COLUMNS, start=1):
+        example.column_dimensions[get_column_letter(i)].width = c.width
+        if isinstance(c.example, date):
+            example.cell(2, i).number_format = "yyyy-mm-dd"
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return out
@@ -155,7 +178,7 @@ def _index(key: str) -> int:
 
 def _instructions() -> Iterable[str]:
     yield "入企检查计划填写说明"
-    yield "1. 红色表头为必填项；灰色为选填项。第2行为示例，填写时请删除或覆盖。"
+    yield f"1. 红色表头为必填项；灰色为选填项。填写示例见“{EXAMPLE_SHEET}”工作表；“检查计划”表从第2行起每行一次检查。"
     yield "2. 行业类别：" + "、".join(INDUSTRIES) + "。"
     yield "3. 等级：煤矿、非煤矿山填 A/B/C/D；危险化学品、金属冶炼、非高危行业填 一级/二级/三级/未定级。"
     yield "4. 检查类别：" + "、".join(INSPECTION_KINDS) + "。"
@@ -163,6 +186,8 @@ def _instructions() -> Iterable[str]:
     yield "6. 日期填 2025-3-10 或 2025年3月10日 均可。"
     yield "7. 标杆企业、重点监管填 是 或 否；标杆企业非重点监管的，不安排执法检查。"
     yield "8. 列的顺序可以调整，多余的列会被忽略。"
+    yield ("9. 发文日期：通知书、公示落款的日期，应不晚于开始日期；不填时用生成命令的 --issue-date，"
+           "再不填用生成当天（当天已晚于开始日期时用开始日期）。")
 
 
 # ---- reading a filled plan ------------------------------------------------------------------
@@ -199,6 +224,10 @@ def read_plan(path: str | Path, city_code: str | None = None) -> Plan:
         raw = {k: rows[i][j] if j < len(rows[i]) else None for k, j in mapping.items()}
         if all(_blank(v) for v in raw.values()):
             continue
+        if is_example(raw):
+            plan.findings.add(warning(PlanCode.EXAMPLE_ROW, f"第{i + 1}行是计划模板自带的示例（{BY_KEY['enterprise'].example}），"
+                                      "不是真实检查，已跳过。", f"第{i + 1}行"))
+            continue
         pr = parse_row(i + 1, raw, mapping, city_code)
         if pr.inspection is not None:
             key = pr.inspection.natural_key
@@ -208,6 +237,11 @@ def read_plan(path: str | Path, city_code: str | None = None) -> Plan:
             seen.setdefault(key, i + 1)
         plan.rows.append(pr)
     return plan
+
+
+def is_example(raw: dict[str, Any]) -> bool:
+    """The template's example row (older templates put it on the plan sheet itself)."""
+    return all(_text(raw.get(k)) == BY_KEY[k].example for k in ("enterprise", "uscc"))
 
 
 def _load_rows(path: Path) -> list[list[Any]]:
@@ -240,7 +274,8 @@ def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
 
 
 def split_names(v: Any) -> list[str]:
-    return [p for p in re.split(r"[、，,;；\s]+", _text(v)) if p]
+    # A line break between two names separates them (cell_text would join them into one name).
+    return [_text(p) for p in re.split(r"[、，,;；\s]+", printable("" if v is None else str(v))) if _text(p)]
 
 
 def _where(row: int, key: str, mapping: dict[str, int]) -> str:
@@ -258,6 +293,7 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
     for c in COLUMNS:
         if c.required and _blank(raw.get(c.key)):
             f.add(error(PlanCode.REQUIRED, f"“{c.header}”未填写。", w(c.key)))
+        f.extend(text_findings(raw.get(c.key), w(c.key), c.header, MAX_CHARS.get(c.key)))
 
     uscc = normalize_uscc(_text(raw.get("uscc")))
     if uscc:
@@ -287,6 +323,11 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
             f.add(error(PlanCode.DATE_INVALID, f"无法识别的日期“{_text(raw.get(key))}”，请填写如 2025-3-10。", w(key)))
     if start and end and end < start:
         f.add(error(PlanCode.DATE_ORDER, f"结束日期（{end:%Y-%m-%d}）早于开始日期（{start:%Y-%m-%d}）。", w("end")))
+    issue = parse_date(raw.get("issue_date"))
+    if issue is None and not _blank(raw.get("issue_date")):
+        f.add(error(PlanCode.DATE_INVALID, f"无法识别的日期“{_text(raw.get('issue_date'))}”，请填写如 2025-3-10。", w("issue_date")))
+    if issue and start and issue > start:
+        f.add(issue_after_start(issue, start, w("issue_date")))
 
     flags = {}
     for key in ("benchmark", "key_supervision"):
@@ -302,6 +343,12 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
         industry=industry, grade=grade, kind=kind, basis=_text(raw["basis"]), start=start, end=end,
         leader=_text(raw["leader"]), members=split_names(raw.get("members")), experts=split_names(raw.get("experts")),
         joint_units=_text(raw.get("joint_units")), content=_text(raw.get("content")),
-        benchmark=flags["benchmark"], key_supervision=flags["key_supervision"],
+        benchmark=flags["benchmark"], key_supervision=flags["key_supervision"], issue_date=issue,
     )
     return PlanRow(row, insp, f)
+
+
+def issue_after_start(issue: date, start: date, where: str) -> Finding:
+    return error(PlanCode.ISSUE_AFTER_START,
+                 f"发文日期（{issue:%Y-%m-%d}）晚于检查开始日期（{start:%Y-%m-%d}）：通知书应在入企前交给企业，"
+                 "请把发文日期改为开始日期当天或之前。", where)

@@ -3,27 +3,57 @@
 One row per visit.  A plan row that names the same enterprise, kind and dates as a recorded
 visit *is* that visit (``Inspection.natural_key``), so generating a plan twice neither
 duplicates inspections nor double-counts visits.
+
+Visit numbers (本年度第N次, 第M次<kind>) count the enterprise's live visits of the year **by date**
+(start, end, then order of entry).  ``visit_total``/``visit_kind`` keep the numbers as they were
+printed on the card; ``stale_numbers`` lists printed cards whose number is no longer right
+because an earlier-dated visit was entered later, or an earlier one was voided.
+
+A voided visit (``voided_at`` set, see ``engine.void``) stays in the table with who and why; it
+counts toward nothing (caps, numbers, pending cards) and frees its natural key for a corrected row.
 """
 
 from __future__ import annotations
 
 import getpass
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, UniqueConstraint, func, select, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base
 from .identifiers import Serial
 from .inspection import Inspection
+from .xlsx_safe import append_row
+
+LIVE_NATURAL_INDEX = "uq_visit_natural_live"
 
 
 class Visit(Base):
     __tablename__ = "visits"
-    __table_args__ = (UniqueConstraint("uscc", "kind", "start", "end", name="uq_visit_natural"),)
+    # Unique among live visits only: a voided visit keeps its dates on record while the clerk
+    # registers the corrected row for the same dates (SQLite and PostgreSQL both have partial indexes).
+    __table_args__ = (
+        Index(LIVE_NATURAL_INDEX, "uscc", "kind", "start", "end", unique=True,
+              sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     serial: Mapped[str] = mapped_column(String(32), unique=True, index=True)
@@ -60,6 +90,14 @@ class Visit(Base):
     card_version: Mapped[int] = mapped_column(Integer, default=0)
     card_answers: Mapped[dict[str, str | None] | None] = mapped_column(JSON, nullable=True)
     card_flags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Voiding (migration 4): nullable, so the columns can be added to a filled table.
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    voided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    voided_reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
 
     def to_inspection(self) -> Inspection:
         return Inspection(
@@ -81,12 +119,18 @@ def current_actor(actor: str | None = None) -> str:
         return "unknown"
 
 
+def live() -> ColumnElement[bool]:
+    """The condition for visits that count (not voided)."""
+    return Visit.voided_at.is_(None)
+
+
 def find_visit(s: Session, insp: Inspection) -> Visit | None:
+    """The live visit this plan row is (same enterprise, kind and dates), if recorded."""
     uscc, kind, start, end = insp.natural_key
     return s.scalar(
         select(Visit).where(
             Visit.uscc == uscc, Visit.kind == kind, Visit.start == date.fromisoformat(start),
-            Visit.end == date.fromisoformat(end),
+            Visit.end == date.fromisoformat(end), live(),
         )
     )
 
@@ -96,15 +140,15 @@ def by_serial(s: Session, serial: str) -> Visit | None:
 
 
 def counts(s: Session, uscc: str, year: int, before: date | None = None) -> Counter[str]:
-    """Visits per kind recorded for one enterprise in one year (optionally only those starting earlier)."""
-    q = select(Visit.kind, func.count()).where(Visit.uscc == uscc, Visit.year == year)
+    """Live visits per kind recorded for one enterprise in one year (optionally only those starting earlier)."""
+    q = select(Visit.kind, func.count()).where(Visit.uscc == uscc, Visit.year == year, live())
     if before is not None:
         q = q.where(Visit.start < before)
     return Counter({k: n for k, n in s.execute(q.group_by(Visit.kind)).all()})
 
 
 def next_serial(s: Session, division_code: str, year: int) -> Serial:
-    last = s.scalar(select(func.max(Visit.seq)).where(Visit.year == year))
+    last = s.scalar(select(func.max(Visit.seq)).where(Visit.year == year))  # voided visits keep their serial
     return Serial(division_code, year, max(last or 0, _filed_floor(s, year)) + 1)
 
 
@@ -157,6 +201,80 @@ def restore_visit(s: Session, snap: dict[str, Any]) -> Visit | None:
     return v
 
 
+def _date_order(v: Visit) -> tuple[date, date, int]:
+    return (v.start, v.end, v.seq)
+
+
+def numbers_by_date(s: Session, uscc: str, year: int) -> dict[str, tuple[int, int]]:
+    """serial → (本年度第N次, 第M次<kind>) of every live visit of one enterprise in one year, by date."""
+    visits = sorted(s.scalars(select(Visit).where(Visit.uscc == uscc, Visit.year == year, live())).all(),
+                    key=_date_order)
+    out: dict[str, tuple[int, int]] = {}
+    per_kind: Counter[str] = Counter()
+    for n, v in enumerate(visits, start=1):
+        per_kind[v.kind] += 1
+        out[v.serial] = (n, per_kind[v.kind])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """A printed card whose visit numbers are no longer right, and the visits that made them wrong."""
+
+    serial: str
+    enterprise: str
+    kind: str
+    start: date
+    printed: tuple[int, int]  # (第N次, 第M次) as printed
+    now: tuple[int, int]  # as they are by date today
+    entered_later: tuple[tuple[str, date], ...] = ()  # earlier-dated visits registered after this card
+    voided: tuple[tuple[str, date], ...] = ()  # earlier-dated visits voided after this card was printed
+
+    def explain(self) -> str:
+        """What happened, in Chinese, for the clerk and the 纪委."""
+        why = []
+        if self.entered_later:
+            why.append("之后又登记了日期更早的检查 " + "、".join(f"{s}（{d:%Y-%m-%d}）" for s, d in self.entered_later))
+        if self.voided:
+            why.append("日期更早的检查 " + "、".join(f"{s}（{d:%Y-%m-%d}）" for s, d in self.voided) + " 已作废")
+        because = "；".join(why) or "登记顺序与检查日期不一致"
+        return (f"反馈卡打印时为第{self.printed[0]}次入企检查、第{self.printed[1]}次{self.kind}；{because}，"
+                f"按检查日期应为第{self.now[0]}次、第{self.now[1]}次{self.kind}。")
+
+    def to_json(self) -> dict[str, object]:
+        return {"serial": self.serial, "printed": list(self.printed), "now": list(self.now),
+                "entered_later": [s for s, _ in self.entered_later], "voided": [s for s, _ in self.voided]}
+
+
+def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | None = None) -> list[Stale]:
+    """Live visits of one enterprise and year whose printed numbers differ from the numbers by date."""
+    now = numbers_by_date(s, uscc, year)
+    every = s.scalars(select(Visit).where(Visit.uscc == uscc, Visit.year == year)).all()
+    out = []
+    for v in sorted((v for v in every if not v.voided), key=_date_order):
+        if (serials is not None and v.serial not in serials) or (v.visit_total, v.visit_kind) == now[v.serial]:
+            continue
+        earlier = [o for o in every if o is not v and _date_order(o) < _date_order(v)]
+        later = tuple((o.serial, o.start) for o in earlier if not o.voided and o.seq > v.seq)
+        gone = tuple((o.serial, o.start) for o in earlier
+                     if o.voided and o.seq < v.seq and o.voided_at is not None and o.voided_at >= v.created_at)
+        out.append(Stale(v.serial, v.enterprise, v.kind, v.start, (v.visit_total, v.visit_kind), now[v.serial],
+                         later, gone))
+    return out
+
+
+def renumber_unprinted(s: Session, serials: Collection[str]) -> None:
+    """Number these visits by date again: they were recorded in this run and nothing is printed yet,
+    so a plan whose rows are not in date order still prints the right numbers on every card."""
+    visits = s.scalars(select(Visit).where(Visit.serial.in_(list(serials)))).all()
+    for uscc, year in {(v.uscc, v.year) for v in visits}:
+        now = numbers_by_date(s, uscc, year)
+        for v in visits:
+            if (v.uscc, v.year) == (uscc, year):
+                v.visit_total, v.visit_kind = now[v.serial]
+    s.flush()
+
+
 def withdraw(s: Session, serial: str) -> bool:
     """Take back a visit recorded by a run whose documents then failed (nothing was issued under
     its serial).  Its number may be taken again only if no later visit exists."""
@@ -172,6 +290,7 @@ def withdraw(s: Session, serial: str) -> bool:
 class Recorded:
     visit: Visit
     created: bool  # False: the plan row was already in the register
+    stale: list[Stale] = field(default_factory=list)  # printed cards this new visit made wrong
 
 
 def record(
@@ -185,31 +304,37 @@ def record(
     override_reason: str = "",
     issue_date: date | None = None,
 ) -> Recorded:
-    """Record a visit (or find it again) and fill ``insp.serial`` and its visit numbers."""
+    """Record a visit (or find it again) and fill ``insp.serial`` and its visit numbers.
+
+    A new visit is numbered by date among the enterprise's live visits of the year; printed cards
+    of later-dated visits that this one shifts are returned in ``Recorded.stale``.
+    """
     existing = find_visit(s, insp)
+    stale: list[Stale] = []
     if existing is not None:
         v, created = existing, False
     else:
         serial = next_serial(s, division_code, insp.year)
-        # Numbers count the visits recorded so far this year, this one included.
-        so_far = counts(s, insp.uscc, insp.year)
+        before = {st.serial for st in stale_numbers(s, insp.uscc, insp.year)}
         v = Visit(
             serial=str(serial), year=insp.year, seq=serial.seq, enterprise=insp.enterprise, uscc=insp.uscc,
             county=insp.county, county_code=insp.county_code, industry=insp.industry, grade=insp.grade,
             kind=insp.kind, basis=insp.basis, joint_units=insp.joint_units, start=insp.start, end=insp.end,
             leader=insp.leader, members=list(insp.members), experts=list(insp.experts), content=insp.content,
             benchmark=insp.benchmark, key_supervision=insp.key_supervision,
-            visit_total=sum(so_far.values()) + 1, visit_kind=so_far[insp.kind] + 1,
-            issue_date=issue_date or date.today(), batch=batch, over_cap=over_cap,
-            override_reason=override_reason, actor=current_actor(actor),
+            visit_total=0, visit_kind=0, issue_date=issue_date or insp.issue_date or date.today(), batch=batch,
+            over_cap=over_cap, override_reason=override_reason, actor=current_actor(actor),
         )
         s.add(v)
         s.flush()
+        v.visit_total, v.visit_kind = numbers_by_date(s, insp.uscc, insp.year)[v.serial]
+        s.flush()
+        stale = [st for st in stale_numbers(s, insp.uscc, insp.year) if st.serial not in before]
         created = True
     insp.serial, insp.visit_total, insp.visit_kind, insp.issue_date = (
         v.serial, v.visit_total, v.visit_kind, v.issue_date,
     )
-    return Recorded(v, created)
+    return Recorded(v, created, stale)
 
 
 # ---- the per-enterprise summary of `ruqi register` -------------------------------------------
@@ -250,7 +375,8 @@ def summary(s: Session, year: int) -> list[EnterpriseSummary]:
     from .caps import cap_for
     from .forms import INSPECTION_KINDS
 
-    visits = s.scalars(select(Visit).where(Visit.year == year).order_by(Visit.county, Visit.enterprise, Visit.seq)).all()
+    visits = s.scalars(select(Visit).where(Visit.year == year, live())
+                       .order_by(Visit.county, Visit.enterprise, Visit.seq)).all()
     by_uscc: dict[str, list[Visit]] = {}
     for v in visits:
         by_uscc.setdefault(v.uscc, []).append(v)
@@ -264,4 +390,26 @@ def summary(s: Session, year: int) -> list[EnterpriseSummary]:
             kinds[k] = KindCount(done[k], cap.limit, cap.rule)
         out.append(EnterpriseSummary(last.enterprise, uscc, last.county, last.industry, last.grade, kinds,
                                      sum(v.over_cap for v in vs)))
+    return out
+
+
+SUMMARY_KINDS = ("执法检查", "督导检查", "调查核查")
+
+
+def write_summary_xlsx(rows: list[EnterpriseSummary], out: Path, year: int) -> Path:
+    """``ruqi register --out``: the year's summary as a workbook; names and codes are written as inert text."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    sh = wb.active
+    sh.title = f"{year}年度台账"
+    append_row(sh, ["县区", "企业名称", "统一社会信用代码", "行业类别", "等级",
+                    *[f"{k}{x}" for k in SUMMARY_KINDS for x in ("次数", "上限", "剩余")], "超次数批准次数"])
+    for r in rows:
+        vals: list[object] = []
+        for k in SUMMARY_KINDS:
+            c = r.kinds[k]
+            vals += [c.done, "不限" if c.cap is None else c.cap, "" if c.left is None else c.left]
+        append_row(sh, [r.county, r.enterprise, r.uscc, r.industry, r.grade, *vals, r.overrides])
+    wb.save(out)
     return out

@@ -103,7 +103,7 @@ def test_caps_refuse_then_override_with_reason(ws, tmp_path: Path) -> None:  # t
     # 非高危行业 二级: at most 2 执法检查 a year
     rows = [GOOD | {"开始日期": date(2025, m, 1), "结束日期": date(2025, m, 1)} for m in (3, 6, 9)]
     plan = _plan(tmp_path / "plan.xlsx", rows)
-    result = generate(ws, plan, formats=("docx",))
+    result = generate(ws, plan, formats=("docx",), today=date(2025, 2, 20))
     assert [o.status for o in result.outcomes] == [RowStatus.GENERATED, RowStatus.GENERATED, RowStatus.REFUSED]
     refusal = result.outcomes[2].findings.items[0]
     assert refusal.code == "OVER_CAP" and "不超过2次" in refusal.message and "已执法检查2次" in refusal.message

@@ -11,16 +11,30 @@ from openpyxl import Workbook, load_workbook
 from engine.plan import COLUMNS, PlanCode, read_plan, write_template
 
 
-def test_template_has_dropdowns_and_reads_back_its_example(tmp_path: Path) -> None:
+def test_template_has_dropdowns_and_its_example_on_its_own_sheet(tmp_path: Path) -> None:
     p = write_template(tmp_path / "plan.xlsx")
-    sh = load_workbook(p)["检查计划"]
+    wb = load_workbook(p)
+    sh = wb["检查计划"]
     assert [c.value for c in sh[1]] == [c.header for c in COLUMNS]
+    # No example among the data rows: a clerk who leaves it would register it.
+    assert all(c.value is None for row in sh.iter_rows(min_row=2) for c in row)
     lists = {str(dv.sqref): dv.formula1 for dv in sh.data_validations.dataValidation if dv.type == "list"}
     assert lists["F2:F1000"] == '"执法检查,督导检查,调查核查"'
     assert sh["I2"].number_format == "yyyy-mm-dd"
+    assert read_plan(p, "140200").rows == []
+    example = wb["填写示例"]
+    assert [c.value for c in example[1]] == [c.header for c in COLUMNS]
+    # The example itself is a valid row: copied onto the plan sheet under other data it reads back,
+    # but the reader knows it and skips it with a warning.
+    wb.remove(example)
+    wb.active = wb.sheetnames.index("检查计划")
+    for col, c in enumerate(COLUMNS, start=1):  # typed into rows 2 and 3, as in Excel
+        sh.cell(2, col, c.example)
+        sh.cell(3, col, GOOD.get(c.header) or None)
+    wb.save(p)
     plan = read_plan(p, "140200")
-    assert [r.ok for r in plan.rows] == [True]
-    assert plan.rows[0].inspection.members == ["李明", "王芳"]
+    assert [(r.row, r.ok) for r in plan.rows] == [(3, True)]
+    assert plan.findings.flatten("code", "where") == [(PlanCode.EXAMPLE_ROW, "第2行")]
 
 
 def test_columns_in_any_order_under_a_title_extra_columns_ignored(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from engine.plan import COLUMNS
 from engine.register import by_serial
 from engine.review import CardState, SuspectReason, build_review
 from engine.review.export import export_bundle
-from engine.stats.xlsx_safe import set_value
+from engine.xlsx_safe import set_value
 from tests._inbox_fixtures import fill_docx, render_card, tick_pdf
 from tests._review_fixtures import FIRMS, Firm
 

@@ -12,8 +12,8 @@ from engine.findings import RuqiError
 from engine.stats import StatsKind, recognise, units_for, write_blanks
 from engine.stats.submissions import get_round
 from engine.stats.units import resolve
-from engine.stats.xlsx_safe import csv_text, set_text
 from engine.workspace import Workspace, init
+from engine.xlsx_safe import csv_text, set_text
 
 
 def test_table2_layout_matches_the_seed(ws: Workspace) -> None:

@@ -6,14 +6,18 @@ What the journal restores exactly: the audit log, and every index row with its �
 flags and metadata (each "file" entry holds the row).  What it cannot: entries lost with the
 database that never reached the journal (a process killed between its commit and its append
 while the database was lost too) — their files stay in place and ``ruqi archive verify`` lists
-them as unindexed.  The register and the statistics desk are rebuilt by ``engine.recover``."""
+them as unindexed.  The register is rebuilt by ``engine.recover``.
+
+``accept_audit_log`` is the one way to make verify stop reporting a log shorter than its head
+witnesses when the journal cannot give the entries back: a person states why, and the log
+records it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -28,7 +32,7 @@ from ..register import current_actor
 from ..workspace import Workspace
 from . import audit, journal
 from .files import finalize, owner_alive, temp_files
-from .models import AuditRecord, ItemRecord
+from .models import AuditHeadRecord, AuditRecord, ItemRecord
 from .numbering import write_lock
 
 
@@ -85,7 +89,7 @@ def repair(ws: Workspace, *, actor: str | None = None, session: Session | None =
         if behind is not None:
             # Entries the journal could not give back: what is restored is kept, but no new entry
             # may take a seq the lost ones had; a backup of the database is the way on.
-            rep.problems.append(behind)
+            rep.problems.append(replace(behind, message=f"{behind.message}若确无备份，{audit.ACCEPT_HINT}"))
         elif rep.changed:
             audit.append(s, ws, audit.Action.REPAIR, "archive", current_actor(actor), {
                 "completed": rep.completed, "removed": rep.removed, "set_aside": rep.set_aside, "damage": rep.damage,
@@ -140,6 +144,12 @@ def _replay(ws: Workspace, s: Session, rep: RepairReport) -> None:
             rep.items_restored += 1
         seq, prev = e.seq, e.hash
         rep.replayed += 1
+    if rep.replayed:  # the database's head witness names the last entry the journal vouched for
+        head = s.get(AuditHeadRecord, 1)
+        if head is None:
+            s.add(AuditHeadRecord(id=1, seq=seq, hash=prev))
+        else:
+            head.seq, head.hash = seq, prev
     s.flush()
     beyond = [q for q in jr.entries if q > seq + 1]
     if beyond:
@@ -212,3 +222,33 @@ def _waiting_row(s: Session, ws: Workspace, tmp: Path) -> str | None:
         return None
     sha = hashlib.sha256(tmp.read_bytes()).hexdigest()
     return next((r.rel_path for r in candidates if r.sha256 == sha), None)
+
+
+def accept_audit_log(ws: Workspace, reason: str, *, actor: str | None = None) -> audit.Entry:
+    """Record that a person accepts the audit log as it stands, with the head witnesses it
+    contradicted, and point both witnesses at that record.  The journal then follows the log: a
+    journal that still holds the entries given up is moved out of the archive (kept, never
+    deleted) and written afresh from the database."""
+    state, head, size = audit.head_file(ws)
+    with session_or_new(ws, None) as s:
+        write_lock(s)
+        in_db = audit.db_head(s)
+        rec = audit.append(s, ws, audit.Action.REPAIR, "audit-log", current_actor(actor), {
+            "accept_audit_log": reason,
+            "head_file": {"state": str(state), "seq": head.seq if head else None,
+                          "hash": head.hash if head else None, "size": size},
+            "head_db": {"seq": in_db.seq, "hash": in_db.hash} if in_db else None,
+        }, reset_heads=True)
+        entry = audit.to_entry(rec)
+    _journal_follows_log(ws)
+    return entry
+
+
+def _journal_follows_log(ws: Workspace) -> None:
+    with session_or_new(ws, None) as s:
+        ours = {r.seq: r.hash for r in s.execute(select(AuditRecord.seq, AuditRecord.hash))}
+    jr = journal.read(ws)
+    if jr.conflicts or any(ours.get(q) != e.hash for q, e in jr.entries.items()):
+        p = journal.journal_path(ws)
+        p.replace(ws.root / f"{p.stem}.replaced-{datetime.now():%Y%m%d-%H%M%S}{p.suffix}")
+    sync_journal(ws)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DatabaseError
 from ..archive import index_state, sync_journal
 from ..db import database_finding
 from ..findings import Finding, RuqiError
+from ..text import printable
 from ..workspace import Workspace, os_reason
 
 console = Console(highlight=False)
@@ -32,8 +33,9 @@ JsonOpt = typer.Option(False, "--json", help="输出 JSON（每行一个对象�
 
 
 def esc(value: object) -> str:
-    """``value`` as text that rich prints literally."""
-    return escape(str(value))
+    """``value`` as text that rich prints literally, without control characters (an escape sequence
+    in an enterprise name would drive the terminal)."""
+    return escape(printable(str(value)))
 
 
 def cells(*values: object) -> list[Any]:
@@ -60,6 +62,20 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
+# Options whose value may be left out, and what a bare option means (typer has no optional values):
+# `ruqi generate --allow-over-cap --reason …` keeps approving every over-cap row, as before rows could be named.
+BARE_OPTION_VALUES = {"--allow-over-cap": "全部"}
+
+
+def fill_bare_options(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, a in enumerate(argv):
+        out.append(a)
+        if a in BARE_OPTION_VALUES and (i + 1 == len(argv) or argv[i + 1].startswith("-")):
+            out.append(BARE_OPTION_VALUES[a])
+    return out
+
+
 def print_findings(findings: list[Finding]) -> None:
     """Every problem on its own line: where, what, the code."""
     head = "错误：" if len(findings) == 1 else f"发现 {len(findings)} 处问题："
@@ -73,7 +89,7 @@ def run_app(app: typer.Typer) -> None:
     """Run the CLI; a RuqiError becomes Chinese lines and exit code 2, never a traceback.  So does
     a failing disk (full, read-only) or a database the engine cannot read."""
     try:
-        app(standalone_mode=True)
+        app(args=fill_bare_options(sys.argv[1:]), standalone_mode=True)
     except RuqiError as e:
         print_findings(e.findings)
         sys.exit(2)

@@ -10,10 +10,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from ..cells import parse_date
 from ..db import session
-from ..generate import STATUS_ZH, BatchResult, RowStatus, generate
+from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
 from ..plan import write_template
-from ..register import summary
+from ..register import summary, write_summary_xlsx
+from ..void import void_visit
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
 
@@ -21,6 +23,7 @@ def register(app: typer.Typer) -> None:
     app.command("plan-template", help="生成空白的入企检查计划表（Excel），供填写后用 ruqi generate 批量生成文书。")(plan_template)
     app.command("generate", help="按检查计划批量生成通知书、公示、反馈卡（docx 和 PDF）。")(generate_cmd)
     app.command("register", help="入企检查台账：每家企业本年度各类检查次数、上限和剩余次数。")(register_cmd)
+    app.command("void", help="作废误登记的检查：保留记录和已归档文书，不再计入次数和上限，列入纪委审查清单。")(void_cmd)
 
 
 def plan_template(out: Path = typer.Argument(Path("入企检查计划.xlsx"), help="输出文件")) -> None:
@@ -31,8 +34,12 @@ def plan_template(out: Path = typer.Argument(Path("入企检查计划.xlsx"), he
 def generate_cmd(
     plan: Path = typer.Option(..., "--plan", help="填好的检查计划（.xlsx）"),
     formats: str = typer.Option("docx,pdf", "--formats", help="输出格式，逗号分隔：docx,pdf"),
-    allow_over_cap: bool = typer.Option(False, "--allow-over-cap", help="超过年度次数上限也生成（须写明理由，列入纪委审查）"),
+    allow_over_cap: str = typer.Option(
+        None, "--allow-over-cap", metavar="行号",
+        help="批准超过年度次数上限的行（计划表中的行号，如 6,9；不写行号为全部），须同时用 --reason 写明理由，列入纪委审查"),
     reason: str = typer.Option("", "--reason", help="超次数检查的理由"),
+    issue_date: str = typer.Option(None, "--issue-date", help="通知书、公示的落款日期，如 2025-11-10（计划表“发文日期”列优先）"),
+    check: bool = typer.Option(False, "--check", help="只检查计划：逐行报告结果，不登记、不生成、不归档"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
     workers: int = typer.Option(None, "--workers", help="并行进程数（默认 CPU 核数）"),
     as_json: bool = JsonOpt,
@@ -47,11 +54,20 @@ def generate_cmd(
     if not plan.is_file():
         err_console.print(f"错误：找不到计划文件 {esc(plan)}")
         raise typer.Exit(2)
+    approval = parse_rows(allow_over_cap) if allow_over_cap is not None else None
+    if allow_over_cap is not None and approval is None:
+        err_console.print(f"错误：--allow-over-cap 应写计划表中的行号，如 6,9 或 6-9（现为 {esc(allow_over_cap)}）")
+        raise typer.Exit(2)
+    issued = parse_date(issue_date) if issue_date else None
+    if issue_date and issued is None:
+        err_console.print(f"错误：无法识别的 --issue-date “{esc(issue_date)}”，请写如 2025-11-10")
+        raise typer.Exit(2)
     with Progress(TextColumn("生成文书"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, transient=True, disable=as_json) as bar:
+                  console=err_console, transient=True, disable=as_json or check) as bar:
         task = bar.add_task("render", total=None)
-        result = generate(ws, plan, formats=fmts, allow_over_cap=allow_over_cap, reason=reason, actor=actor,
-                          workers=workers, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        result = generate(ws, plan, formats=fmts, allow_over_cap=approval or False, reason=reason, actor=actor,
+                          workers=workers, issue_date=issued, check=check,
+                          progress=lambda done, total: bar.update(task, completed=done, total=total))
     if as_json:
         for f in result.plan_findings:
             print_json({"row": None, "status": "invalid", "serial": None, "files": [], "errors": [f.to_dict()]})
@@ -68,15 +84,19 @@ def print_result(result: BatchResult) -> None:
         console.print(Text(f"✗ {f}"), style="red")
     if not result.outcomes:
         return
-    t = Table(title=f"批次 {esc(result.batch)}")
-    for h in ("行", "状态", "检查编号", "企业", "本年第N次"):
+    t = Table(title="检查计划（仅检查，未登记、未生成任何文件）" if result.check else f"批次 {esc(result.batch)}")
+    for h in ("行", "状态", "检查编号", "企业", "发文日期", "本年第N次"):
         t.add_column(h, overflow="fold")
+    numbered = (RowStatus.GENERATED, RowStatus.READY)
     for o in result.outcomes:
         i = o.inspection
-        style = {RowStatus.GENERATED: "green", RowStatus.REFUSED: "yellow", RowStatus.INVALID: "red"}[o.status]
+        style = {RowStatus.GENERATED: "green", RowStatus.READY: "green", RowStatus.REFUSED: "yellow",
+                 RowStatus.INVALID: "red"}[o.status]
         state = STATUS_ZH[o.status] + ("（已在台账中）" if o.existing else "") + ("（超次数，已批准）" if o.over_cap else "")
-        t.add_row(*cells(o.row, Text(state, style=style), o.serial, i.enterprise if i else "",
-                        i.visit_total if i and o.serial else ""))
+        shown = i is not None and o.status in numbered
+        t.add_row(*cells(o.row, Text(state, style=style), o.serial or ("（生成时分配）" if shown else ""),
+                         i.enterprise if i else "", f"{i.issue_date:%Y-%m-%d}" if shown and i and i.issue_date else "",
+                         i.visit_total if shown and i else ""))
     console.print(t)
     problems = [(o, f) for o in result.outcomes for f in o.findings]
     if problems:
@@ -84,12 +104,41 @@ def print_result(result: BatchResult) -> None:
     for o, f in problems:
         mark, style = ("✗", "red") if f.is_error else ("!", "yellow")
         console.print(Text(f"  {mark} {f.where or f'第{o.row}行'}：{f.message}（{f.code}）", style=style))
+    done = (f"可生成 {result.count(RowStatus.READY)}" if result.check else f"已生成 {result.count(RowStatus.GENERATED)}")
+    approved = sum(o.over_cap for o in result.outcomes)
     console.print(
-        f"共 {len(result.outcomes)} 行：已生成 {result.count(RowStatus.GENERATED)}，"
-        f"超次数 {result.count(RowStatus.REFUSED)}，有错误 {result.count(RowStatus.INVALID)}。"
+        f"共 {len(result.outcomes)} 行：{done}"
+        + (f"（其中超次数已批准 {approved}）" if approved else "")
+        + f"，超次数 {result.count(RowStatus.REFUSED)}，有错误 {result.count(RowStatus.INVALID)}。"
     )
+    if result.check:
+        console.print("以上为检查结果：没有登记任何检查，也没有生成、归档任何文件。去掉 --check 即正式生成。")
     if result.manifest:
         console.print(f"文书和生成清单在：{esc(result.out_dir)}")
+
+
+def void_cmd(
+    serial: str = typer.Argument(..., help="检查编号，如 140200-2025-0003"),
+    reason: str = typer.Option("", "--reason", help="作废理由（必填），记入审计日志和纪委审查清单"),
+    actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
+    as_json: bool = JsonOpt,
+    ws_path: Path = WorkspaceOpt,
+) -> None:
+    ws = open_workspace(ws_path)
+    res = void_visit(ws, serial, reason, actor=actor)
+    if as_json:
+        print_json(res.to_json())
+        raise typer.Exit(0 if res.ok else 1)
+    for f in res.findings:
+        err_console.print(Text(f"✗ {f.message}（{f.code}）"), style="red")
+    if not res.ok:
+        raise typer.Exit(1)
+    console.print(Text(f"已作废检查 {res.serial}（{res.enterprise}，{res.kind}，{res.start:%Y-%m-%d}）："
+                       f"{res.voided_by} 于 {res.voided_at:%Y-%m-%d %H:%M}，理由：{res.reason}"))
+    console.print("该检查不再计入年度次数和上限，不再催交反馈卡；记录和已归档的文书"
+                  f"（{len(res.documents)} 件）原样保留，并列入纪委审查清单的“已作废的检查”。")
+    for st in res.stale:
+        console.print(Text(f"  ! {st.serial}：{st.explain()}"), style="yellow")
 
 
 def register_cmd(
@@ -120,23 +169,5 @@ def register_cmd(
         t.add_row(*cells(r.county, r.enterprise, f"{r.industry}/{r.grade}"), *marks, str(r.overrides or ""))
     console.print(t)
     if out:
-        write_register_xlsx(rows, out, year)
+        write_summary_xlsx(rows, out, year)
         console.print(f"已另存为：{esc(out)}")
-
-
-def write_register_xlsx(rows, out: Path, year: int) -> None:  # type: ignore[no-untyped-def]
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    sh = wb.active
-    sh.title = f"{year}年度台账"
-    kinds = ("执法检查", "督导检查", "调查核查")
-    sh.append(["县区", "企业名称", "统一社会信用代码", "行业类别", "等级",
-               *[f"{k}{x}" for k in kinds for x in ("次数", "上限", "剩余")], "超次数批准次数"])
-    for r in rows:
-        vals = []
-        for k in kinds:
-            c = r.kinds[k]
-            vals += [c.done, "不限" if c.cap is None else c.cap, "" if c.left is None else c.left]
-        sh.append([r.county, r.enterprise, r.uscc, r.industry, r.grade, *vals, r.overrides])
-    wb.save(out)

@@ -28,6 +28,7 @@ class Kind(StrEnum):
 class Flag(StrEnum):
     VIOLATION = "VIOLATION"  # a 是 on the card: goes on the 纪委 list
     LATE = "LATE"  # received more than late_days after the inspection ended
+    EARLY = "EARLY"  # received on a day before the inspection's last day: filled in advance?
     SUSPECT = "SUSPECT"  # unknown serial, QR signature wrong, enterprise not the register's
     NEEDS_REVIEW = "NEEDS_REVIEW"  # a person must read the card (scan, or answers unclear)
 

@@ -7,6 +7,10 @@ go into the archive and the register for the 纪委 review:
 
 - ``VIOLATION``: any question answered 是 (the question numbers are kept);
 - ``LATE``: received more than ``late_days`` after the inspection ended;
+- ``EARLY``: received on a calendar day before the inspection's last day (``end``), i.e. before it
+  started or while it still had a day to run.  "Received" is when the file reached the inbox (the
+  earlier of its modification time and the ingest), as for LATE.  A card that arrives on the last
+  day itself is normal (the team leaves the card as it goes) and is not flagged;
 - ``SUSPECT``: serial unknown or missing, QR signature wrong, QR and printed serial disagree,
   or the enterprise on the card (QR code or printed name) is not the register's;
 - ``NEEDS_REVIEW``: a scan/photo, or at least one answer error.
@@ -20,7 +24,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from ..findings import Finding, Findings, error, warning
+from ..findings import Finding, Findings, Severity, error, warning
 from ..readback.common import (
     QUESTION_COUNT,
     QUESTION_NUMERALS,
@@ -43,12 +47,14 @@ class CardCode(StrEnum):
     QUESTION_MISSING = "QUESTION_MISSING"
     VIOLATION = "VIOLATION"
     LATE = "LATE"
+    EARLY = "CARD_EARLY"
     SERIAL_MISSING = "SERIAL_MISSING"
     SERIAL_UNKNOWN = "SERIAL_UNKNOWN"
     QR_INVALID = "QR_SIGNATURE_INVALID"
     QR_SERIAL_MISMATCH = "QR_SERIAL_MISMATCH"
     QR_UNREADABLE = "QR_UNREADABLE"
     ENTERPRISE_MISMATCH = "ENTERPRISE_MISMATCH"
+    ENTERPRISE_GLYPHS = "ENTERPRISE_NAME_GLYPHS_UNREAD"  # a note, never SUSPECT
     HEAD_MISSING = "HEAD_MISSING"
     POSITION_MISSING = "POSITION_MISSING"
     PHONE_MISSING = "PHONE_MISSING"
@@ -108,10 +114,15 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
         nums = "、".join(QUESTION_NUMERALS[i - 1] for i in c.violations)
         c.findings.add(warning(CardCode.VIOLATION, f"企业对第{nums}题回答“是”，反映检查人员可能违反廉洁纪律，已列入纪委审查清单。",
                                question_where(c.violations)))
+    c.findings.add(glyph_note(reading, visit))
     late = late_finding(visit, received_at, late_days)
     if late is not None:
         c.findings.add(late)
         c.flag(Flag.LATE)
+    early = early_finding(visit, received_at)
+    if early is not None:
+        c.findings.add(early)
+        c.flag(Flag.EARLY)
     return c
 
 
@@ -144,7 +155,7 @@ def identity_findings(reading: CardReading, visit: Visit | None) -> list[Finding
     if qr is not None and qr.valid and qr.uscc != visit.uscc:
         out.append(warning(CardCode.ENTERPRISE_MISMATCH,
                            f"二维码中的统一社会信用代码 {qr.uscc} 与登记的 {visit.uscc}（{visit.enterprise}）不一致。", "二维码"))
-    if reading.enterprise and _name_key(reading.enterprise) != _name_key(visit.enterprise):
+    if reading.enterprise and name_match(reading.enterprise, visit.enterprise) is NameMatch.DIFFERENT:
         out.append(warning(CardCode.ENTERPRISE_MISMATCH,
                            f"卡上的被检查单位“{reading.enterprise}”与登记的“{visit.enterprise}”不一致。", "被检查单位"))
     return out
@@ -152,6 +163,48 @@ def identity_findings(reading: CardReading, visit: Visit | None) -> list[Finding
 
 def _name_key(name: str) -> str:
     return normalize(name).replace("（", "(").replace("）", ")").upper()
+
+
+class NameMatch(StrEnum):
+    SAME = "same"
+    GLYPHS_UNREAD = "glyphs_unread"  # equal but for rare characters the PDF text could not give back
+    DIFFERENT = "different"
+
+
+def _rare(ch: str) -> bool:
+    """A character a PDF may print without a usable text mapping: CJK Extension B and beyond (outside
+    the BMP), a private-use character from a 造字 program, or the replacement character."""
+    cp = ord(ch)
+    return cp > 0xFFFF or 0xE000 <= cp <= 0xF8FF or cp == 0xFFFD
+
+
+def name_match(printed: str, registered: str) -> NameMatch:
+    """Compare the enterprise printed on a returned card with the register's.
+
+    A glyph no font had is drawn as an empty box, and a text PDF maps every such box to one code (we
+    read 𠀀𪚥 back as 𠀀𠀀), so a rare character of the registered name matches any one character, or
+    none.  Every other character must agree: a genuinely different enterprise is still DIFFERENT.
+    """
+    p, r = _name_key(printed), _name_key(registered)
+    if p == r:
+        return NameMatch.SAME
+    if any(_rare(ch) for ch in r):
+        pattern = "".join(".?" if _rare(ch) else re.escape(ch) for ch in r)
+        if re.fullmatch(pattern, p):
+            return NameMatch.GLYPHS_UNREAD
+    return NameMatch.DIFFERENT
+
+
+def glyph_note(reading: CardReading, visit: Visit | None) -> Finding | None:
+    """A note (not a flag) when only the rare characters of the enterprise name could not be read."""
+    if visit is None or not reading.enterprise:
+        return None
+    if name_match(reading.enterprise, visit.enterprise) is not NameMatch.GLYPHS_UNREAD:
+        return None
+    rare = "".join(ch for ch in visit.enterprise if _rare(ch))
+    return Finding(CardCode.ENTERPRISE_GLYPHS, f"卡上被检查单位名称中的生僻字“{rare}”未能从 PDF 文字中准确读出"
+                   f"（读作“{reading.enterprise}”），其余文字与登记的“{visit.enterprise}”一致，不作为可疑。", "被检查单位",
+                   Severity.INFO)
 
 
 def contact_findings(reading: CardReading) -> list[Finding]:
@@ -208,3 +261,13 @@ def late_finding(visit: Visit | None, received_at: datetime, late_days: int) -> 
     days = (received_at.date() - due).days
     return warning(CardCode.LATE, f"检查于 {visit.end:%Y-%m-%d} 结束，应在 {late_days} 日内（{due:%Y-%m-%d} 前）交回，"
                                   f"实际 {received_at:%Y-%m-%d} 收到，逾期 {days} 天。", "收到日期")
+
+
+def early_finding(visit: Visit | None, received_at: datetime) -> Finding | None:
+    """A card received before the inspection's last day: possibly filled and signed in advance."""
+    if visit is None or received_at.date() >= visit.end:
+        return None
+    when = "开始前" if received_at.date() < visit.start else "结束前"
+    span = f"{visit.start:%Y-%m-%d}" + ("" if visit.end == visit.start else f" 至 {visit.end:%Y-%m-%d}")
+    return warning(CardCode.EARLY, f"检查于 {span} 进行，反馈卡却在检查{when}（{received_at:%Y-%m-%d}）就已收到："
+                                   "可能是事先填好、签好的，已列入纪委审查清单。", "收到日期")

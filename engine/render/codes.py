@@ -17,6 +17,7 @@ class RenderCode(StrEnum):
     RENDER_FAILED = "RENDER_FAILED"
     BAD_PDF_VARIANT = "BAD_PDF_VARIANT"
     BAD_FORMAT = "BAD_FORMAT"
+    GLYPH_MISSING = "GLYPH_MISSING"  # a character no installed font has: an empty box in the PDF
 
 
 class RenderError(RuqiError):

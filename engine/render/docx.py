@@ -25,6 +25,7 @@ import jinja2
 from docxtpl import DocxTemplate
 from lxml import etree
 
+from ..text import finalize
 from .layout import QR_ALT_TEXT
 from .nobreak import docx_nobreak
 from .qr import qr_png
@@ -44,7 +45,9 @@ _UNESCAPE = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
 
 def jinja_env() -> jinja2.Environment:
     """Autoescape on (values become XML text); StrictUndefined: a misspelt tag fails loudly."""
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # finalize: a control character in a value would make document.xml unreadable to Word and LibreOffice.
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             finalize=finalize)
     env.filters["nobreak"] = docx_nobreak
     return env
 

@@ -29,6 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from ..forms import ANSWER_OPTIONS, CARD_QUESTIONS, FORMS
+from ..text import finalize
 from .nobreak import html_nobreak
 from .pdfsplit import TEXT_FIELDS, AnswerBox, CatalogExtras, TextField, checkbox_name, finish, split_pages
 from .qr import qr_data_uri
@@ -60,6 +61,7 @@ def jinja_env(templates_dir: Path) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=True,  # & < > " in an enterprise name stay text
         undefined=jinja2.StrictUndefined,
+        finalize=finalize,  # a control character in a value would make the XHTML unparsable
     )
     env.filters["nobreak"] = html_nobreak
     return env

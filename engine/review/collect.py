@@ -2,9 +2,13 @@
 
 ``build_review`` reads the register (and, where it exists, the archive index) once and returns a
 ``Review``: one ``Entry`` per selected inspection with every flag it carries, and the sections the
-reviewer reads — 是 answers, missing/overdue/late cards, visits over the annual cap (every
-``--allow-over-cap`` override with its reason), suspect cards, visit numbers the card states
-differently from the register — plus counts per county and per inspector.
+reviewer reads — 是 answers, missing/overdue/late/early cards, visits over the annual cap (every
+``--allow-over-cap`` override with its reason), suspect cards, visit numbers that are wrong on a
+card (stated differently from the register, or printed before an earlier-dated visit was entered
+or voided, with what happened), every voided visit — plus counts per county and per inspector.
+
+Voided visits are not entries (they count toward nothing); ``Review.voided`` lists those that
+started in the period or were voided in it.
 
 Selection: an inspection belongs to ``[date_from, date_to]`` by its **start** date, and to a
 county by the register's county name (or its division code).  A suspect card that matches no
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session
 from ..caps import Cap, cap_for
 from ..db import session
 from ..forms import CARD_QUESTIONS
-from ..register import Visit
+from ..register import Stale, Visit, live, stale_numbers
 from ..workspace import Workspace
 from . import sources
 
@@ -40,10 +44,12 @@ class ReviewFlag(StrEnum):
     CARD_MISSING = "CARD_MISSING"  # ended, no card yet, still within the deadline
     CARD_OVERDUE = "CARD_OVERDUE"  # no card and the deadline has passed
     CARD_LATE = "CARD_LATE"  # the card came back after the deadline
+    CARD_EARLY = "CARD_EARLY"  # the card came back before the inspection's last day: signed in advance?
     CARD_UNREAD = "CARD_NEEDS_REVIEW"  # the card came back but its answers need a person (scan, unclear marks)
     OVER_CAP = "OVER_CAP"  # beyond the annual cap (approved override or not)
     SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
     VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
+    VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
 
 
 FLAG_ZH: dict[ReviewFlag, str] = {
@@ -51,16 +57,19 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.CARD_MISSING: "反馈卡未交回",
     ReviewFlag.CARD_OVERDUE: "反馈卡逾期未交回",
     ReviewFlag.CARD_LATE: "反馈卡逾期交回",
+    ReviewFlag.CARD_EARLY: "反馈卡提前交回",
     ReviewFlag.CARD_UNREAD: "反馈卡待人工核对",
     ReviewFlag.OVER_CAP: "超年度次数上限",
     ReviewFlag.SUSPECT: "可疑反馈卡",
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
+    ReviewFlag.VOIDED: "已作废",
 }
 
 
 class CardState(StrEnum):
     RECEIVED = "received"
     LATE = "late"  # received after the deadline
+    EARLY = "early"  # received before the inspection's last day (inbox flag EARLY)
     NEEDS_REVIEW = "needs_review"  # received, but the answers could not be read with certainty
     MISSING = "missing"  # ended, not received, deadline not passed
     OVERDUE = "overdue"  # not received, deadline passed
@@ -70,6 +79,7 @@ class CardState(StrEnum):
 CARD_STATE_ZH: dict[CardState, str] = {
     CardState.RECEIVED: "已交回",
     CardState.LATE: "逾期交回",
+    CardState.EARLY: "提前交回（检查结束前）",
     CardState.NEEDS_REVIEW: "已交回，待人工核对",
     CardState.MISSING: "未交回（期限内）",
     CardState.OVERDUE: "逾期未交回",
@@ -230,8 +240,22 @@ class SuspectCard:
 @dataclass(frozen=True, slots=True)
 class VisitMismatch:
     entry: Entry
-    stated_total: int | None  # 第N次 on the returned card
+    stated_total: int | None  # 第N次 on the returned card (None: no card back, or not readable)
     stated_kind: int | None  # 第M次 on the returned card
+    expected_total: int | None = None  # 第N次 by date today (None: as printed)
+    expected_kind: int | None = None
+    explanation: str = ""  # what happened, in Chinese
+
+
+@dataclass(frozen=True, slots=True)
+class VoidedVisit:
+    """A visit voided with ``ruqi void``: on the list with who, when and why; its documents stay archived."""
+
+    entry: Entry
+    voided_at: datetime
+    voided_by: str
+    reason: str
+    registered_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -246,6 +270,7 @@ class Tally:
     missing: int = 0
     overdue: int = 0
     late: int = 0
+    early: int = 0
     unread: int = 0  # cards back but waiting for a person to read them
     violations: int = 0  # inspections with a 是 (now or on an earlier version of the card)
     yes_answers: int = 0  # 是 answers in total
@@ -272,6 +297,7 @@ class Review:
     by_county: list[Tally]
     by_inspector: list[Tally]
     notes: list[str] = field(default_factory=list)  # what the review could not check, in Chinese
+    voided: list[VoidedVisit] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[Entry]:
@@ -310,23 +336,25 @@ def build_review(
     with session(ws) as s:
         visits = _select_visits(s, date_from, date_to, county)
         entries = [_entry(v, today, late_days) for v in visits]
-        docs = sources.documents_by_serial(s, [e.serial for e in entries])
+        stale = _stale(s, visits)
+        voided = [_voided(v, today, late_days) for v in _select_voided(s, date_from, date_to, county)]
+        docs = sources.documents_by_serial(s, [e.serial for e in entries] + [x.entry.serial for x in voided])
     suspect_items = sources.suspect_items(ws)
     with session(ws) as s:
         known = [c.serial for c in suspect_items if c.serial]
         by_serial_all = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(known))).all()}
     notes: list[str] = []
-    for e in entries:
+    for e in [*entries, *(x.entry for x in voided)]:
         e.documents = docs.get(e.serial, [])
     over = _over_cap(entries)
     suspects = _suspects(entries, suspect_items, by_serial_all, date_from, date_to, county)
-    mismatches = _mismatches(ws, entries, notes, read_cards)
+    mismatches = _mismatches(ws, entries, notes, read_cards, stale)
     violations = _violations(entries)
     cards = _card_issues(entries, today)
     _order_flags(entries)
     review = Review(
         ws.config.name, date_from, date_to, county, today, late_days, entries, violations, cards, over, suspects, mismatches,
-        by_county=[], by_inspector=[], notes=notes,
+        by_county=[], by_inspector=[], notes=notes, voided=voided,
     )
     review.by_county = tally_by_county(review)
     review.by_inspector = tally_by_inspector(review)
@@ -334,7 +362,7 @@ def build_review(
 
 
 def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[Visit]:
-    q = select(Visit)
+    q = select(Visit).where(live())
     if date_from is not None:
         q = q.where(Visit.start >= date_from)
     if date_to is not None:
@@ -344,6 +372,35 @@ def _select_visits(s: Session, date_from: date | None, date_to: date | None, cou
     return list(s.scalars(q.order_by(Visit.start, Visit.serial)).all())
 
 
+def _select_voided(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[Visit]:
+    """Voided visits that started in the period, or were voided in it (voiding an old visit is news too)."""
+    q = select(Visit).where(Visit.voided_at.is_not(None))
+    if county:
+        q = q.where((Visit.county == county) | (Visit.county_code == county))
+    out = []
+    for v in s.scalars(q.order_by(Visit.voided_at, Visit.serial)).all():
+        when = (v.start, v.voided_at.date() if v.voided_at else v.start)
+        if any((date_from is None or d >= date_from) and (date_to is None or d <= date_to) for d in when):
+            out.append(v)
+    return out
+
+
+def _voided(v: Visit, today: date, late_days: int) -> VoidedVisit:
+    assert v.voided_at is not None
+    e = _entry(v, today, late_days)
+    e.flags = [ReviewFlag.VOIDED]  # nothing is due for a voided visit: only the voiding itself is news
+    return VoidedVisit(e, v.voided_at, v.voided_by or "", v.voided_reason or "", v.created_at)
+
+
+def _stale(s: Session, visits: list[Visit]) -> dict[str, Stale]:
+    """Printed cards among these visits whose numbers are no longer right by date, by serial."""
+    out: dict[str, Stale] = {}
+    for uscc, year in sorted({(v.uscc, v.year) for v in visits}):
+        for st in stale_numbers(s, uscc, year):
+            out[st.serial] = st
+    return out
+
+
 def _entry(v: Visit, today: date, late_days: int) -> Entry:
     due = v.end + timedelta(days=late_days)
     answers = {int(k): a for k, a in (v.card_answers or {}).items() if str(k).isdigit()}
@@ -351,10 +408,12 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
     received = v.card_status in ("received", "needs_review") or v.card_received_at is not None
     arrived = v.card_received_at.date() if v.card_received_at else None
     late = received and ("LATE" in card_flags or (arrived is not None and arrived > due))
+    # EARLY as the inbox defines it (engine.inbox.validate): arrived on a day before the last day.
+    early = received and not late and ("EARLY" in card_flags or (arrived is not None and arrived < v.end))
     if received and (v.card_status == "needs_review" or "NEEDS_REVIEW" in card_flags):
         state = CardState.NEEDS_REVIEW
     elif received:
-        state = CardState.LATE if late else CardState.RECEIVED
+        state = CardState.LATE if late else CardState.EARLY if early else CardState.RECEIVED
     elif today > due:
         state = CardState.OVERDUE
     elif today > v.end:
@@ -371,11 +430,14 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
         override_reason=v.override_reason or "", actor=v.actor or "",
     )
     flag = {CardState.LATE: ReviewFlag.CARD_LATE, CardState.MISSING: ReviewFlag.CARD_MISSING,
-            CardState.OVERDUE: ReviewFlag.CARD_OVERDUE, CardState.NEEDS_REVIEW: ReviewFlag.CARD_UNREAD}.get(state)
+            CardState.OVERDUE: ReviewFlag.CARD_OVERDUE, CardState.NEEDS_REVIEW: ReviewFlag.CARD_UNREAD,
+            CardState.EARLY: ReviewFlag.CARD_EARLY}.get(state)
     if flag is not None:
         e.flag(flag)
     if late and state is CardState.NEEDS_REVIEW:
         e.flag(ReviewFlag.CARD_LATE)  # a scan can be late too; the state shows the more urgent fact
+    if early and state is CardState.NEEDS_REVIEW:
+        e.flag(ReviewFlag.CARD_EARLY)
     return e
 
 
@@ -409,6 +471,8 @@ def _card_issues(entries: list[Entry], today: date) -> list[CardIssue]:
         elif e.card is CardState.LATE or e.card is CardState.NEEDS_REVIEW:
             arrived = e.card_received_at.date() if e.card_received_at else e.due
             out.append(CardIssue(e, e.card, max((arrived - e.due).days, 0)))
+        elif e.card is CardState.EARLY:
+            out.append(CardIssue(e, e.card, 0))
     return out
 
 
@@ -466,26 +530,48 @@ def _suspects(
     return sorted(out, key=lambda c: (c.received_at or datetime.min, c.serial))
 
 
-def _mismatches(ws: Workspace, entries: list[Entry], notes: list[str], read_cards: bool) -> list[VisitMismatch]:
+def _mismatches(ws: Workspace, entries: list[Entry], notes: list[str], read_cards: bool,
+                stale: dict[str, Stale]) -> list[VisitMismatch]:
+    """Cards whose 第N次/第M次 is wrong: stated otherwise than printed, or printed before the
+    register changed under them (an earlier-dated visit entered later, or an earlier one voided)."""
     out = []
     unread = 0
     for e in entries:
-        if e.card not in _RECEIVED:
-            continue
-        stated = sources.stated_visit_numbers(ws, e, read_cards)
-        if stated is None:
-            unread += 1
-            continue
-        total, kind = stated
-        if (total is not None and total != e.visit_total) or (kind is not None and kind != e.visit_kind):
-            out.append(VisitMismatch(e, total, kind))
+        stated: tuple[int | None, int | None] | None = None
+        if e.card in _RECEIVED:
+            stated = sources.stated_visit_numbers(ws, e, read_cards)
+            unread += stated is None
+        m = _mismatch(e, stated, stale.get(e.serial))
+        if m is not None:
+            out.append(m)
             e.flag(ReviewFlag.VISIT_MISMATCH)
     if unread:
         notes.append(f"有 {unread} 张已交回的反馈卡未能核对所填的检查次数：档案中没有其原件，或从原件中读不出“第N次/第M次”。")
     return out
 
 
-_RECEIVED = (CardState.RECEIVED, CardState.LATE, CardState.NEEDS_REVIEW)
+def _mismatch(e: Entry, stated: tuple[int | None, int | None] | None, st: Stale | None) -> VisitMismatch | None:
+    total, kind = stated if stated is not None else (None, None)
+    printed = (e.visit_total, e.visit_kind)
+    differs = (total is not None and total != printed[0]) or (kind is not None and kind != printed[1])
+    if st is None and not differs:
+        return None
+    if st is None:
+        why = (f"卡上填写的次数与打印的（第{printed[0]}次、第{printed[1]}次{e.kind}）不同：企业改填了次数"
+               "（可能计入了其他层级的检查），或反馈卡被改动过，请核实。")
+        return VisitMismatch(e, total, kind, None, None, why)
+    why = st.explain()
+    if stated is not None and (total, kind) != (None, None):
+        if (total in (None, st.now[0])) and (kind in (None, st.now[1])):
+            why += "企业交回的卡已按日期改填为正确次数。"
+        elif not differs:
+            why += "交回的卡上仍是打印时的次数。"
+        else:
+            why += "交回的卡上所填次数与打印的和按日期的都不同，请核实。"
+    return VisitMismatch(e, total, kind, st.now[0], st.now[1], why)
+
+
+_RECEIVED = (CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW)
 
 
 def _order_flags(entries: Iterable[Entry]) -> None:
@@ -503,6 +589,7 @@ def _add(t: Tally, e: Entry, suspect_serials: set[str], mismatch_serials: set[st
     t.missing += e.card is CardState.MISSING
     t.overdue += e.card is CardState.OVERDUE
     t.late += ReviewFlag.CARD_LATE in e.flags
+    t.early += ReviewFlag.CARD_EARLY in e.flags
     t.unread += e.card is CardState.NEEDS_REVIEW
     t.violations += ReviewFlag.VIOLATION in e.flags
     t.yes_answers += len(e.yes_questions)
@@ -580,7 +667,10 @@ def review_dict(r: Review) -> dict[str, Any]:
                       "received_at": _iso(c.received_at), "matched": c.entry is not None,
                       "archival_code": c.document.archival_code if c.document else None} for c in r.suspects],
         "mismatches": [{"serial": m.entry.serial, "register": [m.entry.visit_total, m.entry.visit_kind],
-                        "stated": [m.stated_total, m.stated_kind]} for m in r.mismatches],
+                        "stated": [m.stated_total, m.stated_kind], "by_date": [m.expected_total, m.expected_kind],
+                        "explanation": m.explanation} for m in r.mismatches],
+        "voided": [entry_dict(x.entry) | {"voided_at": _iso(x.voided_at), "voided_by": x.voided_by,
+                                          "reason": x.reason} for x in r.voided],
         "by_county": [_tally_dict(t) for t in r.by_county],
         "by_inspector": [_tally_dict(t) for t in r.by_inspector],
         "notes": list(r.notes),

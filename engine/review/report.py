@@ -1,7 +1,7 @@
 """The review list on paper: an Excel workbook (one sheet per section) and ``review-report.pdf``.
 
 The workbook starts with a 概况 sheet (period, counts, notes), then one sheet per section of
-``tables.sections``.  Every string goes through ``engine.stats.xlsx_safe.set_value``, so an enterprise
+``tables.sections``.  Every string goes through ``engine.xlsx_safe.set_value``, so an enterprise
 name or a reason such as ``=HYPERLINK(…)`` stays text in Excel and WPS.
 
 The PDF is Jinja2 HTML rendered by WeasyPrint: a summary page with the counts and a bar chart by
@@ -26,13 +26,15 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..forms import CARD_QUESTIONS
-from ..stats.xlsx_safe import set_value
+from ..render.pdf import ARCHIVE_PDF_VARIANT
+from ..text import finalize
+from ..xlsx_safe import set_value
 from .collect import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, Review, ReviewFlag, Tally
 from .tables import Column, Table, cell_text, pick, sections, summary_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "review-report.pdf"
-PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANT = ARCHIVE_PDF_VARIANT  # the 纪委's report is filed too: PDF/A like every PDF the engine writes
 DATE_FORMAT = "yyyy-mm-dd"
 _HEAD_FONT = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="DDE5F0")
@@ -171,6 +173,7 @@ class Section:
 
 PDF_INSPECTOR_COLUMNS = ("检查人员", "任组长", "任成员", "检查次数", "反馈“是”的检查", "“是”题数", "逾期未交回", "逾期交回",
                          "超次数", "可疑反馈卡", "需关注的检查")
+PDF_VOIDED_COLUMNS = ("检查编号", "企业名称", "县区", "开始日期", "组长", "登记人", "作废时间", "作废人", "作废理由", "反馈卡")
 _DOC_LABELS = {"notice": "入企检查活动通知书", "notice_board": "入企检查监督公示", "card_generated": "反馈卡（生成）",
                "card_returned": "反馈卡（交回）"}
 
@@ -196,8 +199,9 @@ def _section(r: Review, e: Entry) -> Section:
                          + (f"档号 {c.document.archival_code}。" if c.document else ""))
     for m in r.mismatches:
         if m.entry is e:
-            notes.append(f"反馈卡所填次数与台账不符：卡上第{_n(m.stated_total)}次入企检查、第{_n(m.stated_kind)}次{e.kind}；"
-                         f"台账为第{e.visit_total}次、第{e.visit_kind}次。")
+            stated = (f"卡上第{_n(m.stated_total)}次入企检查、第{_n(m.stated_kind)}次{e.kind}；"
+                      if (m.stated_total, m.stated_kind) != (None, None) else "")
+            notes.append(f"反馈卡次数与台账不符：{stated}台账（打印）为第{e.visit_total}次、第{e.visit_kind}次。{m.explanation}")
     for v in r.violations:
         if v.entry is e and v.withdrawn:
             notes.append("此前交回的反馈卡对以下问题回答“是”，后交回的版本改答：" + "；".join(v.withdrawn_texts))
@@ -220,7 +224,7 @@ def _n(v: int | None) -> str:
 
 def _env() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                       trim_blocks=True, lstrip_blocks=True)
+                       trim_blocks=True, lstrip_blocks=True, finalize=finalize)
 
 
 def render_html(review: Review) -> str:
@@ -232,6 +236,7 @@ def render_html(review: Review) -> str:
         sections=[_section(review, e) for e in review.flagged],
         orphans=[c for c in review.suspects if c.entry is None],
         by_inspector=pick(tables["by_inspector"], PDF_INSPECTOR_COLUMNS),
+        voided=pick(tables["voided"], PDF_VOIDED_COLUMNS),
         cell=cell_text,
         generated=datetime.now().replace(microsecond=0),
         flag_order=[FLAG_ZH[f] for f in ReviewFlag],

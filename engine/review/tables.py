@@ -2,7 +2,7 @@
 
 Each section of a ``Review`` becomes a ``Table`` whose cells are str, int, date or None.  Text that
 came from outside (enterprise names, reasons, file names) stays a plain string here; the writers
-decide how to keep it inert (see ``engine.stats.xlsx_safe``).
+decide how to keep it inert (see ``engine.xlsx_safe``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    key: str  # stable id: violations, cards, over_cap, suspects, mismatches, by_county, by_inspector
+    key: str  # stable id: violations, cards, over_cap, suspects, mismatches, voided, by_county, by_inspector
     title: str  # sheet name / heading (≤ 31 characters for Excel)
     columns: tuple[Column, ...]
     rows: list[list[Cell]]
@@ -79,7 +79,7 @@ def cards_table(r: Review) -> Table:
         rows.append([e.serial, e.enterprise, e.county, e.kind, e.end, e.due, CARD_STATE_ZH[c.state],
                      c.days_late or None,
                      e.card_received_at.date() if e.card_received_at else None, e.team.leader, members(e)])
-    return Table("cards", "反馈卡未交回或逾期", cols, rows)
+    return Table("cards", "反馈卡未交回、逾期或提前交回", cols, rows)
 
 
 def over_cap_table(r: Review) -> Table:
@@ -110,22 +110,37 @@ def suspects_table(r: Review) -> Table:
 
 def mismatches_table(r: Review) -> Table:
     cols = _cols(("检查编号", 18), ("企业名称", 30), ("县区", 10), ("检查类别", 10), ("开始日期", 12),
-                 ("登记：本年度第N次", 12), ("卡上：第N次", 10), ("登记：本类第M次", 12), ("卡上：第M次", 10))
+                 ("登记：本年度第N次", 12), ("卡上：第N次", 10), ("按日期应为第N次", 12), ("登记：本类第M次", 12),
+                 ("卡上：第M次", 10), ("按日期应为第M次", 12), ("原因", 60))
     rows: list[list[Cell]] = []
     for m in r.mismatches:
         e = m.entry
-        rows.append([e.serial, e.enterprise, e.county, e.kind, e.start, e.visit_total, m.stated_total, e.visit_kind,
-                     m.stated_kind])
+        rows.append([e.serial, e.enterprise, e.county, e.kind, e.start, e.visit_total, m.stated_total,
+                     m.expected_total, e.visit_kind, m.stated_kind, m.expected_kind, m.explanation])
     return Table("mismatches", "检查次数与台账不符", cols, rows)
 
 
+def voided_table(r: Review) -> Table:
+    cols = _cols(("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("检查类别", 10),
+                 ("开始日期", 12), ("结束日期", 12), ("组长", 10), ("成员", 20), ("登记人", 10), ("登记时间", 16),
+                 ("作废时间", 16), ("作废人", 10), ("作废理由", 40), ("反馈卡", 16), ("已归档文书档号", 40))
+    rows: list[list[Cell]] = []
+    for x in r.voided:
+        e = x.entry
+        card = f"{e.card_received_at:%Y-%m-%d} 收到" if e.card_received_at else "未交回"
+        rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.end, e.team.leader, members(e),
+                     e.actor, x.registered_at, x.voided_at, x.voided_by, x.reason, card,
+                     "\n".join(d.archival_code for d in e.documents)])
+    return Table("voided", "已作废的检查", cols, rows)
+
+
 TALLY_COLUMNS = (("检查次数", 9), ("已交回", 8), ("未交回（期限内）", 10), ("逾期未交回", 10), ("逾期交回", 9),
-                 ("待人工核对", 9), ("反馈“是”的检查", 10), ("“是”题数", 8), ("超次数", 8), ("可疑反馈卡", 10), ("次数不符", 8),
+                 ("提前交回", 9), ("待人工核对", 9), ("反馈“是”的检查", 10), ("“是”题数", 8), ("超次数", 8), ("可疑反馈卡", 10), ("次数不符", 8),
                  ("需关注的检查", 10))
 
 
 def _tally_cells(t: Tally) -> list[Cell]:
-    return [t.inspections, t.received, t.missing, t.overdue, t.late, t.unread, t.violations, t.yes_answers, t.over_cap,
+    return [t.inspections, t.received, t.missing, t.overdue, t.late, t.early, t.unread, t.violations, t.yes_answers, t.over_cap,
             t.suspect, t.mismatches, t.flagged]
 
 
@@ -143,12 +158,13 @@ def by_inspector_table(r: Review) -> Table:
 def sections(r: Review) -> list[Table]:
     """The review list, in the order a reviewer reads it."""
     return [violations_table(r), cards_table(r), over_cap_table(r), suspects_table(r), mismatches_table(r),
-            by_county_table(r), by_inspector_table(r)]
+            voided_table(r), by_county_table(r), by_inspector_table(r)]
 
 
 def summary_rows(r: Review) -> list[tuple[str, int]]:
     """The headline counts of the summary page and sheet."""
-    received = sum(e.card in (CardState.RECEIVED, CardState.LATE, CardState.NEEDS_REVIEW) for e in r.entries)
+    received = sum(e.card in (CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW)
+                   for e in r.entries)
     return [
         ("检查次数", len(r.entries)),
         ("反馈卡已交回", received),
@@ -158,11 +174,13 @@ def summary_rows(r: Review) -> list[tuple[str, int]]:
         ("反馈卡未交回（期限内）", sum(c.state is CardState.MISSING for c in r.cards)),
         ("反馈卡逾期未交回", sum(c.state is CardState.OVERDUE for c in r.cards)),
         ("反馈卡逾期交回", sum(ReviewFlag.CARD_LATE in e.flags for e in r.entries)),
+        ("反馈卡提前交回", sum(ReviewFlag.CARD_EARLY in e.flags for e in r.entries)),
         ("反馈卡待人工核对", sum(c.state is CardState.NEEDS_REVIEW for c in r.cards)),
         ("超次数检查（经批准）", sum(o.approved for o in r.over_cap)),
         ("超次数检查（未经批准）", sum(not o.approved for o in r.over_cap)),
         ("可疑反馈卡", len(r.suspects)),
         ("检查次数与台账不符", len(r.mismatches)),
+        ("已作废的检查", len(r.voided)),
         ("需关注的检查", len(r.flagged)),
     ]
 

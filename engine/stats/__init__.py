@@ -10,7 +10,7 @@ The front door, for the inbox and the CLI::
     aggregate(ws, table_no, period, due=None) -> Aggregate; write_aggregate(agg, out) -> (xlsx, pdf)
     file_report(ws, agg, [xlsx, pdf]) -> [archive rows]
 
-Formula-safe writing of outside text into spreadsheets: ``engine.stats.xlsx_safe``.
+Formula-safe writing of outside text into spreadsheets: ``engine.xlsx_safe``.
 """
 
 from __future__ import annotations

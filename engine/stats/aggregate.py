@@ -19,7 +19,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..findings import Finding, RuqiError, error
 from ..render.pdf import ARCHIVE_PDF_VARIANT
+from ..text import finalize
 from ..workspace import Workspace
+from ..xlsx_safe import append_row, set_text, set_value
 from . import layout
 from .chart import Series, bar_chart
 from .codes import StatsCode, label_zh
@@ -27,7 +29,6 @@ from .period import Period
 from .submissions import StatsRecord, StatsRejection, current, get_round, latest_rejections, stats_session
 from .tables import MANUAL_PARTS, USER_TYPES, ColType, Column, Rate, TableDef, table
 from .units import Unit, units_for
-from .xlsx_safe import set_text, set_value
 
 
 @dataclass(slots=True)
@@ -346,9 +347,7 @@ def _status_sheet(sh: Worksheet, agg: Aggregate) -> None:
                agg.due.isoformat() if agg.due else "", ln.late_days or "", ln.version or "",
                "；".join([*(f.get("message", "") for f in ln.flags),
                          *([f"已退回：{ln.rejection.reason_text}"] if ln.rejection else [])]), source]
-        sh.append([None] * len(row))
-        for j, v in enumerate(row, start=1):
-            set_value(sh.cell(sh.max_row, j), v)
+        append_row(sh, row)
     for letter, w in zip("ABCDEFGH", (14, 10, 18, 12, 9, 6, 50, 40), strict=True):
         sh.column_dimensions[letter].width = w
 
@@ -356,7 +355,7 @@ def _status_sheet(sh: Worksheet, agg: Aggregate) -> None:
 def _parts_sheet(sh: Worksheet, agg: Aggregate) -> None:
     sh.append(["手册部分", *USER_TYPES, "合计"])
     for g in agg.by_part():
-        sh.append([g.part, *(g.count(u) for u in USER_TYPES), g.count()])
+        append_row(sh, [g.part, *(g.count(u) for u in USER_TYPES), g.count()])
     groups = agg.by_part()
     sh.append(["合计", *(sum(g.count(u) for g in groups) for u in USER_TYPES), sum(g.count() for g in groups)])
     sh.column_dimensions["A"].width = 48
@@ -400,7 +399,8 @@ def report_html(agg: Aggregate) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from markupsafe import Markup
 
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["j2", "html"]))
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["j2", "html"]),
+                      finalize=finalize)
     t = agg.table
     totals = agg.totals()
     return env.get_template("report.html.j2").render(

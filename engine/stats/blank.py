@@ -22,13 +22,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import __version__
 from ..findings import RuqiError, error
 from ..workspace import Workspace
+from ..xlsx_safe import set_text
 from . import layout
 from .meta import Meta, write_meta
 from .period import Period
 from .submissions import record_round
 from .tables import ColType, Column, TableDef, table
 from .units import Unit, pick, units_for
-from .xlsx_safe import set_text
 
 UNLOCKED = Protection(locked=False)
 MAX_EXTRA_ROWS = 200  # validation reaches below the pre-filled rows of multi-row tables

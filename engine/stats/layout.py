@@ -12,9 +12,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..xlsx_safe import set_text
 from .period import Period
 from .tables import Column
-from .xlsx_safe import set_text
 
 TITLE_FONT = Font(name="方正小标宋简体", size=18)
 LABEL_FONT = Font(name="黑体", size=14)

@@ -20,7 +20,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 
-from .xlsx_safe import set_text
+from ..xlsx_safe import set_text
 
 META_SHEET = "_ruqi"
 APP = "ruqi"

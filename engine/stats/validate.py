@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ..cells import cell_text as _text
+from ..cells import text_findings
 from ..findings import Finding, Severity, error, warning
 from ..workspace import Config
 from .codes import StatsCode
@@ -216,6 +217,7 @@ def check_cells(t: TableDef, row: Row, counts_only: bool = False) -> Iterator[Fi
         else:
             value = _text(raw)
             row.values[col.key] = value
+            yield from text_findings(raw, row.ref(col.key), col.leaf)
             if col.required and not value:
                 yield error(StatsCode.BLANK, f"“{col.leaf}”未填写。请补填。", row.ref(col.key))
             elif col.type is ColType.PHONE and value and (why := phone_problem(raw)):

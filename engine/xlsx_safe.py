@@ -7,14 +7,26 @@ value as a plain string cell (data type ``s``) without changing a character, so 
 exactly what the unit typed, and marks it ``quotePrefix`` (Excel's leading ``'``); ``csv_text`` is the CSV counterpart (prefixes a ``'``, the
 OWASP recommendation, because CSV has no cell types).
 
-Shared by the statistics aggregate and the review exports; keep it dependency-free.
+It is also where a value can no longer crash a workbook: the text goes through the one sanitiser
+(``engine.text.printable``: control characters that openpyxl refuses with ``IllegalCharacterError``
+are dropped, Word's line breaks kept as line breaks) and is cut at Excel's 32,767-character cell
+limit.  A register row written by an older version, before intake cleaned such values, is then
+still written.
+
+Every workbook the engine writes puts outside text through here: the generate manifest, ``register
+--out``, the statistics blanks and aggregate, the review list and the review export's index.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from openpyxl.cell.cell import Cell
+from .text import EXCEL_CELL_MAX, printable
+
+if TYPE_CHECKING:  # annotations only: importing this module must not load openpyxl
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
@@ -29,7 +41,7 @@ def set_text(cell: Cell, value: Any) -> Cell:
     if value is None:
         cell.value = None
         return cell
-    text = value if isinstance(value, str) else str(value)
+    text = printable(value if isinstance(value, str) else str(value))[:EXCEL_CELL_MAX]
     cell.value = text
     # openpyxl turns a string starting with "=" into a formula on assignment; force it back.
     cell.data_type = "s"
@@ -47,7 +59,18 @@ def set_value(cell: Cell, value: Any) -> Cell:
     return cell
 
 
+def append_row(sheet: Worksheet, values: Sequence[Any]) -> None:
+    """``sheet.append`` for rows that hold outside text: every string cell through ``set_text``.
+
+    ``Worksheet.append`` itself would raise on a control character and store ``=…`` as a formula.
+    """
+    sheet.append([None] * len(values))  # claims the next row exactly as append would
+    row = sheet.max_row
+    for j, v in enumerate(values, start=1):
+        set_value(sheet.cell(row, j), v)
+
+
 def csv_text(value: object) -> str:
     """A CSV field that opens as text: ``=1+1`` → ``'=1+1``."""
-    text = "" if value is None else str(value)
+    text = "" if value is None else printable(str(value))
     return "'" + text if is_risky(text) else text

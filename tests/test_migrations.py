@@ -1,0 +1,71 @@
+"""Migration 4 (voiding visits) upgrades a workspace made by the release before it, and is a no-op on a new one."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+from _plan_fixtures import GOOD, _plan
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from engine import register, workspace
+from engine.db import get_engine, session
+from engine.generate import RowStatus, generate
+from engine.migrations import MIGRATIONS
+from engine.void import void_visit
+
+OLD_DB = Path(__file__).parent / "data" / "workspace_v3.sql"  # schema and two visits of commit b43c139
+
+
+def _old_workspace(root: Path) -> workspace.Workspace:
+    ws = workspace.init(root)
+    db = sqlite3.connect(ws.archive / "ruqi.sqlite")
+    db.executescript(OLD_DB.read_text(encoding="utf-8"))
+    db.close()
+    return ws
+
+
+def _shape(ws: workspace.Workspace) -> tuple[set[str], set[str], list[str], int]:
+    with get_engine(ws).connect() as c:
+        insp = inspect(c)
+        cols = {x["name"] for x in insp.get_columns("visits")}
+        indexes = {x["name"] for x in insp.get_indexes("visits")}
+        uniques = [u["name"] for u in insp.get_unique_constraints("visits")]
+        version = c.execute(text("SELECT max(version) FROM schema_version")).scalar()
+    return cols, indexes, uniques, int(version)
+
+
+@pytest.mark.parametrize("which", ["old", "new"])
+def test_the_register_gets_the_void_columns_and_a_live_only_natural_key(tmp_path: Path, which: str) -> None:
+    ws = _old_workspace(tmp_path / "ws") if which == "old" else workspace.init(tmp_path / "ws")
+    cols, indexes, uniques, version = _shape(ws)
+    assert {"voided_at", "voided_by", "voided_reason"} <= cols
+    assert register.LIVE_NATURAL_INDEX in indexes and {"ix_visits_serial", "ix_visits_uscc"} <= indexes
+    assert "uq_visit_natural" not in uniques
+    assert version == len(MIGRATIONS)
+
+    # The plan the old release registered is the same two visits: found again, not registered twice.
+    rows = [GOOD | {"开始日期": date(2025, 3, 10), "结束日期": date(2025, 3, 11)},
+            GOOD | {"检查类别": "督导检查", "开始日期": date(2025, 11, 17), "结束日期": date(2025, 11, 18)}]
+    plan = _plan(tmp_path / "plan.xlsx", rows)
+    again = generate(ws, plan, formats=("docx",), issue_date=date(2025, 3, 1), today=date(2025, 3, 1))
+    assert [(o.status, o.serial, o.existing) for o in again.outcomes] == [
+        (RowStatus.GENERATED, "140200-2025-0001", which == "old"), (RowStatus.GENERATED, "140200-2025-0002", which == "old")]
+    with session(ws) as s:
+        v = register.by_serial(s, "140200-2025-0002")
+        assert v is not None and (v.visit_total, v.visit_kind, v.voided_at) == (2, 1, None)
+        assert v.issue_date == date(2025, 3, 1)
+
+    # Void one and register the corrected row for the same dates; two live copies stay impossible.
+    assert void_visit(ws, "140200-2025-0002", "误登记", actor="甲").ok
+    redo = generate(ws, plan, formats=("docx",), today=date(2025, 3, 1))
+    assert [(o.serial, o.existing) for o in redo.outcomes] == [("140200-2025-0001", True), ("140200-2025-0003", False)]
+    cols = ("year, seq, enterprise, uscc, county, county_code, industry, grade, kind, basis, joint_units, start, "
+            '"end", leader, members, experts, content, benchmark, key_supervision, visit_total, visit_kind, '
+            "issue_date, batch, over_cap, override_reason, created_at, actor, card_status, card_version")
+    with pytest.raises(IntegrityError), session(ws) as s:  # a copy of the live visit under another serial
+        s.execute(text(f"INSERT INTO visits (serial, {cols}) SELECT 'twin', {cols} FROM visits "
+                       "WHERE serial = '140200-2025-0003'"))
