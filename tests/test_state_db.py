@@ -202,3 +202,19 @@ def test_journal_is_written_back_for_an_old_workspace(
     rc, _ = ruqi(capsys, monkeypatch, "status", "-w", str(ws.root))
     assert rc == 0
     assert sorted(journal.read_bytes().splitlines()) == sorted(lines)
+
+
+def test_nothing_hides_in_the_journal(filled: Workspace) -> None:
+    """The journal is skipped by the store check, so verify checks its every line against the log."""
+    ws = filled
+    assert verify(ws).ok
+    journal = ws.archive / JOURNAL_NAME
+    original = journal.read_bytes()
+    journal.write_bytes(original + "不是日志的内容\n".encode())
+    assert "JOURNAL_LINE_BAD" in {f.code for f in verify(ws).findings if f.is_error}
+    lines = original.splitlines(keepends=True)
+    journal.write_bytes(b"".join([*lines[:-1], lines[-1].replace(b'"actor":"', b'"actor":"x')]))
+    assert "JOURNAL_DIFFERS" in {f.code for f in verify(ws).findings if f.is_error}
+    journal.write_bytes(b"".join(lines[:-1]))  # a line not copied yet: only a warning
+    rep = verify(ws)
+    assert rep.ok and "JOURNAL_LAGS" in {f.code for f in rep.findings}

@@ -20,14 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..findings import Finding, error, warning
 from ..workspace import Workspace
 from .models import AuditRecord
 from .txn import on_commit
@@ -37,6 +39,13 @@ FIELDS = ("seq", "at", "actor", "action", "object", "details", "prev_hash", "has
 _TAIL_BYTES = 1 << 16
 
 log = logging.getLogger(__name__)
+
+
+class JournalCode(StrEnum):
+    LINE_BAD = "JOURNAL_LINE_BAD"  # a line that is not an audit entry: damaged, or content slipped in
+    DIFFERS = "JOURNAL_DIFFERS"  # an entry unlike the log's entry of the same seq
+    AHEAD = "JOURNAL_AHEAD"  # entries the database lacks: it was lost or replaced (ruqi archive repair)
+    LAGS = "JOURNAL_LAGS"  # entries not copied yet (a killed process); the next command writes them
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +161,27 @@ def backfill(ws: Workspace, s: Session) -> int:
     missing = [r for r in s.scalars(select(AuditRecord).order_by(AuditRecord.seq)) if r.seq not in have]
     append(ws, missing)
     return len(missing)
+
+
+def check(ws: Workspace, by_seq: Mapping[int, Any]) -> Iterator[Finding]:
+    """The journal holds exactly the log's entries: it is skipped by the store check, so nothing
+    else may hide in it.  Lines missing from it are only a warning (``backfill`` adds them)."""
+    jr = read(ws)
+    if not jr.entries and not jr.bad_lines:
+        return  # a workspace from before the journal: the next command writes it
+    for n in jr.bad_lines[:10]:
+        yield error(JournalCode.LINE_BAD, f"审计日志副本 {JOURNAL_NAME} 第{n}行不是审计日志条目（被改动或夹带了其他内容）。",
+                    f"{JOURNAL_NAME} 第{n}行")
+    for q in jr.conflicts[:10]:
+        yield error(JournalCode.DIFFERS, f"审计日志副本中第{q}条出现了两个不同的版本（被改动）。", JOURNAL_NAME)
+    ahead = sorted(q for q in jr.entries if q not in by_seq)
+    if ahead:
+        yield error(JournalCode.AHEAD, f"审计日志副本有第{ahead[0]}条等 {len(ahead)} 条数据库中没有的条目：数据库被删除、截断或换成了旧备份。"
+                                       "请运行 ruqi archive repair。", JOURNAL_NAME)
+    for q, e in sorted(jr.entries.items()):
+        d = by_seq.get(q)
+        if d is not None and any(getattr(d, k) != getattr(e, k) for k in FIELDS):
+            yield error(JournalCode.DIFFERS, f"审计日志副本第{q}条与数据库中的第{q}条不同（其中之一被改动）。", JOURNAL_NAME)
+    lags = len([q for q in by_seq if q not in jr.entries])
+    if lags:
+        yield warning(JournalCode.LAGS, f"审计日志副本缺少 {lags} 条（进程中断所致），下一条 ruqi 命令会补写。", JOURNAL_NAME)

@@ -99,7 +99,8 @@ CHECK_OF: dict[str, Check] = {
                      VerifyCode.ROW_DELETED],
                     Check.INTEGRITY),
     **dict.fromkeys([VerifyCode.FORMAT_NOT_ALLOWED, VerifyCode.UNREADABLE, VerifyCode.NOT_PDFA], Check.USABILITY),
-    **dict.fromkeys([VerifyCode.ROW_UNLOGGED, VerifyCode.LITTER_CONTENT, *AuditCode], Check.SECURITY),
+    **dict.fromkeys([VerifyCode.ROW_UNLOGGED, VerifyCode.LITTER_CONTENT, *AuditCode, *journal.JournalCode],
+                    Check.SECURITY),
 }
 
 
@@ -156,6 +157,7 @@ def verify(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE, w
         rep.findings.extend(audit.check_chain(entries))
         rep.findings.extend(audit.check_head(ws, by_seq, head_in_db))
         rep.findings.extend(audit.check_rows_within(by_seq, (r.audit_seq for r in rows)))
+        rep.findings.extend(journal.check(ws, by_seq))
         for r in rows:
             rep.findings.extend(_check_row(r, by_seq))
         rep.findings.extend(_check_pieces(rows))
