@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -163,9 +163,12 @@ def backfill(ws: Workspace, s: Session) -> int:
     return len(missing)
 
 
-def check(ws: Workspace, by_seq: Mapping[int, Any]) -> Iterator[Finding]:
+def check(ws: Workspace, by_seq: Mapping[int, Any], *, sound: Callable[[Any], bool], log_ok: bool) -> Iterator[Finding]:
     """The journal holds exactly the log's entries: it is skipped by the store check, so nothing
-    else may hide in it.  Lines missing from it are only a warning (``backfill`` adds them)."""
+    else may hide in it.  ``sound(entry)``: the database entry matches its own hash (when it does
+    not, the chain check reports it and the journal's copy is what ``repair`` would go by).
+    ``log_ok``: the log has no finding of its own; when it has (entries cut or inserted), the
+    journal's extra or missing lines say nothing new and are not reported again."""
     jr = read(ws)
     if not jr.entries and not jr.bad_lines:
         return  # a workspace from before the journal: the next command writes it
@@ -174,14 +177,16 @@ def check(ws: Workspace, by_seq: Mapping[int, Any]) -> Iterator[Finding]:
                     f"{JOURNAL_NAME} 第{n}行")
     for q in jr.conflicts[:10]:
         yield error(JournalCode.DIFFERS, f"审计日志副本中第{q}条出现了两个不同的版本（被改动）。", JOURNAL_NAME)
-    ahead = sorted(q for q in jr.entries if q not in by_seq)
-    if ahead:
-        yield error(JournalCode.AHEAD, f"审计日志副本有第{ahead[0]}条等 {len(ahead)} 条数据库中没有的条目：数据库被删除、截断或换成了旧备份。"
-                                       "请运行 ruqi archive repair。", JOURNAL_NAME)
     for q, e in sorted(jr.entries.items()):
         d = by_seq.get(q)
-        if d is not None and any(getattr(d, k) != getattr(e, k) for k in FIELDS):
-            yield error(JournalCode.DIFFERS, f"审计日志副本第{q}条与数据库中的第{q}条不同（其中之一被改动）。", JOURNAL_NAME)
+        if d is not None and any(getattr(d, k) != getattr(e, k) for k in FIELDS) and sound(d):
+            yield error(JournalCode.DIFFERS, f"审计日志副本第{q}条与数据库中的第{q}条不同（副本被改动）。", JOURNAL_NAME)
+    if not log_ok:
+        return
+    ahead = sorted(q for q in jr.entries if q not in by_seq)
+    if ahead:
+        yield error(JournalCode.AHEAD, f"审计日志副本有第{ahead[0]}条等 {len(ahead)} 条数据库中没有的条目：数据库被换成了旧备份，"
+                                       "或副本中被加入了条目。请运行 ruqi archive repair 核对恢复。", JOURNAL_NAME)
     lags = len([q for q in by_seq if q not in jr.entries])
     if lags:
         yield warning(JournalCode.LAGS, f"审计日志副本缺少 {lags} 条（进程中断所致），下一条 ruqi 命令会补写。", JOURNAL_NAME)

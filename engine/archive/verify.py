@@ -154,10 +154,10 @@ def verify(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE, w
         parse = {r.id for r in rows} if deep else {r.id for r in random.sample(rows, min(sample, len(rows)))}
         rep.parsed = len(parse)
         futures = [pool.submit(_check_files, ws, rows[i::n], deep, parse) for i in range(n)]
-        rep.findings.extend(audit.check_chain(entries))
-        rep.findings.extend(audit.check_head(ws, by_seq, head_in_db))
-        rep.findings.extend(audit.check_rows_within(by_seq, (r.audit_seq for r in rows)))
-        rep.findings.extend(journal.check(ws, by_seq))
+        log_findings = [*audit.check_chain(entries), *audit.check_head(ws, by_seq, head_in_db),
+                        *audit.check_rows_within(by_seq, (r.audit_seq for r in rows))]
+        rep.findings.extend(log_findings)
+        rep.findings.extend(journal.check(ws, by_seq, sound=_entry_sound, log_ok=not log_findings))
         for r in rows:
             rep.findings.extend(_check_row(r, by_seq))
         rep.findings.extend(_check_pieces(rows))
@@ -181,6 +181,10 @@ def _msg(check: Check, text: str) -> str:
 
 
 # ---------------------------------------------------------------- rows (main thread)
+
+
+def _entry_sound(e: Row) -> bool:
+    return audit.entry_hash(e.seq, e.at, e.actor, e.action, e.object, e.details, e.prev_hash) == e.hash
 
 
 def _check_row(r: Row, by_seq: dict[int, Row]) -> Iterator[Finding]:
