@@ -22,7 +22,9 @@ from engine.cells import CellCode
 from engine.db import session
 from engine.findings import Severity
 from engine.generate import RowStatus, generate
+from engine.inbox import Status, ingest
 from engine.plan import COLUMNS, MAX_CHARS, read_plan
+from engine.simulate import tick_pdf
 from engine.stats import accept, read_submission, write_blanks
 from engine.stats.aggregate import aggregate, write_aggregate
 from engine.stats.submissions import StatsRecord, current
@@ -81,7 +83,7 @@ def test_absurd_lengths_are_refused_with_the_limit_and_the_cell(ws: Workspace, t
     assert len(first) < 200  # the message quotes the start of the value, not all of it
 
 
-def test_a_row_at_every_limit_gives_a_card_of_at_most_two_pages(ws: Workspace, tmp_path: Path) -> None:
+def test_a_row_at_every_limit_gives_a_card_that_comes_back_readable(ws: Workspace, tmp_path: Path) -> None:
     def names(n: int) -> str:
         return "、".join(["欧阳建国"] * 60)[:n].rstrip("、")
 
@@ -89,11 +91,16 @@ def test_a_row_at_every_limit_gives_a_card_of_at_most_two_pages(ws: Workspace, t
                   "联合单位": "联" * MAX_CHARS["joint_units"], "组长": "组" * MAX_CHARS["leader"],
                   "成员": names(MAX_CHARS["members"]), "专家": names(MAX_CHARS["experts"]),
                   "检查内容": "容" * MAX_CHARS["content"]}
-    result = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), issue_date=date(2025, 3, 28), today=date(2025, 3, 28))
+    result = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), issue_date=date(2025, 3, 28),
+                      today=date(2025, 3, 28))
     (o,) = result.outcomes
     assert o.status is RowStatus.GENERATED and not o.findings, o.findings.to_list()
     pages = {k: len(pypdf.PdfReader(p).pages) for (k, _), p in o.forms.items()}
     assert pages["card"] <= 2 and max(pages.values()) <= 3 < ws.config.limits.max_pdf_pages
+    tick_pdf(o.forms[("card", "pdf")], ws.inbox / "card.pdf", {i: "否" for i in range(1, 11)})
+    (back,) = ingest(ws, now=datetime(2025, 4, 3, 9)).outcomes
+    assert (back.status, back.serial, back.flags) == (Status.FILED, o.serial, [])
+    assert set(back.answers.values()) == {"否"}
 
 
 # ---- statistics workbooks ----------------------------------------------------------------------------
