@@ -48,6 +48,7 @@ from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
 from .render.codes import RenderCode
 from .render.fonts import uncovered
 from .render.lint import check_templates
+from .render.pdf import ARCHIVE_PDF_VARIANT
 from .workspace import Workspace, os_reason
 from .xlsx_safe import append_row
 
@@ -125,7 +126,7 @@ def parse_rows(text: str) -> OverCapApproval | None:
 
 # Generated PDFs are PDF/A-3b: the same file goes to the enterprise and, byte-identical, into the
 # archive (DA/T 70 long-term format). WeasyPrint keeps the card's AcroForm checkboxes under PDF/A.
-PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANT = ARCHIVE_PDF_VARIANT
 
 # Archive form types of the generated documents (see engine.archive).
 FORM_TYPES = {"notice": "notice", "notice_board": "notice_board", "card": "card_generated"}

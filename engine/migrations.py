@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, inspect, select, text
 from sqlalchemy.schema import CreateTable
 
 from .db import Base
@@ -69,8 +69,26 @@ def _sqlite_rebuild_visits(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE visits__v4 RENAME TO visits"))
 
 
+def _v5_audit_head(conn: Connection) -> None:
+    # The database's own copy of the audit head, seeded with the log's last entry as it stands.
+    from .archive.models import AuditHeadRecord, AuditRecord
+
+    Base.metadata.create_all(conn, tables=[AuditHeadRecord.__table__])
+    head, log = AuditHeadRecord.__table__, AuditRecord.__table__
+    if conn.execute(select(head.c.id)).first() is None:
+        last = conn.execute(select(log.c.seq, log.c.hash).order_by(log.c.seq.desc()).limit(1)).first()
+        if last is not None:
+            conn.execute(head.insert().values(id=1, seq=last.seq, hash=last.hash))
+
+
+def _v6_mail_tables(conn: Connection) -> None:
+    from .provenance import MailMessage, MailReceipt, MailSource
+
+    Base.metadata.create_all(conn, tables=[MailSource.__table__, MailMessage.__table__, MailReceipt.__table__])
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables, _v3_stats_tables,
-                                                  _v4_void_visits]
+                                                  _v4_void_visits, _v5_audit_head, _v6_mail_tables]
 
 
 def current_version(conn: Connection) -> int:

@@ -85,7 +85,7 @@ BY_KEY = {c.key: c for c in COLUMNS}
 MAX_CHARS: dict[str, int] = {
     "enterprise": 100, "uscc": 30, "county": 30, "industry": 20, "grade": 10, "kind": 10, "basis": 120,
     "joint_units": 100, "start": 30, "end": 30, "leader": 20, "members": 120, "experts": 60, "content": 150,
-    "benchmark": 10, "key_supervision": 10,
+    "benchmark": 10, "key_supervision": 10, "issue_date": 30,
 }
 YES, NO = "是", "否"
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title or a note

@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from .divisions import COUNTIES
 from .findings import Finding, RuqiError, error
 from .forms.definitions import FORMS
 
@@ -88,6 +89,9 @@ class Table:
     zh: str
     # A family of named sub-tables ([contacts."省"] …): the names allowed; None for a plain table.
     names: Callable[[], Iterable[str]] | None = None
+    # An array of tables ([[mail]] …): each element is checked against ``keys`` and its values are
+    # kept as ``"<path>.1"``, ``"<path>.2"`` …
+    repeated: bool = False
 
 
 MAX_TEXT_CHARS = 120
@@ -110,8 +114,34 @@ def _text_lines(form_key: str) -> Callable[[Any], tuple[Any, str | None]]:
 
 
 def _contact_names() -> Iterable[str]:
-    return LEVELS
+    """省, 市, 县, and each county by name: a city bureau inspecting in several counties prints the
+    enterprise's own county's mailboxes and phones ([contacts."平城区"])."""
+    return (*LEVELS, *dict.fromkeys(d.name for d in COUNTIES))
 
+
+def _no_password(value: Any) -> tuple[Any, str | None]:
+    return None, ("邮箱密码不能写在 ruqi.toml 中。请把密码单独存入工作目录中的一个文件（只允许本人读取：chmod 600），"
+                  "用 password_file 指定；或设置环境变量 RUQI_MAIL_PASSWORD。")
+
+
+SECURITY = ("tls", "starttls", "none")
+# [[mail]]: one table per mailbox of the bureau (engine.mail.config turns them into MailAccount).
+MAIL_KEYS = {
+    "host": Key(str, "", "IMAP 服务器地址", required=True, example='"imap.exmail.qq.com"'),
+    "port": Key(int, 0, "IMAP 端口（0：按加密方式取 993 或 143）", minimum=0, maximum=65535, example="993"),
+    "security": Key(str, "tls", "连接加密方式", choices=SECURITY, example='"tls"'),
+    "user": Key(str, "", "邮箱账号", required=True, example='"zfjd@example.gov.cn"'),
+    "folder": Key(str, "INBOX", "读取的文件夹", example='"INBOX"'),
+    "password_file": Key(str, "", "密码文件（工作目录中的文件名，权限 600）", example='"mail.secret"'),
+    "password": Key(str, "", "密码", check=_no_password),
+    "processed_folder": Key(str, "", "处理完的邮件移到的文件夹（空：只加标记）", example='"ruqi/已收"'),
+    "receipts": Key(bool, False, "是否给发件人发回执", example="false"),
+    "smtp_host": Key(str, "", "发回执的 SMTP 服务器（空：同 host）", example='"smtp.exmail.qq.com"'),
+    "smtp_port": Key(int, 0, "SMTP 端口（0：按加密方式取 465、587 或 25）", minimum=0, maximum=65535, example="465"),
+    "smtp_security": Key(str, "tls", "SMTP 加密方式", choices=SECURITY, example='"tls"'),
+    "receipt_from": Key(str, "", "回执的发件地址（空：同 user）", example='"zfjd@example.gov.cn"'),
+    "receipts_per_day": Key(int, 5, "每个发件人每天最多收到几封回执", minimum=0, maximum=1000, example="5"),
+}
 
 _PHONE_OR_EMPTY = dict(example='"0352-5000001"')
 CONTACT_KEYS = {
@@ -156,6 +186,7 @@ SCHEMA: dict[str, Table] = {
         k: Key(list, (), f"{f.title}上另加的文字", check=_text_lines(k), example='["值班电话：0352-1234567"]')
         for k, f in FORMS.items()
     }, "文书上另加的文字"),
+    "mail": Table(MAIL_KEYS, "邮箱（[[mail]]，每个邮箱一段）", repeated=True),
 }
 
 _KIND_ZH = {list: "用方括号括起的一组文字，如 [\"值班电话：0352-1234567\"]",
@@ -168,6 +199,9 @@ def _join(path: str, name: str) -> str:
 
 
 def _header(path: str) -> str:
+    base, _, n = path.rpartition(".")
+    if n.isdigit() and base in SCHEMA and SCHEMA[base].repeated:
+        return f"第{n}个 [[{base}]]"
     return f"[{path}]" if path else CONFIG_NAME
 
 
@@ -182,7 +216,7 @@ def _shown(value: Any) -> str:
 
 
 def _where(path: str, name: str = "") -> str:
-    return f"{CONFIG_NAME}{' [' + path + ']' if path else ''}{' ' + name if name else ''}"
+    return f"{CONFIG_NAME}{' ' + _header(path) if path else ''}{' ' + name if name else ''}"
 
 
 def check_config(data: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
@@ -195,7 +229,7 @@ def check_config(data: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[
     found: list[Finding] = []
     _check_table("", data, values, found)
     for path, table in SCHEMA.items():
-        if table.names is None and path not in values:
+        if table.names is None and not table.repeated and path not in values:
             values[path] = _check_values(path, table.keys, {}, found)
     return values, found
 
@@ -207,6 +241,8 @@ def _check_table(path: str, data: dict[str, Any], values: dict[str, dict[str, An
         sub = _join(path, name)
         if table.names is not None:
             _check_member(path, table, name, value, values, found)
+        elif sub in SCHEMA and SCHEMA[sub].repeated:
+            _check_array(sub, value, values, found)
         elif sub in SCHEMA:
             if isinstance(value, dict):
                 _check_table(sub, value, values, found)
@@ -241,6 +277,24 @@ def _check_member(path: str, table: Table, name: str, value: Any, values: dict[s
             else:
                 found.append(_unknown(sub, k, table, v))
         values[sub] = _check_values(sub, table.keys, own, found)
+
+
+def _check_array(path: str, value: Any, values: dict[str, dict[str, Any]], found: list[Finding]) -> None:
+    table = SCHEMA[path]
+    tables = value if isinstance(value, list) else [value]
+    for i, t in enumerate(tables, start=1):
+        where = f"{path}.{i}"
+        if not isinstance(t, dict):
+            found.append(error(ConfigCode.NOT_A_TABLE, f"{path} 应写成一段或几段 [[{path}]]（单独一行写 [[{path}]]，下面逐行写配置项）。",
+                               _where(where)))
+            continue
+        own = {}
+        for k, v in t.items():
+            if k in table.keys:
+                own[k] = v
+            else:
+                found.append(_unknown(where, k, table, v))
+        values[where] = _check_values(where, table.keys, own, found)
 
 
 def _unknown(path: str, name: str, table: Table, value: Any) -> Finding:
@@ -333,12 +387,22 @@ class Config:
     org_code: str = "AQJ"  # 机构(问题)代码
     report_phone: str = ""  # 举报电话 on the 公示
     report_email: str = ""
-    contacts: dict[str, Contacts] = field(default_factory=dict)  # keys 省 / 市 / 县
+    contacts: dict[str, Contacts] = field(default_factory=dict)  # keys 省 / 市 / 县, and county names
     database_url: str = ""  # empty: SQLite in archive/
     retention: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
     limits: Limits = field(default_factory=Limits)
     late_days: int = 3
     texts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # form key -> the clerk's extra lines
+    mail: list[dict[str, Any]] = field(default_factory=list)  # the [[mail]] tables, checked (engine.mail.config)
+
+    def contacts_for(self, county: str) -> Contacts:
+        """The 县-level contacts printed on a card for an enterprise in ``county``: that county's own
+        table where ruqi.toml has one (an empty key there falls back to [contacts."县"])."""
+        base = self.contacts.get("县") or Contacts()
+        own = self.contacts.get(county) if county not in LEVELS else None
+        if own is None:
+            return base
+        return Contacts(**{k: getattr(own, k) or getattr(base, k) for k in Contacts.__slots__})
 
     @property
     def short_name(self) -> str:
@@ -359,12 +423,14 @@ class Config:
         return cls(
             name=b["name"], level=b["level"], division_code=b["division_code"], fonds_code=b["fonds_code"],
             org_code=b["org_code"], report_phone=b["report_phone"], report_email=b["report_email"],
-            contacts={lvl: Contacts(**v.get(f"contacts.{lvl}", {})) for lvl in LEVELS},
+            contacts={name: Contacts(**v.get(f"contacts.{name}", {})) for name in _contact_names()
+                      if name in LEVELS or f"contacts.{name}" in v},
             database_url=v["archive"]["database_url"],
             retention=DEFAULT_RETENTION | v["archive.retention"],
             limits=Limits(**v["limits"]),
             late_days=v["inbox"]["late_days"],
             texts={k: tuple(lines) for k, lines in v["texts"].items() if lines},
+            mail=[v[f"mail.{i}"] for i in range(1, len(v) + 1) if f"mail.{i}" in v],
         )
 
 
@@ -551,6 +617,14 @@ supervision_email = "zfjd-xian@{slug}.gov.cn"
 supervision_phone = "{area}-6000001"
 discipline_email = "jw-xian@{slug}.gov.cn"
 discipline_phone = "{area}-6000002"
+
+# 市局检查多个县区的企业时：按县区各写一节，反馈卡印出企业所在县区的邮箱、电话（没写的项沿用上面 [contacts."县"]）。
+# 去掉下面几行开头的 # 并改成实际的邮箱、电话：
+# [contacts."平城区"]
+# supervision_email = "zfjd@pingcheng.gov.cn"
+# supervision_phone = "{area}-6100001"
+# discipline_email = "jw@pingcheng.gov.cn"
+# discipline_phone = "{area}-6100002"
 
 # 文书上另加的文字（如值班电话），Word 版和 PDF 版都会印出；每项一行，不需要时保持 []。
 # card：印在反馈卡“备注”之后（最多 2 行）；notice：通知书正文之后；notice_board：公示“四、举报方式”之后。

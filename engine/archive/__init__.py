@@ -7,6 +7,7 @@ Public API (everything else is reached from the values these return):
     log_action(ws, action, obj, *, actor=None, details=None, session=None) -> Entry
     verify(ws, *, deep=False, sample=20) -> VerifyReport
     repair(ws, *, actor=None, session=None) -> RepairReport
+    accept_audit_log(ws, reason, *, actor=None) -> Entry
     search(ws, *, enterprise=, uscc=, serial=, county=, form_type=, date_from=, date_to=, flag=, year=,
            latest_only=False) -> list[ItemRow]
     get_item(ws, id_or_档号) -> ItemRow | None;  items_for_serial(ws, serial) -> list[ItemRow]
@@ -21,13 +22,13 @@ from __future__ import annotations
 from .audit import Action, AuditCode, Entry, log_action
 from .layout import LABELS as FORM_LABELS
 from .numbering import ArchivalCode
-from .repair import RepairReport, repair
+from .repair import RepairReport, accept_audit_log, repair
 from .search import audit_log, find_sha256, get_item, items_for_serial, latest_item, search, superseded_ids
 from .store import FiledItem, ItemMeta, ItemRow, StoreCode, file_item
 from .verify import Check, VerifyCode, VerifyReport, verify
 
 __all__ = [
-    "FORM_LABELS", "Action", "ArchivalCode", "AuditCode", "Check", "Entry", "FiledItem", "ItemMeta", "ItemRow",
+    "FORM_LABELS", "Action", "accept_audit_log", "ArchivalCode", "AuditCode", "Check", "Entry", "FiledItem", "ItemMeta", "ItemRow",
     "RepairReport", "StoreCode", "VerifyCode", "VerifyReport", "audit_log", "file_item", "find_sha256",
     "get_item", "items_for_serial", "latest_item", "log_action", "repair", "search", "superseded_ids", "verify",
 ]

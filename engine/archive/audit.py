@@ -3,10 +3,17 @@
 Each entry stores ``prev_hash`` (the previous entry's hash; 64 zeros for the first) and its own
 ``hash`` = SHA-256 over the canonical JSON of all its fields.  Editing an entry breaks its hash;
 deleting, inserting or reordering entries breaks ``seq`` continuity or the ``prev_hash`` link.
-Cutting entries off the *end* leaves a consistent shorter chain, so after every commit the head
-(seq, hash) is also written to ``archive/.ruqi-audit-head``; verify checks that the entry it names
-is still there.  Anyone can recompute the chain with a SHA-256 tool: there is no secret key, so the
-head hash printed by ``ruqi archive verify`` is what to record outside the machine.
+
+Cutting entries off the *end* leaves a consistent shorter chain, so two witnesses record the head
+(seq, hash): the ``archive_audit_head`` row, written in the entry's own transaction, and the file
+``archive/.ruqi-audit-head``, written after the commit.  A witness moves on only while it still
+names an entry of the log (the file: any earlier entry, since it lags a commit; the row: exactly
+the last one), and a missing witness is not recreated unless the other one vouches for the log.
+So after the last entries are deleted, with or without one witness, the next append (the
+``verify`` run's own entry included) does not launder the cut: verify keeps reporting it until
+``ruqi archive repair --accept-audit-log`` records, in the log itself, that a person accepted it.
+Anyone can recompute the chain with a SHA-256 tool: there is no secret key, so the head hash
+printed by ``ruqi archive verify`` is what to record outside the machine.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import secrets
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,10 +35,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import session_or_new
-from ..findings import Finding, error, warning
+from ..findings import Finding, error
 from ..register import current_actor
 from ..workspace import Workspace
-from .models import AuditRecord
+from .files import TMP_PREFIX
+from .models import AuditHeadRecord, AuditRecord
 from .numbering import write_lock
 from .txn import on_commit
 
@@ -53,6 +64,8 @@ class AuditCode(StrEnum):
     SEQ_GAP = "AUDIT_SEQ_GAP"
     TRUNCATED = "AUDIT_TRUNCATED"
     HEAD_MISSING = "AUDIT_HEAD_MISSING"
+    HEAD_INVALID = "AUDIT_HEAD_INVALID"  # the head file holds something else than a head record
+    HEAD_BEHIND = "AUDIT_HEAD_BEHIND"  # entries after the database's head were not appended by ruqi
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +124,12 @@ def next_seq(s: Session) -> int:
     return last.seq + 1 if last else 1
 
 
-def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details: dict[str, Any]) -> AuditRecord:
-    """Add one entry inside the caller's transaction, which must hold the archive write lock."""
+def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details: dict[str, Any], *,
+           reset_heads: bool = False) -> AuditRecord:
+    """Add one entry inside the caller's transaction, which must hold the archive write lock.
+
+    ``reset_heads`` points both head witnesses at the new entry whatever they say now: only for
+    the entry that records a person accepting the log as it stands (``repair``)."""
     last = _last(s)
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     at = datetime.now().astimezone().isoformat(timespec="microseconds")
@@ -122,7 +139,7 @@ def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details
                       prev_hash=prev, hash=h)
     s.add(rec)
     s.flush()
-    _write_head_after_commit(s, ws, seq, h)
+    _advance_heads(s, ws, Head(last.seq, last.hash) if last else None, Head(seq, h), reset_heads)
     return rec
 
 
@@ -170,41 +187,149 @@ class Head:
     hash: str
 
 
+class HeadState(StrEnum):
+    ABSENT = "absent"
+    INVALID = "invalid"  # present, but not exactly a head record (or not a regular file)
+    OK = "ok"
+
+
+# Said after every head finding: the way out once a person knows why the log is shorter.
+ACCEPT_HINT = "查明原因后（例如确是从备份恢复了数据库），可运行 ruqi archive repair --accept-audit-log \"理由\" 记录在案。"
+MAX_HEAD_BYTES = 200  # {"seq": n, "hash": "<64 hex>"} is under 100 bytes
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def head_path(ws: Workspace) -> Path:
     return ws.archive / HEAD_NAME
 
 
-def read_head(ws: Workspace) -> Head | None:
-    try:
-        d = json.loads(head_path(ws).read_text(encoding="utf-8"))
-        return Head(int(d["seq"]), str(d["hash"]))
-    except (OSError, ValueError, KeyError, TypeError):
+def parse_head(data: bytes) -> Head | None:
+    """A head record exactly as ``_write_head`` writes it and nothing else: the file is skipped by
+    the store check, so it must not be able to carry any other content."""
+    if len(data) > MAX_HEAD_BYTES:
         return None
+    try:
+        d = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(d, dict) or set(d) != {"seq", "hash"}:
+        return None
+    seq, h = d["seq"], d["hash"]
+    if type(seq) is not int or seq < 1 or not isinstance(h, str) or not _HEX64.fullmatch(h):
+        return None
+    return Head(seq, h)
 
 
-def check_head(ws: Workspace, by_seq: Mapping[int, Stored]) -> Iterator[Finding]:
-    head = read_head(ws)
-    if head is None:
-        if by_seq:
-            yield warning(AuditCode.HEAD_MISSING, f"找不到审计日志末条记录 {HEAD_NAME}，无法确认日志末尾未被截去。", HEAD_NAME)
+def head_file(ws: Workspace) -> tuple[HeadState, Head | None, int]:
+    """(state, head, size in bytes) of ``archive/.ruqi-audit-head``."""
+    p = head_path(ws)
+    try:
+        st = p.lstat()
+    except FileNotFoundError:
+        return HeadState.ABSENT, None, 0
+    except OSError:
+        return HeadState.INVALID, None, 0
+    if not stat.S_ISREG(st.st_mode):
+        return HeadState.INVALID, None, st.st_size
+    try:
+        head = parse_head(p.read_bytes()[:MAX_HEAD_BYTES + 1])
+    except OSError:
+        head = None
+    return (HeadState.OK if head else HeadState.INVALID), head, st.st_size
+
+
+def read_head(ws: Workspace) -> Head | None:
+    return head_file(ws)[1]
+
+
+def db_head(s: Session) -> Head | None:
+    rec = s.get(AuditHeadRecord, 1)
+    return Head(rec.seq, rec.hash) if rec else None
+
+
+def check_head(ws: Workspace, by_seq: Mapping[int, Stored], in_db: Head | None) -> Iterator[Finding]:
+    """Both head witnesses against the log: each must name an entry the log still has."""
+    last = by_seq[max(by_seq)] if by_seq else None
+    state, head, size = head_file(ws)
+    if state is HeadState.INVALID:
+        yield error(AuditCode.HEAD_INVALID,
+                    f"{HEAD_NAME} 不是本系统写入的审计日志末条记录（{size} 字节，应只含序号和哈希，且是普通文件）："
+                    "它被改动过，或被用来在档案库中夹带其他内容。请核对后从备份恢复，或" + ACCEPT_HINT, HEAD_NAME)
+    elif state is HeadState.ABSENT and last is not None:
+        yield error(AuditCode.HEAD_MISSING,
+                    f"审计日志末条记录文件 {HEAD_NAME} 不见了：日志末尾的条目如果连同它一起被删除，日志看起来仍然完整，"
+                    "因此无法确认日志未被截去。请从备份恢复该文件；" + ACCEPT_HINT, HEAD_NAME)
+    elif head is not None:
+        yield from _head_vs_log(head, by_seq, HEAD_NAME, "档案库中的末条记录")
+    where = "数据库末条记录"
+    if in_db is None:
+        if last is not None:
+            yield error(AuditCode.HEAD_MISSING,
+                        "数据库中记录审计日志末条的表（archive_audit_head）是空的：有人删除了这条记录，"
+                        "因此无法确认日志未被截去。" + ACCEPT_HINT, where)
         return
+    yield from _head_vs_log(in_db, by_seq, where, "数据库中的末条记录")
+    e = by_seq.get(in_db.seq)
+    if last is not None and e is not None and e.hash == in_db.hash and in_db.seq < last.seq:
+        yield error(AuditCode.HEAD_BEHIND,
+                    f"数据库记录的审计日志末条为第{in_db.seq}条，日志却有 {last.seq} 条：第{in_db.seq + 1}条起的条目"
+                    "不是由本系统追加的（直接写入了数据库）。" + ACCEPT_HINT, where)
+
+
+def _head_vs_log(head: Head, by_seq: Mapping[int, Stored], where: str, who: str) -> Iterator[Finding]:
     e = by_seq.get(head.seq)
     if e is None or e.hash != head.hash:
         last = max(by_seq, default=0)
         yield error(AuditCode.TRUNCATED,
-                    f"审计日志应至少有 {head.seq} 条且第{head.seq}条哈希为 {head.hash[:12]}…，现有 {last} 条"
-                    f"{'' if e is None else '且该条哈希不同'}（日志末尾被截去或改动）。", HEAD_NAME)
+                    f"{who}表明审计日志应至少有 {head.seq} 条且第{head.seq}条哈希为 {head.hash[:12]}…，现有 {last} 条"
+                    f"{'' if e is None else '且该条哈希不同'}（日志末尾被截去或改动）。" + ACCEPT_HINT, where)
 
 
-def _write_head(ws: Workspace, seq: int, h: str) -> None:
+def check_rows_within(by_seq: Mapping[int, Stored], row_seqs: Iterable[int]) -> Iterator[Finding]:
+    """Index rows name the entry that filed them: none may lie beyond the log's last entry."""
+    last = max(by_seq, default=0)
+    beyond = sorted({q for q in row_seqs if q > last})
+    if beyond:
+        yield error(AuditCode.TRUNCATED,
+                    f"索引中有归档条目记在审计日志第{beyond[0]}条"
+                    f"{f'至第{beyond[-1]}条' if len(beyond) > 1 else ''}（共 {len(beyond)} 条），"
+                    f"而日志只有 {last} 条：日志末尾被截去。", "索引")
+
+
+def _advance_heads(s: Session, ws: Workspace, tip: Head | None, new: Head, reset: bool) -> None:
+    """Move both witnesses from ``tip`` (the log's last entry before this one) to ``new``; a
+    witness that disagrees with the log stays as it is, so the disagreement stays visible."""
+    rec = s.get(AuditHeadRecord, 1)
+    if rec is None:
+        vouches = tip is None or reset
+        if vouches:
+            s.add(AuditHeadRecord(id=1, seq=new.seq, hash=new.hash))
+    else:
+        vouches = reset or (tip is not None and (rec.seq, rec.hash) == (tip.seq, tip.hash))
+        if vouches:
+            rec.seq, rec.hash = new.seq, new.hash
+    if reset or _file_may_advance(s, ws, tip, vouches):
+        on_commit(s, lambda: _write_head(ws, new.seq, new.hash, force=reset))
+
+
+def _file_may_advance(s: Session, ws: Workspace, tip: Head | None, db_vouches: bool) -> bool:
+    state, head, _ = head_file(ws)
+    if state is HeadState.ABSENT:
+        return tip is None or db_vouches  # a fresh log, or the database's witness vouches for it
+    if head is None or tip is None or head.seq > tip.seq:
+        return False
+    if head == tip:
+        return True
+    e = s.get(AuditRecord, head.seq)  # a head one commit behind (written after its commit)
+    return e is not None and e.hash == head.hash
+
+
+def _write_head(ws: Workspace, seq: int, h: str, *, force: bool = False) -> None:
     cur = read_head(ws)
-    if cur is not None and cur.seq >= seq:
+    if cur is not None and cur.seq >= seq and not force:
         return  # another process already wrote a later head
     p = head_path(ws)
-    tmp = p.with_name(f"{HEAD_NAME}.{os.getpid()}.tmp")
+    # A .ruqi-tmp- name: a crash before the rename leaves a file repair knows how to clear.
+    tmp = p.with_name(f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}")
     tmp.write_text(json.dumps({"seq": seq, "hash": h}), encoding="utf-8")
     os.replace(tmp, p)
-
-
-def _write_head_after_commit(s: Session, ws: Workspace, seq: int, h: str) -> None:
-    on_commit(s, lambda: _write_head(ws, seq, h))

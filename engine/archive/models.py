@@ -1,4 +1,4 @@
-"""Archive tables: one row per filed item, one row per audit-log entry.
+"""Archive tables: one row per filed item, one row per audit-log entry, and the log's head.
 
 Rows of ``archive_items`` are written once and never updated: a corrected document is a new
 item whose ``supersedes`` points at the old one.  ``(year, piece)`` is unique, so two filers can
@@ -63,4 +63,18 @@ class AuditRecord(Base):
     object: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRecord(Base):
+    """The audit log's last entry (seq, hash) as the engine last appended it: one row, ``id`` 1.
+
+    Written in the same transaction as each entry, and moved on only when it still names the
+    log's last entry, so cutting entries off the end leaves it pointing past the new end (see
+    ``audit``).  It is one of two head witnesses; the other is ``archive/.ruqi-audit-head``."""
+
+    __tablename__ = "archive_audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))

@@ -1,5 +1,8 @@
 """Repair after a crash: finish filings that committed but were not moved into place, delete
-temporary files whose filing never committed (see ``store`` for the order of work)."""
+temporary files whose filing never committed (see ``store`` for the order of work).
+
+``accept_audit_log`` is the one way to make verify stop reporting a log shorter than its head
+witnesses (a database restored from a backup): a person states why, and the log records it."""
 
 from __future__ import annotations
 
@@ -83,3 +86,19 @@ def _waiting_row(s: Session, ws: Workspace, tmp: Path) -> str | None:
         return None
     sha = hashlib.sha256(tmp.read_bytes()).hexdigest()
     return next((r.rel_path for r in candidates if r.sha256 == sha), None)
+
+
+def accept_audit_log(ws: Workspace, reason: str, *, actor: str | None = None) -> audit.Entry:
+    """Record that a person accepts the audit log as it stands, with the head witnesses it
+    contradicted, and point both witnesses at that record."""
+    state, head, size = audit.head_file(ws)
+    with session_or_new(ws, None) as s:
+        write_lock(s)
+        in_db = audit.db_head(s)
+        rec = audit.append(s, ws, audit.Action.REPAIR, "audit-log", current_actor(actor), {
+            "accept_audit_log": reason,
+            "head_file": {"state": str(state), "seq": head.seq if head else None,
+                          "hash": head.hash if head else None, "size": size},
+            "head_db": {"seq": in_db.seq, "hash": in_db.hash} if in_db else None,
+        }, reset_heads=True)
+        return audit.to_entry(rec)

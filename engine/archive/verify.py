@@ -9,12 +9,20 @@
   cheap container check (see ``formats``); a random sample of ``sample`` files (all of them with
   ``deep``) is opened with the format's own parser.  Parsing costs 10–40 ms a file against well
   under 1 ms for the rest of the checks, so parsing all 10,000 items is the opt-in ``--deep``.
-- 安全性 (security): the audit chain is intact and every item has its "file" entry.
+- 安全性 (security): the audit chain is intact, every item has its "file" entry, and nothing
+  proves the log once went further than it does now: neither head witness (the file
+  ``.ruqi-audit-head`` and the database row, see ``audit``) is missing or names an entry the log
+  no longer has, and no index row names an entry beyond the log's end.  A fresh archive (no
+  entries, no head) passes.
 
 "The store" is every file under ``archive/`` except: the index database (``ruqi.sqlite`` and its
-``-wal``/``-shm``/``-journal`` files) and ``.ruqi-*`` bookkeeping files at the top level,
-``.ruqi-tmp-*`` files anywhere (reported as warnings: ``ruqi archive repair`` clears them), and
-the litter file managers leave (``Thumbs.db``, ``desktop.ini``, ``.DS_Store``).
+``-wal``/``-shm``/``-journal`` files) and the head file ``.ruqi-audit-head`` (exactly that name,
+checked to hold a head record and nothing else) at the top level, and ``.ruqi-tmp-*`` files
+anywhere (reported as warnings: ``ruqi archive repair`` clears them).  Everything else in it must
+be an indexed regular file: a symlink (in place of an archived file or anywhere else) is an
+error, and so is the litter file managers leave (``Thumbs.db``, ``desktop.ini``, ``.DS_Store``,
+any case) as soon as it holds a byte — a hidden file with content is how something could be
+smuggled in.  Empty litter is tolerated: it holds nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import hashlib
 import json
 import os
 import random
+import stat
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -43,7 +52,7 @@ from .models import AuditRecord, ItemRecord
 from .numbering import ArchivalCode
 from .store import FIELD_LABELS, snapshot
 
-_IGNORED_NAMES = {"Thumbs.db", "desktop.ini", ".DS_Store"}
+_LITTER_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}  # compared in lower case, as Windows does
 _DB_SUFFIXES = ("", "-wal", "-shm", "-journal")
 DEFAULT_SAMPLE = 20  # files parsed per run without --deep
 _GENERATED = {"notice", "notice_board", "card_generated", "stats_report"}
@@ -74,18 +83,22 @@ class VerifyCode(StrEnum):
     NOT_PDFA = "ARCHIVE_NOT_PDFA"
     ROW_UNLOGGED = "ARCHIVE_ROW_UNLOGGED"
     ROW_DELETED = "ARCHIVE_ROW_DELETED"
+    SYMLINK = "ARCHIVE_SYMLINK"  # a symbolic link in the store (in place of an archived file or not)
+    NOT_REGULAR = "ARCHIVE_NOT_REGULAR_FILE"  # a FIFO, device or folder where an archived file should be
+    LITTER_CONTENT = "ARCHIVE_SYSTEM_FILE_WITH_CONTENT"  # Thumbs.db / desktop.ini / .DS_Store holding bytes
 
 
 CHECK_OF: dict[str, Check] = {
     **dict.fromkeys([VerifyCode.SIZE_MISMATCH, VerifyCode.HASH_MISMATCH, VerifyCode.SM3_MISMATCH,
-                     VerifyCode.FORMAT_MISMATCH, VerifyCode.NAME_MISMATCH, VerifyCode.ROW_ALTERED],
+                     VerifyCode.FORMAT_MISMATCH, VerifyCode.NAME_MISMATCH, VerifyCode.ROW_ALTERED,
+                     VerifyCode.SYMLINK, VerifyCode.NOT_REGULAR],
                     Check.AUTHENTICITY),
     **dict.fromkeys([VerifyCode.META_MISSING, VerifyCode.CODE_MISMATCH, VerifyCode.PIECE_GAP,
                      VerifyCode.FILE_MISSING, VerifyCode.FILE_UNINDEXED, VerifyCode.TEMP_LEFTOVER,
                      VerifyCode.ROW_DELETED],
                     Check.INTEGRITY),
     **dict.fromkeys([VerifyCode.FORMAT_NOT_ALLOWED, VerifyCode.UNREADABLE, VerifyCode.NOT_PDFA], Check.USABILITY),
-    **dict.fromkeys([VerifyCode.ROW_UNLOGGED, *AuditCode], Check.SECURITY),
+    **dict.fromkeys([VerifyCode.ROW_UNLOGGED, VerifyCode.LITTER_CONTENT, *AuditCode], Check.SECURITY),
 }
 
 
@@ -128,6 +141,7 @@ def verify(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE, w
         # Plain rows, not ORM objects: verify touches every column of every row.
         rows: list[Row] = list(s.execute(select(items).order_by(items.c.year, items.c.piece)))
         entries: list[Row] = list(s.execute(select(log).order_by(log.c.seq)))
+        head_in_db = audit.db_head(s)
     rep = VerifyReport(items=len(rows), entries=len(entries), deep=deep,
                        head=entries[-1].hash if entries else audit.GENESIS)
     by_seq = {e.seq: e for e in entries}
@@ -139,7 +153,8 @@ def verify(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE, w
         rep.parsed = len(parse)
         futures = [pool.submit(_check_files, ws, rows[i::n], deep, parse) for i in range(n)]
         rep.findings.extend(audit.check_chain(entries))
-        rep.findings.extend(audit.check_head(ws, by_seq))
+        rep.findings.extend(audit.check_head(ws, by_seq, head_in_db))
+        rep.findings.extend(audit.check_rows_within(by_seq, (r.audit_seq for r in rows)))
         for r in rows:
             rep.findings.extend(_check_row(r, by_seq))
         rep.findings.extend(_check_pieces(rows))
@@ -243,8 +258,13 @@ def _check_files(ws: Workspace, rows: list[Row], deep: bool, parse: set[int]) ->
     total = 0
     root = str(ws.archive)
     for r in rows:
+        path = f"{root}/{r.rel_path}"
         try:
-            with open(f"{root}/{r.rel_path}", "rb") as f:
+            kind = _not_regular(os.lstat(path).st_mode)
+            if kind is not None:
+                found.append(_not_regular_finding(kind, _where(r), indexed=True))
+                continue
+            with open(path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             found.append(error(VerifyCode.FILE_MISSING, _msg(Check.INTEGRITY, "索引中的文件不存在。"), _where(r)))
@@ -282,24 +302,58 @@ def _check_bytes(r: Row, data: bytes, deep: bool, parse: bool) -> Iterator[Findi
 
 def _check_store(ws: Workspace, indexed: set[str]) -> Iterator[Finding]:
     skip_top = _db_file_names(ws)
-    for rel, name in _walk(str(ws.archive), ""):
-        if name in _IGNORED_NAMES or (rel == name and (name in skip_top or name.startswith(audit.HEAD_NAME))):
-            continue
-        if name.startswith(TMP_PREFIX):
+    for rel, name, st in _walk(str(ws.archive), ""):
+        top = rel == name
+        if top and (name in skip_top or name == audit.HEAD_NAME):
+            continue  # the head file's content is audit.check_head's business
+        kind = _not_regular(st.st_mode)
+        if kind is not None:
+            if rel not in indexed:  # an indexed path is reported by the file check, with its 档号
+                yield _not_regular_finding(kind, rel, indexed=False)
+        elif name.startswith(TMP_PREFIX):
             yield warning(VerifyCode.TEMP_LEFTOVER, _msg(Check.INTEGRITY, "中断的归档留下的临时文件，请运行 ruqi archive repair。"), rel)
+        elif name.lower() in _LITTER_NAMES and rel not in indexed:
+            if st.st_size:
+                yield error(VerifyCode.LITTER_CONTENT, _msg(
+                    Check.SECURITY, f"档案库中的系统文件 {name} 含有 {st.st_size} 字节内容：这种隐藏文件不在索引中，"
+                    "可能被用来夹带文件。请打开核对，确认是文件管理器生成的缓存后删除（空文件不报告）。"), rel)
         elif rel not in indexed:
-            yield error(VerifyCode.FILE_UNINDEXED, _msg(Check.INTEGRITY, "档案库中有未登记在索引中的文件。"), rel)
+            extra = "（只有 .ruqi-audit-head 本身是本系统的文件）" if top and name.startswith(audit.HEAD_NAME) else ""
+            yield error(VerifyCode.FILE_UNINDEXED, _msg(Check.INTEGRITY, f"档案库中有未登记在索引中的文件{extra}。"), rel)
 
 
-def _walk(path: str, prefix: str) -> Iterator[tuple[str, str]]:
-    """(posix path relative to archive/, name) of every file; symlinks are listed, not followed."""
+def _walk(path: str, prefix: str) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(posix path relative to archive/, name, lstat) of every entry but real folders, which are
+    walked into; symlinks (to folders too) are listed, never followed."""
     with os.scandir(path) as it:
         for e in it:
             rel = f"{prefix}{e.name}"
             if e.is_dir(follow_symlinks=False):
                 yield from _walk(e.path, rel + "/")
             else:
-                yield rel, e.name
+                yield rel, e.name, e.stat(follow_symlinks=False)
+
+
+def _not_regular(mode: int) -> str | None:
+    """None for a regular file; else what it is, in Chinese."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "符号链接"
+    if stat.S_ISDIR(mode):
+        return "文件夹"
+    if stat.S_ISFIFO(mode):
+        return "管道（FIFO）"
+    return "特殊文件"
+
+
+def _not_regular_finding(kind: str, where: str, *, indexed: bool) -> Finding:
+    if kind == "符号链接":
+        text = ("归档文件被替换成了符号链接：链接指向的内容不是归档时保存的原件。" if indexed
+                else "档案库中有符号链接：档案库只能存放原件，链接可以把库外的内容混入档案。")
+        return error(VerifyCode.SYMLINK, _msg(Check.AUTHENTICITY, text + "请删除链接并从备份恢复原件。"), where)
+    text = f"归档文件的位置上是一个{kind}，不是普通文件。" if indexed else f"档案库中有一个{kind}，不是普通文件。"
+    return error(VerifyCode.NOT_REGULAR, _msg(Check.AUTHENTICITY, text), where)
 
 
 def _db_file_names(ws: Workspace) -> set[str]:

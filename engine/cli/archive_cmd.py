@@ -152,8 +152,19 @@ def log_cmd(
     console.print(table)
 
 
-def repair_cmd(workspace: Path = WorkspaceOpt, actor: str = typer.Option(None, "--actor", help="操作人")) -> None:
+def repair_cmd(
+    workspace: Path = WorkspaceOpt,
+    actor: str = typer.Option(None, "--actor", help="操作人"),
+    accept_audit_log: str = typer.Option(
+        None, "--accept-audit-log",
+        help="理由。四性检测报告审计日志末尾被截去（如从备份恢复了数据库）且已查明原因时，承认日志现状；理由和原末条记录写入审计日志"),
+) -> None:
     ws = open_workspace(workspace)
+    if accept_audit_log is not None:
+        if not accept_audit_log.strip():
+            raise RuqiError(error("ARCHIVE_REASON_REQUIRED", "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
+        entry = archive.accept_audit_log(ws, accept_audit_log.strip(), actor=actor)
+        console.print(f"已在审计日志第 {entry.seq} 条记录：承认审计日志现状（理由：{esc(accept_audit_log.strip())}）。")
     rep = archive.repair(ws, actor=actor)
     for p in rep.completed:
         console.print(f"已补完：{esc(p)}")
@@ -161,7 +172,7 @@ def repair_cmd(workspace: Path = WorkspaceOpt, actor: str = typer.Option(None, "
         console.print(f"已删除临时文件：{esc(p)}")
     for p in rep.in_flight:
         console.print(f"[yellow]正在写入（另一进程），未处理：{esc(p)}[/yellow]")
-    if not (rep.changed or rep.in_flight):
+    if not (rep.changed or rep.in_flight or accept_audit_log):
         console.print("没有需要修复的内容。")
 
 

@@ -54,7 +54,7 @@ def values(insp: Inspection, cfg: Config) -> dict[str, Any]:
         "visit_kind": insp.visit_kind,
     }
     for prefix, level in (("p", "省"), ("c", "市"), ("x", "县")):
-        lc = c.get(level)
+        lc = cfg.contacts_for(insp.county) if level == "县" else c.get(level)
         v[f"{prefix}_sup_email"] = lc.supervision_email if lc else ""
         v[f"{prefix}_sup_phone"] = lc.supervision_phone if lc else ""
         v[f"{prefix}_dis_email"] = lc.discipline_email if lc else ""

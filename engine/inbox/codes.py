@@ -29,7 +29,8 @@ class Flag(StrEnum):
     VIOLATION = "VIOLATION"  # a 是 on the card: goes on the 纪委 list
     LATE = "LATE"  # received more than late_days after the inspection ended
     EARLY = "EARLY"  # received on a day before the inspection's last day: filled in advance?
-    SUSPECT = "SUSPECT"  # unknown serial, QR signature wrong, enterprise not the register's
+    SUSPECT = "SUSPECT"  # unknown serial, QR signature wrong, enterprise or dates not the register's
+    QR_MISSING = "QR_MISSING"  # no QR of ours with a valid signature: only the printed serial ties it to its visit
     NEEDS_REVIEW = "NEEDS_REVIEW"  # a person must read the card (scan, or answers unclear)
 
 

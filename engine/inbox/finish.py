@@ -47,6 +47,7 @@ class Item:
     sha256: str
     size: int
     received_at: datetime
+    source: dict[str, Any] | None = None  # provenance when it arrived by e-mail (engine.provenance)
 
     @property
     def name(self) -> str:
@@ -185,6 +186,8 @@ class Batch:
         }
         if crash:
             record["crash"] = crash
+        if it.source:
+            record["mail"] = it.source
         write_reasons(target, record, heading, advice)
         self._after.append(lambda c=it.claim, t=target: self.run.move_out(c, t))
         return target
@@ -238,6 +241,8 @@ class Batch:
             note_held(visit, it.received_at, check)
             return self.hold(it, out)
         meta = card_meta(reading, check, visit, it.name, it.received_at, out.status, it.sha256)
+        if it.source:
+            meta.extra["mail"] = it.source
         try:
             # No SAVEPOINT: the archive ties the file's move to the outer commit (a savepoint's
             # release would move it early).  A refusal (RuqiError) is raised before anything is

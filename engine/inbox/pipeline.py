@@ -33,6 +33,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..db import session
+from ..provenance import sources_for
 from ..workspace import Workspace
 from .claim import Claimed, Run
 from .finish import Batch, Item, Known, known_from_row
@@ -64,6 +65,7 @@ def ingest(
         report = IngestReport(run.id)
         claims = run.adopt_orphans() + run.claim_inbox(set(names) if names is not None else None)
         items = [_prepare(c, now) for c in claims]
+        arrived_by_mail(ws, items)
         total = len(items)
         with Batch(ws, run, actor, on_outcome) as batch:
             todo: dict[str, Item] = {}
@@ -93,6 +95,20 @@ def _prepare(c: Claimed, now: datetime | None) -> Item:
     # mail in the evening); a clock in the future is capped at now.
     received = min(datetime.fromtimestamp(st.st_mtime), now or datetime.now())
     return Item(c, sha256_of(c.path), st.st_size, received)
+
+
+def arrived_by_mail(ws: Workspace, items: list[Item]) -> None:
+    """Files fetched by ``engine.mail``: the server's received time counts (3-day rule), and the
+    provenance goes with the item into the archive."""
+    if not items:
+        return
+    with session(ws) as s:
+        found = sources_for(s, (it.sha256 for it in items))
+    for it in items:
+        src = found.get(it.sha256)
+        if src is not None:
+            it.received_at = src.received_at
+            it.source = src.to_json()
 
 
 def _archive_ready(ws: Workspace) -> None:

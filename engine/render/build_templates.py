@@ -54,7 +54,7 @@ Container = DocumentObject | _Cell
 
 CELL_PAD_TWIPS = 60  # 3 pt
 # The card's lower table (被检查单位 | name | 负责人 | … ): 72 mm hold a 14-character name at 4号.
-SIGNOFF_MM = (27.0, 72.0, 23.0, PAGE.text_width_mm - 27.0 - 72.0 - 23.0)
+SIGNOFF_MM = (28.0, 72.0, 23.0, PAGE.text_width_mm - 28.0 - 72.0 - 23.0)
 
 
 def tag(path: str) -> str:

@@ -87,7 +87,8 @@ def export_bundle(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RuqiError(error(ExportCode.OUT_EXISTS, f"输出目录“{out}”已存在且不为空，请换一个目录或先清空。", str(out)))
     review = build_review(ws, date_from, date_to, county, today=today)
-    entries = review.flagged if only_flagged else review.entries
+    # Voided visits always go in, with their originals: the 纪委 sees every voiding.
+    entries = (review.flagged if only_flagged else review.entries) + [x.entry for x in review.voided]
     stage = out.parent / f".{out.name}.ruqi-tmp-{os.getpid()}"
     if stage.exists():
         shutil.rmtree(stage)

@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..forms import CARD_QUESTIONS
+from ..render.pdf import ARCHIVE_PDF_VARIANT
 from ..text import finalize
 from ..xlsx_safe import set_value
 from .collect import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, Review, ReviewFlag, Tally
@@ -33,7 +34,7 @@ from .tables import Column, Table, cell_text, pick, sections, summary_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "review-report.pdf"
-PDF_VARIANT = "pdf/a-3b"
+PDF_VARIANT = ARCHIVE_PDF_VARIANT  # the 纪委's report is filed too: PDF/A like every PDF the engine writes
 DATE_FORMAT = "yyyy-mm-dd"
 _HEAD_FONT = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="DDE5F0")
@@ -172,6 +173,7 @@ class Section:
 
 PDF_INSPECTOR_COLUMNS = ("检查人员", "任组长", "任成员", "检查次数", "反馈“是”的检查", "“是”题数", "逾期未交回", "逾期交回",
                          "超次数", "可疑反馈卡", "需关注的检查")
+PDF_VOIDED_COLUMNS = ("检查编号", "企业名称", "县区", "开始日期", "组长", "登记人", "作废时间", "作废人", "作废理由", "反馈卡")
 _DOC_LABELS = {"notice": "入企检查活动通知书", "notice_board": "入企检查监督公示", "card_generated": "反馈卡（生成）",
                "card_returned": "反馈卡（交回）"}
 
@@ -195,10 +197,16 @@ def _section(r: Review, e: Entry) -> Section:
             notes.append(f"可疑反馈卡：{c.reasons_zh}。" + (f"{c.note}。" if c.note else
                                                               f"卡上企业“{c.enterprise}”。" if c.enterprise else "")
                          + (f"档号 {c.document.archival_code}。" if c.document else ""))
+    for c in r.qr_missing:
+        if c.entry is e:
+            notes.append("反馈卡没有可核验的二维码，只凭卡上印刷的检查编号对应本次检查："
+                         + (f"可疑（{c.reasons_zh}）。" if c.reasons else "卡上企业名称、检查日期与台账一致，请核对原件。")
+                         + (f"档号 {c.document.archival_code}。" if c.document else ""))
     for m in r.mismatches:
         if m.entry is e:
-            notes.append(f"反馈卡所填次数与台账不符：卡上第{_n(m.stated_total)}次入企检查、第{_n(m.stated_kind)}次{e.kind}；"
-                         f"台账为第{e.visit_total}次、第{e.visit_kind}次。")
+            stated = (f"卡上第{_n(m.stated_total)}次入企检查、第{_n(m.stated_kind)}次{e.kind}；"
+                      if (m.stated_total, m.stated_kind) != (None, None) else "")
+            notes.append(f"反馈卡次数与台账不符：{stated}台账（打印）为第{e.visit_total}次、第{e.visit_kind}次。{m.explanation}")
     for v in r.violations:
         if v.entry is e and v.withdrawn:
             notes.append("此前交回的反馈卡对以下问题回答“是”，后交回的版本改答：" + "；".join(v.withdrawn_texts))
@@ -233,6 +241,7 @@ def render_html(review: Review) -> str:
         sections=[_section(review, e) for e in review.flagged],
         orphans=[c for c in review.suspects if c.entry is None],
         by_inspector=pick(tables["by_inspector"], PDF_INSPECTOR_COLUMNS),
+        voided=pick(tables["voided"], PDF_VOIDED_COLUMNS),
         cell=cell_text,
         generated=datetime.now().replace(microsecond=0),
         flag_order=[FLAG_ZH[f] for f in ReviewFlag],

@@ -1,0 +1,56 @@
+"""Migration 4 on PostgreSQL: a register of the previous release (void columns missing, the old natural-key
+constraint) is upgraded with ALTER TABLE.  Skipped where no PostgreSQL server or psycopg is installed."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from _plan_fixtures import GOOD, _plan
+from sqlalchemy import MetaData, Table, UniqueConstraint, create_engine, inspect, text
+from test_archive_pg import pg_server, pg_ws  # noqa: F401  (fixtures)
+
+from engine import db, register
+from engine.generate import generate
+from engine.migrations import MIGRATIONS
+from engine.void import void_visit
+from engine.workspace import Workspace
+
+VOID_COLUMNS = ("voided_at", "voided_by", "voided_reason")
+
+
+def _previous_release(url: str) -> None:
+    """The tables as the release before migration 4 created them (schema version 3)."""
+    db._import_models()
+    old = MetaData()
+    for t in db.Base.metadata.sorted_tables:
+        if t.name != "visits":
+            t.to_metadata(old)
+    visits = register.Visit.__table__
+    Table("visits", old, *(c._copy() for c in visits.columns if c.name not in VOID_COLUMNS),
+          UniqueConstraint("uscc", "kind", "start", "end", name="uq_visit_natural"))
+    eng = create_engine(url)
+    with eng.begin() as c:
+        old.create_all(c)
+        for i in ("ix_visits_serial", "ix_visits_uscc", "ix_visits_year"):
+            c.execute(text(f"CREATE INDEX IF NOT EXISTS {i} ON visits ({i.removeprefix('ix_visits_')})"))
+        c.execute(text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
+        c.execute(text("INSERT INTO schema_version (version) VALUES (1), (2), (3)"))
+    eng.dispose()
+
+
+def test_upgrade_a_postgresql_register(pg_ws: Workspace, tmp_path: Path) -> None:  # noqa: F811
+    _previous_release(pg_ws.database_url)
+    plan = _plan(tmp_path / "plan.xlsx", [GOOD])
+    first = generate(pg_ws, plan, formats=("docx",), today=date(2025, 3, 1))  # opens the database: v4 runs
+    with db.get_engine(pg_ws).connect() as c:
+        insp = inspect(c)
+        assert set(VOID_COLUMNS) <= {x["name"] for x in insp.get_columns("visits")}
+        assert [u["name"] for u in insp.get_unique_constraints("visits")] == []
+        assert register.LIVE_NATURAL_INDEX in {x["name"] for x in insp.get_indexes("visits")}
+        assert c.execute(text("SELECT max(version) FROM schema_version")).scalar() == len(MIGRATIONS)
+    assert void_visit(pg_ws, first.outcomes[0].serial, "误登记").ok
+    again = generate(pg_ws, plan, formats=("docx",), today=date(2025, 3, 1))
+    assert (again.outcomes[0].serial, again.outcomes[0].existing) == ("140200-2025-0002", False)
+
+
