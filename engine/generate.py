@@ -241,12 +241,13 @@ def generate(
         result.plan_findings.extend(e.findings)
         return result
     result.plan_findings.extend(_unused_approvals(approval, result.outcomes))
+    if "pdf" in formats:  # a check-only run says it too
+        for o in result.outcomes:
+            if o.status in _NUMBERED:
+                o.findings.extend(glyph_findings(o))
     if check:
         return result
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
-    if "pdf" in formats:
-        for o in todo:
-            o.findings.extend(glyph_findings(o))
     render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir)
     file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason)
     withdraw_failed(ws, todo, out_dir)

@@ -237,7 +237,8 @@ class Stale:
             why.append("之后又登记了日期更早的检查 " + "、".join(f"{s}（{d:%Y-%m-%d}）" for s, d in self.entered_later))
         if self.voided:
             why.append("日期更早的检查 " + "、".join(f"{s}（{d:%Y-%m-%d}）" for s, d in self.voided) + " 已作废")
-        because = "；".join(why) or "登记顺序与检查日期不一致"
+        # Neither: numbered by order of entry before migration 4, or a visit of the same run withdrawn.
+        because = "；".join(why) or "该企业本年度的检查登记有变动（按录入顺序编号的旧记录，或撤回了生成失败的检查）"
         return (f"反馈卡打印时为第{self.printed[0]}次入企检查、第{self.printed[1]}次{self.kind}；{because}，"
                 f"按检查日期应为第{self.now[0]}次、第{self.now[1]}次{self.kind}。")
 
