@@ -196,6 +196,16 @@ def test_late_rule_uses_the_servers_received_time(tmp_path: Path, server: Doveco
     e2 = review.entry(S2)
     assert e2 is not None and e2.card_received_at == t2
     assert [c.entry.serial for c in review.cards if c.state == "late"] == [S2]
+    # The 纪委's export names who mailed each card and when the server received it.
+    from openpyxl import load_workbook
+
+    from engine.review.export import export_bundle
+
+    res = export_bundle(ws, tmp_path / "bag")
+    sh = load_workbook(res.bag_dir / "data" / "index.xlsx").active
+    h = [c.value for c in sh[1]]
+    rows = {r[0]: r for r in sh.iter_rows(min_row=2, values_only=True)}
+    assert ENTERPRISE in rows[S2][h.index("邮件来源")] and f"{t2:%Y-%m-%d %H:%M}" in rows[S2][h.index("邮件来源")]
 
 
 @needs_dovecot
@@ -279,3 +289,37 @@ def test_a_zip_with_a_cards_and_a_workbook_opens_and_nothing_escapes(tmp_path: P
     assert not Path("/tmp/evil").exists()
     with zipfile.ZipFile(__import__("io").BytesIO(outer)) as z:
         assert any(".." in n for n in z.namelist())  # the hostile name really was in the zip
+
+
+@needs_dovecot
+def test_watch_with_mail_fetches_and_files_as_mail_arrives(tmp_path: Path, server: Dovecot, cards: Path) -> None:
+    from engine.inbox import watch
+    from engine.mail import MailPoller
+
+    ws = workspace(tmp_path, server)
+    v = variants(cards, tmp_path / "v")
+    reports = []
+    t = [0.0]
+    poller = MailPoller(ws, 60, reports.append, clock=lambda: t[0])
+
+    def sleep(seconds: float) -> None:
+        t[0] += 61  # the next poll is due
+        if len(reports) == 1:
+            server.deliver(foxmail([("第二张.pdf", v["pdf1"])]))  # arrives while watching
+
+    server.deliver(foxmail([("第一张.pdf", v["pdf0"])]))
+    watch(ws, max_cycles=2, each_cycle=poller, sleep=sleep, interval=0)
+    assert [len(r.messages) for r in reports] == [1, 1]
+    assert [r.ingest.outcomes[0].status for r in reports if r.ingest] == [Status.FILED, Status.FILED]
+    assert len(items(ws)) == 2
+
+
+@needs_dovecot
+def test_cli_fetch_prints_a_chinese_summary(tmp_path: Path, server: Dovecot, cards: Path) -> None:
+    ws = workspace(tmp_path, server)
+    v = variants(cards, tmp_path / "v")
+    server.deliver(foxmail([("卡.pdf", v["pdf0"])]))
+    server.deliver(text_only("只有正文", subject="没有附件的邮件"))
+    out = CliRunner().invoke(app, ["mail", "fetch", "-w", str(ws.root)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "已归档" in out.output and "需人工处理" in out.output and "共 2 封邮件" in out.output
