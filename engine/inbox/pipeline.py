@@ -2,6 +2,8 @@
 
 Per file, in this order (paperless-ngx's consumer, in small steps):
 
+0. **survey** (``engine.inbox.survey``): folders, links, FIFOs, unreadable files and files still
+   being written are left in ``inbox/`` with their reason (``skipped``); young files are waited for;
 1. **claim**: rename the file into this run's ``.processing/`` directory (``engine.inbox.claim``);
    files a dead run left there are adopted first;
 2. **hash + duplicate check**: SHA-256; bytes already in the archive are ``duplicate`` (or, for a
@@ -22,7 +24,11 @@ Where each status lives:
   ``inbox/needs_review/`` with ``<name>.reason.txt``/``.reason.json``;
 - ``rejected``: ``inbox/rejected/``, byte-identical, with ``<name>.reason.txt``/``.reason.json``;
 - ``duplicate``: the bytes are already archived (or waiting in ``needs_review/``); the copy is
-  deleted and its receipt written to the audit log.
+  deleted and its receipt written to the audit log;
+- ``skipped``: still in ``inbox/``, untouched (nothing claimed, or the claim put back).
+
+A full disk or an unwritable archive ends the run early (``IngestReport.stopped``): the batch
+not yet committed rolls back and every unfinished claim goes back into ``inbox/``.
 """
 
 from __future__ import annotations
