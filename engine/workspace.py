@@ -654,6 +654,16 @@ max_pdf_pages = 20
 max_unzipped_mb = 100
 max_seconds_per_file = 60
 stable_seconds = 2
+
+# 本局邮箱（ruqi mail fetch 从这里收取反馈卡和统计表）。每个邮箱一段 [[mail]]，去掉行首的 # 后填写。
+# 密码不要写在这里：存入工作目录中的一个文件（chmod 600），用 password_file 指定。详见 README“通过邮件收取”。
+# [[mail]]
+# host = "imap.exmail.qq.com"
+# security = "tls"
+# user = "zfjd@example.gov.cn"
+# password_file = "zfjd.secret"
+# processed_folder = "ruqi/已收"
+# receipts = false
 """
 
 _AREA = {"140200": ("0352", "dtyjj"), "140500": ("0356", "jcyjj"), "141000": ("0357", "lfyjj"), "141100": ("0358", "llyjj")}

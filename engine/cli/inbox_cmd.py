@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
+from ..mail import MailPoller, MailReport
 from ..stats.codes import label_zh as stats_label_zh
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
@@ -56,8 +57,13 @@ def watch_cmd(
     interval: float = typer.Option(2.0, "--interval", help="轮询间隔（秒）"),
     workers: int = typer.Option(None, "--workers", help="并行读取的进程数"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
+    mail: bool = typer.Option(False, "--mail", help="同时收取 ruqi.toml 中 [[mail]] 邮箱的邮件"),
+    mail_interval: float = typer.Option(60.0, "--mail-interval", help="收取邮件的间隔（秒）"),
 ) -> None:
     ws = open_workspace(workspace)
+    poller = MailPoller(ws, mail_interval, lambda r: show_mail(r, as_json), actor=actor) if mail else None
+    if mail and not as_json:
+        err_console.print(f"同时每 {mail_interval:g} 秒收取一次邮件（{len(ws.config.mail)} 个邮箱）。")
     if not as_json:
         err_console.print(f"正在监视 {esc(ws.inbox)}（每 {interval:g} 秒检查一次，文件 {ws.config.limits.stable_seconds:g} 秒不变后处理）。按 Ctrl+C 停止。")
 
@@ -70,10 +76,30 @@ def watch_cmd(
             print_json(o.to_json())
 
     try:
-        watch(ws, interval=interval, on_report=show, on_outcome=line, workers=workers, actor=actor)
+        watch(ws, interval=interval, on_report=show, on_outcome=line, workers=workers, actor=actor, each_cycle=poller)
     except KeyboardInterrupt:
         if not as_json:
             err_console.print("已停止监视。")
+
+
+def show_mail(report: MailReport, as_json: bool) -> None:
+    """One line per fetched message (the files it brought are reported by the inbox as usual)."""
+    for f in report.problems:
+        if as_json:
+            print_json({"type": "problem", **f.to_dict()})
+        else:
+            err_console.print(f"[red]邮箱问题：[/red]{esc(str(f))}")
+    for m in report.messages:
+        if as_json:
+            print_json(m.to_json())
+        else:
+            console.print(f"邮件 {esc(m.sender)}“{esc(m.subject)}”：{m.status.zh}{('，' + esc(m.note)) if m.note else ''}")
+    if report.ingest is not None:
+        if as_json:
+            for o in report.ingest.outcomes:
+                print_json(o.to_json())
+        else:
+            print_report(report.ingest)
 
 
 def status_cmd(

@@ -14,8 +14,6 @@ from .inbox_cmd import STATUS_ZH
 
 mail_app = typer.Typer(help="从本局邮箱收取企业交回的反馈卡和县区统计表（IMAP），并可给发件人回执。", no_args_is_help=True)
 
-MESSAGE_ZH = {MessageStatus.PROCESSED: "已收取", MessageStatus.ATTENTION: "需人工处理",
-              MessageStatus.SEEN_BEFORE: "已处理过", MessageStatus.FAILED: "下次再试"}
 PART_ZH = {PartStatus.SAVED: "已放入收件箱", PartStatus.ALREADY: "此前已收到", PartStatus.SKIPPED: "不是回执文件",
            PartStatus.REFUSED: "未收取"}
 
@@ -82,9 +80,9 @@ def print_report(report: MailReport) -> None:
         t.add_column(h, overflow="fold")
     for m in report.messages:
         t.add_row(f"{m.received_at:%Y-%m-%d %H:%M}" if m.received_at else "", escape(m.sender), escape(m.subject),
-                  MESSAGE_ZH[m.status] + (f"：{escape(m.note)}" if m.note else ""), _parts(m), escape(m.receipt))
+                  m.status.zh + (f"：{escape(m.note)}" if m.note else ""), _parts(m), escape(m.receipt))
     console.print(t)
-    counts = "，".join(f"{MESSAGE_ZH[s]} {report.count(s)} 封" for s in MessageStatus if report.count(s))
+    counts = "，".join(f"{s.zh} {report.count(s)} 封" for s in MessageStatus if report.count(s))
     console.print(f"共 {len(report.messages)} 封邮件：{counts}。需人工处理的邮件可用 ruqi mail list 再次查看。")
 
 

@@ -79,11 +79,13 @@ def watch(
     actor: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    each_cycle: Callable[[], None] | None = None,
 ) -> int:
     """Poll until interrupted (or ``max_cycles`` polls); returns the number of files handled.
 
     A run left unfinished by a crash is adopted on the first cycle (``ingest`` with no new names
-    still adopts orphans).
+    still adopts orphans).  ``each_cycle`` runs first in every cycle (``ruqi watch --mail`` fetches
+    mail there: it files what it fetched itself).
     """
     tracker = StabilityTracker(ws.config.limits.stable_seconds)
     handled = 0
@@ -92,6 +94,8 @@ def watch(
     resume_at = 0.0
     while max_cycles is None or cycle < max_cycles:
         cycle += 1
+        if each_cycle is not None:
+            each_cycle()
         ready = tracker.observe(listing(ws), clock())
         if (ready or first) and clock() >= resume_at:
             # The tracker has watched these settle: ingest need not wait for them again.

@@ -15,6 +15,10 @@ class MessageStatus(StrEnum):
     SEEN_BEFORE = "seen_before"  # its Message-ID was processed already (e.g. the copy in the other mailbox)
     FAILED = "failed"  # could not be fetched this time (connection); left unmarked, retried next time
 
+    @property
+    def zh(self) -> str:
+        return {"processed": "已收取", "attention": "需人工处理", "seen_before": "已处理过", "failed": "下次再试"}[self.value]
+
 
 class PartStatus(StrEnum):
     SAVED = "saved"  # written into inbox/ for the inbox to file

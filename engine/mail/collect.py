@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import imaplib
+import ssl
+import time
 from collections.abc import Callable
 
-from ..findings import RuqiError
+from ..findings import RuqiError, error
 from ..inbox import ingest
 from ..workspace import Workspace
-from .codes import PartStatus
+from .codes import MailCode, PartStatus
 from .config import accounts, password
 from .fetch import fault, fetch_account, waiting
 from .outcome import MailReport, MessageOutcome
@@ -33,6 +36,10 @@ def collect(ws: Workspace, *, file: bool = True, receipts: bool = True, actor: s
             report.messages.extend(fetch_account(ws, acct, on_message, pw=passwords[acct.key]))
         except RuqiError as e:
             report.problems.append(e.finding)
+        except (OSError, ssl.SSLError, imaplib.IMAP4.error) as e:
+            # The connection broke mid-fetch: what was done is kept, the rest is fetched next time.
+            report.problems.append(error(MailCode.FETCH_FAILED, f"邮箱 {acct.user} 收取中断（{type(e).__name__}: {e}），"
+                                                                f"已收取的不受影响，其余下次再收。", acct.key))
     fault("before_ingest")
     names = {p.saved_as for p in report.saved} | waiting(ws)
     if file and names:
@@ -47,3 +54,21 @@ def collect(ws: Workspace, *, file: bool = True, receipts: bool = True, actor: s
             if acct.receipts and acct.key in passwords:
                 send_receipts(ws, acct, report.messages, passwords[acct.key])
     return report
+
+
+class MailPoller:
+    """``ruqi watch --mail``: ``collect`` at most every ``interval`` seconds, called once per watch cycle."""
+
+    def __init__(self, ws: Workspace, interval: float, on_report: Callable[[MailReport], None] | None = None,
+                 actor: str | None = None, clock: Callable[[], float] = time.monotonic):
+        self.ws, self.interval, self.on_report, self.actor, self.clock = ws, interval, on_report, actor, clock
+        self._last: float | None = None
+
+    def __call__(self) -> None:
+        now = self.clock()
+        if self._last is not None and now - self._last < self.interval:
+            return
+        self._last = now
+        report = collect(self.ws, actor=self.actor)
+        if self.on_report is not None:
+            self.on_report(report)

@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from .. import __version__
 from ..archive.models import ItemRecord
 from ..db import session
 from ..findings import RuqiError, error
@@ -74,6 +76,10 @@ def connect(acct: MailAccount, pw: str) -> Any:
         _logout(client)
         raise RuqiError(error(ConfigCode.LOGIN, f"邮箱 {acct.user} 登录失败：账号或密码（授权码）不对。"
                                                 f"QQ、163 等邮箱需在网页版设置中开启 IMAP 并使用“授权码”作为密码。", acct.key)) from e
+    with contextlib.suppress(Exception):
+        # 163/126 mail refuse to select a folder ("Unsafe Login") until the client names itself.
+        if client.has_capability("ID"):
+            client.id_({"name": "ruqi", "version": __version__})
     try:
         client.select_folder(acct.folder)
     except Exception as e:
@@ -129,6 +135,7 @@ def _batch(ws: Workspace, acct: MailAccount, client: Any, uids: list[int]) -> It
     yield from done
     for group in _size_groups(pending, meta):
         bodies = client.fetch([u for u, _ in group], ["BODY.PEEK[]"])
+        handled: list[MessageOutcome] = []
         for uid, received in group:
             raw = bodies.get(uid, {}).get(b"BODY[]")
             if raw is None:
@@ -136,11 +143,12 @@ def _batch(ws: Workspace, acct: MailAccount, client: Any, uids: list[int]) -> It
                 m.findings.append(error(MailCode.FETCH_FAILED, "服务器没有返回这封邮件的内容，下次再试。"))
                 yield m
                 continue
-            m = handle_message(ws, acct, uid, raw, received or datetime.now())
-            fault("after_save")
-            _remember(ws, m)
-            _mark(client, acct, [uid])
-            yield m
+            handled.append(handle_message(ws, acct, uid, raw, received or datetime.now()))
+        # The group's attachments are all in the inbox with their provenance: only now remember and mark.
+        fault("after_save")
+        _remember(ws, *handled)
+        _mark(client, acct, [m.uid for m in handled])
+        yield from handled
 
 
 def _size_groups(pending: list[tuple[int, datetime]], meta: dict[int, Any]) -> Iterable[list[tuple[int, datetime]]]:
@@ -198,10 +206,22 @@ def handle_message(ws: Workspace, acct: MailAccount, uid: int, raw: bytes, recei
 def save_parts(ws: Workspace, u: Unpacked, src: Source) -> list[PartOutcome]:
     outs: list[PartOutcome] = []
     staged: list[tuple[Path, Path, PartOutcome]] = []
-    reserved: dict[Path, str] = {}
     saved = [p for p in u.parts if p.status is PartStatus.SAVED and p.data is not None]
-    archived = _archived({hashlib.sha256(p.data).hexdigest() for p in saved if p.data is not None}, ws)
     staging = ws.root / STAGING
+    with session(ws) as s:
+        archived = _archived(s, {hashlib.sha256(p.data).hexdigest() for p in saved if p.data is not None})
+        _stage(u, src, s, archived, staging, ws.inbox, outs, staged)
+    for tmp, target, _ in staged:
+        os.rename(tmp, target)
+    if staged:
+        _fsync_dir(ws.inbox)
+    return outs
+
+
+def _stage(u: Unpacked, src: Source, s: Session, archived: dict[str, str], staging: Path, inbox: Path,
+           outs: list[PartOutcome], staged: list[tuple[Path, Path, PartOutcome]]) -> None:
+    """Decide each part's fate, write the new ones to the staging area, record every provenance."""
+    reserved: dict[Path, str] = {}
     for p in u.parts:
         po = PartOutcome(p.original_name, p.status, p.code, p.message)
         outs.append(po)
@@ -212,7 +232,7 @@ def save_parts(ws: Workspace, u: Unpacked, src: Source) -> list[PartOutcome]:
             po.status, po.code = PartStatus.ALREADY, str(MailCode.ALREADY_RECEIVED)
             po.message = f"此前已收到相同内容的文件（{archived[po.sha256]}），不再重复收取。"
             continue
-        target, there = target_for(ws.inbox, p.inbox_name, po.sha256, reserved)
+        target, there = target_for(inbox, p.inbox_name, po.sha256, reserved)
         reserved[target] = po.sha256
         po.saved_as = target.name
         if there:
@@ -221,15 +241,9 @@ def save_parts(ws: Workspace, u: Unpacked, src: Source) -> list[PartOutcome]:
         tmp = staging / f"{os.getpid()}-{len(staged)}-{po.sha256[:16]}"
         _write(tmp, p.data, src.received_at)
         staged.append((tmp, target, po))
-    with session(ws) as s:
-        for po in outs:
-            if po.sha256:
-                record_source(s, po.sha256, _with_name(src, po.original_name), po.saved_as)
-    for tmp, target, _ in staged:
-        os.rename(tmp, target)
-    if staged:
-        _fsync_dir(ws.inbox)
-    return outs
+    for po in outs:
+        if po.sha256:
+            record_source(s, po.sha256, _with_name(src, po.original_name), po.saved_as)
 
 
 def _with_name(src: Source, name: str) -> Source:
@@ -255,12 +269,11 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
-def _archived(shas: set[str], ws: Workspace) -> dict[str, str]:
+def _archived(s: Session, shas: set[str]) -> dict[str, str]:
     if not shas:
         return {}
-    with session(ws) as s:
-        rows = s.execute(select(ItemRecord.sha256, ItemRecord.archival_code).where(ItemRecord.sha256.in_(sorted(shas))))
-        return {sha: code for sha, code in rows}
+    rows = s.execute(select(ItemRecord.sha256, ItemRecord.archival_code).where(ItemRecord.sha256.in_(sorted(shas))))
+    return {sha: code for sha, code in rows}
 
 
 def _verdict(u: Unpacked, m: MessageOutcome) -> tuple[MessageStatus, str]:
@@ -282,14 +295,19 @@ def _verdict(u: Unpacked, m: MessageOutcome) -> tuple[MessageStatus, str]:
     return MessageStatus.PROCESSED, ""
 
 
-def _remember(ws: Workspace, m: MessageOutcome) -> None:
+def _remember(ws: Workspace, *ms: MessageOutcome) -> None:
+    if not ms:
+        return
     with session(ws) as s:
-        if s.scalar(select(MailMessage.id).where(MailMessage.message_id == m.message_id)) is not None:
-            return
-        s.add(MailMessage(message_id=m.message_id, mailbox=m.mailbox, sender=m.sender[:500], subject=m.subject,
-                          received_at=m.received_at, status=str(m.status),
-                          code=next((f.code for f in m.findings if f.is_error), ""), note=m.note,
-                          attachments=sum(p.status is PartStatus.SAVED for p in m.parts)))
+        known = processed_ids(s, [m.message_id for m in ms])
+        for m in ms:
+            if m.message_id in known:
+                continue
+            known.add(m.message_id)
+            s.add(MailMessage(message_id=m.message_id, mailbox=m.mailbox, sender=m.sender[:500], subject=m.subject,
+                              received_at=m.received_at, status=str(m.status),
+                              code=next((f.code for f in m.findings if f.is_error), ""), note=m.note,
+                              attachments=sum(p.status is PartStatus.SAVED for p in m.parts)))
 
 
 def _mark(client: Any, acct: MailAccount, uids: list[int]) -> None:
@@ -298,7 +316,15 @@ def _mark(client: Any, acct: MailAccount, uids: list[int]) -> None:
     client.add_flags(uids, [PROCESSED_FLAG])
     if acct.processed_folder:
         folder = _folder(client, acct.processed_folder)
-        client.move(uids, folder)
+        if client.has_capability("MOVE"):
+            client.move(uids, folder)
+        else:  # RFC 3501 servers without MOVE: copy, then delete the originals
+            client.copy(uids, folder)
+            client.delete_messages(uids)
+            if client.has_capability("UIDPLUS"):
+                client.expunge(uids)
+            else:
+                client.expunge()
 
 
 def _folder(client: Any, name: str) -> str:
