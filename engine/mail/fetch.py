@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import __version__
 from ..archive.models import ItemRecord
 from ..db import session
 from ..findings import RuqiError, error
@@ -75,6 +76,10 @@ def connect(acct: MailAccount, pw: str) -> Any:
         _logout(client)
         raise RuqiError(error(ConfigCode.LOGIN, f"邮箱 {acct.user} 登录失败：账号或密码（授权码）不对。"
                                                 f"QQ、163 等邮箱需在网页版设置中开启 IMAP 并使用“授权码”作为密码。", acct.key)) from e
+    with contextlib.suppress(Exception):
+        # 163/126 mail refuse to select a folder ("Unsafe Login") until the client names itself.
+        if client.has_capability("ID"):
+            client.id_({"name": "ruqi", "version": __version__})
     try:
         client.select_folder(acct.folder)
     except Exception as e:
@@ -311,7 +316,15 @@ def _mark(client: Any, acct: MailAccount, uids: list[int]) -> None:
     client.add_flags(uids, [PROCESSED_FLAG])
     if acct.processed_folder:
         folder = _folder(client, acct.processed_folder)
-        client.move(uids, folder)
+        if client.has_capability("MOVE"):
+            client.move(uids, folder)
+        else:  # RFC 3501 servers without MOVE: copy, then delete the originals
+            client.copy(uids, folder)
+            client.delete_messages(uids)
+            if client.has_capability("UIDPLUS"):
+                client.expunge(uids)
+            else:
+                client.expunge()
 
 
 def _folder(client: Any, name: str) -> str:
