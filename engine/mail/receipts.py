@@ -100,6 +100,8 @@ def inbox_line(o: Outcome) -> str:
     codes = set(o.findings.codes())
     if o.status is Status.DUPLICATE:
         return _SAME
+    if o.status is Status.SKIPPED:  # still in the inbox (e.g. waiting for a permission): not handled yet
+        return "已收到，正在处理。"
     if codes & _IDENTITY:
         return "已收到。卡片上的检查编号或二维码与本局登记不一致，工作人员将与您联系核实。"
     if Reason.GENERATED_COPY in codes:
