@@ -31,10 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy.exc import DatabaseError
 
 from . import register
@@ -52,6 +50,9 @@ from .render.lint import check_templates
 from .render.pdf import ARCHIVE_PDF_VARIANT
 from .workspace import Workspace, os_reason
 from .xlsx_safe import append_row
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    pass
 
 Progress = Callable[[int, int], None]
 
@@ -580,6 +581,9 @@ STATUS_ZH = {RowStatus.GENERATED: "已生成", RowStatus.READY: "可生成（仅
 
 
 def write_manifest(result: BatchResult) -> list[Path]:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     result.out_dir.mkdir(parents=True, exist_ok=True)
     js = result.out_dir / "manifest.json"
     js.write_text(json.dumps({"batch": result.batch, "rows": [o.to_json() for o in result.outcomes]},
