@@ -38,7 +38,7 @@ from sqlalchemy.exc import DatabaseError
 from . import register
 from .archive import ItemMeta, audit, file_item, items_for_serial, log_action
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
-from .db import database_finding, session
+from .db import database_finding, database_where, session
 from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import FORMS
 from .forms.context import build_context
@@ -236,7 +236,7 @@ def generate(
     try:
         result.outcomes = record_rows(ws, plan, run, check=check)
     except DatabaseError as e:  # nothing was recorded: the transaction rolled back
-        result.plan_findings.add(database_finding(e, ws.database_url))
+        result.plan_findings.add(database_finding(e, database_where(ws)))
         return result
     except RuqiError as e:  # the database is behind the archive: no number may be taken
         result.plan_findings.extend(e.findings)
