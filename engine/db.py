@@ -67,7 +67,7 @@ def get_engine(ws: Workspace) -> Engine:
 
 def _import_models() -> None:
     # Importing registers each module's tables on Base.metadata.
-    from . import register  # noqa: F401
+    from . import provenance, register  # noqa: F401
     from .archive import models  # noqa: F401
     from .stats import submissions  # noqa: F401
 

@@ -81,8 +81,14 @@ def _v5_audit_head(conn: Connection) -> None:
             conn.execute(head.insert().values(id=1, seq=last.seq, hash=last.hash))
 
 
+def _v6_mail_tables(conn: Connection) -> None:
+    from .provenance import MailMessage, MailReceipt, MailSource
+
+    Base.metadata.create_all(conn, tables=[MailSource.__table__, MailMessage.__table__, MailReceipt.__table__])
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_create_all, _v2_archive_tables, _v3_stats_tables,
-                                                  _v4_void_visits, _v5_audit_head]
+                                                  _v4_void_visits, _v5_audit_head, _v6_mail_tables]
 
 
 def current_version(conn: Connection) -> int:

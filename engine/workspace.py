@@ -89,6 +89,9 @@ class Table:
     zh: str
     # A family of named sub-tables ([contacts."省"] …): the names allowed; None for a plain table.
     names: Callable[[], Iterable[str]] | None = None
+    # An array of tables ([[mail]] …): each element is checked against ``keys`` and its values are
+    # kept as ``"<path>.1"``, ``"<path>.2"`` …
+    repeated: bool = False
 
 
 MAX_TEXT_CHARS = 120
@@ -115,6 +118,30 @@ def _contact_names() -> Iterable[str]:
     enterprise's own county's mailboxes and phones ([contacts."平城区"])."""
     return (*LEVELS, *dict.fromkeys(d.name for d in COUNTIES))
 
+
+def _no_password(value: Any) -> tuple[Any, str | None]:
+    return None, ("邮箱密码不能写在 ruqi.toml 中。请把密码单独存入工作目录中的一个文件（只允许本人读取：chmod 600），"
+                  "用 password_file 指定；或设置环境变量 RUQI_MAIL_PASSWORD。")
+
+
+SECURITY = ("tls", "starttls", "none")
+# [[mail]]: one table per mailbox of the bureau (engine.mail.config turns them into MailAccount).
+MAIL_KEYS = {
+    "host": Key(str, "", "IMAP 服务器地址", required=True, example='"imap.exmail.qq.com"'),
+    "port": Key(int, 0, "IMAP 端口（0：按加密方式取 993 或 143）", minimum=0, maximum=65535, example="993"),
+    "security": Key(str, "tls", "连接加密方式", choices=SECURITY, example='"tls"'),
+    "user": Key(str, "", "邮箱账号", required=True, example='"zfjd@example.gov.cn"'),
+    "folder": Key(str, "INBOX", "读取的文件夹", example='"INBOX"'),
+    "password_file": Key(str, "", "密码文件（工作目录中的文件名，权限 600）", example='"mail.secret"'),
+    "password": Key(str, "", "密码", check=_no_password),
+    "processed_folder": Key(str, "", "处理完的邮件移到的文件夹（空：只加标记）", example='"ruqi/已收"'),
+    "receipts": Key(bool, False, "是否给发件人发回执", example="false"),
+    "smtp_host": Key(str, "", "发回执的 SMTP 服务器（空：同 host）", example='"smtp.exmail.qq.com"'),
+    "smtp_port": Key(int, 0, "SMTP 端口（0：按加密方式取 465、587 或 25）", minimum=0, maximum=65535, example="465"),
+    "smtp_security": Key(str, "tls", "SMTP 加密方式", choices=SECURITY, example='"tls"'),
+    "receipt_from": Key(str, "", "回执的发件地址（空：同 user）", example='"zfjd@example.gov.cn"'),
+    "receipts_per_day": Key(int, 5, "每个发件人每天最多收到几封回执", minimum=0, maximum=1000, example="5"),
+}
 
 _PHONE_OR_EMPTY = dict(example='"0352-5000001"')
 CONTACT_KEYS = {
@@ -159,6 +186,7 @@ SCHEMA: dict[str, Table] = {
         k: Key(list, (), f"{f.title}上另加的文字", check=_text_lines(k), example='["值班电话：0352-1234567"]')
         for k, f in FORMS.items()
     }, "文书上另加的文字"),
+    "mail": Table(MAIL_KEYS, "邮箱（[[mail]]，每个邮箱一段）", repeated=True),
 }
 
 _KIND_ZH = {list: "用方括号括起的一组文字，如 [\"值班电话：0352-1234567\"]",
@@ -171,6 +199,9 @@ def _join(path: str, name: str) -> str:
 
 
 def _header(path: str) -> str:
+    base, _, n = path.rpartition(".")
+    if n.isdigit() and base in SCHEMA and SCHEMA[base].repeated:
+        return f"第{n}个 [[{base}]]"
     return f"[{path}]" if path else CONFIG_NAME
 
 
@@ -185,7 +216,7 @@ def _shown(value: Any) -> str:
 
 
 def _where(path: str, name: str = "") -> str:
-    return f"{CONFIG_NAME}{' [' + path + ']' if path else ''}{' ' + name if name else ''}"
+    return f"{CONFIG_NAME}{' ' + _header(path) if path else ''}{' ' + name if name else ''}"
 
 
 def check_config(data: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Finding]]:
@@ -198,7 +229,7 @@ def check_config(data: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[
     found: list[Finding] = []
     _check_table("", data, values, found)
     for path, table in SCHEMA.items():
-        if table.names is None and path not in values:
+        if table.names is None and not table.repeated and path not in values:
             values[path] = _check_values(path, table.keys, {}, found)
     return values, found
 
@@ -210,6 +241,8 @@ def _check_table(path: str, data: dict[str, Any], values: dict[str, dict[str, An
         sub = _join(path, name)
         if table.names is not None:
             _check_member(path, table, name, value, values, found)
+        elif sub in SCHEMA and SCHEMA[sub].repeated:
+            _check_array(sub, value, values, found)
         elif sub in SCHEMA:
             if isinstance(value, dict):
                 _check_table(sub, value, values, found)
@@ -244,6 +277,24 @@ def _check_member(path: str, table: Table, name: str, value: Any, values: dict[s
             else:
                 found.append(_unknown(sub, k, table, v))
         values[sub] = _check_values(sub, table.keys, own, found)
+
+
+def _check_array(path: str, value: Any, values: dict[str, dict[str, Any]], found: list[Finding]) -> None:
+    table = SCHEMA[path]
+    tables = value if isinstance(value, list) else [value]
+    for i, t in enumerate(tables, start=1):
+        where = f"{path}.{i}"
+        if not isinstance(t, dict):
+            found.append(error(ConfigCode.NOT_A_TABLE, f"{path} 应写成一段或几段 [[{path}]]（单独一行写 [[{path}]]，下面逐行写配置项）。",
+                               _where(where)))
+            continue
+        own = {}
+        for k, v in t.items():
+            if k in table.keys:
+                own[k] = v
+            else:
+                found.append(_unknown(where, k, table, v))
+        values[where] = _check_values(where, table.keys, own, found)
 
 
 def _unknown(path: str, name: str, table: Table, value: Any) -> Finding:
@@ -342,6 +393,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     late_days: int = 3
     texts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # form key -> the clerk's extra lines
+    mail: list[dict[str, Any]] = field(default_factory=list)  # the [[mail]] tables, checked (engine.mail.config)
 
     def contacts_for(self, county: str) -> Contacts:
         """The 县-level contacts printed on a card for an enterprise in ``county``: that county's own
@@ -378,6 +430,7 @@ class Config:
             limits=Limits(**v["limits"]),
             late_days=v["inbox"]["late_days"],
             texts={k: tuple(lines) for k, lines in v["texts"].items() if lines},
+            mail=[v[f"mail.{i}"] for i in range(1, len(v) + 1) if f"mail.{i}" in v],
         )
 
 
@@ -601,6 +654,16 @@ max_pdf_pages = 20
 max_unzipped_mb = 100
 max_seconds_per_file = 60
 stable_seconds = 2
+
+# 本局邮箱（ruqi mail fetch 从这里收取反馈卡和统计表）。每个邮箱一段 [[mail]]，去掉行首的 # 后填写。
+# 密码不要写在这里：存入工作目录中的一个文件（chmod 600），用 password_file 指定。详见 README“通过邮件收取”。
+# [[mail]]
+# host = "imap.exmail.qq.com"
+# security = "tls"
+# user = "zfjd@example.gov.cn"
+# password_file = "zfjd.secret"
+# processed_folder = "ruqi/已收"
+# receipts = false
 """
 
 _AREA = {"140200": ("0352", "dtyjj"), "140500": ("0356", "jcyjj"), "141000": ("0357", "lfyjj"), "141100": ("0358", "llyjj")}

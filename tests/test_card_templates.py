@@ -13,6 +13,7 @@ from _plan_fixtures import GOOD, _plan
 from _render_fixtures import docx_text, pdf_text, squash
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from engine.db import session
@@ -82,6 +83,7 @@ def test_clerk_lines_from_ruqi_toml_print_in_both_versions_of_every_form(ws: Wor
     for key, line in wanted.items():
         assert squash(line) in squash(docx_text(rs.files[(key, "docx")])), key
         assert squash(line) in squash(pdf_text(rs.files[(key, "pdf")])), key
+    assert len(PdfReader(rs.files[("card", "pdf")]).pages) == 1  # the card with its extra line still fits one page
     with pytest.raises(RuqiError) as e:
         toml.write_text(toml.read_text(encoding="utf-8").replace('notice = ["联系人', 'notise = ["联系人'), encoding="utf-8")
         Workspace.open(ws.root)

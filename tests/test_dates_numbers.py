@@ -17,6 +17,7 @@ from engine.generate import GenCode, RowStatus, generate
 from engine.inbox import Status, ingest
 from engine.review import ReviewFlag, build_review
 from engine.simulate import tick_pdf
+from engine.void import void_visit
 
 CLEAN = {i: "否" for i in range(1, 11)}
 
@@ -76,6 +77,17 @@ def test_a_visit_entered_late_is_numbered_by_its_date_and_shifted_cards_are_repo
     assert found[jul.serial].stated_total is None and "按检查日期应为第3次" in found[jul.serial].explanation
     assert ReviewFlag.VISIT_MISMATCH in r.entry(jul.serial).flags  # type: ignore[union-attr]
     assert ReviewFlag.VISIT_MISMATCH not in r.entry(mar.serial).flags  # type: ignore[union-attr]
+
+    # Voiding the March visit shifts the November card again; the void says so, and so does the review.
+    voided = void_visit(ws, mar.serial, "误登记：三月未实际检查", actor="李文书")
+    assert [(st.serial, st.printed, st.now) for st in voided.stale] == [(may.serial, (2, 1), (1, 1)),
+                                                                        (nov.serial, (3, 2), (3, 1))]
+    assert voided.stale[1].voided == ((mar.serial, date(2025, 3, 10)),)
+    r = build_review(ws, today=date(2025, 12, 1))
+    m = next(m for m in r.mismatches if m.entry.serial == nov.serial)
+    assert (m.expected_total, m.expected_kind) == (3, 1)
+    assert f"{mar.serial}（2025-03-10） 已作废" in m.explanation and may.serial in m.explanation
+    assert jul.serial not in {m.entry.serial for m in r.mismatches}  # 第2次 is right again
 
 
 def test_rows_out_of_date_order_in_one_plan_print_numbers_by_date(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

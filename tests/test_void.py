@@ -20,6 +20,7 @@ from engine.generate import RowStatus, generate
 from engine.inbox import pending_cards
 from engine.plan import COLUMNS, write_template
 from engine.review import build_review
+from engine.review.export import export_bundle
 from engine.void import VoidCode, void_visit
 
 runner = CliRunner()
@@ -82,6 +83,13 @@ def test_void_keeps_the_record_and_the_files_and_frees_the_cap(ws, tmp_path: Pat
     with pdfplumber.open(pdf) as doc:
         text = "".join((page.extract_text() or "") for page in doc.pages).replace("\n", "")
     assert "已作废的检查（1）" in text and serial in text  # (the reason wraps inside its narrow cell)
+    bag = export_bundle(ws, tmp_path / "审查包", only_flagged=True, today=date(2025, 12, 31), actor="机关纪委")
+    assert serial in bag.serials
+    index = load_workbook(tmp_path / "审查包" / "data" / "index.xlsx").active
+    row = next([c.value for c in r] for r in index.iter_rows(min_row=2) if r[0].value == serial)
+    assert "已作废" in row
+    copied = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / "审查包" / "data").rglob("*.docx")}
+    assert set(files.values()) <= copied  # the voided visit's originals are in the bag, byte for byte
 
 
 def test_void_refuses_without_reason_unknown_serial_or_twice(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

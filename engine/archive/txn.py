@@ -26,6 +26,8 @@ def on_commit(s: Session, action: Callable[[], None], undo: Callable[[], None] |
 
 
 def _run(s: Session) -> None:
+    if s.get_nested_transaction() is not None:
+        return  # a SAVEPOINT was released (SQLAlchemy fires after_commit for it too): not yet
     for _txn, action, _undo in s.info.pop(_PENDING, []):
         action()
 

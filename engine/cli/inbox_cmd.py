@@ -10,13 +10,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
+from ..mail import MailPoller, MailReport
 from ..stats.codes import label_zh as stats_label_zh
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
-             Status.DUPLICATE: "重复，未再归档"}
-STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan"}
-FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "NEEDS_REVIEW": "待核对",
+             Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱"}
+STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
+                Status.SKIPPED: "magenta"}
+FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "QR_MISSING": "无可核验二维码", "NEEDS_REVIEW": "待核对",
            "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”"}
 
 
@@ -35,14 +37,18 @@ def ingest_cmd(
     ws = open_workspace(workspace)
     if as_json:
         # One line per file as soon as its result is committed: a crash loses no reported line.
-        ingest(ws, workers=workers, actor=actor, on_outcome=lambda o: print_json(o.to_json()))
-        return
-    with Progress(TextColumn("处理收件箱"), BarColumn(), MofNCompleteColumn(), console=err_console,
-                  transient=True) as bar:
-        task = bar.add_task("ingest", total=None)
-        report = ingest(ws, workers=workers, actor=actor,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total))
-    print_report(report)
+        report = ingest(ws, workers=workers, actor=actor, on_outcome=lambda o: print_json(o.to_json()))
+        if report.stopped is not None:
+            print_json({"stopped": report.stopped.to_dict()})
+    else:
+        with Progress(TextColumn("处理收件箱"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                      transient=True) as bar:
+            task = bar.add_task("ingest", total=None)
+            report = ingest(ws, workers=workers, actor=actor,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+        print_report(report)
+    if report.stopped is not None:
+        raise typer.Exit(1)
 
 
 def watch_cmd(
@@ -51,8 +57,13 @@ def watch_cmd(
     interval: float = typer.Option(2.0, "--interval", help="轮询间隔（秒）"),
     workers: int = typer.Option(None, "--workers", help="并行读取的进程数"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
+    mail: bool = typer.Option(False, "--mail", help="同时收取 ruqi.toml 中 [[mail]] 邮箱的邮件"),
+    mail_interval: float = typer.Option(60.0, "--mail-interval", help="收取邮件的间隔（秒）"),
 ) -> None:
     ws = open_workspace(workspace)
+    poller = MailPoller(ws, mail_interval, lambda r: show_mail(r, as_json), actor=actor) if mail else None
+    if mail and not as_json:
+        err_console.print(f"同时每 {mail_interval:g} 秒收取一次邮件（{len(ws.config.mail)} 个邮箱）。")
     if not as_json:
         err_console.print(f"正在监视 {esc(ws.inbox)}（每 {interval:g} 秒检查一次，文件 {ws.config.limits.stable_seconds:g} 秒不变后处理）。按 Ctrl+C 停止。")
 
@@ -65,10 +76,30 @@ def watch_cmd(
             print_json(o.to_json())
 
     try:
-        watch(ws, interval=interval, on_report=show, on_outcome=line, workers=workers, actor=actor)
+        watch(ws, interval=interval, on_report=show, on_outcome=line, workers=workers, actor=actor, each_cycle=poller)
     except KeyboardInterrupt:
         if not as_json:
             err_console.print("已停止监视。")
+
+
+def show_mail(report: MailReport, as_json: bool) -> None:
+    """One line per fetched message (the files it brought are reported by the inbox as usual)."""
+    for f in report.problems:
+        if as_json:
+            print_json({"type": "problem", **f.to_dict()})
+        else:
+            err_console.print(f"[red]邮箱问题：[/red]{esc(str(f))}")
+    for m in report.messages:
+        if as_json:
+            print_json(m.to_json())
+        else:
+            console.print(f"邮件 {esc(m.sender)}“{esc(m.subject)}”：{m.status.zh}{('，' + esc(m.note)) if m.note else ''}")
+    if report.ingest is not None:
+        if as_json:
+            for o in report.ingest.outcomes:
+                print_json(o.to_json())
+        else:
+            print_report(report.ingest)
 
 
 def status_cmd(
@@ -98,8 +129,11 @@ def status_cmd(
 
 
 def print_report(report: IngestReport) -> None:
+    if report.stopped is not None:
+        err_console.print(f"[red]处理中止：{esc(report.stopped.message)}（{report.stopped.code}）[/red]")
     if not report.outcomes:
-        console.print("收件箱里没有待处理的文件。")
+        if report.stopped is None:
+            console.print("收件箱里没有待处理的文件。")
         return
     t = Table(title="收件箱处理结果")
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
@@ -109,7 +143,8 @@ def print_report(report: IngestReport) -> None:
     console.print(t)
     counts = "，".join(f"{STATUS_ZH[s]} {report.count(s)} 件" for s in Status if report.count(s))
     console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
-                  f"待核对的图片见 inbox/needs_review/。")
+                  f"待核对的图片见 inbox/needs_review/"
+                  + ("；未处理的仍在 inbox/，原因见上表。" if report.count(Status.SKIPPED) else "。"))
 
 
 def flag_zh(flag: str) -> str:

@@ -1,7 +1,7 @@
 """A returned card in the archive and in the register: its metadata, and the register's card columns.
 
 The archive item of a returned card carries everything the 纪委 review needs beyond the bytes:
-``flags`` (VIOLATION, LATE, SUSPECT, NEEDS_REVIEW) and ``extra`` (answers, violation question
+``flags`` (VIOLATION, LATE, EARLY, SUSPECT, QR_MISSING, NEEDS_REVIEW) and ``extra`` (answers, violation question
 numbers, how it was read, the serial/QR/enterprise as read, finding codes and messages).
 The register's ``card_*`` columns are *derived* from the archive (``refresh_visit``), so they can
 be recomputed at any time and a crash between filing and updating cannot leave them wrong.
@@ -57,6 +57,7 @@ def card_extra(reading: CardReading, check: CardCheck, status: Status, sha256: s
         "enterprise_read": reading.enterprise, "head": reading.head, "position": reading.position,
         "phone": reading.phone, "stated_visit_total": reading.stated_visit_total,
         "stated_visit_kind": reading.stated_visit_kind,
+        "printed_dates": [d.isoformat() for d in reading.printed_dates] if reading.printed_dates else None,
         "codes": check.findings.codes(), "errors": finding_dicts(list(check.findings)), "sha256": sha256,
         "suspect_note": "；".join(check.suspect_reasons),
     }

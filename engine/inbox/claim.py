@@ -52,12 +52,9 @@ class Claimed:
     adopted: bool  # taken over from a run that died
 
 
-def is_candidate(p: Path) -> bool:
-    """A regular file in the inbox that the engine should look at."""
-    n = p.name
-    if n in IGNORED_NAMES or n.startswith(IGNORED_PREFIXES) or n.endswith(IGNORED_SUFFIXES):
-        return False
-    return p.is_file() and not p.is_symlink()
+def ignored(name: str) -> bool:
+    """Editors' lock files, partial downloads, desktop bookkeeping: never reported, never touched."""
+    return name in IGNORED_NAMES or name.startswith(IGNORED_PREFIXES) or name.endswith(IGNORED_SUFFIXES)
 
 
 class Run:
@@ -122,12 +119,6 @@ class Run:
         """Move ``p`` into this run; None when another run took it first."""
         return self._take(p, p.name, adopted=False)
 
-    def claim_inbox(self, names: set[str] | None = None) -> list[Claimed]:
-        """Claim every candidate file in the inbox (or only ``names``), oldest first."""
-        files = [p for p in self.inbox.iterdir() if is_candidate(p) and (names is None or p.name in names)]
-        files.sort(key=lambda p: (_mtime(p), p.name))
-        return [c for p in files if (c := self.claim(p)) is not None]
-
     def adopt_orphans(self) -> list[Claimed]:
         """Take over the claims of runs that died (their lock is free)."""
         adopted: list[Claimed] = []
@@ -143,6 +134,14 @@ class Run:
             _remove_if_empty(run_dir)
         return adopted
 
+    def others_at_work(self) -> bool:
+        """Whether another run is alive: a file gone from the inbox was most likely taken by it
+        (and is reported by it), not lost."""
+        if not self.base.is_dir():
+            return False
+        return any(d != self.dir and not d.name.startswith(".") and d.is_dir() and not _dead(d)
+                   for d in self.base.iterdir())
+
     def release(self, c: Claimed) -> None:
         """The claim is done (filed or deleted).  Its empty slot goes with the run directory."""
         c.path.unlink(missing_ok=True)
@@ -150,6 +149,21 @@ class Run:
     def move_out(self, c: Claimed, target: Path) -> None:
         os.replace(c.path, target)
         self.release(c)
+
+    def put_back(self, c: Claimed) -> bool:
+        """Return a claimed file to ``inbox/<name>``, where the clerk sees it.  False when that name
+        has meanwhile been taken: the claim then stays for the next run to adopt."""
+        target = self.inbox / c.name
+        if target.exists() or target.is_symlink():
+            return False
+        try:
+            os.rename(c.path, target)
+        except FileNotFoundError:
+            return False
+        if c.path.parent != self.dir:
+            with contextlib.suppress(OSError):
+                c.path.parent.rmdir()  # its slot (long names)
+        return True
 
 
 def _claims_in(run_dir: Path) -> list[tuple[Path, str]]:
@@ -178,13 +192,6 @@ def _remove_if_empty(run_dir: Path) -> None:
     (run_dir / LOCK).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         run_dir.rmdir()
-
-
-def _mtime(p: Path) -> float:
-    try:
-        return p.stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
 
 
 def _dead(run_dir: Path) -> bool:

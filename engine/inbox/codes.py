@@ -14,6 +14,7 @@ class Status(StrEnum):
     REJECTED = "rejected"  # moved to inbox/rejected/ with <name>.reason.txt / .reason.json
     DUPLICATE = "duplicate"  # the same bytes are already in the archive; the copy is removed
     NEEDS_REVIEW = "needs_review"  # in the archive with flag NEEDS_REVIEW: a person must read it
+    SKIPPED = "skipped"  # not handled this time and left where the clerk sees it (folder, unreadable, still copying)
 
 
 class Kind(StrEnum):
@@ -29,7 +30,8 @@ class Flag(StrEnum):
     VIOLATION = "VIOLATION"  # a 是 on the card: goes on the 纪委 list
     LATE = "LATE"  # received more than late_days after the inspection ended
     EARLY = "EARLY"  # received on a day before the inspection's last day: filled in advance?
-    SUSPECT = "SUSPECT"  # unknown serial, QR signature wrong, enterprise not the register's
+    SUSPECT = "SUSPECT"  # unknown serial, QR signature wrong, enterprise or dates not the register's
+    QR_MISSING = "QR_MISSING"  # no QR of ours with a valid signature: only the printed serial ties it to its visit
     NEEDS_REVIEW = "NEEDS_REVIEW"  # a person must read the card (scan, or answers unclear)
 
 
@@ -40,6 +42,7 @@ class Reason(StrEnum):
     TOO_LARGE = "FILE_TOO_LARGE"
     NAME_UNSAFE = "NAME_UNSAFE"  # path separators, "..", control or bidi characters
     NAME_TOO_LONG = "NAME_TOO_LONG"
+    NAME_ENCODING = "NAME_ENCODING"  # the name's bytes are not UTF-8 (copied from an old GBK share)
     UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
     OLD_OFFICE_FORMAT = "OLD_OFFICE_FORMAT"  # .doc / .wps: save as .docx or PDF
     ARCHIVE_FILE = "ARCHIVE_FILE"  # .zip/.rar sent as is
@@ -62,3 +65,14 @@ class Reason(StrEnum):
     UNKNOWN_WORKBOOK = "UNKNOWN_WORKBOOK"  # a spreadsheet that is none of our four tables
     STATS_REJECTED = "STATS_REJECTED"
     STATS_UNAVAILABLE = "STATS_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"  # the engine failed on this one file: rejected, traceback in reason.json
+    # Left in inbox/ (status skipped), nothing read or moved:
+    FOLDER = "FOLDER"  # a dropped folder: its files must be put in inbox/ itself
+    SYMLINK = "SYMLINK"  # a link, not the document
+    NOT_A_FILE = "NOT_A_FILE"  # a FIFO, socket or device
+    NO_PERMISSION = "NO_PERMISSION"  # the engine's user may not read it
+    STILL_WRITING = "STILL_WRITING"  # size or time still changing: a copy in progress
+    VANISHED = "VANISHED"  # gone between listing and claiming (moved, deleted, taken by another run)
+    # The run stopped (IngestReport.stopped); the files it had not finished are back in inbox/:
+    DISK_FULL = "DISK_FULL"
+    READ_ONLY = "READ_ONLY"  # the archive or the inbox cannot be written (read-only, no permission)

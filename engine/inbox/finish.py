@@ -7,18 +7,26 @@ claimed file out of the run directory (delete after filing, move to ``rejected/`
 ``needs_review/``) is *deferred until after the commit*.  So a crash at any moment leaves each
 file either still claimed (the next run redoes it; its uncommitted rows never existed) or done.
 Reason files are written before the commit: a redo rewrites them under the same name.
+
+``Batch.handle`` is the per-file guard: any exception while one file is finished rolls back that
+file's SAVEPOINT and rejects the file (``INTERNAL_ERROR``, traceback in its reason.json); only a
+storage problem (``engine.inbox.storage``: full disk, read-only archive) leaves the batch, as
+``Stop``, because no file is to blame for it.  A file whose size or time changed since it was
+claimed is still being written: it goes back to ``inbox/`` untouched (``STILL_WRITING``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import get_engine
@@ -32,7 +40,10 @@ from .claim import Claimed, Run
 from .codes import Flag, Kind, Reason, Status
 from .examine import Examination
 from .outcome import Outcome
-from .shelve import NEEDS_REVIEW_DIR, finding_dicts, now_iso, target_for, write_reasons
+from .preflight import display_name, not_utf8, raw_name
+from .shelve import NEEDS_REVIEW_DIR, finding_dicts, now_iso, reason_files, target_for, write_reasons
+from .storage import trouble
+from .survey import left_outcome, still_writing
 from .validate import check_card
 
 BATCH_SIZE = 25
@@ -47,10 +58,20 @@ class Item:
     sha256: str
     size: int
     received_at: datetime
+    mtime_ns: int = 0  # with size: the file as claimed; a change means it is still being written
+    source: dict[str, Any] | None = None  # provenance when it arrived by e-mail (engine.provenance)
 
     @property
     def name(self) -> str:
-        return self.claim.name
+        """The name as printed, logged and stored (``display_name``: a non-UTF-8 name, readable)."""
+        return display_name(self.claim.name)
+
+    def changed(self) -> bool:
+        try:
+            st = self.claim.path.stat()
+        except FileNotFoundError:
+            return False  # handled by whoever took it
+        return (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +101,10 @@ class Batch:
         self._reserved: dict[Path, str] = {}
         self._files = 0
         self._started = 0.0
+        self._written: list[Path] = []  # reason files of this transaction (deleted if it rolls back)
+        self._committed = False
+        self._stopped_in_file = False
+        self.rolled_back: list[Outcome] = []  # outcomes a failed commit took back (never reported)
 
     # ---- transaction
 
@@ -89,31 +114,63 @@ class Batch:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self.commit()
-        elif self._s is not None:
+            return
+        if self._stopped_in_file and self._s is not None:
+            # The files finished before the one that hit a full disk are complete (the failed one's
+            # SAVEPOINT is gone): keep them if the database can still commit.
+            with contextlib.suppress(Exception):  # else nothing of this transaction happened, as below
+                self.commit()
+        if self._s is not None:
             self._s.rollback()
             self._s.close()
             self._s = None
+        # The claims stay where they are (the caller puts them back or the next run adopts them).
+        _remove_files(self._written)
+        self._after, self._reserved, self._written = [], {}, []
+        self.rolled_back, self._done = self._done, []
 
     @property
     def s(self) -> Session:
         if self._s is None:
             self._s = self._maker()
+            # First in line, before the archive's own after-commit work (which may fail on a full
+            # disk): tells a failed commit from a committed one whose follow-up failed.
+            event.listen(self._s, "after_commit", self._mark_committed, insert=True)
             self._s.begin()
             self._started = time.monotonic()
+            self._committed = False
         return self._s
 
+    def _mark_committed(self, s: Session) -> None:
+        if s.get_nested_transaction() is None:  # the outermost commit, not a SAVEPOINT's release
+            self._committed = True
+
     def commit(self) -> None:
+        failed: Exception | None = None
         if self._s is not None:
-            self._s.commit()
-            self._s.close()
-            self._s = None
-        after, self._after, self._reserved, self._files = self._after, [], {}, 0
+            try:
+                self._s.commit()
+            except Exception as e:
+                if not self._committed:
+                    raise  # nothing was written: __exit__ rolls back
+                # Committed; the archive's after-commit renames did not all happen: its repair
+                # finishes them on the next run.  Our own moves must happen regardless.
+                failed = e
+            finally:
+                self._s.close()
+                self._s = None
+        after, self._after, self._reserved, self._files, self._written = self._after, [], {}, 0, []
         for action in after:
-            action()
+            try:
+                action()
+            except Exception as e:  # the rest must still move; a claim left behind is redone
+                failed = failed or e
         done, self._done = self._done, []
         if self._on_outcome is not None:
             for out in done:
                 self._on_outcome(out)
+        if failed is not None:
+            raise failed
 
     def done(self, out: Outcome) -> Outcome:
         """Note an outcome; it is reported to ``on_outcome`` once its transaction has committed."""
@@ -128,9 +185,63 @@ class Batch:
     def _release(self, it: Item) -> None:
         self._after.append(lambda c=it.claim: self.run.release(c))
 
+    # ---- the per-file guard
+
+    def handle(self, it: Item, step: Callable[[], Outcome], *, savepoint: bool = True) -> Outcome:
+        """``step()``'s outcome for this file; any failure in it is this file's rejection."""
+        marks = len(self._after), len(self._written), dict(self._reserved)
+        sp = self.s.begin_nested() if savepoint else None
+        try:
+            out = step()
+        except Exception as e:
+            self._undo(sp, marks)
+            if trouble(e, self.ws) is not None:
+                self._stopped_in_file = sp is not None
+                raise
+            return self._crashed(it, e, traceback.format_exc(limit=12))
+        if sp is not None and sp.is_active:
+            sp.commit()
+        return out
+
+    def _undo(self, sp: Any, marks: tuple[int, int, dict[Path, str]]) -> None:
+        if sp is not None and sp.is_active:
+            sp.rollback()
+        after, written, reserved = marks
+        del self._after[after:]
+        _remove_files(self._written[written:])
+        del self._written[written:]
+        self._reserved = reserved
+
+    def _crashed(self, it: Item, e: Exception, crash: str) -> Outcome:
+        out = Outcome(it.name, it.sha256, Status.REJECTED)
+        out.findings.add(error(Reason.INTERNAL_ERROR, f"处理此文件时程序出错（{type(e).__name__}），文件已原样退回，其他文件照常处理。"
+                                                      "请把本文件连同 reason.json（内有出错记录）交给管理员。"))
+        marks = len(self._after), len(self._written), dict(self._reserved)
+        sp = self.s.begin_nested()
+        try:
+            out = self.reject(it, out, crash)
+        except Exception as e2:
+            self._undo(sp, marks)
+            if trouble(e2, self.ws) is not None:
+                raise
+            # Not even its rejection could be written: it goes back where the clerk sees it.
+            self.run.put_back(it.claim)
+            return left_outcome(it.claim.name, Reason.INTERNAL_ERROR,
+                                f"处理此文件时程序出错（{type(e).__name__}，{type(e2).__name__}），文件留在收件箱未动。请交给管理员。")
+        if sp.is_active:
+            sp.commit()
+        return out
+
+    def leave(self, it: Item, code: Reason, message: str) -> Outcome:
+        """Back to ``inbox/`` untouched, at once (no database work), with the reason."""
+        self.run.put_back(it.claim)
+        return left_outcome(it.claim.name, code, message)
+
     # ---- outcomes
 
     def finish(self, it: Item, ex: Examination) -> Outcome:
+        if it.changed():
+            return self.leave(it, Reason.STILL_WRITING, still_writing("读取期间大小或修改时间发生了变化"))
         out = Outcome(it.name, it.sha256, Status.REJECTED, kind=ex.kind)
         out.findings.extend(ex.findings)
         if ex.reading is not None:
@@ -183,8 +294,13 @@ class Batch:
             "status": str(out.status), "kind": str(out.kind), "serial": out.serial, "flags": out.flags,
             "codes": out.findings.codes(), "errors": finding_dicts(list(out.findings)), "run": self.run.id,
         }
+        if not_utf8(it.claim.name):
+            record["file_bytes_hex"] = raw_name(it.claim.name).hex()  # the name as it really was
         if crash:
             record["crash"] = crash
+        if it.source:
+            record["mail"] = it.source
+        self._written.extend(reason_files(target))
         write_reasons(target, record, heading, advice)
         self._after.append(lambda c=it.claim, t=target: self.run.move_out(c, t))
         return target
@@ -238,10 +354,12 @@ class Batch:
             note_held(visit, it.received_at, check)
             return self.hold(it, out)
         meta = card_meta(reading, check, visit, it.name, it.received_at, out.status, it.sha256)
+        if it.source:
+            meta.extra["mail"] = it.source
         try:
-            # No SAVEPOINT: the archive ties the file's move to the outer commit (a savepoint's
-            # release would move it early).  A refusal (RuqiError) is raised before anything is
-            # written; any other error aborts the whole batch, whose claims the next run redoes.
+            # Inside this file's SAVEPOINT (``handle``): the archive ties the file's move to the
+            # outermost commit, and a rolled-back savepoint deletes its temporary copy.  A refusal
+            # (RuqiError) is raised before anything is written.
             row = file_item(self.ws, it.claim.path, meta, actor=self.actor, session=s)
         except RuqiError as e:  # the archive refused it (format, metadata): keep it, say why
             out.findings.add(error(Reason.UNREADABLE, f"归档系统拒收：{e.finding.message}"))
@@ -266,6 +384,8 @@ class Batch:
         try:
             res = stats_adapter.accept(self.ws, sub, it.received_at, self.actor)
         except Exception as e:  # the stats desk refused it: shelve with its reason, never lose it
+            if trouble(e, self.ws) is not None:
+                raise  # a full disk is not the table's fault
             out.findings.add(error(Reason.STATS_REJECTED, f"统计表未能入库：{e}"))
             return self.reject(it, out, stats=sub)
         out.status = Status.FILED
@@ -274,6 +394,14 @@ class Batch:
         out.location = getattr(res, "rel_path", "") or ""
         self._release(it)
         return out
+
+
+def _remove_files(paths: list[Path]) -> None:
+    """Reason files of a transaction that did not happen (only files: a folder squatting on a
+    reason file's name may be what failed)."""
+    for p in paths:
+        if p.is_file() or p.is_symlink():
+            p.unlink(missing_ok=True)
 
 
 def _archive_accepts(content: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..findings import Findings
+from ..findings import Finding, Findings
 from ..readback.common import QUESTION_COUNT
 from .codes import Kind, Status
 
@@ -47,6 +47,9 @@ class Outcome:
 class IngestReport:
     run: str
     outcomes: list[Outcome] = field(default_factory=list)
+    # Why the run stopped before the end (full disk, read-only archive); None when it did not.
+    # The files it had not finished are back in inbox/, unregistered.
+    stopped: Finding | None = None
 
     def count(self, status: Status) -> int:
         return sum(o.status is status for o in self.outcomes)

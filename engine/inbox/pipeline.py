@@ -33,12 +33,16 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..db import session
+from ..provenance import sources_for
 from ..workspace import Workspace
 from .claim import Claimed, Run
+from .codes import Reason, Status
 from .finish import Batch, Item, Known, known_from_row
 from .outcome import IngestReport, Outcome
 from .pool import Job, examine_all
 from .shelve import NEEDS_REVIEW_DIR, held_index, sha256_of
+from .storage import trouble
+from .survey import VANISHED_MESSAGE, left_outcome, still_writing, survey
 
 Progress = Callable[[int, int], None]
 GENERATED_TYPES = ("card_generated", "notice", "notice_board")
@@ -53,46 +57,141 @@ def ingest(
     now: datetime | None = None,
     progress: Progress | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    stable_seconds: float | None = None,
 ) -> IngestReport:
     """Handle every file in the inbox (or only ``names``) once; see the module docstring.
 
     ``progress(done, total)`` is called as files are examined; ``on_outcome(outcome)`` once a
-    file's result is committed (so what it reports is final).
+    file's result is final (committed, or left in the inbox).  ``stable_seconds`` (default
+    ``[limits] stable_seconds``): how long a file must have been unchanged (``watch`` passes 0
+    for the files it has already watched settle).  A full disk or an unwritable archive stops
+    the run with ``IngestReport.stopped`` set instead of raising.
     """
-    _archive_ready(ws)
-    with Run(ws.inbox) as run:
-        report = IngestReport(run.id)
-        claims = run.adopt_orphans() + run.claim_inbox(set(names) if names is not None else None)
-        items = [_prepare(c, now) for c in claims]
-        total = len(items)
-        with Batch(ws, run, actor, on_outcome) as batch:
-            todo: dict[str, Item] = {}
-            for it, known in zip(items, known_bytes(ws, items), strict=True):
-                if known is None:
-                    todo[str(it.claim.path)] = it
-                    continue
-                _add(report, batch.done(batch.known(it, known)), progress, total)
-            jobs = [Job(it.claim.path, it.name) for it in todo.values()]
-            # Commit whenever the workers are behind: the write lock is never held while waiting.
-            for job, ex in examine_all(jobs, ws.root, ws.key, ws.config.limits, workers=workers, lock_fd=run.lock_fd,
-                                       on_wait=batch.commit):
-                _add(report, batch.done(batch.finish(todo[str(job.path)], ex)), progress, total)
-                batch.maybe_commit()
+    report = IngestReport("")
+    try:
+        _archive_ready(ws)
+        with Run(ws.inbox) as run:
+            report.run = run.id
+            _run(ws, run, report, names, workers, actor, now, progress, on_outcome,
+                 ws.config.limits.stable_seconds if stable_seconds is None else stable_seconds)
+    except Exception as e:
+        t = trouble(e, ws)
+        if t is None:
+            raise
+        report.stopped = t.finding(0)  # before anything was claimed: nothing to put back
     return report
 
 
-def _add(report: IngestReport, out: Outcome, progress: Progress | None, total: int) -> None:
-    report.outcomes.append(out)
-    if progress is not None:
-        progress(len(report.outcomes), total)
+def _run(ws: Workspace, run: Run, report: IngestReport, names: Sequence[str] | None, workers: int | None,
+         actor: str | None, now: datetime | None, progress: Progress | None,
+         on_outcome: Callable[[Outcome], None] | None, stable_seconds: float) -> None:
+    def left(out: Outcome) -> None:  # final at once: nothing to commit
+        report.outcomes.append(out)
+        if on_outcome is not None:
+            on_outcome(out)
+
+    look = survey(ws.inbox, set(names) if names is not None else None, stable_seconds)
+    for out in look.left:
+        left(out)
+    claims = run.adopt_orphans()
+    vanished = list(look.vanished)
+    for p in look.ready:
+        c = run.claim(p)
+        if c is None:
+            vanished.append(p.name)
+        else:
+            claims.append(c)
+    # A file another live run took is reported by that run; otherwise the clerk hears of it.
+    if vanished and not run.others_at_work():
+        for name in vanished:
+            left(left_outcome(name, Reason.VANISHED, VANISHED_MESSAGE))
+    items: list[Item] = []
+    for c in claims:
+        it = _prepare(run, c, now)
+        if isinstance(it, Outcome):
+            left(it)
+        else:
+            items.append(it)
+    batch: Batch | None = None
+    try:
+        arrived_by_mail(ws, items)
+        batch = Batch(ws, run, actor, on_outcome)
+        with batch:
+            _finish_all(ws, batch, report, items, workers, run, progress, left)
+    except Exception as e:
+        t = trouble(e, ws)
+        if t is None:
+            raise
+        taken = {id(o) for o in batch.rolled_back} if batch is not None else set()
+        report.outcomes = [o for o in report.outcomes if id(o) not in taken]
+        unfinished = [it for it in items if it.claim.path.exists()]
+        for it in unfinished:
+            run.put_back(it.claim)
+        report.stopped = t.finding(len(unfinished))
 
 
-def _prepare(c: Claimed, now: datetime | None) -> Item:
-    st = c.path.stat()
+def _finish_all(ws: Workspace, batch: Batch, report: IngestReport, items: list[Item], workers: int | None,
+                run: Run, progress: Progress | None, left: Callable[[Outcome], None]) -> None:
+    total = len(items)
+
+    def add(out: Outcome) -> None:
+        # A file left in the inbox is final at once; the others once their transaction commits.
+        if out.status is Status.SKIPPED:
+            left(out)
+        else:
+            report.outcomes.append(batch.done(out))
+        if progress is not None:
+            progress(len(report.outcomes), total)
+
+    todo: dict[str, Item] = {}
+    for it, known in zip(items, known_bytes(ws, items), strict=True):
+        if known is None:
+            todo[str(it.claim.path)] = it
+        else:
+            add(batch.handle(it, lambda it=it, k=known: batch.known(it, k)))
+    jobs = [Job(it.claim.path, it.claim.name) for it in todo.values()]
+    # Commit whenever the workers are behind: the write lock is never held while waiting.
+    for job, ex in examine_all(jobs, ws.root, ws.key, ws.config.limits, workers=workers, lock_fd=run.lock_fd,
+                               on_wait=batch.commit):
+        it = todo[str(job.path)]
+        # A statistics table is accepted in a transaction of its own (no SAVEPOINT around it).
+        add(batch.handle(it, lambda it=it, ex=ex: batch.finish(it, ex), savepoint=not ex.kind.name.startswith("STATS")))
+        batch.maybe_commit()
+
+
+def _prepare(run: Run, c: Claimed, now: datetime | None) -> Item | Outcome:
+    """Hash the claimed file; a file that changed meanwhile, or that cannot be read, goes back."""
+    try:
+        st = c.path.stat()
+        sha = sha256_of(c.path)
+        after = c.path.stat()
+    except FileNotFoundError:
+        return left_outcome(c.name, Reason.VANISHED, VANISHED_MESSAGE)
+    except PermissionError:
+        run.put_back(c)
+        return left_outcome(c.name, Reason.NO_PERMISSION, "本程序没有读取此文件的权限，文件留在收件箱未动。"
+                                                          "请让管理员放开读取权限后再运行 ruqi ingest。")
+    if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+        run.put_back(c)
+        return left_outcome(c.name, Reason.STILL_WRITING, still_writing("计算校验值期间文件发生了变化"))
     # The file's own time is the best evidence of arrival (it survives a clerk dropping a day's
     # mail in the evening); a clock in the future is capped at now.
     received = min(datetime.fromtimestamp(st.st_mtime), now or datetime.now())
-    return Item(c, sha256_of(c.path), st.st_size, received)
+    return Item(c, sha, st.st_size, received, st.st_mtime_ns)
+
+
+def arrived_by_mail(ws: Workspace, items: list[Item]) -> None:
+    """Files fetched by ``engine.mail``: the server's received time counts (3-day rule), and the
+    provenance goes with the item into the archive."""
+    if not items:
+        return
+    with session(ws) as s:
+        found = sources_for(s, (it.sha256 for it in items))
+    for it in items:
+        src = found.get(it.sha256)
+        if src is not None:
+            it.received_at = src.received_at
+            it.source = src.to_json()
 
 
 def _archive_ready(ws: Workspace) -> None:

@@ -36,6 +36,7 @@ from ..workspace import Limits
 from .codes import Reason
 
 MAX_NAME_CHARS = 120
+MAX_SAFE_STEM_BYTES = 120  # 40 Chinese characters
 MAX_ZIP_ENTRIES = 2000
 MAX_RATIO = 200  # Office XML compresses ~10:1; 200:1 over a megabyte is a bomb
 RATIO_MIN_BYTES = 1 << 20
@@ -66,6 +67,11 @@ class Preflight:
 
 
 def check_name(name: str) -> Finding | None:
+    if not_utf8(name):
+        guess = display_name(name)
+        return error(Reason.NAME_ENCODING, f"文件名不是 UTF-8 编码（常见于从旧的 GBK 共享目录复制来的文件），显示为“{guess}”，"
+                                           "系统无法可靠记录原文件名。文件已改名后原样退回（原文件名的字节记在 reason.json 中）。"
+                                           "请改成正常的文件名后重新放入收件箱。", "文件名")
     bad = [c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI]
     if bad:
         return error(Reason.NAME_UNSAFE, "文件名含有控制字符或隐藏的方向字符，可能是伪装的文件。请核实来源，改名后再放入收件箱。", "文件名")
@@ -76,14 +82,42 @@ def check_name(name: str) -> Finding | None:
     return None
 
 
+def not_utf8(name: str) -> bool:
+    """Python hands over a name whose bytes are not UTF-8 with each bad byte as a lone surrogate."""
+    return any("\udc80" <= c <= "\udcff" for c in name)
+
+
+def raw_name(name: str) -> bytes:
+    """The name's bytes as on disk (what a non-UTF-8 name really is)."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def display_name(name: str) -> str:
+    """A name that can be printed, logged and stored: itself when it is UTF-8, else its bytes read as
+    GB18030 (the old shares' encoding), else with the bad bytes written as ``\\xff``."""
+    if not not_utf8(name):
+        return name
+    raw = raw_name(name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
+
+
 def safe_name(name: str, limit: int = 80) -> str:
-    """A name that is safe to write anywhere: no separators, controls or bidi marks, limited length."""
-    cleaned = "".join("_" if unicodedata.category(c) == "Cc" or c in _BIDI or c in "/\\:*?\"<>|" else c for c in name)
+    """A name that is safe to write anywhere: no separators, controls or bidi marks, not UTF-8-less,
+    and short: the stem keeps at most ``limit`` characters and ``MAX_SAFE_STEM_BYTES`` bytes, so
+    ``.<name> (999).reason.json.tmp-<pid>`` still fits the 255 bytes of a file name."""
+    name = display_name(name)
+    cleaned = "".join("_" if unicodedata.category(c) in ("Cc", "Cs") or c in _BIDI or c in "/\\:*?\"<>|" else c
+                      for c in name)
     cleaned = re.sub(r"\.{2,}", ".", cleaned).strip(" .") or "unnamed"
     stem, dot, ext = cleaned.rpartition(".")
     if not dot or len(ext) > 8:
         stem, ext = cleaned, ""
     stem = stem[:limit]
+    while len(stem.encode("utf-8")) > MAX_SAFE_STEM_BYTES:
+        stem = stem[:-1]
     return f"{stem}.{ext}" if ext else stem
 
 

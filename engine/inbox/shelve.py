@@ -55,9 +55,9 @@ def target_for(directory: Path, name: str, sha256: str, reserved: dict[Path, str
             if reserved[p] == sha256:
                 return p, True
             continue
-        if not p.exists():
+        if not p.exists() and not p.is_symlink():
             return p, False
-        if sha256_of(p) == sha256:
+        if p.is_file() and not p.is_symlink() and sha256_of(p) == sha256:
             return p, True
     raise RuntimeError(f"no free name for {name} in {directory}")
 

@@ -12,7 +12,12 @@ go into the archive and the register for the 纪委 review:
   earlier of its modification time and the ingest), as for LATE.  A card that arrives on the last
   day itself is normal (the team leaves the card as it goes) and is not flagged;
 - ``SUSPECT``: serial unknown or missing, QR signature wrong, QR and printed serial disagree,
-  or the enterprise on the card (QR code or printed name) is not the register's;
+  or the enterprise on the card (QR code or printed name) is not the register's; on a card without
+  a verifiable QR also: the printed 检查日期 differ from the register's, or the printed enterprise
+  or dates cannot be read (nothing else ties the printed serial to its visit);
+- ``QR_MISSING``: no QR of ours with a valid signature was found (the picture was deleted, cannot
+  be decoded, or is not ours).  Such a card is tied to its visit only by what is printed on it,
+  which anyone can retype in Word, so it always goes on the 纪委 list, SUSPECT or not;
 - ``NEEDS_REVIEW``: a scan/photo, or at least one answer error.
 """
 
@@ -25,6 +30,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ..findings import Finding, Findings, Severity, error, warning
+from ..inspection import format_range
 from ..readback.common import (
     QUESTION_COUNT,
     QUESTION_NUMERALS,
@@ -54,6 +60,9 @@ class CardCode(StrEnum):
     QR_SERIAL_MISMATCH = "QR_SERIAL_MISMATCH"
     QR_UNREADABLE = "QR_UNREADABLE"
     ENTERPRISE_MISMATCH = "ENTERPRISE_MISMATCH"
+    QR_MISSING = "QR_MISSING"  # no verifiable QR: a warning and a flag, SUSPECT only with one of the two below
+    DATES_MISMATCH = "CARD_DATES_MISMATCH"  # QR-less card: printed 检查日期 are not the register's
+    IDENTITY_UNCONFIRMED = "CARD_IDENTITY_UNCONFIRMED"  # QR-less card: printed enterprise or dates unreadable
     ENTERPRISE_GLYPHS = "ENTERPRISE_NAME_GLYPHS_UNREAD"  # a note, never SUSPECT
     HEAD_MISSING = "HEAD_MISSING"
     POSITION_MISSING = "POSITION_MISSING"
@@ -100,6 +109,9 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
         c.findings.add(f)
         c.flag(Flag.SUSPECT)
         c.suspect_reasons.append(f.message)
+    if not reading.qr_verified:
+        c.findings.add(qr_missing_finding(reading))
+        c.flag(Flag.QR_MISSING)
     if reading.method is ReadMethod.IMAGE:
         c.findings.add(warning(CardCode.SCAN, reading.needs_review or "扫描件需人工核对。"))
         c.flag(Flag.NEEDS_REVIEW)
@@ -158,6 +170,34 @@ def identity_findings(reading: CardReading, visit: Visit | None) -> list[Finding
     if reading.enterprise and name_match(reading.enterprise, visit.enterprise) is NameMatch.DIFFERENT:
         out.append(warning(CardCode.ENTERPRISE_MISMATCH,
                            f"卡上的被检查单位“{reading.enterprise}”与登记的“{visit.enterprise}”不一致。", "被检查单位"))
+    if not reading.qr_verified:
+        out.extend(printed_identity_findings(reading, visit))
+    return out
+
+
+def qr_missing_finding(reading: CardReading) -> Finding:
+    why = "二维码签名不符" if reading.qr is not None else "找不到二维码（图片被删除或无法识别）"
+    serial = f"印刷的检查编号 {reading.printed_serial}" if reading.printed_serial else "卡上的文字"
+    return warning(CardCode.QR_MISSING, f"反馈卡上没有可核验的二维码（{why}），只能凭{serial}对应检查记录："
+                                        "已核对卡上的企业名称和检查日期，并列入纪委审查清单。", "二维码")
+
+
+def printed_identity_findings(reading: CardReading, visit: Visit) -> list[Finding]:
+    """Without a verifiable QR, the printed serial must agree with what else the card prints about
+    its visit: the enterprise (compared in ``identity_findings``) and the 检查日期.  A card that
+    prints neither cannot be tied to the serial at all.  (The card prints no USCC: only the QR
+    carries it.)"""
+    out: list[Finding] = []
+    unread = [label for label, v in (("被检查单位", reading.enterprise), ("检查日期", reading.printed_dates)) if not v]
+    if unread:
+        out.append(warning(CardCode.IDENTITY_UNCONFIRMED,
+                           f"反馈卡没有可核验的二维码，卡上也读不出{'和'.join(unread)}，无法确认它属于检查编号 {visit.serial}"
+                           f"（{visit.enterprise}）。", "、".join(unread)))
+    dates = reading.printed_dates
+    if dates is not None and dates != (visit.start, visit.end):
+        out.append(warning(CardCode.DATES_MISMATCH,
+                           f"卡上的检查日期“{format_range(*dates)}”与检查编号 {visit.serial} 登记的"
+                           f"“{format_range(visit.start, visit.end)}”不一致：这张卡可能是别的检查的卡改了编号。", "检查日期"))
     return out
 
 

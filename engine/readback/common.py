@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from ..forms import CARD, CARD_QUESTIONS, FORMS
@@ -250,6 +251,7 @@ class CardReading:
     pages: int = 0
     stated_visit_total: int | None = None  # 第N次入企业检查 as the card states it (the enterprise may correct it)
     stated_visit_kind: int | None = None  # 第M次 <kind>
+    printed_dates: tuple[date, date] | None = None  # 检查日期 as printed (start, end); what ties a QR-less card to its visit
 
     def set_answers(self, answers: dict[int, Answer]) -> None:
         for i in range(1, QUESTION_COUNT + 1):
@@ -280,6 +282,12 @@ class CardReading:
         else:
             self.serial = self.printed_serial or (self.qr.serial if self.qr else None)
         self.read_visit_numbers(text)
+        self.printed_dates = printed_dates_in(text)
+
+    @property
+    def qr_verified(self) -> bool:
+        """Our QR with a valid signature was found: the card is bound to its serial and USCC."""
+        return self.qr is not None and self.qr.valid
 
     def read_visit_numbers(self, text: str) -> None:
         found = visit_numbers_in(text)
@@ -300,9 +308,30 @@ def visit_numbers_in(text: str) -> tuple[int | None, int | None] | None:
     return None if m is None else (parse_number(m["n"]), parse_number(m["m"]))
 
 
+_DATE_LABEL = normalize(CARD.texts["date"].split("{", 1)[0]).rstrip("：:")  # 检查日期
+# engine.inspection.format_range read back: 2025年3月3日, …至4日, …至4月2日, …至2026年1月2日
+_RANGE_RE = re.compile(re.escape(_DATE_LABEL) + r"[：:]?(\d{4})年(\d{1,2})月(\d{1,2})日"
+                       r"(?:[至到~～\-－—](?:(\d{4})年)?(?:(\d{1,2})月)?(\d{1,2})日)?")
+_FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)}
+
+
+def printed_dates_in(text: str) -> tuple[date, date] | None:
+    """(start, end) of the card's 检查日期 line, or None when it is not there or not a real date."""
+    m = _RANGE_RE.search(normalize(text or "").translate(_FULLWIDTH))
+    if m is None:
+        return None
+    y, mo, d, y2, mo2, d2 = m.groups()
+    try:
+        start = date(int(y), int(mo), int(d))
+        end = date(int(y2 or y), int(mo2 or mo), int(d2)) if d2 else start
+    except ValueError:
+        return None
+    return start, end
+
+
 def parse_number(text: str) -> int | None:
     """``3``, ``３``, ``三``, ``十二`` → int."""
-    t = text.translate({0xFF10 + i: 0x30 + i for i in range(10)})
+    t = text.translate(_FULLWIDTH)
     if t.isdigit():
         return int(t)
     tens, ten, ones = t.partition("十")

@@ -3,8 +3,9 @@
 The renderer names the twenty checkboxes ``q1_yes``, ``q1_no`` … ``q10_no`` (see
 ``engine.render.pdf.checkbox_name``); other spellings of the same idea (``q01-是``) are accepted
 too, so a card re-made in another PDF editor still reads.  A box is ticked when pdfium says the
-field is checked (its value equals the box's export value).  Text fields named like 负责人/职务/
-联系电话 are used when present; otherwise the page text supplies them.  ``None`` means the PDF
+field is checked (its value equals the box's export value).  The text fields ``head``, ``position``,
+``phone`` of our card (or fields named like 负责人/职务/联系电话 in another editor's) give the contact
+details; where they are empty, the page text supplies them.  ``None`` means the PDF
 has none of our checkbox fields: read its text instead.
 """
 

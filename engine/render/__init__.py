@@ -30,7 +30,10 @@ dictionary, no parent), named ``q<n>_yes`` (是) and ``q<n>_no`` (否) for n = 1
 as "anything but /Off", since other PDF editors may write their own on-state name).  pypdf:
 ``PdfReader(p).get_fields()["q3_no"]["/V"]``; to tick:
 ``writer.update_page_form_field_values(None, {"q3_no": "/on"}, auto_regenerate=False)``.
-Everything else on the card is static text (no text fields: they would embed whole CJK fonts).
+Three text fields sit in the empty cells of the lower table: ``head`` (负责人), ``position`` (职务)
+and ``phone`` (联系电话) — :data:`TEXT_FIELDS`.  Their /DA names the standard font STSong-Light, which
+PDF readers supply, so no CJK font is embedded; ``PdfReader(p).get_fields()["head"]["/V"]`` is what
+the enterprise typed.  Everything else on the card is static text.
 
 PDF/A
 -----

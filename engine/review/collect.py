@@ -48,7 +48,9 @@ class ReviewFlag(StrEnum):
     CARD_UNREAD = "CARD_NEEDS_REVIEW"  # the card came back but its answers need a person (scan, unclear marks)
     OVER_CAP = "OVER_CAP"  # beyond the annual cap (approved override or not)
     SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
+    QR_MISSING = "QR_MISSING"  # a card for this inspection has no verifiable QR: only its printed serial ties it here
     VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
+    VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
 
 
 FLAG_ZH: dict[ReviewFlag, str] = {
@@ -60,7 +62,9 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.CARD_UNREAD: "反馈卡待人工核对",
     ReviewFlag.OVER_CAP: "超年度次数上限",
     ReviewFlag.SUSPECT: "可疑反馈卡",
+    ReviewFlag.QR_MISSING: "反馈卡无可核验二维码",
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
+    ReviewFlag.VOIDED: "已作废",
 }
 
 
@@ -90,6 +94,8 @@ class SuspectReason(StrEnum):
     QR_INVALID = "QR_INVALID"  # the QR signature does not verify
     SERIAL_MISMATCH = "SERIAL_MISMATCH"  # the QR and the printed serial differ
     ENTERPRISE_MISMATCH = "ENTERPRISE_MISMATCH"  # the card names another enterprise than the register
+    DATES_MISMATCH = "DATES_MISMATCH"  # no verifiable QR, and the printed 检查日期 are not the register's
+    UNCONFIRMED = "IDENTITY_UNCONFIRMED"  # no verifiable QR, and no readable enterprise or dates to check
     OTHER = "SUSPECT_OTHER"  # flagged SUSPECT by the inbox without a more specific reason
 
 
@@ -98,6 +104,8 @@ SUSPECT_ZH: dict[SuspectReason, str] = {
     SuspectReason.QR_INVALID: "二维码签名无效",
     SuspectReason.SERIAL_MISMATCH: "二维码与印刷编号不一致",
     SuspectReason.ENTERPRISE_MISMATCH: "企业与台账不符",
+    SuspectReason.DATES_MISMATCH: "检查日期与台账不符",
+    SuspectReason.UNCONFIRMED: "无二维码且读不出企业或日期",
     SuspectReason.OTHER: "可疑",
 }
 
@@ -219,7 +227,9 @@ class OverCap:
 
 @dataclass(frozen=True, slots=True)
 class SuspectCard:
-    """A returned card the inbox flagged SUSPECT; ``entry`` is None when its serial matches nothing."""
+    """A returned card the inbox flagged SUSPECT (or QR_MISSING: then ``reasons`` may be empty, the
+    card's printed enterprise and dates having agreed with the register); ``entry`` is None when its
+    serial matches nothing."""
 
     reasons: tuple[SuspectReason, ...]
     serial: str  # as read from the card ("" when none could be read)
@@ -296,6 +306,7 @@ class Review:
     by_inspector: list[Tally]
     notes: list[str] = field(default_factory=list)  # what the review could not check, in Chinese
     voided: list[VoidedVisit] = field(default_factory=list)
+    qr_missing: list[SuspectCard] = field(default_factory=list)  # cards without a verifiable QR, SUSPECT or not
 
     @property
     def flagged(self) -> list[Entry]:
@@ -338,21 +349,23 @@ def build_review(
         voided = [_voided(v, today, late_days) for v in _select_voided(s, date_from, date_to, county)]
         docs = sources.documents_by_serial(s, [e.serial for e in entries] + [x.entry.serial for x in voided])
     suspect_items = sources.suspect_items(ws)
+    qr_items = sources.flagged_cards(ws, sources.QR_MISSING_FLAG)
     with session(ws) as s:
-        known = [c.serial for c in suspect_items if c.serial]
+        known = [c.serial for c in [*suspect_items, *qr_items] if c.serial]
         by_serial_all = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(known))).all()}
     notes: list[str] = []
     for e in [*entries, *(x.entry for x in voided)]:
         e.documents = docs.get(e.serial, [])
     over = _over_cap(entries)
     suspects = _suspects(entries, suspect_items, by_serial_all, date_from, date_to, county)
+    qr_missing = _place_cards(entries, qr_items, by_serial_all, date_from, date_to, county, ReviewFlag.QR_MISSING)
     mismatches = _mismatches(ws, entries, notes, read_cards, stale)
     violations = _violations(entries)
     cards = _card_issues(entries, today)
     _order_flags(entries)
     review = Review(
         ws.config.name, date_from, date_to, county, today, late_days, entries, violations, cards, over, suspects, mismatches,
-        by_county=[], by_inspector=[], notes=notes, voided=voided,
+        by_county=[], by_inspector=[], notes=notes, voided=voided, qr_missing=qr_missing,
     )
     review.by_county = tally_by_county(review)
     review.by_inspector = tally_by_inspector(review)
@@ -385,8 +398,9 @@ def _select_voided(s: Session, date_from: date | None, date_to: date | None, cou
 
 def _voided(v: Visit, today: date, late_days: int) -> VoidedVisit:
     assert v.voided_at is not None
-    return VoidedVisit(_entry(v, today, late_days), v.voided_at, v.voided_by or "", v.voided_reason or "",
-                       v.created_at)
+    e = _entry(v, today, late_days)
+    e.flags = [ReviewFlag.VOIDED]  # nothing is due for a voided visit: only the voiding itself is news
+    return VoidedVisit(e, v.voided_at, v.voided_by or "", v.voided_reason or "", v.created_at)
 
 
 def _stale(s: Session, visits: list[Visit]) -> dict[str, Stale]:
@@ -504,16 +518,27 @@ def _suspects(
     entries: list[Entry], items: list[sources.ReturnedCard], visits: dict[str, Visit],
     date_from: date | None, date_to: date | None, county: str | None,
 ) -> list[SuspectCard]:
+    return _place_cards(entries, items, visits, date_from, date_to, county, ReviewFlag.SUSPECT)
+
+
+def _place_cards(
+    entries: list[Entry], items: list[sources.ReturnedCard], visits: dict[str, Visit],
+    date_from: date | None, date_to: date | None, county: str | None, flag: ReviewFlag,
+) -> list[SuspectCard]:
+    """The flagged cards that belong to this selection: by their inspection (which then carries
+    ``flag``), or, matching none, by the date received and the county filed under."""
     by_serial = {e.serial: e for e in entries}
     out = []
     for it in items:
         visit = visits.get(it.serial) if it.serial else None
-        reasons = it.reasons or ((SuspectReason.SERIAL_UNKNOWN,) if visit is None else (SuspectReason.OTHER,))
+        reasons = it.reasons
+        if flag is ReviewFlag.SUSPECT and not reasons:
+            reasons = (SuspectReason.SERIAL_UNKNOWN,) if visit is None else (SuspectReason.OTHER,)
         if visit is not None:
             entry = by_serial.get(visit.serial)
             if entry is None:
                 continue  # the inspection exists but is outside this selection
-            entry.flag(ReviewFlag.SUSPECT)
+            entry.flag(flag)
             out.append(SuspectCard(reasons, it.serial, it.enterprise, it.received_at, it.document, entry,
                                    entry.county, it.note))
             continue
@@ -663,6 +688,9 @@ def review_dict(r: Review) -> dict[str, Any]:
         "suspects": [{"serial": c.serial, "enterprise": c.enterprise, "reasons": [str(x) for x in c.reasons],
                       "received_at": _iso(c.received_at), "matched": c.entry is not None,
                       "archival_code": c.document.archival_code if c.document else None} for c in r.suspects],
+        "qr_missing": [{"serial": c.serial, "enterprise": c.enterprise, "reasons": [str(x) for x in c.reasons],
+                        "received_at": _iso(c.received_at), "matched": c.entry is not None,
+                        "archival_code": c.document.archival_code if c.document else None} for c in r.qr_missing],
         "mismatches": [{"serial": m.entry.serial, "register": [m.entry.visit_total, m.entry.visit_kind],
                         "stated": [m.stated_total, m.stated_kind], "by_date": [m.expected_total, m.expected_kind],
                         "explanation": m.explanation} for m in r.mismatches],

@@ -87,7 +87,8 @@ def export_bundle(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RuqiError(error(ExportCode.OUT_EXISTS, f"输出目录“{out}”已存在且不为空，请换一个目录或先清空。", str(out)))
     review = build_review(ws, date_from, date_to, county, today=today)
-    entries = review.flagged if only_flagged else review.entries
+    # Voided visits always go in, with their originals: the 纪委 sees every voiding.
+    entries = (review.flagged if only_flagged else review.entries) + [x.entry for x in review.voided]
     stage = out.parent / f".{out.name}.ruqi-tmp-{os.getpid()}"
     if stage.exists():
         shutil.rmtree(stage)
@@ -179,6 +180,7 @@ def _copy(ws: Workspace, d: Document, folder: Path, name: str, findings: Finding
 INDEX_HEADERS: tuple[tuple[str, int], ...] = (
     ("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("检查类别", 10), ("开始日期", 12),
     ("结束日期", 12), ("组长", 10), ("成员", 20), ("专家", 14), ("反馈卡状态", 14), ("收到日期", 12),
+    ("邮件来源", 36),
     *((f"第{i}题", 7) for i in range(1, len(CARD_QUESTIONS) + 1)),
     ("需关注情形", 30), ("通知书档号", 26), ("公示档号", 26), ("反馈卡（生成）档号", 26), ("反馈卡（交回）档号", 26),
     ("原件文件夹", 40),
@@ -192,12 +194,23 @@ def index_rows(entries: list[Entry], folders: dict[str, str]) -> list[list[objec
         rows.append([
             e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.end, e.team.leader, "、".join(e.team.members),
             "、".join(e.team.experts), CARD_STATE_ZH[e.card], e.card_received_at.date() if e.card_received_at else None,
+            mail_source(e),
             *(e.answers.get(i) for i in range(1, len(CARD_QUESTIONS) + 1)),
             "、".join(FLAG_ZH[f] for f in e.flags),
             *("\n".join(e.codes(t)) for t in _CODE_FORMS),
             f"data/{folders[e.serial]}" if e.serial in folders else "",
         ])
     return rows
+
+
+def mail_source(e: Entry) -> str:
+    """Who mailed the latest returned card, when the bureau's server received it, and the subject
+    (``engine.provenance``, filed in the item's ``extra["mail"]``); "" for a card dropped into the inbox."""
+    cards = [d for d in e.documents if d.form_type == "card_returned" and isinstance(d.extra.get("mail"), dict)]
+    if not cards:
+        return ""
+    m = max(cards, key=lambda d: d.version).extra["mail"]
+    return f"{m.get('sender', '')}，服务器收到 {str(m.get('received_at', '')).replace('T', ' ')}，主题“{m.get('subject', '')}”"
 
 
 def _write_index(path: Path, entries: list[Entry], folders: dict[str, str]) -> None:

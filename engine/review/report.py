@@ -197,6 +197,11 @@ def _section(r: Review, e: Entry) -> Section:
             notes.append(f"可疑反馈卡：{c.reasons_zh}。" + (f"{c.note}。" if c.note else
                                                               f"卡上企业“{c.enterprise}”。" if c.enterprise else "")
                          + (f"档号 {c.document.archival_code}。" if c.document else ""))
+    for c in r.qr_missing:
+        if c.entry is e:
+            notes.append("反馈卡没有可核验的二维码，只凭卡上印刷的检查编号对应本次检查："
+                         + (f"可疑（{c.reasons_zh}）。" if c.reasons else "卡上企业名称、检查日期与台账一致，请核对原件。")
+                         + (f"档号 {c.document.archival_code}。" if c.document else ""))
     for m in r.mismatches:
         if m.entry is e:
             stated = (f"卡上第{_n(m.stated_total)}次入企检查、第{_n(m.stated_kind)}次{e.kind}；"

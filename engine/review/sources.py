@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # The archive's form types of an inspection's originals, in the order a reviewer reads them.
 PER_INSPECTION: tuple[str, ...] = ("notice", "notice_board", "card_generated", "card_returned")
 SUSPECT_FLAG = "SUSPECT"  # engine.inbox.codes.Flag.SUSPECT
+QR_MISSING_FLAG = "QR_MISSING"  # engine.inbox.codes.Flag.QR_MISSING
 _CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
 
 
@@ -79,12 +80,17 @@ class ReturnedCard:
 
 def suspect_items(ws: Workspace) -> list[ReturnedCard]:
     """Every archived item the inbox flagged SUSPECT (returned cards, whatever their serial)."""
+    return flagged_cards(ws, SUSPECT_FLAG)
+
+
+def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
+    """Every archived item the inbox flagged ``flag`` (SUSPECT, QR_MISSING), whatever its serial."""
     try:
         from ..archive import search
     except ImportError:
         return []
     out = []
-    for r in search(ws, flag=SUSPECT_FLAG):
+    for r in search(ws, flag=flag):
         extra = dict(r.extra or {})
         serial = r.serial or str(extra.get("serial_read") or extra.get("serial") or "")
         out.append(ReturnedCard(
@@ -117,6 +123,8 @@ def _reason_map() -> dict[str, str]:
         CardCode.QR_INVALID: "QR_INVALID",
         CardCode.QR_SERIAL_MISMATCH: "SERIAL_MISMATCH",
         CardCode.ENTERPRISE_MISMATCH: "ENTERPRISE_MISMATCH",
+        CardCode.DATES_MISMATCH: "DATES_MISMATCH",
+        CardCode.IDENTITY_UNCONFIRMED: "IDENTITY_UNCONFIRMED",
     }
 
 

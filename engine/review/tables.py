@@ -108,6 +108,34 @@ def suspects_table(r: Review) -> Table:
     return Table("suspects", "可疑反馈卡", cols, [_suspect_row(c) for c in r.suspects])
 
 
+READ_METHOD_ZH = {"docx": "Word 文档", "pdf_text": "PDF（文字）", "pdf_form": "PDF（勾选框）", "image": "扫描件或照片"}
+
+
+def _printed_dates(c: SuspectCard) -> str:
+    dates = c.document.extra.get("printed_dates") if c.document else None
+    if not (isinstance(dates, list) and len(dates) == 2):
+        return "（读不出）"
+    return dates[0] if dates[0] == dates[1] else f"{dates[0]} 至 {dates[1]}"
+
+
+def _qr_missing_row(c: SuspectCard) -> list[Cell]:
+    d, e = c.document, c.entry
+    registered = "" if e is None else cell_text(e.start) + ("" if e.end == e.start else f" 至 {cell_text(e.end)}")
+    method = READ_METHOD_ZH.get(str(d.extra.get("read_method", "")), "") if d else ""
+    verdict = f"可疑：{c.reasons_zh}" if c.reasons else "企业名称、检查日期与台账一致"
+    return [c.received_at.date() if c.received_at else None, c.serial or "（无法识别）", c.enterprise,
+            e.enterprise if e else "", c.county, _printed_dates(c), registered, method, verdict,
+            d.archival_code if d else "", d.original_name if d else ""]
+
+
+def qr_missing_table(r: Review) -> Table:
+    """Cards tied to their inspection only by the printed serial: the QR was removed, unreadable or not ours."""
+    cols = _cols(("收到日期", 12), ("卡上检查编号", 18), ("卡上企业", 30), ("登记企业", 30), ("县区", 10),
+                 ("卡上检查日期", 22), ("登记检查日期", 22), ("文件类型", 12), ("核对结果", 30), ("档号", 26),
+                 ("原文件名", 30))
+    return Table("qr_missing", "无可核验二维码的反馈卡", cols, [_qr_missing_row(c) for c in r.qr_missing])
+
+
 def mismatches_table(r: Review) -> Table:
     cols = _cols(("检查编号", 18), ("企业名称", 30), ("县区", 10), ("检查类别", 10), ("开始日期", 12),
                  ("登记：本年度第N次", 12), ("卡上：第N次", 10), ("按日期应为第N次", 12), ("登记：本类第M次", 12),
@@ -157,8 +185,8 @@ def by_inspector_table(r: Review) -> Table:
 
 def sections(r: Review) -> list[Table]:
     """The review list, in the order a reviewer reads it."""
-    return [violations_table(r), cards_table(r), over_cap_table(r), suspects_table(r), mismatches_table(r),
-            voided_table(r), by_county_table(r), by_inspector_table(r)]
+    return [violations_table(r), cards_table(r), over_cap_table(r), suspects_table(r), qr_missing_table(r),
+            mismatches_table(r), voided_table(r), by_county_table(r), by_inspector_table(r)]
 
 
 def summary_rows(r: Review) -> list[tuple[str, int]]:
@@ -179,6 +207,7 @@ def summary_rows(r: Review) -> list[tuple[str, int]]:
         ("超次数检查（经批准）", sum(o.approved for o in r.over_cap)),
         ("超次数检查（未经批准）", sum(not o.approved for o in r.over_cap)),
         ("可疑反馈卡", len(r.suspects)),
+        ("无可核验二维码的反馈卡", len(r.qr_missing)),
         ("检查次数与台账不符", len(r.mismatches)),
         ("已作废的检查", len(r.voided)),
         ("需关注的检查", len(r.flagged)),
