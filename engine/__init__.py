@@ -5,6 +5,7 @@ The front door, one call per job (each returns typed values; problems are ``Find
     ws = engine.init(path) / engine.Workspace.open(path)
     engine.generate.generate(ws, plan_path)        → BatchResult        (engine.generate)
     engine.inbox.ingest(ws)                        → IngestReport       (engine.inbox)
+    engine.mail.collect(ws)                        → MailReport         (engine.mail)
     engine.archive.verify(ws) / .search(ws, …)     → VerifyReport / rows (engine.archive)
     engine.stats.write_blanks / aggregate(ws, …)   → BlankBatch / Aggregate (engine.stats)
     engine.review.build_review(ws, …)              → Review             (engine.review)

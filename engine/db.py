@@ -7,16 +7,19 @@ this module only holds the shared ``Base`` and the connection.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from .findings import Finding, error
-from .workspace import Workspace
+from .findings import Finding, RuqiError, error
+from .workspace import Workspace, folder_problem
 
 
 class DbCode(StrEnum):
@@ -60,9 +63,68 @@ def get_engine(ws: Workspace) -> Engine:
         _import_models()
         from .migrations import upgrade
 
-        upgrade(eng)
+        try:
+            upgrade(eng)
+        except DatabaseError as e:  # not a database, malformed, or not writable: say which, and what to do
+            eng.dispose()
+            raise RuqiError(database_finding(e, database_where(ws))) from e
         _ENGINES[url] = eng
     return eng
+
+
+def dispose_engine(ws: Workspace) -> None:
+    """Close the pooled connections (before the database file is moved or replaced)."""
+    eng = _ENGINES.pop(ws.database_url, None)
+    if eng is not None:
+        eng.dispose()
+
+
+def database_where(ws: Workspace) -> str:
+    """Where the database is, for a message (never the URL: it may hold a password)."""
+    p = sqlite_path(ws)
+    return str(p) if p is not None else "[archive] database_url"
+
+
+def sqlite_path(ws: Workspace) -> Path | None:
+    url = ws.database_url
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path(url.removeprefix("sqlite:///"))
+
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def sqlite_damage(ws: Workspace) -> str | None:
+    """Why the workspace's SQLite file is unusable (not a database, fails its integrity check), or
+    None when it is sound, absent, or not SQLite."""
+    p = sqlite_path(ws)
+    if p is None or not p.exists():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = [r[0] for r in con.execute("PRAGMA quick_check(5)")]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        return str(e)
+    return None if rows == ["ok"] else "；".join(map(str, rows))
+
+
+def quarantine_sqlite(ws: Workspace, stamp: str) -> Path | None:
+    """Move a damaged SQLite file (and its side files) out of archive/, to the workspace root, so
+    a fresh one can be built; returns where it went.  Never deleted: it may still be salvageable."""
+    p = sqlite_path(ws)
+    if p is None or not p.exists():
+        return None
+    dispose_engine(ws)
+    target = ws.root / f"{p.name}.damaged-{stamp}"
+    for suffix in ("", *SQLITE_SIDE_FILES):
+        side = p.with_name(p.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target
 
 
 def _import_models() -> None:
@@ -95,8 +157,11 @@ def database_finding(e: DatabaseError, where: str = "") -> Finding:
     text = str(getattr(e, "orig", e))
     low = text.lower()
     if isinstance(e, OperationalError) and ("full" in low or "readonly" in low or "unable to open" in low):
-        why = ("磁盘已满，请腾出空间后重试" if "full" in low else "数据库文件或所在文件夹只读，请检查权限"
-               if "readonly" in low else "无法打开数据库文件，请检查 archive/ 文件夹是否存在、是否可写")
-        return error(DbCode.UNAVAILABLE, f"数据库无法写入：{why}。（数据库提示：{text}）", where)
-    return error(DbCode.DAMAGED, f"数据库出错：{text}。若数据库文件 archive/ruqi.sqlite 已损坏，请从备份恢复，"
-                                 f"或运行 ruqi archive repair 从档案文件重建索引。", where)
+        folder = Path(where).parent if where and not where.startswith("[") else None
+        why = (folder_problem(folder) if folder is not None and folder.is_dir() else None) or (
+            "磁盘已满，请腾出空间后重试" if "full" in low else "数据库文件或所在文件夹只读，请检查权限"
+            if "readonly" in low else "无法打开数据库文件，请检查 archive/ 文件夹是否存在、是否可写")
+        return error(DbCode.UNAVAILABLE, f"数据库无法写入（{folder or 'archive/'}）：{why}。（数据库提示：{text}）", where)
+    return error(DbCode.DAMAGED, f"数据库出错：{text}。数据库文件（{where or 'archive/ruqi.sqlite'}）可能已损坏：请运行 "
+                                 "ruqi archive repair（损坏的文件移到工作目录下留存，再从档案中的文件和日志重建），"
+                                 "或者从备份恢复数据库文件。", where)

@@ -31,15 +31,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy.exc import DatabaseError
 
 from . import register
+from .archive import ItemMeta, audit, file_item, items_for_serial, log_action
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
-from .db import database_finding, session
+from .db import database_finding, database_where, session
 from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import FORMS
 from .forms.context import build_context
@@ -51,6 +50,9 @@ from .render.lint import check_templates
 from .render.pdf import ARCHIVE_PDF_VARIANT
 from .workspace import Workspace, os_reason
 from .xlsx_safe import append_row
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    pass
 
 Progress = Callable[[int, int], None]
 
@@ -234,15 +236,19 @@ def generate(
     try:
         result.outcomes = record_rows(ws, plan, run, check=check)
     except DatabaseError as e:  # nothing was recorded: the transaction rolled back
-        result.plan_findings.add(database_finding(e, ws.database_url))
+        result.plan_findings.add(database_finding(e, database_where(ws)))
+        return result
+    except RuqiError as e:  # the database is behind the archive: no number may be taken
+        result.plan_findings.extend(e.findings)
         return result
     result.plan_findings.extend(_unused_approvals(approval, result.outcomes))
+    if "pdf" in formats:  # a check-only run says it too
+        for o in result.outcomes:
+            if o.status in _NUMBERED:
+                o.findings.extend(glyph_findings(o))
     if check:
         return result
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
-    if "pdf" in formats:
-        for o in todo:
-            o.findings.extend(glyph_findings(o))
     render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir)
     file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason)
     withdraw_failed(ws, todo, out_dir)
@@ -253,8 +259,9 @@ def generate(
                                                               "已生成的文书已归档，可用 ruqi archive search 查到。", str(out_dir)))
     try:
         _log_batch(ws, result, actor)
-    except (OSError, DatabaseError) as e:
-        result.plan_findings.add(database_finding(e) if isinstance(e, DatabaseError) else
+    except (OSError, DatabaseError, RuqiError) as e:
+        result.plan_findings.add(database_finding(e) if isinstance(e, DatabaseError) else e.finding
+                                 if isinstance(e, RuqiError) else
                                  error(GenCode.OUTPUT_FAILED, f"审计日志无法写入：{os_reason(e)}。", str(ws.archive)))
     return result
 
@@ -272,8 +279,6 @@ def templates_ready(findings: Findings, templates_dir: Path | None = None) -> bo
 
 
 def _log_batch(ws: Workspace, result: BatchResult, actor: str | None) -> None:
-    from .archive import log_action
-
     log_action(ws, "generate", result.batch, actor=actor, details={
         "rows": len(result.outcomes),
         "generated": [o.serial for o in result.outcomes if o.status is RowStatus.GENERATED],
@@ -312,6 +317,9 @@ def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> 
     outcomes: list[RowOutcome] = []
     try:
         with session(ws) as s:
+            problem = audit.index_problem(ws, audit.last_seq(s))
+            if problem is not None:
+                raise RuqiError(problem)
             for pr in plan.rows:
                 outcomes.append(_record_row(s, ws, pr, run))
             _number_new_visits(s, outcomes)
@@ -510,13 +518,14 @@ def _filing_finding(ws: Workspace, o: RowOutcome, e: Exception) -> Finding:
 
 
 def _file_row(ws: Workspace, o: RowOutcome, actor: str | None, reason: str) -> None:
-    from .archive import ItemMeta, file_item, items_for_serial, log_action
-
     insp = o.inspection
     if insp is None:
         return
     have = {(i.form_type, i.format) for i in items_for_serial(ws, insp.serial)}
     with session(ws) as s:
+        visit = register.by_serial(s, insp.serial)
+        # The generated card carries its visit: what `ruqi archive repair` restores the register from.
+        card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
         for (form_key, fmt), path in sorted(o.forms.items()):
             if (FORM_TYPES[form_key], fmt) in have:
                 continue
@@ -524,7 +533,7 @@ def _file_row(ws: Workspace, o: RowOutcome, actor: str | None, reason: str) -> N
                 form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
                 responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                 serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
-                original_name=path.name,
+                original_name=path.name, extra=card_extra if form_key == "card" else {},
             ), actor=actor, session=s)
         if o.over_cap and not o.existing:
             log_action(ws, "override", insp.serial, actor=actor, session=s, details={
@@ -572,6 +581,9 @@ STATUS_ZH = {RowStatus.GENERATED: "已生成", RowStatus.READY: "可生成（仅
 
 
 def write_manifest(result: BatchResult) -> list[Path]:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     result.out_dir.mkdir(parents=True, exist_ok=True)
     js = result.out_dir / "manifest.json"
     js.write_text(json.dumps({"batch": result.batch, "rows": [o.to_json() for o in result.outcomes]},

@@ -21,6 +21,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -148,7 +149,56 @@ def counts(s: Session, uscc: str, year: int, before: date | None = None) -> Coun
 
 def next_serial(s: Session, division_code: str, year: int) -> Serial:
     last = s.scalar(select(func.max(Visit.seq)).where(Visit.year == year))  # voided visits keep their serial
-    return Serial(division_code, year, (last or 0) + 1)
+    return Serial(division_code, year, max(last or 0, _filed_floor(s, year)) + 1)
+
+
+def _filed_floor(s: Session, year: int) -> int:
+    """The highest serial sequence of the year among filed documents.  Normally below the
+    register's; after the database was rebuilt from an archive whose older generated cards
+    carry no visit record, it keeps the serials of those inspections from being issued again.
+    (Plain SQL on the archive's table: the archive package imports this module.)"""
+    cache = s.info.setdefault("ruqi_filed_floor", {})
+    if year not in cache:
+        rows = s.execute(text("SELECT DISTINCT serial FROM archive_items WHERE year = :y AND serial <> ''"),
+                         {"y": year}).scalars()
+        cache[year] = max((p.seq for p in map(Serial.parse, rows) if p is not None and p.year == year), default=0)
+    return cache[year]
+
+
+# The card columns are derived from the returned cards (engine.inbox.cards.refresh_visit).
+_DERIVED = ("card_status", "card_received_at", "card_version", "card_answers", "card_flags")
+
+
+def visit_snapshot(v: Visit) -> dict[str, Any]:
+    """The visit as recorded, JSON-safe: kept with its generated card in the archive, from which
+    ``ruqi archive repair`` restores the register when the database is lost."""
+    out: dict[str, Any] = {}
+    for col in Visit.__table__.columns:
+        if col.name in _DERIVED:
+            continue
+        value = getattr(v, col.name)
+        out[col.name] = value.isoformat() if isinstance(value, date | datetime) else value
+    return out
+
+
+def restore_visit(s: Session, snap: dict[str, Any]) -> Visit | None:
+    """Insert a visit from its snapshot unless its serial is already registered."""
+    if by_serial(s, snap.get("serial", "")) is not None:
+        return None
+    values: dict[str, Any] = {}
+    for col in Visit.__table__.columns:
+        if col.name not in snap:
+            continue
+        value = snap[col.name]
+        if isinstance(value, str) and isinstance(col.type, DateTime):
+            value = datetime.fromisoformat(value)
+        elif isinstance(value, str) and isinstance(col.type, Date):
+            value = date.fromisoformat(value)
+        values[col.name] = value
+    v = Visit(**values)
+    s.add(v)
+    s.flush()
+    return v
 
 
 def _date_order(v: Visit) -> tuple[date, date, int]:
@@ -187,7 +237,8 @@ class Stale:
             why.append("之后又登记了日期更早的检查 " + "、".join(f"{s}（{d:%Y-%m-%d}）" for s, d in self.entered_later))
         if self.voided:
             why.append("日期更早的检查 " + "、".join(f"{s}（{d:%Y-%m-%d}）" for s, d in self.voided) + " 已作废")
-        because = "；".join(why) or "登记顺序与检查日期不一致"
+        # Neither: numbered by order of entry before migration 4, or a visit of the same run withdrawn.
+        because = "；".join(why) or "该企业本年度的检查登记有变动（按录入顺序编号的旧记录，或撤回了生成失败的检查）"
         return (f"反馈卡打印时为第{self.printed[0]}次入企检查、第{self.printed[1]}次{self.kind}；{because}，"
                 f"按检查日期应为第{self.now[0]}次、第{self.now[1]}次{self.kind}。")
 

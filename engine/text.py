@@ -40,6 +40,8 @@ def printable(text: str) -> str:
 
 def one_line(text: str) -> str:
     """A single-line field as the clerk meant it: no control characters, line breaks joined."""
+    if text.isprintable() and "  " not in text:  # the common case: one C-level scan
+        return text.strip()
     t = _INVISIBLE.sub("", text)
     t = _BREAK_RUN.sub("", t)
     return _SPACES.sub(" ", t).strip()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import grp
 import imaplib
 import io
 import os
@@ -65,6 +66,7 @@ class Dovecot:
         root = os.geteuid() == 0
         me = pwd.getpwuid(os.geteuid()).pw_name
         login, internal = ("dovenull", "dovecot") if root else (me, me)
+        group = "dovecot" if root else grp.getgrgid(os.getegid()).gr_name
         uid, gid = (65534, 65534) if root else (os.geteuid(), os.getegid())
         (d / "mail").mkdir()
         lines = []
@@ -88,6 +90,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login}
 default_internal_user = {internal}
+default_internal_group = {group}
 first_valid_uid = {min(uid, 500)}
 mail_location = maildir:~/Maildir
 imap_max_line_length = 2M

@@ -3,6 +3,7 @@ and a 是 printed first by `ruqi ingest`."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
@@ -10,8 +11,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pdfplumber
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from _inbox_fixtures import ANSWERS_CLEAN, ANSWERS_VIOLATION, kit_inspection, new_workspace, tick_pdf
+from _render_fixtures import pdf_page_image
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -105,3 +109,60 @@ def test_ingest_prints_a_yes_answer_first_even_with_contacts_left_blank(ws: Work
     with session(ws) as s:
         visit = by_serial(s, S1)
         assert visit is not None and Flag.VIOLATION in visit.card_flags
+
+
+def type_like_a_reader(src: Path, dst: Path, values: dict[str, str]) -> Path:
+    """Click into each text field and type, in pdfium (Chrome's PDF viewer), then save: the viewer
+    draws the typed Chinese with the font it has for STSong-Light and writes that appearance."""
+    pdf = pdfium.PdfDocument(str(src))
+    try:
+        pdf.init_forms()
+        form, page = pdf.formenv.raw, pdf[0]
+        pdfium_c.FORM_OnAfterLoadPage(page.raw, form)
+        for k in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
+            annot = pdfium_c.FPDFPage_GetAnnot(page.raw, k)
+            try:
+                n = pdfium_c.FPDFAnnot_GetFormFieldName(form, annot, None, 0)
+                buf = ctypes.create_string_buffer(n)
+                pdfium_c.FPDFAnnot_GetFormFieldName(form, annot, ctypes.cast(buf, ctypes.POINTER(pdfium_c.FPDF_WCHAR)), n)
+                name = buf.raw[:n - 2].decode("utf-16-le")
+                if name in values:
+                    pdfium_c.FORM_SetFocusedAnnot(form, annot)
+                    text = (values[name] + "\0").encode("utf-16-le")
+                    pdfium_c.FORM_ReplaceSelection(form, page.raw, ctypes.cast(ctypes.create_string_buffer(text, len(text)),
+                                                                                pdfium_c.FPDF_WIDESTRING))
+                    pdfium_c.FORM_ForceToKillFocus(form)
+            finally:
+                pdfium_c.FPDFPage_CloseAnnot(annot)
+        pdfium_c.FORM_OnBeforeClosePage(page.raw, form)
+        page.close()
+        pdf.save(str(dst))
+    finally:
+        pdf.close()
+    return dst
+
+
+def ink(img: object, rect: tuple[float, float, float, float], page_height: float, dpi: int = 150) -> int:
+    """Dark pixels inside a PDF rectangle (left, bottom, right, top) of a page picture."""
+    s = dpi / 72
+    x0, y0, x1, y1 = rect
+    box = img.convert("L").crop((round(x0 * s) + 2, round((page_height - y1) * s) + 2,  # type: ignore[attr-defined]
+                                 round(x1 * s) - 2, round((page_height - y0) * s) - 2))
+    return sum(box.histogram()[:128])
+
+
+def test_chinese_typed_in_a_viewer_shows_without_an_embedded_font_and_reads_back(ws: Workspace, tmp_path: Path) -> None:
+    blank = blank_card(ws, tmp_path / "card.pdf")
+    typed = type_like_a_reader(blank, tmp_path / "typed.pdf", TYPED)
+    reading = read_pdf(typed, ws.key)
+    assert (reading.head, reading.position, reading.phone) == (TYPED["head"], TYPED["position"], TYPED["phone"])
+    r = PdfReader(typed)
+    height = float(r.pages[0].mediabox.height)
+    rects = {a.get_object()["/T"]: [float(x) for x in a.get_object()["/Rect"]] for a in r.pages[0]["/Annots"]
+             if a.get_object().get("/FT") == "/Tx"}
+    before, after = pdf_page_image(blank), pdf_page_image(typed)
+    for name in TEXT_FIELDS:
+        assert ink(before, rects[name], height) == 0, name
+        assert ink(after, rects[name], height) > 40, name  # the typed characters are drawn
+    fonts = [o for o in r.trailer["/Root"]["/AcroForm"]["/DR"]["/Font"].values()]
+    assert [f.get_object()["/BaseFont"] for f in fonts] == ["/STSong-Light"]

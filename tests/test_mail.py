@@ -7,6 +7,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email.mime.application import MIMEApplication
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from _mail_fixtures import (
     ENTERPRISE,
     FOXMAIL_BODY,
     Dovecot,
+    b2047,
     card_photo,
     connect_workspace,
     forwarded,
@@ -172,6 +174,16 @@ def test_unpack_decodes_names_and_gb2312_bodies() -> None:
     assert raw.parts[0].original_name == "统计表（附件2）.xlsx"
     qq = unpack(qqmail([("附件1 统计表.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 xls")]).as_bytes(), limits)
     assert qq.parts[0].original_name == "附件1 统计表.xls" and qq.parts[0].status is PartStatus.SAVED
+    # Outlook splits a long name into several encoded words over folded lines.
+    long = "大同市平城区晋华化工有限公司入企检查监督反馈卡（已填写）.pdf"
+    words = f"{b2047(long[:15], 'gb2312')} {b2047(long[15:], 'gb2312')}"
+    ol = foxmail([])
+    part = MIMEApplication(b"%PDF-1.4 x", "octet-stream")
+    del part["Content-Type"]
+    part["Content-Type"] = f'application/octet-stream;\r\n\tname="{words}"'
+    part["Content-Disposition"] = f'attachment;\r\n\tfilename="{words}"'
+    ol.attach(part)
+    assert [p.original_name for p in unpack(ol.as_bytes(), limits).parts] == [long]
     tn = unpack(outlook_tnef([("反馈卡.pdf", b"%PDF-1.4 card")]).as_bytes(), limits)
     assert [(p.original_name, p.data) for p in tn.parts] == [("winmail.dat/反馈卡.pdf", b"%PDF-1.4 card")]
 
@@ -323,3 +335,43 @@ def test_cli_fetch_prints_a_chinese_summary(tmp_path: Path, server: Dovecot, car
     out = CliRunner().invoke(app, ["mail", "fetch", "-w", str(ws.root)], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     assert "已归档" in out.output and "需人工处理" in out.output and "共 2 封邮件" in out.output
+
+
+@needs_dovecot
+def test_a_county_workbook_by_mail_goes_to_the_stats_desk_with_the_servers_time(tmp_path: Path,
+                                                                                server: Dovecot) -> None:
+    from datetime import date
+
+    from _stats_fixtures import fill_blank
+
+    from engine.stats import write_blanks
+    from engine.stats.submissions import current
+
+    ws = workspace(tmp_path, server)
+    blank = next(f for f in write_blanks(ws, 2, "2025Q2", due=date(2025, 6, 18)).files if "-平城区-" in f.name)
+    book = fill_blank(blank, tmp_path / "平城区附件2.xlsx", {"B6": 12, "C6": 10, "D6": 30, "E6": 25})
+    sent = datetime(2025, 6, 17, 16, 30)
+    server.deliver(foxmail([("平城区附件2（二季度）.xlsx", book.read_bytes())], subject="平城区二季度统计表",
+                           sender="pcq@dtyjj.gov.cn"), sent)
+    report = collect(ws)
+    part = report.messages[0].parts[0]
+    assert part.inbox is not None and part.inbox.status is Status.FILED and part.inbox.kind == "stats_table_2"
+    with session(ws) as s:
+        rows = current(s, 2, "2025Q2")
+        assert [r.received_at for r in rows] == [sent]
+
+
+def test_nesting_stops_at_a_sane_depth() -> None:
+    limits = Limits()
+    inner = b"%PDF-1.4 card"
+    for level in range(5):
+        inner = gbk_zip([(f"第{level}层.zip" if level else "卡.pdf", inner)])
+    u = unpack(qqmail([("套娃.zip", inner)]).as_bytes(), limits)
+    assert [(p.status, p.code) for p in u.parts] == [(PartStatus.REFUSED, MailCode.NESTED_TOO_DEEP)]
+    msg = foxmail([("卡.pdf", b"%PDF-1.4 fwd")])
+    for _ in range(4):
+        msg = forwarded(msg)
+    fw = unpack(msg.as_bytes(), limits)
+    assert [(p.status, p.code) for p in fw.parts] == [(PartStatus.REFUSED, MailCode.NESTED_TOO_DEEP)]
+    heic = unpack(qqmail([("IMG_0001.HEIC", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic")]).as_bytes(), limits)
+    assert heic.parts[0].status is PartStatus.SAVED

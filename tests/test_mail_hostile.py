@@ -299,3 +299,22 @@ def test_a_wrong_password_is_a_clear_problem_and_other_mailboxes_still_fetch(tmp
     assert [f.code for f in report.problems] == [ConfigCode.LOGIN]
     assert "授权码" in report.problems[0].message
     assert filed(ws) == 1
+
+
+@needs_dovecot
+def test_a_message_over_the_size_limit_is_not_downloaded_but_listed(tmp_path: Path, server: Dovecot,
+                                                                     cards: Path) -> None:
+    ws = workspace(tmp_path, server)
+    cfg = ws.root / "ruqi.toml"
+    text = cfg.read_text(encoding="utf-8")
+    assert "max_file_mb = 25" in text
+    cfg.write_text(text.replace("max_file_mb = 25", "max_file_mb = 1"), encoding="utf-8")
+    ws = Workspace.open(ws.root)
+    server.deliver(qqmail([("扫描件.pdf", b"%PDF-1.4\n" + os.urandom(5 * 1024 * 1024))], subject="很大的扫描件"))
+    server.deliver(foxmail([("卡.pdf", card(cards, tmp_path / "c", 0))]))
+    report = collect(ws)
+    big = next(m for m in report.messages if m.subject == "很大的扫描件")
+    assert big.status is MessageStatus.ATTENTION and big.parts == []
+    assert [f.code for f in big.findings] == [MailCode.TOO_LARGE] and "未下载" in big.findings[0].message
+    assert big.sender.endswith("<12345678@qq.com>")
+    assert filed(ws) == 1 and all("RuqiProcessed" in f for f in server.flags())

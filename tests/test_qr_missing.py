@@ -187,3 +187,10 @@ def test_a_text_pdf_without_the_qr_is_checked_the_same_way(ws: Workspace, cards:
     assert (o.status, o.serial) == (Status.FILED, S2)
     assert set(o.flags) == {Flag.SUSPECT, Flag.QR_MISSING}
     assert "CARD_DATES_MISMATCH" in {f.code for f in o.findings}
+
+
+def test_the_clerk_sees_the_flag_in_chinese_when_ingesting(ws: Workspace, cards: Path, tmp_path: Path) -> None:
+    drop(ws, doctor(filled(cards, tmp_path), tmp_path / "card.docx"), "反馈卡.docx", S1)
+    out = CliRunner().invoke(app, ["ingest", "-w", str(ws.root)])
+    assert out.exit_code == 0, out.stdout
+    assert "无可核验二维码" in out.stdout  # the 标记 column; the 说明 column explains it

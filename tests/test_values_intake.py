@@ -7,6 +7,7 @@ stored as itself.
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from engine.cells import CellCode
 from engine.db import session
 from engine.findings import Severity
 from engine.generate import RowStatus, generate
+from engine.inbox import Flag, Status, ingest
 from engine.plan import COLUMNS, MAX_CHARS, read_plan
+from engine.simulate import fill_docx, tick_pdf
 from engine.stats import accept, read_submission, write_blanks
 from engine.stats.aggregate import aggregate, write_aggregate
 from engine.stats.submissions import StatsRecord, current
@@ -81,7 +84,7 @@ def test_absurd_lengths_are_refused_with_the_limit_and_the_cell(ws: Workspace, t
     assert len(first) < 200  # the message quotes the start of the value, not all of it
 
 
-def test_a_row_at_every_limit_gives_a_card_of_at_most_two_pages(ws: Workspace, tmp_path: Path) -> None:
+def test_a_row_at_every_limit_gives_a_card_that_comes_back_readable(ws: Workspace, tmp_path: Path) -> None:
     def names(n: int) -> str:
         return "、".join(["欧阳建国"] * 60)[:n].rstrip("、")
 
@@ -89,11 +92,37 @@ def test_a_row_at_every_limit_gives_a_card_of_at_most_two_pages(ws: Workspace, t
                   "联合单位": "联" * MAX_CHARS["joint_units"], "组长": "组" * MAX_CHARS["leader"],
                   "成员": names(MAX_CHARS["members"]), "专家": names(MAX_CHARS["experts"]),
                   "检查内容": "容" * MAX_CHARS["content"]}
-    result = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), issue_date=date(2025, 3, 28), today=date(2025, 3, 28))
+    result = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), issue_date=date(2025, 3, 28),
+                      today=date(2025, 3, 28))
     (o,) = result.outcomes
     assert o.status is RowStatus.GENERATED and not o.findings, o.findings.to_list()
     pages = {k: len(pypdf.PdfReader(p).pages) for (k, _), p in o.forms.items()}
     assert pages["card"] <= 2 and max(pages.values()) <= 3 < ws.config.limits.max_pdf_pages
+    tick_pdf(o.forms[("card", "pdf")], ws.inbox / "card.pdf", {i: "否" for i in range(1, 11)})
+    (back,) = ingest(ws, now=datetime(2025, 4, 3, 9)).outcomes
+    assert (back.status, back.serial, back.flags) == (Status.FILED, o.serial, [])
+    assert set(back.answers.values()) == {"否"}
+
+
+@pytest.mark.skipif(not SOFFICE, reason="LibreOffice not installed")
+def test_long_names_wrap_on_the_card_and_come_back_whole(ws: Workspace, tmp_path: Path) -> None:
+    """A name of 40–100 characters wraps to several lines in its cell; the reader takes them all, so the
+    enterprise's genuine card (filled in Word, exported by LibreOffice, or the PDF ticked) is not SUSPECT."""
+    lengths = (40, 60, MAX_CHARS["enterprise"] - 4)
+    rows = [GOOD | {"企业名称": "晋" * n + "有限公司", "检查类别": "调查核查", "开始日期": date(2025, 4, k + 1),
+                    "结束日期": date(2025, 4, k + 2)} for k, n in enumerate(lengths)]
+    result = generate(ws, _plan(tmp_path / "plan.xlsx", rows), issue_date=date(2025, 3, 28), today=date(2025, 3, 28))
+    assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * 3
+    no = {i: "否" for i in range(1, 11)}
+    docxs = [fill_docx(o.forms[("card", "docx")], tmp_path / f"word-{k}.docx", no) for k, o in enumerate(result.outcomes)]
+    for pdf in to_pdf_with_libreoffice(docxs, tmp_path / "lo"):
+        shutil.copy(pdf, ws.inbox / pdf.name)
+    for k, o in enumerate(result.outcomes):
+        tick_pdf(o.forms[("card", "pdf")], ws.inbox / f"ticked-{k}.pdf", no)
+    outs = ingest(ws, now=datetime(2025, 4, 30, 9)).outcomes
+    assert len(outs) == 6
+    assert [(x.file, x.status, Flag.SUSPECT in x.flags) for x in outs if x.status is not Status.FILED
+            or Flag.SUSPECT in x.flags] == []
 
 
 # ---- statistics workbooks ----------------------------------------------------------------------------

@@ -5,8 +5,9 @@ Public API (everything else is reached from the values these return):
 
     file_item(ws, data_or_path, ItemMeta(...), *, actor=None, session=None) -> ItemRow
     log_action(ws, action, obj, *, actor=None, details=None, session=None) -> Entry
+    index_state(ws) -> Finding | None   (the database is behind the archive: refuse to number)
     verify(ws, *, deep=False, sample=20) -> VerifyReport
-    repair(ws, *, actor=None, session=None) -> RepairReport
+    repair(ws, *, actor=None, session=None, restore=None) -> RepairReport;  sync_journal(ws) -> int
     accept_audit_log(ws, reason, *, actor=None) -> Entry
     search(ws, *, enterprise=, uscc=, serial=, county=, form_type=, date_from=, date_to=, flag=, year=,
            latest_only=False) -> list[ItemRow]
@@ -19,16 +20,17 @@ Layout, 档号 and ordering guarantees: see ``layout``, ``numbering`` and ``stor
 
 from __future__ import annotations
 
-from .audit import Action, AuditCode, Entry, log_action
+from .audit import Action, AuditCode, Entry, IndexCode, index_state, log_action
 from .layout import LABELS as FORM_LABELS
 from .numbering import ArchivalCode
-from .repair import RepairReport, accept_audit_log, repair
+from .repair import RepairCode, RepairReport, accept_audit_log, repair, sync_journal
 from .search import audit_log, find_sha256, get_item, items_for_serial, latest_item, search, superseded_ids
 from .store import FiledItem, ItemMeta, ItemRow, StoreCode, file_item
 from .verify import Check, VerifyCode, VerifyReport, verify
 
 __all__ = [
-    "FORM_LABELS", "Action", "accept_audit_log", "ArchivalCode", "AuditCode", "Check", "Entry", "FiledItem", "ItemMeta", "ItemRow",
-    "RepairReport", "StoreCode", "VerifyCode", "VerifyReport", "audit_log", "file_item", "find_sha256",
-    "get_item", "items_for_serial", "latest_item", "log_action", "repair", "search", "superseded_ids", "verify",
+    "FORM_LABELS", "Action", "ArchivalCode", "AuditCode", "Check", "Entry", "FiledItem", "IndexCode", "ItemMeta",
+    "ItemRow", "RepairCode", "RepairReport", "StoreCode", "VerifyCode", "VerifyReport", "accept_audit_log", "audit_log",
+    "file_item", "find_sha256", "get_item", "index_state", "items_for_serial", "latest_item", "log_action", "repair",
+    "search", "superseded_ids", "sync_journal", "verify",
 ]

@@ -35,9 +35,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import session_or_new
-from ..findings import Finding, error
+from ..findings import Finding, RuqiError, error
 from ..register import current_actor
 from ..workspace import Workspace
+from . import journal
 from .files import TMP_PREFIX
 from .models import AuditHeadRecord, AuditRecord
 from .numbering import write_lock
@@ -56,6 +57,11 @@ class Action(StrEnum):
     EXPORT = "export"
     VERIFY = "verify"
     REPAIR = "repair"
+
+
+class IndexCode(StrEnum):
+    BEHIND = "ARCHIVE_INDEX_BEHIND"  # the database lacks entries the head/journal prove were made
+    LOST = "ARCHIVE_INDEX_LOST"  # an empty database beside an archive that holds documents
 
 
 class AuditCode(StrEnum):
@@ -119,6 +125,11 @@ def _last(s: Session) -> AuditRecord | None:
     return s.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)).first()
 
 
+def last_seq(s: Session) -> int:
+    last = _last(s)
+    return last.seq if last else 0
+
+
 def next_seq(s: Session) -> int:
     last = _last(s)
     return last.seq + 1 if last else 1
@@ -131,6 +142,9 @@ def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details
     ``reset_heads`` points both head witnesses at the new entry whatever they say now: only for
     the entry that records a person accepting the log as it stands (``repair``)."""
     last = _last(s)
+    problem = None if reset_heads else index_problem(ws, last.seq if last else 0)
+    if problem is not None:  # numbering on from here would reissue serials and 档号 already filed
+        raise RuqiError(problem)
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     at = datetime.now().astimezone().isoformat(timespec="microseconds")
     details_json = canonical(details)
@@ -140,7 +154,48 @@ def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details
     s.add(rec)
     s.flush()
     _advance_heads(s, ws, Head(last.seq, last.hash) if last else None, Head(seq, h), reset_heads)
+    journal.append_after_commit(s, ws, rec)
     return rec
+
+
+REPAIR_ADVICE = ("为免重复使用已发出的检查编号和档号，程序暂停登记和归档。请运行 ruqi archive repair，从档案中的文件和日志重建数据库；"
+                 "或者把最新的数据库备份恢复为 archive/ruqi.sqlite。")
+
+
+def index_problem(ws: Workspace, db_seq: int) -> Finding | None:
+    """Whether the database is behind the archive: the audit head (or, without it, the journal)
+    names an entry the database lacks, or the database is empty while the archive holds documents
+    (it was deleted, truncated, or replaced by an old backup)."""
+    head = read_head(ws)
+    known = head.seq if head is not None else journal.last_seq(ws)
+    if known > db_seq:
+        return error(IndexCode.BEHIND,
+                     f"数据库落后于档案：档案中的审计日志已有 {known} 条，数据库中只有 {db_seq} 条（数据库被删除、截断或换成了旧备份）。"
+                     + REPAIR_ADVICE, str(ws.archive))
+    if db_seq == 0 and _holds_documents(ws):
+        return error(IndexCode.LOST, f"数据库是空的，但档案文件夹“{ws.archive}”中已有归档文件（数据库被删除或换掉了）。"
+                     + REPAIR_ADVICE, str(ws.archive))
+    return None
+
+
+def index_state(ws: Workspace) -> Finding | None:
+    """``index_problem`` for the workspace's database as it is now."""
+    with session_or_new(ws, None) as s:
+        return index_problem(ws, last_seq(s))
+
+
+def _holds_documents(ws: Workspace) -> bool:
+    """A file in a year folder (``archive/2025/…``) other than a filing's temporary file (the first
+    filing of a new workspace writes one before its entry)."""
+    try:
+        years = [p for p in ws.archive.iterdir() if p.is_dir() and p.name.isdigit()]
+    except OSError:
+        return False
+    for y in years:
+        for _dir, _subdirs, files in os.walk(y):
+            if any(not f.startswith(TMP_PREFIX) for f in files):
+                return True
+    return False
 
 
 def log_action(

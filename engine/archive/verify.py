@@ -16,8 +16,9 @@
   entries, no head) passes.
 
 "The store" is every file under ``archive/`` except: the index database (``ruqi.sqlite`` and its
-``-wal``/``-shm``/``-journal`` files) and the head file ``.ruqi-audit-head`` (exactly that name,
-checked to hold a head record and nothing else) at the top level, and ``.ruqi-tmp-*`` files
+``-wal``/``-shm``/``-journal`` files), the head file ``.ruqi-audit-head`` (exactly that name,
+checked to hold a head record and nothing else) and the journal ``.ruqi-journal.jsonl`` (checked
+to hold exactly the log's entries, see ``journal``) at the top level, and ``.ruqi-tmp-*`` files
 anywhere (reported as warnings: ``ruqi archive repair`` clears them).  Everything else in it must
 be an indexed regular file: a symlink (in place of an archived file or anywhere else) is an
 error, and so is the litter file managers leave (``Thumbs.db``, ``desktop.ini``, ``.DS_Store``,
@@ -45,7 +46,7 @@ from sqlalchemy import Row, select
 from ..db import session
 from ..findings import Finding, Findings, Severity, error, warning
 from ..workspace import Workspace
-from . import audit, formats, layout
+from . import audit, formats, journal, layout
 from .audit import AuditCode
 from .files import TMP_PREFIX
 from .models import AuditRecord, ItemRecord
@@ -98,7 +99,8 @@ CHECK_OF: dict[str, Check] = {
                      VerifyCode.ROW_DELETED],
                     Check.INTEGRITY),
     **dict.fromkeys([VerifyCode.FORMAT_NOT_ALLOWED, VerifyCode.UNREADABLE, VerifyCode.NOT_PDFA], Check.USABILITY),
-    **dict.fromkeys([VerifyCode.ROW_UNLOGGED, VerifyCode.LITTER_CONTENT, *AuditCode], Check.SECURITY),
+    **dict.fromkeys([VerifyCode.ROW_UNLOGGED, VerifyCode.LITTER_CONTENT, *AuditCode, *journal.JournalCode],
+                    Check.SECURITY),
 }
 
 
@@ -152,9 +154,10 @@ def verify(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE, w
         parse = {r.id for r in rows} if deep else {r.id for r in random.sample(rows, min(sample, len(rows)))}
         rep.parsed = len(parse)
         futures = [pool.submit(_check_files, ws, rows[i::n], deep, parse) for i in range(n)]
-        rep.findings.extend(audit.check_chain(entries))
-        rep.findings.extend(audit.check_head(ws, by_seq, head_in_db))
-        rep.findings.extend(audit.check_rows_within(by_seq, (r.audit_seq for r in rows)))
+        log_findings = [*audit.check_chain(entries), *audit.check_head(ws, by_seq, head_in_db),
+                        *audit.check_rows_within(by_seq, (r.audit_seq for r in rows))]
+        rep.findings.extend(log_findings)
+        rep.findings.extend(journal.check(ws, by_seq, sound=_entry_sound, log_ok=not log_findings))
         for r in rows:
             rep.findings.extend(_check_row(r, by_seq))
         rep.findings.extend(_check_pieces(rows))
@@ -178,6 +181,10 @@ def _msg(check: Check, text: str) -> str:
 
 
 # ---------------------------------------------------------------- rows (main thread)
+
+
+def _entry_sound(e: Row) -> bool:
+    return audit.entry_hash(e.seq, e.at, e.actor, e.action, e.object, e.details, e.prev_hash) == e.hash
 
 
 def _check_row(r: Row, by_seq: dict[int, Row]) -> Iterator[Finding]:
@@ -304,8 +311,8 @@ def _check_store(ws: Workspace, indexed: set[str]) -> Iterator[Finding]:
     skip_top = _db_file_names(ws)
     for rel, name, st in _walk(str(ws.archive), ""):
         top = rel == name
-        if top and (name in skip_top or name == audit.HEAD_NAME):
-            continue  # the head file's content is audit.check_head's business
+        if top and (name in skip_top or name in (audit.HEAD_NAME, journal.JOURNAL_NAME)):
+            continue  # their content is audit.check_head's and journal.check's business
         kind = _not_regular(st.st_mode)
         if kind is not None:
             if rel not in indexed:  # an indexed path is reported by the file check, with its 档号

@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 
 from .. import archive
-from ..archive import Check
+from ..archive import Check, IndexCode
 from ..findings import RuqiError, error
+from ..recover import repair_workspace
 from .common import JsonOpt, WorkspaceOpt, cells, console, esc, open_workspace, print_json
 
 # Short form names for the search table (the file names use the full ones).
@@ -39,17 +40,21 @@ def verify_cmd(
     as_json: bool = JsonOpt,
     actor: str = typer.Option(None, "--actor", help="操作人（默认为系统用户名）"),
 ) -> None:
-    ws = open_workspace(workspace)
+    ws = open_workspace(workspace, check_index=False)  # a database behind the archive is worth a report too
     rep = archive.verify(ws, deep=deep, sample=sample)
-    archive.log_action(ws, archive.Action.VERIFY, "archive", actor=actor, details={
-        "ok": rep.ok, "items": rep.items, "deep": deep, "head": rep.head,
-        "codes": sorted({f.code for f in rep.findings}),
-    })
+    behind = archive.index_state(ws)
+    if behind is None:  # else no entry may be appended until repair: the report says why
+        archive.log_action(ws, archive.Action.VERIFY, "archive", actor=actor, details={
+            "ok": rep.ok, "items": rep.items, "deep": deep, "head": rep.head,
+            "codes": sorted({f.code for f in rep.findings}),
+        })
     if as_json:
-        print_json(rep.to_dict())
+        print_json(rep.to_dict() | ({"index": behind.to_dict()} if behind else {}))
     else:
         _print_report(rep)
-    raise typer.Exit(0 if rep.ok else 1)
+        if behind is not None:
+            console.print(f"[red]{esc(behind.message)}（{esc(behind.code)}）[/red]")
+    raise typer.Exit(0 if rep.ok and behind is None else 1)
 
 
 def _print_report(rep: archive.VerifyReport) -> None:
@@ -138,7 +143,7 @@ def log_cmd(
     action: str = typer.Option(None, "--action", help="只看某类操作：file、generate、reject、override、export、verify…"),
     as_json: bool = JsonOpt,
 ) -> None:
-    ws = open_workspace(workspace)
+    ws = open_workspace(workspace, check_index=False)
     entries = archive.audit_log(ws, limit=limit or None, action=action)
     if as_json:
         for e in entries:
@@ -159,21 +164,40 @@ def repair_cmd(
         None, "--accept-audit-log",
         help="理由。四性检测报告审计日志末尾被截去（如从备份恢复了数据库）且已查明原因时，承认日志现状；理由和原末条记录写入审计日志"),
 ) -> None:
-    ws = open_workspace(workspace)
+    ws = open_workspace(workspace, check_index=False)
+    if accept_audit_log is not None and not accept_audit_log.strip():
+        raise RuqiError(error("ARCHIVE_REASON_REQUIRED", "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
+    # What the archive's journal can give back is restored first; only the rest is accepted.
+    rep = repair_workspace(ws, actor=actor)
     if accept_audit_log is not None:
-        if not accept_audit_log.strip():
-            raise RuqiError(error("ARCHIVE_REASON_REQUIRED", "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
         entry = archive.accept_audit_log(ws, accept_audit_log.strip(), actor=actor)
         console.print(f"已在审计日志第 {entry.seq} 条记录：承认审计日志现状（理由：{esc(accept_audit_log.strip())}）。")
-    rep = archive.repair(ws, actor=actor)
+        rep.problems = [f for f in rep.problems if f.code not in (IndexCode.BEHIND, IndexCode.LOST)]
+    if rep.set_aside:
+        console.print(f"[yellow]数据库文件已损坏（{esc(rep.damage)}），已移到 {esc(rep.set_aside)} 留存，并新建了数据库。[/yellow]")
+    if rep.replayed:
+        console.print(f"已从档案中的日志副本恢复审计日志 {rep.replayed} 条、归档条目 {rep.items_restored} 件（档号、件号不变）。")
+    visits = rep.restored.get("visits", 0)
+    if visits:
+        console.print(f"已恢复台账中的检查 {visits} 次（含反馈卡交回情况）。")
+    lost = rep.restored.get("serials_without_visit") or []
+    if lost and (rep.replayed or visits):
+        console.print(f"[yellow]以下检查编号在档案中有文书，但台账记录无法恢复（由旧版本生成），这些编号不会再次使用：{esc('、'.join(lost))}"
+                      "[/yellow]")
     for p in rep.completed:
         console.print(f"已补完：{esc(p)}")
     for p in rep.removed:
         console.print(f"已删除临时文件：{esc(p)}")
     for p in rep.in_flight:
         console.print(f"[yellow]正在写入（另一进程），未处理：{esc(p)}[/yellow]")
-    if not (rep.changed or rep.in_flight or accept_audit_log):
+    for f in rep.problems:
+        color = "red" if f.is_error else "yellow"
+        console.print(f"[{color}]{esc(f.message)}（{esc(f.code)}）[/{color}]")
+    if not (rep.changed or rep.in_flight or rep.problems or accept_audit_log):
         console.print("没有需要修复的内容。")
+    elif rep.changed:
+        console.print("修复完成。请运行 ruqi archive verify 做一次四性检测核对。")
+    raise typer.Exit(1 if any(f.is_error for f in rep.problems) else 0)
 
 
 __all__ = ["Check", "register"]

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import DatabaseError
 
+from ..archive import index_state, sync_journal
 from ..db import database_finding
 from ..findings import Finding, RuqiError
 from ..text import printable
@@ -44,8 +45,17 @@ def cells(*values: object) -> list[Any]:
             for v in values]
 
 
-def open_workspace(path: Path) -> Workspace:
-    return Workspace.open(path)
+def open_workspace(path: Path, *, check_index: bool = True) -> Workspace:
+    """The workspace, refused (every problem listed) when its config or key is wrong or, with
+    ``check_index``, when its database is behind the archive (lost, truncated, an old backup):
+    only ``ruqi archive repair``, ``verify`` and ``log`` run then."""
+    ws = Workspace.open(path)
+    if check_index:
+        problem = index_state(ws)
+        if problem is not None:
+            raise RuqiError(problem)
+        sync_journal(ws)
+    return ws
 
 
 def print_json(obj: Any) -> None:

@@ -2,7 +2,8 @@
 
 Public API::
 
-    ingest(ws, names=None, workers=None, actor=None, now=None, progress=None, on_outcome=None) -> IngestReport
+    ingest(ws, names=None, workers=None, actor=None, now=None, progress=None, on_outcome=None,
+           stable_seconds=None) -> IngestReport
     watch(ws, interval=2.0, on_report=None, on_outcome=None, max_cycles=None) -> int
     pending_cards(ws, today=None, overdue_only=False) -> [PendingCard]
     check_card(reading, visit, received_at, late_days) -> CardCheck
@@ -10,11 +11,13 @@ Public API::
     refresh_visit(session, visit)          # recompute a visit's card_* columns from the archive
 
 ``IngestReport.outcomes`` holds one ``Outcome`` per file (``to_json()`` is the
-``ruqi ingest --json`` line).  Modules, in the order a file meets them: ``claim`` (atomic
-claims, crash recovery), ``pool`` + ``examine`` + ``preflight`` (isolated reading, limits),
-``validate`` (card rules and flags), ``finish`` + ``cards`` + ``shelve`` (filing, the register,
-rejected/ and needs_review/), ``pipeline`` (the loop; where each status ends up), ``status``,
-``watch``.
+``ruqi ingest --json`` line); ``IngestReport.stopped`` says why a run stopped early (full disk,
+read-only archive), never an exception.  Modules, in the order a file meets them: ``survey``
+(folders, links, unreadable and still-copying files stay in the inbox, status ``skipped``),
+``claim`` (atomic claims, crash recovery), ``pool`` + ``examine`` + ``preflight`` (isolated
+reading, limits, names), ``validate`` (card rules and flags), ``finish`` + ``cards`` + ``shelve``
+(filing, the register, rejected/ and needs_review/; the per-file guard), ``storage`` (full disk,
+read-only archive), ``pipeline`` (the loop; where each status ends up), ``status``, ``watch``.
 """
 
 from __future__ import annotations

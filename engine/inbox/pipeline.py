@@ -2,6 +2,8 @@
 
 Per file, in this order (paperless-ngx's consumer, in small steps):
 
+0. **survey** (``engine.inbox.survey``): folders, links, FIFOs, unreadable files and files still
+   being written are left in ``inbox/`` with their reason (``skipped``); young files are waited for;
 1. **claim**: rename the file into this run's ``.processing/`` directory (``engine.inbox.claim``);
    files a dead run left there are adopted first;
 2. **hash + duplicate check**: SHA-256; bytes already in the archive are ``duplicate`` (or, for a
@@ -22,7 +24,11 @@ Where each status lives:
   ``inbox/needs_review/`` with ``<name>.reason.txt``/``.reason.json``;
 - ``rejected``: ``inbox/rejected/``, byte-identical, with ``<name>.reason.txt``/``.reason.json``;
 - ``duplicate``: the bytes are already archived (or waiting in ``needs_review/``); the copy is
-  deleted and its receipt written to the audit log.
+  deleted and its receipt written to the audit log;
+- ``skipped``: still in ``inbox/``, untouched (nothing claimed, or the claim put back).
+
+A full disk or an unwritable archive ends the run early (``IngestReport.stopped``): the batch
+not yet committed rolls back and every unfinished claim goes back into ``inbox/``.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from .outcome import IngestReport, Outcome
 from .pool import Job, examine_all
 from .shelve import NEEDS_REVIEW_DIR, held_index, sha256_of
 from .storage import trouble
-from .survey import VANISHED_MESSAGE, left_outcome, still_writing, survey
+from .survey import VANISHED_MESSAGE, left_outcome, no_permission, still_writing, survey
 
 Progress = Callable[[int, int], None]
 GENERATED_TYPES = ("card_generated", "notice", "notice_board")
@@ -119,14 +125,16 @@ def _run(ws: Workspace, run: Run, report: IngestReport, names: Sequence[str] | N
         with batch:
             _finish_all(ws, batch, report, items, workers, run, progress, left)
     except Exception as e:
+        # Whatever stopped the run, what it had not finished goes back where the clerk sees it
+        # (its database work was rolled back with the batch).
+        unfinished = [it for it in items if it.claim.path.exists()]
+        for it in unfinished:
+            run.put_back(it.claim)
         t = trouble(e, ws)
         if t is None:
             raise
         taken = {id(o) for o in batch.rolled_back} if batch is not None else set()
         report.outcomes = [o for o in report.outcomes if id(o) not in taken]
-        unfinished = [it for it in items if it.claim.path.exists()]
-        for it in unfinished:
-            run.put_back(it.claim)
         report.stopped = t.finding(len(unfinished))
 
 
@@ -168,9 +176,9 @@ def _prepare(run: Run, c: Claimed, now: datetime | None) -> Item | Outcome:
     except FileNotFoundError:
         return left_outcome(c.name, Reason.VANISHED, VANISHED_MESSAGE)
     except PermissionError:
+        st = c.path.lstat()  # needs no read permission
         run.put_back(c)
-        return left_outcome(c.name, Reason.NO_PERMISSION, "本程序没有读取此文件的权限，文件留在收件箱未动。"
-                                                          "请让管理员放开读取权限后再运行 ruqi ingest。")
+        return left_outcome(c.name, Reason.NO_PERMISSION, no_permission(st))
     if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
         run.put_back(c)
         return left_outcome(c.name, Reason.STILL_WRITING, still_writing("计算校验值期间文件发生了变化"))

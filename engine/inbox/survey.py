@@ -125,7 +125,7 @@ def _regular(sv: Survey, inbox: Path, name: str, st: os.stat_result) -> bool:
     try:
         fd = os.open(inbox / name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except PermissionError:
-        sv.leave(name, Reason.NO_PERMISSION, _no_permission(st))
+        sv.leave(name, Reason.NO_PERMISSION, no_permission(st))
         return False
     except FileNotFoundError:
         return False
@@ -133,7 +133,7 @@ def _regular(sv: Survey, inbox: Path, name: str, st: os.stat_result) -> bool:
     return True
 
 
-def _no_permission(st: os.stat_result) -> str:
+def no_permission(st: os.stat_result) -> str:
     return (f"本程序（用户 {_user(os.geteuid() if hasattr(os, 'geteuid') else -1)}）没有读取此文件的权限"
             f"（文件属于用户 {_user(st.st_uid)}，权限 {stat.filemode(st.st_mode)}）。文件留在收件箱未动。"
             "请让管理员放开读取权限（如 chmod a+r），或重新复制一份放入收件箱后再运行 ruqi ingest。")

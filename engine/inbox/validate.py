@@ -176,9 +176,9 @@ def identity_findings(reading: CardReading, visit: Visit | None) -> list[Finding
 
 
 def qr_missing_finding(reading: CardReading) -> Finding:
-    why = "二维码签名不符" if reading.qr is not None else "找不到二维码（图片被删除或无法识别）"
+    why = "二维码签名不符，不是本局签发的" if reading.qr is not None else "找不到二维码，图片被删除或无法识别"
     serial = f"印刷的检查编号 {reading.printed_serial}" if reading.printed_serial else "卡上的文字"
-    return warning(CardCode.QR_MISSING, f"反馈卡上没有可核验的二维码（{why}），只能凭{serial}对应检查记录："
+    return warning(CardCode.QR_MISSING, f"反馈卡上没有可核验的二维码：{why}。只能凭{serial}对应检查记录，"
                                         "已核对卡上的企业名称和检查日期，并列入纪委审查清单。", "二维码")
 
 

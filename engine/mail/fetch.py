@@ -1,14 +1,17 @@
 """Fetching from IMAP (IMAPClient; no hand-parsed IMAP) and handing attachments to the inbox.
 
-Per message, in this order, so that a crash at any point loses nothing and files nothing twice:
+Per group of messages fetched together (up to ``BODY_BATCH_BYTES``), in this order, so that a
+crash at any point loses nothing and files nothing twice:
 
-1. ``BODY.PEEK[]`` (the message stays unread for the clerk's own mail client);
-2. ``unpack`` it (``engine.mail.unpack``);
+1. ``BODY.PEEK[]`` (the messages stay unread for the clerk's own mail client);
+2. ``unpack`` each (``engine.mail.unpack``);
 3. write each attachment to ``<workspace>/.mail-staging/`` (outside what the inbox scans),
    fsync, and give it the server's received time as its file time;
-4. commit its provenance to the database (``engine.provenance``), keyed by SHA-256;
-5. rename it into ``inbox/`` (atomic; a name already holding the same bytes is not written again);
-6. remember the Message-ID as processed (database), then mark the message on the server: the
+4. commit their provenance to the database (``engine.provenance``), keyed by SHA-256, in one
+   transaction;
+5. rename them into ``inbox/`` (atomic; a name already holding the same bytes is not written
+   again; bytes already archived are not written at all);
+6. remember the Message-IDs as processed (database), then mark the messages on the server: the
    keyword ``RuqiProcessed`` and, when ``processed_folder`` is set, a move into that folder.
 
 A crash before 6 re-fetches the message next time: its attachments are either still in the
@@ -25,6 +28,7 @@ import os
 import signal
 import ssl
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -33,12 +37,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import __version__
 from ..archive.models import ItemRecord
 from ..db import session
 from ..findings import RuqiError, error
 from ..inbox.shelve import target_for
 from ..provenance import MailMessage, MailSource, Source, processed_ids, record_source
-from ..workspace import Workspace
+from ..workspace import Limits, Workspace
 from .codes import ConfigCode, MailCode, MessageStatus, PartStatus
 from .config import MailAccount, password
 from .outcome import MessageOutcome, PartOutcome
@@ -75,6 +80,10 @@ def connect(acct: MailAccount, pw: str) -> Any:
         _logout(client)
         raise RuqiError(error(ConfigCode.LOGIN, f"邮箱 {acct.user} 登录失败：账号或密码（授权码）不对。"
                                                 f"QQ、163 等邮箱需在网页版设置中开启 IMAP 并使用“授权码”作为密码。", acct.key)) from e
+    with contextlib.suppress(Exception):
+        # 163/126 mail refuse to select a folder ("Unsafe Login") until the client names itself.
+        if client.has_capability("ID"):
+            client.id_({"name": "ruqi", "version": __version__})
     try:
         client.select_folder(acct.folder)
     except Exception as e:
@@ -130,7 +139,7 @@ def _batch(ws: Workspace, acct: MailAccount, client: Any, uids: list[int]) -> It
     yield from done
     for group in _size_groups(pending, meta):
         bodies = client.fetch([u for u, _ in group], ["BODY.PEEK[]"])
-        handled: list[MessageOutcome] = []
+        work: list[Work] = []
         for uid, received in group:
             raw = bodies.get(uid, {}).get(b"BODY[]")
             if raw is None:
@@ -138,7 +147,9 @@ def _batch(ws: Workspace, acct: MailAccount, client: Any, uids: list[int]) -> It
                 m.findings.append(error(MailCode.FETCH_FAILED, "服务器没有返回这封邮件的内容，下次再试。"))
                 yield m
                 continue
-            handled.append(handle_message(ws, acct, uid, raw, received or datetime.now()))
+            work.append(read_message(acct, uid, raw, received or datetime.now(), ws.config.limits))
+        save_group(ws, work)
+        handled = [w.outcome for w in work]
         # The group's attachments are all in the inbox with their provenance: only now remember and mark.
         fault("after_save")
         _remember(ws, *handled)
@@ -183,62 +194,87 @@ def _too_large(ws: Workspace, acct: MailAccount, client: Any, uid: int, mid: str
     return m
 
 
-def handle_message(ws: Workspace, acct: MailAccount, uid: int, raw: bytes, received: datetime) -> MessageOutcome:
-    """Unpack one message and put its attachments into the inbox with their provenance."""
+def read_message(acct: MailAccount, uid: int, raw: bytes, received: datetime, limits: Limits) -> Work:
+    """Unpack one message (no I/O): its outcome so far, the parts, and the provenance to record."""
     fallback = "<sha256-" + hashlib.sha256(raw).hexdigest()[:32] + "@ruqi>"
-    u = unpack(raw, ws.config.limits, fallback_id=fallback)
+    u = unpack(raw, limits, fallback_id=fallback)
     env = u.envelope
     m = MessageOutcome(acct.key, uid, env.message_id, env.sender, env.subject, received,
                        from_addresses=env.from_addresses, automatic=env.automatic)
     m.findings.extend(u.findings)
     src = Source(env.sender, env.recipients, env.recipient_count, env.date_header, received, env.message_id,
                  env.subject, "", acct.key)
-    m.parts = save_parts(ws, u, src)
-    m.status, m.note = _verdict(u, m)
-    return m
+    return Work(m, u, src)
 
 
-def save_parts(ws: Workspace, u: Unpacked, src: Source) -> list[PartOutcome]:
-    outs: list[PartOutcome] = []
-    staged: list[tuple[Path, Path, PartOutcome]] = []
-    saved = [p for p in u.parts if p.status is PartStatus.SAVED and p.data is not None]
+@dataclass(slots=True)
+class Work:
+    outcome: MessageOutcome
+    unpacked: Unpacked
+    source: Source
+
+
+def save_group(ws: Workspace, group: list[Work]) -> None:
+    """Put the attachments of several messages into the inbox: staged and fsynced, provenance
+    committed in one transaction, then renamed into ``inbox/`` (one directory fsync)."""
+    staged: list[tuple[Path, Path]] = []
     staging = ws.root / STAGING
+    shas = {hashlib.sha256(p.data).hexdigest() for w in group for p in w.unpacked.parts
+            if p.status is PartStatus.SAVED and p.data is not None}
+    plan = _Plan(ws.inbox, staging)
     with session(ws) as s:
-        archived = _archived(s, {hashlib.sha256(p.data).hexdigest() for p in saved if p.data is not None})
-        _stage(u, src, s, archived, staging, ws.inbox, outs, staged)
-    for tmp, target, _ in staged:
+        plan.archived = _archived(s, shas)
+        for w in group:
+            w.outcome.parts = plan.stage(w.unpacked, w.source)
+            for po in w.outcome.parts:
+                if po.sha256:
+                    record_source(s, po.sha256, _with_name(w.source, po.original_name), po.saved_as)
+        staged = plan.staged
+    for tmp, target in staged:
         os.rename(tmp, target)
     if staged:
         _fsync_dir(ws.inbox)
-    return outs
+    for w in group:
+        w.outcome.status, w.outcome.note = _verdict(w.unpacked, w.outcome)
 
 
-def _stage(u: Unpacked, src: Source, s: Session, archived: dict[str, str], staging: Path, inbox: Path,
-           outs: list[PartOutcome], staged: list[tuple[Path, Path, PartOutcome]]) -> None:
-    """Decide each part's fate, write the new ones to the staging area, record every provenance."""
-    reserved: dict[Path, str] = {}
-    for p in u.parts:
-        po = PartOutcome(p.original_name, p.status, p.code, p.message)
-        outs.append(po)
-        if p.status is not PartStatus.SAVED or p.data is None:
-            continue
-        po.sha256 = hashlib.sha256(p.data).hexdigest()
-        if po.sha256 in archived:
+class _Plan:
+    """Each part's fate: already archived, already waiting in the inbox, or a new file staged for it."""
+
+    def __init__(self, inbox: Path, staging: Path):
+        self.inbox, self.staging = inbox, staging
+        self.archived: dict[str, str] = {}
+        self.staged: list[tuple[Path, Path]] = []
+        self.reserved: dict[Path, str] = {}  # inbox names promised in this group
+        self.names: dict[str, str] = {}  # sha256 -> the inbox name its bytes got in this group
+
+    def stage(self, u: Unpacked, src: Source) -> list[PartOutcome]:
+        outs: list[PartOutcome] = []
+        for p in u.parts:
+            po = PartOutcome(p.original_name, p.status, p.code, p.message)
+            outs.append(po)
+            if p.status is PartStatus.SAVED and p.data is not None:
+                self._one(po, p.inbox_name, p.data, src.received_at)
+        return outs
+
+    def _one(self, po: PartOutcome, name: str, data: bytes, received: datetime) -> None:
+        po.sha256 = hashlib.sha256(data).hexdigest()
+        if po.sha256 in self.archived:
             po.status, po.code = PartStatus.ALREADY, str(MailCode.ALREADY_RECEIVED)
-            po.message = f"此前已收到相同内容的文件（{archived[po.sha256]}），不再重复收取。"
-            continue
-        target, there = target_for(inbox, p.inbox_name, po.sha256, reserved)
-        reserved[target] = po.sha256
-        po.saved_as = target.name
+            po.message = f"此前已收到相同内容的文件（{self.archived[po.sha256]}），不再重复收取。"
+            return
+        if po.sha256 in self.names:  # the same bytes twice in this group: one file, one outcome
+            po.saved_as = self.names[po.sha256]
+            return
+        target, there = target_for(self.inbox, name, po.sha256, self.reserved)
+        self.reserved[target] = po.sha256
+        self.names[po.sha256] = po.saved_as = target.name
         if there:
-            continue  # the same bytes wait in the inbox under this name (a re-fetch after a crash)
-        staging.mkdir(exist_ok=True)
-        tmp = staging / f"{os.getpid()}-{len(staged)}-{po.sha256[:16]}"
-        _write(tmp, p.data, src.received_at)
-        staged.append((tmp, target, po))
-    for po in outs:
-        if po.sha256:
-            record_source(s, po.sha256, _with_name(src, po.original_name), po.saved_as)
+            return  # the same bytes wait in the inbox under this name (a re-fetch after a crash)
+        self.staging.mkdir(exist_ok=True)
+        tmp = self.staging / f"{os.getpid()}-{len(self.staged)}-{po.sha256[:16]}"
+        _write(tmp, data, received)
+        self.staged.append((tmp, target))
 
 
 def _with_name(src: Source, name: str) -> Source:
@@ -311,7 +347,15 @@ def _mark(client: Any, acct: MailAccount, uids: list[int]) -> None:
     client.add_flags(uids, [PROCESSED_FLAG])
     if acct.processed_folder:
         folder = _folder(client, acct.processed_folder)
-        client.move(uids, folder)
+        if client.has_capability("MOVE"):
+            client.move(uids, folder)
+        else:  # RFC 3501 servers without MOVE: copy, then delete the originals
+            client.copy(uids, folder)
+            client.delete_messages(uids)
+            if client.has_capability("UIDPLUS"):
+                client.expunge(uids)
+            else:
+                client.expunge()
 
 
 def _folder(client: Any, name: str) -> str:

@@ -23,7 +23,7 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import func, select
 
 from ..db import session
-from ..findings import Finding
+from ..findings import Findings
 from ..inbox import CardCode, Outcome, Reason, Status
 from ..provenance import MailReceipt
 from ..workspace import Workspace
@@ -100,6 +100,8 @@ def inbox_line(o: Outcome) -> str:
     codes = set(o.findings.codes())
     if o.status is Status.DUPLICATE:
         return _SAME
+    if o.status is Status.SKIPPED:  # still in the inbox (e.g. waiting for a permission): not handled yet
+        return "已收到，正在处理。"
     if codes & _IDENTITY:
         return "已收到。卡片上的检查编号或二维码与本局登记不一致，工作人员将与您联系核实。"
     if Reason.GENERATED_COPY in codes:
@@ -112,8 +114,8 @@ def inbox_line(o: Outcome) -> str:
     return f"已退回，未归档。原因：{said or '文件无法识别。'}请按原因修改后重新发送。"
 
 
-def _said(findings: list[Finding] | object) -> str:
-    safe = [f.message for f in findings if f.code in _SAFE_CODES or f.code.startswith("STATS")]  # type: ignore[attr-defined]
+def _said(findings: Findings) -> str:
+    safe = [f.message for f in findings if f.code in _SAFE_CODES or f.code.startswith("STATS")]
     return "".join(s if s.endswith("。") else s + "。" for s in safe[:5])
 
 

@@ -41,6 +41,9 @@ BAND_MARGIN_EM = 0.4
 QUESTION_INDENT_EM = 3.0
 ANSWER_COLUMN_SLACK_EM = 3.0  # an answer typed at the cell's left edge while others are centred
 END_OF_TABLE_LABELS = ("被检查单位", "负责人", "备注")
+# Lines of one wrapped cell are at most this far apart (baseline to baseline, in glyph-box heights):
+# WeasyPrint's cards ~0.85, LibreOffice exports ~1.3 (tight glyph boxes, single spacing).
+MAX_PITCH_EM = 1.6
 MAX_PAGES = 4  # the card is one page (two at most); a long PDF is not a card
 
 
@@ -269,7 +272,10 @@ def assign_label_values(lines: list[Line], hits: list[LabelHit]) -> None:
     """A label's value: glyphs right of it (up to the next label on its row) within its row band.
 
     Row bands reach halfway to the neighbouring label rows, so a value that wraps to two lines
-    in a tall cell (vertically centred around the label) is read whole.
+    in a tall cell (vertically centred around the label) is read whole.  A value taller than the
+    band (a long enterprise name wrapping to many lines) is followed further: the cell is
+    vertically centred on its label, so its lines form an unbroken, evenly spaced run that
+    extends equally above and below the label (``_centred_run``).
     """
     rows = _label_rows(hits)
     for r, row in enumerate(rows):
@@ -283,10 +289,43 @@ def assign_label_values(lines: list[Line], hits: list[LabelHit]) -> None:
         page = lines[row[0].line].page
         for k, hit in enumerate(row):
             right = row[k + 1].x0 if k + 1 < len(row) else float("inf")
-            for ln in lines:
-                if ln.page != page or not (top <= (ln.top + ln.bottom) / 2 <= bottom):
-                    continue
-                hit.value_glyphs.extend(g for g in ln.glyphs if g.x0 >= hit.x1 - 0.5 and g.x1 <= right + 0.5)
+
+            def in_column(ln: Line, hit: LabelHit = hit, right: float = right) -> list[Glyph]:
+                return [g for g in ln.glyphs if g.x0 >= hit.x1 - 0.5 and g.x1 <= right + 0.5]
+
+            banded = [li for li, ln in enumerate(lines) if ln.page == page and top <= ln.mid <= bottom]
+            # The run is looked for only between the neighbouring label rows (another row's value is never
+            # taken) and among lines that do not also run through the label's column (a question row above).
+            candidates = [li for li, ln in enumerate(lines)
+                          if ln.page == page and (above is None or ln.top > above) and (below is None or ln.bottom < below)
+                          and (li == hit.line or all(g.x0 >= hit.x1 - 0.5 for g in ln.glyphs)) and in_column(ln)]
+            run = [candidates[i] for i in _centred_run([lines[li] for li in candidates], mid)]
+            for li in sorted(set(banded) | set(run)):
+                hit.value_glyphs.extend(in_column(lines[li]))
+
+
+def _centred_run(column: list[Line], mid: float) -> list[int]:
+    """Indices of the evenly spaced run of lines centred on ``mid`` (one line, or a pair around it,
+    grown a pair at a time while both new lines keep the run's spacing)."""
+    if not column:
+        return []
+    mids = [ln.mid for ln in column]
+    em = median(ln.bottom - ln.top for ln in column)
+    nearest = min(range(len(mids)), key=lambda i: abs(mids[i] - mid))
+    if abs(mids[nearest] - mid) <= 0.25 * em:
+        lo = hi = nearest
+    else:  # an even number of lines: the label sits between the middle two
+        lo, hi = (nearest - 1, nearest) if mids[nearest] > mid else (nearest, nearest + 1)
+        if lo < 0 or hi >= len(mids) or not (mids[lo] < mid < mids[hi]) or mids[hi] - mids[lo] > MAX_PITCH_EM * em:
+            return []
+    pitch = mids[hi] - mids[lo] if hi > lo else None
+    while lo > 0 and hi + 1 < len(mids):
+        up, down = mids[lo] - mids[lo - 1], mids[hi + 1] - mids[hi]
+        step = pitch or up
+        if not (abs(up - step) <= 0.15 * em and abs(down - step) <= 0.15 * em and step <= MAX_PITCH_EM * em):
+            break
+        pitch, lo, hi = step, lo - 1, hi + 1
+    return list(range(lo, hi + 1))
 
 
 def _label_rows(hits: list[LabelHit]) -> list[list[LabelHit]]:
