@@ -19,7 +19,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from .findings import Finding, RuqiError, error
-from .workspace import Workspace
+from .workspace import Workspace, folder_problem
 
 
 class DbCode(StrEnum):
@@ -67,7 +67,7 @@ def get_engine(ws: Workspace) -> Engine:
             upgrade(eng)
         except DatabaseError as e:  # not a database, malformed, or not writable: say which, and what to do
             eng.dispose()
-            raise RuqiError(database_finding(e, str(sqlite_path(ws) or ""))) from e
+            raise RuqiError(database_finding(e, database_where(ws))) from e
         _ENGINES[url] = eng
     return eng
 
@@ -77,6 +77,12 @@ def dispose_engine(ws: Workspace) -> None:
     eng = _ENGINES.pop(ws.database_url, None)
     if eng is not None:
         eng.dispose()
+
+
+def database_where(ws: Workspace) -> str:
+    """Where the database is, for a message (never the URL: it may hold a password)."""
+    p = sqlite_path(ws)
+    return str(p) if p is not None else "[archive] database_url"
 
 
 def sqlite_path(ws: Workspace) -> Path | None:
@@ -151,9 +157,11 @@ def database_finding(e: DatabaseError, where: str = "") -> Finding:
     text = str(getattr(e, "orig", e))
     low = text.lower()
     if isinstance(e, OperationalError) and ("full" in low or "readonly" in low or "unable to open" in low):
-        why = ("磁盘已满，请腾出空间后重试" if "full" in low else "数据库文件或所在文件夹只读，请检查权限"
-               if "readonly" in low else "无法打开数据库文件，请检查 archive/ 文件夹是否存在、是否可写")
-        return error(DbCode.UNAVAILABLE, f"数据库无法写入：{why}。（数据库提示：{text}）", where)
+        folder = Path(where).parent if where and not where.startswith("[") else None
+        why = (folder_problem(folder) if folder is not None and folder.is_dir() else None) or (
+            "磁盘已满，请腾出空间后重试" if "full" in low else "数据库文件或所在文件夹只读，请检查权限"
+            if "readonly" in low else "无法打开数据库文件，请检查 archive/ 文件夹是否存在、是否可写")
+        return error(DbCode.UNAVAILABLE, f"数据库无法写入（{folder or 'archive/'}）：{why}。（数据库提示：{text}）", where)
     return error(DbCode.DAMAGED, f"数据库出错：{text}。数据库文件（{where or 'archive/ruqi.sqlite'}）可能已损坏：请运行 "
                                  "ruqi archive repair（损坏的文件移到工作目录下留存，再从档案中的文件和日志重建），"
                                  "或者从备份恢复数据库文件。", where)

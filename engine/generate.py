@@ -27,20 +27,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 
 from . import register
-from .archive import ItemMeta, audit, file_item, items_for_serial, log_action
+from .archive import ItemMeta, audit, log_action
+from .archive.models import ItemRecord
+from .archive.repair import repair_once
+from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
-from .db import database_finding, session
+from .db import database_finding, database_where, session
 from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import FORMS
 from .forms.context import build_context
@@ -52,6 +54,9 @@ from .render.lint import check_templates
 from .render.pdf import ARCHIVE_PDF_VARIANT
 from .workspace import Workspace, os_reason
 from .xlsx_safe import append_row
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    pass
 
 Progress = Callable[[int, int], None]
 
@@ -235,7 +240,7 @@ def generate(
     try:
         result.outcomes = record_rows(ws, plan, run, check=check)
     except DatabaseError as e:  # nothing was recorded: the transaction rolled back
-        result.plan_findings.add(database_finding(e, ws.database_url))
+        result.plan_findings.add(database_finding(e, database_where(ws)))
         return result
     except RuqiError as e:  # the database is behind the archive: no number may be taken
         result.plan_findings.extend(e.findings)
@@ -490,19 +495,73 @@ def _os_failure(e: OSError, folder: Path) -> str:
     return f"文书无法写入“{folder}”：{os_reason(e)}。"
 
 
+# Rows filed per database transaction.  Filing one document costs little next to committing it
+# (an fsync of the database, the audit head written after every commit); a chunk shares that cost.
+FILE_CHUNK = 20
+
+
 def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "") -> None:
-    """File each inspection's generated forms in the archive, one transaction per inspection.
+    """File each inspection's generated forms in the archive: one transaction per chunk of rows,
+    one SAVEPOINT per row, so a row that cannot be filed (disk full, read-only archive) is marked
+    failed with the reason and the others of its chunk are filed all the same.
 
     A form already in the archive for that serial is not filed again, so a run interrupted
     between the register and the archive is completed by simply running the plan again.
-    A row that cannot be filed (disk full, read-only archive) is marked failed with the reason.
     """
+    for i in range(0, len(rows), FILE_CHUNK):
+        file_chunk(ws, rows[i:i + FILE_CHUNK], actor, reason)
+
+
+def file_chunk(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "") -> None:
+    """Check, hash and write every document of the chunk before the write lock is taken (as
+    ``file_item`` does for one), then index them all in one transaction."""
+    try:
+        repair_once(ws)  # before this process writes temporary files of its own
+        have = _filed_forms(ws, [o.serial for o in rows])
+    except (RuqiError, OSError, DatabaseError) as e:
+        for o in rows:
+            _fail(ws, o, e)
+        return
+    ready: dict[int, list[Prepared]] = {}
     for o in rows:
         try:
-            _file_row(ws, o, actor, reason)
-        except (RuqiError, OSError, DatabaseError) as e:
-            o.status = RowStatus.INVALID
-            o.findings.add(_filing_finding(ws, o, e))
+            ready[o.row] = _prepare_row(ws, o, have.get(o.serial, set()))
+        except (RuqiError, OSError) as e:
+            _fail(ws, o, e)
+    todo = [o for o in rows if o.row in ready]
+    filed: list[RowOutcome] = []
+    try:
+        sync_folders(ws, [p for ps in ready.values() for p in ps])
+        with session(ws) as s:
+            for o in todo:
+                try:
+                    with s.begin_nested():
+                        _file_row(s, ws, o, ready[o.row], actor, reason)
+                except (RuqiError, OSError, DatabaseError) as e:
+                    _fail(ws, o, e)
+                    for p in ready[o.row]:
+                        p.discard()  # its SAVEPOINT rolled back: nothing refers to them
+                else:
+                    filed.append(o)
+    except (RuqiError, OSError, DatabaseError) as e:  # the chunk's commit failed: none of it was filed
+        for o in filed if filed else todo:
+            if o.status is RowStatus.GENERATED:
+                _fail(ws, o, e)
+
+
+def _fail(ws: Workspace, o: RowOutcome, e: Exception) -> None:
+    o.status = RowStatus.INVALID
+    o.findings.add(_filing_finding(ws, o, e))
+
+
+def _filed_forms(ws: Workspace, serials: list[str]) -> dict[str, set[tuple[str, str]]]:
+    """(form type, format) already in the archive, per serial."""
+    out: dict[str, set[tuple[str, str]]] = {}
+    with session(ws) as s:
+        for serial, form_type, fmt in s.execute(select(ItemRecord.serial, ItemRecord.form_type, ItemRecord.format)
+                                                .where(ItemRecord.serial.in_(serials))):
+            out.setdefault(serial, set()).add((form_type, fmt))
+    return out
 
 
 def _filing_finding(ws: Workspace, o: RowOutcome, e: Exception) -> Finding:
@@ -516,28 +575,49 @@ def _filing_finding(ws: Workspace, o: RowOutcome, e: Exception) -> Finding:
     return error(GenCode.FILE_FAILED, f"文书未能归档到“{e.filename or ws.archive}”：{os_reason(e)}。", where)
 
 
-def _file_row(ws: Workspace, o: RowOutcome, actor: str | None, reason: str) -> None:
+# The PDF/A version the archive records for the generated PDFs: the renderer wrote them as such,
+# so the filing does not parse every PDF again to read it back from the XMP packet.
+PDF_FORMAT_VERSION = PDF_VARIANT.upper()  # "pdf/a-3b" → "PDF/A-3B", as formats.pdfa_version spells it
+
+
+def _prepare_row(ws: Workspace, o: RowOutcome, have: set[tuple[str, str]]) -> list[Prepared]:
     insp = o.inspection
     if insp is None:
-        return
-    have = {(i.form_type, i.format) for i in items_for_serial(ws, insp.serial)}
-    with session(ws) as s:
-        visit = register.by_serial(s, insp.serial)
-        # The generated card carries its visit: what `ruqi archive repair` restores the register from.
-        card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
+        return []
+    out: list[Prepared] = []
+    try:
         for (form_key, fmt), path in sorted(o.forms.items()):
             if (FORM_TYPES[form_key], fmt) in have:
                 continue
-            file_item(ws, path, ItemMeta(
+            out.append(prepare(ws, path, ItemMeta(
                 form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
                 responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                 serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
-                original_name=path.name, extra=card_extra if form_key == "card" else {},
-            ), actor=actor, session=s)
-        if o.over_cap and not o.existing:
-            log_action(ws, "override", insp.serial, actor=actor, session=s, details={
-                "reason": reason, "rule": o.cap_rule, "row": o.row,
-                "enterprise": insp.enterprise, "uscc": insp.uscc})
+                original_name=path.name, format_version=PDF_FORMAT_VERSION if fmt == "pdf" else None,
+            ), sync_dir=False))
+    except BaseException:
+        for p in out:
+            p.discard()
+        raise
+    return out
+
+
+def _file_row(s, ws: Workspace, o: RowOutcome, ready: list[Prepared], actor: str | None,  # type: ignore[no-untyped-def]
+              reason: str) -> None:
+    insp = o.inspection
+    if insp is None:
+        return
+    visit = register.by_serial(s, insp.serial)
+    # The generated card carries its visit: what `ruqi archive repair` restores the register from.
+    card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
+    for p in ready:
+        if p.meta.form_type == FORM_TYPES["card"]:
+            p = replace(p, meta=replace(p.meta, extra=card_extra))
+        file_prepared(s, ws, p, actor=actor)
+    if o.over_cap and not o.existing:
+        log_action(ws, "override", insp.serial, actor=actor, session=s, details={
+            "reason": reason, "rule": o.cap_rule, "row": o.row,
+            "enterprise": insp.enterprise, "uscc": insp.uscc})
 
 
 def withdraw_failed(ws: Workspace, rows: list[RowOutcome], out_dir: Path) -> None:
@@ -580,6 +660,9 @@ STATUS_ZH = {RowStatus.GENERATED: "已生成", RowStatus.READY: "可生成（仅
 
 
 def write_manifest(result: BatchResult) -> list[Path]:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     result.out_dir.mkdir(parents=True, exist_ok=True)
     js = result.out_dir / "manifest.json"
     js.write_text(json.dumps({"batch": result.batch, "rows": [o.to_json() for o in result.outcomes]},

@@ -548,6 +548,22 @@ def os_reason(e: OSError) -> str:
     }.get(e.errno or 0, f"系统错误：{e.strerror or e}")
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Why nothing can be written into ``folder`` (read-only file system, no permission, disk
+    full), said for a clerk; None when it looks writable."""
+    try:
+        st = os.statvfs(folder)
+    except OSError as e:
+        return os_reason(e)
+    if st.f_flag & os.ST_RDONLY:
+        return os_reason(OSError(errno.EROFS, "read-only"))
+    if not os.access(folder, os.W_OK):
+        return os_reason(OSError(errno.EACCES, "permission denied"))
+    if st.f_bavail == 0:
+        return os_reason(OSError(errno.ENOSPC, "no space"))
+    return None
+
+
 def _read_config(root: Path) -> Config:
     cfg = root / CONFIG_NAME
     if not cfg.is_file():

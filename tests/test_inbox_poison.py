@@ -202,6 +202,35 @@ def test_a_file_still_being_copied_is_left_in_the_inbox_until_it_is_complete(
     assert (o.file, o.status) == ("慢慢复制的反馈卡.docx", Status.FILED)
 
 
+def test_a_copy_that_resumes_after_the_claim_goes_back_to_the_inbox_not_to_rejected(
+        tmp_path: Path, cards: Path, good_cards: list[Path]) -> None:
+    ws = new_workspace(tmp_path / "ws", inspections=1)
+    ws.config.limits.stable_seconds = 0.3
+    drop_good(ws.inbox, good_cards)
+    data = fill_docx(cards / "0.docx", tmp_path / "stall.docx", ANSWERS_CLEAN, phone="13944445555").read_bytes()
+    target = ws.inbox / "网络中断又续传的反馈卡.docx"
+    copy = target.open("wb")  # the copying program keeps its handle: it follows the file when claimed
+    copy.write(data[: len(data) // 2])
+    copy.flush()
+    time.sleep(0.5)  # the copy stalls longer than stable_seconds: the half file looks settled
+
+    def resume(done: int, _total: int) -> None:
+        if done == 1 and not copy.closed:  # while the good cards are filed, the copy goes on
+            copy.write(data[len(data) // 2:])
+            copy.close()
+
+    try:
+        report = ingest(ws, progress=resume)
+    finally:
+        copy.close()
+    assert_good_filed(ws, report, good_cards)
+    poison = only(report, good_cards)
+    assert (poison.status, poison.findings.codes()) == (Status.SKIPPED, ["STILL_WRITING"])
+    assert target.read_bytes() == data and not list(ws.rejected.iterdir())
+    (o,) = ingest(ws).outcomes
+    assert (o.file, o.status) == (target.name, Status.FILED)
+
+
 def test_a_file_deleted_while_ingest_waits_for_it_is_reported(tmp_path: Path, cards: Path,
                                                                good_cards: list[Path]) -> None:
     ws = new_workspace(tmp_path / "ws", inspections=1)

@@ -126,3 +126,35 @@ def test_read_only_archive_is_named_and_nothing_is_registered(tmp_path: Path) ->
         assert visits(ws) == 0
     again = generate(ws, plan, formats=("docx",), workers=1)
     assert again.outcomes[0].status is RowStatus.GENERATED and again.outcomes[0].serial == "140200-2025-0001"
+
+
+def test_read_only_archive_holding_the_database_is_one_message(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual layout: archive/ (database included) on a share that turned read-only."""
+    import sys
+
+    from engine import workspace
+    from engine.cli import app
+    from engine.cli.common import run_app
+    from engine.db import dispose_engine
+
+    root = tmp_path / "ws"
+    with tmpfs(root / "archive", "size=16m") as archive:
+        ws = workspace.init(root)
+        first = generate(ws, _plan(tmp_path / "p1.xlsx", [GOOD]), formats=("docx",), workers=1)
+        assert first.outcomes[0].serial == "140200-2025-0001"
+        dispose_engine(ws)
+        subprocess.run(["mount", "-o", "remount,ro", str(archive)], check=True)
+        monkeypatch.setenv("COLUMNS", "400")
+        monkeypatch.setattr(sys, "argv", ["ruqi", "generate", "--plan", str(_plan(tmp_path / "p2.xlsx", [ROW2])),
+                                          "--formats", "docx", "-w", str(root)])
+        with pytest.raises(SystemExit) as ex:
+            run_app(app)
+        out = capsys.readouterr()
+        text = out.out + out.err
+        assert ex.value.code == 2 and "只读" in text and "Traceback" not in text
+        subprocess.run(["mount", "-o", "remount,rw", str(archive)], check=True)
+        dispose_engine(ws)
+        again = generate(ws, _plan(tmp_path / "p3.xlsx", [ROW2]), formats=("docx",), workers=1)
+        assert again.outcomes[0].serial == "140200-2025-0002" and visits(ws) == 2
+        dispose_engine(ws)

@@ -37,7 +37,6 @@ from .numbering import write_lock
 
 
 class RepairCode(StrEnum):
-    DB_SET_ASIDE = "ARCHIVE_DB_SET_ASIDE"  # a damaged database file was moved out and rebuilt
     JOURNAL_LINE_BAD = "ARCHIVE_JOURNAL_LINE_BAD"
     JOURNAL_CONFLICT = "ARCHIVE_JOURNAL_CONFLICT"
     JOURNAL_DIVERGES = "ARCHIVE_JOURNAL_DIVERGES"  # the database's chain and the journal's differ
@@ -113,8 +112,6 @@ def _set_aside_if_damaged(ws: Workspace, rep: RepairReport) -> None:
         return
     moved = quarantine_sqlite(ws, datetime.now().strftime("%Y%m%d-%H%M%S"))
     rep.damage, rep.set_aside = why, str(moved or "")
-    rep.problems.append(warning(RepairCode.DB_SET_ASIDE, f"数据库文件已损坏（{why}），已移到“{moved}”留存，并从档案重建新的数据库。",
-                                str(moved or "")))
 
 
 def _replay(ws: Workspace, s: Session, rep: RepairReport) -> None:

@@ -69,7 +69,8 @@ class Preflight:
 def check_name(name: str) -> Finding | None:
     if not_utf8(name):
         guess = display_name(name)
-        return error(Reason.NAME_ENCODING, f"文件名不是 UTF-8 编码（常见于从旧的 GBK 共享目录复制来的文件），显示为“{guess}”，"
+        shown = "显示为" if "\\x" in guess else "按 GBK 编码解读为"
+        return error(Reason.NAME_ENCODING, f"文件名不是 UTF-8 编码（常见于从旧的 GBK 共享目录复制来的文件），{shown}“{guess}”，"
                                            "系统无法可靠记录原文件名。文件已改名后原样退回（原文件名的字节记在 reason.json 中）。"
                                            "请改成正常的文件名后重新放入收件箱。", "文件名")
     bad = [c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI]

@@ -289,22 +289,28 @@ def assign_label_values(lines: list[Line], hits: list[LabelHit]) -> None:
         page = lines[row[0].line].page
         for k, hit in enumerate(row):
             right = row[k + 1].x0 if k + 1 < len(row) else float("inf")
-            # Lines strictly between the neighbouring label rows: another row's value is never taken.
-            column = [(ln, [g for g in ln.glyphs if g.x0 >= hit.x1 - 0.5 and g.x1 <= right + 0.5]) for ln in lines
-                      if ln.page == page and (above is None or ln.top > above) and (below is None or ln.bottom < below)]
-            column = [(ln, gl) for ln, gl in column if gl]
-            banded = [i for i, (ln, _) in enumerate(column) if top <= (ln.top + ln.bottom) / 2 <= bottom]
-            for i in sorted(set(banded) | set(_centred_run(column, mid))):
-                hit.value_glyphs.extend(column[i][1])
+
+            def in_column(ln: Line, hit: LabelHit = hit, right: float = right) -> list[Glyph]:
+                return [g for g in ln.glyphs if g.x0 >= hit.x1 - 0.5 and g.x1 <= right + 0.5]
+
+            banded = [li for li, ln in enumerate(lines) if ln.page == page and top <= ln.mid <= bottom]
+            # The run is looked for only between the neighbouring label rows (another row's value is never
+            # taken) and among lines that do not also run through the label's column (a question row above).
+            candidates = [li for li, ln in enumerate(lines)
+                          if ln.page == page and (above is None or ln.top > above) and (below is None or ln.bottom < below)
+                          and (li == hit.line or all(g.x0 >= hit.x1 - 0.5 for g in ln.glyphs)) and in_column(ln)]
+            run = [candidates[i] for i in _centred_run([lines[li] for li in candidates], mid)]
+            for li in sorted(set(banded) | set(run)):
+                hit.value_glyphs.extend(in_column(lines[li]))
 
 
-def _centred_run(column: list[tuple[Line, list[Glyph]]], mid: float) -> list[int]:
+def _centred_run(column: list[Line], mid: float) -> list[int]:
     """Indices of the evenly spaced run of lines centred on ``mid`` (one line, or a pair around it,
     grown a pair at a time while both new lines keep the run's spacing)."""
     if not column:
         return []
-    mids = [(ln.top + ln.bottom) / 2 for ln, _ in column]
-    em = median(ln.bottom - ln.top for ln, _ in column)
+    mids = [ln.mid for ln in column]
+    em = median(ln.bottom - ln.top for ln in column)
     nearest = min(range(len(mids)), key=lambda i: abs(mids[i] - mid))
     if abs(mids[nearest] - mid) <= 0.25 * em:
         lo = hi = nearest
