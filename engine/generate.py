@@ -76,6 +76,7 @@ class GenCode(StrEnum):
     WITHDRAWN = "GENERATE_VISIT_WITHDRAWN"  # the visit recorded for a failed row was taken back
     WITHDRAW_FAILED = "GENERATE_WITHDRAW_FAILED"
     TEMPLATES_BROKEN = "TEMPLATES_BROKEN"
+    VOIDED_AGAIN = "VOIDED_VISIT_AGAIN"  # the row is a visit voided before: registered anew, said so
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +349,7 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type:
         if not out.findings.ok:
             return out
         insp.issue_date = issue
+        out.findings.add(_voided_before(s, insp, where))
         done = register.counts(s, insp.uscc, insp.year)[insp.kind]
         cap = cap_exceeded(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
                            key_supervision=insp.key_supervision)
@@ -425,6 +427,17 @@ def issue_date_for(insp: Inspection, given: date | None, today: date, where: str
                                 f"检查已于 {insp.start:%Y-%m-%d} 开始（今天是 {today:%Y-%m-%d}）：通知书应在入企前交给企业。"
                                 f"通知书和公示的落款日期为 {issue:%Y-%m-%d}；如实际另有发文日期，请填在“发文日期”列。", where))
     return issue, problems
+
+
+def _voided_before(s, insp: Inspection, where: str) -> Finding | None:  # type: ignore[no-untyped-def]
+    # Re-running the plan that held a voided row would quietly bring the mistake back.
+    v = register.find_voided(s, insp)
+    if v is None or v.voided_at is None:
+        return None
+    return warning(GenCode.VOIDED_AGAIN,
+                   f"本行与已作废的检查 {v.serial}（{v.voided_at:%Y-%m-%d} 由 {v.voided_by} 作废，理由：{v.voided_reason}）"
+                   "是同一企业、同一类别、同一日期，本次作为一次新的检查登记（新的检查编号）。如这一行就是当初误登记的那一次，"
+                   "请从计划表中删去这一行，并用 ruqi void 作废新登记的检查；如是改正后的行，可忽略本提示。", where)
 
 
 def _kept_issue_date(insp: Inspection, recorded: date, run: Run, where: str) -> Finding | None:
