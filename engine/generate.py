@@ -27,18 +27,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 
 from . import register
-from .archive import ItemMeta, audit, file_item, items_for_serial, log_action
+from .archive import ItemMeta, audit, log_action
+from .archive.models import ItemRecord
+from .archive.repair import repair_once
+from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session
 from .findings import Finding, Findings, RuqiError, error, warning
@@ -46,12 +49,16 @@ from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
+from .render.batch import RenderedSet
 from .render.codes import RenderCode
 from .render.fonts import uncovered
 from .render.lint import check_templates
 from .render.pdf import ARCHIVE_PDF_VARIANT
 from .workspace import Workspace, os_reason
 from .xlsx_safe import append_row
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    pass
 
 Progress = Callable[[int, int], None]
 
@@ -249,8 +256,9 @@ def generate(
     if check:
         return result
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
-    render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir)
-    file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason)
+    with Preparer(ws, todo) as preparer:  # archive copies are made while later chunks render
+        render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir, on_rendered=preparer.rendered)
+        file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason, preparer)
     withdraw_failed(ws, todo, out_dir)
     try:
         result.manifest = write_manifest(result)
@@ -460,7 +468,8 @@ def _unused_approvals(approval: OverCapApproval, outcomes: list[RowOutcome]) -> 
 
 
 def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: Sequence[str],
-                progress: Progress | None, workers: int | None, templates_dir: Path | None = None) -> None:
+                progress: Progress | None, workers: int | None, templates_dir: Path | None = None,
+                on_rendered: Callable[[list[RenderedSet]], None] | None = None) -> None:
     from .render import render_batch
 
     if not rows:
@@ -470,7 +479,8 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
     reasons: dict[str, str] = {}
     try:
         sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress,
-                            pdf_variant=PDF_VARIANT, templates_dir=templates_dir, on_failure=reasons.__setitem__)
+                            pdf_variant=PDF_VARIANT, templates_dir=templates_dir, on_failure=reasons.__setitem__,
+                            on_rendered=on_rendered)
     except (RuqiError, OSError) as e:  # nothing rendered at all (templates folder, output folder)
         sets, why = [], e.finding.message if isinstance(e, RuqiError) else _os_failure(e, out_dir)
         reasons = {o.serial: why for o in rows}
@@ -503,19 +513,118 @@ def _os_failure(e: OSError, folder: Path) -> str:
     return f"文书无法写入“{folder}”：{os_reason(e)}。"
 
 
-def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "") -> None:
-    """File each inspection's generated forms in the archive, one transaction per inspection.
+# Rows filed per database transaction.  Filing one document costs little next to committing it
+# (an fsync of the database, the audit head written after every commit); a chunk shares that cost.
+FILE_CHUNK = 20
+
+
+def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "",
+              preparer: Preparer | None = None) -> None:
+    """File each inspection's generated forms in the archive: one transaction per chunk of rows,
+    one SAVEPOINT per row, so a row that cannot be filed (disk full, read-only archive) is marked
+    failed with the reason and the others of its chunk are filed all the same.
 
     A form already in the archive for that serial is not filed again, so a run interrupted
     between the register and the archive is completed by simply running the plan again.
-    A row that cannot be filed (disk full, read-only archive) is marked failed with the reason.
+    ``preparer``: the rows' documents already checked, hashed and written while they rendered.
     """
+    if preparer is None:
+        with Preparer(ws, rows) as preparer:
+            file_rows(ws, rows, actor, reason, preparer)
+        return
+    for i in range(0, len(rows), FILE_CHUNK):
+        file_chunk(ws, rows[i:i + FILE_CHUNK], actor, reason, preparer)
+
+
+def file_chunk(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str, preparer: Preparer) -> None:
+    """Index the chunk's prepared documents in one transaction (the write lock is held only for that)."""
+    ready: dict[int, list[Prepared]] = {}
     for o in rows:
         try:
-            _file_row(ws, o, actor, reason)
+            ready[o.row] = preparer.result(o)
         except (RuqiError, OSError, DatabaseError) as e:
-            o.status = RowStatus.INVALID
-            o.findings.add(_filing_finding(ws, o, e))
+            _fail(ws, o, e)
+    todo = [o for o in rows if o.row in ready]
+    filed: list[RowOutcome] = []
+    try:
+        sync_folders(ws, [p for ps in ready.values() for p in ps])
+        with session(ws) as s:
+            for o in todo:
+                try:
+                    with s.begin_nested():
+                        _file_row(s, ws, o, ready[o.row], actor, reason)
+                except (RuqiError, OSError, DatabaseError) as e:
+                    _fail(ws, o, e)
+                    for p in ready[o.row]:
+                        p.discard()  # its SAVEPOINT rolled back: nothing refers to them
+                else:
+                    filed.append(o)
+    except (RuqiError, OSError, DatabaseError) as e:  # the chunk's commit failed: none of it was filed
+        for o in filed if filed else todo:
+            if o.status is RowStatus.GENERATED:
+                _fail(ws, o, e)
+
+
+class Preparer:
+    """Step 1–2 of filing (check, hash, temporary copy beside its archive place, fsync) for each
+    inspection as soon as its chunk is rendered, in a thread: hashing and fsync release the GIL,
+    so it runs while the worker processes render the next chunks.  Nothing here touches the
+    database but one query up front; the transaction comes after rendering (:func:`file_chunk`)."""
+
+    def __init__(self, ws: Workspace, rows: list[RowOutcome]):
+        self.ws = ws
+        self.rows = {o.serial: o for o in rows if o.serial}
+        self.problem: Exception | None = None
+        self.have: dict[str, set[tuple[str, str]]] = {}
+        try:
+            repair_once(ws)  # before this process writes temporary files of its own
+            self.have = _filed_forms(ws, list(self.rows))
+        except (RuqiError, OSError, DatabaseError) as e:
+            self.problem = e
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ruqi-prepare")
+        self.futures: dict[int, Future[list[Prepared]]] = {}
+
+    def __enter__(self) -> Preparer:
+        return self
+
+    def rendered(self, sets: list[RenderedSet]) -> None:
+        for rs in sets:
+            o = self.rows.get(rs.serial)
+            if o is not None and self.problem is None:
+                self.futures[o.row] = self.pool.submit(_prepare_row, self.ws, o, dict(rs.files),
+                                                       self.have.get(o.serial, set()))
+
+    def result(self, o: RowOutcome) -> list[Prepared]:
+        if self.problem is not None:
+            raise self.problem
+        fut = self.futures.pop(o.row, None)
+        if fut is None:  # rendered without the hook (file_rows called on its own)
+            fut = self.pool.submit(_prepare_row, self.ws, o, dict(o.forms), self.have.get(o.serial, set()))
+        return fut.result()
+
+    def __exit__(self, *exc: object) -> None:
+        """Whatever was prepared and not taken (a run stopped half-way) is deleted."""
+        self.pool.shutdown(wait=True)
+        for fut in self.futures.values():
+            if fut.exception() is None:
+                for p in fut.result():
+                    p.discard()
+        self.futures.clear()
+
+
+def _fail(ws: Workspace, o: RowOutcome, e: Exception) -> None:
+    o.status = RowStatus.INVALID
+    o.findings.add(_filing_finding(ws, o, e))
+
+
+def _filed_forms(ws: Workspace, serials: list[str]) -> dict[str, set[tuple[str, str]]]:
+    """(form type, format) already in the archive, per serial."""
+    out: dict[str, set[tuple[str, str]]] = {}
+    with session(ws) as s:
+        for serial, form_type, fmt in s.execute(select(ItemRecord.serial, ItemRecord.form_type, ItemRecord.format)
+                                                .where(ItemRecord.serial.in_(serials))):
+            out.setdefault(serial, set()).add((form_type, fmt))
+    return out
 
 
 def _filing_finding(ws: Workspace, o: RowOutcome, e: Exception) -> Finding:
@@ -529,28 +638,50 @@ def _filing_finding(ws: Workspace, o: RowOutcome, e: Exception) -> Finding:
     return error(GenCode.FILE_FAILED, f"文书未能归档到“{e.filename or ws.archive}”：{os_reason(e)}。", where)
 
 
-def _file_row(ws: Workspace, o: RowOutcome, actor: str | None, reason: str) -> None:
+# The PDF/A version the archive records for the generated PDFs: the renderer wrote them as such,
+# so the filing does not parse every PDF again to read it back from the XMP packet.
+PDF_FORMAT_VERSION = PDF_VARIANT.upper()  # "pdf/a-3b" → "PDF/A-3B", as formats.pdfa_version spells it
+
+
+def _prepare_row(ws: Workspace, o: RowOutcome, forms: dict[tuple[str, str], Path],
+                 have: set[tuple[str, str]]) -> list[Prepared]:
     insp = o.inspection
     if insp is None:
-        return
-    have = {(i.form_type, i.format) for i in items_for_serial(ws, insp.serial)}
-    with session(ws) as s:
-        visit = register.by_serial(s, insp.serial)
-        # The generated card carries its visit: what `ruqi archive repair` restores the register from.
-        card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
-        for (form_key, fmt), path in sorted(o.forms.items()):
+        return []
+    out: list[Prepared] = []
+    try:
+        for (form_key, fmt), path in sorted(forms.items()):
             if (FORM_TYPES[form_key], fmt) in have:
                 continue
-            file_item(ws, path, ItemMeta(
+            out.append(prepare(ws, path, ItemMeta(
                 form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
                 responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                 serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
-                original_name=path.name, extra=card_extra if form_key == "card" else {},
-            ), actor=actor, session=s)
-        if o.over_cap and not o.existing:
-            log_action(ws, "override", insp.serial, actor=actor, session=s, details={
-                "reason": reason, "rule": o.cap_rule, "row": o.row,
-                "enterprise": insp.enterprise, "uscc": insp.uscc})
+                original_name=path.name, format_version=PDF_FORMAT_VERSION if fmt == "pdf" else None,
+            ), sync_dir=False))
+    except BaseException:
+        for p in out:
+            p.discard()
+        raise
+    return out
+
+
+def _file_row(s, ws: Workspace, o: RowOutcome, ready: list[Prepared], actor: str | None,  # type: ignore[no-untyped-def]
+              reason: str) -> None:
+    insp = o.inspection
+    if insp is None:
+        return
+    visit = register.by_serial(s, insp.serial)
+    # The generated card carries its visit: what `ruqi archive repair` restores the register from.
+    card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
+    for p in ready:
+        if p.meta.form_type == FORM_TYPES["card"]:
+            p = replace(p, meta=replace(p.meta, extra=card_extra))
+        file_prepared(s, ws, p, actor=actor)
+    if o.over_cap and not o.existing:
+        log_action(ws, "override", insp.serial, actor=actor, session=s, details={
+            "reason": reason, "rule": o.cap_rule, "row": o.row,
+            "enterprise": insp.enterprise, "uscc": insp.uscc})
 
 
 def withdraw_failed(ws: Workspace, rows: list[RowOutcome], out_dir: Path) -> None:
@@ -593,6 +724,9 @@ STATUS_ZH = {RowStatus.GENERATED: "已生成", RowStatus.READY: "可生成（仅
 
 
 def write_manifest(result: BatchResult) -> list[Path]:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     result.out_dir.mkdir(parents=True, exist_ok=True)
     js = result.out_dir / "manifest.json"
     js.write_text(json.dumps({"batch": result.batch, "rows": [o.to_json() for o in result.outcomes]},

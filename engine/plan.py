@@ -13,12 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
+from typing import TYPE_CHECKING, Any
 
 from .caps import ALL_GRADES, INDUSTRIES, grades_for
 from .cells import cell_text as _text
@@ -30,6 +25,9 @@ from .forms import INSPECTION_KINDS
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
 from .text import printable
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    pass
 
 
 class PlanCode(StrEnum):
@@ -123,6 +121,11 @@ def write_template(out: Path) -> Path:
     The example row lives on its own sheet (``填写示例``), never among the data rows: an example
     left in place would be registered as a real inspection.
     """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     wb = Workbook()
     ws = wb.active
     ws.title = "检查计划"
@@ -282,6 +285,8 @@ def split_names(v: Any) -> list[str]:
 
 
 def _where(row: int, key: str, mapping: dict[str, int]) -> str:
+    from openpyxl.utils import get_column_letter
+
     col = get_column_letter(mapping[key] + 1) if key in mapping else "?"
     return f"第{row}行 {BY_KEY[key].header}（{col}列）"
 

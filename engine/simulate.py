@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import load_workbook
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    pass
+
 
 
 def fill_docx(src: Path, dst: Path, answers: dict[int, str], *, style: str = "tick", mark: str = "☑",
@@ -106,6 +108,8 @@ def tick_pdf(src: Path, dst: Path, answers: dict[int, str], contacts: dict[str, 
 
 def fill_blank(blank: Path, out: Path, values: dict[str, Any], sheet: str | None = None) -> Path:
     """Type values into cells of one of our blanks (``{"B6": 12, "E3": "2025年6月17日"}``) and save."""
+    from openpyxl import load_workbook
+
     wb = load_workbook(blank)
     sh = wb[sheet] if sheet else wb.worksheets[0]
     for ref, v in values.items():

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 from _plan_fixtures import GOOD, _plan
 from openpyxl import load_workbook
 from typer.testing import CliRunner
@@ -61,6 +62,7 @@ def test_plan_template_generate_register(ws, tmp_path: Path) -> None:  # type: i
     assert data["kinds"]["督导检查"] == {"done": 0, "cap": 3, "left": 3}
 
 
+@pytest.mark.slow  # ~1/5 of the suite: `-m "not slow"` skips it locally; CI (.ci/run) runs every test
 def test_demo_runs_the_whole_job(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("COLUMNS", "200")  # rich reads it per call: no line wrapping inside the sentences checked
     assert run_demo(tmp_path / "demo", common.console) == 0

@@ -286,7 +286,7 @@ def test_cli_json_prints_one_line_per_message_and_attachment(tmp_path: Path, ser
 
 
 @needs_dovecot
-def test_a_zip_with_a_cards_and_a_workbook_opens_and_nothing_escapes(tmp_path: Path, server: Dovecot,
+def test_nested_zips_open_and_hostile_member_names_stay_inside(tmp_path: Path, server: Dovecot,
                                                                        cards: Path) -> None:
     ws = workspace(tmp_path, server)
     v = variants(cards, tmp_path / "v")

@@ -199,6 +199,8 @@ def test_phone_numbers_are_checked_and_a_bad_one_never_reaches_the_contacts_summ
     code, out = _run(ws, "ingest")
     assert code == 0, out
     assert "已归档" in _row(out, "市本级联络人.xlsx") and "已归档" in _row(out, "新荣区联络人.xlsx")
+    _, result, _, _, notes = _row(out, "平城区联络人.xlsx").split(" | ")
+    assert result == "已退回" and "附件1!D6（电话）填的是“1390352000”：手机号应为11位" in notes
     reason = (ws.rejected / "平城区联络人.xlsx.reason.txt").read_text(encoding="utf-8")
     assert "[附件1!D6]" in reason and "“1390352000”" in reason and "手机号应为11位" in reason and "是10位" in reason
     reason = (ws.rejected / "云冈区联络人.xlsx.reason.txt").read_text(encoding="utf-8")

@@ -23,14 +23,16 @@ TMP_PREFIX = ".ruqi-tmp-"
 STALE_SECONDS = 24 * 3600  # no filing holds a temporary file this long, whoever has its pid now
 
 
-def write_temp(directory: Path, data: bytes) -> Path:
+def write_temp(directory: Path, data: bytes, *, sync_dir: bool = True) -> Path:
+    """``sync_dir=False``: the caller fsyncs the directory before anything refers to the file."""
     make_dirs(directory)
     tmp = directory / f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
     with open(tmp, "xb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    fsync_dir(directory)  # the temporary name must survive a power cut: repair looks for it
+    if sync_dir:
+        fsync_dir(directory)  # the temporary name must survive a power cut: repair looks for it
     return tmp
 
 

@@ -32,7 +32,7 @@ from ..findings import RuqiError, error
 from ..register import current_actor
 from ..workspace import Workspace
 from . import audit, formats, layout
-from .files import finalize, finalize_on_commit, write_temp
+from .files import finalize, finalize_on_commit, fsync_dir, write_temp
 from .models import ItemRecord
 from .numbering import RETENTIONS, ArchivalCode, next_piece, write_lock
 from .repair import repair_once
@@ -70,6 +70,9 @@ class ItemMeta:
     supersedes: int | None = None  # item id this replaces; default: the previous version, if any
     received_at: datetime | None = None  # when an outside document arrived
     extra: dict[str, Any] = field(default_factory=dict)  # anything else worth keeping (JSON)
+    # What the filer already knows of the bytes' format version (the renderer wrote "PDF/A-3B");
+    # None: read from the bytes (the PDF's XMP packet, parsed with pypdf).
+    format_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,31 +183,70 @@ def file_item(
 ) -> ItemRow:
     """File one document.  With ``session``, the item joins the caller's transaction (e.g. the
     register's) and its file is moved into place when that transaction commits."""
+    repair_once(ws, session)
+    ready = prepare(ws, data, meta)  # everything that takes time happens before the write lock is taken
+    if session is None:
+        with db_session(ws) as s:
+            return file_prepared(s, ws, ready, actor=actor, move=False)
+    return file_prepared(session, ws, ready, actor=actor)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document checked, hashed and written under a temporary name beside its final place, not
+    yet indexed: :func:`file_prepared` files it; :meth:`discard` if it will not be."""
+
+    meta: ItemMeta
+    facts: _Facts
+    year: int
+    folder: PurePosixPath
+    tmp: Path
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+def prepare(ws: Workspace, data: bytes | Path, meta: ItemMeta, *, sync_dir: bool = True) -> Prepared:
+    """Steps 1–2 of filing (no database): check, hash, write the temporary file and fsync it.
+
+    ``sync_dir=False`` leaves the fsync of the folder to the caller (:func:`sync_folders`), who
+    prepares many documents into few folders; it must happen before the index rows commit."""
     if isinstance(data, Path):
         meta = replace(meta, original_name=meta.original_name or data.name)
         data = data.read_bytes()
-    repair_once(ws, session)
-    # Everything that takes time happens before the write lock is taken.
     fmt = _check(ws, data, meta)
-    facts = _Facts(fmt, formats.pdfa_version(data) if fmt == "pdf" else "", len(data), *digests(data))
+    version = meta.format_version if meta.format_version is not None else \
+        formats.pdfa_version(data) if fmt == "pdf" else ""
+    facts = _Facts(fmt, version, len(data), *digests(data))
     year = meta.year or meta.date.year
     folder = layout.folder(meta.form_type, year, meta.serial, meta.enterprise, meta.county)
-    tmp = write_temp(ws.archive / folder, data)
+    return Prepared(meta, facts, year, folder, write_temp(ws.archive / folder, data, sync_dir=sync_dir))
+
+
+def sync_folders(ws: Workspace, ready: list[Prepared]) -> None:
+    """The fsync :func:`prepare` left out, once per folder."""
+    for folder in {r.folder for r in ready}:
+        fsync_dir(ws.archive / folder)
+
+
+def file_prepared(s: Session, ws: Workspace, ready: Prepared, *, actor: str | None = None,
+                  move: bool = True) -> ItemRow:
+    """Steps 3–4: index the prepared document in ``s``'s transaction; its file is moved into place
+    when that transaction commits (``move=False``: the caller commits and moves it now).  The
+    temporary file is deleted if this fails or the transaction rolls back."""
     try:
-        if session is None:
-            with db_session(ws) as s:
-                rec = _insert(s, ws, meta, facts, year, folder, actor)
-        else:
-            rec = _insert(session, ws, meta, facts, year, folder, actor)
+        rec = _insert(s, ws, ready.meta, ready.facts, ready.year, ready.folder, actor)
+        if not move:
+            s.commit()
     except BaseException:
-        tmp.unlink(missing_ok=True)  # nothing committed: the 件号 went back with the rollback
+        ready.discard()  # nothing committed: the 件号 went back with the rollback
         raise
     # Committed (or joined to the caller's transaction): from here the temporary file is the
     # item's only copy until it is moved, so it is never deleted on error; repair finishes it.
-    if session is None:
-        finalize(tmp, ws.archive / rec.rel_path)
+    if move:
+        finalize_on_commit(s, ready.tmp, ws.archive / rec.rel_path)
     else:
-        finalize_on_commit(session, tmp, ws.archive / rec.rel_path)
+        finalize(ready.tmp, ws.archive / rec.rel_path)
     return to_row(ws, rec)
 
 

@@ -11,7 +11,10 @@ import importlib
 import typer
 
 from .. import __version__
+from . import zh
 from .common import run_app
+
+zh.install()  # typer's own words (Usage, Options, usage errors) in Chinese, for every command
 
 app = typer.Typer(
     name="ruqi",

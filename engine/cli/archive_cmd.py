@@ -124,7 +124,7 @@ def search_cmd(
         console.print(f"文件位于 {esc(ws.archive)}；用 ruqi archive show <档号> 查看路径和全部信息。")
 
 
-def show_cmd(key: str = typer.Argument(..., help="id 或档号"), workspace: Path = WorkspaceOpt,
+def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="id 或档号"), workspace: Path = WorkspaceOpt,
              as_json: bool = JsonOpt) -> None:
     ws = open_workspace(workspace)
     item = archive.get_item(ws, key)

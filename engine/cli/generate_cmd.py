@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     app.command("void", help="作废误登记的检查：保留记录和已归档文书，不再计入次数和上限，列入纪委审查清单。")(void_cmd)
 
 
-def plan_template(out: Path = typer.Argument(Path("入企检查计划.xlsx"), help="输出文件")) -> None:
+def plan_template(out: Path = typer.Argument(Path("入企检查计划.xlsx"), metavar="输出文件", help="输出文件")) -> None:
     write_template(out)
     console.print(f"已生成空白计划表：{esc(out)}")
 
@@ -118,7 +118,7 @@ def print_result(result: BatchResult) -> None:
 
 
 def void_cmd(
-    serial: str = typer.Argument(..., help="检查编号，如 140200-2025-0003"),
+    serial: str = typer.Argument(..., metavar="检查编号", help="检查编号，如 140200-2025-0003"),
     reason: str = typer.Option("", "--reason", help="作废理由（必填），记入审计日志和纪委审查清单"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
     as_json: bool = JsonOpt,

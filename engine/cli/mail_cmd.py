@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
 def fetch_cmd(
     workspace: Path = WorkspaceOpt,
     as_json: bool = JsonOpt,
-    file: bool = typer.Option(True, "--file/--no-file", help="收取后立即处理收件箱（默认是）"),
-    receipts: bool = typer.Option(True, "--receipts/--no-receipts", help="按配置给发件人发回执（默认是）"),
+    file: bool = typer.Option(True, "--file/--no-file", show_default=False, help="收取后立即处理收件箱（默认是）"),
+    receipts: bool = typer.Option(True, "--receipts/--no-receipts", show_default=False, help="按配置给发件人发回执（默认是）"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
 ) -> None:
     ws = open_workspace(workspace)

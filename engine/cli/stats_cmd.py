@@ -152,7 +152,7 @@ def status_cmd(
 
 @stats_app.command("check", help="检查一个或多个统计表文件（不入库），逐格列出问题。")
 def check_cmd(
-    files: list[Path] = typer.Argument(..., help="统计表文件（.xlsx/.xls）"),
+    files: list[Path] = typer.Argument(..., metavar="文件", help="统计表文件（.xlsx/.xls）"),
     period: str = typer.Option(None, "--period", "-p", help="指定报送期次（表中没有写明时）"),
     as_json: bool = JsonOpt,
     ws_path: Path = WorkspaceOpt,

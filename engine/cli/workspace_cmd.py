@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 
 def init_cmd(
-    directory: Path = typer.Argument(Path("."), help="工作目录"),
+    directory: Path = typer.Argument(Path("."), metavar="工作目录", help="工作目录"),
     name: str = typer.Option("大同市应急管理局", "--name", help="本局全称"),
     level: str = typer.Option("市", "--level", help="省 / 市 / 县"),
     division_code: str = typer.Option("140200", "--division-code", help="行政区划代码"),
@@ -32,7 +32,7 @@ def init_cmd(
 
 
 def demo_cmd(
-    directory: Path = typer.Argument(Path("demo"), help="演示用的工作目录（会新建）"),
+    directory: Path = typer.Argument(Path("demo"), metavar="工作目录", help="演示用的工作目录（会新建）"),
 ) -> None:
     from ..demo import run_demo
 

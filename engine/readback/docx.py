@@ -15,9 +15,6 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-import docx
-from docx.oxml.ns import qn
-
 from .common import (
     QUESTION_COUNT,
     Answer,
@@ -35,7 +32,15 @@ from .image import decode_qr_bytes, scan_reading
 MAX_IMAGES = 8
 NEEDS_REVIEW_PICTURE = "文档里是反馈卡的照片或扫描图片，系统暂不识别图片中的勾选，请人工核对十个问题的回答。"
 
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
+
+
+def qn(tag: str) -> str:
+    """``qn("w:t")`` → ``{W}t``, as python-docx spells it (which loads only when a docx is read)."""
+    return f"{{{W}}}{tag.removeprefix('w:')}"
+
+
 _T, _SYM, _TAB, _BR, _CR = qn("w:t"), qn("w:sym"), qn("w:tab"), qn("w:br"), qn("w:cr")
 _P, _TBL, _TR, _TC, _SDT = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc"), qn("w:sdt")
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -132,6 +137,8 @@ def read_answers(rows: list[list[str]]) -> dict[int, Answer]:
 
 
 def read_docx(path: Path, key: bytes) -> CardReading:
+    import docx
+
     d = docx.Document(str(path))
     rows = _rows(d.element.body)
     extra = [element_text(part.element) for part in _header_footer_parts(d)]

@@ -14,10 +14,12 @@ from __future__ import annotations
 import ctypes
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
-from PIL import Image
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    import pypdfium2 as pdfium
+    from PIL import Image
+
 
 MAX_FORM_PAGES = 4
 
@@ -48,6 +50,8 @@ class PdfSource:
     """Use as a context manager; every accessor reads only what it needs."""
 
     def __init__(self, path: Path, *, forms: bool = True):
+        import pypdfium2 as pdfium
+
         self.path = path
         self.pdf = pdfium.PdfDocument(str(path))
         self._forms = False
@@ -92,6 +96,8 @@ class PdfSource:
     # ---- form fields
 
     def widgets(self) -> list[Widget]:
+        import pypdfium2.raw as pdfium_c
+
         if not self._forms:
             return []
         form = self.pdf.formenv.raw
@@ -117,6 +123,9 @@ class PdfSource:
 
     def images(self, index: int = 0, limit: int = 8) -> list[Image.Image]:
         """The page's embedded pictures as PIL images (at most ``limit``)."""
+        import pypdfium2 as pdfium
+        import pypdfium2.raw as pdfium_c
+
         out: list[Image.Image] = []
         for obj in self.page(index).get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
             if len(out) >= limit:
@@ -136,6 +145,8 @@ class PdfSource:
 def _glyphs(raw, n: int, height: float) -> list[Glyph]:  # type: ignore[no-untyped-def]
     # The hot loop of reading a card: raw pdfium calls with preallocated out-parameters
     # (the pypdfium2 helpers allocate per call and cost three times as much).
+    import pypdfium2.raw as pdfium_c
+
     get_unicode, loose_box, origin = (pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_GetLooseCharBox,
                                       pdfium_c.FPDFText_GetCharOrigin)
     rect, ox, oy = pdfium_c.FS_RECTF(), ctypes.c_double(), ctypes.c_double()
@@ -167,6 +178,8 @@ _SKIP_CODES = frozenset((0x7F, 0xA0, 0xFFFE, 0xFFFF, 0x3000, 0x200B, 0xFEFF))
 
 def _wide(fn, form, annot) -> str:  # type: ignore[no-untyped-def]
     """Call a pdfium getter that fills a UTF-16LE buffer (first call asks for the length)."""
+    import pypdfium2.raw as pdfium_c
+
     n = fn(form, annot, None, 0)
     if n <= 2:
         return ""

@@ -19,16 +19,15 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import jinja2
-from docxtpl import DocxTemplate
-from lxml import etree
+from typing import TYPE_CHECKING, Any
 
 from ..text import finalize
 from .layout import QR_ALT_TEXT
 from .nobreak import docx_nobreak
 from .qr import qr_png
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    import jinja2
 
 # Parts that may hold tags; docxtpl renders the same ones (body, headers, footers, footnotes).
 _TEMPLATED = re.compile(r"^word/(document|header\d*|footer\d*|footnotes)\.xml$")
@@ -45,6 +44,8 @@ _UNESCAPE = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
 
 def jinja_env() -> jinja2.Environment:
     """Autoescape on (values become XML text); StrictUndefined: a misspelt tag fails loudly."""
+    import jinja2
+
     # finalize: a control character in a value would make document.xml unreadable to Word and LibreOffice.
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              finalize=finalize)
@@ -63,6 +64,8 @@ class CompiledDocx:
 
 def patched_parts(path: Path) -> dict[str, str]:
     """The template's taggable XML parts after docxtpl's clean-up (tags merged across runs)."""
+    from docxtpl import DocxTemplate
+
     tpl = DocxTemplate(str(path))
     out: dict[str, str] = {}
     with zipfile.ZipFile(path) as z:
@@ -104,6 +107,8 @@ def _zinfo(name: str, date_time: tuple[int, int, int, int, int, int], method: in
 
 def find_qr_member(members: list[tuple[zipfile.ZipInfo, bytes]]) -> str | None:
     """Follow the picture with alt text ``ruqi:qr`` to its image part: ``word/media/image1.png``."""
+    from lxml import etree
+
     data = {info.filename: blob for info, blob in members}
     for name, blob in data.items():
         if not _TEMPLATED.match(name) or QR_ALT_TEXT.encode() not in blob:

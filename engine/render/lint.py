@@ -16,12 +16,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import jinja2
-from docxtpl import DocxTemplate
-from jinja2 import nodes
-from lxml import etree
+from typing import TYPE_CHECKING, Any
 
 from ..findings import Finding, error, warning
 from .codes import RenderCode
@@ -31,6 +26,12 @@ from .pdf import html_context
 from .pdf import jinja_env as html_jinja_env
 from .sample import lint_context
 from .templates import FORM_KEYS, docx_template, html_template_name, resolve_templates_dir
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    import jinja2
+    from docxtpl import DocxTemplate
+    from jinja2 import nodes
+    from lxml import etree
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _TAG = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
@@ -62,6 +63,9 @@ def check_templates(templates_dir: str | Path | None = None) -> list[Finding]:
 # ---- .docx ----------------------------------------------------------------------------------
 
 def check_docx_template(path: Path, sample: dict[str, Any] | None = None) -> list[Finding]:
+    from docxtpl import DocxTemplate
+    from lxml import etree
+
     sample = sample if sample is not None else lint_context()
     name = path.name
     if not path.is_file():
@@ -154,6 +158,8 @@ def _unclosed_fix(rest: str) -> str:
 def _jinja_checks(name: str, label: str, xml: str, texts: list[str], tpl: DocxTemplate,
                   sample: dict[str, Any]) -> list[Finding]:
     # One line per paragraph, as docxtpl does, so a parser line number names the paragraph.
+    import jinja2
+
     patched = tpl.patch_xml(re.sub(r"<w:p([ >])", r"\n<w:p\1", xml))
 
     def where(lineno: int) -> tuple[str, str]:
@@ -175,6 +181,8 @@ def _jinja_checks(name: str, label: str, xml: str, texts: list[str], tpl: DocxTe
 # ---- HTML -----------------------------------------------------------------------------------
 
 def check_html_template(env: jinja2.Environment, path: Path, sample: dict[str, Any]) -> list[Finding]:
+    import jinja2
+
     name = path.name
     if not path.is_file():
         return [error(RenderCode.TEMPLATE_MISSING, f"找不到模板文件 {name}。", name)]
@@ -218,6 +226,8 @@ def nearest_variable(path: str, sample: dict[str, Any]) -> str:
 
 def _bound_names(ast: nodes.Template) -> set[str]:
     """Names a template binds itself: loop targets, {% set %}, macros and their arguments, imports."""
+    from jinja2 import nodes
+
     bound: set[str] = {"loop", "self", "super", "caller", "varargs", "kwargs"}
     for node in ast.find_all((nodes.For, nodes.Assign, nodes.AssignBlock)):
         for target in node.target.find_all(nodes.Name) if not isinstance(node.target, nodes.Name) else [node.target]:
@@ -234,6 +244,9 @@ def _bound_names(ast: nodes.Template) -> set[str]:
 
 def unknown_variables(ast: nodes.Template, sample: dict[str, Any]) -> list[tuple[int, str, str]]:
     """``[(lineno, "notice.t.bdy", "unknown" | "method"), …]`` for names the sample context lacks."""
+    import jinja2
+    from jinja2 import nodes
+
     bound = _bound_names(ast) | set(jinja2.Environment().globals)
     found: list[tuple[int, str, str]] = []
 
@@ -258,6 +271,8 @@ def unknown_variables(ast: nodes.Template, sample: dict[str, Any]) -> list[tuple
 
 def _chain(node: nodes.Node) -> tuple[str, list[tuple[str | int, bool]], list[nodes.Node]] | None:
     """``notice.t["body"]`` → ("notice", [("t", attr), ("body", item)], non-constant sub-expressions)."""
+    from jinja2 import nodes
+
     keys: list[tuple[str | int, bool]] = []
     rest: list[nodes.Node] = []
     while True:

@@ -20,13 +20,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import cssselect2
-import jinja2
-import weasyprint
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
+from typing import TYPE_CHECKING, Any
 
 from ..forms import ANSWER_OPTIONS, CARD_QUESTIONS, FORMS
 from ..text import finalize
@@ -34,6 +28,10 @@ from .nobreak import html_nobreak
 from .pdfsplit import TEXT_FIELDS, AnswerBox, CatalogExtras, TextField, checkbox_name, finish, split_pages
 from .qr import qr_data_uri
 from .templates import CSS_NAME, html_template_name
+
+if TYPE_CHECKING:  # WeasyPrint takes ~0.7 s to import: only a process that renders loads it
+    import jinja2
+    import weasyprint
 
 # Stable AcroForm names of the card's answer boxes: q1_yes, q1_no … q10_yes, q10_no.
 CHECKBOX_FIELDS: tuple[str, ...] = tuple(
@@ -57,6 +55,8 @@ def html_context(ctx: dict[str, Any], doc_id: str = _DOC_ID.format(0)) -> dict[s
 
 
 def jinja_env(templates_dir: Path) -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=True,  # & < > " in an enterprise name stay text
@@ -72,27 +72,35 @@ def document_title(form_key: str, ctx: dict[str, Any]) -> str:
     return f"{FORMS[form_key].title} {ctx['serial']} {ctx['v']['enterprise']}"
 
 
-class _TreeHTML(weasyprint.HTML):
+def _tree_html(root: ET.Element, base_url: str) -> weasyprint.HTML:
     """A WeasyPrint document from an already parsed tree.
 
     The engine's HTML is well-formed XHTML, which Python's C XML parser reads ~30× faster than
     WeasyPrint's pure-Python HTML5 parser (~10 ms per inspection).  Sets what ``HTML.__init__``
-    sets after parsing (WeasyPrint 62–70); :meth:`HtmlPdfRenderer.layout` falls back to the
-    ordinary constructor for anything that is not well-formed.
+    sets after parsing (WeasyPrint 62–70), without calling it (it would parse);
+    :meth:`HtmlPdfRenderer.layout` falls back to the ordinary constructor for anything that is
+    not well-formed.
     """
+    import cssselect2
+    import weasyprint
+    from weasyprint.urls import URLFetcher
 
-    def __init__(self, root: ET.Element, base_url: str):  # noqa: D107 - no super().__init__: it would parse
-        self.base_url = base_url
-        self.url_fetcher = URLFetcher()
-        self.media_type = "print"
-        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
-        self.etree_element = self.wrapper_element.etree_element
+    html = weasyprint.HTML.__new__(weasyprint.HTML)
+    html.base_url = base_url
+    html.url_fetcher = URLFetcher()
+    html.media_type = "print"
+    html.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+    html.etree_element = html.wrapper_element.etree_element
+    return html
 
 
 class HtmlPdfRenderer:
     """Per-process state: compiled templates, the parsed stylesheet, the font configuration."""
 
     def __init__(self, templates_dir: Path):
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
         self.templates_dir = templates_dir
         self.env = jinja_env(templates_dir)
         self.font_config = FontConfiguration()
@@ -115,10 +123,12 @@ class HtmlPdfRenderer:
         return "".join(parts)
 
     def layout(self, items: Sequence[Item]) -> weasyprint.Document:
+        import weasyprint
+
         source = self.html(items)
         base_url = str(self.templates_dir) + "/"
         try:
-            html: weasyprint.HTML = _TreeHTML(ET.fromstring(source), base_url)
+            html = _tree_html(ET.fromstring(source), base_url)
         except ET.ParseError:  # a template that is HTML but not XHTML: WeasyPrint's own parser
             html = weasyprint.HTML(string=source, base_url=base_url)
         # No pdf_forms: the card's checkboxes are added after the split (see pdfsplit).

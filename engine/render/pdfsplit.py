@@ -22,20 +22,17 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape as xml_escape
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
-from pypdf import PdfReader
-from pypdf.generic import (
-    ArrayObject,
-    DictionaryObject,
-    IndirectObject,
-    NameObject,
-    NumberObject,
-    PdfObject,
-    TextStringObject,
-)
+if TYPE_CHECKING:  # pypdf and pdfium load only in a process that renders
+    import pypdfium2 as pdfium
+    from pypdf import PdfReader
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        PdfObject,
+    )
 
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 BOX_CHAR = "□"
@@ -77,6 +74,8 @@ class SplitDoc:
 
 def split_pages(pdf: bytes, ranges: Sequence[range], find_boxes: Sequence[bool] | None = None) -> list[SplitDoc]:
     """One PDF per page range, copied by pdfium (pages, resources); answer boxes where asked."""
+    import pypdfium2 as pdfium
+
     src = pdfium.PdfDocument(pdf)
     out: list[SplitDoc] = []
     try:
@@ -100,6 +99,8 @@ def split_pages(pdf: bytes, ranges: Sequence[range], find_boxes: Sequence[bool] 
 
 def answer_boxes(page: pdfium.PdfPage, page_no: int) -> list[AnswerBox]:
     """Every ``□`` directly followed by 是 or 否, in reading order."""
+    import pypdfium2.raw as pdfium_c
+
     tp = page.get_textpage()
     try:
         n = tp.count_chars()
@@ -119,7 +120,7 @@ def answer_boxes(page: pdfium.PdfPage, page_no: int) -> list[AnswerBox]:
 class CatalogExtras:
     """What the source PDF's catalog carried that every split document must carry too."""
 
-    info: DictionaryObject = field(default_factory=DictionaryObject)
+    info: DictionaryObject = field(default_factory=lambda: _new_dict())
     xmp: bytes | None = None  # XMP metadata packet (PDF/A identification)
     output_intent: DictionaryObject | None = None  # without its /DestOutputProfile
     icc_profile: bytes | None = None
@@ -127,6 +128,8 @@ class CatalogExtras:
 
     @classmethod
     def from_pdf(cls, pdf: bytes) -> CatalogExtras:
+        from pypdf import PdfReader
+
         r = PdfReader(io.BytesIO(pdf))
         root = r.trailer["/Root"]
         ex = cls()
@@ -144,8 +147,16 @@ class CatalogExtras:
         return ex
 
 
+def _new_dict() -> DictionaryObject:
+    from pypdf.generic import DictionaryObject
+
+    return DictionaryObject()
+
+
 def _direct(d: DictionaryObject, skip: str = "") -> DictionaryObject:
     """A copy with every value resolved: references into the source PDF mean nothing in a split file."""
+    from pypdf.generic import DictionaryObject, NameObject
+
     return DictionaryObject({NameObject(k): v.get_object() for k, v in d.items() if k != skip})
 
 
@@ -177,6 +188,8 @@ class _Update:
         return self.new(head + data + b"\nendstream")
 
     def to_bytes(self, trailer: DictionaryObject, prev: int) -> bytes:
+        from pypdf.generic import NameObject, NumberObject
+
         out = bytearray(self.base)
         if not out.endswith(b"\n"):
             out += b"\n"
@@ -221,6 +234,8 @@ def _widget(q: int, box: AnswerBox, page: int, on: int, off: int) -> bytes:
 def _add_checkboxes(up: _Update, r: PdfReader, boxes: list[AnswerBox], annots: dict[int, ArrayObject],
                     ) -> ArrayObject:
     """Widgets over the answer boxes, collected per page in ``annots``.  Returns the field references."""
+    from pypdf.generic import ArrayObject, IndirectObject
+
     per_question = [boxes[i:i + 2] for i in range(0, len(boxes), 2)]
     if not boxes or any([b.option for b in pair] != ["是", "否"] for pair in per_question):
         raise RuntimeError(f"card answer boxes not found as expected ({len(boxes)} boxes)")
@@ -262,6 +277,8 @@ def _text_widget(f: TextField, page: int, ap: int) -> bytes:
 def _add_text_fields(up: _Update, r: PdfReader, fields: list[TextField], annots: dict[int, ArrayObject],
                      ) -> tuple[ArrayObject, DictionaryObject]:
     """Empty text fields over the given cells; returns their references and the AcroForm /DR."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
     refs = ArrayObject()
     for f in fields:
         x0, y0, x1, y1 = f.rect
@@ -280,6 +297,8 @@ def _add_text_fields(up: _Update, r: PdfReader, fields: list[TextField], annots:
 
 
 def _set_annots(up: _Update, r: PdfReader, annots: dict[int, ArrayObject]) -> None:
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
     for page_no, refs in annots.items():
         page = r.pages[page_no]
         d = DictionaryObject({NameObject(k): v for k, v in page.items()})
@@ -293,6 +312,9 @@ def finish(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None =
     ``title=(placeholder, real)`` puts this document's own title where the combined PDF had the
     placeholder, in the document information and in the XMP packet alike (PDF/A wants them equal).
     """
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, TextStringObject
+
     data = doc.data
     m = _STARTXREF.search(data[-64:])
     if m is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import io
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import segno
-from PIL import Image
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    import segno
+
 
 # Error level M: the payload is ~60 ASCII characters, version 4 (33 modules); a 20 mm print
 # gives 0.6 mm modules, comfortably read from a phone photo or a 150 dpi scan.
@@ -21,12 +23,16 @@ MASK = 4
 
 @lru_cache(maxsize=64)
 def _make(payload: str) -> segno.QRCode:
+    import segno
+
     return segno.make(payload, error=ERROR_LEVEL, micro=False, boost_error=False, mask=MASK)
 
 
 @lru_cache(maxsize=64)
 def qr_png(payload: str, scale: int = 8) -> bytes:
     """Black-on-white PNG, ``scale`` pixels per module, 4-module quiet zone (Pillow: ~1 ms)."""
+    from PIL import Image
+
     matrix = _make(payload).matrix
     border, n = 4, len(matrix)
     size = n + 2 * border

@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-
-import bagit
-from openpyxl import Workbook
+from typing import TYPE_CHECKING
 
 from ..findings import Findings, RuqiError, error
 from ..forms import CARD_QUESTIONS
@@ -34,6 +32,9 @@ from ..register import current_actor
 from ..workspace import Workspace
 from .collect import CARD_STATE_ZH, FLAG_ZH, Document, Entry, Review, build_review
 from .report import REPORT_NAME, write_index_sheet, write_pdf
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    import bagit
 
 INDEX_NAME = "index.xlsx"
 ORIGINALS = "originals"
@@ -83,6 +84,8 @@ def export_bundle(
 
     With ``file_report`` the bag's ``review-report.pdf`` is also filed in the archive (文种
     ``review_export``), so the archive keeps what the 纪委 was given."""
+    import bagit
+
     out = Path(out_dir).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RuqiError(error(ExportCode.OUT_EXISTS, f"输出目录“{out}”已存在且不为空，请换一个目录或先清空。", str(out)))
@@ -214,6 +217,8 @@ def mail_source(e: Entry) -> str:
 
 
 def _write_index(path: Path, entries: list[Entry], folders: dict[str, str]) -> None:
+    from openpyxl import Workbook
+
     wb = Workbook()
     headers = [h for h, _ in INDEX_HEADERS]
     widths = [w for _, w in INDEX_HEADERS]
@@ -242,6 +247,8 @@ def _bag_info(ws: Workspace, review: Review, entries: list[Entry], only_flagged:
 
 
 def _validate(bag: bagit.Bag) -> None:
+    import bagit
+
     try:
         bag.validate()
     except bagit.BagValidationError as e:

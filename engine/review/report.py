@@ -14,16 +14,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from ..forms import CARD_QUESTIONS
 from ..render.pdf import ARCHIVE_PDF_VARIANT
@@ -32,13 +28,24 @@ from ..xlsx_safe import set_value
 from .collect import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, Review, ReviewFlag, Tally
 from .tables import Column, Table, cell_text, pick, sections, summary_rows
 
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    from jinja2 import Environment
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.worksheet import Worksheet
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "review-report.pdf"
 PDF_VARIANT = ARCHIVE_PDF_VARIANT  # the 纪委's report is filed too: PDF/A like every PDF the engine writes
 DATE_FORMAT = "yyyy-mm-dd"
-_HEAD_FONT = Font(bold=True)
-_HEAD_FILL = PatternFill("solid", fgColor="DDE5F0")
-_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@cache
+def _styles() -> tuple[Font, PatternFill, Alignment]:
+    """Header font, header fill, wrapping alignment (openpyxl loads only when a workbook is written)."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    return Font(bold=True), PatternFill("solid", fgColor="DDE5F0"), Alignment(wrap_text=True, vertical="top")
 
 
 # ---- Excel -----------------------------------------------------------------------------------------
@@ -46,6 +53,8 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 def write_xlsx(review: Review, out: str | Path) -> Path:
     """The review list as a workbook; written to a temporary name first so a reader never sees half a file."""
+    from openpyxl import Workbook
+
     out = Path(out)
     wb = Workbook()
     _summary_sheet(wb.active, review)
@@ -69,13 +78,16 @@ def _save(wb: Workbook, out: Path) -> Path:
 
 
 def _summary_sheet(sh: Worksheet, r: Review) -> None:
+    from openpyxl.styles import Font
+
     sh.title = "概况"
     set_value(sh.cell(1, 1), f"{r.bureau} 入企检查纪律监督审查清单").font = Font(bold=True, size=14)
     meta = [("检查开始日期范围", r.period_zh), ("县区", r.county or "全部"), ("统计日", r.today),
             ("反馈卡交回期限", f"检查结束后 {r.late_days} 日内"), ("生成时间", datetime.now().replace(microsecond=0))]
+    head_font = _styles()[0]
     row = 3
     for k, v in meta:
-        set_value(sh.cell(row, 1), k).font = _HEAD_FONT
+        set_value(sh.cell(row, 1), k).font = head_font
         c = set_value(sh.cell(row, 2), v)
         if isinstance(v, date):
             c.number_format = DATE_FORMAT if not isinstance(v, datetime) else "yyyy-mm-dd hh:mm"
@@ -87,7 +99,7 @@ def _summary_sheet(sh: Worksheet, r: Review) -> None:
         row += 1
     if r.notes:
         row += 1
-        set_value(sh.cell(row, 1), "说明").font = _HEAD_FONT
+        set_value(sh.cell(row, 1), "说明").font = head_font
         for note in r.notes:
             row += 1
             set_value(sh.cell(row, 1), note)
@@ -96,9 +108,12 @@ def _summary_sheet(sh: Worksheet, r: Review) -> None:
 
 
 def _table_sheet(sh: Worksheet, t: Table) -> None:
+    from openpyxl.utils import get_column_letter
+
+    head_font, head_fill, wrap = _styles()
     for j, col in enumerate(t.columns, start=1):
         c = set_value(sh.cell(1, j), col.header)
-        c.font, c.fill, c.alignment = _HEAD_FONT, _HEAD_FILL, _WRAP
+        c.font, c.fill, c.alignment = head_font, head_fill, wrap
         sh.column_dimensions[get_column_letter(j)].width = col.width
     for i, row in enumerate(t.rows, start=2):
         for j, v in enumerate(row, start=1):
@@ -108,7 +123,7 @@ def _table_sheet(sh: Worksheet, t: Table) -> None:
             elif isinstance(v, date):
                 c.number_format = DATE_FORMAT
             elif isinstance(v, str) and "\n" in v:
-                c.alignment = _WRAP
+                c.alignment = wrap
     if not t.rows:
         set_value(sh.cell(2, 1), t.empty_text)
     sh.freeze_panes = "B2"
@@ -228,6 +243,8 @@ def _n(v: int | None) -> str:
 
 
 def _env() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                        trim_blocks=True, lstrip_blocks=True, finalize=finalize)
 

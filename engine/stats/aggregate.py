@@ -11,11 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING, Any
 
 from ..findings import Finding, RuqiError, error
 from ..render.pdf import ARCHIVE_PDF_VARIANT
@@ -29,6 +25,10 @@ from .period import Period
 from .submissions import StatsRecord, StatsRejection, current, get_round, latest_rejections, stats_session
 from .tables import MANUAL_PARTS, USER_TYPES, ColType, Column, Rate, TableDef, table
 from .units import Unit, units_for
+
+if TYPE_CHECKING:  # openpyxl loads where a workbook is written (start-up time)
+    from openpyxl.styles import Alignment
+    from openpyxl.worksheet.worksheet import Worksheet
 
 
 @dataclass(slots=True)
@@ -220,6 +220,8 @@ def summary_columns(t: TableDef) -> list[Column]:
 
 
 def write_xlsx(agg: Aggregate, out: Path) -> Path:
+    from openpyxl import Workbook
+
     t = agg.table
     wb = Workbook()
     sh = wb.active
@@ -248,6 +250,8 @@ def write_xlsx(agg: Aggregate, out: Path) -> Path:
 
 
 def _unit_rows(sh: Worksheet, agg: Aggregate, cols: list[Column], r: int) -> int:
+    from openpyxl.styles import Font
+
     rates = {f"rate:{x.label}": x for x in agg.table.rates}
     for ln in agg.lines:
         _row(sh, r, cols, ln.unit.name, ln.values, rates, agg, _remark(ln))
@@ -320,6 +324,8 @@ def _list_rows(sh: Worksheet, agg: Aggregate, cols: list[Column], first: int) ->
 
 
 def _problem_rows(sh: Worksheet, agg: Aggregate, cols: list[Column], first: int) -> int:
+    from openpyxl.styles import Font
+
     r, n = first, 0
     for g in agg.by_part():
         if not g.items:

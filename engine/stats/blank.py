@@ -11,13 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Protection
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..findings import RuqiError, error
@@ -30,7 +26,19 @@ from .submissions import record_round
 from .tables import ColType, Column, TableDef, table
 from .units import Unit, pick, units_for
 
-UNLOCKED = Protection(locked=False)
+if TYPE_CHECKING:  # openpyxl loads where a workbook is written (start-up time)
+    from openpyxl.styles import Protection
+    from openpyxl.worksheet.worksheet import Worksheet
+
+
+
+@cache
+def _unlocked() -> Protection:
+    """The protection of the cells a county fills in (openpyxl loads only when a workbook is written)."""
+    from openpyxl.styles import Protection
+
+
+    return Protection(locked=False)
 MAX_EXTRA_ROWS = 200  # validation reaches below the pre-filled rows of multi-row tables
 
 
@@ -41,6 +49,8 @@ def file_name(t: TableDef, period: Period, unit: Unit) -> str:
 def write_blank(t: TableDef, period: Period, unit: Unit, out: Path, *, issuer: Workspace,
                 due: date | None = None) -> Path:
     """Write the blank workbook of table ``t`` for ``unit`` to ``out`` (an .xlsx path)."""
+    from openpyxl import Workbook
+
     wb = Workbook()
     sh = wb.active
     sh.title = t.label
@@ -48,7 +58,7 @@ def write_blank(t: TableDef, period: Period, unit: Unit, out: Path, *, issuer: W
     n = len(cols)
     layout.write_title(sh, t.label, t.title_for(period), n)
     _, date_ref = layout.write_fill_line(sh, unit.full_name, "", n)
-    sh[date_ref].protection = UNLOCKED
+    sh[date_ref].protection = _unlocked()
     sh[date_ref].fill = layout.INPUT_FILL
     first = layout.write_headers(sh, cols, period)
     last = first + t.blank_rows - 1
@@ -81,13 +91,15 @@ def write_blank(t: TableDef, period: Period, unit: Unit, out: Path, *, issuer: W
 
 
 def _body_cell(sh: Worksheet, r: int, j: int, col: Column, unit: Unit, seq: int) -> None:
+    from openpyxl.styles import Alignment
+
     cell = sh.cell(r, j)
     if col.key == "unit":
         set_text(cell, unit.name)
     elif col.key == "seq":
         cell.value = seq
     else:
-        cell.protection = UNLOCKED
+        cell.protection = _unlocked()
         if col.type is ColType.COUNT:
             cell.number_format = "0"
         elif col.type is ColType.PHONE:
@@ -97,6 +109,9 @@ def _body_cell(sh: Worksheet, r: int, j: int, col: Column, unit: Unit, seq: int)
 
 
 def _validations(sh: Worksheet, cols: tuple[Column, ...], first: int, last: int) -> None:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     for j, col in enumerate(cols, start=1):
         letter = get_column_letter(j)
         if col.type is ColType.COUNT:
@@ -118,7 +133,7 @@ def _unlock_below(sh: Worksheet, cols: tuple[Column, ...], first: int, last: int
     """Multi-row tables: people add rows under the pre-filled ones; leave those cells editable."""
     for r in range(first, last + 1):
         for j, _col in enumerate(cols, start=1):
-            sh.cell(r, j).protection = UNLOCKED
+            sh.cell(r, j).protection = _unlocked()
 
 
 def _protect(sh: Worksheet) -> None:

@@ -12,12 +12,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING, Any
 
 from ..cells import cell_text, is_blank
 from .meta import META_SHEET, Meta, meta_from_custom_props, meta_from_rows
+
+if TYPE_CHECKING:  # openpyxl loads where a workbook is written (start-up time)
+    pass
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 SUFFIXES = (*XLSX_SUFFIXES, ".xls")
@@ -69,6 +70,8 @@ class Grid:
 
     def ref(self, r: int, c: int) -> str:
         """``附件2!C7``: the A1 reference Excel shows, sheet name quoted when it needs to be."""
+        from openpyxl.utils import get_column_letter
+
         return f"{sheet_ref(self.name)}!{get_column_letter(c + 1)}{r + 1}"
 
 

@@ -7,34 +7,64 @@ LibreOffice and WPS substitute what is installed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
 from ..xlsx_safe import set_text
 from .period import Period
 from .tables import Column
 
-TITLE_FONT = Font(name="方正小标宋简体", size=18)
-LABEL_FONT = Font(name="黑体", size=14)
-HEADER_FONT = Font(name="黑体", size=11)
-BODY_FONT = Font(name="仿宋_GB2312", size=12)
-NOTE_FONT = Font(name="仿宋_GB2312", size=10)
-HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
-INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")  # pale yellow: "type here"
-THIN = Side(style="thin", color="000000")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+if TYPE_CHECKING:  # openpyxl loads where a workbook is written (start-up time)
+    from openpyxl.styles import Alignment, Border, Font, PatternFill
+    from openpyxl.worksheet.worksheet import Worksheet
+
+
+@dataclass(frozen=True, slots=True)
+class Styles:
+    TITLE_FONT: Font
+    LABEL_FONT: Font
+    HEADER_FONT: Font
+    BODY_FONT: Font
+    NOTE_FONT: Font
+    HEADER_FILL: PatternFill
+    INPUT_FILL: PatternFill  # pale yellow: "type here"
+    BOX: Border
+    CENTER: Alignment
+    LEFT: Alignment
+
+
+@cache
+def styles() -> Styles:
+    """The cell styles, made on first use: openpyxl costs every command ~0.2 s to import, and only
+    the commands that write a workbook need it.  Other modules may read them as ``layout.X``."""
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    thin = Side(style="thin", color="000000")
+    return Styles(
+        TITLE_FONT=Font(name="方正小标宋简体", size=18), LABEL_FONT=Font(name="黑体", size=14),
+        HEADER_FONT=Font(name="黑体", size=11), BODY_FONT=Font(name="仿宋_GB2312", size=12),
+        NOTE_FONT=Font(name="仿宋_GB2312", size=10), HEADER_FILL=PatternFill("solid", fgColor="F2F2F2"),
+        INPUT_FILL=PatternFill("solid", fgColor="FFF9E5"), BOX=Border(left=thin, right=thin, top=thin, bottom=thin),
+        CENTER=Alignment(horizontal="center", vertical="center", wrap_text=True),
+        LEFT=Alignment(horizontal="left", vertical="center", wrap_text=True),
+    )
+
+
+def __getattr__(name: str) -> object:
+    if name in Styles.__dataclass_fields__:
+        return getattr(styles(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 LABEL_ROW, TITLE_ROW, FILL_ROW, HEADER_ROW = 1, 2, 3, 4
 
 
 def write_title(sh: Worksheet, label: str, title: str, ncols: int) -> None:
-    sh.cell(LABEL_ROW, 1, label).font = LABEL_FONT
+    st = styles()
+    sh.cell(LABEL_ROW, 1, label).font = st.LABEL_FONT
     cell = sh.cell(TITLE_ROW, 1, title)
-    cell.font, cell.alignment = TITLE_FONT, CENTER
+    cell.font, cell.alignment = st.TITLE_FONT, st.CENTER
     sh.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=ncols)
     sh.row_dimensions[TITLE_ROW].height = 42
 
@@ -44,15 +74,18 @@ def write_fill_line(sh: Worksheet, unit_text: str, date_text: str, ncols: int) -
 
     Returns the A1 refs of the unit cell and the date input cell.
     """
+    from openpyxl.styles import Alignment
+
+    st = styles()
     name_end = max(1, ncols - 2)
     unit_cell = set_text(sh.cell(FILL_ROW, 1), f"填报单位：{unit_text}")
-    unit_cell.font, unit_cell.alignment = BODY_FONT, Alignment(horizontal="left", vertical="center")
+    unit_cell.font, unit_cell.alignment = st.BODY_FONT, Alignment(horizontal="left", vertical="center")
     if name_end > 1:
         sh.merge_cells(start_row=FILL_ROW, start_column=1, end_row=FILL_ROW, end_column=name_end)
     label = sh.cell(FILL_ROW, ncols - 1, "填报时间：")
-    label.font, label.alignment = BODY_FONT, Alignment(horizontal="right", vertical="center")
+    label.font, label.alignment = st.BODY_FONT, Alignment(horizontal="right", vertical="center")
     date_cell = set_text(sh.cell(FILL_ROW, ncols), date_text)
-    date_cell.font, date_cell.alignment = BODY_FONT, LEFT
+    date_cell.font, date_cell.alignment = st.BODY_FONT, st.LEFT
     sh.row_dimensions[FILL_ROW].height = 24
     return unit_cell.coordinate, date_cell.coordinate
 
@@ -63,6 +96,9 @@ def header_depth(columns: Sequence[Column]) -> int:
 
 def write_headers(sh: Worksheet, columns: Sequence[Column], period: Period | None, top: int = HEADER_ROW) -> int:
     """Draw the header tree with merged cells; returns the first data row."""
+    from openpyxl.utils import get_column_letter
+
+    st = styles()
     paths = [c.header_path(period) for c in columns]
     depth = max(len(p) for p in paths)
     for level in range(depth):
@@ -89,30 +125,35 @@ def write_headers(sh: Worksheet, columns: Sequence[Column], period: Period | Non
     for j in range(len(columns)):
         for level in range(depth):
             c = sh.cell(top + level, j + 1)
-            c.border, c.fill = BOX, HEADER_FILL
+            c.border, c.fill = st.BOX, st.HEADER_FILL
     for j, col in enumerate(columns, start=1):
         sh.column_dimensions[get_column_letter(j)].width = col.width
     return top + depth
 
 
 def _header_cell(sh: Worksheet, row: int, col: int, text: str) -> None:
+    st = styles()
     c = sh.cell(row, col, text)
-    c.font, c.alignment = HEADER_FONT, CENTER
+    c.font, c.alignment = st.HEADER_FONT, st.CENTER
 
 
 def style_body(sh: Worksheet, first_row: int, last_row: int, ncols: int) -> None:
+    st = styles()
     for r in range(first_row, last_row + 1):
         sh.row_dimensions[r].height = 22
         for j in range(1, ncols + 1):
             c = sh.cell(r, j)
-            c.border, c.font = BOX, BODY_FONT
+            c.border, c.font = st.BOX, st.BODY_FONT
             if c.alignment is None or not c.alignment.wrap_text:
-                c.alignment = CENTER
+                c.alignment = st.CENTER
 
 
 def write_note(sh: Worksheet, row: int, text: str, ncols: int) -> None:
+    from openpyxl.styles import Alignment
+
+    st = styles()
     c = set_text(sh.cell(row, 1), text)
-    c.font, c.alignment = NOTE_FONT, Alignment(horizontal="left", vertical="top", wrap_text=True)
+    c.font, c.alignment = st.NOTE_FONT, Alignment(horizontal="left", vertical="top", wrap_text=True)
     sh.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
     sh.row_dimensions[row].height = 16 * (text.count("\n") + 1) + 4
 

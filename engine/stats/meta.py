@@ -15,12 +15,12 @@ import re
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.packaging.custom import StringProperty
+from typing import TYPE_CHECKING, Any
 
 from ..xlsx_safe import set_text
+
+if TYPE_CHECKING:  # openpyxl loads where a workbook is written (start-up time)
+    from openpyxl import Workbook
 
 META_SHEET = "_ruqi"
 APP = "ruqi"
@@ -56,6 +56,8 @@ def sign(key: bytes, payload: str) -> str:
 
 
 def write_meta(wb: Workbook, meta: Meta) -> None:
+    from openpyxl.packaging.custom import StringProperty
+
     sh = wb.create_sheet(META_SHEET)
     rows = {"app": APP, "schema": SCHEMA} | {k: str(v) for k, v in asdict(meta).items()}
     for i, (k, v) in enumerate(rows.items(), start=1):

@@ -222,7 +222,7 @@ def check_cells(t: TableDef, row: Row, counts_only: bool = False) -> Iterator[Fi
                 yield error(StatsCode.BLANK, f"“{col.leaf}”未填写。请补填。", row.ref(col.key))
             elif col.type is ColType.PHONE and value and (why := phone_problem(raw)):
                 yield error(StatsCode.PHONE_INVALID,
-                            f"{row.ref(col.key)}单元格“{col.leaf}”填的是“{value}”：{why}。手机号填11位，"
+                            f"{row.ref(col.key)}（{col.leaf}）填的是“{value}”：{why}。手机号填11位，"
                             "座机号填区号加号码（如 0352-2345678）；请改正后重新报送。", row.ref(col.key))
 
 

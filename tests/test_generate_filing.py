@@ -1,0 +1,84 @@
+"""`generate` files a run's documents in one transaction per chunk of rows (issue 10, whole-process
+speed), and a row that cannot be filed still fails alone: its visit is withdrawn, the other rows
+of its chunk are filed and verify passes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from _plan_fixtures import GOOD, _plan
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from engine.archive import items_for_serial, verify
+from engine.archive.layout import folder
+from engine.archive.models import ItemRecord
+from engine.generate import FILE_CHUNK, GenCode, RowStatus, generate
+from engine.identifiers import make_uscc
+from engine.workspace import Workspace
+
+NAMES = ("示例机械", "示例化工", "示例煤业", "示例建材", "示例冶金")
+USCCS = tuple(make_uscc(f"91140200MA0K{i}{i}00{i}") for i in range(1, 6))
+
+
+def rows(n: int) -> list[dict[str, object]]:
+    return [GOOD | {"企业名称": f"大同市云州区{NAMES[i]}有限公司", "统一社会信用代码": USCCS[i],
+                    "开始日期": date(2025, 5, 6 + i), "结束日期": date(2025, 5, 6 + i)} for i in range(n)]
+
+
+@contextmanager
+def filing_transactions() -> Iterator[set[int]]:
+    """The database transactions in which archive items were inserted, as they happen."""
+    seen: set[int] = set()
+
+    def after_flush(s: Session, _ctx: object) -> None:
+        if any(isinstance(o, ItemRecord) for o in s.new):
+            root = s.get_transaction()
+            seen.add(id(root))
+
+    event.listen(Session, "after_flush", after_flush)
+    try:
+        yield seen
+    finally:
+        event.remove(Session, "after_flush", after_flush)
+
+
+def test_a_run_files_its_documents_in_one_transaction_per_chunk(ws: Workspace, tmp_path: Path) -> None:
+    plan = _plan(tmp_path / "plan.xlsx", rows(5))
+    assert FILE_CHUNK >= 5
+    with filing_transactions() as seen:
+        result = generate(ws, plan, formats=("docx", "pdf"), workers=1)
+    assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * 5
+    assert len(seen) == 1  # 30 documents, one transaction (the old filing: one per inspection)
+    for o in result.outcomes:
+        filed = items_for_serial(ws, o.serial)
+        assert sorted((i.form_type, i.format) for i in filed) == sorted(
+            (t, f) for t in ("notice", "notice_board", "card_generated") for f in ("docx", "pdf"))
+        assert {i.format_version for i in filed if i.format == "pdf"} == {"PDF/A-3B"}
+        assert all(i.path.is_file() for i in filed)
+    assert verify(ws).ok
+
+
+def test_a_row_that_cannot_be_filed_fails_alone_in_its_chunk(ws: Workspace, tmp_path: Path) -> None:
+    before = generate(ws, _plan(tmp_path / "first.xlsx", rows(1)), formats=("docx",), workers=1)
+    assert before.ok
+    # The next inspection's archive folder is taken by a file: its documents cannot be written.
+    blocked = ws.archive / folder("notice", 2025, "140200-2025-0002", NAMES_FULL[1], str(GOOD["所属县区"]))
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"not a folder")
+    result = generate(ws, _plan(tmp_path / "plan.xlsx", rows(3)), formats=("docx",), workers=1)
+    ok, bad, ok2 = result.outcomes
+    assert ok.status is RowStatus.GENERATED and ok.existing and ok2.status is RowStatus.GENERATED
+    assert bad.status is RowStatus.INVALID and bad.serial == ""
+    assert {GenCode.FILE_FAILED, GenCode.WITHDRAWN} <= {f.code for f in bad.findings}
+    assert len(items_for_serial(ws, ok.serial)) == 3 and len(items_for_serial(ws, ok2.serial)) == 3
+    assert items_for_serial(ws, "140200-2025-0002") == []
+    assert not list(ws.archive.rglob(".ruqi-tmp-*"))  # its prepared files went with it
+    blocked.unlink()
+    assert verify(ws).ok
+
+
+NAMES_FULL = tuple(f"大同市云州区{n}有限公司" for n in NAMES)
