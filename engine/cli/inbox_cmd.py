@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
+from ..inbox.codes import Flag
 from ..mail import MailPoller, MailReport
 from ..stats.codes import label_zh as stats_label_zh
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
@@ -18,7 +19,9 @@ STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", 
              Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱"}
 STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
                 Status.SKIPPED: "magenta"}
-FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "QR_MISSING": "无可核验二维码", "NEEDS_REVIEW": "待核对",
+# Every card flag (``Flag``) has its label here; the other two are what a revised card's outcome carries.
+FLAG_ZH = {Flag.VIOLATION: "反馈“是”", Flag.LATE: "逾期", Flag.EARLY: "提前交回", Flag.SUSPECT: "可疑",
+           Flag.QR_MISSING: "无可核验二维码", Flag.NEEDS_REVIEW: "待核对",
            "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”"}
 
 
