@@ -7,12 +7,12 @@ from datetime import date
 from pathlib import Path
 
 from _plan_fixtures import GOOD, _plan
-from sqlalchemy import MetaData, Table, UniqueConstraint, create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, text
 from test_archive_pg import pg_server, pg_ws  # noqa: F401  (fixtures)
 
 from engine import db, register
+from engine.db.migrations import MIGRATIONS, current_version
 from engine.generate import generate
-from engine.migrations import MIGRATIONS
 from engine.void import void_visit
 from engine.workspace import Workspace
 
@@ -20,22 +20,14 @@ VOID_COLUMNS = ("voided_at", "voided_by", "voided_reason")
 
 
 def _previous_release(url: str) -> None:
-    """The tables as the release before migration 4 created them (schema version 3)."""
-    db._import_models()
-    old = MetaData()
-    for t in db.Base.metadata.sorted_tables:
-        if t.name != "visits":
-            t.to_metadata(old)
-    visits = register.Visit.__table__
-    Table("visits", old, *(c._copy() for c in visits.columns if c.name not in VOID_COLUMNS),
-          UniqueConstraint("uscc", "kind", "start", "end", name="uq_visit_natural"))
+    """The tables as the release before migration 4 created them (schema version 3): steps 1–3 are
+    that release's fixed DDL."""
     eng = create_engine(url)
     with eng.begin() as c:
-        old.create_all(c)
-        for i in ("ix_visits_serial", "ix_visits_uscc", "ix_visits_year"):
-            c.execute(text(f"CREATE INDEX IF NOT EXISTS {i} ON visits ({i.removeprefix('ix_visits_')})"))
-        c.execute(text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
-        c.execute(text("INSERT INTO schema_version (version) VALUES (1), (2), (3)"))
+        current_version(c)
+        for version, step in enumerate(MIGRATIONS[:3], start=1):
+            step(c)
+            c.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
     eng.dispose()
 
 

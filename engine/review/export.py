@@ -26,11 +26,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..actor import current_actor
 from ..findings import Findings, RuqiError, error
 from ..forms import CARD_QUESTIONS
-from ..register import current_actor
 from ..workspace import Workspace
-from .collect import CARD_STATE_ZH, FLAG_ZH, Document, Entry, Review, build_review
+from .collect import Review, build_review
+from .model import CARD_STATE_ZH, FLAG_ZH, Document, Entry
 from .report import REPORT_NAME, write_index_sheet, write_pdf
 
 if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
