@@ -58,7 +58,26 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class DatabaseForbidden(RuntimeError):
+    """A process that must not open the database tried to (an engine bug, not a clerk's problem)."""
+
+
+_FORBIDDEN = False  # set in the inbox's worker processes: they read files, the parent records them
+
+
+def forbid_database() -> None:
+    """From now on this process opens no database: its inherited connections are let go (never
+    closed: they are the parent's) and ``get_engine`` refuses."""
+    global _FORBIDDEN
+    _FORBIDDEN = True
+    for eng in _ENGINES.values():
+        eng.dispose(close=False)
+    _ENGINES.clear()
+
+
 def get_engine(ws: Workspace) -> Engine:
+    if _FORBIDDEN:
+        raise DatabaseForbidden("this process examines files only and must not open the database")
     url = ws.database_url
     eng = _ENGINES.get(url)
     if eng is None:

@@ -22,8 +22,16 @@ def _stats():  # type: ignore[no-untyped-def]
     return stats
 
 
-def read(path: Path, root: Path) -> tuple[Kind, Any, list[Finding]]:
-    """(kind, what stats read, findings): errors mean the workbook is rejected."""
+def issued_periods(ws: Any) -> dict[int, Any]:
+    """The latest period issued per table, read by the parent before the workers start: a worker
+    reads workbooks without opening the database."""
+    stats = _stats()
+    return {} if stats is None else stats.issued_periods(ws)
+
+
+def read(path: Path, root: Path, rounds: dict[int, Any]) -> tuple[Kind, Any, list[Finding]]:
+    """(kind, what stats read, findings): errors mean the workbook is rejected.  ``rounds``: from
+    ``issued_periods`` (reading opens no database: this runs in a worker process)."""
     stats = _stats()
     if stats is None:
         return Kind.UNKNOWN, None, [error(Reason.STATS_UNAVAILABLE, "本版本尚不能读取统计表，文件已原样退回，请稍后重新放入。")]
@@ -34,7 +42,7 @@ def read(path: Path, root: Path) -> tuple[Kind, Any, list[Finding]]:
     no = _table_no(which)
     if no is None:
         return Kind.UNKNOWN, None, [error(Reason.UNKNOWN_WORKBOOK, "这个表格不是本局下发的统计表（附件1–4）。请核对后重新放入。")]
-    result = stats.read_submission(path, ws)
+    result = stats.read_submission(path, ws, rounds=rounds)
     findings = list(_findings_of(result))
     if not getattr(result, "ok", False) and not any(f.is_error for f in findings):
         findings.append(error(Reason.STATS_REJECTED, "统计表中没有可入库的数据行。请填写后重新报送。"))

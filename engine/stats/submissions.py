@@ -135,6 +135,15 @@ def latest_round(s: Session, table_no: int) -> StatsRound | None:
                     .order_by(StatsRound.period.desc(), StatsRound.issued_at.desc()).limit(1))
 
 
+def issued_periods(ws: Workspace, s: Session | None = None) -> dict[int, Period]:
+    """The latest period sent out per table: what ``read_submission`` assumes for a workbook that
+    names no quarter.  Read here, by the caller, so reading itself needs no database."""
+    with stats_session(ws, s) as own:
+        rows = own.execute(select(StatsRound.table_no, StatsRound.period)
+                           .order_by(StatsRound.period, StatsRound.issued_at)).all()
+    return {int(no): Period.parse(period) for no, period in rows}  # later rows overwrite earlier ones
+
+
 # ---- submissions ----------------------------------------------------------------------------
 
 
