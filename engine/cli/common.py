@@ -20,6 +20,8 @@ from sqlalchemy.exc import DatabaseError
 from ..archive import index_state, sync_journal
 from ..db import database_finding
 from ..findings import Finding, RuqiError
+from ..stats.aggregate import PARTIAL_FLAG
+from ..stats.codes import label_zh as stats_label_zh
 from ..text import printable
 from ..workspace import Workspace, os_reason
 
@@ -56,6 +58,16 @@ def open_workspace(path: Path, *, check_index: bool = True) -> Workspace:
             raise RuqiError(problem)
         sync_journal(ws)
     return ws
+
+
+# Flags of a returned card (the inbox's) and of a filed summary, as the clerk reads them.
+FLAG_ZH = {"VIOLATION": "反馈“是”", "LATE": "逾期", "SUSPECT": "可疑", "QR_MISSING": "无可核验二维码", "NEEDS_REVIEW": "待核对",
+           "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”", PARTIAL_FLAG: "不完整的汇总"}
+
+
+def flag_zh(flag: str) -> str:
+    """A flag as a clerk reads it: cards' flags here, statistics tables' from their own code list."""
+    return FLAG_ZH.get(flag) or stats_label_zh(flag) or flag
 
 
 def print_json(obj: Any) -> None:
