@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -48,6 +49,7 @@ from .forms import FORMS
 from .forms.context import build_context
 from .inspection import Inspection
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
+from .render.batch import RenderedSet
 from .render.codes import RenderCode
 from .render.fonts import uncovered
 from .render.lint import check_templates
@@ -81,6 +83,7 @@ class GenCode(StrEnum):
     WITHDRAWN = "GENERATE_VISIT_WITHDRAWN"  # the visit recorded for a failed row was taken back
     WITHDRAW_FAILED = "GENERATE_WITHDRAW_FAILED"
     TEMPLATES_BROKEN = "TEMPLATES_BROKEN"
+    VOIDED_AGAIN = "VOIDED_VISIT_AGAIN"  # the row is a visit voided before: registered anew, said so
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +256,9 @@ def generate(
     if check:
         return result
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
-    render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir)
-    file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason)
+    with Preparer(ws, todo) as preparer:  # archive copies are made while later chunks render
+        render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir, on_rendered=preparer.rendered)
+        file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason, preparer)
     withdraw_failed(ws, todo, out_dir)
     try:
         result.manifest = write_manifest(result)
@@ -353,6 +357,7 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type:
         if not out.findings.ok:
             return out
         insp.issue_date = issue
+        out.findings.add(_voided_before(s, insp, where))
         done = register.counts(s, insp.uscc, insp.year)[insp.kind]
         cap = cap_exceeded(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
                            key_supervision=insp.key_supervision)
@@ -432,6 +437,17 @@ def issue_date_for(insp: Inspection, given: date | None, today: date, where: str
     return issue, problems
 
 
+def _voided_before(s, insp: Inspection, where: str) -> Finding | None:  # type: ignore[no-untyped-def]
+    # Re-running the plan that held a voided row would quietly bring the mistake back.
+    v = register.find_voided(s, insp)
+    if v is None or v.voided_at is None:
+        return None
+    return warning(GenCode.VOIDED_AGAIN,
+                   f"本行与已作废的检查 {v.serial}（{v.voided_at:%Y-%m-%d} 由 {v.voided_by} 作废，理由：{v.voided_reason}）"
+                   "是同一企业、同一类别、同一日期，本次作为一次新的检查登记（新的检查编号）。如这一行就是当初误登记的那一次，"
+                   "请从计划表中删去这一行，并用 ruqi void 作废新登记的检查；如是改正后的行，可忽略本提示。", where)
+
+
 def _kept_issue_date(insp: Inspection, recorded: date, run: Run, where: str) -> Finding | None:
     wanted = insp.issue_date or run.issue_date
     if wanted is None or wanted == recorded:
@@ -452,7 +468,8 @@ def _unused_approvals(approval: OverCapApproval, outcomes: list[RowOutcome]) -> 
 
 
 def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: Sequence[str],
-                progress: Progress | None, workers: int | None, templates_dir: Path | None = None) -> None:
+                progress: Progress | None, workers: int | None, templates_dir: Path | None = None,
+                on_rendered: Callable[[list[RenderedSet]], None] | None = None) -> None:
     from .render import render_batch
 
     if not rows:
@@ -462,7 +479,8 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
     reasons: dict[str, str] = {}
     try:
         sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress,
-                            pdf_variant=PDF_VARIANT, templates_dir=templates_dir, on_failure=reasons.__setitem__)
+                            pdf_variant=PDF_VARIANT, templates_dir=templates_dir, on_failure=reasons.__setitem__,
+                            on_rendered=on_rendered)
     except (RuqiError, OSError) as e:  # nothing rendered at all (templates folder, output folder)
         sets, why = [], e.finding.message if isinstance(e, RuqiError) else _os_failure(e, out_dir)
         reasons = {o.serial: why for o in rows}
@@ -510,33 +528,31 @@ def _os_failure(e: OSError, folder: Path) -> str:
 FILE_CHUNK = 20
 
 
-def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "") -> None:
+def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "",
+              preparer: Preparer | None = None) -> None:
     """File each inspection's generated forms in the archive: one transaction per chunk of rows,
     one SAVEPOINT per row, so a row that cannot be filed (disk full, read-only archive) is marked
     failed with the reason and the others of its chunk are filed all the same.
 
     A form already in the archive for that serial is not filed again, so a run interrupted
     between the register and the archive is completed by simply running the plan again.
+    ``preparer``: the rows' documents already checked, hashed and written while they rendered.
     """
-    for i in range(0, len(rows), FILE_CHUNK):
-        file_chunk(ws, rows[i:i + FILE_CHUNK], actor, reason)
-
-
-def file_chunk(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "") -> None:
-    """Check, hash and write every document of the chunk before the write lock is taken (as
-    ``file_item`` does for one), then index them all in one transaction."""
-    try:
-        repair_once(ws)  # before this process writes temporary files of its own
-        have = _filed_forms(ws, [o.serial for o in rows])
-    except (RuqiError, OSError, DatabaseError) as e:
-        for o in rows:
-            _fail(ws, o, e)
+    if preparer is None:
+        with Preparer(ws, rows) as preparer:
+            file_rows(ws, rows, actor, reason, preparer)
         return
+    for i in range(0, len(rows), FILE_CHUNK):
+        file_chunk(ws, rows[i:i + FILE_CHUNK], actor, reason, preparer)
+
+
+def file_chunk(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str, preparer: Preparer) -> None:
+    """Index the chunk's prepared documents in one transaction (the write lock is held only for that)."""
     ready: dict[int, list[Prepared]] = {}
     for o in rows:
         try:
-            ready[o.row] = _prepare_row(ws, o, have.get(o.serial, set()))
-        except (RuqiError, OSError) as e:
+            ready[o.row] = preparer.result(o)
+        except (RuqiError, OSError, DatabaseError) as e:
             _fail(ws, o, e)
     todo = [o for o in rows if o.row in ready]
     filed: list[RowOutcome] = []
@@ -557,6 +573,53 @@ def file_chunk(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason:
         for o in filed if filed else todo:
             if o.status is RowStatus.GENERATED:
                 _fail(ws, o, e)
+
+
+class Preparer:
+    """Step 1–2 of filing (check, hash, temporary copy beside its archive place, fsync) for each
+    inspection as soon as its chunk is rendered, in a thread: hashing and fsync release the GIL,
+    so it runs while the worker processes render the next chunks.  Nothing here touches the
+    database but one query up front; the transaction comes after rendering (:func:`file_chunk`)."""
+
+    def __init__(self, ws: Workspace, rows: list[RowOutcome]):
+        self.ws = ws
+        self.rows = {o.serial: o for o in rows if o.serial}
+        self.problem: Exception | None = None
+        self.have: dict[str, set[tuple[str, str]]] = {}
+        try:
+            repair_once(ws)  # before this process writes temporary files of its own
+            self.have = _filed_forms(ws, list(self.rows))
+        except (RuqiError, OSError, DatabaseError) as e:
+            self.problem = e
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ruqi-prepare")
+        self.futures: dict[int, Future[list[Prepared]]] = {}
+
+    def __enter__(self) -> Preparer:
+        return self
+
+    def rendered(self, sets: list[RenderedSet]) -> None:
+        for rs in sets:
+            o = self.rows.get(rs.serial)
+            if o is not None and self.problem is None:
+                self.futures[o.row] = self.pool.submit(_prepare_row, self.ws, o, dict(rs.files),
+                                                       self.have.get(o.serial, set()))
+
+    def result(self, o: RowOutcome) -> list[Prepared]:
+        if self.problem is not None:
+            raise self.problem
+        fut = self.futures.pop(o.row, None)
+        if fut is None:  # rendered without the hook (file_rows called on its own)
+            fut = self.pool.submit(_prepare_row, self.ws, o, dict(o.forms), self.have.get(o.serial, set()))
+        return fut.result()
+
+    def __exit__(self, *exc: object) -> None:
+        """Whatever was prepared and not taken (a run stopped half-way) is deleted."""
+        self.pool.shutdown(wait=True)
+        for fut in self.futures.values():
+            if fut.exception() is None:
+                for p in fut.result():
+                    p.discard()
+        self.futures.clear()
 
 
 def _fail(ws: Workspace, o: RowOutcome, e: Exception) -> None:
@@ -590,13 +653,14 @@ def _filing_finding(ws: Workspace, o: RowOutcome, e: Exception) -> Finding:
 PDF_FORMAT_VERSION = PDF_VARIANT.upper()  # "pdf/a-3b" → "PDF/A-3B", as formats.pdfa_version spells it
 
 
-def _prepare_row(ws: Workspace, o: RowOutcome, have: set[tuple[str, str]]) -> list[Prepared]:
+def _prepare_row(ws: Workspace, o: RowOutcome, forms: dict[tuple[str, str], Path],
+                 have: set[tuple[str, str]]) -> list[Prepared]:
     insp = o.inspection
     if insp is None:
         return []
     out: list[Prepared] = []
     try:
-        for (form_key, fmt), path in sorted(o.forms.items()):
+        for (form_key, fmt), path in sorted(forms.items()):
             if (FORM_TYPES[form_key], fmt) in have:
                 continue
             out.append(prepare(ws, path, ItemMeta(

@@ -276,6 +276,9 @@ def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
     return best
 
 
+NAME_LISTS = ("members", "experts")  # read with ``split_names``: a line break separates two names
+
+
 def split_names(v: Any) -> list[str]:
     # A line break between two names separates them (cell_text would join them into one name).
     return [_text(p) for p in re.split(r"[、，,;；\s]+", printable("" if v is None else str(v))) if _text(p)]
@@ -298,7 +301,8 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
     for c in COLUMNS:
         if c.required and _blank(raw.get(c.key)):
             f.add(error(PlanCode.REQUIRED, f"“{c.header}”未填写。", w(c.key)))
-        f.extend(text_findings(raw.get(c.key), w(c.key), c.header, MAX_CHARS.get(c.key)))
+        read_as = "、".join(split_names(raw.get(c.key))) if c.key in NAME_LISTS else None
+        f.extend(text_findings(raw.get(c.key), w(c.key), c.header, MAX_CHARS.get(c.key), read_as=read_as))
 
     uscc = normalize_uscc(_text(raw.get("uscc")))
     if uscc:

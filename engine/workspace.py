@@ -134,6 +134,7 @@ MAIL_KEYS = {
     "folder": Key(str, "INBOX", "读取的文件夹", example='"INBOX"'),
     "password_file": Key(str, "", "密码文件（工作目录中的文件名，权限 600）", example='"mail.secret"'),
     "password": Key(str, "", "密码", check=_no_password),
+    "ca_file": Key(str, "", "本单位自建证书的根证书文件（空：使用系统证书）", example='"bureau-ca.pem"'),
     "processed_folder": Key(str, "", "处理完的邮件移到的文件夹（空：只加标记）", example='"ruqi/已收"'),
     "receipts": Key(bool, False, "是否给发件人发回执", example="false"),
     "smtp_host": Key(str, "", "发回执的 SMTP 服务器（空：同 host）", example='"smtp.exmail.qq.com"'),

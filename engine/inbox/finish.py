@@ -384,7 +384,8 @@ class Batch:
         # The stats desk files and records in a transaction of its own (all or nothing): close ours first.
         self.commit()
         try:
-            res = stats_adapter.accept(self.ws, sub, it.received_at, self.actor)
+            res = stats_adapter.accept(self.ws, sub, it.received_at, self.actor,
+                                       {"mail": it.source} if it.source else None)
         except Exception as e:  # the stats desk refused it: shelve with its reason, never lose it
             if trouble(e, self.ws) is not None:
                 raise  # a full disk is not the table's fault

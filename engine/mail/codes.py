@@ -59,6 +59,7 @@ class ConfigCode(StrEnum):
     PASSWORD_FILE_OPEN = "MAIL_PASSWORD_FILE_TOO_OPEN"  # readable by group or others
     INSECURE = "MAIL_INSECURE_CONNECTION"  # security = "none" to a host that is not this machine
     CONNECT = "MAIL_CONNECT_FAILED"
+    CERTIFICATE = "MAIL_CERTIFICATE_UNTRUSTED"
     LOGIN = "MAIL_LOGIN_FAILED"
     FOLDER = "MAIL_FOLDER_MISSING"
     SMTP = "MAIL_SMTP_FAILED"

@@ -28,7 +28,7 @@ from ..inbox import CardCode, Outcome, Reason, Status
 from ..provenance import MailReceipt
 from ..workspace import Workspace
 from .codes import MessageStatus, PartStatus, network_reason
-from .config import MailAccount
+from .config import MailAccount, tls_context
 from .outcome import MessageOutcome, PartOutcome
 
 # Findings whose message is about the sender's own file only: safe to repeat to them.
@@ -166,7 +166,7 @@ def _sent_today(ws: Workspace, to: str, now: datetime) -> int:
 
 
 def _smtp(acct: MailAccount, pw: str) -> smtplib.SMTP:
-    ctx = ssl.create_default_context()
+    ctx = tls_context(acct)
     if acct.smtp_security == "tls":
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(acct.smtp_host, acct.smtp_port, context=ctx, timeout=60)
     else:

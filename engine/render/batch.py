@@ -231,8 +231,11 @@ def render_batch(
     templates_dir: Path | None = None,
     progress: Progress | None = None,
     on_failure: Callable[[str, str], None] | None = None,
+    on_rendered: Callable[[list[RenderedSet]], None] | None = None,
 ) -> list[RenderedSet]:
-    """Render the three forms for every context; see the package docstring."""
+    """Render the three forms for every context; see the package docstring.  ``on_rendered`` gets
+    each chunk's sets as soon as they are written (on the caller's thread), e.g. to start filing
+    them while the next chunks render."""
     formats = tuple(formats)
     check_options(formats, pdf_variant)
     tdir = resolve_templates_dir(templates_dir).resolve()
@@ -252,6 +255,8 @@ def render_batch(
         for rs in res.sets:
             by_serial[rs.serial] = rs
         failures.extend(res.failures)
+        if on_rendered and res.sets:
+            on_rendered(res.sets)
         done += len(res.sets) + len(res.failures)
         if progress:
             progress(done, n)
