@@ -96,3 +96,38 @@ def test_a_voided_row_run_again_is_said(ws, tmp_path: Path) -> None:  # type: ig
     other = GOOD | {"开始日期": date(2025, 7, 1), "结束日期": date(2025, 7, 1)}
     fresh = generate(ws, _plan(tmp_path / "p2.xlsx", [other]), formats=("docx",), today=date(2025, 5, 21)).outcomes[0]
     assert all(f.code != GenCode.VOIDED_AGAIN for f in fresh.findings)
+
+
+def test_ingest_notes_read_as_sentences(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A card that came back late with a 是: two notes, joined without "。；".
+    row = GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 3)}
+    res = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), today=date(2025, 5, 20))
+    card = next(p for p in res.outcomes[0].files if p.name.endswith("反馈卡.pdf"))
+    tick_pdf(card, ws.inbox / "反馈卡.pdf", CLEAN | {3: "是"}, {"head": "张三", "position": "矿长", "phone": "13903520002"})
+    r = runner.invoke(app, ["ingest", "-w", str(ws.root)], env=WIDE)
+    assert r.exit_code == 0, r.output
+    out = r.output.replace("\n", "").replace("│", "").replace(" ", "")
+    assert "第三题" in out and "逾期" in out
+    assert "。；" not in out
+
+
+def test_status_prints_whole_serials_in_a_narrow_window(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # An 80-column console (a pipe, a small window): the serial the clerk must type next is never cut.
+    start = date.today() + timedelta(days=10)
+    row = GOOD | {"开始日期": start, "结束日期": start}
+    serial = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("docx",)).outcomes[0].serial
+    r = runner.invoke(app, ["status", "-w", str(ws.root)], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert serial in r.output
+
+
+def test_a_skipped_example_row_is_not_shown_as_an_error(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The old template's example row left in row 2: skipped with a warning mark, not a red ✗.
+    from engine.plan import BY_KEY, COLUMNS
+
+    example = {c.header: c.example for c in COLUMNS}
+    start = date.today() + timedelta(days=10)
+    plan = _plan(tmp_path / "plan.xlsx", [example, GOOD | {"开始日期": start, "结束日期": start}])
+    r = runner.invoke(app, ["generate", "--plan", str(plan), "--check", "-w", str(ws.root)], env=WIDE)
+    line = next(ln for ln in r.output.splitlines() if BY_KEY["enterprise"].example in ln and "PLAN_EXAMPLE_ROW" in ln)
+    assert line.startswith("!") and "✗" not in line

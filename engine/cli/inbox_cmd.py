@@ -10,19 +10,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
-from ..inbox.codes import Flag
 from ..mail import MailPoller, MailReport
-from ..stats.codes import label_zh as stats_label_zh
-from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
+from .common import (
+    JsonOpt,
+    WorkspaceOpt,
+    cells,
+    console,
+    err_console,
+    esc,
+    flag_zh,
+    open_workspace,
+    print_json,
+)
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
              Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱"}
 STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
                 Status.SKIPPED: "magenta"}
-# Every card flag (``Flag``) has its label here; the other two are what a revised card's outcome carries.
-FLAG_ZH = {Flag.VIOLATION: "反馈“是”", Flag.LATE: "逾期", Flag.EARLY: "提前交回", Flag.SUSPECT: "可疑",
-           Flag.QR_MISSING: "无可核验二维码", Flag.NEEDS_REVIEW: "待核对",
-           "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”"}
 
 
 def register(app: typer.Typer) -> None:
@@ -122,8 +126,10 @@ def status_cmd(
         console.print("没有逾期未交回的反馈卡。" if overdue else "所有检查的反馈卡都已交回。")
         return
     t = Table(title="逾期未交回的反馈卡" if overdue else "尚未交回的反馈卡")
-    for h in ("检查编号", "企业", "县区", "类别", "检查结束", "应交回日期", "状态"):
-        t.add_column(h)
+    # The serial is what the clerk types next (ruqi void, archive search): never cut, the name folds instead.
+    t.add_column("检查编号", no_wrap=True, min_width=16)
+    for h in ("企业", "县区", "类别", "检查结束", "应交回日期", "状态"):
+        t.add_column(h, overflow="fold")
     for r in rows:
         state = f"[red]逾期 {r.days_overdue} 天[/red]" if r.overdue else "未到期"
         t.add_row(*cells(r.serial, r.enterprise, r.county, r.kind, r.end.isoformat(), r.due.isoformat()), state)
@@ -150,11 +156,6 @@ def print_report(report: IngestReport) -> None:
                   + ("；未处理的仍在 inbox/，原因见上表。" if report.count(Status.SKIPPED) else "。"))
 
 
-def flag_zh(flag: str) -> str:
-    """A flag as a clerk reads it: cards' flags here, statistics tables' from their own code list."""
-    return FLAG_ZH.get(flag) or stats_label_zh(flag) or flag
-
-
 def _status(o: Outcome) -> str:
     c = STATUS_COLOR[o.status]
     return f"[{c}]{STATUS_ZH[o.status]}[/{c}]"
@@ -165,4 +166,7 @@ def _notes(o: Outcome) -> str:
     first = [f for f in o.findings if f.code == "VIOLATION"]
     rest = [f for f in o.findings if f.code != "VIOLATION"]
     shown = first + ([f for f in rest if f.is_error] or rest)
-    return "；".join(f.message for f in shown[:3]) + ("…" if len(shown) > 3 else "")
+    if not shown:
+        return ""
+    # Messages are whole sentences: "。；" between two of them reads as a typo.
+    return "；".join(f.message.rstrip("。") for f in shown[:3]) + ("。" if len(shown) <= 3 else "…")
