@@ -38,8 +38,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .actor import current_actor
+from .caps import cap_for
 from .db import Base
 from .db.migrations import LIVE_NATURAL_INDEX
+from .forms import INSPECTION_KINDS
 from .identifiers import Serial
 from .inspection import Inspection
 from .xlsx_safe import append_row
@@ -374,9 +376,6 @@ class EnterpriseSummary:
 
 def summary(s: Session, year: int) -> list[EnterpriseSummary]:
     """Visits per enterprise and kind in one year, with the cap and what is left."""
-    from .caps import cap_for
-    from .forms import INSPECTION_KINDS
-
     visits = s.scalars(select(Visit).where(Visit.year == year, live())
                        .order_by(Visit.county, Visit.enterprise, Visit.seq)).all()
     by_uscc: dict[str, list[Visit]] = {}
