@@ -159,7 +159,7 @@ def _finish_all(ws: Workspace, batch: Batch, report: IngestReport, items: list[I
         else:
             add(batch.handle(it, lambda it=it, k=known: batch.known(it, k)))
     jobs = [Job(it.claim.path, it.claim.name) for it in todo.values()]
-    rounds = stats_adapter.issued_periods(ws) if jobs else {}
+    rounds = stats_adapter.issued_periods(ws, batch.s) if jobs else {}
     # Commit whenever the workers are behind: the write lock is never held while waiting.
     for job, ex in examine_all(jobs, ws.root, ws.key, ws.config.limits, workers=workers, lock_fd=run.lock_fd,
                                on_wait=batch.commit, rounds=rounds):

@@ -22,11 +22,12 @@ def _stats():  # type: ignore[no-untyped-def]
     return stats
 
 
-def issued_periods(ws: Any) -> dict[int, Any]:
-    """The latest period issued per table, read by the parent before the workers start: a worker
-    reads workbooks without opening the database."""
+def issued_periods(ws: Any, session: Any) -> dict[int, Any]:
+    """The latest period issued per table, read by the parent before the workers start (in the
+    batch's own transaction: another connection would wait for its write lock): a worker reads
+    workbooks without opening the database."""
     stats = _stats()
-    return {} if stats is None else stats.issued_periods(ws)
+    return {} if stats is None else stats.issued_periods(ws, session)
 
 
 def read(path: Path, root: Path, rounds: dict[int, Any]) -> tuple[Kind, Any, list[Finding]]:
