@@ -35,14 +35,18 @@ def cell_text(v: Any) -> str:
     return one_line(str(v))
 
 
-def text_findings(v: Any, where: str, header: str, max_chars: int | None = None) -> Iterator[Finding]:
-    """What ``cell_text`` cleaned in this cell (a warning) and whether it is too long (an error)."""
+def text_findings(v: Any, where: str, header: str, max_chars: int | None = None, *,
+                  read_as: str | None = None) -> Iterator[Finding]:
+    """What ``cell_text`` cleaned in this cell (a warning) and whether it is too long (an error).
+    ``read_as`` is what the reader keeps when that is not ``cell_text`` (a list of names, where a
+    line break separates two names), so the clerk is told what will actually be printed."""
     if not isinstance(v, str):
         return
     text = one_line(v)
     if has_hidden(v):
         yield warning(CellCode.CONTROL_CHARS, f"“{header}”中含有换行符或看不见的控制字符（多为从 Word 等处复制粘贴带入），"
-                      f"已自动去掉，按“{_excerpt(text)}”处理。如不正确请在表格中改正。", where)
+                      f"已自动去掉，按“{_excerpt(text if read_as is None else read_as)}”处理。如不正确请在表格中改正。",
+                      where)
     if max_chars is not None and len(text) > max_chars:
         yield error(CellCode.TOO_LONG, f"“{header}”有 {len(text)} 个字，超过上限 {max_chars} 个字（“{_excerpt(text)}”）。"
                     "请只填写本栏应有的内容，删去多余的文字。", where)

@@ -83,6 +83,7 @@ class GenCode(StrEnum):
     WITHDRAWN = "GENERATE_VISIT_WITHDRAWN"  # the visit recorded for a failed row was taken back
     WITHDRAW_FAILED = "GENERATE_WITHDRAW_FAILED"
     TEMPLATES_BROKEN = "TEMPLATES_BROKEN"
+    VOIDED_AGAIN = "VOIDED_VISIT_AGAIN"  # the row is a visit voided before: registered anew, said so
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +357,7 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type:
         if not out.findings.ok:
             return out
         insp.issue_date = issue
+        out.findings.add(_voided_before(s, insp, where))
         done = register.counts(s, insp.uscc, insp.year)[insp.kind]
         cap = cap_exceeded(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
                            key_supervision=insp.key_supervision)
@@ -435,6 +437,17 @@ def issue_date_for(insp: Inspection, given: date | None, today: date, where: str
     return issue, problems
 
 
+def _voided_before(s, insp: Inspection, where: str) -> Finding | None:  # type: ignore[no-untyped-def]
+    # Re-running the plan that held a voided row would quietly bring the mistake back.
+    v = register.find_voided(s, insp)
+    if v is None or v.voided_at is None:
+        return None
+    return warning(GenCode.VOIDED_AGAIN,
+                   f"本行与已作废的检查 {v.serial}（{v.voided_at:%Y-%m-%d} 由 {v.voided_by} 作废，理由：{v.voided_reason}）"
+                   "是同一企业、同一类别、同一日期，本次作为一次新的检查登记（新的检查编号）。如这一行就是当初误登记的那一次，"
+                   "请从计划表中删去这一行，并用 ruqi void 作废新登记的检查；如是改正后的行，可忽略本提示。", where)
+
+
 def _kept_issue_date(insp: Inspection, recorded: date, run: Run, where: str) -> Finding | None:
     wanted = insp.issue_date or run.issue_date
     if wanted is None or wanted == recorded:
@@ -476,13 +489,16 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
         rs = by_serial.get(o.serial)
         if rs is None:
             o.status = RowStatus.INVALID
-            o.findings.add(error(GenCode.RENDER_FAILED, render_failure_message(reasons.get(o.serial, ""), out_dir),
-                                 f"第{o.row}行"))
+            reason = reasons.get(o.serial, "")
+            o.findings.add(error(GenCode.RENDER_FAILED, render_failure_message(reason, out_dir), f"第{o.row}行",
+                                 reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
 
 
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
+# The renderer's ``Type: message`` of an exception (from a worker process, so only its text).
+_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*)(?:: (.*))?$", re.S)
 
 
 def render_failure_message(reason: str, out_dir: Path) -> str:
@@ -491,9 +507,16 @@ def render_failure_message(reason: str, out_dir: Path) -> str:
     m = _ERRNO.search(reason)
     if m:
         return _os_failure(OSError(int(m.group(1)), reason), out_dir)
-    if "Template" in reason or "template" in reason or "模板" in reason:
-        return f"文书模板有误，文书未生成：{reason}。请运行 ruqi templates check 查看并修改 templates/ 中的模板。"
-    return f"文书生成失败：{reason or '原因不明'}。"
+    ex = _EXCEPTION.match(reason)
+    if ex is None:  # already said for a clerk (an unusable templates or output folder)
+        if "模板" in reason:
+            return f"文书模板有误，文书未生成：{reason}。请运行 ruqi templates check 查看并修改 templates/ 中的模板。"
+        return f"文书生成失败：{reason or '原因不明'}。"
+    kind, text = ex.group(1), (ex.group(2) or "").strip()
+    if "Template" in kind or "Undefined" in kind or "template" in text:
+        # jinja's own words name the template line or the variable: what the editor of templates/ needs
+        return f"文书模板有误，文书未生成（{text}）。请运行 ruqi templates check 查看并修改 templates/ 中的模板。"
+    return "文书生成失败（程序内部错误）。请把本行和日志交给管理员。"
 
 
 def _os_failure(e: OSError, folder: Path) -> str:

@@ -20,7 +20,7 @@ from .cells import cell_text as _text
 from .cells import is_blank as _blank
 from .cells import parse_date, text_findings
 from .divisions import Division, find_county
-from .findings import Finding, Findings, error, warning
+from .findings import Finding, Findings, error, exception_detail, warning
 from .forms import INSPECTION_KINDS
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
@@ -204,8 +204,8 @@ def read_plan(path: str | Path, city_code: str | None = None) -> Plan:
         rows = _load_rows(path)
     except Exception as e:  # any parser failure means "not a workbook we can read"
         plan.findings.add(
-            error(PlanCode.UNREADABLE, f"无法打开计划文件“{path.name}”：请确认它是 Excel 工作簿（.xlsx）。（{type(e).__name__}）",
-                  path.name)
+            error(PlanCode.UNREADABLE, f"无法打开计划文件“{path.name}”：请确认它是 Excel 工作簿（.xlsx）。",
+                  path.name, exception_detail(e))
         )
         return plan
     header_at, mapping = _find_header(rows)
@@ -276,6 +276,9 @@ def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
     return best
 
 
+NAME_LISTS = ("members", "experts")  # read with ``split_names``: a line break separates two names
+
+
 def split_names(v: Any) -> list[str]:
     # A line break between two names separates them (cell_text would join them into one name).
     return [_text(p) for p in re.split(r"[、，,;；\s]+", printable("" if v is None else str(v))) if _text(p)]
@@ -298,7 +301,8 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
     for c in COLUMNS:
         if c.required and _blank(raw.get(c.key)):
             f.add(error(PlanCode.REQUIRED, f"“{c.header}”未填写。", w(c.key)))
-        f.extend(text_findings(raw.get(c.key), w(c.key), c.header, MAX_CHARS.get(c.key)))
+        read_as = "、".join(split_names(raw.get(c.key))) if c.key in NAME_LISTS else None
+        f.extend(text_findings(raw.get(c.key), w(c.key), c.header, MAX_CHARS.get(c.key), read_as=read_as))
 
     uscc = normalize_uscc(_text(raw.get("uscc")))
     if uscc:

@@ -135,6 +135,17 @@ def find_visit(s: Session, insp: Inspection) -> Visit | None:
     )
 
 
+def find_voided(s: Session, insp: Inspection) -> Visit | None:
+    """The latest voided visit with this plan row's enterprise, kind and dates, if any."""
+    uscc, kind, start, end = insp.natural_key
+    return s.scalar(
+        select(Visit).where(
+            Visit.uscc == uscc, Visit.kind == kind, Visit.start == date.fromisoformat(start),
+            Visit.end == date.fromisoformat(end), Visit.voided_at.is_not(None),
+        ).order_by(Visit.voided_at.desc()).limit(1)
+    )
+
+
 def by_serial(s: Session, serial: str) -> Visit | None:
     return s.scalar(select(Visit).where(Visit.serial == serial))
 

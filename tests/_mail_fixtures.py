@@ -58,6 +58,8 @@ class Dovecot:
     dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ruqi-dovecot-")))
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    tls: bool = False  # also TLS on tls_port (imaps) and STARTTLS on port, with a certificate made here
+    tls_port: int = field(default_factory=free_port)
 
     def start(self) -> Dovecot:
         assert DOVECOT
@@ -79,13 +81,17 @@ class Dovecot:
                 os.chown(p, uid, gid)
             os.chown(d / "mail", uid, gid)
         (d / "passwd").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ssl_conf = "ssl = no"
+        if self.tls:
+            self.make_certificate()
+            ssl_conf = f"ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem"
         (d / "dovecot.conf").write_text(f"""\
 base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl_conf}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login}
@@ -109,7 +115,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port if self.tls else 0}
   }}
 }}
 service anvil {{
@@ -137,6 +144,14 @@ service stats {{
         log = (d / "dovecot.log").read_text() if (d / "dovecot.log").exists() else ""
         self.stop()
         raise RuntimeError(f"dovecot did not start: {err}\n{log}")
+
+    def make_certificate(self) -> Path:
+        """A self-signed certificate for 127.0.0.1 (``cert.pem``): the test's stand-in for a bureau's own CA."""
+        d = self.dir
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE",
+                        "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")], check=True, capture_output=True)
+        return d / "cert.pem"
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -213,7 +228,9 @@ def connect_workspace(ws_root: Path, server: Dovecot, users: tuple[str, ...] = (
 class SmtpSink:
     """aiosmtpd on 127.0.0.1: every message it receives, as (envelope to, raw bytes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cert: Path | None = None) -> None:
+        import ssl
+
         from aiosmtpd.controller import Controller
 
         self.received: list[tuple[list[str], bytes]] = []
@@ -225,7 +242,11 @@ class SmtpSink:
                 return "250 OK"
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        ctx = None
+        if cert is not None:  # implicit TLS (port 465 style) with the test's certificate
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(cert, cert.with_name("key.pem"))
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, ssl_context=ctx)
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()

@@ -359,6 +359,9 @@ def test_a_county_workbook_by_mail_goes_to_the_stats_desk_with_the_servers_time(
     with session(ws) as s:
         rows = current(s, 2, "2025Q2")
         assert [r.received_at for r in rows] == [sent]
+        item = s.scalars(select(ItemRecord).where(ItemRecord.form_type == "stats_table")).one()
+        assert item.extra["mail"]["sender"].endswith("<pcq@dtyjj.gov.cn>")
+        assert item.extra["mail"]["original_name"] == "平城区附件2（二季度）.xlsx"
 
 
 def test_nesting_stops_at_a_sane_depth() -> None:

@@ -318,3 +318,39 @@ def test_a_message_over_the_size_limit_is_not_downloaded_but_listed(tmp_path: Pa
     assert [f.code for f in big.findings] == [MailCode.TOO_LARGE] and "未下载" in big.findings[0].message
     assert big.sender.endswith("<12345678@qq.com>")
     assert filed(ws) == 1 and all("RuqiProcessed" in f for f in server.flags())
+
+
+@needs_dovecot
+def test_tls_and_starttls_verify_the_servers_certificate(tmp_path: Path, cards: Path) -> None:
+    import shutil
+
+    srv = Dovecot(tls=True).start()
+    try:
+        ws = new_workspace(tmp_path / "ws", inspections=2)
+        shutil.copy(srv.dir / "cert.pem", ws.root / "bureau-ca.pem")
+        cfg = ws.root / "ruqi.toml"
+        tls = srv.mail_toml("zfjd").replace('security = "none"', 'security = "tls"').replace(
+            f"port = {srv.port}", f"port = {srv.tls_port}") + 'ca_file = "bureau-ca.pem"\n'
+        starttls = srv.mail_toml("jw").replace('security = "none"', 'security = "starttls"') + 'ca_file = "bureau-ca.pem"\n'
+        cfg.write_text(cfg.read_text(encoding="utf-8") + tls + starttls, encoding="utf-8")
+        (ws.root / "mail.secret").write_text(PASSWORD, encoding="utf-8")
+        (ws.root / "mail.secret").chmod(0o600)
+        ws = Workspace.open(ws.root)
+        srv.deliver(foxmail([("卡0.pdf", card(cards, tmp_path / "c", 0))]), user="zfjd")
+        srv.deliver(foxmail([("卡1.pdf", card(cards, tmp_path / "c", 1))]), user="jw")
+        with SmtpSink(cert=srv.dir / "cert.pem") as sink:
+            receipts = (f'receipts = true\nsmtp_host = "127.0.0.1"\nsmtp_port = {sink.port}\n'
+                        'smtp_security = "tls"\nreceipt_from = "zfjd@dtyjj.gov.cn"\n')
+            cfg.write_text(cfg.read_text(encoding="utf-8").replace(tls, tls + receipts), encoding="utf-8")
+            report = collect(Workspace.open(ws.root))
+            assert report.problems == [] and filed(ws) == 2
+            assert [to for to, _ in sink.received] == [[ENTERPRISE]]  # over TLS, verified with the same CA
+        cfg.write_text(cfg.read_text(encoding="utf-8").replace(receipts, ""), encoding="utf-8")
+        # Without the bureau's CA the certificate is not trusted: a clear problem, nothing fetched.
+        cfg.write_text(cfg.read_text(encoding="utf-8").replace('ca_file = "bureau-ca.pem"\n', ""), encoding="utf-8")
+        srv.deliver(foxmail([("卡2.pdf", card(cards, tmp_path / "c", 0, {**ANSWERS_CLEAN, 1: "是"}))]), user="zfjd")
+        again = collect(Workspace.open(ws.root))
+        assert [f.code for f in again.problems] == [ConfigCode.CERTIFICATE] * 2 and "ca_file" in again.problems[0].message
+        assert again.messages == [] and filed(ws) == 2
+    finally:
+        srv.stop()

@@ -15,6 +15,8 @@ import re
 import struct
 from collections.abc import Callable
 
+from ..findings import exception_reason
+
 ALLOWED = ("pdf", "docx", "xlsx", "xls", "csv", "json")
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _EOCD = struct.Struct("<4s4H2LH")  # zip end-of-central-directory record
@@ -160,5 +162,5 @@ def check_opens(fmt: str, data: bytes) -> str | None:
     try:
         _DEEP[fmt](data)
     except Exception as e:  # any parser failure means "does not open"
-        return f"{fmt} 解析失败：{type(e).__name__}: {e}"[:300]
+        return f"{fmt} 文件无法用解析器打开（{exception_reason(e)}）"
     return None

@@ -60,7 +60,7 @@ def _findings_of(result: Any) -> list[Finding]:
     return list(fs) if fs is not None else []
 
 
-def accept(ws: Any, result: Any, received_at: Any, actor: str | None) -> Any:
+def accept(ws: Any, result: Any, received_at: Any, actor: str | None, extra: dict[str, Any] | None = None) -> Any:
     """Hand a read workbook to the stats desk, which files it and records its rows.
 
     Returns ``AcceptResult`` (``.archival_code``, ``.rel_path``); raises when the desk refuses it.
@@ -68,7 +68,7 @@ def accept(ws: Any, result: Any, received_at: Any, actor: str | None) -> Any:
     stats = _stats()
     if stats is None or not hasattr(stats, "accept"):
         raise RuntimeError("统计模块不可用")
-    return stats.accept(ws, result, received_at=received_at, actor=actor)
+    return stats.accept(ws, result, received_at=received_at, actor=actor, extra=extra)
 
 
 def note_rejected(ws: Any, result: Any, findings: Any, received_at: Any, name: str, stored_as: str,

@@ -16,6 +16,7 @@ One table per mailbox::
     smtp_security = "tls"
     receipt_from = ""             # default: user
     receipts_per_day = 5          # per sender
+    ca_file = ""                  # a private CA's certificate (relative to the workspace); "" : the system's
 
 A password is never read from ``ruqi.toml``: a ``password`` key is an error.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,11 @@ from .codes import ConfigCode
 PASSWORD_ENV = "RUQI_MAIL_PASSWORD"
 DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 DEFAULT_SMTP_PORTS = {"tls": 465, "starttls": 587, "none": 25}
+
+
+def tls_context(acct: MailAccount) -> ssl.SSLContext:
+    """Certificates are always verified: against the system's CA store, or the bureau's own CA."""
+    return ssl.create_default_context(cafile=acct.ca_file or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,7 @@ class MailAccount:
     smtp_security: str = "tls"
     receipt_from: str = ""
     receipts_per_day: int = 5
+    ca_file: str = ""  # absolute path, or "" for the system's CA store
 
     @property
     def key(self) -> str:
@@ -88,6 +96,7 @@ def accounts(ws: Workspace) -> tuple[list[MailAccount], list[Finding]]:
             receipts=v["receipts"], smtp_host=v["smtp_host"] or v["host"],
             smtp_port=v["smtp_port"] or DEFAULT_SMTP_PORTS[smtp_sec], smtp_security=smtp_sec,
             receipt_from=v["receipt_from"], receipts_per_day=v["receipts_per_day"],
+            ca_file=str(ws.root / v["ca_file"]) if v["ca_file"] else "",
         )
         problems = [
             error(ConfigCode.INSECURE, f"{key} = \"none\"（不加密）只允许连接本机（127.0.0.1）。连接 {host} 请用 \"tls\" 或 "

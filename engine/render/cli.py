@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="输出 JSON（每行一个对象），供程序读取"),
     ) -> None:
         """检查 .docx 和 HTML 模板：被拆开的占位符、语法错误、未知变量、缺少的二维码图片。"""
-        from ..cli.common import console, print_json
+        from ..cli.common import console, esc, print_json
 
         tdir = directory or DEFAULT_TEMPLATES_DIR
         findings = check_templates(tdir)
@@ -31,11 +31,11 @@ def register(app: typer.Typer) -> None:
             for f in findings:
                 print_json(f.to_dict())
         elif not findings:
-            console.print(f"[green]✓[/green] 模板检查通过：{tdir}")
+            console.print(f"[green]✓[/green] 模板检查通过：{esc(tdir)}")
         else:
             for f in findings:
                 mark = "[red]✗[/red]" if f.is_error else "[yellow]![/yellow]"
-                console.print(f"{mark} {f.message}（{f.code}）")
+                console.print(f"{mark} {esc(f.message)}（{esc(f.code)}）")
             errors = sum(f.is_error for f in findings)
             console.print(f"共 {len(findings)} 个问题，其中 {errors} 个错误。")
         raise typer.Exit(1 if any(f.is_error for f in findings) else 0)

@@ -219,14 +219,15 @@ def superseded_refs(ws: Workspace, sub: Submission, s: Session | None = None) ->
 
 def accept(ws: Workspace, sub: Submission, archive_ref: str | int | None = None, *,
            received_at: datetime | None = None, actor: str | None = None,
-           session: Session | None = None) -> AcceptResult:
+           session: Session | None = None, extra: dict[str, Any] | None = None) -> AcceptResult:
     """Record an accepted submission, one row per unit in it (a later one from the same unit,
     table and period supersedes the earlier; both stay).
 
     ``archive_ref``: the archive item id (or archived path) of the file as received, when the
     caller filed it.  Without it, accept files ``sub.path`` itself (form type ``stats_table``)
     in the same transaction as the records, superseding the unit's previous item, and returns
-    the archive row in ``result.item``.  Pass ``session`` to join the caller's transaction.
+    the archive row in ``result.item``.  Pass ``session`` to join the caller's transaction;
+    ``extra``: more metadata for that archive item (e.g. ``{"mail": provenance}`` from the inbox).
 
     A submission with errors must not be accepted: that raises ``RuqiError`` and records nothing
     (check ``sub.ok`` first; the inbox rejects such files with ``sub.findings`` as reasons).
@@ -246,7 +247,7 @@ def accept(ws: Workspace, sub: Submission, archive_ref: str | int | None = None,
                                 item=_archive_item(ws, olds[0].archive_ref, s), findings=sub.findings)
         result = AcceptResult(AcceptStatus.ACCEPTED, findings=sub.findings)
         if archive_ref is None:
-            result.item = _file(ws, sub, when, actor, s, olds)
+            result.item = _file(ws, sub, when, actor, s, olds, extra)
             archive_ref = result.item.id
         result.archive_ref = str(archive_ref)
         flags = [{"code": f.code, "where": f.where, "message": f.message} for f in sub.findings.warnings]
@@ -271,10 +272,11 @@ def accept(ws: Workspace, sub: Submission, archive_ref: str | int | None = None,
 
 
 def _file(ws: Workspace, sub: Submission, when: datetime, actor: str | None, s: Session,
-          olds: list[StatsRecord]) -> Any:
+          olds: list[StatsRecord], extra: dict[str, Any] | None = None) -> Any:
     from ..archive import ItemMeta, file_item
 
     meta = sub.archive_meta()
+    meta["extra"] = {**meta.get("extra", {}), **(extra or {})}
     meta["received_at"] = when
     meta["flags"] = sorted({str(f.code) for f in sub.findings.warnings})
     previous = next((int(o.archive_ref) for o in olds if o.archive_ref.isdigit()), None)
