@@ -131,3 +131,16 @@ def test_a_skipped_example_row_is_not_shown_as_an_error(ws, tmp_path: Path) -> N
     r = runner.invoke(app, ["generate", "--plan", str(plan), "--check", "-w", str(ws.root)], env=WIDE)
     line = next(ln for ln in r.output.splitlines() if BY_KEY["enterprise"].example in ln and "PLAN_EXAMPLE_ROW" in ln)
     assert line.startswith("!") and "✗" not in line
+
+
+def test_demo_card_filling_prints_no_english(ws, tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    # `ruqi demo` types Chinese contacts into a PDF card with pypdf: none of pypdf's English warnings
+    # ("Text string … not supported by font encoding") reaches the clerk's screen.
+    import logging
+
+    row = GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 3)}
+    res = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), today=date(2025, 5, 20))
+    card = next(p for p in res.outcomes[0].files if p.name.endswith("反馈卡.pdf"))
+    caplog.set_level(logging.WARNING)
+    tick_pdf(card, tmp_path / "a.pdf", CLEAN, {"head": "王立新", "position": "总经理", "phone": "0352-5123456"})
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
