@@ -144,3 +144,26 @@ def test_demo_card_filling_prints_no_english(ws, tmp_path: Path, caplog) -> None
     caplog.set_level(logging.WARNING)
     tick_pdf(card, tmp_path / "a.pdf", CLEAN, {"head": "王立新", "position": "总经理", "phone": "0352-5123456"})
     assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
+
+
+def test_voiding_a_visit_does_not_hide_its_yes_from_the_review(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A 是 comes back; then the visit is voided "by mistake". The 纪委 still sees the 是.
+    from engine.inbox import ingest
+    from engine.review import build_review
+    from engine.review.tables import voided_table
+
+    row = GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 3)}
+    res = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), today=date(2025, 5, 20))
+    serial = res.outcomes[0].serial
+    card = next(p for p in res.outcomes[0].files if p.name.endswith("反馈卡.pdf"))
+    tick_pdf(card, ws.inbox / "反馈卡.pdf", CLEAN | {3: "是"}, {"head": "张三", "position": "矿长", "phone": "13903520002"})
+    os.utime(ws.inbox / "反馈卡.pdf", (datetime(2025, 6, 3, 17).timestamp(),) * 2)
+    ingest(ws, workers=1)
+    r = runner.invoke(app, ["void", serial, "--reason", "误登记", "-w", str(ws.root)], env=WIDE)
+    assert r.exit_code == 0, r.output
+
+    review = build_review(ws, date(2025, 6, 1), date(2025, 6, 30), today=date(2025, 6, 30))
+    assert [(v.entry.serial, v.questions) for v in review.violations] == [(serial, (3,))]
+    assert any(serial in n and "第3题" in n for n in review.notes)
+    card_cell = next(row[14] for row in voided_table(review).rows if row[0] == serial)
+    assert "反馈“是”：第3题" in str(card_cell)
