@@ -3,8 +3,7 @@
 ``Batch`` holds one database transaction for up to ``BATCH_SIZE`` files.  Everything that
 touches the database (archive item, register columns, audit entries) happens inside it, each
 file in its own SAVEPOINT so one refused file does not undo the others; everything that moves a
-claimed file out of the run directory (delete after filing, move to ``rejected/`` or
-``needs_review/``) is *deferred until after the commit*.  So a crash at any moment leaves each
+claimed file out of the run directory (delete after filing, move to ``rejected/``) is *deferred until after the commit*.  So a crash at any moment leaves each
 file either still claimed (the next run redoes it; its uncommitted rows never existed) or done.
 Reason files are written before the commit: a redo rewrites them under the same name.
 
@@ -35,13 +34,13 @@ from ..readback import ReadMethod
 from ..register import by_serial
 from ..workspace import Workspace
 from . import stats_adapter
-from .cards import card_meta, note_held, refresh_visit
+from .cards import card_meta, refresh_visit
 from .claim import Claimed, Run
-from .codes import Flag, Kind, Reason, Status
+from .codes import Kind, Reason, Status
 from .examine import Examination
 from .outcome import Outcome
 from .preflight import display_name, not_utf8, raw_name
-from .shelve import NEEDS_REVIEW_DIR, finding_dicts, now_iso, reason_files, target_for, write_reasons
+from .shelve import finding_dicts, now_iso, reason_files, target_for, write_reasons
 from .storage import trouble
 from .survey import left_outcome, still_writing
 from .validate import check_card
@@ -49,7 +48,6 @@ from .validate import check_card
 BATCH_SIZE = 25
 BATCH_SECONDS = 2.0  # commit at least this often, so `ruqi watch` files promptly
 GENERATED_TYPES = ("card_generated", "notice", "notice_board")
-ARCHIVABLE_CONTENT = ("pdf", "docx", "xlsx", "xls")
 
 
 @dataclass(slots=True)
@@ -76,7 +74,7 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """Bytes seen before: an archive item, or a photo waiting in needs_review/."""
+    """Bytes seen before: an archive item, or a photo an earlier release left in inbox/needs_review/."""
 
     kind: str  # "archive" / "held"
     form_type: str = ""
@@ -271,16 +269,6 @@ class Batch:
                             "run": self.run.id})
         return out
 
-    def hold(self, it: Item, out: Outcome) -> Outcome:
-        if Flag.NEEDS_REVIEW not in out.flags:
-            out.flags.append(str(Flag.NEEDS_REVIEW))
-        out.status = Status.NEEDS_REVIEW
-        directory = self.ws.inbox / NEEDS_REVIEW_DIR
-        directory.mkdir(exist_ok=True)
-        self._shelve(it, out, directory, "待人工核对（归档系统暂不接收图片格式，原文件保存在此）",
-                     "请打开图片核对十个问题的回答；核对后可让企业补交 PDF，或由纪委在审查中记录。")
-        return out
-
     def _shelve(self, it: Item, out: Outcome, directory: Path, heading: str, advice: str, crash: str = "") -> Path:
         target, there = target_for(directory, it.name, it.sha256, self._reserved)
         self._reserved[target] = it.sha256
@@ -350,9 +338,6 @@ class Batch:
         out.findings.extend(check.findings)
         out.flags = list(check.flags)
         out.status = Status.NEEDS_REVIEW if check.needs_review else Status.FILED
-        if ex.content not in ARCHIVABLE_CONTENT or not _archive_accepts(ex.content):
-            note_held(visit, it.received_at, check)
-            return self.hold(it, out)
         meta = card_meta(reading, check, visit, it.name, it.received_at, out.status, it.sha256)
         if it.source:
             meta.extra["mail"] = it.source
@@ -403,12 +388,6 @@ def _remove_files(paths: list[Path]) -> None:
     for p in paths:
         if p.is_file() or p.is_symlink():
             p.unlink(missing_ok=True)
-
-
-def _archive_accepts(content: str) -> bool:
-    from ..archive.formats import ALLOWED
-
-    return content in ALLOWED
 
 
 def _archived(s: Session, sha256: str) -> Known | None:

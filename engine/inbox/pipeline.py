@@ -19,11 +19,11 @@ Where each status lives:
 - ``filed``: the archive (form type ``card_returned``; ``other`` when the serial matches no
   inspection; ``stats_table`` for a statistics workbook) and, for a known serial, the register's
   ``card_*`` columns;
-- ``needs_review``: in the archive with flag ``NEEDS_REVIEW`` when the archive accepts the format
-  (PDF, docx); a JPG/PNG/TIFF photo, which the archive does not take, waits in
-  ``inbox/needs_review/`` with ``<name>.reason.txt``/``.reason.json``;
+- ``needs_review``: in the archive with flag ``NEEDS_REVIEW`` (answers unclear, or a JPEG/PNG/TIFF
+  scan or photo, whose ticks are not read yet);
 - ``rejected``: ``inbox/rejected/``, byte-identical, with ``<name>.reason.txt``/``.reason.json``;
-- ``duplicate``: the bytes are already archived (or waiting in ``needs_review/``); the copy is
+- ``duplicate``: the bytes are already archived (or in the ``needs_review/`` an earlier release
+  kept photos in); the copy is
   deleted and its receipt written to the audit log;
 - ``skipped``: still in ``inbox/``, untouched (nothing claimed, or the claim put back).
 
