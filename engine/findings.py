@@ -10,6 +10,8 @@ knows the shape.
 
 from __future__ import annotations
 
+import errno
+import zipfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -28,6 +30,8 @@ class Finding:
     message: str
     where: str = ""
     severity: Severity = Severity.ERROR
+    # For developers only (an exception's type and text): in JSON and reason.json, never in the message.
+    detail: str = ""
 
     @property
     def is_error(self) -> bool:
@@ -37,6 +41,8 @@ class Finding:
         d = asdict(self)
         d["code"] = str(self.code)
         d["severity"] = str(self.severity)
+        if not self.detail:
+            del d["detail"]
         return d
 
     def __str__(self) -> str:
@@ -44,12 +50,49 @@ class Finding:
         return f"{loc}{self.message}（{self.code}）"
 
 
-def error(code: str, message: str, where: str = "") -> Finding:
-    return Finding(str(code), message, where, Severity.ERROR)
+def error(code: str, message: str, where: str = "", detail: str = "") -> Finding:
+    return Finding(str(code), message, where, Severity.ERROR, detail)
 
 
-def warning(code: str, message: str, where: str = "") -> Finding:
-    return Finding(str(code), message, where, Severity.WARNING)
+def warning(code: str, message: str, where: str = "", detail: str = "") -> Finding:
+    return Finding(str(code), message, where, Severity.WARNING, detail)
+
+
+def os_reason(e: OSError) -> str:
+    """Why an OS call failed, said for a clerk (disk full, read-only, no permission …)."""
+    return {
+        errno.ENOSPC: "磁盘已满，请腾出空间后重试",
+        errno.EDQUOT: "磁盘配额已用完，请腾出空间后重试",
+        errno.EROFS: "该位置是只读的（只读磁盘、共享文件夹或光盘），请改为可写的位置",
+        errno.EACCES: "没有写入权限，请让管理员给当前用户开放该文件夹的读写权限",
+        errno.EPERM: "操作不被允许（权限不足），请让管理员检查该文件夹的权限",
+        errno.ENOENT: "文件或文件夹不存在",
+        errno.ENAMETOOLONG: "文件名过长",
+        errno.EIO: "磁盘读写出错（硬件或网络故障），请检查磁盘或网络连接",
+    }.get(e.errno or 0, f"系统错误：{e.strerror or e}")
+
+
+def exception_reason(e: BaseException) -> str:
+    """What kind of failure an unexpected exception is, in a clerk's words.  The class name and
+    text are for developers: pass ``exception_detail(e)`` as the finding's ``detail``."""
+    kinds: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+        (MemoryError, "内存不足"),
+        (RecursionError, "内容嵌套过深"),
+        (TimeoutError, "等待超时"),
+        (ConnectionError, "网络连接中断"),
+        (zipfile.BadZipFile, "压缩结构已损坏"),
+        (EOFError, "文件不完整，可能被截断"),
+        (UnicodeError, "文字编码无法识别"),
+        ((KeyError, IndexError, ValueError, TypeError, AttributeError, LookupError), "内容不符合预期的格式"),
+        (NotImplementedError, "文件用了本程序不支持的功能"),
+    )
+    if isinstance(e, OSError) and not isinstance(e, TimeoutError | ConnectionError):
+        return os_reason(e)
+    return next((text for kind, text in kinds if isinstance(e, kind)), "程序内部错误")
+
+
+def exception_detail(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"[:500]
 
 
 @dataclass(slots=True)

@@ -489,13 +489,16 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
         rs = by_serial.get(o.serial)
         if rs is None:
             o.status = RowStatus.INVALID
-            o.findings.add(error(GenCode.RENDER_FAILED, render_failure_message(reasons.get(o.serial, ""), out_dir),
-                                 f"第{o.row}行"))
+            reason = reasons.get(o.serial, "")
+            o.findings.add(error(GenCode.RENDER_FAILED, render_failure_message(reason, out_dir), f"第{o.row}行",
+                                 reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
 
 
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
+# The renderer's ``Type: message`` of an exception (from a worker process, so only its text).
+_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*)(?:: (.*))?$", re.S)
 
 
 def render_failure_message(reason: str, out_dir: Path) -> str:
@@ -504,9 +507,16 @@ def render_failure_message(reason: str, out_dir: Path) -> str:
     m = _ERRNO.search(reason)
     if m:
         return _os_failure(OSError(int(m.group(1)), reason), out_dir)
-    if "Template" in reason or "template" in reason or "模板" in reason:
-        return f"文书模板有误，文书未生成：{reason}。请运行 ruqi templates check 查看并修改 templates/ 中的模板。"
-    return f"文书生成失败：{reason or '原因不明'}。"
+    ex = _EXCEPTION.match(reason)
+    if ex is None:  # already said for a clerk (an unusable templates or output folder)
+        if "模板" in reason:
+            return f"文书模板有误，文书未生成：{reason}。请运行 ruqi templates check 查看并修改 templates/ 中的模板。"
+        return f"文书生成失败：{reason or '原因不明'}。"
+    kind, text = ex.group(1), (ex.group(2) or "").strip()
+    if "Template" in kind or "Undefined" in kind or "template" in text:
+        # jinja's own words name the template line or the variable: what the editor of templates/ needs
+        return f"文书模板有误，文书未生成（{text}）。请运行 ruqi templates check 查看并修改 templates/ 中的模板。"
+    return "文书生成失败（程序内部错误）。请把本行和日志交给管理员。"
 
 
 def _os_failure(e: OSError, folder: Path) -> str:

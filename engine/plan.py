@@ -20,7 +20,7 @@ from .cells import cell_text as _text
 from .cells import is_blank as _blank
 from .cells import parse_date, text_findings
 from .divisions import Division, find_county
-from .findings import Finding, Findings, error, warning
+from .findings import Finding, Findings, error, exception_detail, warning
 from .forms import INSPECTION_KINDS
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
@@ -204,8 +204,8 @@ def read_plan(path: str | Path, city_code: str | None = None) -> Plan:
         rows = _load_rows(path)
     except Exception as e:  # any parser failure means "not a workbook we can read"
         plan.findings.add(
-            error(PlanCode.UNREADABLE, f"无法打开计划文件“{path.name}”：请确认它是 Excel 工作簿（.xlsx）。（{type(e).__name__}）",
-                  path.name)
+            error(PlanCode.UNREADABLE, f"无法打开计划文件“{path.name}”：请确认它是 Excel 工作簿（.xlsx）。",
+                  path.name, exception_detail(e))
         )
         return plan
     header_at, mapping = _find_header(rows)

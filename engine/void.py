@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .archive import log_action
+from .archive import Action, log_action
 from .archive.models import ItemRecord
 from .db import session
 from .findings import Findings, error
 from .register import Stale, by_serial, current_actor, stale_numbers
 from .workspace import Workspace
 
-VOID_ACTION = "void"  # the audit log's action name
+VOID_ACTION = Action.VOID  # the audit log's action name
 
 
 class VoidCode(StrEnum):

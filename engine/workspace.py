@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .divisions import COUNTIES
-from .findings import Finding, RuqiError, error
+from .findings import Finding, RuqiError, error, os_reason
 from .forms.definitions import FORMS
 
 CONFIG_NAME = "ruqi.toml"
@@ -533,20 +533,6 @@ class Workspace:
             except OSError as e:
                 raise RuqiError(error(ConfigCode.NOT_WRITABLE, f"无法建立文件夹“{d}”：{os_reason(e)}。", str(d))) from e
         return ws
-
-
-def os_reason(e: OSError) -> str:
-    """Why an OS call failed, said for a clerk (disk full, read-only, no permission …)."""
-    return {
-        errno.ENOSPC: "磁盘已满，请腾出空间后重试",
-        errno.EDQUOT: "磁盘配额已用完，请腾出空间后重试",
-        errno.EROFS: "该位置是只读的（只读磁盘、共享文件夹或光盘），请改为可写的位置",
-        errno.EACCES: "没有写入权限，请让管理员给当前用户开放该文件夹的读写权限",
-        errno.EPERM: "操作不被允许（权限不足），请让管理员检查该文件夹的权限",
-        errno.ENOENT: "文件或文件夹不存在",
-        errno.ENAMETOOLONG: "文件名过长",
-        errno.EIO: "磁盘读写出错（硬件或网络故障），请检查磁盘或网络连接",
-    }.get(e.errno or 0, f"系统错误：{e.strerror or e}")
 
 
 def folder_problem(folder: Path) -> str | None:

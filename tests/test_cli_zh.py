@@ -67,6 +67,10 @@ def test_help_is_chinese(path: list[str]) -> None:
         for section in ("选项：",) + (("命令：",) if getattr(cmd, "commands", None) else ()):
             assert section in res.output
         assert "显示本帮助并退出" in res.output
+        # laid out in terminal cells (a Chinese character takes two), no line opening with "）" or "。"
+        for line in res.output.splitlines():
+            assert width(line) <= 80, (env, line)  # CliRunner's terminal is 80 wide
+            assert not re.match(r"\s*[。，、；：）”]", line), (env, line)
         if getattr(cmd, "commands", None):  # each subcommand listed with Chinese, not "..."
             listing = res.output.split("命令：", 1)[1].splitlines()[1:]
             assert all(CJK.search(line) for line in listing if line.strip()), res.output
@@ -101,6 +105,7 @@ def test_missing_argument_and_option_are_chinese() -> None:
 
 
 def test_bad_values_and_commands_are_chinese() -> None:
+    assert CliRunner().invoke(app, []).output.startswith("用法：ruqi [选项] 命令 [参数]...")  # bare `ruqi`
     assert "错误：“--table / -t”的值不对：这里要填整数。" in error_of(["stats", "blank", "-t", "abc", "-p", "2025Q2"])
     assert "错误：没有“ingets”这个命令。您是不是要输入 ingest、init？" in error_of(["ingets"])
     assert "错误：多余的参数：b" in error_of(["init", "a", "b"])
@@ -119,3 +124,5 @@ def test_installed_command_prints_chinese_on_a_narrow_plain_terminal() -> None:
     res = subprocess.run([*ruqi, "--help"], capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 0 and res.stdout.startswith("用法：ruqi [选项] 命令 [参数]...")
     assert english_in(res.stdout) == []
+    # click's narrowest layout is 50 cells; Chinese text is wrapped to it, not to 50 characters
+    assert max(width(line) for line in res.stdout.splitlines()) <= 50

@@ -20,7 +20,7 @@ Layout, 档号 and ordering guarantees: see ``layout``, ``numbering`` and ``stor
 
 from __future__ import annotations
 
-from .audit import Action, AuditCode, Entry, IndexCode, index_state, log_action
+from .audit import Action, AuditCode, Entry, IndexCode, action_zh, index_state, log_action
 from .layout import LABELS as FORM_LABELS
 from .numbering import ArchivalCode
 from .repair import RepairCode, RepairReport, accept_audit_log, repair, sync_journal
@@ -29,7 +29,7 @@ from .store import FiledItem, ItemMeta, ItemRow, StoreCode, file_item
 from .verify import Check, VerifyCode, VerifyReport, verify
 
 __all__ = [
-    "FORM_LABELS", "Action", "ArchivalCode", "AuditCode", "Check", "Entry", "FiledItem", "IndexCode", "ItemMeta",
+    "FORM_LABELS", "Action", "action_zh", "ArchivalCode", "AuditCode", "Check", "Entry", "FiledItem", "IndexCode", "ItemMeta",
     "ItemRow", "RepairCode", "RepairReport", "StoreCode", "VerifyCode", "VerifyReport", "accept_audit_log", "audit_log",
     "file_item", "find_sha256", "get_item", "index_state", "items_for_serial", "latest_item", "log_action", "repair",
     "search", "superseded_ids", "sync_journal", "verify",

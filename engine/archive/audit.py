@@ -57,6 +57,27 @@ class Action(StrEnum):
     EXPORT = "export"
     VERIFY = "verify"
     REPAIR = "repair"
+    VOID = "void"
+
+    @property
+    def zh(self) -> str:
+        """What the clerk reads in ``ruqi archive log``."""
+        return ACTION_ZH[self]
+
+
+ACTION_ZH: dict[Action, str] = {
+    Action.FILE: "归档", Action.GENERATE: "生成文书", Action.RECEIVE: "收到反馈", Action.REJECT: "退回",
+    Action.OVERRIDE: "批准超次数", Action.EXPORT: "导出审查包", Action.VERIFY: "四性检测", Action.REPAIR: "修复",
+    Action.VOID: "作废检查",
+}
+
+
+def action_zh(action: str) -> str:
+    """An audit entry's action as a clerk reads it (the code itself for one written by a newer version)."""
+    try:
+        return f"{Action(action).zh}（{action}）"
+    except ValueError:
+        return action
 
 
 class IndexCode(StrEnum):

@@ -20,6 +20,7 @@ import re
 import struct
 from collections.abc import Callable
 
+from ..findings import exception_reason
 from ..images import MAX_PIXELS, pillow
 
 IMAGES = ("jpeg", "png", "tiff")
@@ -177,16 +178,20 @@ def _open_xls(data: bytes) -> None:
     xlrd.open_workbook(file_contents=data, on_demand=True).release_resources()
 
 
+class _TooLarge(ValueError):
+    """An image over the pixel limit: its own message says so (never decoded)."""
+
+
 def _open_image(data: bytes) -> None:
     Image = pillow()  # noqa: N806 - the module, as Pillow spells it
     try:
         img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:  # Pillow's own refusal, far above the limit
-        raise ValueError(f"图片尺寸过大（超过 {MAX_PIXELS // 1_000_000} 百万像素）") from None
+        raise _TooLarge(f"图片尺寸过大（超过 {MAX_PIXELS // 1_000_000} 百万像素）") from None
     with img:
         w, h = img.size
         if w * h >= MAX_PIXELS:  # checked before decoding: never allocate a bomb's pixels
-            raise ValueError(f"图片尺寸过大（{w}×{h} 像素）")
+            raise _TooLarge(f"图片尺寸过大（{w}×{h} 像素）")
         img.load()
 
 
@@ -203,6 +208,8 @@ def check_opens(fmt: str, data: bytes) -> str | None:
         return problem
     try:
         _DEEP[fmt](data)
+    except _TooLarge as e:
+        return str(e)
     except Exception as e:  # any parser failure means "does not open"
-        return f"{fmt} 解析失败：{type(e).__name__}: {e}"[:300]
+        return f"{fmt} 文件无法用解析器打开（{exception_reason(e)}）"
     return None

@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from ..db import session
-from ..findings import Finding, Findings, Severity, error, warning
+from ..findings import Finding, Findings, Severity, error, os_reason, warning
 from ..workspace import Workspace
 from . import audit, formats, journal, layout
 from .audit import AuditCode
@@ -277,7 +277,7 @@ def _check_files(ws: Workspace, rows: list[Row], deep: bool, parse: set[int]) ->
             found.append(error(VerifyCode.FILE_MISSING, _msg(Check.INTEGRITY, "索引中的文件不存在。"), _where(r)))
             continue
         except OSError as e:
-            found.append(error(VerifyCode.UNREADABLE, _msg(Check.USABILITY, f"文件无法读取：{e}"), _where(r)))
+            found.append(error(VerifyCode.UNREADABLE, _msg(Check.USABILITY, f"文件无法读取：{os_reason(e)}。"), _where(r)))
             continue
         total += len(data)
         found.extend(_check_bytes(r, data, deep, r.id in parse))

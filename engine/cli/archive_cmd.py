@@ -13,7 +13,7 @@ from .. import archive
 from ..archive import Check, IndexCode
 from ..findings import RuqiError, error
 from ..recover import repair_workspace
-from .common import JsonOpt, WorkspaceOpt, cells, console, esc, open_workspace, print_json
+from .common import FLAG_ZH, JsonOpt, WorkspaceOpt, cells, console, esc, flag_zh, open_workspace, print_json
 
 # Short form names for the search table (the file names use the full ones).
 SHORT_LABELS = {"notice": "通知书", "notice_board": "公示", "card_generated": "反馈卡(空白)",
@@ -21,6 +21,8 @@ SHORT_LABELS = {"notice": "通知书", "notice_board": "公示", "card_generated
                 "stats_report": "统计报告", "plan": "检查计划", "review_export": "审查导出", "other": "其他"}
 PER_CODE = 10  # findings printed per code; --json has them all
 FORM_TYPE_HELP = "文种：" + "、".join(f"{k}（{v}）" for k, v in archive.FORM_LABELS.items())
+FLAG_HELP = "标记：" + "、".join(f"{k}（{v}）" for k, v in FLAG_ZH.items())
+ACTION_HELP = "只看某类操作：" + "、".join(f"{a.value}（{a.zh}）" for a in archive.Action)
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +98,7 @@ def search_cmd(
     form_type: str = typer.Option(None, "--form-type", "-t", help=FORM_TYPE_HELP),
     date_from: str = typer.Option(None, "--from", help="文件日期起（含），如 2025-03-01"),
     date_to: str = typer.Option(None, "--to", help="文件日期止（含）"),
-    flag: str = typer.Option(None, "--flag", help="标记，如 late、yes_answer、over_cap"),
+    flag: str = typer.Option(None, "--flag", help=FLAG_HELP),
     year: int = typer.Option(None, "--year", help="年度"),
     latest: bool = typer.Option(False, "--latest", help="只列最新版本（不列已被替代的）"),
     as_json: bool = JsonOpt,
@@ -118,7 +120,8 @@ def search_cmd(
         table.add_column(col, overflow="fold")
     for r in rows:
         form = f"{SHORT_LABELS.get(r.form_type, r.form_type)}{f' v{r.version}' if r.version > 1 else ''} {r.format}"
-        table.add_row(*cells(r.archival_code, form, r.date.isoformat(), r.serial, r.enterprise, r.county, "、".join(r.flags)))
+        table.add_row(*cells(r.archival_code, form, r.date.isoformat(), r.serial, r.enterprise, r.county,
+                             "、".join(flag_zh(f) for f in r.flags)))
     console.print(table)
     if rows:
         console.print(f"文件位于 {esc(ws.archive)}；用 ruqi archive show <档号> 查看路径和全部信息。")
@@ -140,7 +143,7 @@ def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="id 
 def log_cmd(
     workspace: Path = WorkspaceOpt,
     limit: int = typer.Option(50, "--limit", "-n", help="显示最近多少条（0 为全部）"),
-    action: str = typer.Option(None, "--action", help="只看某类操作：file、generate、reject、override、export、verify…"),
+    action: str = typer.Option(None, "--action", help=ACTION_HELP),
     as_json: bool = JsonOpt,
 ) -> None:
     ws = open_workspace(workspace, check_index=False)
@@ -153,7 +156,8 @@ def log_cmd(
     for col in ("序号", "时间", "操作人", "操作", "对象", "哈希"):
         table.add_column(col, overflow="fold")
     for e in entries:
-        table.add_row(*cells(e.seq, e.at[:19].replace("T", " "), e.actor, e.action, e.object, e.hash[:12] + "…"))
+        table.add_row(*cells(e.seq, e.at[:19].replace("T", " "), e.actor, archive.action_zh(e.action), e.object,
+                             e.hash[:12] + "…"))
     console.print(table)
 
 

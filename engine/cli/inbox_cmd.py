@@ -10,19 +10,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
-from ..inbox.codes import Flag
 from ..mail import MailPoller, MailReport
-from ..stats.codes import label_zh as stats_label_zh
-from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
+from .common import (
+    JsonOpt,
+    WorkspaceOpt,
+    cells,
+    console,
+    err_console,
+    esc,
+    flag_zh,
+    open_workspace,
+    print_json,
+)
 
 STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
              Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱"}
 STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
                 Status.SKIPPED: "magenta"}
-# Every card flag (``Flag``) has its label here; the other two are what a revised card's outcome carries.
-FLAG_ZH = {Flag.VIOLATION: "反馈“是”", Flag.LATE: "逾期", Flag.EARLY: "提前交回", Flag.SUSPECT: "可疑",
-           Flag.QR_MISSING: "无可核验二维码", Flag.NEEDS_REVIEW: "待核对",
-           "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”"}
 
 
 def register(app: typer.Typer) -> None:
@@ -148,11 +152,6 @@ def print_report(report: IngestReport) -> None:
     console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
                   f"待核对的图片见 inbox/needs_review/"
                   + ("；未处理的仍在 inbox/，原因见上表。" if report.count(Status.SKIPPED) else "。"))
-
-
-def flag_zh(flag: str) -> str:
-    """A flag as a clerk reads it: cards' flags here, statistics tables' from their own code list."""
-    return FLAG_ZH.get(flag) or stats_label_zh(flag) or flag
 
 
 def _status(o: Outcome) -> str:

@@ -109,7 +109,7 @@ def width(text: str) -> int:
 
 # A Chinese character with the opening bracket before it and the punctuation after it (a line never
 # starts with "。"), a Latin word, or a space.
-_TOKEN = re.compile(r"[\[(“‘（]?[\u2e80-\uffff][。，、；：！？）”’]*|[^\s\u2e80-\uffff]+|\s+")
+_TOKEN = re.compile(r"[\[(“‘（]?[\u2e80-\uffff][。，、；：！？）”’]*|[^\s\u2e80-\uffff]+[。，、；：！？）”’]*|\s+")
 
 
 def wrap(text: str, cells: int) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..findings import Finding, error
+from ..findings import Finding, error, exception_detail, exception_reason
 from ..readback import CardReading, ReadMethod, read_card
 from ..workspace import Limits
 from . import stats_adapter
@@ -75,8 +75,9 @@ def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits) -> Ex
         ex.findings.append(error(Reason.UNREADABLE, "读取时内存不足，文件可能被恶意构造，已拒收。"))
     except Exception as e:  # a reader bug must not stop the run: reject this file, report the bug
         ex.crash = traceback.format_exc(limit=8)
-        ex.findings.append(error(Reason.UNREADABLE, f"文件通过了安全检查，但读取时出错（{type(e).__name__}）。"
-                                                    f"文件已原样退回；请把它和 reason.json 交给管理员。"))
+        ex.findings.append(error(Reason.UNREADABLE, f"文件通过了安全检查，但读取时出错（{exception_reason(e)}）。"
+                                                    f"文件已原样退回；请把它和 reason.json 交给管理员。",
+                                 detail=exception_detail(e)))
     return ex
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import get_engine
-from ..findings import RuqiError, Severity, error
+from ..findings import RuqiError, Severity, error, exception_detail, exception_reason
 from ..readback import ReadMethod
 from ..register import by_serial
 from ..workspace import Workspace
@@ -212,8 +212,9 @@ class Batch:
 
     def _crashed(self, it: Item, e: Exception, crash: str) -> Outcome:
         out = Outcome(it.name, it.sha256, Status.REJECTED)
-        out.findings.add(error(Reason.INTERNAL_ERROR, f"处理此文件时程序出错（{type(e).__name__}），文件已原样退回，其他文件照常处理。"
-                                                      "请把本文件连同 reason.json（内有出错记录）交给管理员。"))
+        out.findings.add(error(Reason.INTERNAL_ERROR, "处理此文件时程序出错，文件已原样退回，其他文件照常处理。"
+                                                      "请把本文件连同 reason.json（内有出错记录）交给管理员。",
+                                 detail=exception_detail(e)))
         marks = len(self._after), len(self._written), dict(self._reserved)
         sp = self.s.begin_nested()
         try:
@@ -225,7 +226,8 @@ class Batch:
             # Not even its rejection could be written: it goes back where the clerk sees it.
             self.run.put_back(it.claim)
             return left_outcome(it.claim.name, Reason.INTERNAL_ERROR,
-                                f"处理此文件时程序出错（{type(e).__name__}，{type(e2).__name__}），文件留在收件箱未动。请交给管理员。")
+                                "处理此文件时程序出错，文件留在收件箱未动。请交给管理员。",
+                                f"{exception_detail(e)}；{exception_detail(e2)}")
         if sp.is_active:
             sp.commit()
         return out
@@ -372,7 +374,8 @@ class Batch:
         except Exception as e:  # the stats desk refused it: shelve with its reason, never lose it
             if trouble(e, self.ws) is not None:
                 raise  # a full disk is not the table's fault
-            out.findings.add(error(Reason.STATS_REJECTED, f"统计表未能入库：{e}"))
+            why = "；".join(f.message for f in e.findings) if isinstance(e, RuqiError) else exception_reason(e)
+            out.findings.add(error(Reason.STATS_REJECTED, f"统计表未能入库：{why}", detail=exception_detail(e)))
             return self.reject(it, out, stats=sub)
         out.status = Status.FILED
         out.flags = sorted({f.code for f in out.findings if f.severity is Severity.WARNING})

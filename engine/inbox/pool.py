@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..findings import error
+from ..findings import error, exception_detail
 from .codes import Reason
 from .examine import Examination, examine
 
@@ -63,15 +63,16 @@ def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, wor
                     pending = [j for j, _ in running[k + 1:]]  # the pool is wedged: the rest go to a new one
                     break
                 except Exception as e:  # the worker died (OOM killer, a crash inside a C library)
-                    ex = _failed(Reason.UNREADABLE, f"读取文件时处理进程异常退出（{type(e).__name__}），文件可能被恶意构造，已拒收。")
+                    ex = _failed(Reason.UNREADABLE, "读取文件时处理进程异常退出，文件可能被恶意构造，已拒收。",
+                                 exception_detail(e))
                 yield job, ex
         finally:
             pool.terminate()
             pool.join()
 
 
-def _failed(code: Reason, message: str) -> Examination:
-    return Examination(findings=[error(code, message)])
+def _failed(code: Reason, message: str, detail: str = "") -> Examination:
+    return Examination(findings=[error(code, message, detail=detail)])
 
 
 def _call(path: str, name: str, root: str, key: bytes, limits: Any) -> Examination:

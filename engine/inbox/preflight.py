@@ -31,7 +31,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..findings import Finding, Findings, error, warning
+from ..findings import Finding, Findings, error, exception_detail, exception_reason, warning
 from ..images import MAX_PIXELS, pillow
 from ..workspace import Limits
 from .codes import Reason
@@ -266,7 +266,8 @@ def check_zip(path: Path, limits: Limits, findings: Findings) -> int | None:
                                        info.filename[:100]))
                     return None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as e:
-        findings.add(error(Reason.ZIP_CORRUPT, f"文件已损坏，无法解压（{type(e).__name__}）。请让企业重新发送。"))
+        findings.add(error(Reason.ZIP_CORRUPT, f"文件已损坏，无法解压（{exception_reason(e)}）。请让企业重新发送。",
+                           detail=exception_detail(e)))
         return None
     return None
 

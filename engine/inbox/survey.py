@@ -52,10 +52,10 @@ class Survey:
         self.left.append(left_outcome(name, code, message))
 
 
-def left_outcome(name: str, code: Reason, message: str) -> Outcome:
+def left_outcome(name: str, code: Reason, message: str, detail: str = "") -> Outcome:
     shown = display_name(name)
     out = Outcome(shown, "", Status.SKIPPED, location=f"inbox/{shown}")
-    out.findings.add(error(code, message, "文件"))
+    out.findings.add(error(code, message, "文件", detail))
     return out
 
 

@@ -6,7 +6,12 @@ reads the Chinese message that comes with each one.
 
 from __future__ import annotations
 
+import imaplib
+import smtplib
+import ssl
 from enum import StrEnum
+
+from ..findings import exception_reason
 
 
 class MessageStatus(StrEnum):
@@ -58,3 +63,15 @@ class ConfigCode(StrEnum):
     LOGIN = "MAIL_LOGIN_FAILED"
     FOLDER = "MAIL_FOLDER_MISSING"
     SMTP = "MAIL_SMTP_FAILED"
+
+
+def network_reason(e: BaseException) -> str:
+    """Why a mail server could not be reached or refused, in a clerk's words (the exception's
+    own text goes to a finding's ``detail``)."""
+    if isinstance(e, imaplib.IMAP4.error):
+        return "收信服务器拒绝了请求"
+    if isinstance(e, smtplib.SMTPException):
+        return "发信服务器拒绝了请求"
+    if isinstance(e, ssl.SSLError):
+        return "加密连接（SSL/TLS）失败"
+    return exception_reason(e)

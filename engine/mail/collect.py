@@ -7,10 +7,10 @@ import ssl
 import time
 from collections.abc import Callable
 
-from ..findings import RuqiError, error
+from ..findings import RuqiError, error, exception_detail
 from ..inbox import ingest
 from ..workspace import Workspace
-from .codes import MailCode, PartStatus
+from .codes import MailCode, PartStatus, network_reason
 from .config import accounts, password
 from .fetch import fault, fetch_account, waiting
 from .outcome import MailReport, MessageOutcome
@@ -38,8 +38,9 @@ def collect(ws: Workspace, *, file: bool = True, receipts: bool = True, actor: s
             report.problems.append(e.finding)
         except (OSError, ssl.SSLError, imaplib.IMAP4.error) as e:
             # The connection broke mid-fetch: what was done is kept, the rest is fetched next time.
-            report.problems.append(error(MailCode.FETCH_FAILED, f"邮箱 {acct.user} 收取中断（{type(e).__name__}: {e}），"
-                                                                f"已收取的不受影响，其余下次再收。", acct.key))
+            report.problems.append(error(MailCode.FETCH_FAILED, f"邮箱 {acct.user} 收取中断（{network_reason(e)}），"
+                                                                f"已收取的不受影响，其余下次再收。", acct.key,
+                                         exception_detail(e)))
     fault("before_ingest")
     names = {p.saved_as for p in report.saved} | waiting(ws)
     if file and names:
@@ -72,3 +73,4 @@ class MailPoller:
         report = collect(self.ws, actor=self.actor)
         if self.on_report is not None:
             self.on_report(report)
+

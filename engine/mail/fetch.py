@@ -40,11 +40,11 @@ from sqlalchemy.orm import Session
 from .. import __version__
 from ..archive.models import ItemRecord
 from ..db import session
-from ..findings import RuqiError, error
+from ..findings import RuqiError, error, exception_detail
 from ..inbox.shelve import target_for
 from ..provenance import MailMessage, MailSource, Source, processed_ids, record_source
 from ..workspace import Limits, Workspace
-from .codes import ConfigCode, MailCode, MessageStatus, PartStatus
+from .codes import ConfigCode, MailCode, MessageStatus, PartStatus, network_reason
 from .config import MailAccount, password, tls_context
 from .outcome import MessageOutcome, PartOutcome
 from .unpack import Unpacked, unpack
@@ -76,8 +76,8 @@ def connect(acct: MailAccount, pw: str) -> Any:
                                                       f"如果本单位邮件服务器使用自建证书，请向信息中心要根证书文件，放入工作目录，"
                                                       f"在 [[mail]] 中用 ca_file 指定；否则可能连到了冒充的服务器。", acct.key)) from e
     except (OSError, ssl.SSLError) as e:
-        raise RuqiError(error(ConfigCode.CONNECT, f"无法连接邮件服务器 {acct.host}:{acct.port}（{e}）。请检查网络、服务器地址、端口和加密方式。",
-                              acct.key)) from e
+        raise RuqiError(error(ConfigCode.CONNECT, f"无法连接邮件服务器 {acct.host}:{acct.port}（{network_reason(e)}）。请检查网络、服务器地址、端口和加密方式。",
+                              acct.key, exception_detail(e))) from e
     try:
         client.login(acct.user, pw)
     except LoginError as e:

@@ -27,7 +27,7 @@ from ..findings import Findings
 from ..inbox import CardCode, Outcome, Reason, Status
 from ..provenance import MailReceipt
 from ..workspace import Workspace
-from .codes import MessageStatus, PartStatus
+from .codes import MessageStatus, PartStatus, network_reason
 from .config import MailAccount, tls_context
 from .outcome import MessageOutcome, PartOutcome
 
@@ -136,7 +136,7 @@ def send_receipts(ws: Workspace, acct: MailAccount, messages: list[MessageOutcom
         smtp = _smtp(acct, pw)
     except (OSError, smtplib.SMTPException, ssl.SSLError) as e:
         for m in todo:
-            m.receipt = f"回执未发送：无法连接发信服务器 {acct.smtp_host}:{acct.smtp_port}（{e}）"
+            m.receipt = f"回执未发送：无法连接发信服务器 {acct.smtp_host}:{acct.smtp_port}（{network_reason(e)}）"
         return
     try:
         for m in todo:
@@ -147,7 +147,7 @@ def send_receipts(ws: Workspace, acct: MailAccount, messages: list[MessageOutcom
             try:
                 smtp.send_message(compose(ws, acct, m), from_addr=acct.from_address, to_addrs=[to])
             except smtplib.SMTPException as e:
-                m.receipt = f"回执发送失败：{e}"
+                m.receipt = f"回执发送失败：{network_reason(e)}"
                 continue
             with session(ws) as s:
                 s.add(MailReceipt(recipient=to.lower(), message_id=m.message_id, sent_at=now))

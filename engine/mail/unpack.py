@@ -35,7 +35,7 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from pathlib import PurePosixPath
 
-from ..findings import Finding, error, warning
+from ..findings import Finding, error, exception_detail, exception_reason, warning
 from ..inbox.codes import Reason
 from ..inbox.preflight import safe_name, sniff
 from ..workspace import Limits
@@ -116,7 +116,8 @@ def unpack(raw: bytes, limits: Limits, fallback_id: str = "") -> Unpacked:
     except Exception as e:  # a header so broken the parser gives up: nothing can be trusted
         env = Envelope(fallback_id, "", (), (), "", "", False)
         out = Unpacked(env, refused=True)
-        out.findings.append(error(MailCode.MALFORMED, f"邮件结构无法解析（{type(e).__name__}），未取出附件。请人工打开这封邮件查看。"))
+        out.findings.append(error(MailCode.MALFORMED, f"邮件结构无法解析（{exception_reason(e)}），未取出附件。请人工打开这封邮件查看。",
+                                  detail=exception_detail(e)))
         return out
     out = Unpacked(env)
     if len(env.recipients) > 50:
@@ -130,10 +131,12 @@ def unpack(raw: bytes, limits: Limits, fallback_id: str = "") -> Unpacked:
     try:
         _Walker(out, limits).message(msg, "", 0)
     except Exception as e:  # a MIME tree the parser accepted but cannot walk: keep what was taken
-        out.findings.append(error(MailCode.MALFORMED, f"邮件结构有错误（{type(e).__name__}），部分附件可能未取出。请人工打开这封邮件核对。"))
+        out.findings.append(error(MailCode.MALFORMED, f"邮件结构有错误（{exception_reason(e)}），部分附件可能未取出。请人工打开这封邮件核对。",
+                                  detail=exception_detail(e)))
     if getattr(msg, "defects", None):
-        out.findings.append(warning(MailCode.MIME_DEFECTS, "邮件格式不规范（" + "、".join(sorted({type(d).__name__ for d in msg.defects}))
-                                    + "），已尽量读取。"))
+        kinds = sorted({type(d).__name__ for d in msg.defects})  # the email package's defect classes: for developers
+        out.findings.append(warning(MailCode.MIME_DEFECTS, f"邮件格式不规范（{len(kinds)} 类问题），已尽量读取。",
+                                    detail="、".join(kinds)))
     return out
 
 

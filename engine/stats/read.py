@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cells import cell_text, parse_date
-from ..findings import error, warning
+from ..findings import error, exception_detail, exception_reason, warning
 from ..workspace import Workspace
 from .codes import StatsCode
 from .grid import SUFFIXES, XLSX_SUFFIXES, Book, Grid, is_blank, load, norm, text
@@ -202,8 +202,8 @@ def read_submission(path: str | Path, ws: Workspace, *, period: Period | None = 
         if book is not None:
             _read(book, ws, sub, period)
     except Exception as e:  # a defect must not stop the inbox; the file goes to rejected/ with this reason
-        sub.findings.add(error(StatsCode.UNREADABLE, f"读取“{path.name}”时出错（{type(e).__name__}: {e}）。"
-                               "请另存为 .xlsx 后重新报送；如仍不行请联系管理员。", path.name))
+        sub.findings.add(error(StatsCode.UNREADABLE, f"读取“{path.name}”时出错（{exception_reason(e)}）。"
+                               "请另存为 .xlsx 后重新报送；如仍不行请联系管理员。", path.name, exception_detail(e)))
     return sub
 
 
@@ -231,8 +231,8 @@ def _open(path: Path, ws: Workspace, sub: Submission) -> Book | None:
     try:
         return load(path)
     except Exception as e:
-        sub.findings.add(error(StatsCode.UNREADABLE, f"无法打开“{path.name}”（{type(e).__name__}）。请确认它是 Excel 工作簿，"
-                               "另存为 .xlsx 后重新报送。", path.name))
+        sub.findings.add(error(StatsCode.UNREADABLE, f"无法打开“{path.name}”（{exception_reason(e)}）。请确认它是 Excel 工作簿，"
+                               "另存为 .xlsx 后重新报送。", path.name, exception_detail(e)))
         return None
 
 
