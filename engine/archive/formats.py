@@ -188,11 +188,18 @@ def _open_image(data: bytes) -> None:
         img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:  # Pillow's own refusal, far above the limit
         raise _TooLarge(f"图片尺寸过大（超过 {MAX_PIXELS // 1_000_000} 百万像素）") from None
-    with img:
-        w, h = img.size
-        if w * h >= MAX_PIXELS:  # checked before decoding: never allocate a bomb's pixels
-            raise _TooLarge(f"图片尺寸过大（{w}×{h} 像素）")
-        img.load()
+    from PIL import ImageFile
+
+    # WeasyPrint turns this on for the whole process on import; a damaged image must not pass.
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        with img:
+            w, h = img.size
+            if w * h >= MAX_PIXELS:  # checked before decoding: never allocate a bomb's pixels
+                raise _TooLarge(f"图片尺寸过大（{w}×{h} 像素）")
+            img.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 _DEEP: dict[str, Callable[[bytes], None]] = {
