@@ -41,9 +41,10 @@ from sqlalchemy import select
 from ..db import session
 from ..provenance import sources_for
 from ..workspace import Workspace
-from .claim import Claimed, Run
+from .claim import Claimed, Item, Run
 from .codes import Reason, Status
-from .finish import Batch, Item, Known, known_from_row
+from .finish import Batch, Known, known_from_row
+from .handlers import handler_for
 from .outcome import IngestReport, Outcome
 from .pool import Job, examine_all
 from .shelve import NEEDS_REVIEW_DIR, held_index, sha256_of
@@ -162,8 +163,8 @@ def _finish_all(ws: Workspace, batch: Batch, report: IngestReport, items: list[I
     for job, ex in examine_all(jobs, ws.root, ws.key, ws.config.limits, workers=workers, lock_fd=run.lock_fd,
                                on_wait=batch.commit):
         it = todo[str(job.path)]
-        # A statistics table is accepted in a transaction of its own (no SAVEPOINT around it).
-        add(batch.handle(it, lambda it=it, ex=ex: batch.finish(it, ex), savepoint=not ex.kind.name.startswith("STATS")))
+        h = handler_for(ex)  # decided once, here
+        add(batch.handle(it, lambda it=it, ex=ex, h=h: batch.finish(it, ex, h), savepoint=h is None or h.savepoint))
         batch.maybe_commit()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..images import pillow
-from .common import CardReading, ReadMethod
+from .common import NOT_READ, CardReading, ReadMethod
 
 if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
     from PIL import Image
@@ -55,7 +55,7 @@ def read_image(path: Path, key: bytes) -> CardReading:
 
 
 def scan_reading(payloads: list[str], key: bytes, why: str = NEEDS_REVIEW_IMAGE) -> CardReading:
-    r = CardReading(ReadMethod.IMAGE, is_card=False, form="", qr_payloads=payloads, needs_review=why)
+    r = CardReading(ReadMethod.IMAGE, confidence=NOT_READ, is_card=False, form="", qr_payloads=payloads, needs_review=why)
     r.resolve_serial("", key)
     # A scan that carries our QR is one of our cards; otherwise we cannot tell.
     r.is_card = r.qr is not None
