@@ -8,11 +8,13 @@ Per file, in this order (paperless-ngx's consumer, in small steps):
    files a dead run left there are adopted first;
 2. **hash + duplicate check**: SHA-256; bytes already in the archive are ``duplicate`` (or, for a
    file a killed run had already filed, ``filed`` again without filing twice);
-3. **examine** in a process pool, no database: preflight, classify, read (``engine.inbox.pool``,
-   ``engine.inbox.examine``);
-4. **validate** against the register (``engine.inbox.validate``);
-5. **file or shelve** in batched transactions (``engine.inbox.finish``): the archive item and
-   the register's card columns together; the claimed copy is deleted only after the commit.
+3. **examine** in a process pool, no database: preflight, then the reader for the content
+   (``engine.inbox.pool``, ``engine.inbox.examine``);
+4. **route**, once: ``engine.inbox.handlers.handler_for`` picks the handler of this kind of return
+   (form card, scanned card, workbook); none takes a file examine rejected;
+5. **file or shelve** in batched transactions (``engine.inbox.finish``): the handler validates
+   (``engine.inbox.validate``) and files the archive item and the register's card columns
+   together; the claimed copy is deleted only after the commit.
 
 Where each status lives:
 
