@@ -8,6 +8,7 @@ appearance states, as a reader saves them), numbers typed into a workbook's inpu
 
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
 from pathlib import Path
@@ -100,7 +101,15 @@ def tick_pdf(src: Path, dst: Path, answers: dict[int, str], contacts: dict[str, 
             annot[NameObject("/V")] = NameObject(on)
             annot[NameObject("/AS")] = NameObject(on)
     if contacts:
-        writer.update_page_form_field_values(None, contacts, auto_regenerate=False)
+        # pypdf cannot draw a CJK appearance and says so in English on stderr (into `ruqi demo`'s
+        # output); the value (/V) is what a reader saves and what the engine reads back.
+        log = logging.getLogger("pypdf")
+        level = log.level
+        log.setLevel(logging.ERROR)
+        try:
+            writer.update_page_form_field_values(None, contacts, auto_regenerate=False)
+        finally:
+            log.setLevel(level)
     with dst.open("wb") as f:
         writer.write(f)
     return dst

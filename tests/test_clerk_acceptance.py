@@ -96,3 +96,74 @@ def test_a_voided_row_run_again_is_said(ws, tmp_path: Path) -> None:  # type: ig
     other = GOOD | {"开始日期": date(2025, 7, 1), "结束日期": date(2025, 7, 1)}
     fresh = generate(ws, _plan(tmp_path / "p2.xlsx", [other]), formats=("docx",), today=date(2025, 5, 21)).outcomes[0]
     assert all(f.code != GenCode.VOIDED_AGAIN for f in fresh.findings)
+
+
+def test_ingest_notes_read_as_sentences(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A card that came back late with a 是: two notes, joined without "。；".
+    row = GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 3)}
+    res = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), today=date(2025, 5, 20))
+    card = next(p for p in res.outcomes[0].files if p.name.endswith("反馈卡.pdf"))
+    tick_pdf(card, ws.inbox / "反馈卡.pdf", CLEAN | {3: "是"}, {"head": "张三", "position": "矿长", "phone": "13903520002"})
+    r = runner.invoke(app, ["ingest", "-w", str(ws.root)], env=WIDE)
+    assert r.exit_code == 0, r.output
+    out = r.output.replace("\n", "").replace("│", "").replace(" ", "")
+    assert "第三题" in out and "逾期" in out
+    assert "。；" not in out
+
+
+def test_status_prints_whole_serials_in_a_narrow_window(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # An 80-column console (a pipe, a small window): the serial the clerk must type next is never cut.
+    start = date.today() + timedelta(days=10)
+    row = GOOD | {"开始日期": start, "结束日期": start}
+    serial = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("docx",)).outcomes[0].serial
+    r = runner.invoke(app, ["status", "-w", str(ws.root)], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert serial in r.output
+
+
+def test_a_skipped_example_row_is_not_shown_as_an_error(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The old template's example row left in row 2: skipped with a warning mark, not a red ✗.
+    from engine.plan import BY_KEY, COLUMNS
+
+    example = {c.header: c.example for c in COLUMNS}
+    start = date.today() + timedelta(days=10)
+    plan = _plan(tmp_path / "plan.xlsx", [example, GOOD | {"开始日期": start, "结束日期": start}])
+    r = runner.invoke(app, ["generate", "--plan", str(plan), "--check", "-w", str(ws.root)], env=WIDE)
+    line = next(ln for ln in r.output.splitlines() if BY_KEY["enterprise"].example in ln and "PLAN_EXAMPLE_ROW" in ln)
+    assert line.startswith("!") and "✗" not in line
+
+
+def test_demo_card_filling_prints_no_english(ws, tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    # `ruqi demo` types Chinese contacts into a PDF card with pypdf: none of pypdf's English warnings
+    # ("Text string … not supported by font encoding") reaches the clerk's screen.
+    import logging
+
+    row = GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 3)}
+    res = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), today=date(2025, 5, 20))
+    card = next(p for p in res.outcomes[0].files if p.name.endswith("反馈卡.pdf"))
+    caplog.set_level(logging.WARNING)
+    tick_pdf(card, tmp_path / "a.pdf", CLEAN, {"head": "王立新", "position": "总经理", "phone": "0352-5123456"})
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
+
+
+def test_voiding_a_visit_does_not_hide_its_yes_from_the_review(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A 是 comes back; then the visit is voided "by mistake". The 纪委 still sees the 是.
+    from engine.inbox import ingest
+    from engine.review import build_review
+    from engine.review.tables import voided_table
+
+    row = GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 3)}
+    res = generate(ws, _plan(tmp_path / "plan.xlsx", [row]), formats=("pdf",), today=date(2025, 5, 20))
+    serial = res.outcomes[0].serial
+    card = next(p for p in res.outcomes[0].files if p.name.endswith("反馈卡.pdf"))
+    tick_pdf(card, ws.inbox / "反馈卡.pdf", CLEAN | {3: "是"}, {"head": "张三", "position": "矿长", "phone": "13903520002"})
+    os.utime(ws.inbox / "反馈卡.pdf", (datetime(2025, 6, 3, 17).timestamp(),) * 2)
+    ingest(ws, workers=1)
+    r = runner.invoke(app, ["void", serial, "--reason", "误登记", "-w", str(ws.root)], env=WIDE)
+    assert r.exit_code == 0, r.output
+
+    review = build_review(ws, date(2025, 6, 1), date(2025, 6, 30), today=date(2025, 6, 30))
+    assert [(v.entry.serial, v.questions) for v in review.violations] == [(serial, (3,))]
+    assert any(serial in n and "第3题" in n for n in review.notes)
+    card_cell = next(row[14] for row in voided_table(review).rows if row[0] == serial)
+    assert "反馈“是”：第3题" in str(card_cell)

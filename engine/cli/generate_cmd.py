@@ -80,8 +80,9 @@ def generate_cmd(
 
 def print_result(result: BatchResult) -> None:
     """A table of what was generated, then every problem on its own line (row, column, fix)."""
-    for f in result.plan_findings:
-        console.print(Text(f"✗ {f}"), style="red")
+    for f in result.plan_findings:  # a skipped example row is a warning, a missing column an error
+        mark, style = ("✗", "red") if f.is_error else ("!", "yellow")
+        console.print(Text(f"{mark} {f}"), style=style)
     if not result.outcomes:
         return
     t = Table(title="检查计划（仅检查，未登记、未生成任何文件）" if result.check else f"批次 {esc(result.batch)}")

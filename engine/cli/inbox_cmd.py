@@ -126,8 +126,10 @@ def status_cmd(
         console.print("没有逾期未交回的反馈卡。" if overdue else "所有检查的反馈卡都已交回。")
         return
     t = Table(title="逾期未交回的反馈卡" if overdue else "尚未交回的反馈卡")
-    for h in ("检查编号", "企业", "县区", "类别", "检查结束", "应交回日期", "状态"):
-        t.add_column(h)
+    # The serial is what the clerk types next (ruqi void, archive search): never cut, the name folds instead.
+    t.add_column("检查编号", no_wrap=True, min_width=16)
+    for h in ("企业", "县区", "类别", "检查结束", "应交回日期", "状态"):
+        t.add_column(h, overflow="fold")
     for r in rows:
         state = f"[red]逾期 {r.days_overdue} 天[/red]" if r.overdue else "未到期"
         t.add_row(*cells(r.serial, r.enterprise, r.county, r.kind, r.end.isoformat(), r.due.isoformat()), state)
@@ -164,4 +166,7 @@ def _notes(o: Outcome) -> str:
     first = [f for f in o.findings if f.code == "VIOLATION"]
     rest = [f for f in o.findings if f.code != "VIOLATION"]
     shown = first + ([f for f in rest if f.is_error] or rest)
-    return "；".join(f.message for f in shown[:3]) + ("…" if len(shown) > 3 else "")
+    if not shown:
+        return ""
+    # Messages are whole sentences: "。；" between two of them reads as a typo.
+    return "；".join(f.message.rstrip("。") for f in shown[:3]) + ("。" if len(shown) <= 3 else "…")

@@ -360,7 +360,10 @@ def build_review(
     suspects = _suspects(entries, suspect_items, by_serial_all, date_from, date_to, county)
     qr_missing = _place_cards(entries, qr_items, by_serial_all, date_from, date_to, county, ReviewFlag.QR_MISSING)
     mismatches = _mismatches(ws, entries, notes, read_cards, stale)
-    violations = _violations(entries)
+    # A 是 stays in front of the 纪委 when its visit is voided afterwards: voiding must not hide it.
+    violations = _violations([*entries, *(x.entry for x in voided)])
+    notes.extend(f"已作废的检查 {x.entry.serial} 交回的反馈卡有“是”的反馈（第{'、'.join(map(str, x.entry.yes_questions))}题），"
+                 "仍列入反馈“是”的检查。" for x in voided if x.entry.yes_questions)
     cards = _card_issues(entries, today)
     _order_flags(entries)
     review = Review(

@@ -156,6 +156,8 @@ def voided_table(r: Review) -> Table:
     for x in r.voided:
         e = x.entry
         card = f"{e.card_received_at:%Y-%m-%d} 收到" if e.card_received_at else "未交回"
+        if e.yes_questions:
+            card += f"，反馈“是”：第{'、'.join(map(str, e.yes_questions))}题"
         rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.end, e.team.leader, members(e),
                      e.actor, x.registered_at, x.voided_at, x.voided_by, x.reason, card,
                      "\n".join(d.archival_code for d in e.documents)])
