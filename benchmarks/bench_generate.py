@@ -47,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.render import DEFAULT_TEMPLATES_DIR, FORM_KEYS, output_name, render_batch  # noqa: E402
+from engine.render.docx import jinja_env as docx_jinja_env  # noqa: E402
 from engine.render.layout import QR_ALT_TEXT  # noqa: E402
 from engine.render.pdf import html_context, jinja_env  # noqa: E402
 from engine.render.qr import qr_png  # noqa: E402
@@ -58,12 +59,13 @@ def baseline(contexts: list[dict], out: Path) -> None:
     from weasyprint import HTML
 
     env = jinja_env(DEFAULT_TEMPLATES_DIR)
+    docx_env = docx_jinja_env()  # the templates' own filters (nobreak); docxtpl compiles per document
     base_url = str(DEFAULT_TEMPLATES_DIR) + "/"
     for ctx in contexts:
         for key in FORM_KEYS:
             tpl = DocxTemplate(str(DEFAULT_TEMPLATES_DIR / f"{key}.docx"))
             tpl.replace_pic(QR_ALT_TEXT, io.BytesIO(qr_png(ctx["qr"])))
-            tpl.render(ctx, autoescape=True)
+            tpl.render(ctx, jinja_env=docx_env, autoescape=True)
             tpl.save(str(out / output_name(ctx["serial"], ctx["v"]["enterprise"], key, "docx")))
             html = env.get_template(f"{key}.html").render(html_context(ctx))
             HTML(string=html, base_url=base_url).write_pdf(

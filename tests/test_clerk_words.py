@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from engine.archive import Action, file_item
 from engine.archive.formats import check_opens
 from engine.cli import app
+from engine.cli.common import run_app
 from engine.findings import exception_reason
 from engine.generate import render_failure_message
 from engine.mail.codes import MailCode
@@ -91,3 +95,22 @@ def test_archive_log_and_search_show_labels_beside_codes(ws: Workspace) -> None:
     found = CliRunner().invoke(app, ["archive", "search", "-w", str(ws.root)], env=env)
     assert found.exit_code == 0, found.output
     assert "逾期、反馈“是”" in found.output and "LATE" not in found.output
+
+
+def test_an_engine_bug_is_said_in_chinese_and_its_traceback_saved(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """run_app, the console entry point, around an app whose command hits a bug."""
+    buggy = typer.Typer()
+
+    @buggy.command()
+    def divide(n: int = 0) -> None:
+        print(1 / n)
+
+    monkeypatch.setattr(sys, "argv", ["ruqi", "--n", "0"])
+    with pytest.raises(SystemExit) as stop:
+        run_app(buggy)
+    err = capsys.readouterr().err
+    assert stop.value.code == 3
+    assert "程序内部错误" in err and not CLASS_NAME.search(err) and "Traceback" not in err, err
+    saved = Path(re.search(r"出错记录已保存到“(.+?)”", err.replace("\n", "")).group(1))
+    assert "ZeroDivisionError" in saved.read_text(encoding="utf-8")
+    saved.unlink()

@@ -41,9 +41,27 @@ def finalize(tmp: Path, final: Path) -> None:
     fsync_dir(final.parent)
 
 
+_TO_SYNC = "ruqi_dirs_to_sync"
+
+
 def finalize_on_commit(s: Session, tmp: Path, final: Path) -> None:
-    """Move ``tmp`` to ``final`` after the outermost commit; delete it if its transaction rolls back."""
-    on_commit(s, lambda: finalize(tmp, final), lambda: tmp.unlink(missing_ok=True))
+    """Move ``tmp`` to ``final`` after the outermost commit; delete it if its transaction rolls back.
+
+    The directories are fsynced once each after all the transaction's moves (a chunk of a
+    ``generate`` run moves six files into each inspection's folder); until then a power cut may
+    undo a rename, which leaves the committed row's file under its temporary name: ``repair``
+    completes it, as after a crash between commit and rename."""
+    on_commit(s, lambda: os.replace(tmp, final), lambda: tmp.unlink(missing_ok=True))
+    dirs = s.info.get(_TO_SYNC)
+    if dirs is None:
+        dirs = s.info[_TO_SYNC] = set()
+        on_commit(s, lambda: _sync_all(s.info.pop(_TO_SYNC, set())), lambda: s.info.pop(_TO_SYNC, None), last=True)
+    dirs.add(final.parent)
+
+
+def _sync_all(dirs: set[Path]) -> None:
+    for d in sorted(dirs):
+        fsync_dir(d)
 
 
 def make_dirs(directory: Path) -> None:

@@ -8,7 +8,11 @@ would otherwise be read as markup (a crash, or text that silently changes).
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
+import traceback
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,7 @@ from sqlalchemy.exc import DatabaseError
 
 from ..archive import index_state, sync_journal
 from ..db import database_finding
-from ..findings import Finding, RuqiError
+from ..findings import Finding, RuqiError, exception_reason
 from ..inbox.codes import Flag
 from ..stats.aggregate import PARTIAL_FLAG
 from ..stats.codes import label_zh as stats_label_zh
@@ -100,9 +104,20 @@ def print_findings(findings: list[Finding]) -> None:
         err_console.print(f"  ✗ {esc(where)}{esc(f.message)}（{esc(f.code)}）")
 
 
+def crash_report(e: BaseException) -> Path | None:
+    """The traceback of an engine bug, saved where the clerk can hand it on (None if even that fails)."""
+    path = Path(tempfile.gettempdir()) / f"ruqi-crash-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.txt"
+    try:
+        path.write_text(" ".join(sys.argv) + "\n\n" + "".join(traceback.format_exception(e)), encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
 def run_app(app: typer.Typer) -> None:
     """Run the CLI; a RuqiError becomes Chinese lines and exit code 2, never a traceback.  So does
-    a failing disk (full, read-only) or a database the engine cannot read."""
+    a failing disk (full, read-only) or a database the engine cannot read.  An engine bug says so in
+    Chinese (exit code 3); its traceback goes to a file for the administrator, not to the clerk."""
     try:
         app(args=fill_bare_options(sys.argv[1:]), standalone_mode=True)
     except RuqiError as e:
@@ -115,4 +130,9 @@ def run_app(app: typer.Typer) -> None:
     except DatabaseError as e:
         print_findings([database_finding(e)])
         sys.exit(2)
+    except Exception as e:
+        path = crash_report(e)
+        saved = f"出错记录已保存到“{path}”，请交给管理员。" if path else "请记下所做的操作，告诉管理员。"
+        print_findings([Finding("INTERNAL_ERROR", f"程序内部错误（{exception_reason(e)}），本次操作未完成。{saved}")])
+        sys.exit(3)
 

@@ -81,6 +81,8 @@ TYPE_NAMES: dict[str, str] = {"integer": "整数", "int": "整数", "float": "�
                               "bool": "是/否", "datetime": "日期时间", "date": "日期", "number": "数字",
                               "string": "文本", "path": "路径"}
 
+_PYDANTIC_PREFIX = re.compile(r"^Value error, ")
+_QUOTED_LIST = re.compile(r"'[^']*'(?:, '[^']*')*")
 _METAVAR = re.compile(r"<(?:list\[)?([A-Za-z]+)(\])?>")
 
 
@@ -91,14 +93,15 @@ def word(msgid: str) -> str:
 
 def message(text: str) -> str:
     """A click/typer message in Chinese (the value it quotes kept as typed)."""
-    text = text.strip()
+    text = _PYDANTIC_PREFIX.sub("", text.strip())
+    text = re.sub(r",\s*\n\t", "、", text)  # click's "Choose from:\n\ta,\n\tb"
     for pattern, template in MESSAGES:
         m = pattern.match(text)
         if m:
             parts = [TYPE_NAMES.get(p, p) for p in m.groups()]
-            if pattern is MESSAGES[0][0]:  # typer's command suggestions: 'ingest', 'init'
-                parts[1] = "、".join(x.strip("'") for x in parts[1].split(", "))
-            return template.format(*(" ".join(p.split()) if "\n" in p else p for p in parts))
+            # a quoted list ('ingest', 'init') reads as ingest、init
+            parts = ["、".join(x.strip("'") for x in p.split(", ")) if _QUOTED_LIST.fullmatch(p) else p for p in parts]
+            return template.format(*(" ".join(p.split()) for p in parts))
     return text
 
 
