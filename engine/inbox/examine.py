@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..findings import Finding, error, exception_detail, exception_reason
 from ..readback import CardReading, ReadMethod, read_card
+from ..stats import Submission
 from ..workspace import Limits
 from . import stats_adapter
 from .codes import Kind, Reason
@@ -32,7 +32,7 @@ class Examination:
     kind: Kind = Kind.UNKNOWN
     findings: list[Finding] = field(default_factory=list)  # errors here mean: reject
     reading: CardReading | None = None
-    stats: Any = None  # what engine.stats read from a workbook
+    stats: Submission | None = None  # what engine.stats read from a workbook
     crash: str = ""  # traceback of an unexpected exception (an engine bug, reported, file rejected)
 
     @property

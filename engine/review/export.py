@@ -124,10 +124,8 @@ def export_bundle(
 
 
 def _safe(segment: str) -> str:
-    try:
-        from ..archive.layout import sanitize
-    except ImportError:  # pragma: no cover - the archive ships with the engine
-        return segment.replace("/", "_")
+    from ..archive.layout import sanitize
+
     return sanitize(segment)
 
 
@@ -260,10 +258,8 @@ def _sha256(p: Path) -> str:
 
 
 def _file_report(ws: Workspace, pdf: Path, review: Review, manifest: str, actor: str | None) -> str:
-    try:
-        from ..archive import ItemMeta, file_item
-    except ImportError:  # pragma: no cover - the archive ships with the engine
-        return ""
+    from ..archive import ItemMeta, file_item
+
     scope = f"{review.county or '全部县区'}，检查开始日期 {review.period_zh}"
     row = file_item(ws, pdf, ItemMeta(
         form_type="review_export", title=f"入企检查纪律监督审查报告（{scope}）", responsible=ws.config.name,
@@ -275,10 +271,8 @@ def _file_report(ws: Workspace, pdf: Path, review: Review, manifest: str, actor:
 
 def _log(ws: Workspace, out: Path, review: Review, entries: list[Entry], only_flagged: bool, manifest: str,
          tagmanifest: str, files: int, findings: Findings, report_code: str, actor: str | None) -> int | None:
-    try:
-        from ..archive import log_action
-    except ImportError:  # pragma: no cover - the archive ships with the engine
-        return None
+    from ..archive import log_action
+
     entry = log_action(ws, "export", str(out), actor=actor, details={
         "kind": "review_bag",
         "manifest_sha256": manifest,

@@ -30,10 +30,8 @@ _CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
 
 
 def _models():  # type: ignore[no-untyped-def]
-    try:
-        from ..archive import models
-    except ImportError:  # an engine without the archive: the review works from the register alone
-        return None
+    from ..archive import models
+
     return models
 
 
@@ -51,7 +49,7 @@ def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Do
     """Every archived original of these inspections, by serial, in 件号 order within each form type."""
     models = _models()
     out: dict[str, list[Document]] = {}
-    if models is None or not serials:
+    if not serials:
         return out
     item = models.ItemRecord
     order = {t: i for i, t in enumerate(PER_INSPECTION)}
@@ -85,10 +83,8 @@ def suspect_items(ws: Workspace) -> list[ReturnedCard]:
 
 def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
     """Every archived item the inbox flagged ``flag`` (SUSPECT, QR_MISSING), whatever its serial."""
-    try:
-        from ..archive import search
-    except ImportError:
-        return []
+    from ..archive import search
+
     out = []
     for r in search(ws, flag=flag):
         extra = dict(r.extra or {})

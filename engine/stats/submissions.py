@@ -290,11 +290,9 @@ def _archive_item(ws: Workspace, ref: str, s: Session) -> Any:
     would wait for the write lock this transaction holds)."""
     if not ref.isdigit():
         return None
-    try:
-        from ..archive.models import ItemRecord
-        from ..archive.store import to_row
-    except ImportError:
-        return None
+    from ..archive.models import ItemRecord
+    from ..archive.store import to_row
+
     rec = s.get(ItemRecord, int(ref))
     return to_row(ws, rec) if rec is not None else None
 
