@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
 
 class PlanCode(StrEnum):
     UNREADABLE = "PLAN_UNREADABLE"
+    TEMPLATE_EXISTS = "PLAN_TEMPLATE_EXISTS"  # plan-template would overwrite a file (a filled plan?)
     NOT_A_PLAN = "PLAN_NOT_A_PLAN"
     MISSING_COLUMN = "PLAN_MISSING_COLUMN"
     REQUIRED = "FIELD_REQUIRED"

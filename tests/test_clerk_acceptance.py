@@ -167,3 +167,14 @@ def test_voiding_a_visit_does_not_hide_its_yes_from_the_review(ws, tmp_path: Pat
     assert any(serial in n and "第3题" in n for n in review.notes)
     card_cell = next(row[14] for row in voided_table(review).rows if row[0] == serial)
     assert "反馈“是”：第3题" in str(card_cell)
+
+
+def test_plan_template_never_overwrites_a_filled_plan(tmp_path: Path) -> None:
+    # The README's command run a second time, with the plan the clerk has filled in under that name.
+    plan = _plan(tmp_path / "入企检查计划.xlsx", [GOOD])
+    before = plan.read_bytes()
+    r = runner.invoke(app, ["plan-template", str(plan)], env=WIDE)
+    assert r.exit_code == 1 and "PLAN_TEMPLATE_EXISTS" in r.output and "--overwrite" in r.output
+    assert plan.read_bytes() == before
+    r = runner.invoke(app, ["plan-template", str(plan), "--overwrite"], env=WIDE)
+    assert r.exit_code == 0 and plan.read_bytes() != before

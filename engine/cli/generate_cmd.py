@@ -13,7 +13,7 @@ from rich.text import Text
 from ..cells import parse_date
 from ..db import session
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
-from ..plan import write_template
+from ..plan import PlanCode, write_template
 from ..register import summary, write_summary_xlsx
 from ..void import void_visit
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
@@ -26,7 +26,15 @@ def register(app: typer.Typer) -> None:
     app.command("void", help="作废误登记的检查：保留记录和已归档文书，不再计入次数和上限，列入纪委审查清单。")(void_cmd)
 
 
-def plan_template(out: Path = typer.Argument(Path("入企检查计划.xlsx"), metavar="输出文件", help="输出文件")) -> None:
+def plan_template(
+    out: Path = typer.Argument(Path("入企检查计划.xlsx"), metavar="输出文件", help="输出文件"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="输出文件已存在时用空白表替换它"),
+) -> None:
+    if out.exists() and not overwrite:
+        # Run twice with the README's name, it would replace the plan the clerk has just filled in.
+        err_console.print(Text(f"✗ “{out}”已存在（可能是已经填好的计划表），没有覆盖。请换一个文件名；"
+                               f"确需用空白表替换它时加 --overwrite。（{PlanCode.TEMPLATE_EXISTS}）"), style="red")
+        raise typer.Exit(1)
     write_template(out)
     console.print(f"已生成空白计划表：{esc(out)}")
 

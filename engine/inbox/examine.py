@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..findings import Finding, error, exception_detail, exception_reason
 from ..readback import CardReading, ReadMethod, read_card
+from ..stats import Period, Submission
 from ..workspace import Limits
 from . import stats_adapter
 from .codes import Kind, Reason
@@ -34,7 +34,7 @@ class Examination:
     kind: Kind = Kind.UNKNOWN
     findings: list[Finding] = field(default_factory=list)  # errors here mean: reject
     reading: CardReading | None = None
-    stats: Any = None  # what engine.stats read from a workbook
+    stats: Submission | None = None  # what engine.stats read from a workbook
     crash: str = ""  # traceback of an unexpected exception (an engine bug, reported, file rejected)
 
     @property
@@ -66,7 +66,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits,
-            rounds: dict[int, Any] | None = None) -> Examination:
+            rounds: dict[int, Period] | None = None) -> Examination:
     ex = Examination()
     try:
         with time_limit(limits.max_seconds_per_file):
@@ -85,7 +85,7 @@ def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits,
 
 
 def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, limits: Limits,
-             rounds: dict[int, Any]) -> None:
+             rounds: dict[int, Period]) -> None:
     pf = preflight(path, name, limits)
     ex.findings.extend(pf.findings)
     ex.content, ex.pages = pf.content, pf.pages
@@ -110,7 +110,7 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     ex.kind = Kind.FEEDBACK_CARD
 
 
-def _examine_workbook(ex: Examination, path: Path, root: Path, rounds: dict[int, Any]) -> None:
+def _examine_workbook(ex: Examination, path: Path, root: Path, rounds: dict[int, Period]) -> None:
     kind, result, findings = stats_adapter.read(path, root, rounds)
     ex.kind = kind
     ex.stats = result

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..db import forbid_database
 from ..findings import error, exception_detail
+from ..stats import Period
 from .codes import Reason
 from .examine import Examination, examine
 
@@ -40,7 +41,7 @@ def default_workers() -> int:
 
 def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, workers: int | None = None,
                 lock_fd: int | None = None, on_wait: Callable[[], None] | None = None,
-                rounds: dict[int, Any] | None = None) -> Iterator[tuple[Job, Examination]]:
+                rounds: dict[int, Period] | None = None) -> Iterator[tuple[Job, Examination]]:
     """(job, examination) in input order.  ``lock_fd``: a descriptor the workers must not keep;
     ``on_wait()``: called before blocking on a result that is not ready yet; ``rounds``: the
     statistics rounds issued (the workers never open the database)."""
@@ -77,7 +78,7 @@ def _failed(code: Reason, message: str, detail: str = "") -> Examination:
     return Examination(findings=[error(code, message, detail=detail)])
 
 
-def _call(path: str, name: str, root: str, key: bytes, limits: Any, rounds: dict[int, Any]) -> Examination:
+def _call(path: str, name: str, root: str, key: bytes, limits: Any, rounds: dict[int, Period]) -> Examination:
     return examine(Path(path), name, Path(root), key, limits, rounds)
 
 
