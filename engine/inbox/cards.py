@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..archive import ItemMeta
+from ..archive.models import ItemRecord
 from ..readback import CardReading
 from ..register import Visit
 from .codes import Flag, Kind, Status
@@ -26,9 +28,7 @@ UNMATCHED = "other"  # a card whose serial matches no inspection has no inspecti
 
 
 def card_meta(reading: CardReading, check: CardCheck, visit: Visit | None, name: str, received_at: datetime,
-              status: Status, sha256: str) -> Any:
-    from ..archive import ItemMeta
-
+              status: Status, sha256: str) -> ItemMeta:
     enterprise = visit.enterprise if visit else (reading.enterprise or "未知单位")
     return ItemMeta(
         form_type=RETURNED if visit else UNMATCHED,
@@ -71,8 +71,6 @@ def refresh_visit(s: Session, visit: Visit) -> None:
     with several, ``VIOLATION_WITHDRAWN`` one whose earlier version answered 是 where the latest
     does not, so the review still sees it.
     """
-    from ..archive.models import ItemRecord
-
     rows = s.scalars(select(ItemRecord).where(ItemRecord.serial == visit.serial, ItemRecord.form_type == RETURNED)
                      .order_by(ItemRecord.id)).all()
     if not rows:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..findings import Finding, error, exception_detail, exception_reason
+from ..forms import FORMS
 from ..readback import CardReading, ReadMethod, read_card
 from ..stats import Period, Submission
 from ..workspace import Limits
@@ -118,6 +119,4 @@ def _examine_workbook(ex: Examination, path: Path, root: Path, rounds: dict[int,
 
 
 def _title(form: str) -> str:
-    from ..forms import FORMS
-
     return FORMS[form].title

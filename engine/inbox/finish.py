@@ -27,6 +27,8 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..archive import file_item, log_action
+from ..archive.models import ItemRecord
 from ..db import get_engine
 from ..findings import Finding, Findings, RuqiError, Severity, error, exception_detail, exception_reason
 from ..readback import CardReading
@@ -236,8 +238,6 @@ class Batch:
     def reject(self, it: Item, out: Outcome, crash: str = "", stats: Submission | None = None) -> Outcome:
         """``out`` shelved in ``rejected/``; ``stats``: what the stats desk read, for a statistics
         workbook (its unit then shows 已退回)."""
-        from ..archive import log_action
-
         out = replace(out, status=Status.REJECTED)
         out = replace(out, location=self._shelve(it, out, self.ws.rejected, "已退回，未归档（原文件保持原样）",
                                                  "按上述原因处理后，把改好的文件重新放入收件箱即可；本文件可删除。", crash))
@@ -276,8 +276,6 @@ class Batch:
 
     def known(self, it: Item, k: Known) -> Outcome:
         """Bytes seen before: a duplicate, a blank we generated, or the leftover of a killed run."""
-        from ..archive import log_action
-
         if k.kind == "archive" and k.form_type in GENERATED_TYPES:
             return self.reject(it, Outcome(
                 it.name, it.sha256, Status.REJECTED, serial=k.serial or None,
@@ -307,8 +305,6 @@ class Batch:
 
     def file_card(self, it: Item, kind: Kind, reading: CardReading, read: list[Finding]) -> Outcome:
         """A returned card (typed, ticked or scanned) into the archive, checked against the register."""
-        from ..archive import file_item
-
         s = self.s
         # Checked again inside the write transaction: another run may have filed these bytes
         # since this one started (two identical files dropped under different names).
@@ -373,8 +369,6 @@ def _remove_files(paths: list[Path]) -> None:
 
 
 def _archived(s: Session, sha256: str) -> Known | None:
-    from ..archive.models import ItemRecord
-
     r = s.scalars(select(ItemRecord).where(ItemRecord.sha256 == sha256).order_by(ItemRecord.id).limit(1)).first()
     return known_from_row(r) if r is not None else None
 

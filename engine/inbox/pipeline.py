@@ -40,6 +40,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..archive.models import ItemRecord
+from ..archive.repair import repair_once
 from ..db import session
 from ..provenance import sources_for
 from ..workspace import Workspace
@@ -210,15 +212,11 @@ def arrived_by_mail(ws: Workspace, items: list[Item]) -> None:
 def _archive_ready(ws: Workspace) -> None:
     # The archive repairs interrupted filings on its first use in a process; do it before our
     # own transactions start.
-    from ..archive.repair import repair_once
-
     repair_once(ws)
 
 
 def known_bytes(ws: Workspace, items: list[Item]) -> list[Known | None]:
     """For each item, what the archive (or needs_review/) already holds with the same SHA-256."""
-    from ..archive.models import ItemRecord
-
     if not items:
         return []
     shas = sorted({it.sha256 for it in items})
