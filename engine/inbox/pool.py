@@ -15,11 +15,11 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..db import forbid_database
 from ..findings import error, exception_detail
 from ..stats import Period
+from ..workspace import Limits
 from .codes import Reason
 from .examine import Examination, examine
 
@@ -39,7 +39,7 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
 
 
-def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, workers: int | None = None,
+def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Limits, *, workers: int | None = None,
                 lock_fd: int | None = None, on_wait: Callable[[], None] | None = None,
                 rounds: dict[int, Period] | None = None) -> Iterator[tuple[Job, Examination]]:
     """(job, examination) in input order.  ``lock_fd``: a descriptor the workers must not keep;
@@ -78,7 +78,7 @@ def _failed(code: Reason, message: str, detail: str = "") -> Examination:
     return Examination(findings=[error(code, message, detail=detail)])
 
 
-def _call(path: str, name: str, root: str, key: bytes, limits: Any, rounds: dict[int, Period]) -> Examination:
+def _call(path: str, name: str, root: str, key: bytes, limits: Limits, rounds: dict[int, Period]) -> Examination:
     return examine(Path(path), name, Path(root), key, limits, rounds)
 
 
