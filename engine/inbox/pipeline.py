@@ -43,6 +43,7 @@ from sqlalchemy import select
 from ..db import session
 from ..provenance import sources_for
 from ..workspace import Workspace
+from . import stats_adapter
 from .claim import Claimed, Item, Run
 from .codes import Reason, Status
 from .finish import Batch, Known, known_from_row
@@ -161,9 +162,10 @@ def _finish_all(ws: Workspace, batch: Batch, report: IngestReport, items: list[I
         else:
             add(batch.handle(it, lambda it=it, k=known: batch.known(it, k)))
     jobs = [Job(it.claim.path, it.claim.name) for it in todo.values()]
+    rounds = stats_adapter.issued_periods(ws, batch.s) if jobs else {}
     # Commit whenever the workers are behind: the write lock is never held while waiting.
     for job, ex in examine_all(jobs, ws.root, ws.key, ws.config.limits, workers=workers, lock_fd=run.lock_fd,
-                               on_wait=batch.commit):
+                               on_wait=batch.commit, rounds=rounds):
         it = todo[str(job.path)]
         h = handler_for(ex)  # decided once, here
         add(batch.handle(it, lambda it=it, ex=ex, h=h: batch.finish(it, ex, h), savepoint=h is None or h.savepoint))

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..findings import Finding, Findings, error
-from ..stats import AcceptResult, Submission, read_submission, recognise
+from ..stats import AcceptResult, Period, Submission, read_submission, recognise
 from ..stats import accept as stats_accept
+from ..stats import issued_periods as stats_issued_periods
 from ..stats import note_rejected as stats_note_rejected
 from ..workspace import Workspace
 from .codes import Kind, Reason
@@ -22,12 +23,20 @@ _KINDS = {1: Kind.STATS_TABLE_1, 2: Kind.STATS_TABLE_2, 3: Kind.STATS_TABLE_3, 4
 STATS_KINDS = frozenset(_KINDS.values())
 
 
-def read(path: Path, root: Path) -> tuple[Kind, Submission | None, list[Finding]]:
-    """(kind, what stats read, findings): errors mean the workbook is rejected."""
+def issued_periods(ws: Workspace, session: Session) -> dict[int, Period]:
+    """The latest period issued per table, read by the parent before the workers start (in the
+    batch's own transaction: another connection would wait for its write lock): a worker reads
+    workbooks without opening the database."""
+    return stats_issued_periods(ws, session)
+
+
+def read(path: Path, root: Path, rounds: dict[int, Period]) -> tuple[Kind, Submission | None, list[Finding]]:
+    """(kind, what stats read, findings): errors mean the workbook is rejected.  ``rounds``: from
+    ``issued_periods`` (reading opens no database: this runs in a worker process)."""
     which = recognise(path)
     if which is None:
         return Kind.UNKNOWN, None, [error(Reason.UNKNOWN_WORKBOOK, "这个表格不是本局下发的统计表（附件1–4）。请核对后重新放入。")]
-    result = read_submission(path, Workspace.open(root))
+    result = read_submission(path, Workspace.open(root), rounds=rounds)
     findings = list(result.findings)
     if not result.ok and not any(f.is_error for f in findings):
         findings.append(error(Reason.STATS_REJECTED, "统计表中没有可入库的数据行。请填写后重新报送。"))
