@@ -200,3 +200,13 @@ def test_7z_stays_refused_with_its_own_message() -> None:
     u = unpack(qqmail([("反馈卡.7z", b"7z\xbc\xaf\x27\x1c" + b"\0" * 40)]).as_bytes(), Limits())
     assert [(p.status, p.code) for p in u.parts] == [(PartStatus.REFUSED, MailCode.RAR_UNSUPPORTED)]
     assert u.parts[0].message.startswith("7z")
+
+
+@pytest.mark.skipif(shutil.which("bsdtar") is None, reason="bsdtar (Debian libarchive-tools) is not installed")
+def test_bsdtar_alone_is_a_rar_tool_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    for attr in ("UNRAR_TOOL", "UNAR_TOOL", "SEVENZIP_TOOL", "SEVENZIP2_TOOL"):
+        monkeypatch.setattr(rarfile, attr, f"/nonexistent/ruqi-test-{attr.lower()}")
+    monkeypatch.setattr(rarfile, "CURRENT_SETUP", None)
+    assert rar_backend()
+    u = unpack(foxmail([("反馈卡.rar", rar4([("恒泰/反馈卡.pdf", PDF)]))]).as_bytes(), Limits())
+    assert [(p.original_name, p.status, p.data) for p in u.parts] == [("反馈卡.rar/恒泰/反馈卡.pdf", PartStatus.SAVED, PDF)]
