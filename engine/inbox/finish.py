@@ -33,6 +33,7 @@ from ..db import get_engine
 from ..findings import RuqiError, Severity, error, exception_detail, exception_reason
 from ..readback import ReadMethod
 from ..register import by_serial
+from ..text import sentences
 from ..workspace import Workspace
 from . import stats_adapter
 from .cards import card_meta, note_held, refresh_visit
@@ -389,7 +390,7 @@ class Batch:
         except Exception as e:  # the stats desk refused it: shelve with its reason, never lose it
             if trouble(e, self.ws) is not None:
                 raise  # a full disk is not the table's fault
-            why = "；".join(f.message for f in e.findings) if isinstance(e, RuqiError) else exception_reason(e)
+            why = sentences(f.message for f in e.findings) if isinstance(e, RuqiError) else exception_reason(e)
             out.findings.add(error(Reason.STATS_REJECTED, f"统计表未能入库：{why}", detail=exception_detail(e)))
             return self.reject(it, out, stats=sub)
         out.status = Status.FILED
