@@ -24,8 +24,10 @@ without documents; running the same plan again completes it.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
+import shutil
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -39,11 +41,12 @@ from sqlalchemy.exc import DatabaseError
 
 from . import register
 from .archive import ItemMeta, audit, log_action
+from .archive.files import RESERVE_BYTES, reserve_space
 from .archive.models import ItemRecord
 from .archive.repair import repair_once
 from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
-from .db import database_finding, database_where, session
+from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import FORMS
 from .forms.context import build_context
@@ -83,6 +86,7 @@ class GenCode(StrEnum):
     WITHDRAWN = "GENERATE_VISIT_WITHDRAWN"  # the visit recorded for a failed row was taken back
     WITHDRAW_FAILED = "GENERATE_WITHDRAW_FAILED"
     TEMPLATES_BROKEN = "TEMPLATES_BROKEN"
+    DISK_FULL = "GENERATE_DISK_FULL"  # no room left on the database's disk to start a run safely
     VOIDED_AGAIN = "VOIDED_VISIT_AGAIN"  # the row is a visit voided before: registered anew, said so
 
 
@@ -240,25 +244,78 @@ def generate(
     if not templates_ready(result.plan_findings, templates_dir):
         return result
     run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today())
+    reserve: Path | None = None
+    if not check:
+        try:
+            reserve = hold_reserve(ws)
+        except OSError as e:  # the database's disk is already full: nothing registered
+            result.plan_findings.add(_no_reserve_finding(e))
+            return result
+    try:
+        _issue(ws, plan, run, result, formats, progress, workers, templates_dir, reserve, check=check)
+    finally:
+        release_reserve(reserve)
+    return result
+
+
+def hold_reserve(ws: Workspace) -> Path | None:
+    """Ballast on the SQLite database's volume, held from before the first visit is registered
+    until the failed rows' visits are withdrawn: a run that fills the disk the database shares
+    (the usual layout, ``archive/ruqi.sqlite``) can always take its own visits back.  None when
+    the database is not a local SQLite file, or its folder cannot be written at all (read-only:
+    registering fails first, and says so).  Raises OSError when the space is not there."""
+    db = sqlite_path(ws)
+    if db is None:
+        return None
+    folder = db.resolve().parent
+    try:
+        return reserve_space(folder)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise OSError(e.errno, e.strerror, str(folder)) from e  # fallocate names no file
+        return None
+
+
+def release_reserve(reserve: Path | None) -> None:
+    if reserve is not None:
+        reserve.unlink(missing_ok=True)
+
+
+def _no_reserve_finding(e: OSError) -> Finding:
+    folder = Path(e.filename or ".")
+    try:
+        free = f"剩余 {shutil.disk_usage(folder).free / 2**20:.1f} MB，"
+    except OSError:
+        free = ""
+    return error(GenCode.DISK_FULL, f"数据库所在的文件夹“{folder}”空间不足（{os_reason(e)}）：{free}生成前须留出至少 "
+                 f"{RESERVE_BYTES // 2**20} MB，供出错时撤回登记。本次未登记任何检查，腾出空间后重新运行即可。", str(folder))
+
+
+def _issue(ws: Workspace, plan: Plan, run: Run, result: BatchResult, formats: Sequence[str],  # noqa: PLR0913
+           progress: Progress | None, workers: int | None, templates_dir: Path | None,
+           reserve: Path | None, *, check: bool) -> None:
+    """Register, render, file; withdraw the failed rows' visits (with the reserve's space freed)."""
+    out_dir = result.out_dir
     try:
         result.outcomes = record_rows(ws, plan, run, check=check)
     except DatabaseError as e:  # nothing was recorded: the transaction rolled back
         result.plan_findings.add(database_finding(e, database_where(ws)))
-        return result
+        return
     except RuqiError as e:  # the database is behind the archive: no number may be taken
         result.plan_findings.extend(e.findings)
-        return result
-    result.plan_findings.extend(_unused_approvals(approval, result.outcomes))
+        return
+    result.plan_findings.extend(_unused_approvals(run.approval, result.outcomes))
     if "pdf" in formats:  # a check-only run says it too
         for o in result.outcomes:
             if o.status in _NUMBERED:
                 o.findings.extend(glyph_findings(o))
     if check:
-        return result
+        return
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
     with Preparer(ws, todo) as preparer:  # archive copies are made while later chunks render
         render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir, on_rendered=preparer.rendered)
-        file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], actor, reason, preparer)
+        file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], run.actor, run.reason, preparer)
+    release_reserve(reserve)  # nothing of this run writes any more but the withdrawal and its log
     withdraw_failed(ws, todo, out_dir)
     try:
         result.manifest = write_manifest(result)
@@ -266,13 +323,11 @@ def generate(
         result.plan_findings.add(error(GenCode.OUTPUT_FAILED, f"生成清单无法写入“{out_dir}”：{os_reason(e)}。"
                                                               "已生成的文书已归档，可用 ruqi archive search 查到。", str(out_dir)))
     try:
-        _log_batch(ws, result, actor)
+        _log_batch(ws, result, run.actor)
     except (OSError, DatabaseError, RuqiError) as e:
         result.plan_findings.add(database_finding(e) if isinstance(e, DatabaseError) else e.finding
                                  if isinstance(e, RuqiError) else
                                  error(GenCode.OUTPUT_FAILED, f"审计日志无法写入：{os_reason(e)}。", str(ws.archive)))
-    return result
-
 
 def templates_ready(findings: Findings, templates_dir: Path | None = None) -> bool:
     """`ruqi templates check` before anything is registered: a broken template, or a Word and a PDF

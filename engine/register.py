@@ -15,7 +15,6 @@ counts toward nothing (caps, numbers, pending cards) and frees its natural key f
 
 from __future__ import annotations
 
-import getpass
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +37,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .actor import current_actor
+from .caps import cap_for
 from .db import Base
+from .db.migrations import LIVE_NATURAL_INDEX
+from .forms import INSPECTION_KINDS
 from .identifiers import Serial
 from .inspection import Inspection
 from .xlsx_safe import append_row
-
-LIVE_NATURAL_INDEX = "uq_visit_natural_live"
 
 
 class Visit(Base):
@@ -108,15 +109,6 @@ class Visit(Base):
             key_supervision=self.key_supervision, serial=self.serial, visit_total=self.visit_total,
             visit_kind=self.visit_kind, issue_date=self.issue_date,
         )
-
-
-def current_actor(actor: str | None = None) -> str:
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
 
 
 def live() -> ColumnElement[bool]:
@@ -384,9 +376,6 @@ class EnterpriseSummary:
 
 def summary(s: Session, year: int) -> list[EnterpriseSummary]:
     """Visits per enterprise and kind in one year, with the cap and what is left."""
-    from .caps import cap_for
-    from .forms import INSPECTION_KINDS
-
     visits = s.scalars(select(Visit).where(Visit.year == year, live())
                        .order_by(Visit.county, Visit.enterprise, Visit.seq)).all()
     by_uscc: dict[str, list[Visit]] = {}

@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .actor import current_actor
 from .archive import Action, log_action
 from .archive.models import ItemRecord
 from .db import session
 from .findings import Findings, error
-from .register import Stale, by_serial, current_actor, stale_numbers
+from .register import Stale, by_serial, stale_numbers
 from .workspace import Workspace
 
 VOID_ACTION = Action.VOID  # the audit log's action name

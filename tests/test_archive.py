@@ -109,7 +109,8 @@ def test_hostile_names_stay_inside_their_folder(ws: Workspace) -> None:
 
 @pytest.mark.parametrize(("data", "meta", "code"), [
     (b"%PDF-1.7\n1 0 obj\n", card_meta(), StoreCode.UNREADABLE),  # truncated: no %%EOF
-    (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, card_meta(original_name="card.png"), StoreCode.FORMAT_NOT_ALLOWED),
+    (b"GIF89a" + b"\0" * 100, card_meta(original_name="card.gif"), StoreCode.FORMAT_NOT_ALLOWED),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, card_meta(original_name="card.png"), StoreCode.UNREADABLE),
     (b"PK\x03\x04broken", card_meta(original_name="x.docx"), StoreCode.UNREADABLE),
     (b"PK\x03\x04broken", card_meta(original_name="x.zip"), StoreCode.FORMAT_NOT_ALLOWED),
     (None, card_meta(form_type="memo"), StoreCode.FORM_TYPE_UNKNOWN),

@@ -121,24 +121,32 @@ def test_unclear_answers_go_to_review_naming_each_question(ws: Workspace, cards:
     assert visit(ws, S1).card_status == "needs_review"
 
 
-def test_a_photo_waits_in_needs_review_with_its_reasons(ws: Workspace, cards: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "fmt"), [("拍照.jpg", "jpeg"), ("扫描.png", "png"), ("扫描.tif", "tiff")])
+def test_a_photo_is_filed_in_the_archive_for_review(ws: Workspace, cards: Path, tmp_path: Path, name: str,
+                                                    fmt: str) -> None:
+    """A scanned or photographed card is an original: filed with NEEDS_REVIEW, not kept in the inbox."""
     import pypdfium2 as pdfium
 
-    photo = tmp_path / "拍照.jpg"
-    pdfium.PdfDocument(str(cards / "0.pdf"))[0].render(scale=200 / 72).to_pil().convert("RGB").save(photo)
-    drop(ws, photo, "拍照.jpg")
+    photo = tmp_path / name
+    img = pdfium.PdfDocument(str(cards / "0.pdf"))[0].render(scale=200 / 72).to_pil().convert("L" if fmt == "tiff" else "RGB")
+    img.save(photo)
+    drop(ws, photo, name)
     (o,) = ingest(ws).outcomes
-    assert (o.status, o.kind, o.serial) == (Status.NEEDS_REVIEW, Kind.FEEDBACK_CARD, S1)
-    held = ws.inbox / "needs_review" / "拍照.jpg"
-    assert o.location == "inbox/needs_review/拍照.jpg" and held.read_bytes() == photo.read_bytes()
-    reason = json.loads((held.parent / "拍照.jpg.reason.json").read_text(encoding="utf-8"))
-    assert reason["sha256"] == o.sha256 and "SCAN_NEEDS_REVIEW" in reason["codes"]
-    assert "人工核对" in (held.parent / "拍照.jpg.reason.txt").read_text(encoding="utf-8")
-    assert visit(ws, S1).card_status == "needs_review"
-    # Dropped again: recognised, not held twice.
-    drop(ws, photo, "拍照(1).jpg")
+    assert (o.status, o.kind, o.serial, o.flags) == (Status.NEEDS_REVIEW, Kind.FEEDBACK_CARD, S1, [Flag.NEEDS_REVIEW])
+    assert "SCAN_NEEDS_REVIEW" in o.findings.codes() and set(o.answers.values()) == {None}
+    item = archive.get_item(ws, o.archival_code)
+    assert item is not None and item.format == fmt and item.form_type == "card_returned"
+    assert item.path.read_bytes() == photo.read_bytes() and o.location == item.rel_path
+    assert item.flags == ["NEEDS_REVIEW"] and item.extra["status"] == "needs_review" and item.extra["read_method"] == "image"
+    assert not (ws.inbox / "needs_review").exists() and inbox_files(ws) == []
+    v = visit(ws, S1)
+    assert (v.card_status, v.card_flags) == ("needs_review", ["NEEDS_REVIEW"])
+    assert archive.verify(ws, deep=True).ok
+    # Dropped again: recognised, not filed twice.
+    drop(ws, photo, "again-" + name)
     (again,) = ingest(ws).outcomes
-    assert again.status is Status.DUPLICATE and sorted(p.name for p in held.parent.iterdir())[:1] == ["拍照.jpg"]
+    assert (again.status, again.duplicate_of) == (Status.DUPLICATE, o.archival_code)
+    assert [r.id for r in archive.find_sha256(ws, o.sha256)] == [item.id]
 
 
 def test_the_same_bytes_twice_are_a_duplicate_and_a_different_card_a_new_version(

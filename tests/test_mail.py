@@ -142,7 +142,7 @@ def test_mail_from_chinese_clients_is_filed_with_provenance(tmp_path: Path, serv
     assert all(m.status is MessageStatus.PROCESSED for m in report.messages)
     # Provenance is filed with each archived item.
     filed = items(ws)
-    assert len(filed) == 6  # the photo waits in needs_review/
+    assert len(filed) == 7  # the photo too: filed for review
     by_original = {r.extra["mail"]["original_name"]: r for r in filed}
     fox = by_original["反馈卡（恒泰化工）.pdf"].extra["mail"]
     assert fox["sender"] == f"大同市恒泰化工有限公司 <{ENTERPRISE}>"
@@ -151,16 +151,16 @@ def test_mail_from_chinese_clients_is_filed_with_provenance(tmp_path: Path, serv
     assert fox["date"] and fox["mailbox"].startswith("zfjd@127.0.0.1")
     assert by_original["反馈卡原始名.docx"].original_name == "反馈卡原始名.docx"
     assert by_original[forwarded_names[0]].extra["mail"]["sender"].endswith("<clerk@dtyjj.gov.cn>")
-    # The photo in needs_review/ carries its provenance in the reason file.
-    held = json.loads(next((ws.inbox / "needs_review").glob("*.reason.json")).read_text(encoding="utf-8"))
-    assert held["mail"]["original_name"] == "正文图片1.jpg"
+    # The photo is filed with its provenance like the others, flagged for review.
+    photo = by_original["正文图片1.jpg"]
+    assert photo.format == "jpeg" and "NEEDS_REVIEW" in photo.flags and photo.extra["mail"]["sender"].endswith(ENTERPRISE + ">")
     # Every message is marked on the server; nothing left in the inbox or the staging area.
     assert all("RuqiProcessed" in f for f in server.flags())
     assert not [p for p in ws.inbox.iterdir() if p.is_file()]
     assert not list((ws.root / ".mail-staging").glob("*"))
     # A second fetch finds nothing new.
     again = collect(ws)
-    assert again.messages == [] and len(items(ws)) == 6
+    assert again.messages == [] and len(items(ws)) == 7
 
 
 def test_unpack_decodes_names_and_gb2312_bodies() -> None:

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import register, workspace
 from engine.db import get_engine, session
+from engine.db.migrations import MIGRATIONS
 from engine.generate import RowStatus, generate
-from engine.migrations import MIGRATIONS
 from engine.void import void_visit
 
 OLD_DB = Path(__file__).parent / "data" / "workspace_v3.sql"  # schema and two visits of commit b43c139

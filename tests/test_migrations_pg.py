@@ -3,39 +3,36 @@ constraint) is upgraded with ALTER TABLE.  Skipped where no PostgreSQL server or
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
+import pytest
 from _plan_fixtures import GOOD, _plan
-from sqlalchemy import MetaData, Table, UniqueConstraint, create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, text
 from test_archive_pg import pg_server, pg_ws  # noqa: F401  (fixtures)
+from test_schema import _migrated, _orm
 
 from engine import db, register
+from engine.db.migrations import MIGRATIONS, current_version
 from engine.generate import generate
-from engine.migrations import MIGRATIONS
 from engine.void import void_visit
 from engine.workspace import Workspace
+
+psycopg = pytest.importorskip("psycopg")
 
 VOID_COLUMNS = ("voided_at", "voided_by", "voided_reason")
 
 
 def _previous_release(url: str) -> None:
-    """The tables as the release before migration 4 created them (schema version 3)."""
-    db._import_models()
-    old = MetaData()
-    for t in db.Base.metadata.sorted_tables:
-        if t.name != "visits":
-            t.to_metadata(old)
-    visits = register.Visit.__table__
-    Table("visits", old, *(c._copy() for c in visits.columns if c.name not in VOID_COLUMNS),
-          UniqueConstraint("uscc", "kind", "start", "end", name="uq_visit_natural"))
+    """The tables as the release before migration 4 created them (schema version 3): steps 1–3 are
+    that release's fixed DDL."""
     eng = create_engine(url)
     with eng.begin() as c:
-        old.create_all(c)
-        for i in ("ix_visits_serial", "ix_visits_uscc", "ix_visits_year"):
-            c.execute(text(f"CREATE INDEX IF NOT EXISTS {i} ON visits ({i.removeprefix('ix_visits_')})"))
-        c.execute(text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
-        c.execute(text("INSERT INTO schema_version (version) VALUES (1), (2), (3)"))
+        current_version(c)
+        for version, step in enumerate(MIGRATIONS[:3], start=1):
+            step(c)
+            c.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
     eng.dispose()
 
 
@@ -54,3 +51,18 @@ def test_upgrade_a_postgresql_register(pg_ws: Workspace, tmp_path: Path) -> None
     assert (again.outcomes[0].serial, again.outcomes[0].existing) == ("140200-2025-0002", False)
 
 
+
+
+def _database(pg_server: tuple[str, int], suffix: str) -> str:  # noqa: F811
+    host, port = pg_server
+    name = f"ruqi_schema_{os.getpid()}_{suffix}"
+    with psycopg.connect(host=host, port=port, user="ruqi", dbname="postgres", autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        con.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://ruqi@/{name}?host={host}&port={port}"
+
+
+def test_on_postgresql_fresh_upgraded_and_mapped_schemas_are_one(pg_server: tuple[str, int]) -> None:  # noqa: F811
+    fresh, old, orm = (_database(pg_server, s) for s in ("fresh", "old", "orm"))
+    _previous_release(old)
+    assert _migrated(old) == _migrated(fresh) == _orm(orm)

@@ -158,3 +158,111 @@ def test_read_only_archive_holding_the_database_is_one_message(
         again = generate(ws, _plan(tmp_path / "p3.xlsx", [ROW2]), formats=("docx",), workers=1)
         assert again.outcomes[0].serial == "140200-2025-0002" and visits(ws) == 2
         dispose_engine(ws)
+
+
+def _firms(n: int) -> list[dict[str, object]]:
+    from engine.identifiers import make_uscc
+
+    return [GOOD | {"企业名称": f"大同市示例{i}号机械有限公司", "统一社会信用代码": make_uscc(f"91140200MA0K{i:05d}")}
+            for i in range(2, 2 + n)]
+
+
+def _fill(folder: Path, leave: int) -> Path:
+    """A clerk's other files on the archive's disk: all of it but ``leave`` bytes taken."""
+    import os
+
+    st = os.statvfs(folder)
+    filler = folder / "filler.bin"
+    with open(filler, "wb") as f:
+        f.write(bytes(max(0, st.f_bavail * st.f_frsize - leave)))
+    return filler
+
+
+def _status_serials(ws: Workspace) -> set[str]:
+    return {p.serial for p in pending_cards(ws, today=date(2025, 12, 31))}
+
+
+def test_full_disk_holding_the_database_still_withdraws_every_failed_visit(tmp_path: Path) -> None:
+    """The acceptance case: archive/ (database included) on a 16 MB disk that the run fills.
+    Without the reserve the withdrawal itself cannot be written (measured before the change:
+    every failed row said GENERATE_WITHDRAW_FAILED and stayed in the register and in `status`)."""
+    from engine import workspace
+    from engine.archive import verify
+    from engine.archive.files import RESERVE_BYTES, TMP_PREFIX
+    from engine.db import dispose_engine
+
+    root = tmp_path / "ws"
+    with tmpfs(root / "archive", "size=16m") as archive:
+        ws = workspace.init(root)
+        first = generate(ws, _plan(tmp_path / "p1.xlsx", [GOOD]), formats=("docx",), workers=1)
+        assert first.outcomes[0].serial == "140200-2025-0001"
+        row_bytes = sum(p.stat().st_size for p in first.outcomes[0].files)
+        # room for the reserve and half an inspection's documents: the plan overflows the disk
+        filler = _fill(archive, RESERVE_BYTES + row_bytes // 2 + 20_000)
+        plan = _plan(tmp_path / "p2.xlsx", _firms(10))
+
+        full = generate(ws, plan, formats=("docx",), workers=1)
+        failed = [o for o in full.outcomes if o.status is not RowStatus.GENERATED]
+        assert failed, "the plan must overflow the disk"
+        assert GenCode.WITHDRAW_FAILED not in codes(full)
+        for o in failed:
+            text = "\n".join(f.message for f in o.findings)
+            assert "磁盘已满" in text and "archive" in text and "Traceback" not in text
+            assert {f.code for f in o.findings} >= {GenCode.WITHDRAWN} and o.serial == ""
+        issued = {o.serial for o in full.outcomes if o.status is RowStatus.GENERATED}
+        assert visits(ws) == 1 + len(issued)  # the caps count only inspections with documents
+        assert _status_serials(ws) == {"140200-2025-0001"} | issued
+        assert not [p for p in archive.iterdir() if p.name.startswith(TMP_PREFIX)]  # the reserve is gone
+        dispose_engine(ws)
+
+        filler.unlink()  # the clerk frees space
+        assert verify(ws).ok
+        again = generate(ws, plan, formats=("docx",), workers=1)
+        assert all(o.status is RowStatus.GENERATED for o in again.outcomes)
+        expected = [f"140200-2025-{n:04d}" for n in range(2, 12)]
+        assert [o.serial for o in again.outcomes] == expected  # the withdrawn numbers are issued again
+        assert visits(ws) == 11 and verify(ws).ok
+        dispose_engine(ws)
+
+
+def test_a_database_disk_without_room_for_the_reserve_registers_nothing(tmp_path: Path) -> None:
+    from engine import workspace
+    from engine.archive import verify
+    from engine.db import dispose_engine
+
+    root = tmp_path / "ws"
+    with tmpfs(root / "archive", "size=16m") as archive:
+        ws = workspace.init(root)
+        filler = _fill(archive, 64 * 1024)
+        plan = _plan(tmp_path / "p.xlsx", _firms(2))
+        result = generate(ws, plan, formats=("docx",), workers=1)
+        assert result.outcomes == [] and codes(result) == {GenCode.DISK_FULL}
+        text = messages(result)
+        assert "磁盘已满" in text and str(archive) in text and "未登记任何检查" in text
+        dispose_engine(ws)
+        filler.unlink()  # (opening the database to count needs a little room itself)
+        assert visits(ws) == 0 and _status_serials(ws) == set() and verify(ws).ok
+        again = generate(ws, plan, formats=("docx",), workers=1)
+        assert [o.serial for o in again.outcomes] == ["140200-2025-0001", "140200-2025-0002"]
+        dispose_engine(ws)
+
+
+def test_a_reserve_left_by_a_killed_run_is_the_engines_own(ws: Workspace) -> None:
+    """kill -9 between the reserve and its removal: verify calls it an interrupted run's temporary
+    file (a warning, not an unindexed file) and repair removes it."""
+    import os
+
+    from engine.archive import verify
+    from engine.archive.files import reserve_space
+    from engine.archive.repair import repair
+
+    child = os.fork()
+    if child == 0:  # a run of another process that dies holding its reserve
+        reserve_space(ws.archive, 64 * 1024)
+        os._exit(0)
+    os.waitpid(child, 0)
+    [left] = [p for p in ws.archive.iterdir() if "reserve" in p.name]
+    report = verify(ws)
+    assert report.ok and "FILE_UNINDEXED" not in {f.code for f in report.findings}
+    repair(ws)
+    assert not left.exists() and verify(ws).ok

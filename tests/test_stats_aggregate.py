@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from engine.db import session
 from engine.findings import RuqiError
-from engine.stats import AcceptStatus, accept, read_submission, write_blanks
+from engine.stats import AcceptStatus, accept, issued_periods, read_submission, write_blanks
 from engine.stats.aggregate import aggregate, write_aggregate
 from engine.stats.submissions import current, history
 from engine.workspace import Workspace
@@ -29,7 +29,7 @@ def _blank_filled(ws: Workspace, tmp: Path, unit: str, b: int, c: int, d: int, e
 
 
 def _accept(ws: Workspace, path: Path, ref: str, day: int) -> object:
-    sub = read_submission(path, ws)
+    sub = read_submission(path, ws, rounds=issued_periods(ws))
     assert sub.ok, sub.findings.to_list()
     return accept(ws, sub, ref, received_at=JUNE(day))
 

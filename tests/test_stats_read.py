@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 from _stats_fixtures import clerk_table2, clerk_table3, clerk_table4, fill_blank, seed_roster, to_xls
 from openpyxl import Workbook, load_workbook
 
-from engine.stats import Period, StatsCode, StatsKind, read_submission, recognise, write_blanks
+from engine.stats import (
+    Period,
+    StatsCode,
+    StatsKind,
+    issued_periods,
+    read_submission,
+    recognise,
+    write_blanks,
+)
 from engine.workspace import Workspace, init
 
 PINGCHENG = {"unit": "平城区应急管理局", "staff_expected": "１２", "staff_actual": 10, "ent_expected": " 30 ",
@@ -159,7 +168,7 @@ def test_table4_merged_unit_and_loose_choices(ws: Workspace, tmp_path: Path) -> 
     write_blanks(ws, 4, "2025Q2")  # the round this list answers
     p = clerk_table4(tmp_path / "t4.xlsx", rows)
     assert recognise(p) is StatsKind.FEEDBACK
-    sub = read_submission(p, ws)
+    sub = read_submission(p, ws, rounds=issued_periods(ws))
     assert sub.findings.flatten("code", "where") == [(StatsCode.CHOICE_INVALID, "Sheet!D5")]
     got = [(r.unit.name if r.unit else None, r.values["user_type"], r.values["part"][:4]) for r in sub.rows]
     assert got == [("阳高县", "企业", "第六部分"), ("阳高县", "政务人员", "第七部分"), ("阳高县", "企业", "第八部分")]
@@ -172,7 +181,7 @@ def test_roster_with_seed_002_columns(ws: Workspace, tmp_path: Path) -> None:
     write_blanks(ws, 1, "2025Q2", units="平城区")
     p = seed_roster(tmp_path / "r.xlsx", rows)
     assert recognise(p) is StatsKind.ROSTER
-    sub = read_submission(p, ws)
+    sub = read_submission(p, ws, rounds=issued_periods(ws))
     assert sub.findings.flatten("code", "where", "severity") == [(StatsCode.PHONE_INVALID, "Sheet!E7", "error")]
     assert not sub.ok and "“12345”不是有效的手机号或带区号的座机号" in sub.findings.items[0].message
     assert [(r.unit.name, r.values["name"], r.values["position"]) for r in sub.rows] == [
@@ -196,7 +205,9 @@ def test_other_workbooks_and_files_are_not_recognised(ws: Workspace, tmp_path: P
 def test_period_falls_back_to_the_round_sent_out(ws: Workspace, tmp_path: Path) -> None:
     write_blanks(ws, 2, "2025Q3", units="平城区")
     p = clerk_table2(tmp_path / "p.xlsx", [PINGCHENG], filled="")
-    assert read_submission(p, ws).period == Period(2025, 3)
+    assert issued_periods(ws) == {2: Period(2025, 3)}
+    assert read_submission(p, ws, rounds=issued_periods(ws)).period == Period(2025, 3)
+    assert read_submission(p, ws).period == Period.of(date.today())  # reading alone asks no database
 
 
 def test_a_second_sheet_with_another_table_is_flagged(ws: Workspace, tmp_path: Path) -> None:

@@ -34,9 +34,9 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..actor import current_actor
 from ..db import session_or_new
 from ..findings import Finding, RuqiError, error
-from ..register import current_actor
 from ..workspace import Workspace
 from . import journal
 from .files import TMP_PREFIX

@@ -8,6 +8,7 @@ ties the move to the outermost commit; a rolled-back SAVEPOINT takes its files w
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import sys
@@ -34,6 +35,33 @@ def write_temp(directory: Path, data: bytes, *, sync_dir: bool = True) -> Path:
     if sync_dir:
         fsync_dir(directory)  # the temporary name must survive a power cut: repair looks for it
     return tmp
+
+
+# The space a withdrawal of registered visits may need on the database's volume (SQLite pages in
+# its WAL, the audit head): 512 pages of 4 KiB, many times what taking back a run's visits writes.
+RESERVE_BYTES = 2 * 1024 * 1024
+
+
+def reserve_space(directory: Path, size: int = RESERVE_BYTES) -> Path:
+    """Hold ``size`` bytes of the volume of ``directory`` in a ballast file, so that a run which
+    fills the disk can still free it for its own clean-up.  Named like a temporary file of this
+    process: ``verify`` and ``repair`` know a left-over one (a killed run) as the engine's own.
+    Raises OSError (ENOSPC: the space is not there) with nothing left behind."""
+    path = directory / f"{TMP_PREFIX}{os.getpid()}-reserve-{secrets.token_hex(4)}"
+    try:
+        with open(path, "xb") as f:
+            try:  # real blocks, not a sparse file (delayed allocation would promise space it lacks)
+                os.posix_fallocate(f.fileno(), 0, size)
+            except (AttributeError, OSError) as e:
+                if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+                    raise
+                f.write(bytes(size))
+                f.flush()
+                os.fsync(f.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def finalize(tmp: Path, final: Path) -> None:

@@ -3,8 +3,13 @@
 Two levels of 可用性 check:
 - ``structure`` (default, cheap): the container is sound — PDF header and ``%%EOF`` trailer; for
   docx/xlsx the zip central directory lists the parts the format needs; xls has the OLE signature;
-  csv/json decode.  This catches truncated, emptied or foreign files without parsing every page.
-- ``deep`` (``--deep``): the format's own parser opens the file (pypdf, python-docx, openpyxl, xlrd).
+  csv/json decode; JPEG/PNG/TIFF have their signature and end marker (TIFF: a first IFD inside
+  the file).  This catches truncated, emptied or foreign files without parsing every page.
+- ``deep`` (``--deep``): the format's own parser opens the file (pypdf, python-docx, openpyxl, xlrd;
+  Pillow decodes an image under the inbox's decompression-bomb limit ``engine.images.MAX_PIXELS``).
+
+Images are archived because scanned and photographed feedback cards are originals too: they are
+filed (with flag NEEDS_REVIEW) like any returned card, not kept outside the archive.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ import struct
 from collections.abc import Callable
 
 from ..findings import exception_reason
+from ..images import MAX_PIXELS, pillow
 
-ALLOWED = ("pdf", "docx", "xlsx", "xls", "csv", "json")
+IMAGES = ("jpeg", "png", "tiff")
+ALLOWED = ("pdf", "docx", "xlsx", "xls", "csv", "json", *IMAGES)
+_IMAGE_MAGIC = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"))
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _EOCD = struct.Struct("<4s4H2LH")  # zip end-of-central-directory record
 _ZIP_MAIN = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml"}
@@ -37,6 +45,9 @@ def sniff(data: bytes, name: str = "") -> str:
         return next((fmt for fmt, main in _ZIP_MAIN.items() if main.encode() in cd), "")
     if data.startswith(_OLE):
         return "xls" if ext in ("xls", "") else ""
+    for magic, fmt in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return fmt
     if ext in ("csv", "json"):
         return ext
     return ""
@@ -93,6 +104,8 @@ def check_structure(fmt: str, data: bytes) -> str | None:
         return f"缺少部件 {'、'.join(missing)}" if missing else None
     if fmt == "xls":
         return None if data.startswith(_OLE) else "缺少 Excel 97-2003 文件签名"
+    if fmt in IMAGES:
+        return _image_structure(fmt, data)
     if fmt == "csv":
         return _decodes(data)
     if fmt == "json":
@@ -105,6 +118,22 @@ def check_structure(fmt: str, data: bytes) -> str | None:
             return f"JSON 无法解析：{e}"
         return None
     return f"不支持的格式 {fmt}"
+
+
+def _image_structure(fmt: str, data: bytes) -> str | None:
+    if sniff(data) != fmt:
+        return "缺少图片文件签名"
+    if fmt == "jpeg":
+        # Some phones append their own data after the end marker: look for it anywhere.
+        return None if data.rfind(b"\xff\xd9", 3) > 0 else "缺少 JPEG 结尾标记（文件可能被截断）"
+    if fmt == "png":
+        if data[12:16] != b"IHDR":
+            return "缺少 PNG 图像头"
+        return None if data.rfind(b"IEND", len(data) - 64) > 0 else "缺少 PNG 结尾标记（文件可能被截断）"
+    if len(data) < 8:
+        return "TIFF 文件头不完整"
+    (ifd,) = struct.unpack_from("<L" if data[:2] == b"II" else ">L", data, 4)
+    return None if 8 <= ifd < len(data) else "TIFF 目录位置超出文件（文件可能被截断）"
 
 
 def _decodes(data: bytes) -> str | None:
@@ -149,8 +178,33 @@ def _open_xls(data: bytes) -> None:
     xlrd.open_workbook(file_contents=data, on_demand=True).release_resources()
 
 
+class _TooLarge(ValueError):
+    """An image over the pixel limit: its own message says so (never decoded)."""
+
+
+def _open_image(data: bytes) -> None:
+    Image = pillow()  # noqa: N806 - the module, as Pillow spells it
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:  # Pillow's own refusal, far above the limit
+        raise _TooLarge(f"图片尺寸过大（超过 {MAX_PIXELS // 1_000_000} 百万像素）") from None
+    from PIL import ImageFile
+
+    # WeasyPrint turns this on for the whole process on import; a damaged image must not pass.
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        with img:
+            w, h = img.size
+            if w * h >= MAX_PIXELS:  # checked before decoding: never allocate a bomb's pixels
+                raise _TooLarge(f"图片尺寸过大（{w}×{h} 像素）")
+            img.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+
+
 _DEEP: dict[str, Callable[[bytes], None]] = {
     "pdf": _open_pdf, "docx": _open_docx, "xlsx": _open_xlsx, "xls": _open_xls,
+    **dict.fromkeys(IMAGES, _open_image),
 }
 
 
@@ -161,6 +215,8 @@ def check_opens(fmt: str, data: bytes) -> str | None:
         return problem
     try:
         _DEEP[fmt](data)
+    except _TooLarge as e:
+        return str(e)
     except Exception as e:  # any parser failure means "does not open"
         return f"{fmt} 文件无法用解析器打开（{exception_reason(e)}）"
     return None

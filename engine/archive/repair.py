@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..actor import current_actor
 from ..db import quarantine_sqlite, session_or_new, sqlite_damage
 from ..findings import Finding, error, warning
-from ..register import current_actor
 from ..workspace import Workspace
 from . import audit, journal
 from .files import finalize, owner_alive, temp_files

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from ..db import session
 from ..workspace import Workspace
 from . import audit
-from .models import ItemRecord
+from .models import AuditRecord, ItemRecord
 from .numbering import ArchivalCode
 from .store import ItemRow, to_row
 
@@ -87,8 +87,6 @@ def superseded_ids(ws: Workspace) -> set[int]:
 
 def audit_log(ws: Workspace, *, limit: int | None = None, action: str | None = None) -> list[audit.Entry]:
     """Audit entries, oldest first (the last ``limit`` when given)."""
-    from .models import AuditRecord
-
     with session(ws) as s:
         q = select(AuditRecord)
         if action:

@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..actor import current_actor
 from ..db import session as db_session
 from ..findings import RuqiError, error
-from ..register import current_actor
 from ..workspace import Workspace
 from . import audit, formats, layout
 from .files import finalize, finalize_on_commit, fsync_dir, write_temp

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ..findings import RuqiError, error
-from ..stats import Period, read_submission, write_blanks
+from ..stats import Period, issued_periods, read_submission, write_blanks
 from ..stats.aggregate import (
     Aggregate,
     aggregate,
@@ -159,9 +159,10 @@ def check_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
+    rounds = issued_periods(ws)
     bad = 0
     for f in files:
-        sub = read_submission(f, ws, period=_period(period) if period else None)
+        sub = read_submission(f, ws, period=_period(period) if period else None, rounds=rounds)
         bad += not sub.ok
         if as_json:
             print_json(sub.summary())

@@ -16,7 +16,7 @@ read-only archive), never an exception.  Modules, in the order a file meets them
 (folders, links, unreadable and still-copying files stay in the inbox, status ``skipped``),
 ``claim`` (atomic claims, crash recovery), ``pool`` + ``examine`` + ``preflight`` (isolated
 reading, limits, names), ``validate`` (card rules and flags), ``finish`` + ``cards`` + ``shelve``
-(filing, the register, rejected/ and needs_review/; the per-file guard), ``storage`` (full disk,
+(filing, the register, rejected/; the per-file guard), ``storage`` (full disk,
 read-only archive), ``pipeline`` (the loop; where each status ends up), ``status``, ``watch``.
 """
 

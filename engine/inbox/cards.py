@@ -89,11 +89,3 @@ def refresh_visit(s: Session, visit: Visit) -> None:
     visit.card_version = len(rows)
     visit.card_answers = dict(extra.get("answers") or {})
     visit.card_flags = flags
-
-
-def note_held(visit: Visit | None, received_at: datetime, check: CardCheck) -> None:
-    """A photo the archive cannot take still tells the register that the card came back."""
-    if visit is not None and visit.card_status == "none":
-        visit.card_status = "needs_review"
-        visit.card_received_at = received_at
-        visit.card_flags = list(check.flags)

@@ -26,7 +26,11 @@ import secrets
 import shutil
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from .preflight import display_name
 
 try:
     import fcntl
@@ -222,3 +226,25 @@ def _pid_alive(run_id: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@dataclass(slots=True)
+class Item:
+    claim: Claimed
+    sha256: str
+    size: int
+    received_at: datetime
+    mtime_ns: int = 0  # with size: the file as claimed; a change means it is still being written
+    source: dict[str, Any] | None = None  # provenance when it arrived by e-mail (engine.provenance)
+
+    @property
+    def name(self) -> str:
+        """The name as printed, logged and stored (``display_name``: a non-UTF-8 name, readable)."""
+        return display_name(self.claim.name)
+
+    def changed(self) -> bool:
+        try:
+            st = self.claim.path.stat()
+        except FileNotFoundError:
+            return False  # handled by whoever took it
+        return (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns)

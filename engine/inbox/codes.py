@@ -64,7 +64,6 @@ class Reason(StrEnum):
     UNREADABLE = "UNREADABLE"  # the reader failed on a file that passed preflight
     UNKNOWN_WORKBOOK = "UNKNOWN_WORKBOOK"  # a spreadsheet that is none of our four tables
     STATS_REJECTED = "STATS_REJECTED"
-    STATS_UNAVAILABLE = "STATS_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"  # the engine failed on this one file: rejected, traceback in reason.json
     # Left in inbox/ (status skipped), nothing read or moved:
     FOLDER = "FOLDER"  # a dropped folder: its files must be put in inbox/ itself

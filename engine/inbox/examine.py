@@ -1,4 +1,6 @@
-"""The pure part of handling one file: preflight, classify, read.  No database, no moves.
+"""The pure part of handling one file: preflight, classify, read.  No database, no moves: what a
+reader needs from the database (the statistics rounds issued) is looked up by the parent and
+passed in.
 
 ``examine`` runs in a worker process (``engine.inbox.pool``) and returns
 a picklable ``Examination``.  It enforces ``max_seconds_per_file`` with ``SIGALRM`` so a
@@ -15,10 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..findings import Finding, error, exception_detail, exception_reason
 from ..readback import CardReading, ReadMethod, read_card
+from ..stats import Period, Submission
 from ..workspace import Limits
 from . import stats_adapter
 from .codes import Kind, Reason
@@ -32,7 +34,7 @@ class Examination:
     kind: Kind = Kind.UNKNOWN
     findings: list[Finding] = field(default_factory=list)  # errors here mean: reject
     reading: CardReading | None = None
-    stats: Any = None  # what engine.stats read from a workbook
+    stats: Submission | None = None  # what engine.stats read from a workbook
     crash: str = ""  # traceback of an unexpected exception (an engine bug, reported, file rejected)
 
     @property
@@ -63,11 +65,12 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits) -> Examination:
+def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits,
+            rounds: dict[int, Period] | None = None) -> Examination:
     ex = Examination()
     try:
         with time_limit(limits.max_seconds_per_file):
-            _examine(ex, path, name, root, key, limits)
+            _examine(ex, path, name, root, key, limits, rounds or {})
     except TimeLimit:
         ex.findings.append(error(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，文件可能被恶意构造或异常复杂，已拒收。"
                                                     f"如确属正常文件，请联系管理员调整 [limits] max_seconds_per_file。"))
@@ -81,14 +84,15 @@ def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits) -> Ex
     return ex
 
 
-def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, limits: Limits) -> None:
+def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, limits: Limits,
+             rounds: dict[int, Period]) -> None:
     pf = preflight(path, name, limits)
     ex.findings.extend(pf.findings)
     ex.content, ex.pages = pf.content, pf.pages
     if not pf.ok:
         return
     if pf.content in ("xlsx", "xls"):
-        _examine_workbook(ex, path, root)
+        _examine_workbook(ex, path, root, rounds)
         return
     reading = read_card(path, pf.content, key)
     ex.reading = reading
@@ -106,8 +110,8 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     ex.kind = Kind.FEEDBACK_CARD
 
 
-def _examine_workbook(ex: Examination, path: Path, root: Path) -> None:
-    kind, result, findings = stats_adapter.read(path, root)
+def _examine_workbook(ex: Examination, path: Path, root: Path, rounds: dict[int, Period]) -> None:
+    kind, result, findings = stats_adapter.read(path, root, rounds)
     ex.kind = kind
     ex.stats = result
     ex.findings.extend(findings)

@@ -3,8 +3,7 @@
 ``Batch`` holds one database transaction for up to ``BATCH_SIZE`` files.  Everything that
 touches the database (archive item, register columns, audit entries) happens inside it, each
 file in its own SAVEPOINT so one refused file does not undo the others; everything that moves a
-claimed file out of the run directory (delete after filing, move to ``rejected/`` or
-``needs_review/``) is *deferred until after the commit*.  So a crash at any moment leaves each
+claimed file out of the run directory (delete after filing, move to ``rejected/``) is *deferred until after the commit*.  So a crash at any moment leaves each
 file either still claimed (the next run redoes it; its uncommitted rows never existed) or done.
 Reason files are written before the commit: a redo rewrites them under the same name.
 
@@ -21,8 +20,7 @@ import contextlib
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +28,22 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import get_engine
-from ..findings import RuqiError, Severity, error, exception_detail, exception_reason
-from ..readback import ReadMethod
+from ..findings import Finding, Findings, RuqiError, Severity, error, exception_detail, exception_reason
+from ..readback import CardReading
+from ..readback.common import QUESTION_COUNT
 from ..register import by_serial
+from ..stats import Submission
 from ..text import sentences
 from ..workspace import Workspace
 from . import stats_adapter
-from .cards import card_meta, note_held, refresh_visit
-from .claim import Claimed, Run
-from .codes import Flag, Kind, Reason, Status
+from .cards import card_meta, refresh_visit
+from .claim import Item, Run
+from .codes import Kind, Reason, Status
 from .examine import Examination
-from .outcome import Outcome
-from .preflight import display_name, not_utf8, raw_name
-from .shelve import NEEDS_REVIEW_DIR, finding_dicts, now_iso, reason_files, target_for, write_reasons
+from .handlers import Handler
+from .outcome import Outcome, no_answers
+from .preflight import not_utf8, raw_name
+from .shelve import finding_dicts, now_iso, reason_files, target_for, write_reasons
 from .storage import trouble
 from .survey import left_outcome, still_writing
 from .validate import check_card
@@ -50,34 +51,11 @@ from .validate import check_card
 BATCH_SIZE = 25
 BATCH_SECONDS = 2.0  # commit at least this often, so `ruqi watch` files promptly
 GENERATED_TYPES = ("card_generated", "notice", "notice_board")
-ARCHIVABLE_CONTENT = ("pdf", "docx", "xlsx", "xls")
-
-
-@dataclass(slots=True)
-class Item:
-    claim: Claimed
-    sha256: str
-    size: int
-    received_at: datetime
-    mtime_ns: int = 0  # with size: the file as claimed; a change means it is still being written
-    source: dict[str, Any] | None = None  # provenance when it arrived by e-mail (engine.provenance)
-
-    @property
-    def name(self) -> str:
-        """The name as printed, logged and stored (``display_name``: a non-UTF-8 name, readable)."""
-        return display_name(self.claim.name)
-
-    def changed(self) -> bool:
-        try:
-            st = self.claim.path.stat()
-        except FileNotFoundError:
-            return False  # handled by whoever took it
-        return (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns)
 
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """Bytes seen before: an archive item, or a photo waiting in needs_review/."""
+    """Bytes seen before: an archive item, or a photo an earlier release left in inbox/needs_review/."""
 
     kind: str  # "archive" / "held"
     form_type: str = ""
@@ -214,10 +192,9 @@ class Batch:
         self._reserved = reserved
 
     def _crashed(self, it: Item, e: Exception, crash: str) -> Outcome:
-        out = Outcome(it.name, it.sha256, Status.REJECTED)
-        out.findings.add(error(Reason.INTERNAL_ERROR, "处理此文件时程序出错，文件已原样退回，其他文件照常处理。"
-                                                      "请把本文件连同 reason.json（内有出错记录）交给管理员。",
-                                 detail=exception_detail(e)))
+        out = Outcome(it.name, it.sha256, Status.REJECTED, findings=Findings([
+            error(Reason.INTERNAL_ERROR, "处理此文件时程序出错，文件已原样退回，其他文件照常处理。"
+                                         "请把本文件连同 reason.json（内有出错记录）交给管理员。", detail=exception_detail(e))]))
         marks = len(self._after), len(self._written), dict(self._reserved)
         sp = self.s.begin_nested()
         try:
@@ -242,55 +219,45 @@ class Batch:
 
     # ---- outcomes
 
-    def finish(self, it: Item, ex: Examination) -> Outcome:
+    def finish(self, it: Item, ex: Examination, handler: Handler | None) -> Outcome:
+        """The file as examined, to the handler chosen for it (``handlers.handler_for``), or rejected."""
         if it.changed():
             return self.leave(it, Reason.STILL_WRITING, still_writing("读取期间大小或修改时间发生了变化"))
-        out = Outcome(it.name, it.sha256, Status.REJECTED, kind=ex.kind)
-        out.findings.extend(ex.findings)
-        if ex.reading is not None:
-            out.serial = ex.reading.serial
-            out.answers = ex.reading.answers_json()
-        if ex.rejected:
-            return self.reject(it, out, ex.crash, stats=ex.stats)
-        if ex.kind is Kind.FEEDBACK_CARD or (ex.reading is not None and ex.reading.method is ReadMethod.IMAGE):
-            return self.file_card(it, out, ex)
-        if ex.kind.name.startswith("STATS_TABLE"):
-            return self.file_stats(it, out, ex)
-        out.findings.add(error(Reason.NOT_A_CARD, "无法判断这是什么文件，已退回。"))
-        return self.reject(it, out)
+        if handler is not None:
+            return handler.handle(self, it, ex)
+        findings = list(ex.findings)
+        if not ex.rejected:
+            findings.append(error(Reason.NOT_A_CARD, "无法判断这是什么文件，已退回。"))
+        reading = ex.reading
+        return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=ex.kind,
+                                       serial=reading.serial if reading else None,
+                                       answers=reading.answers_json() if reading else no_answers(),
+                                       findings=Findings(findings)), ex.crash, stats=ex.stats)
 
-    def reject(self, it: Item, out: Outcome, crash: str = "", stats: Any = None) -> Outcome:
-        """``stats``: what the stats desk read, for a statistics workbook (its unit then shows 已退回)."""
+    def reject(self, it: Item, out: Outcome, crash: str = "", stats: Submission | None = None) -> Outcome:
+        """``out`` shelved in ``rejected/``; ``stats``: what the stats desk read, for a statistics
+        workbook (its unit then shows 已退回)."""
         from ..archive import log_action
 
-        out.status = Status.REJECTED
-        self._shelve(it, out, self.ws.rejected, "已退回，未归档（原文件保持原样）",
-                     "按上述原因处理后，把改好的文件重新放入收件箱即可；本文件可删除。", crash)
+        out = replace(out, status=Status.REJECTED)
+        out = replace(out, location=self._shelve(it, out, self.ws.rejected, "已退回，未归档（原文件保持原样）",
+                                                 "按上述原因处理后，把改好的文件重新放入收件箱即可；本文件可删除。", crash))
         if stats is not None:
-            stats_adapter.note_rejected(self.ws, stats, out.findings, it.received_at, it.name, out.location or "",
+            stats_adapter.note_rejected(self.ws, stats, out.findings, it.received_at, it.name, out.location,
                                         self.actor, self.s)
         log_action(self.ws, "reject", it.name, actor=self.actor, session=self.s,
                    details={"sha256": it.sha256, "codes": out.findings.codes(), "stored_as": out.location,
                             "run": self.run.id})
         return out
 
-    def hold(self, it: Item, out: Outcome) -> Outcome:
-        if Flag.NEEDS_REVIEW not in out.flags:
-            out.flags.append(str(Flag.NEEDS_REVIEW))
-        out.status = Status.NEEDS_REVIEW
-        directory = self.ws.inbox / NEEDS_REVIEW_DIR
-        directory.mkdir(exist_ok=True)
-        self._shelve(it, out, directory, "待人工核对（归档系统暂不接收图片格式，原文件保存在此）",
-                     "请打开图片核对十个问题的回答；核对后可让企业补交 PDF，或由纪委在审查中记录。")
-        return out
-
-    def _shelve(self, it: Item, out: Outcome, directory: Path, heading: str, advice: str, crash: str = "") -> Path:
+    def _shelve(self, it: Item, out: Outcome, directory: Path, heading: str, advice: str, crash: str = "") -> str:
+        """Where ``out``'s file will be (workspace-relative) once the batch commits."""
         target, there = target_for(directory, it.name, it.sha256, self._reserved)
         self._reserved[target] = it.sha256
-        out.location = str(target.relative_to(self.ws.root))
+        location = str(target.relative_to(self.ws.root))
         if there:
             self._release(it)  # identical bytes already shelved under this name
-            return target
+            return location
         record = {
             "file": it.name, "stored_as": target.name, "sha256": it.sha256, "size": it.size,
             "received_at": it.received_at.isoformat(timespec="seconds"), "handled_at": now_iso(),
@@ -306,29 +273,31 @@ class Batch:
         self._written.extend(reason_files(target))
         write_reasons(target, record, heading, advice)
         self._after.append(lambda c=it.claim, t=target: self.run.move_out(c, t))
-        return target
+        return location
 
     def known(self, it: Item, k: Known) -> Outcome:
         """Bytes seen before: a duplicate, a blank we generated, or the leftover of a killed run."""
         from ..archive import log_action
 
         if k.kind == "archive" and k.form_type in GENERATED_TYPES:
-            out = Outcome(it.name, it.sha256, Status.REJECTED, serial=k.serial or None,
-                          kind=Kind.FEEDBACK_CARD if k.form_type == "card_generated" else Kind.UNKNOWN)
-            out.findings.add(error(Reason.GENERATED_COPY, f"这是本局生成的空白文书（{k.archival_code}）原件，不是企业交回的。"
-                                                          f"请放入企业填写后交回的文件。"))
-            return self.reject(it, out)
+            return self.reject(it, Outcome(
+                it.name, it.sha256, Status.REJECTED, serial=k.serial or None,
+                kind=Kind.FEEDBACK_CARD if k.form_type == "card_generated" else Kind.UNKNOWN,
+                findings=Findings([error(Reason.GENERATED_COPY, f"这是本局生成的空白文书（{k.archival_code}）原件，不是企业交回的。"
+                                                                f"请放入企业填写后交回的文件。")])))
         out = _known_outcome(it, k)
         if it.claim.adopted and k.original_name == it.name:
             # A killed run filed it and died before deleting its claim: report what it did.
-            out.status = Status(k.extra["status"]) if k.extra and k.extra.get("status") in set(Status) else Status.FILED
-            out.archival_code, out.item_id, out.recovered, out.duplicate_of = k.archival_code, k.item_id, True, ""
+            status = Status(k.extra["status"]) if k.extra and k.extra.get("status") in set(Status) else Status.FILED
+            out = replace(out, status=status, archival_code=k.archival_code, item_id=k.item_id, recovered=True,
+                          duplicate_of="")
             if k.serial:
                 v = by_serial(self.s, k.serial)
                 if v is not None:
                     refresh_visit(self.s, v)
         else:
-            out.findings.add(error("DUPLICATE", f"相同内容的文件已经收过（{out.duplicate_of}），本次不重复归档。", "文件"))
+            out = replace(out, findings=Findings([
+                error("DUPLICATE", f"相同内容的文件已经收过（{out.duplicate_of}），本次不重复归档。", "文件")]))
             log_action(self.ws, "receive", it.name, actor=self.actor, session=self.s,
                        details={"sha256": it.sha256, "status": "duplicate", "duplicate_of": out.duplicate_of,
                                 "run": self.run.id})
@@ -337,11 +306,10 @@ class Batch:
 
     # ---- cards
 
-    def file_card(self, it: Item, out: Outcome, ex: Examination) -> Outcome:
+    def file_card(self, it: Item, kind: Kind, reading: CardReading, read: list[Finding]) -> Outcome:
+        """A returned card (typed, ticked or scanned) into the archive, checked against the register."""
         from ..archive import file_item
 
-        reading = ex.reading
-        assert reading is not None
         s = self.s
         # Checked again inside the write transaction: another run may have filed these bytes
         # since this one started (two identical files dropped under different names).
@@ -350,13 +318,9 @@ class Batch:
             return self.known(it, k)
         visit = by_serial(s, reading.serial) if reading.serial else None
         check = check_card(reading, visit, it.received_at, self.ws.config.late_days)
-        out.findings.extend(check.findings)
-        out.flags = list(check.flags)
-        out.status = Status.NEEDS_REVIEW if check.needs_review else Status.FILED
-        if ex.content not in ARCHIVABLE_CONTENT or not _archive_accepts(ex.content):
-            note_held(visit, it.received_at, check)
-            return self.hold(it, out)
-        meta = card_meta(reading, check, visit, it.name, it.received_at, out.status, it.sha256)
+        findings = Findings([*read, *check.findings])
+        status = Status.NEEDS_REVIEW if check.needs_review else Status.FILED
+        meta = card_meta(reading, check, visit, it.name, it.received_at, status, it.sha256)
         if it.source:
             meta.extra["mail"] = it.source
         try:
@@ -365,20 +329,21 @@ class Batch:
             # (RuqiError) is raised before anything is written.
             row = file_item(self.ws, it.claim.path, meta, actor=self.actor, session=s)
         except RuqiError as e:  # the archive refused it (format, metadata): keep it, say why
-            out.findings.add(error(Reason.UNREADABLE, f"归档系统拒收：{e.finding.message}"))
-            return self.reject(it, out)
+            findings.add(error(Reason.UNREADABLE, f"归档系统拒收：{e.finding.message}"))
+            return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
+                                           answers=reading.answers_json(), flags=list(check.flags), findings=findings))
         if visit is not None:
             refresh_visit(s, visit)
-        out.archival_code, out.item_id, out.location = row.archival_code, row.id, row.rel_path
         self._release(it)
-        return out
+        return Outcome(it.name, it.sha256, status, kind=kind, serial=reading.serial, answers=reading.answers_json(),
+                       flags=list(check.flags), findings=findings, location=row.rel_path,
+                       archival_code=row.archival_code, item_id=row.id)
 
     # ---- statistics tables
 
-    def file_stats(self, it: Item, out: Outcome, ex: Examination) -> Outcome:
-        sub = ex.stats
-        if sub is not None:
-            sub.path = it.claim.path  # read in a worker: accept files this very file
+    def file_stats(self, it: Item, kind: Kind, sub: Submission, read: list[Finding]) -> Outcome:
+        """A county workbook to the stats desk, which files it and records its rows."""
+        sub.path = it.claim.path  # read in a worker: accept files this very file
         k = _archived(self.s, it.sha256)
         if k is not None:
             return self.known(it, k)
@@ -391,14 +356,13 @@ class Batch:
             if trouble(e, self.ws) is not None:
                 raise  # a full disk is not the table's fault
             why = sentences(f.message for f in e.findings) if isinstance(e, RuqiError) else exception_reason(e)
-            out.findings.add(error(Reason.STATS_REJECTED, f"统计表未能入库：{why}", detail=exception_detail(e)))
-            return self.reject(it, out, stats=sub)
-        out.status = Status.FILED
-        out.flags = sorted({f.code for f in out.findings if f.severity is Severity.WARNING})
-        out.archival_code = getattr(res, "archival_code", "") or ""
-        out.location = getattr(res, "rel_path", "") or ""
+            refused = error(Reason.STATS_REJECTED, f"统计表未能入库：{why}", detail=exception_detail(e))
+            return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind,
+                                           findings=Findings([*read, refused])), stats=sub)
         self._release(it)
-        return out
+        return Outcome(it.name, it.sha256, Status.FILED, kind=kind, findings=Findings(list(read)),
+                       flags=sorted({f.code for f in read if f.severity is Severity.WARNING}),
+                       archival_code=res.archival_code, location=res.rel_path)
 
 
 def _remove_files(paths: list[Path]) -> None:
@@ -407,12 +371,6 @@ def _remove_files(paths: list[Path]) -> None:
     for p in paths:
         if p.is_file() or p.is_symlink():
             p.unlink(missing_ok=True)
-
-
-def _archive_accepts(content: str) -> bool:
-    from ..archive.formats import ALLOWED
-
-    return content in ALLOWED
 
 
 def _archived(s: Session, sha256: str) -> Known | None:
@@ -428,12 +386,14 @@ def known_from_row(r: Any) -> Known:
 
 
 def _known_outcome(it: Item, k: Known) -> Outcome:
-    out = Outcome(it.name, it.sha256, Status.DUPLICATE, duplicate_of=k.archival_code or k.location, location=k.location)
     extra = k.extra or {}
-    if extra:
-        out.kind = Kind(extra["kind"]) if extra.get("kind") in set(Kind) else Kind.UNKNOWN
-        out.serial = extra.get("serial_read") or k.serial or None
-        if isinstance(extra.get("answers"), dict):
-            out.answers = {str(i): extra["answers"].get(str(i)) for i in range(1, 11)}
-        out.flags = list(k.flags)
-    return out
+    if not extra:
+        return Outcome(it.name, it.sha256, Status.DUPLICATE, duplicate_of=k.archival_code or k.location,
+                       location=k.location)
+    answers = extra.get("answers")
+    return Outcome(it.name, it.sha256, Status.DUPLICATE, duplicate_of=k.archival_code or k.location, location=k.location,
+                   kind=Kind(extra["kind"]) if extra.get("kind") in set(Kind) else Kind.UNKNOWN,
+                   serial=extra.get("serial_read") or k.serial or None,
+                   answers={str(i): answers.get(str(i)) for i in range(1, QUESTION_COUNT + 1)}
+                   if isinstance(answers, dict) else no_answers(),
+                   flags=list(k.flags))

@@ -14,9 +14,10 @@ def no_answers() -> dict[str, str | None]:
     return {str(i): None for i in range(1, QUESTION_COUNT + 1)}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
-    """One file's result; ``to_json`` is the ``ruqi ingest --json`` line."""
+    """One file's result, built once where it is decided (``dataclasses.replace`` for the shelved
+    location); ``to_json`` is the ``ruqi ingest --json`` line."""
 
     file: str
     sha256: str

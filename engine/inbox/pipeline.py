@@ -8,22 +8,24 @@ Per file, in this order (paperless-ngx's consumer, in small steps):
    files a dead run left there are adopted first;
 2. **hash + duplicate check**: SHA-256; bytes already in the archive are ``duplicate`` (or, for a
    file a killed run had already filed, ``filed`` again without filing twice);
-3. **examine** in a process pool, no database: preflight, classify, read (``engine.inbox.pool``,
-   ``engine.inbox.examine``);
-4. **validate** against the register (``engine.inbox.validate``);
-5. **file or shelve** in batched transactions (``engine.inbox.finish``): the archive item and
-   the register's card columns together; the claimed copy is deleted only after the commit.
+3. **examine** in a process pool, no database: preflight, then the reader for the content
+   (``engine.inbox.pool``, ``engine.inbox.examine``);
+4. **route**, once: ``engine.inbox.handlers.handler_for`` picks the handler of this kind of return
+   (form card, scanned card, workbook); none takes a file examine rejected;
+5. **file or shelve** in batched transactions (``engine.inbox.finish``): the handler validates
+   (``engine.inbox.validate``) and files the archive item and the register's card columns
+   together; the claimed copy is deleted only after the commit.
 
 Where each status lives:
 
 - ``filed``: the archive (form type ``card_returned``; ``other`` when the serial matches no
   inspection; ``stats_table`` for a statistics workbook) and, for a known serial, the register's
   ``card_*`` columns;
-- ``needs_review``: in the archive with flag ``NEEDS_REVIEW`` when the archive accepts the format
-  (PDF, docx); a JPG/PNG/TIFF photo, which the archive does not take, waits in
-  ``inbox/needs_review/`` with ``<name>.reason.txt``/``.reason.json``;
+- ``needs_review``: in the archive with flag ``NEEDS_REVIEW`` (answers unclear, or a JPEG/PNG/TIFF
+  scan or photo, whose ticks are not read yet);
 - ``rejected``: ``inbox/rejected/``, byte-identical, with ``<name>.reason.txt``/``.reason.json``;
-- ``duplicate``: the bytes are already archived (or waiting in ``needs_review/``); the copy is
+- ``duplicate``: the bytes are already archived (or in the ``needs_review/`` an earlier release
+  kept photos in); the copy is
   deleted and its receipt written to the audit log;
 - ``skipped``: still in ``inbox/``, untouched (nothing claimed, or the claim put back).
 
@@ -41,9 +43,11 @@ from sqlalchemy import select
 from ..db import session
 from ..provenance import sources_for
 from ..workspace import Workspace
-from .claim import Claimed, Run
+from . import stats_adapter
+from .claim import Claimed, Item, Run
 from .codes import Reason, Status
-from .finish import Batch, Item, Known, known_from_row
+from .finish import Batch, Known, known_from_row
+from .handlers import handler_for
 from .outcome import IngestReport, Outcome
 from .pool import Job, examine_all
 from .shelve import NEEDS_REVIEW_DIR, held_index, sha256_of
@@ -158,12 +162,13 @@ def _finish_all(ws: Workspace, batch: Batch, report: IngestReport, items: list[I
         else:
             add(batch.handle(it, lambda it=it, k=known: batch.known(it, k)))
     jobs = [Job(it.claim.path, it.claim.name) for it in todo.values()]
+    rounds = stats_adapter.issued_periods(ws, batch.s) if jobs else {}
     # Commit whenever the workers are behind: the write lock is never held while waiting.
     for job, ex in examine_all(jobs, ws.root, ws.key, ws.config.limits, workers=workers, lock_fd=run.lock_fd,
-                               on_wait=batch.commit):
+                               on_wait=batch.commit, rounds=rounds):
         it = todo[str(job.path)]
-        # A statistics table is accepted in a transaction of its own (no SAVEPOINT around it).
-        add(batch.handle(it, lambda it=it, ex=ex: batch.finish(it, ex), savepoint=not ex.kind.name.startswith("STATS")))
+        h = handler_for(ex)  # decided once, here
+        add(batch.handle(it, lambda it=it, ex=ex, h=h: batch.finish(it, ex, h), savepoint=h is None or h.savepoint))
         batch.maybe_commit()
 
 

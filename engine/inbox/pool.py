@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..db import forbid_database
 from ..findings import error, exception_detail
+from ..stats import Period
 from .codes import Reason
 from .examine import Examination, examine
 
@@ -39,9 +41,10 @@ def default_workers() -> int:
 
 def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, workers: int | None = None,
                 lock_fd: int | None = None, on_wait: Callable[[], None] | None = None,
-                ) -> Iterator[tuple[Job, Examination]]:
+                rounds: dict[int, Period] | None = None) -> Iterator[tuple[Job, Examination]]:
     """(job, examination) in input order.  ``lock_fd``: a descriptor the workers must not keep;
-    ``on_wait()``: called before blocking on a result that is not ready yet."""
+    ``on_wait()``: called before blocking on a result that is not ready yet; ``rounds``: the
+    statistics rounds issued (the workers never open the database)."""
     n = max(1, workers if workers is not None else default_workers())
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     backstop = limits.max_seconds_per_file + BACKSTOP_EXTRA_S
@@ -49,7 +52,7 @@ def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Any, *, wor
     while pending:
         pool = ctx.Pool(min(n, len(pending)), initializer=_worker_init, initargs=(lock_fd,))
         try:
-            running = [(j, pool.apply_async(_call, (str(j.path), j.name, str(root), key, limits))) for j in pending]
+            running = [(j, pool.apply_async(_call, (str(j.path), j.name, str(root), key, limits, rounds or {}))) for j in pending]
             pending = []
             for k, (job, res) in enumerate(running):
                 if on_wait is not None and not res.ready():
@@ -75,20 +78,18 @@ def _failed(code: Reason, message: str, detail: str = "") -> Examination:
     return Examination(findings=[error(code, message, detail=detail)])
 
 
-def _call(path: str, name: str, root: str, key: bytes, limits: Any) -> Examination:
-    return examine(Path(path), name, Path(root), key, limits)
+def _call(path: str, name: str, root: str, key: bytes, limits: Any, rounds: dict[int, Period]) -> Examination:
+    return examine(Path(path), name, Path(root), key, limits, rounds)
 
 
 def _worker_init(lock_fd: int | None) -> None:
     # A forked worker must not keep the run's claim lock (a killed run would look alive for as
-    # long as its orphaned workers live) nor use the parent's database connections.
+    # long as its orphaned workers live) nor use the parent's database connections; it has no
+    # business with the database at all (``forbid_database``).
     if lock_fd is not None:
         with contextlib.suppress(OSError):
             os.close(lock_fd)
-    from ..db import _ENGINES
-
-    for eng in _ENGINES.values():
-        eng.dispose(close=False)
+    forbid_database()
     _limit_memory()
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..findings import Finding, Findings, error, exception_detail, exception_reason, warning
+from ..images import MAX_PIXELS, pillow
 from ..workspace import Limits
 from .codes import Reason
 
@@ -40,7 +41,6 @@ MAX_SAFE_STEM_BYTES = 120  # 40 Chinese characters
 MAX_ZIP_ENTRIES = 2000
 MAX_RATIO = 200  # Office XML compresses ~10:1; 200:1 over a megabyte is a bomb
 RATIO_MIN_BYTES = 1 << 20
-MAX_PIXELS = 80_000_000  # an A4 page at 600 dpi is 35 MP
 _CHUNK = 1 << 16
 
 ALLOWED_EXTENSIONS = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx", ".xls": "xls", ".jpg": "image",
@@ -328,8 +328,9 @@ def check_pdf(path: Path, limits: Limits, findings: Findings) -> int | None:
 
 
 def check_image(path: Path, limits: Limits, findings: Findings) -> int | None:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
+    Image = pillow()  # noqa: N806 - the module, as Pillow spells it
     try:
         with Image.open(path) as img:
             w, h = img.size

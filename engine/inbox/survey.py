@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..findings import error
+from ..findings import Findings, error
 from .claim import PROCESSING, ignored
 from .codes import Reason, Status
 from .outcome import Outcome
@@ -54,9 +54,8 @@ class Survey:
 
 def left_outcome(name: str, code: Reason, message: str, detail: str = "") -> Outcome:
     shown = display_name(name)
-    out = Outcome(shown, "", Status.SKIPPED, location=f"inbox/{shown}")
-    out.findings.add(error(code, message, "文件", detail))
-    return out
+    return Outcome(shown, "", Status.SKIPPED, location=f"inbox/{shown}",
+                   findings=Findings([error(code, message, "文件", detail)]))
 
 
 def signature(st: os.stat_result) -> Signature:

@@ -18,7 +18,8 @@ go into the archive and the register for the 纪委 review:
 - ``QR_MISSING``: no QR of ours with a valid signature was found (the picture was deleted, cannot
   be decoded, or is not ours).  Such a card is tied to its visit only by what is printed on it,
   which anyone can retype in Word, so it always goes on the 纪委 list, SUSPECT or not;
-- ``NEEDS_REVIEW``: a scan/photo, or at least one answer error.
+- ``NEEDS_REVIEW``: a reading below ``REVIEW_BELOW`` confidence (a scan/photo), or at least one
+  answer error.
 """
 
 from __future__ import annotations
@@ -37,13 +38,16 @@ from ..readback.common import (
     YES,
     AnswerProblem,
     CardReading,
-    ReadMethod,
     normalize,
 )
 from .codes import Flag
 
 if TYPE_CHECKING:
     from ..register import Visit
+
+# A reading less sure than this (``CardReading.confidence``: a scan or photo whose ticks are not
+# read) is not checked answer by answer: a person reads the card (NEEDS_REVIEW).
+REVIEW_BELOW = 0.5
 
 
 class CardCode(StrEnum):
@@ -112,7 +116,7 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
     if not reading.qr_verified:
         c.findings.add(qr_missing_finding(reading))
         c.flag(Flag.QR_MISSING)
-    if reading.method is ReadMethod.IMAGE:
+    if reading.confidence < REVIEW_BELOW:
         c.findings.add(warning(CardCode.SCAN, reading.needs_review or "扫描件需人工核对。"))
         c.flag(Flag.NEEDS_REVIEW)
     else:

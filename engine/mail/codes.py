@@ -41,10 +41,10 @@ class MailCode(StrEnum):
     MANY_RECIPIENTS = "MAIL_MANY_RECIPIENTS"  # warning: only the first addresses are kept
     NOT_A_RETURN = "MAIL_NOT_A_RETURN"  # an attachment of a kind no return can be
     NESTED_TOO_DEEP = "MAIL_NESTED_TOO_DEEP"
-    ARCHIVE_TOO_LARGE = "MAIL_ARCHIVE_TOO_LARGE"  # zip bomb, or too many members
-    ARCHIVE_CORRUPT = "MAIL_ARCHIVE_CORRUPT"
+    ARCHIVE_TOO_LARGE = "MAIL_ARCHIVE_TOO_LARGE"  # zip/RAR bomb (declared or unpacked size), or too many members
+    ARCHIVE_CORRUPT = "MAIL_ARCHIVE_CORRUPT"  # the archive, or one damaged member of it
     ARCHIVE_ENCRYPTED = "MAIL_ARCHIVE_ENCRYPTED"
-    RAR_UNSUPPORTED = "MAIL_RAR_UNSUPPORTED"  # handed to the inbox as is: rejected there with its reason
+    RAR_UNSUPPORTED = "MAIL_RAR_UNSUPPORTED"  # a RAR with no tool (unar/bsdtar) installed to open it, or a 7z
     TNEF_UNREADABLE = "MAIL_TNEF_UNREADABLE"
     EMPTY_PART = "MAIL_EMPTY_PART"
     ALREADY_RECEIVED = "MAIL_ALREADY_RECEIVED"

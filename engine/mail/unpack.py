@@ -1,6 +1,6 @@
 """Taking a message apart: its envelope (the provenance) and every attachment that could be a return.
 
-No network, no files, no database: ``unpack(raw, limits)`` turns the bytes of one message into an
+No network, no database, no files of ours: ``unpack(raw, limits)`` turns the bytes of one message into an
 ``Unpacked`` value.  It never raises; what it could not take is a ``Part`` with a code and a
 Chinese message, and the caller goes on with the next message.
 
@@ -13,27 +13,40 @@ What Chinese mail clients send, and what is done with it:
   then by the name;
 - a body in GB2312 whose characters are really GBK/GB18030: decoded with GB18030 (a superset);
 - TNEF (``winmail.dat``, ``application/ms-tnef``) from Outlook: opened with ``tnefparse``;
-- forwarded mails (``message/rfc822``, or an attached ``.eml``), zip files (member names in GBK
-  when the zip does not say UTF-8) and inline images (a photo pasted into the body) are opened;
-  nesting stops at ``MAX_DEPTH`` levels, a zip at ``MAX_ZIP_MEMBERS`` members or when what it
-  unpacks exceeds ``[limits] max_unzipped_mb`` (read as a stream: the sizes a zip claims are
-  not trusted);
-- rar/7z cannot be opened here (no maintained pure-Python reader on this platform): such an
-  attachment is refused with ``MAIL_RAR_UNSUPPORTED`` and the message is listed for a person.
+- forwarded mails (``message/rfc822``, or an attached ``.eml``), zip and RAR files and inline images
+  (a photo pasted into the body) are opened; zip and RAR go through one path (``_Walker.archive``):
+  nesting stops at ``MAX_DEPTH`` levels, an archive at ``MAX_ZIP_MEMBERS`` members, or when the
+  sizes it declares, or what it really unpacks (read as a stream: declared sizes are not trusted),
+  exceed ``[limits] max_unzipped_mb``; member names only label a part, the inbox gets the last
+  component made safe (``Part.inbox_name``), so ``../x.pdf`` is ``x.pdf``;
+- zip member names in GBK when the zip does not say UTF-8; RAR 4 names without the Unicode flag
+  (WinRAR < 5, 好压, 360压缩) are the sender's code page, read as UTF-8, else GB18030; RAR 5 names are UTF-8;
+- RAR is read with ``rarfile``, which needs a Debian tool for compressed members (``unar``, or
+  ``bsdtar`` from libarchive-tools; ``scripts/setup.sh`` installs unar).  Without one, every RAR
+  (stored or not) is refused with ``MAIL_RAR_UNSUPPORTED`` and the message is listed for a person.
+  rarfile hands a compressed member to the tool via a temporary file: the only files this module
+  causes to be written;
+- 7z is not opened (py7zr would bring several compiled codec packages for a format senders rarely
+  use): refused with ``MAIL_RAR_UNSUPPORTED`` too, with its own message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from pathlib import PurePosixPath
+from typing import IO
+
+import rarfile
 
 from ..findings import Finding, error, exception_detail, exception_reason, warning
 from ..inbox.codes import Reason
@@ -49,7 +62,8 @@ MAX_BODY_CHARS = 20_000  # body text kept for the cloud-link check
 RETURN_EXTENSIONS = {".pdf", ".docx", ".xlsx", ".xls", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif",
                      ".doc", ".wps", ".et", ".bmp", ".gif", ".webp", ".ofd"}
 ARCHIVE_EXTENSIONS = {".zip"}
-UNSUPPORTED_ARCHIVES = {".rar", ".7z"}
+UNSUPPORTED_ARCHIVES = {".7z"}
+RAR_MAGIC = b"Rar!\x1a\x07"  # RAR 4 and RAR 5 alike
 # Attachments that are never returns: signatures, contact cards, calendar invites, mail-client clutter.
 NOT_RETURNS = {".p7s", ".p7m", ".asc", ".sig", ".vcf", ".ics", ".txt", ".htm", ".html", ".url", ".lnk", ".exe", ".bat",
                ".js", ".css", ".xml", ".json", ".log"}
@@ -317,9 +331,12 @@ class _Walker:
         if magic == "zip" and (ext in ARCHIVE_EXTENSIONS or not _is_office(data)):
             self.zip(name, data, depth)
             return
-        if ext in UNSUPPORTED_ARCHIVES or data[:4] == b"Rar!" or data[:4] == b"7z\xbc\xaf":
+        if data[:6] == RAR_MAGIC or ext == ".rar":
+            self.rar(name, data, depth)
+            return
+        if ext in UNSUPPORTED_ARCHIVES or data[:4] == b"7z\xbc\xaf":
             self.add(name, data, PartStatus.REFUSED, MailCode.RAR_UNSUPPORTED,
-                     "RAR/7z 压缩包不能自动解压。请工作人员解压后把其中的文件放入收件箱，或请发件人直接发送文件（或 zip）。")
+                     "7z 压缩包不能自动解压。请工作人员解压后把其中的文件放入收件箱，或请发件人直接发送文件（或 zip、rar）。")
             return
         if len(data) > self.limits.max_file_mb * 1024 * 1024:
             self.add(name, None, PartStatus.REFUSED, Reason.TOO_LARGE,
@@ -357,48 +374,129 @@ class _Walker:
             self.consider(f"{name}/{inner.strip(chr(0)) or '附件'}", bytes(blob or b""), depth + 1)
 
     def zip(self, name: str, data: bytes, depth: int) -> None:
+        self.archive(name, data, depth, _zip_members, ZIP_ERRORS)
+
+    def rar(self, name: str, data: bytes, depth: int) -> None:
+        if not rar_backend():
+            self.add(name, data, PartStatus.REFUSED, MailCode.RAR_UNSUPPORTED,
+                     "本机没有安装 RAR 解压工具（unar 或 bsdtar），这个 RAR 压缩包未能自动解开。请工作人员解压后把其中的文件"
+                     "放入收件箱；请管理员安装 unar（sudo apt-get install unar），以后的 RAR 附件即可自动解开。")
+            return
+        self.archive(name, data, depth, _rar_members, RAR_ERRORS)
+
+    def archive(self, name: str, data: bytes, depth: int, members_of: Callable[[bytes], list[_Member]],
+                errors: tuple[type[BaseException], ...]) -> None:
+        """Open a zip or RAR the same way: depth, member count, declared then actual size, names kept as labels."""
         if depth + 1 > MAX_DEPTH:
             self.add(name, None, PartStatus.REFUSED, MailCode.NESTED_TOO_DEEP,
                      f"压缩包嵌套超过 {MAX_DEPTH} 层，未再打开。请把文件直接放在一个压缩包里发送。")
             return
         try:
-            z = zipfile.ZipFile(io.BytesIO(data))
-            infos = [i for i in z.infolist() if not i.is_dir() and not _clutter(i.filename)]
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-            self.add(name, None, PartStatus.REFUSED, MailCode.ARCHIVE_CORRUPT, "压缩包已损坏，无法打开。请让发件人重新发送。")
+            members = members_of(data)
+        except rarfile.PasswordRequired:  # RAR with encrypted headers: not even the names can be read
+            self._encrypted(name)
             return
-        if len(infos) > MAX_ZIP_MEMBERS:
+        except errors:
+            self.add(name, None, PartStatus.REFUSED, MailCode.ARCHIVE_CORRUPT,
+                     "压缩包已损坏或不完整（例如分卷压缩只发了一部分），无法打开。请让发件人重新发送。")
+            return
+        if len(members) > MAX_ZIP_MEMBERS:
             self.add(name, None, PartStatus.REFUSED, MailCode.ARCHIVE_TOO_LARGE,
-                     f"压缩包里有 {len(infos)} 个文件（上限 {MAX_ZIP_MEMBERS}），未解压。请人工核实。")
+                     f"压缩包里有 {len(members)} 个文件（上限 {MAX_ZIP_MEMBERS}），未解压。请人工核实。")
             return
-        members: list[tuple[str, bytes]] = []
-        for info in infos:
-            if info.flag_bits & 0x1:
-                self.add(name, None, PartStatus.REFUSED, MailCode.ARCHIVE_ENCRYPTED, "压缩包设置了密码，无法打开。请让发件人取消密码后重新发送。")
-                return
-            blob = self._read_member(z, info)
-            if blob is None:
+        if any(m.encrypted for m in members):
+            self._encrypted(name)
+            return
+        declared = sum(m.size for m in members)
+        if declared > self.budget:  # refused before a byte is unpacked; what is read is counted again below
+            self.add(name, None, PartStatus.REFUSED, MailCode.ARCHIVE_TOO_LARGE,
+                     f"压缩包声称解压后有 {declared / 1048576:,.0f} MB（上限 {self.limits.max_unzipped_mb:g} MB），"
+                     "疑似恶意构造（“压缩炸弹”），未解压。")
+            return
+        taken: list[tuple[str, bytes | None]] = []
+        for m in members:
+            blob = self._read_member(m, errors)
+            if self.budget < 0:
                 self.add(name, None, PartStatus.REFUSED, MailCode.ARCHIVE_TOO_LARGE,
                          f"压缩包解压后超过 {self.limits.max_unzipped_mb:g} MB，疑似恶意构造（“压缩炸弹”），未解压。")
                 return
-            members.append((_member_name(info), blob))
-        if not members:
+            taken.append((m.name, blob))
+        if not taken:
             self.add(name, None, PartStatus.SKIPPED, MailCode.NOT_A_RETURN, "压缩包是空的。")
-        for member, blob in members:
-            self.consider(f"{name}/{member}", blob, depth + 1)
+        for member, blob in taken:
+            if blob is None:
+                self.add(f"{name}/{member}", None, PartStatus.REFUSED, MailCode.ARCHIVE_CORRUPT,
+                         "压缩包中的这个文件已损坏（校验不符或数据不全），未能取出。请让发件人重新发送。")
+            else:
+                self.consider(f"{name}/{member}", blob, depth + 1)
 
-    def _read_member(self, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    def _encrypted(self, name: str) -> None:
+        self.add(name, None, PartStatus.REFUSED, MailCode.ARCHIVE_ENCRYPTED, "压缩包设置了密码，无法打开。请让发件人取消密码后重新发送。")
+
+    def _read_member(self, m: _Member, errors: tuple[type[BaseException], ...]) -> bytes | None:
+        """The member's bytes, counted against the message's budget (sizes an archive claims are not trusted);
+        ``None`` when it is damaged or the budget ran out (``self.budget < 0`` then)."""
         chunks: list[bytes] = []
         try:
-            with z.open(info) as fh:
+            with m.open() as fh:
                 while chunk := fh.read(1 << 16):
                     self.budget -= len(chunk)
                     if self.budget < 0:
                         return None
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
-            return b""  # a damaged member: an empty part, reported as such
+        except errors:
+            return None
         return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """One file in a zip or RAR, whatever the format."""
+
+    name: str  # decoded for a person; made safe for inbox/ by ``Part.inbox_name``
+    size: int  # as declared: checked before reading, then not trusted
+    encrypted: bool
+    open: Callable[[], IO[bytes]]
+
+
+ZIP_ERRORS: tuple[type[BaseException], ...] = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+                                               RuntimeError)
+RAR_ERRORS: tuple[type[BaseException], ...] = (rarfile.Error, *ZIP_ERRORS)
+
+
+def _zip_members(data: bytes) -> list[_Member]:
+    z = zipfile.ZipFile(io.BytesIO(data))
+    return [_Member(_member_name(i), i.file_size, bool(i.flag_bits & 0x1), functools.partial(z.open, i))
+            for i in z.infolist() if not i.is_dir() and not _clutter(i.filename)]
+
+
+def _rar_members(data: bytes) -> list[_Member]:
+    r = rarfile.RarFile(io.BytesIO(data), errors="strict")  # strict: a truncated archive is an error, not a shorter list
+    out = []
+    for i in r.infolist():
+        name = _rar_name(i)
+        if i.is_file() and not _clutter(name):  # directories, symlinks and hard links are not returns
+            out.append(_Member(name, int(i.file_size or 0), bool(i.needs_password()), functools.partial(r.open, i)))
+    return out
+
+
+def rar_backend() -> bool:
+    """Whether rarfile finds a tool to unpack compressed RAR members (unrar, unar, 7z or bsdtar).  Checked before
+    every RAR, stored or not, so that what a clerk sees does not depend on how the sender compressed it."""
+    try:
+        rarfile.tool_setup()
+    except rarfile.RarCannotExec:
+        return False
+    return True
+
+
+def _rar_name(info: rarfile.RarInfo) -> str:
+    # RAR 4 without the Unicode flag stores names in the sender's code page (GBK on Chinese Windows); rarfile
+    # reads them as windows-1252.  RAR 5 and flagged RAR 4 names are UTF-8 and already right.
+    raw = info.orig_filename
+    if isinstance(info, rarfile.Rar3Info) and not info.flags & rarfile.RAR_FILE_UNICODE and isinstance(raw, bytes):
+        return _bytes_text(raw).replace("\\", "/").rstrip("/")
+    return str(info.filename)
 
 
 def _tnef_name(a: object) -> str:

@@ -30,6 +30,13 @@ class ReadMethod(StrEnum):
     IMAGE = "image"  # a scan or photo: JPG/PNG or an image-only PDF
 
 
+# How far a reader trusts the answers it read (``CardReading.confidence``); validation sends a card
+# below ``engine.inbox.validate.REVIEW_BELOW`` to a person instead of switching on the read method.
+FIELD_VALUES = 1.0  # the ticks are values of our own fields (AcroForm checkboxes, the docx's XML)
+TEXT_EXTRACTED = 0.9  # the ticks are glyphs found in a PDF's text layer
+NOT_READ = 0.0  # a scan or photo: the ticks are not read (yet)
+
+
 class AnswerProblem(StrEnum):
     """Why a question has no trustworthy answer (the validator turns these into errors)."""
 
@@ -235,6 +242,7 @@ class CardReading:
 
     method: ReadMethod
     is_card: bool  # the title or most question rows were found
+    confidence: float = NOT_READ  # how far the answers can be trusted (FIELD_VALUES … NOT_READ)
     form: str = ""  # "card", or "notice"/"notice_board" when it is one of our other forms
     serial: str | None = None  # from a valid QR, else the printed serial
     printed_serial: str | None = None

@@ -16,6 +16,7 @@ import contextlib
 from pathlib import Path
 
 from .common import (
+    FIELD_VALUES,
     QUESTION_COUNT,
     Answer,
     CardReading,
@@ -145,7 +146,7 @@ def read_docx(path: Path, key: bytes) -> CardReading:
     full = "\n".join(["\n".join(extra), *("|".join(r) for r in rows)])
     answers = read_answers(rows)
     form = identify_form(full)
-    r = CardReading(ReadMethod.DOCX, is_card=looks_like_card(full, len(answers)) and form in ("card", ""), form=form)
+    r = CardReading(ReadMethod.DOCX, confidence=FIELD_VALUES, is_card=looks_like_card(full, len(answers)) and form in ("card", ""), form=form)
     if not r.is_card:
         # A photo of the filled card pasted into a Word document is a scan in a docx wrapper.
         payloads = [] if form else [t for blob in _image_blobs(d)[:MAX_IMAGES] for t in decode_qr_bytes(blob)]

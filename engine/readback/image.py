@@ -11,26 +11,15 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import CardReading, ReadMethod
+from ..images import pillow
+from .common import NOT_READ, CardReading, ReadMethod
 
 if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
-    from types import ModuleType
-
     from PIL import Image
 
-# Pillow refuses larger images itself (DecompressionBombError); preflight checks first.
-MAX_PIXELS = 80_000_000
 _DOWNSCALE_TO = 1800  # px on the long side: phone photos decode faster and often better
 
 NEEDS_REVIEW_IMAGE = "这是扫描件或照片，系统暂不识别手写或打印的勾选，请人工核对十个问题的回答后在审查中录入。"
-
-
-def _pillow() -> ModuleType:
-    """``PIL.Image`` with this module's pixel limit (Pillow loads only in a process that reads images)."""
-    from PIL import Image
-
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    return Image
 
 
 def decode_qr(img: Image.Image) -> list[str]:
@@ -47,7 +36,7 @@ def decode_qr(img: Image.Image) -> list[str]:
 
 
 def decode_qr_bytes(data: bytes) -> list[str]:
-    Image = _pillow()  # noqa: N806 - the module, as Pillow spells it
+    Image = pillow()  # noqa: N806 - the module, as Pillow spells it
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
@@ -58,7 +47,7 @@ def decode_qr_bytes(data: bytes) -> list[str]:
 
 def read_image(path: Path, key: bytes) -> CardReading:
     """A JPG/PNG photo or scan of a card."""
-    Image = _pillow()  # noqa: N806 - the module, as Pillow spells it
+    Image = pillow()  # noqa: N806 - the module, as Pillow spells it
     with Image.open(path) as img:
         img.load()
         payloads = decode_qr(img)
@@ -66,7 +55,7 @@ def read_image(path: Path, key: bytes) -> CardReading:
 
 
 def scan_reading(payloads: list[str], key: bytes, why: str = NEEDS_REVIEW_IMAGE) -> CardReading:
-    r = CardReading(ReadMethod.IMAGE, is_card=False, form="", qr_payloads=payloads, needs_review=why)
+    r = CardReading(ReadMethod.IMAGE, confidence=NOT_READ, is_card=False, form="", qr_payloads=payloads, needs_review=why)
     r.resolve_serial("", key)
     # A scan that carries our QR is one of our cards; otherwise we cannot tell.
     r.is_card = r.qr is not None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .common import NO, QUESTION_COUNT, YES, Answer, AnswerProblem, CardReading, ReadMethod
+from .common import FIELD_VALUES, NO, QUESTION_COUNT, YES, Answer, AnswerProblem, CardReading, ReadMethod
 from .pdf_source import Widget
 
 # q1_yes / q01-no / q1_是 / card_q1_否 / answer1_y …
@@ -64,7 +64,7 @@ def form_answers(widgets: list[Widget]) -> tuple[dict[int, Answer], dict[str, st
 
 
 def form_reading(answers: dict[int, Answer], header: dict[str, str], page_header: dict[str, str]) -> CardReading:
-    r = CardReading(ReadMethod.PDF_FORM, is_card=True, form="card")
+    r = CardReading(ReadMethod.PDF_FORM, confidence=FIELD_VALUES, is_card=True, form="card")
     r.set_answers(answers)
     r.set_header(page_header)
     r.set_header(header)  # typed into fields wins over the page text

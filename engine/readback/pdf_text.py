@@ -21,6 +21,7 @@ from .common import (
     HEAD_LABELS,
     PUA_GLYPHS,
     QUESTION_COUNT,
+    TEXT_EXTRACTED,
     Answer,
     CardReading,
     ReadMethod,
@@ -371,7 +372,7 @@ def read_pdf_text(lay: PdfLayout, key: bytes, qr_payloads: list[str] | None = No
     full = lay.text
     form = identify_form(full)
     answers: dict[int, Answer] = {i: parse_answer(_glyph_text(row.answer_glyphs)) for i, row in lay.rows.items()}
-    r = CardReading(ReadMethod.PDF_TEXT, is_card=looks_like_card(full, len(answers)) and form in ("card", ""), form=form)
+    r = CardReading(ReadMethod.PDF_TEXT, confidence=TEXT_EXTRACTED, is_card=looks_like_card(full, len(answers)) and form in ("card", ""), form=form)
     r.pages = lay.pages
     if not r.is_card:
         return r

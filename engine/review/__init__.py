@@ -4,24 +4,8 @@
 ``export_bundle`` hands a reviewer a BagIt bag with the originals, an index and the report.
 """
 
-from .collect import (
-    CARD_STATE_ZH,
-    FLAG_ZH,
-    CardIssue,
-    CardState,
-    Document,
-    Entry,
-    OverCap,
-    Review,
-    ReviewFlag,
-    SuspectCard,
-    SuspectReason,
-    Tally,
-    Team,
-    Violation,
-    VisitMismatch,
-    build_review,
-)
+from .collect import CardIssue, OverCap, Review, SuspectCard, Tally, Violation, VisitMismatch, build_review
+from .model import CARD_STATE_ZH, FLAG_ZH, CardState, Document, Entry, ReviewFlag, SuspectReason, Team
 
 __all__ = [
     "CARD_STATE_ZH", "FLAG_ZH", "CardIssue", "CardState", "Document", "Entry", "OverCap", "Review", "ReviewFlag",

@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -33,164 +32,16 @@ from ..forms import CARD_QUESTIONS
 from ..register import Stale, Visit, live, stale_numbers
 from ..workspace import Workspace
 from . import sources
-
-YES = "是"
-
-
-class ReviewFlag(StrEnum):
-    """Why an inspection is on the review list (stable codes; the Chinese label is ``FLAG_ZH``)."""
-
-    VIOLATION = "VIOLATION"  # 是 on the returned card
-    CARD_MISSING = "CARD_MISSING"  # ended, no card yet, still within the deadline
-    CARD_OVERDUE = "CARD_OVERDUE"  # no card and the deadline has passed
-    CARD_LATE = "CARD_LATE"  # the card came back after the deadline
-    CARD_EARLY = "CARD_EARLY"  # the card came back before the inspection's last day: signed in advance?
-    CARD_UNREAD = "CARD_NEEDS_REVIEW"  # the card came back but its answers need a person (scan, unclear marks)
-    OVER_CAP = "OVER_CAP"  # beyond the annual cap (approved override or not)
-    SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
-    QR_MISSING = "QR_MISSING"  # a card for this inspection has no verifiable QR: only its printed serial ties it here
-    VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
-    VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
-
-
-FLAG_ZH: dict[ReviewFlag, str] = {
-    ReviewFlag.VIOLATION: "反馈“是”",
-    ReviewFlag.CARD_MISSING: "反馈卡未交回",
-    ReviewFlag.CARD_OVERDUE: "反馈卡逾期未交回",
-    ReviewFlag.CARD_LATE: "反馈卡逾期交回",
-    ReviewFlag.CARD_EARLY: "反馈卡提前交回",
-    ReviewFlag.CARD_UNREAD: "反馈卡待人工核对",
-    ReviewFlag.OVER_CAP: "超年度次数上限",
-    ReviewFlag.SUSPECT: "可疑反馈卡",
-    ReviewFlag.QR_MISSING: "反馈卡无可核验二维码",
-    ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
-    ReviewFlag.VOIDED: "已作废",
-}
-
-
-class CardState(StrEnum):
-    RECEIVED = "received"
-    LATE = "late"  # received after the deadline
-    EARLY = "early"  # received before the inspection's last day (inbox flag EARLY)
-    NEEDS_REVIEW = "needs_review"  # received, but the answers could not be read with certainty
-    MISSING = "missing"  # ended, not received, deadline not passed
-    OVERDUE = "overdue"  # not received, deadline passed
-    NOT_DUE = "not_due"  # the inspection has not ended yet
-
-
-CARD_STATE_ZH: dict[CardState, str] = {
-    CardState.RECEIVED: "已交回",
-    CardState.LATE: "逾期交回",
-    CardState.EARLY: "提前交回（检查结束前）",
-    CardState.NEEDS_REVIEW: "已交回，待人工核对",
-    CardState.MISSING: "未交回（期限内）",
-    CardState.OVERDUE: "逾期未交回",
-    CardState.NOT_DUE: "检查未结束",
-}
-
-
-class SuspectReason(StrEnum):
-    SERIAL_UNKNOWN = "SERIAL_UNKNOWN"  # no inspection with this serial (or none readable)
-    QR_INVALID = "QR_INVALID"  # the QR signature does not verify
-    SERIAL_MISMATCH = "SERIAL_MISMATCH"  # the QR and the printed serial differ
-    ENTERPRISE_MISMATCH = "ENTERPRISE_MISMATCH"  # the card names another enterprise than the register
-    DATES_MISMATCH = "DATES_MISMATCH"  # no verifiable QR, and the printed 检查日期 are not the register's
-    UNCONFIRMED = "IDENTITY_UNCONFIRMED"  # no verifiable QR, and no readable enterprise or dates to check
-    OTHER = "SUSPECT_OTHER"  # flagged SUSPECT by the inbox without a more specific reason
-
-
-SUSPECT_ZH: dict[SuspectReason, str] = {
-    SuspectReason.SERIAL_UNKNOWN: "检查编号不存在",
-    SuspectReason.QR_INVALID: "二维码签名无效",
-    SuspectReason.SERIAL_MISMATCH: "二维码与印刷编号不一致",
-    SuspectReason.ENTERPRISE_MISMATCH: "企业与台账不符",
-    SuspectReason.DATES_MISMATCH: "检查日期与台账不符",
-    SuspectReason.UNCONFIRMED: "无二维码且读不出企业或日期",
-    SuspectReason.OTHER: "可疑",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Team:
-    leader: str
-    members: tuple[str, ...] = ()
-    experts: tuple[str, ...] = ()
-
-    @property
-    def inspectors(self) -> tuple[str, ...]:
-        """组长 and 成员: the people the card asks about (experts are not inspectors)."""
-        return (self.leader, *self.members)
-
-    def label(self) -> str:
-        s = f"组长 {self.leader}"
-        if self.members:
-            s += f"；成员 {'、'.join(self.members)}"
-        if self.experts:
-            s += f"；专家 {'、'.join(self.experts)}"
-        return s
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """One archived original of an inspection (or a suspect card)."""
-
-    form_type: str  # notice / notice_board / card_generated / card_returned
-    archival_code: str  # 档号
-    rel_path: str  # under archive/
-    sha256: str
-    size: int
-    original_name: str = ""
-    version: int = 1
-    flags: tuple[str, ...] = ()
-    received_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass(slots=True)
-class Entry:
-    """One selected inspection with everything the review needs to say about it."""
-
-    serial: str
-    enterprise: str
-    uscc: str
-    county: str
-    kind: str
-    industry: str
-    grade: str
-    benchmark: bool  # 标杆企业 (its cap differs, see engine.caps)
-    key_supervision: bool
-    start: date
-    end: date
-    issue_date: date
-    team: Team
-    visit_total: int
-    visit_kind: int
-    due: date  # last day the card may arrive
-    card: CardState
-    card_received_at: datetime | None = None
-    card_version: int = 0
-    answers: dict[int, str | None] = field(default_factory=dict)
-    card_flags: tuple[str, ...] = ()
-    over_cap: bool = False  # approved with --allow-over-cap
-    override_reason: str = ""
-    actor: str = ""
-    flags: list[ReviewFlag] = field(default_factory=list)
-    documents: list[Document] = field(default_factory=list)
-
-    @property
-    def yes_questions(self) -> tuple[int, ...]:
-        return tuple(sorted(i for i, a in self.answers.items() if a == YES))
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
-
-    def flag(self, f: ReviewFlag) -> None:
-        if f not in self.flags:
-            self.flags.append(f)
-
-    def codes(self, form_type: str) -> list[str]:
-        return [d.archival_code for d in self.documents if d.form_type == form_type]
+from .model import (
+    SUSPECT_ZH,
+    YES,
+    CardState,
+    Document,
+    Entry,
+    ReviewFlag,
+    SuspectReason,
+    Team,
+)
 
 
 @dataclass(frozen=True, slots=True)

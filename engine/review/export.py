@@ -26,11 +26,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..actor import current_actor
+from ..archive import ItemMeta, file_item, log_action
+from ..archive.layout import sanitize
 from ..findings import Findings, RuqiError, error
 from ..forms import CARD_QUESTIONS
-from ..register import current_actor
 from ..workspace import Workspace
-from .collect import CARD_STATE_ZH, FLAG_ZH, Document, Entry, Review, build_review
+from .collect import Review, build_review
+from .model import CARD_STATE_ZH, FLAG_ZH, Document, Entry
 from .report import REPORT_NAME, write_index_sheet, write_pdf
 
 if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
@@ -124,10 +127,6 @@ def export_bundle(
 
 
 def _safe(segment: str) -> str:
-    try:
-        from ..archive.layout import sanitize
-    except ImportError:  # pragma: no cover - the archive ships with the engine
-        return segment.replace("/", "_")
     return sanitize(segment)
 
 
@@ -260,10 +259,6 @@ def _sha256(p: Path) -> str:
 
 
 def _file_report(ws: Workspace, pdf: Path, review: Review, manifest: str, actor: str | None) -> str:
-    try:
-        from ..archive import ItemMeta, file_item
-    except ImportError:  # pragma: no cover - the archive ships with the engine
-        return ""
     scope = f"{review.county or '全部县区'}，检查开始日期 {review.period_zh}"
     row = file_item(ws, pdf, ItemMeta(
         form_type="review_export", title=f"入企检查纪律监督审查报告（{scope}）", responsible=ws.config.name,
@@ -275,10 +270,6 @@ def _file_report(ws: Workspace, pdf: Path, review: Review, manifest: str, actor:
 
 def _log(ws: Workspace, out: Path, review: Review, entries: list[Entry], only_flagged: bool, manifest: str,
          tagmanifest: str, files: int, findings: Findings, report_code: str, actor: str | None) -> int | None:
-    try:
-        from ..archive import log_action
-    except ImportError:  # pragma: no cover - the archive ships with the engine
-        return None
     entry = log_action(ws, "export", str(out), actor=actor, details={
         "kind": "review_bag",
         "manifest_sha256": manifest,

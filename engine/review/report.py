@@ -25,7 +25,8 @@ from ..forms import CARD_QUESTIONS
 from ..render.pdf import ARCHIVE_PDF_VARIANT
 from ..text import finalize
 from ..xlsx_safe import set_value
-from .collect import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, Review, ReviewFlag, Tally
+from .collect import Review, Tally
+from .model import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, ReviewFlag
 from .tables import Column, Table, cell_text, pick, sections, summary_rows
 
 if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)

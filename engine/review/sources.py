@@ -11,16 +11,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..archive import search
+from ..archive.models import ItemRecord
+from ..inbox.validate import CardCode
 from ..readback.common import visit_numbers_in
 from ..workspace import Workspace
-
-if TYPE_CHECKING:
-    from .collect import Document, Entry, SuspectReason
+from .model import Document, Entry, SuspectReason
 
 # The archive's form types of an inspection's originals, in the order a reviewer reads them.
 PER_INSPECTION: tuple[str, ...] = ("notice", "notice_board", "card_generated", "card_returned")
@@ -29,17 +30,7 @@ QR_MISSING_FLAG = "QR_MISSING"  # engine.inbox.codes.Flag.QR_MISSING
 _CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
 
 
-def _models():  # type: ignore[no-untyped-def]
-    try:
-        from ..archive import models
-    except ImportError:  # an engine without the archive: the review works from the register alone
-        return None
-    return models
-
-
-def _document(r: Any) -> Document:
-    from .collect import Document
-
+def _document(r: ItemRecord) -> Document:
     return Document(
         form_type=r.form_type, archival_code=r.archival_code, rel_path=r.rel_path, sha256=r.sha256, size=r.size,
         original_name=r.original_name or "", version=r.version or 1, flags=tuple(r.flags or ()),
@@ -49,11 +40,10 @@ def _document(r: Any) -> Document:
 
 def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Document]]:
     """Every archived original of these inspections, by serial, in 件号 order within each form type."""
-    models = _models()
     out: dict[str, list[Document]] = {}
-    if models is None or not serials:
+    if not serials:
         return out
-    item = models.ItemRecord
+    item = ItemRecord
     order = {t: i for i, t in enumerate(PER_INSPECTION)}
     for k in range(0, len(serials), _CHUNK):
         chunk = list(serials[k:k + _CHUNK])
@@ -85,10 +75,6 @@ def suspect_items(ws: Workspace) -> list[ReturnedCard]:
 
 def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
     """Every archived item the inbox flagged ``flag`` (SUSPECT, QR_MISSING), whatever its serial."""
-    try:
-        from ..archive import search
-    except ImportError:
-        return []
     out = []
     for r in search(ws, flag=flag):
         extra = dict(r.extra or {})
@@ -115,8 +101,6 @@ def _extra_codes(extra: dict[str, Any]) -> list[str]:
 def _reason_map() -> dict[str, str]:
     """The inbox's finding codes that made a card SUSPECT → the review's reason (by the inbox's own
     enum, so renaming a code there breaks here loudly instead of silently dropping a reason)."""
-    from ..inbox.validate import CardCode
-
     return {
         CardCode.SERIAL_MISSING: "SERIAL_UNKNOWN",
         CardCode.SERIAL_UNKNOWN: "SERIAL_UNKNOWN",
@@ -129,8 +113,6 @@ def _reason_map() -> dict[str, str]:
 
 
 def suspect_reasons(codes: Iterable[str]) -> tuple[SuspectReason, ...]:
-    from .collect import SuspectReason
-
     reasons = _reason_map()
     found = {SuspectReason(reasons[c]) for c in codes if c in reasons}
     return tuple(sorted(found, key=list(SuspectReason).index))

@@ -11,17 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .collect import (
-    CARD_STATE_ZH,
-    COUNTED_WHEN_VOIDED,
-    FLAG_ZH,
-    CardState,
-    Entry,
-    Review,
-    ReviewFlag,
-    SuspectCard,
-    Tally,
-)
+from .collect import COUNTED_WHEN_VOIDED, Review, SuspectCard, Tally
+from .model import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, ReviewFlag
 
 Cell = str | int | date | datetime | None
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..archive import ItemMeta, file_item
 from ..findings import Finding, RuqiError, error
 from ..render.pdf import ARCHIVE_PDF_VARIANT
 from ..text import finalize, sentences
@@ -470,8 +471,6 @@ def file_report(ws: Workspace, agg: Aggregate, paths: list[Path], actor: str | N
     An incomplete aggregate (``incomplete_finding``) is filed only with ``partial=True``, and then
     carries the flag ``partial`` and says so in its title; otherwise ``RuqiError`` (nothing filed).
     """
-    from ..archive import ItemMeta, file_item
-
     gap = incomplete_finding(agg)
     if gap is not None and not partial:
         raise RuqiError(gap)

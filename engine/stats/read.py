@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -190,17 +191,20 @@ def recognise(path: str | Path) -> StatsKind | None:
     return None
 
 
-def read_submission(path: str | Path, ws: Workspace, *, period: Period | None = None) -> Submission:
+def read_submission(path: str | Path, ws: Workspace, *, period: Period | None = None,
+                    rounds: Mapping[int, Period] | None = None) -> Submission:
     """Read and check a returned workbook.  Never raises for bad input: problems are findings.
 
     ``period`` overrides the period found in the workbook (metadata, header, or the latest round).
+    ``rounds``: the latest period issued per table (``submissions.issued_periods``), looked up by
+    the caller: reading never opens the database, so it can run in the inbox's worker processes.
     """
     path = Path(path)
     sub = Submission(path)
     try:
         book = _open(path, ws, sub)
         if book is not None:
-            _read(book, ws, sub, period)
+            _read(book, ws, sub, period, rounds or {})
     except Exception as e:  # a defect must not stop the inbox; the file goes to rejected/ with this reason
         sub.findings.add(error(StatsCode.UNREADABLE, f"读取“{path.name}”时出错（{exception_reason(e)}）。"
                                "请另存为 .xlsx 后重新报送；如仍不行请联系管理员。", path.name, exception_detail(e)))
@@ -236,7 +240,7 @@ def _open(path: Path, ws: Workspace, sub: Submission) -> Book | None:
         return None
 
 
-def _read(book: Book, ws: Workspace, sub: Submission, period: Period | None) -> None:
+def _read(book: Book, ws: Workspace, sub: Submission, period: Period | None, rounds: Mapping[int, Period]) -> None:
     units = units_for(ws.config)
     meta = book.meta if book.meta is not None and book.meta.table in TABLES else None
     only = TABLES[meta.table] if meta else None
@@ -260,7 +264,7 @@ def _read(book: Book, ws: Workspace, sub: Submission, period: Period | None) -> 
         sub.findings.add(error(StatsCode.MISSING_COLUMN, f"表中缺少列：{'、'.join(miss)}。请按{m.table.label}的表头补齐后重新报送。",
                                grid.ref(m.bottom, 0)))
         return
-    sub.period = period or sub.period or _period(sub, m, ws)
+    sub.period = period or sub.period or _period(sub, m, rounds)
     if meta and m.table.quarterly and (q := quarter_in(m.header_text)) and sub.period and q != sub.period.quarter:
         sub.findings.add(warning(StatsCode.PERIOD_MISMATCH, f"表头写的是第{q}季度，但这份表是为{sub.period.label_zh}下发的，"
                                  f"按{sub.period.label_zh}计。如不对请联系市局。", grid.ref(m.top, 0)))
@@ -326,15 +330,11 @@ def _next_value(row: list[Any], c: int) -> Any:
 # ---- the period -----------------------------------------------------------------------------
 
 
-def _period(sub: Submission, m: Match, ws: Workspace) -> Period:
+def _period(sub: Submission, m: Match, rounds: Mapping[int, Period]) -> Period:
     """Quarter named in the header or title; else the latest round sent out; else the 填报时间's
     quarter; else today's (with a warning)."""
-    from .submissions import latest_round, stats_session
-
     q = quarter_in(m.header_text)
-    with stats_session(ws) as s:
-        rnd = latest_round(s, m.table.no)
-        round_period = Period.parse(rnd.period) if rnd else None
+    round_period = rounds.get(m.table.no)
     year = (year_in(m.header_text) or (sub.filled_date.year if sub.filled_date else None)
             or (round_period.year if round_period else None) or date.today().year)
     if q:

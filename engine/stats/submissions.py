@@ -17,13 +17,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, UniqueConstraint, select
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..db import Base, get_engine
-from ..db import session as db_session
+from ..actor import current_actor
+from ..archive.models import ItemRecord
+from ..archive.store import ItemMeta, ItemRow, file_item, to_row
+from ..db import Base, session_or_new
 from ..findings import Finding, Findings, RuqiError, error, located
-from ..register import current_actor
 from ..text import sentences
 from ..workspace import Workspace
 from .codes import StatsCode
@@ -101,34 +101,10 @@ class StatsRejection(Base):
 def stats_session(ws: Workspace, s: Session | None = None) -> Iterator[Session]:
     """The caller's session when given (one transaction with the archive), else a new one.
 
-    The tables are created on first use, inside that same transaction, so a workspace database
-    made before this module was imported gains them without a migration step (creation only
-    adds; nothing existing changes).  Using the caller's connection matters with SQLite: a
-    second connection would wait for the caller's write lock.
-    """
-    if s is not None:
-        _ensure_tables(s)
-        yield s
-        return
-    get_engine(ws)
-    with db_session(ws) as own:
-        _ensure_tables(own)
+    Using the caller's connection matters with SQLite: a second connection would wait for the
+    caller's write lock.  The tables come from the migrations (``engine.db.migrations``)."""
+    with session_or_new(ws, s) as own:
         yield own
-
-
-_SEEN: set[str] = set()  # database URLs where all tables were found already committed
-
-
-def _ensure_tables(s: Session) -> None:
-    conn = s.connection()
-    url = str(conn.engine.url)
-    if url in _SEEN:
-        return
-    tables = [StatsRound.__table__, StatsRecord.__table__, StatsRejection.__table__]
-    if all(sa_inspect(conn).has_table(t.name) for t in tables):
-        _SEEN.add(url)  # only tables seen existing are remembered: a creation may still roll back
-        return
-    Base.metadata.create_all(conn, tables=tables)
 
 
 # ---- rounds ---------------------------------------------------------------------------------
@@ -158,6 +134,15 @@ def get_round(s: Session, table_no: int, period: Period | str) -> StatsRound | N
 def latest_round(s: Session, table_no: int) -> StatsRound | None:
     return s.scalar(select(StatsRound).where(StatsRound.table_no == table_no)
                     .order_by(StatsRound.period.desc(), StatsRound.issued_at.desc()).limit(1))
+
+
+def issued_periods(ws: Workspace, s: Session | None = None) -> dict[int, Period]:
+    """The latest period sent out per table: what ``read_submission`` assumes for a workbook that
+    names no quarter.  Read here, by the caller, so reading itself needs no database."""
+    with stats_session(ws, s) as own:
+        rows = own.execute(select(StatsRound.table_no, StatsRound.period)
+                           .order_by(StatsRound.period, StatsRound.issued_at)).all()
+    return {int(no): Period.parse(period) for no, period in rows}  # later rows overwrite earlier ones
 
 
 # ---- submissions ----------------------------------------------------------------------------
@@ -273,9 +258,7 @@ def accept(ws: Workspace, sub: Submission, archive_ref: str | int | None = None,
 
 
 def _file(ws: Workspace, sub: Submission, when: datetime, actor: str | None, s: Session,
-          olds: list[StatsRecord], extra: dict[str, Any] | None = None) -> Any:
-    from ..archive import ItemMeta, file_item
-
+          olds: list[StatsRecord], extra: dict[str, Any] | None = None) -> ItemRow:
     meta = sub.archive_meta()
     meta["extra"] = {**meta.get("extra", {}), **(extra or {})}
     meta["received_at"] = when
@@ -286,15 +269,10 @@ def _file(ws: Workspace, sub: Submission, when: datetime, actor: str | None, s: 
     return file_item(ws, sub.path, ItemMeta(**meta), actor=actor, session=s)
 
 
-def _archive_item(ws: Workspace, ref: str, s: Session) -> Any:
+def _archive_item(ws: Workspace, ref: str, s: Session) -> ItemRow | None:
     """The archive row behind ``ref``, read in our own transaction (a second SQLite connection
     would wait for the write lock this transaction holds)."""
     if not ref.isdigit():
-        return None
-    try:
-        from ..archive.models import ItemRecord
-        from ..archive.store import to_row
-    except ImportError:
         return None
     rec = s.get(ItemRecord, int(ref))
     return to_row(ws, rec) if rec is not None else None

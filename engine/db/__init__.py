@@ -1,8 +1,13 @@
-"""The workspace database: one SQLAlchemy metadata for the register, the archive index and the audit log.
+"""The workspace database: the connection, the transaction and the schema's migrations.
 
 SQLite in ``archive/ruqi.sqlite`` by default; PostgreSQL when ``[archive] database_url`` is set.
-Tables are declared next to the code that owns them (``engine.register``, ``engine.archive``);
-this module only holds the shared ``Base`` and the connection.
+
+Direction of imports: features import this package, never the other way.  The schema is owned
+here, by ``engine.db.migrations`` (an ordered list of fixed steps that name every table and
+column themselves); the ORM classes that map those tables live next to the code that uses them
+(``engine.register``, ``engine.archive.models``, ``engine.stats.submissions``,
+``engine.provenance``) on the shared ``Base``.  ``tests/test_schema.py`` checks that the
+migrated database and the ORM classes agree, so neither can drift from the other.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from .findings import Finding, RuqiError, error
-from .workspace import Workspace, folder_problem
+from ..findings import Finding, RuqiError, error
+from ..workspace import Workspace, folder_problem
+from .migrations import upgrade
 
 
 class DbCode(StrEnum):
@@ -52,7 +58,26 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class DatabaseForbidden(RuntimeError):
+    """A process that must not open the database tried to (an engine bug, not a clerk's problem)."""
+
+
+_FORBIDDEN = False  # set in the inbox's worker processes: they read files, the parent records them
+
+
+def forbid_database() -> None:
+    """From now on this process opens no database: its inherited connections are let go (never
+    closed: they are the parent's) and ``get_engine`` refuses."""
+    global _FORBIDDEN
+    _FORBIDDEN = True
+    for eng in _ENGINES.values():
+        eng.dispose(close=False)
+    _ENGINES.clear()
+
+
 def get_engine(ws: Workspace) -> Engine:
+    if _FORBIDDEN:
+        raise DatabaseForbidden("this process examines files only and must not open the database")
     url = ws.database_url
     eng = _ENGINES.get(url)
     if eng is None:
@@ -60,9 +85,6 @@ def get_engine(ws: Workspace) -> Engine:
         if url.startswith("sqlite"):
             event.listen(eng, "connect", _sqlite_pragmas)
             event.listen(eng, "begin", _sqlite_begin)
-        _import_models()
-        from .migrations import upgrade
-
         try:
             upgrade(eng)
         except DatabaseError as e:  # not a database, malformed, or not writable: say which, and what to do
@@ -125,13 +147,6 @@ def quarantine_sqlite(ws: Workspace, stamp: str) -> Path | None:
         if side.exists():
             os.replace(side, target.with_name(target.name + suffix))
     return target
-
-
-def _import_models() -> None:
-    # Importing registers each module's tables on Base.metadata.
-    from . import provenance, register  # noqa: F401
-    from .archive import models  # noqa: F401
-    from .stats import submissions  # noqa: F401
 
 
 @contextmanager

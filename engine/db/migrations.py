@@ -1,0 +1,313 @@
+"""Schema migrations: an ordered list of fixed steps, the applied version kept in ``schema_version``.
+
+Each step names its tables and columns itself (SQLAlchemy Core on a private ``MetaData``, so the
+same step runs on SQLite and PostgreSQL) and never reads the ORM classes: a step does the same
+thing on every database, whenever it runs, and a later change to a table is a new step.  A
+fresh workspace runs every step in order and so ends with exactly the shape an upgraded one has.
+
+Versions 1–3 are the schema of the first release (commit b43c139, ``tests/data/workspace_v3.sql``):
+every workspace that release made recorded 1, 2 and 3 at once, with these tables.  Steps are
+applied once, inside one transaction, and never edited after they have shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
+
+LIVE_NATURAL_INDEX = "uq_visit_natural_live"  # (uscc, kind, start, end) unique among live visits (v4)
+_OLD_NATURAL_KEY = "uq_visit_natural"  # the same, unique over all visits (v1 – v3)
+
+
+def _visit_columns() -> list[Column]:  # type: ignore[type-arg]
+    """The register's columns as release 1 made them (a new list per table: columns belong to one)."""
+    return [
+        Column("id", Integer, primary_key=True),
+        Column("serial", String(32), nullable=False, unique=True, index=True),
+        Column("year", Integer, nullable=False, index=True),
+        Column("seq", Integer, nullable=False),
+        Column("enterprise", String(200), nullable=False),
+        Column("uscc", String(18), nullable=False, index=True),
+        Column("county", String(50), nullable=False),
+        Column("county_code", String(6), nullable=False),
+        Column("industry", String(20), nullable=False),
+        Column("grade", String(10), nullable=False),
+        Column("kind", String(10), nullable=False),
+        Column("basis", String(500), nullable=False),
+        Column("joint_units", String(500), nullable=False),
+        Column("start", Date, nullable=False),
+        Column("end", Date, nullable=False),
+        Column("leader", String(50), nullable=False),
+        Column("members", JSON, nullable=False),
+        Column("experts", JSON, nullable=False),
+        Column("content", String(2000), nullable=False),
+        Column("benchmark", Boolean, nullable=False),
+        Column("key_supervision", Boolean, nullable=False),
+        Column("visit_total", Integer, nullable=False),
+        Column("visit_kind", Integer, nullable=False),
+        Column("issue_date", Date, nullable=False),
+        Column("batch", String(64), nullable=False),
+        Column("over_cap", Boolean, nullable=False),
+        Column("override_reason", String(1000), nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("actor", String(100), nullable=False),
+        Column("card_status", String(20), nullable=False),
+        Column("card_received_at", DateTime),
+        Column("card_version", Integer, nullable=False),
+        Column("card_answers", JSON),
+        Column("card_flags", JSON),
+    ]
+
+
+def _v1_register(conn: Connection) -> None:
+    m = MetaData()
+    Table("visits", m, *_visit_columns(),
+          UniqueConstraint("uscc", "kind", "start", "end", name=_OLD_NATURAL_KEY))
+    m.create_all(conn)
+
+
+def _v2_archive_tables(conn: Connection) -> None:
+    m = MetaData()
+    Table(
+        "archive_items", m,
+        Column("id", Integer, primary_key=True),
+        Column("archival_code", String(64), nullable=False, unique=True),
+        Column("year", Integer, nullable=False, index=True),
+        Column("piece", Integer, nullable=False),
+        Column("retention", String(8), nullable=False),
+        Column("form_type", String(32), nullable=False, index=True),
+        Column("title", Text, nullable=False),
+        Column("responsible", Text, nullable=False),
+        Column("doc_date", Date, nullable=False, index=True),
+        Column("serial", String(64), nullable=False, index=True),
+        Column("enterprise", Text, nullable=False),
+        Column("uscc", String(64), nullable=False, index=True),
+        Column("county", Text, nullable=False),
+        Column("original_name", Text, nullable=False),
+        Column("rel_path", String(1000), nullable=False, unique=True),
+        Column("format", String(16), nullable=False),
+        Column("format_version", String(32), nullable=False),
+        Column("size", BigInteger, nullable=False),
+        Column("sha256", String(64), nullable=False, index=True),
+        Column("sm3", String(64), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("supersedes", Integer),
+        Column("flags", JSON, nullable=False),
+        Column("extra", JSON, nullable=False),
+        Column("received_at", DateTime),
+        Column("filed_at", DateTime, nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("audit_seq", Integer, nullable=False),
+        UniqueConstraint("year", "piece", name="uq_archive_piece"),
+    )
+    Table(
+        "archive_audit", m,
+        Column("seq", Integer, primary_key=True, autoincrement=False),
+        Column("at", String(40), nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("action", String(32), nullable=False, index=True),
+        Column("object", Text, nullable=False),
+        Column("details", Text, nullable=False),
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    m.create_all(conn)
+
+
+def _v3_stats_tables(conn: Connection) -> None:
+    m = MetaData()
+    Table(
+        "stats_rounds", m,
+        Column("id", Integer, primary_key=True),
+        Column("table_no", Integer, nullable=False),
+        Column("period", String(8), nullable=False),
+        Column("due", Date),
+        Column("unit_codes", JSON, nullable=False),
+        Column("issued_at", DateTime, nullable=False),
+        Column("actor", String(100), nullable=False),
+        UniqueConstraint("table_no", "period", name="uq_stats_round"),
+    )
+    Table(
+        "stats_submissions", m,
+        Column("id", Integer, primary_key=True),
+        Column("table_no", Integer, nullable=False),
+        Column("period", String(8), nullable=False),
+        Column("unit_code", String(16), nullable=False),
+        Column("unit_name", String(100), nullable=False),
+        Column("submitter", String(200), nullable=False),
+        Column("filled_at", String(40), nullable=False),
+        Column("source_name", String(500), nullable=False),
+        Column("archive_ref", String(1000), nullable=False),
+        Column("sha256", String(64), nullable=False, index=True),
+        Column("via", String(16), nullable=False),
+        Column("received_at", DateTime, nullable=False),
+        Column("values", JSON, nullable=False),
+        Column("flags", JSON, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("superseded", Boolean, nullable=False),
+        Column("superseded_by", Integer),
+        Column("actor", String(100), nullable=False),
+        Index("ix_stats_current", "table_no", "period", "unit_code", "superseded"),
+    )
+    m.create_all(conn)
+
+
+# v4: voiding a visit.  The added columns are nullable, so a filled table takes them without a default.
+_V4_COLUMNS = (("voided_at", DateTime()), ("voided_by", String(100)), ("voided_reason", String(1000)))
+
+
+def _v4_void_visits(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        _v4_sqlite_rebuild_visits(conn)  # SQLite can neither drop a table constraint nor add one in place
+    else:
+        for name, sql_type in _V4_COLUMNS:
+            conn.execute(text(f"ALTER TABLE visits ADD COLUMN {name} {sql_type.compile(dialect=conn.dialect)}"))
+        conn.execute(text(f'ALTER TABLE visits DROP CONSTRAINT "{_OLD_NATURAL_KEY}"'))
+    _live_natural_index(Table("visits", MetaData(), autoload_with=conn)).create(conn)
+
+
+def _live_natural_index(visits: Table) -> Index:
+    # SQLite and PostgreSQL both have partial indexes: a voided visit keeps its dates on record
+    # while the corrected row for the same dates is registered.
+    return Index(LIVE_NATURAL_INDEX, visits.c.uscc, visits.c.kind, visits.c.start, visits.c.end, unique=True,
+                 sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL"))
+
+
+def _v4_sqlite_rebuild_visits(conn: Connection) -> None:
+    """SQLite's documented 12-step table change, reduced to what the register needs: the new table
+    (void columns, no all-visits natural key), every row copied, the old one dropped, the new one
+    renamed; its indexes are made after the rename, under their own names."""
+    m = MetaData()
+    new = Table("visits__v4", m, *_visit_columns(), *(Column(n, t) for n, t in _V4_COLUMNS))
+    for index in list(new.indexes):  # named after "visits__v4" by the column flags: made below instead
+        new.indexes.discard(index)
+    new.create(conn)
+    old_cols = ", ".join(f'"{c.name}"' for c in _visit_columns())
+    conn.execute(text(f"INSERT INTO visits__v4 ({old_cols}) SELECT {old_cols} FROM visits"))
+    conn.execute(text("DROP TABLE visits"))
+    conn.execute(text("ALTER TABLE visits__v4 RENAME TO visits"))
+    conn.execute(text("CREATE UNIQUE INDEX ix_visits_serial ON visits (serial)"))
+    conn.execute(text("CREATE INDEX ix_visits_year ON visits (year)"))
+    conn.execute(text("CREATE INDEX ix_visits_uscc ON visits (uscc)"))
+
+
+def _v5_audit_head(conn: Connection) -> None:
+    # The database's own copy of the audit head, seeded with the log's last entry as it stands.
+    m = MetaData()
+    head = Table("archive_audit_head", m,
+                 Column("id", Integer, primary_key=True, autoincrement=False),
+                 Column("seq", Integer, nullable=False),
+                 Column("hash", String(64), nullable=False))
+    head.create(conn)
+    log = Table("archive_audit", m, Column("seq", Integer), Column("hash", String(64)))
+    last = conn.execute(select(log.c.seq, log.c.hash).order_by(log.c.seq.desc()).limit(1)).first()
+    if last is not None:
+        conn.execute(head.insert().values(id=1, seq=last.seq, hash=last.hash))
+
+
+def _v6_mail_tables(conn: Connection) -> None:
+    m = MetaData()
+    Table(
+        "mail_sources", m,
+        Column("id", Integer, primary_key=True),
+        Column("sha256", String(64), nullable=False, index=True),
+        Column("message_id", String(500), nullable=False),
+        Column("mailbox", String(300), nullable=False),
+        Column("sender", String(500), nullable=False),
+        Column("recipients", JSON, nullable=False),
+        Column("recipient_count", Integer, nullable=False),
+        Column("date_header", String(200), nullable=False),
+        Column("received_at", DateTime, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("original_name", Text, nullable=False),
+        Column("saved_as", Text, nullable=False),
+        Column("fetched_at", DateTime, nullable=False, server_default=func.now()),
+        UniqueConstraint("sha256", "message_id", "original_name", name="uq_mail_source"),
+    )
+    Table(
+        "mail_messages", m,
+        Column("id", Integer, primary_key=True),
+        Column("message_id", String(500), nullable=False, unique=True),
+        Column("mailbox", String(300), nullable=False),
+        Column("sender", String(500), nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("received_at", DateTime),
+        Column("status", String(40), nullable=False),
+        Column("code", String(60), nullable=False),
+        Column("note", Text, nullable=False),
+        Column("attachments", Integer, nullable=False),
+        Column("processed_at", DateTime, nullable=False, server_default=func.now()),
+    )
+    Table(
+        "mail_receipts", m,
+        Column("id", Integer, primary_key=True),
+        Column("recipient", String(500), nullable=False, index=True),
+        Column("message_id", String(500), nullable=False),
+        Column("sent_at", DateTime, nullable=False),
+    )
+    m.create_all(conn)
+
+
+def _v7_stats_rejections(conn: Connection) -> None:
+    m = MetaData()
+    Table(
+        "stats_rejections", m,
+        Column("id", Integer, primary_key=True),
+        Column("table_no", Integer, nullable=False),
+        Column("period", String(8), nullable=False),
+        Column("unit_code", String(16), nullable=False),
+        Column("unit_name", String(100), nullable=False),
+        Column("source_name", String(500), nullable=False),
+        Column("stored_as", String(1000), nullable=False),
+        Column("sha256", String(64), nullable=False),
+        Column("received_at", DateTime, nullable=False),
+        Column("reasons", JSON, nullable=False),
+        Column("actor", String(100), nullable=False),
+        Index("ix_stats_rejected", "table_no", "period", "unit_code"),
+    )
+    # Until this step the statistics desk made this table itself on first use (the same shape):
+    # a workspace that already has it keeps it and its rows.
+    m.create_all(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_register, _v2_archive_tables, _v3_stats_tables,
+                                                  _v4_void_visits, _v5_audit_head, _v6_mail_tables,
+                                                  _v7_stats_rejections]
+
+
+def current_version(conn: Connection) -> int:
+    conn.execute(text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+    row = conn.execute(text("SELECT max(version) FROM schema_version")).scalar()
+    return int(row or 0)
+
+
+def upgrade(engine: Engine) -> int:
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes opening a fresh database must not both run the same step.
+            conn.execute(text("SELECT pg_advisory_xact_lock(7275716901)"))
+        v = current_version(conn)
+        for i, step in enumerate(MIGRATIONS[v:], start=v + 1):
+            step(conn)
+            conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": i})
+        return len(MIGRATIONS)

@@ -1,0 +1,142 @@
+"""No import cycle anywhere in ``engine``, counting the imports made inside functions.
+
+The graph is read from the source (``ast``), so an import deferred into a function body still
+counts: deferring a project import is no way around a cycle.  Importing ``a.b.c`` also runs the
+packages ``a`` and ``a.b``, so an import from outside a package counts as an import of each of its
+parent packages too.  Imports under ``if TYPE_CHECKING:`` never run and are left out.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ENGINE = Path(__file__).resolve().parent.parent / "engine"
+
+
+def _modules() -> dict[str, tuple[Path, bool]]:
+    out = {}
+    for path in ENGINE.rglob("*.py"):
+        parts = list(path.relative_to(ENGINE.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+    return out
+
+
+def _targets(module: str, is_package: bool, node: ast.Import | ast.ImportFrom, known: set[str]) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if node.level:
+        package = module.split(".") if is_package else module.split(".")[:-1]
+        base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+    else:
+        base = node.module or ""
+    return [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    found: list[ast.Import | ast.ImportFrom] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if _is_type_checking(child):
+                continue
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                found.append(child)
+            stack.append(child)
+    return found
+
+
+def _ancestors(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for module, (path, is_package) in modules.items():
+        own_packages = {module, *_ancestors(module)}
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            for target in _targets(module, is_package, node, known):
+                for t in (target, *_ancestors(target)):
+                    if t in known and t not in own_packages:
+                        graph[module].add(t)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, children = work[-1]
+            w = next(children, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                component = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    component.append(w)
+                    if w == v:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_the_engine_has_no_import_cycle() -> None:
+    graph = import_graph()
+    assert {"engine.db", "engine.register", "engine.archive.store"} <= set(graph)
+    assert cycles(graph) == []
+
+
+def test_the_database_package_imports_no_feature() -> None:
+    graph = import_graph()
+    allowed = {"engine.db", "engine.db.migrations", "engine.findings", "engine.workspace", "engine.divisions",
+               "engine.forms", "engine.forms.definitions"}
+    reached, todo = set(), ["engine.db"]
+    while todo:
+        m = todo.pop()
+        if m not in reached:
+            reached.add(m)
+            todo += graph[m]
+    assert reached <= allowed, sorted(reached - allowed)
+
+
+def test_the_checker_sees_a_cycle_made_inside_a_function() -> None:
+    """The checker itself: an import deferred into a function closes a cycle all the same."""
+    a = ast.parse("from . import b\n")
+    b = ast.parse("def f():\n    from . import a\n")
+    known = {"pkg", "pkg.a", "pkg.b"}
+    graph = {m: {t for n in _imports(tree) for t in _targets(m, False, n, known)}
+             for m, tree in (("pkg.a", a), ("pkg.b", b))}
+    assert cycles(graph) == [["pkg.a", "pkg.b"]]
