@@ -3,9 +3,10 @@
 ``Batch`` holds one database transaction for up to ``BATCH_SIZE`` files.  Everything that
 touches the database (archive item, register columns, audit entries) happens inside it, each
 file in its own SAVEPOINT so one refused file does not undo the others; everything that moves a
-claimed file out of the run directory (delete after filing, move to ``rejected/``) is *deferred until after the commit*.  So a crash at any moment leaves each
-file either still claimed (the next run redoes it; its uncommitted rows never existed) or done.
-Reason files are written before the commit: a redo rewrites them under the same name.
+claimed file out of the run directory (delete after filing, move to ``rejected/``) is *deferred
+until after the commit*.  So a crash at any moment leaves each file either still claimed (the next
+run redoes it; its uncommitted rows never existed) or done.  Reason files are written before the
+commit: a redo rewrites them under the same name.
 
 ``Batch.handle`` is the per-file guard: any exception while one file is finished rolls back that
 file's SAVEPOINT and rejects the file (``INTERNAL_ERROR``, traceback in its reason.json); only a
@@ -33,6 +34,7 @@ from ..readback import CardReading
 from ..readback.common import QUESTION_COUNT
 from ..register import by_serial
 from ..stats import Submission
+from ..text import sentences
 from ..workspace import Workspace
 from . import stats_adapter
 from .cards import card_meta, refresh_visit
@@ -234,11 +236,10 @@ class Batch:
                                        findings=Findings(findings)), ex.crash, stats=ex.stats)
 
     def reject(self, it: Item, out: Outcome, crash: str = "", stats: Submission | None = None) -> Outcome:
-        """``out`` shelved in ``rejected/``; ``stats``: what the stats desk read, for a statistics
+        """``out`` (status REJECTED) shelved in ``rejected/``; ``stats``: what the stats desk read, for a statistics
         workbook (its unit then shows 已退回)."""
         from ..archive import log_action
 
-        out = replace(out, status=Status.REJECTED)
         out = replace(out, location=self._shelve(it, out, self.ws.rejected, "已退回，未归档（原文件保持原样）",
                                                  "按上述原因处理后，把改好的文件重新放入收件箱即可；本文件可删除。", crash))
         if stats is not None:
@@ -354,7 +355,7 @@ class Batch:
         except Exception as e:  # the stats desk refused it: shelve with its reason, never lose it
             if trouble(e, self.ws) is not None:
                 raise  # a full disk is not the table's fault
-            why = "；".join(f.message for f in e.findings) if isinstance(e, RuqiError) else exception_reason(e)
+            why = sentences(f.message for f in e.findings) if isinstance(e, RuqiError) else exception_reason(e)
             refused = error(Reason.STATS_REJECTED, f"统计表未能入库：{why}", detail=exception_detail(e))
             return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind,
                                            findings=Findings([*read, refused])), stats=sub)
