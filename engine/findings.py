@@ -45,9 +45,20 @@ class Finding:
             del d["detail"]
         return d
 
+    def located(self, form: str = "[{}] ") -> str:
+        return located(self.message, self.where, form)
+
     def __str__(self) -> str:
-        loc = f"[{self.where}] " if self.where else ""
-        return f"{loc}{self.message}（{self.code}）"
+        return f"{self.located()}（{self.code}）"
+
+
+def located(message: str, where: str = "", form: str = "[{}] ") -> str:
+    """``message`` with its place in front (``form`` says how), once: a message that already
+    begins by naming its place ("第2行是…", "notice.docx 正文第1段：…") is not prefixed again.
+    Every renderer of findings (and of their stored dicts) goes through here."""
+    if not where or message.startswith(where):
+        return message
+    return form.format(where) + message
 
 
 def error(code: str, message: str, where: str = "", detail: str = "") -> Finding:

@@ -14,6 +14,7 @@ Leaf module: it imports nothing from the engine, so any writer can use it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 # Characters that break a line as people meant it: Word's manual line and page breaks (VT, FF),
@@ -58,3 +59,24 @@ def finalize(value: Any) -> Any:
         # Markup (already escaped HTML) stays Markup: re-create it from its cleaned text.
         return type(value)(printable(value)) if type(value) is not str else printable(value)
     return value
+
+
+_SENTENCE_ENDS = ("。", "！", "？", "…")
+
+
+def sentences(parts: Iterable[str], *, limit: int | None = None, end: str = "。") -> str:
+    """Chinese sentences said as one: joined with "；", never "。；".
+
+    Each part but the last loses its closing "。" (a message is a whole sentence, and "。；" between
+    two of them reads as a typo); the last keeps its own ending, or gets ``end`` when it has none
+    (``end=""`` for a table cell that quotes a clerk's words as typed).  Beyond ``limit`` parts the
+    text ends in "…".
+    """
+    kept = [p.strip() for p in parts if p and p.strip()]
+    shown = kept if limit is None else kept[:limit]
+    if not shown:
+        return ""
+    body = "；".join([*(p.rstrip("。；") for p in shown[:-1]), shown[-1]])
+    if len(shown) < len(kept):
+        return body.rstrip("。；") + "…"
+    return body if body.endswith(_SENTENCE_ENDS) else body + end

@@ -266,3 +266,31 @@ def test_a_reserve_left_by_a_killed_run_is_the_engines_own(ws: Workspace) -> Non
     assert report.ok and "FILE_UNINDEXED" not in {f.code for f in report.findings}
     repair(ws)
     assert not left.exists() and verify(ws).ok
+
+
+def test_the_next_generate_frees_a_killed_runs_reserve(tmp_path: Path) -> None:
+    """Its space is given back before the new run holds its own (a nearly full disk would
+    otherwise refuse every run), also beside a database kept outside archive/, where
+    `archive repair` does not look."""
+    import os
+
+    from engine import workspace
+    from engine.archive.files import reserve_space
+
+    root = tmp_path / "ws"
+    workspace.init(root)
+    cfg = root / "ruqi.toml"
+    dbdir = tmp_path / "db"
+    dbdir.mkdir()
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        'database_url = ""', f'database_url = "sqlite:///{dbdir / "register.sqlite"}"'), encoding="utf-8")
+    ws = Workspace.open(root)
+    child = os.fork()
+    if child == 0:  # a run killed while it held its reserve
+        reserve_space(dbdir, 64 * 1024)
+        os._exit(0)
+    os.waitpid(child, 0)
+    [left] = [p for p in dbdir.iterdir() if "reserve" in p.name]
+    result = generate(ws, _plan(tmp_path / "p.xlsx", [GOOD]), formats=("docx",), workers=1)
+    assert result.outcomes[0].status is RowStatus.GENERATED
+    assert not left.exists() and not [p for p in dbdir.iterdir() if "reserve" in p.name]

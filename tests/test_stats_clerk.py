@@ -202,9 +202,9 @@ def test_phone_numbers_are_checked_and_a_bad_one_never_reaches_the_contacts_summ
     _, result, _, _, notes = _row(out, "平城区联络人.xlsx").split(" | ")
     assert result == "已退回" and "附件1!D6（电话）填的是“1390352000”：手机号应为11位" in notes
     reason = (ws.rejected / "平城区联络人.xlsx.reason.txt").read_text(encoding="utf-8")
-    assert "[附件1!D6]" in reason and "“1390352000”" in reason and "手机号应为11位" in reason and "是10位" in reason
+    assert reason.count("附件1!D6") == 1 and "“1390352000”" in reason and "手机号应为11位" in reason and "是10位" in reason
     reason = (ws.rejected / "云冈区联络人.xlsx.reason.txt").read_text(encoding="utf-8")
-    assert "[Sheet!E5]" in reason and "座机号“2021234”缺少区号" in reason
+    assert reason.count("Sheet!E5") == 1 and "座机号“2021234”缺少区号" in reason
 
     states = _status_json(ws, 1)
     assert [states[u]["state"] for u in ("市本级", "平城区", "云冈区", "新荣区")] == ["已报送", "已退回", "已退回", "已报送"]

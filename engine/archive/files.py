@@ -47,6 +47,12 @@ def reserve_space(directory: Path, size: int = RESERVE_BYTES) -> Path:
     fills the disk can still free it for its own clean-up.  Named like a temporary file of this
     process: ``verify`` and ``repair`` know a left-over one (a killed run) as the engine's own.
     Raises OSError (ENOSPC: the space is not there) with nothing left behind."""
+    for old in directory.glob(f"{TMP_PREFIX}*-reserve-*"):  # a killed run's: its space is ours again
+        try:
+            if not owner_alive(old):
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # moved or gone meanwhile
     path = directory / f"{TMP_PREFIX}{os.getpid()}-reserve-{secrets.token_hex(4)}"
     try:
         with open(path, "xb") as f:

@@ -72,7 +72,7 @@ def _print_report(rep: archive.VerifyReport) -> None:
         shown[f.code] += 1
         if shown[f.code] <= PER_CODE:
             color = "red" if f.is_error else "yellow"
-            console.print(f"  [{color}]{esc(f.code)}[/{color}] {esc(f.where)}：{esc(f.message)}")
+            console.print(f"  [{color}]{esc(f.code)}[/{color}] {esc(f.located('{}：'))}")
     for code, n in shown.items():
         if n > PER_CODE:
             console.print(f"  ……{code} 另有 {n - PER_CODE} 条（用 --json 查看全部）")

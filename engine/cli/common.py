@@ -100,8 +100,7 @@ def print_findings(findings: list[Finding]) -> None:
     head = "错误：" if len(findings) == 1 else f"发现 {len(findings)} 处问题："
     err_console.print(f"[red]{head}[/red]")
     for f in findings:
-        where = f"{f.where}：" if f.where else ""
-        err_console.print(f"  ✗ {esc(where)}{esc(f.message)}（{esc(f.code)}）")
+        err_console.print(f"  ✗ {esc(f.located('{}：'))}（{esc(f.code)}）")
 
 
 def crash_report(e: BaseException) -> Path | None:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..cells import parse_date
 from ..db import session
+from ..findings import located
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
 from ..plan import PlanCode, write_template
 from ..register import summary, write_summary_xlsx
@@ -112,7 +113,8 @@ def print_result(result: BatchResult) -> None:
         console.print("需要处理的问题：")
     for o, f in problems:
         mark, style = ("✗", "red") if f.is_error else ("!", "yellow")
-        console.print(Text(f"  {mark} {f.where or f'第{o.row}行'}：{f.message}（{f.code}）", style=style))
+        console.print(Text(f"  {mark} {located(f.message, f.where or f'第{o.row}行', '{}：')}（{f.code}）",
+                                style=style))
     done = (f"可生成 {result.count(RowStatus.READY)}" if result.check else f"已生成 {result.count(RowStatus.GENERATED)}")
     approved = sum(o.over_cap for o in result.outcomes)
     console.print(

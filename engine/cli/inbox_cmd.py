@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..inbox import IngestReport, Outcome, Status, ingest, pending_cards, watch
 from ..mail import MailPoller, MailReport
+from ..text import sentences
 from .common import (
     JsonOpt,
     WorkspaceOpt,
@@ -168,5 +169,4 @@ def _notes(o: Outcome) -> str:
     shown = first + ([f for f in rest if f.is_error] or rest)
     if not shown:
         return ""
-    # Messages are whole sentences: "。；" between two of them reads as a typo.
-    return "；".join(f.message.rstrip("。") for f in shown[:3]) + ("。" if len(shown) <= 3 else "…")
+    return sentences((f.message for f in shown), limit=3)

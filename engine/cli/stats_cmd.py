@@ -18,6 +18,7 @@ from ..stats.aggregate import (
     status_line,
     write_aggregate,
 )
+from ..text import sentences
 from ..workspace import Workspace
 from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_json
 
@@ -145,7 +146,7 @@ def status_cmd(
         t.add_row(esc(ln.unit.name), f"[{_STATE_COLOR.get(ln.state, 'white')}]{ln.state}[/]",
                   when.strftime("%m-%d %H:%M") if when else "",
                   f"[yellow]{ln.late_days}天[/yellow]" if ln.late else "", str(ln.version or ""),
-                  "；".join(ln.hints()))
+                  sentences(ln.hints(), end=""))
     console.print(t)
     console.print(esc(status_line(agg)))
 

@@ -36,6 +36,7 @@ from ..readback import CardReading
 from ..readback.common import QUESTION_COUNT
 from ..register import by_serial
 from ..stats import Submission
+from ..text import sentences
 from ..workspace import Workspace
 from . import stats_adapter
 from .cards import card_meta, refresh_visit
@@ -350,7 +351,7 @@ class Batch:
         except Exception as e:  # the stats desk refused it: shelve with its reason, never lose it
             if trouble(e, self.ws) is not None:
                 raise  # a full disk is not the table's fault
-            why = "；".join(f.message for f in e.findings) if isinstance(e, RuqiError) else exception_reason(e)
+            why = sentences(f.message for f in e.findings) if isinstance(e, RuqiError) else exception_reason(e)
             refused = error(Reason.STATS_REJECTED, f"统计表未能入库：{why}", detail=exception_detail(e))
             return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind,
                                            findings=Findings([*read, refused])), stats=sub)

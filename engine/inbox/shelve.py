@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..findings import Finding
+from ..findings import Finding, located
 from .preflight import safe_name
 
 NEEDS_REVIEW_DIR = "needs_review"
@@ -87,8 +87,7 @@ def clerk_text(record: dict[str, Any], heading: str, advice: str) -> str:
         "原因：",
     ]
     for k, e in enumerate(record.get("errors", []), 1):
-        where = f"[{e['where']}] " if e.get("where") else ""
-        lines.append(f"  {k}. {where}{e['message']}（{e['code']}）")
+        lines.append(f"  {k}. {located(e['message'], e.get('where', ''))}（{e['code']}）")
     lines += [f"处理建议：{advice}", f"SHA-256：{record.get('sha256', '')}", ""]
     return "\n".join(lines)
 

@@ -23,6 +23,7 @@ from ..findings import Finding, error
 from .codes import RenderCode
 from .docx import compiled_template, render_docx_bytes
 from .pdf import renderer
+from .sample import TEXTS_PLACEHOLDER
 from .templates import docx_template, html_template_name
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -88,6 +89,8 @@ def compare(word: VisibleText, pdf: VisibleText, docx_name: str, html_name: str,
             where = _locate(word.text[a0:a1], template) or (word.where[min(a0, len(word.where) - 1)] if word.where
                                                               else docx_name)
         extra_w, extra_p = _quote(word.text[a0:a1]), _quote(pdf.text[b0:b1])
+        before = _before(word.text, a0)
+        context = f"（前文：“{before}”）" if before else ""
         if op == "delete":
             said = f"Word 版有“{extra_w}”，PDF 版（{html_name}）没有"
         elif op == "insert":
@@ -96,7 +99,7 @@ def compare(word: VisibleText, pdf: VisibleText, docx_name: str, html_name: str,
             said = f"Word 版印“{extra_w}”，PDF 版（{html_name}）印“{extra_p}”"
         out.append(error(
             RenderCode.TEMPLATE_DRIFT,
-            f"{where}：{said}（前文：“{_quote(word.text[max(0, a0 - 12):a0])}”）。Word 版和 PDF 版必须印出相同的文字，"
+            f"{where}：{said}{context}。Word 版和 PDF 版必须印出相同的文字，"
             f"否则不能生成文书。要加的文字（如值班电话）请写进工作目录 ruqi.toml 的 [texts] 中（两个版本都会印出），"
             f"并把 {docx_name} 恢复原样（可从程序自带的 templates/ 复制）。",
             where))
@@ -123,6 +126,12 @@ def _locate(passage: str, template: list[tuple[str, str]] | None) -> str:
     if not probe or not template:
         return ""
     return next((where for where, text in template if probe in _BLANK.sub("", text)), "")
+
+
+def _before(text: str, at: int) -> str:
+    """The words printed before a passage, as a place to find it: never the placeholder the check
+    fills in for the clerk's [texts] lines, which the clerk has not typed and will not find."""
+    return text[:at].replace(_BLANK.sub("", TEXTS_PLACEHOLDER), "")[-12:]
 
 
 def _quote(text: str) -> str:

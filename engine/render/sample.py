@@ -73,8 +73,11 @@ def sample_context(i: int = 0, enterprise: str | None = None) -> dict[str, Any]:
     return build_context(sample_inspection(i, enterprise), sample_config(), SAMPLE_KEY)
 
 
+TEXTS_PLACEHOLDER = "〔[texts] 的文字〕"  # what the template check prints for a clerk's [texts] line
+
+
 def lint_context() -> dict[str, Any]:
     """The sample with one clerk's line ([texts]) on every form, so the template check sees where
     each version prints them."""
-    cfg = replace(sample_config(), texts={key: ("〔[texts] 的文字〕",) for key in FORMS})
+    cfg = replace(sample_config(), texts={key: (TEXTS_PLACEHOLDER,) for key in FORMS})
     return build_context(sample_inspection(0), cfg, SAMPLE_KEY)

@@ -214,7 +214,7 @@ def build_review(
     # A 是 stays in front of the 纪委 when its visit is voided afterwards: voiding must not hide it.
     violations = _violations([*entries, *(x.entry for x in voided)])
     notes.extend(f"已作废的检查 {x.entry.serial} 交回的反馈卡有“是”的反馈（第{'、'.join(map(str, x.entry.yes_questions))}题），"
-                 "仍列入反馈“是”的检查。" for x in voided if x.entry.yes_questions)
+                 f"仍列入反馈“是”的检查，并{COUNTED_WHEN_VOIDED}。" for x in voided if x.entry.yes_questions)
     cards = _card_issues(entries, today)
     _order_flags(entries)
     review = Review(
@@ -475,12 +475,28 @@ def _add(t: Tally, e: Entry, suspect_serials: set[str], mismatch_serials: set[st
     t.flagged += e.flagged
 
 
+# A 是 on the card of a voided visit is still a 是 about the inspectors' conduct: the tallies count
+# it (inspection with a 是, 是 answers), though the voided visit itself counts as no inspection.
+COUNTED_WHEN_VOIDED = "计入按县区、按检查人员统计"
+
+
+def _add_voided_yes(t: Tally, e: Entry) -> None:
+    t.violations += ReviewFlag.VIOLATION in e.flags
+    t.yes_answers += len(e.yes_questions)
+
+
+def _voided_with_yes(review: Review) -> list[Entry]:
+    return [x.entry for x in review.voided if ReviewFlag.VIOLATION in x.entry.flags]
+
+
 def tally_by_county(review: Review) -> list[Tally]:
     sus = {c.entry.serial for c in review.suspects if c.entry}
     mis = {m.entry.serial for m in review.mismatches}
     out: dict[str, Tally] = {}
     for e in review.entries:
         _add(out.setdefault(e.county, Tally(e.county)), e, sus, mis)
+    for e in _voided_with_yes(review):
+        _add_voided_yes(out.setdefault(e.county, Tally(e.county)), e)
     # Suspect cards that match no inspection still count against the county they were filed under.
     for c in review.suspects:
         if c.entry is None:
@@ -501,6 +517,9 @@ def tally_by_inspector(review: Review) -> list[Tally]:
                 t.as_leader += 1
             else:
                 t.as_member += 1
+    for e in _voided_with_yes(review):
+        for name in dict.fromkeys(e.team.inspectors):
+            _add_voided_yes(out.setdefault(name, Tally(name)), e)
     return sorted(out.values(), key=lambda t: (-t.violations, -t.flagged, -t.inspections, t.name))
 
 

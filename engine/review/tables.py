@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .collect import Review, SuspectCard, Tally
+from .collect import COUNTED_WHEN_VOIDED, Review, SuspectCard, Tally
 from .model import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, ReviewFlag
 
 Cell = str | int | date | datetime | None
@@ -143,13 +143,13 @@ def mismatches_table(r: Review) -> Table:
 def voided_table(r: Review) -> Table:
     cols = _cols(("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("检查类别", 10),
                  ("开始日期", 12), ("结束日期", 12), ("组长", 10), ("成员", 20), ("登记人", 10), ("登记时间", 16),
-                 ("作废时间", 16), ("作废人", 10), ("作废理由", 40), ("反馈卡", 16), ("已归档文书档号", 40))
+                 ("作废时间", 16), ("作废人", 10), ("作废理由", 40), ("反馈卡", 24), ("已归档文书档号", 40))
     rows: list[list[Cell]] = []
     for x in r.voided:
         e = x.entry
         card = f"{e.card_received_at:%Y-%m-%d} 收到" if e.card_received_at else "未交回"
         if e.yes_questions:
-            card += f"，反馈“是”：第{'、'.join(map(str, e.yes_questions))}题"
+            card += f"，反馈“是”：第{'、'.join(map(str, e.yes_questions))}题（已{COUNTED_WHEN_VOIDED}）"
         rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.end, e.team.leader, members(e),
                      e.actor, x.registered_at, x.voided_at, x.voided_by, x.reason, card,
                      "\n".join(d.archival_code for d in e.documents)])

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..archive import ItemMeta, file_item
 from ..findings import Finding, RuqiError, error
 from ..render.pdf import ARCHIVE_PDF_VARIANT
-from ..text import finalize
+from ..text import finalize, sentences
 from ..workspace import Workspace
 from ..xlsx_safe import append_row, set_text, set_value
 from . import layout
@@ -296,7 +296,7 @@ def _remark(ln: UnitLine) -> str:
             parts.append(f"第{ln.version}版")
         if not ln.expected:
             parts.append("非本次下发范围")
-    return "；".join(p for p in parts if p)
+    return sentences(parts, end="")
 
 
 def _item_row(sh: Worksheet, r: int, n: int, cols: list[Column], unit_name: str, v: dict[str, Any],
@@ -352,8 +352,8 @@ def _status_sheet(sh: Worksheet, agg: Aggregate) -> None:
         source = ln.source or (ln.rejection.stored_as if ln.returned and ln.rejection else "")
         row = [ln.unit.name, ln.state, when.strftime("%Y-%m-%d %H:%M") if when else "",
                agg.due.isoformat() if agg.due else "", ln.late_days or "", ln.version or "",
-               "；".join([*(f.get("message", "") for f in ln.flags),
-                         *([f"已退回：{ln.rejection.reason_text}"] if ln.rejection else [])]), source]
+               sentences([*(f.get("message", "") for f in ln.flags),
+                          *([f"已退回：{ln.rejection.reason_text}"] if ln.rejection else [])], end=""), source]
         append_row(sh, row)
     for letter, w in zip("ABCDEFGH", (14, 10, 18, 12, 9, 6, 50, 40), strict=True):
         sh.column_dimensions[letter].width = w
@@ -369,13 +369,18 @@ def _parts_sheet(sh: Worksheet, agg: Aggregate) -> None:
 
 
 def status_line(agg: Aggregate) -> str:
-    s = f"报送情况：应报{agg.expected_count}个单位，已报{len(agg.submitted)}个。"
-    s += f"未报送：{'、'.join(u.name for u in agg.missing)}。" if agg.missing else "无未报送单位。"
+    """What is true of this round, with its counts: never "均在…前报送" while units are still missing."""
+    due = f"，应于{_zh_date(agg.due)}前报送" if agg.due else ""
+    s = (f"报送情况：应报{agg.expected_count}个单位{due}；已报{len(agg.submitted)}个，"
+         f"未报{len(agg.missing)}个，已退回{len(agg.returned)}个。")
+    if agg.missing:
+        s += f"未报送：{'、'.join(u.name for u in agg.missing)}。"
     if agg.returned:
         s += f"已退回（待重新报送）：{'、'.join(ln.unit.name for ln in agg.returned)}。"
-    if agg.due:
-        s += (f"逾期（截止{_zh_date(agg.due)}）：{'、'.join(f'{ln.unit.name}（{ln.late_days}天）' for ln in agg.late)}。"
-              if agg.late else f"均在{_zh_date(agg.due)}前报送。")
+    if agg.late:
+        s += f"逾期报送：{'、'.join(f'{ln.unit.name}（{ln.late_days}天）' for ln in agg.late)}。"
+    elif agg.due and agg.submitted:
+        s += "已报的均未逾期。"
     return s
 
 

@@ -23,7 +23,8 @@ from ..actor import current_actor
 from ..archive.models import ItemRecord
 from ..archive.store import ItemMeta, ItemRow, file_item, to_row
 from ..db import Base, session_or_new
-from ..findings import Finding, Findings, RuqiError, error
+from ..findings import Finding, Findings, RuqiError, error, located
+from ..text import sentences
 from ..workspace import Workspace
 from .codes import StatsCode
 from .period import Period
@@ -91,9 +92,9 @@ class StatsRejection(Base):
     @property
     def reason_text(self) -> str:
         """The first reasons as a clerk reads them (cell, message), for status lists."""
-        shown = [f"[{r['where']}] {r['message']}" if r.get("where") else r.get("message", "") for r in self.reasons[:2]]
+        shown = [located(r.get("message", ""), r.get("where", "")) for r in self.reasons[:2]]
         more = f"（另有{len(self.reasons) - 2}处）" if len(self.reasons) > 2 else ""
-        return "；".join(shown) + more
+        return sentences(shown, end="").rstrip("。") + more  # quoted inside a longer line
 
 
 @contextmanager
