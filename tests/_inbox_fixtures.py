@@ -16,8 +16,10 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from engine.db import session
 from engine.forms.context import build_context
 from engine.inspection import Inspection
+from engine.register import Visit, by_serial
 from engine.simulate import fill_docx, tick_pdf  # noqa: F401  (re-exported for the tests)
 from engine.workspace import Workspace
 
@@ -256,3 +258,11 @@ def libreoffice_pdfs(tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-un
         assert all(p.exists() for p in pdfs)
         (out / "ready").write_text("ok")
     return {n: out / f"lo-{n}.pdf" for n in names}
+
+
+def visit(ws: Workspace, serial: str) -> Visit:
+    """The register's record of one serial."""
+    with session(ws) as s:
+        v = by_serial(s, serial)
+        assert v is not None
+        return v

@@ -42,7 +42,10 @@ from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+import pytest
+
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+needs_dovecot = pytest.mark.skipif(DOVECOT is None, reason="dovecot (Debian dovecot-imapd) is not installed")
 PASSWORD = "s3cret-Auth-code"
 
 

@@ -1,10 +1,12 @@
-"""Shared fixtures: a fresh workspace per test, and the sample files."""
+"""Shared fixtures: a fresh workspace per test, the sample files, a throwaway IMAP server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _mail_fixtures import DOVECOT, Dovecot
 
 from engine import workspace
 
@@ -20,3 +22,15 @@ def ws(tmp_path: Path) -> workspace.Workspace:
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES
+
+
+@pytest.fixture
+def server() -> Iterator[Dovecot]:
+    """A throwaway Dovecot for one test; skips (never passes) where dovecot-imapd is absent."""
+    if DOVECOT is None:
+        pytest.skip("dovecot (Debian dovecot-imapd) is not installed")
+    srv = Dovecot().start()
+    try:
+        yield srv
+    finally:
+        srv.stop()

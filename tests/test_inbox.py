@@ -17,13 +17,12 @@ from _inbox_fixtures import (
     kit,
     new_workspace,
     tick_pdf,
+    visit,
 )
 from typer.testing import CliRunner
 
 from engine import archive
-from engine.db import session
 from engine.inbox import Flag, Kind, Status, ingest, pending_cards
-from engine.register import Visit, by_serial
 from engine.workspace import Workspace
 
 S1, S2 = "140200-2025-0001", "140200-2025-0002"
@@ -37,13 +36,6 @@ def cards(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     return new_workspace(tmp_path / "ws", inspections=2)
-
-
-def visit(ws: Workspace, serial: str) -> Visit:
-    with session(ws) as s:
-        v = by_serial(s, serial)
-        assert v is not None
-        return v
 
 
 def drop(ws: Workspace, src: Path, name: str, *, days_after_end: int = 1, serial: str = S1) -> Path:

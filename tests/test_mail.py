@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.mime.application import MIMEApplication
 from pathlib import Path
@@ -21,7 +20,6 @@ from _inbox_fixtures import (
     tick_pdf,
 )
 from _mail_fixtures import (
-    DOVECOT,
     ENTERPRISE,
     FOXMAIL_BODY,
     Dovecot,
@@ -31,6 +29,7 @@ from _mail_fixtures import (
     forwarded,
     foxmail,
     gbk_zip,
+    needs_dovecot,
     outlook_tnef,
     pasted_photo,
     qqmail,
@@ -50,23 +49,11 @@ from engine.review.collect import build_review
 from engine.workspace import Limits, Workspace
 
 S1, S2 = "140200-2025-0001", "140200-2025-0002"
-needs_dovecot = pytest.mark.skipif(DOVECOT is None, reason="dovecot (Debian dovecot-imapd) is not installed")
 
 
 @pytest.fixture(scope="module")
 def cards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return kit(tmp_path_factory)
-
-
-@pytest.fixture
-def server() -> Iterator[Dovecot]:
-    if DOVECOT is None:
-        pytest.skip("dovecot (Debian dovecot-imapd) is not installed")
-    srv = Dovecot().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def workspace(tmp_path: Path, server: Dovecot, users: tuple[str, ...] = ("zfjd",), **extra: object) -> Workspace:

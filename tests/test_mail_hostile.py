@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from pathlib import Path
@@ -16,13 +15,13 @@ from pathlib import Path
 import pytest
 from _inbox_fixtures import ANSWERS_CLEAN, encrypted_pdf, kit, new_workspace, tick_pdf
 from _mail_fixtures import (
-    DOVECOT,
     ENTERPRISE,
     PASSWORD,
     Dovecot,
     SmtpSink,
     connect_workspace,
     foxmail,
+    needs_dovecot,
     qqmail,
     text_only,
 )
@@ -36,24 +35,12 @@ from engine.mail import ConfigCode, MailCode, MessageStatus, PartStatus, account
 from engine.provenance import MailSource
 from engine.workspace import Workspace
 
-needs_dovecot = pytest.mark.skipif(DOVECOT is None, reason="dovecot (Debian dovecot-imapd) is not installed")
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def cards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return kit(tmp_path_factory)
-
-
-@pytest.fixture
-def server() -> Iterator[Dovecot]:
-    if DOVECOT is None:
-        pytest.skip("dovecot (Debian dovecot-imapd) is not installed")
-    srv = Dovecot().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def workspace(tmp_path: Path, server: Dovecot, **extra: object) -> Workspace:

@@ -17,7 +17,7 @@ import pytest
 import rarfile
 from _mail_fixtures import ENTERPRISE, foxmail, gbk_zip, qqmail
 from _rar import rar4, rar5
-from test_mail import S1, S2, cards, items, server, variants, workspace  # noqa: F401 (fixtures)
+from test_mail import S1, S2, cards, items, variants, workspace  # noqa: F401 (fixtures)
 
 from engine.inbox import Status
 from engine.mail import MailCode, MessageStatus, PartStatus, attention, collect, unpack

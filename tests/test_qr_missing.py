@@ -16,17 +16,23 @@ from pathlib import Path
 
 import docx
 import pytest
-from _inbox_fixtures import ANSWERS_CLEAN, SOFFICE, fill_docx, kit, new_workspace, to_pdf_with_libreoffice
+from _inbox_fixtures import (
+    ANSWERS_CLEAN,
+    SOFFICE,
+    fill_docx,
+    kit,
+    new_workspace,
+    to_pdf_with_libreoffice,
+    visit,
+)
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from engine import archive
 from engine.cli import app
-from engine.db import session
 from engine.inbox import Flag, Status, ingest
 from engine.inspection import format_range
-from engine.register import Visit, by_serial
 from engine.review import FLAG_ZH, ReviewFlag, SuspectReason, build_review
 from engine.review.report import render_html, write_xlsx
 from engine.workspace import Workspace
@@ -42,13 +48,6 @@ def cards(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     return new_workspace(tmp_path / "ws", inspections=2)
-
-
-def visit(ws: Workspace, serial: str) -> Visit:
-    with session(ws) as s:
-        v = by_serial(s, serial)
-        assert v is not None
-        return v
 
 
 def doctor(src: Path, dst: Path, *, remove_qr: bool = True, replace: dict[str, str] | None = None) -> Path:
