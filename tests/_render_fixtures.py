@@ -12,6 +12,8 @@ import docx
 import pdfplumber
 import pypdfium2 as pdfium
 import zxingcpp
+from docx.oxml.ns import qn
+from docx.text.paragraph import Paragraph
 from PIL import Image
 
 from engine.forms import FORMS
@@ -85,3 +87,12 @@ def docx_image(data: bytes) -> Image.Image:
 
 def form_of(path: Path) -> str:
     return next(k for k, f in sorted(FORMS.items(), key=lambda kv: -len(kv[1].title)) if f.title in path.name)
+
+
+def paragraph_with(d: docx.document.Document, text: str) -> tuple[int, Paragraph]:
+    """The first paragraph (1-based number, paragraph) of the body holding ``text``."""
+    for n, p in enumerate(d.element.body.iter(qn("w:p")), 1):
+        para = Paragraph(p, d)
+        if text in para.text:
+            return n, para
+    raise AssertionError(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from _mail_fixtures import DOVECOT, Dovecot
 
 from engine import workspace
+from engine.render.templates import DEFAULT_TEMPLATES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -34,3 +36,9 @@ def server() -> Iterator[Dovecot]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def tdir(tmp_path: Path) -> Path:
+    """A private copy of templates/ to break."""
+    return Path(shutil.copytree(DEFAULT_TEMPLATES_DIR, tmp_path / "templates"))

@@ -10,8 +10,7 @@ from pathlib import Path
 import docx
 import pytest
 from _plan_fixtures import GOOD, _plan
-from _render_fixtures import docx_text, pdf_text, squash
-from docx.oxml.ns import qn
+from _render_fixtures import docx_text, paragraph_with, pdf_text, squash
 from docx.text.paragraph import Paragraph
 from pypdf import PdfReader
 from typer.testing import CliRunner
@@ -28,19 +27,6 @@ from engine.render.templates import DEFAULT_TEMPLATES_DIR
 from engine.workspace import Workspace
 
 DUTY = "值班电话：0352-7654321（工作日 8:30—17:30）"
-
-
-@pytest.fixture
-def tdir(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(DEFAULT_TEMPLATES_DIR, tmp_path / "templates"))
-
-
-def paragraph_with(d: docx.document.Document, text: str) -> tuple[int, Paragraph]:
-    for n, p in enumerate(d.element.body.iter(qn("w:p")), 1):
-        para = Paragraph(p, d)
-        if text in para.text:
-            return n, para
-    raise AssertionError(text)
 
 
 def add_line_after(path: Path, anchor: str, text: str) -> int:

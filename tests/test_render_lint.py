@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import docx
-import pytest
-from _render_fixtures import docx_text
+from _render_fixtures import docx_text, paragraph_with
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
 from engine.render import RenderCode, check_templates, render_docx
 from engine.render.build_templates import set_run_font
 from engine.render.sample import sample_context
-from engine.render.templates import DEFAULT_TEMPLATES_DIR
-
-
-@pytest.fixture
-def tdir(tmp_path: Path) -> Path:
-    """A private copy of templates/ to break."""
-    return Path(shutil.copytree(DEFAULT_TEMPLATES_DIR, tmp_path / "templates"))
-
-
-def paragraph_with(d: docx.document.Document, text: str) -> tuple[int, Paragraph]:
-    for n, p in enumerate(d.element.body.iter(qn("w:p")), 1):
-        para = Paragraph(p, d)
-        if text in para.text:
-            return n, para
-    raise AssertionError(text)
 
 
 def split_run(para: Paragraph, at: str) -> None:
