@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from ..caps import Cap, cap_for
 from ..db import session
 from ..forms import CARD_QUESTIONS
-from ..register import Stale, Visit, live, stale_numbers
+from ..register import RegisterState, Stale, Visit, live, stale_numbers
 from ..workspace import Workspace
 from . import sources
 from .model import (
@@ -292,7 +292,8 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
         team=Team(v.leader, tuple(v.members or ()), tuple(v.experts or ())), visit_total=v.visit_total,
         visit_kind=v.visit_kind, due=due, card=state, card_received_at=v.card_received_at,
         card_version=v.card_version or 0, answers=answers, card_flags=card_flags, over_cap=bool(v.over_cap),
-        override_reason=v.override_reason or "", actor=v.actor or "",
+        override_reason=v.override_reason or "", actor=v.actor or "", cross_reason=v.cross_reason or "",
+        register_note=v.register_note or "",
     )
     flag = {CardState.LATE: ReviewFlag.CARD_LATE, CardState.MISSING: ReviewFlag.CARD_MISSING,
             CardState.OVERDUE: ReviewFlag.CARD_OVERDUE, CardState.NEEDS_REVIEW: ReviewFlag.CARD_UNREAD,
@@ -303,6 +304,10 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
         e.flag(ReviewFlag.CARD_LATE)  # a scan can be late too; the state shows the more urgent fact
     if early and state is CardState.NEEDS_REVIEW:
         e.flag(ReviewFlag.CARD_EARLY)
+    if v.cross_reason:
+        e.flag(ReviewFlag.CROSS_COUNTY)
+    if v.register_state == RegisterState.CONFLICT:
+        e.flag(ReviewFlag.SYNC_OVER_CAP)
     return e
 
 

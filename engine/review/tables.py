@@ -203,6 +203,8 @@ def summary_rows(r: Review) -> list[tuple[str, int]]:
         ("可疑反馈卡", len(r.suspects)),
         ("无可核验二维码的反馈卡", len(r.qr_missing)),
         ("检查次数与台账不符", len(r.mismatches)),
+        ("跨县区检查", sum(ReviewFlag.CROSS_COUNTY in e.flags for e in r.entries)),
+        ("离线登记补报时超上限", sum(ReviewFlag.SYNC_OVER_CAP in e.flags for e in r.entries)),
         ("已作废的检查", len(r.voided)),
         ("需关注的检查", len(r.flagged)),
     ]
