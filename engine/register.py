@@ -64,6 +64,7 @@ class Visit(Base):
     __table_args__ = (
         Index(LIVE_NATURAL_INDEX, "uscc", "kind", "start", "end", unique=True,
               sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
+        Index("ix_visits_year_seq", "year", "seq"),  # migration 8: next_serial reads max(seq) off it
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -447,7 +448,9 @@ def record(
         v, created = existing, False
     else:
         serial = next_serial(s, division_code, insp.year)
-        before = {st.serial for st in stale_numbers(s, insp.uscc, insp.year, book=book)}
+        # Only a visit dated after this one can have its printed numbers shifted by it.
+        shifts = any((e.start, e.end) >= (insp.start, insp.end) for e in book.entries(insp.uscc, insp.year))
+        before = {st.serial for st in stale_numbers(s, insp.uscc, insp.year, book=book)} if shifts else set()
         v = Visit(
             serial=str(serial), year=insp.year, seq=serial.seq, enterprise=insp.enterprise, uscc=insp.uscc,
             county=insp.county, county_code=insp.county_code, industry=insp.industry, grade=insp.grade,
@@ -463,7 +466,8 @@ def record(
         book.book(v)
         v.visit_total, v.visit_kind = numbers_by_date(s, insp.uscc, insp.year, book)[v.serial]
         s.flush()
-        stale = [st for st in stale_numbers(s, insp.uscc, insp.year, book=book) if st.serial not in before]
+        stale = [st for st in stale_numbers(s, insp.uscc, insp.year, book=book)
+                 if st.serial not in before] if shifts else []
         created = True
     insp.serial, insp.visit_total, insp.visit_kind, insp.issue_date = (
         v.serial, v.visit_total, v.visit_kind, v.issue_date,

@@ -16,6 +16,9 @@ its visits, so the caps, 本年度第N次 and 第M次<kind> count the 省, 市 a
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -28,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from .caps import Cap, cap_exceeded, cap_for
@@ -40,6 +43,7 @@ from .register import LocalBook, OutsideVisit, RegisterState, Tallied, Visit, li
 from .workspace import LEVELS, Workspace, read_secret_file
 
 PASSWORD_ENV = "RUQI_REGISTER_PASSWORD"
+PENDING_ORDER = 1 << 62  # order of a visit booked in this transaction, not yet written: after every id
 LEVEL_ORDER = {"省": 0, "市": 1, "县": 2}
 
 
@@ -56,6 +60,7 @@ class RegisterCode(StrEnum):
     SYNC_RENUMBERED = "REGISTER_SYNC_RENUMBERED"
     BAD_ADMIN_URL = "REGISTER_ADMIN_URL_INVALID"
     BAD_BUREAU = "REGISTER_BUREAU_INVALID"
+    BUSY = "REGISTER_UPGRADE_BUSY"  # setup could not take a table lock in time: nothing changed
 
 
 # ---- connecting -----------------------------------------------------------------------------------
@@ -153,6 +158,7 @@ class SharedBook:
         self.bureau = bureau
         self.where = where
         self._cache: dict[tuple[str, int], list[Tallied]] = {}
+        self._pending: list[dict[str, Any]] = []  # booked visits not yet written (``flush``)
 
     @property
     def state(self) -> str | None:
@@ -168,22 +174,20 @@ class SharedBook:
                                   self.where)) from e
 
     def hold(self, pairs: Iterable[tuple[str, int]]) -> None:
-        """Lock every enterprise-year of the plan (sorted: two plans never wait for each other in a
-        circle), then read their visits in one query."""
+        """Lock every enterprise-year of the plan, in sorted order (two plans never wait for each other
+        in a circle), then read their visits: two round trips for the whole plan."""
         todo = sorted(set(pairs) - set(self._cache))
-        for uscc, year in todo:
-            self._run("SELECT pg_advisory_xact_lock(:y, hashtext(:u))", {"y": year, "u": uscc})
-        self._load(todo)
-
-    def _load(self, pairs: list[tuple[str, int]]) -> None:
-        if not pairs:
+        if not todo:
             return
-        for uscc, year in pairs:
-            self._cache[(uscc, year)] = []
+        arrays = {"us": [u for u, _ in todo], "ys": [y for _, y in todo]}
+        self._run("SELECT count(pg_advisory_xact_lock(y, hashtext(u))) FROM (SELECT u, y FROM unnest("
+                  "CAST(:us AS varchar[]), CAST(:ys AS integer[])) WITH ORDINALITY AS p(u, y, n) ORDER BY n) AS sorted",
+                  arrays)
+        for pair in todo:
+            self._cache[pair] = []
         rows = self._run('SELECT uscc, year, serial, kind, start, "end", id, bureau_level, bureau_code '
                          "FROM register_visits WHERE voided_at IS NULL AND (uscc, year) IN "
-                         "(SELECT * FROM unnest(CAST(:us AS varchar[]), CAST(:ys AS integer[])))",
-                         {"us": [u for u, _ in pairs], "ys": [y for _, y in pairs]})
+                         "(SELECT * FROM unnest(CAST(:us AS varchar[]), CAST(:ys AS integer[])))", arrays)
         for uscc, year, serial, kind, start, end, id_, level, code in rows:
             self._cache[(uscc, year)].append(Tallied(serial, kind, start, end, id_, level, code))
 
@@ -193,20 +197,28 @@ class SharedBook:
         return list(self._cache[(uscc, year)])
 
     def book(self, v: Visit, *, source: str = "ruqi", conflict: str = "") -> None:
-        row = self._run(
+        """Count the visit from now on; it is written with the others of the plan (``flush``), in the
+        same transaction, before the commit: its enterprise-year stays locked until then."""
+        self._pending.append({
+            "serial": v.serial, "code": self.bureau.division_code, "level": self.bureau.level, "uscc": v.uscc,
+            "enterprise": v.enterprise, "county_code": v.county_code, "year": v.year, "kind": v.kind,
+            "start": v.start, "end": v.end, "over_cap": bool(v.over_cap), "cross": v.cross_reason or "",
+            "source": source, "conflict": conflict, "industry": v.industry, "grade": v.grade,
+            "benchmark": bool(v.benchmark), "key": bool(v.key_supervision)})
+        # Entered after every visit already booked: the order breaks ties of the same dates only.
+        self._cache.setdefault((v.uscc, v.year), []).append(
+            Tallied(v.serial, v.kind, v.start, v.end, PENDING_ORDER + len(self._pending), self.bureau.level,
+                    self.bureau.division_code))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        self._run(
             'INSERT INTO register_visits (serial, bureau_code, bureau_level, uscc, enterprise, county_code, year, kind, '
             'start, "end", over_cap, cross_reason, source, conflict, industry, grade, benchmark, key_supervision) '
             "VALUES (:serial, :code, :level, :uscc, :enterprise, :county_code, :year, :kind, :start, :end, :over_cap, "
-            ":cross, :source, :conflict, :industry, :grade, :benchmark, :key) "
-            "ON CONFLICT (serial) DO NOTHING RETURNING id",
-            {"serial": v.serial, "code": self.bureau.division_code, "level": self.bureau.level, "uscc": v.uscc,
-             "enterprise": v.enterprise, "county_code": v.county_code, "year": v.year, "kind": v.kind,
-             "start": v.start, "end": v.end, "over_cap": bool(v.over_cap), "cross": v.cross_reason or "",
-             "source": source, "conflict": conflict, "industry": v.industry, "grade": v.grade,
-             "benchmark": bool(v.benchmark), "key": bool(v.key_supervision)}).first()
-        if row is not None:
-            self._cache.setdefault((v.uscc, v.year), []).append(
-                Tallied(v.serial, v.kind, v.start, v.end, row[0], self.bureau.level, self.bureau.division_code))
+            ":cross, :source, :conflict, :industry, :grade, :benchmark, :key) ON CONFLICT DO NOTHING", rows)
 
     def book_outside(self, key: str, uscc: str, enterprise: str, year: int, kind: str, start: date, end: date,
                      industry: str = "", grade: str = "") -> bool:
@@ -223,6 +235,7 @@ class SharedBook:
 
     def void(self, serial: str, reason: str) -> bool:
         """Void one of this bureau's visits (no bureau deletes: the booking stays on record)."""
+        self.flush()
         n = self._run("UPDATE register_visits SET voided_at = now(), void_reason = :r "
                       "WHERE serial = :s AND voided_at IS NULL", {"s": serial, "r": reason}).rowcount
         self._cache.clear()
@@ -241,7 +254,9 @@ def shared_book(ws: Workspace) -> Iterator[SharedBook]:
         raise RuqiError(_unreachable(e, where)) from e
     try:
         with conn.begin():
-            yield SharedBook(conn, _own_bureau(conn, ws), where)
+            book = SharedBook(conn, _own_bureau(conn, ws), where)
+            yield book
+            book.flush()
     except DBAPIError as e:  # the commit itself failed: nothing was booked
         raise RuqiError(_unreachable(e, where)) from e
     finally:
@@ -374,12 +389,25 @@ def admin_engine(admin_url: str) -> Engine:
 
 
 def setup(admin_url: str) -> tuple[int, int]:
-    """Create or upgrade the shared schema (safe while bureaus are connected: see the migrations)."""
+    """Create or upgrade the shared schema: (version before, version after).  Safe while bureaus are
+    connected: a step that cannot have its table lock within the migrations' lock timeout (a
+    bureau's long transaction) gives up, changes nothing, and says to run it again."""
     eng = admin_engine(admin_url)
     try:
         return upgrade_register(eng)
+    except OperationalError as e:
+        if getattr(e.orig, "sqlstate", "") == "55P03":  # lock_not_available
+            raise RuqiError(error(RegisterCode.BUSY, "有单位正在使用共享台账，本次升级没有等到数据表，未做任何改动（各单位不受影响）。"
+                                                     "请稍后重新运行 ruqi register setup。")) from e
+        raise RuqiError(_admin_failed(e, admin_url)) from e
     finally:
         eng.dispose()
+
+
+def _admin_failed(e: DBAPIError, admin_url: str) -> Finding:
+    why = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e.orig).__name__
+    return error(RegisterCode.UNREACHABLE, f"共享台账数据库（{where_of(admin_url)}）操作失败：{why}。请检查管理地址、网络，"
+                                           "以及管理员账号是否有建表和建立账号（CREATEROLE）的权限。", where_of(admin_url))
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,24 +440,45 @@ def add_bureau(admin_url: str, name: str, level: str, division_code: str, *, pas
     pw = password or secrets.token_urlsafe(24)
     eng = admin_engine(admin_url)
     try:
-        with eng.begin() as c:
-            upgrade_needed = c.execute(text("SELECT to_regclass('register_bureaus')")).scalar() is None
-            if upgrade_needed:
-                raise RuqiError(error(RegisterCode.NOT_SET_UP, "共享台账尚未建立：请先运行 ruqi register setup 管理地址。"))
-            exists = c.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first() is not None
-            quoted_pw = c.execute(text("SELECT quote_literal(:p)"), {"p": pw}).scalar()
-            verb = "ALTER" if exists else "CREATE"
-            c.execute(text(f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD {quoted_pw}'))
-            c.execute(text(f'GRANT {BUREAU_GROUP} TO "{role}"'))
-            c.execute(text("INSERT INTO register_bureaus (division_code, level, name, role_name) VALUES (:c, :l, :n, :r) "
-                           "ON CONFLICT (division_code) DO UPDATE SET level = :l, name = :n, role_name = :r"),
-                      {"c": division_code, "l": level, "n": name.strip(), "r": role})
+        exists = _add_role(eng, role, pw, division_code, level, name)
+    except DBAPIError as e:
+        raise RuqiError(_admin_failed(e, admin_url)) from e
     finally:
         eng.dispose()
     host = u.host or ""
     query = "&".join(f"{k}={v}" for k, v in u.query.items() if k in ("host", "port", "sslmode"))
     url = f"postgresql://{role}@{host}{f':{u.port}' if u.port else ''}/{u.database}{f'?{query}' if query else ''}"
     return BureauAdded(Bureau(division_code, level, name.strip(), role), pw, url, not exists)
+
+
+def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for a password (RFC 5802/7677): computed here so
+    the password itself never reaches the server or its statement log."""
+    salt = salt or secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    b64 = base64.b64encode
+    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${b64(stored_key).decode()}:{b64(server_key).decode()}"
+
+
+def _add_role(eng: Engine, role: str, pw: str, division_code: str, level: str, name: str) -> bool:
+    """Create or reset the role; whether it existed."""
+    with eng.begin() as c:
+        upgrade_needed = c.execute(text("SELECT to_regclass('register_bureaus')")).scalar() is None
+        if upgrade_needed:
+            raise RuqiError(error(RegisterCode.NOT_SET_UP, "共享台账尚未建立：请先运行 ruqi register setup 管理地址。"))
+        exists = c.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first() is not None
+        quoted_pw = c.execute(text("SELECT quote_literal(:p)"), {"p": scram_verifier(pw)}).scalar()
+        verb = "ALTER" if exists else "CREATE"
+        # Driver-level: the verifier's colons are not bind parameters; nothing else is interpolated.
+        c.exec_driver_sql(f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD {quoted_pw}')
+        c.execute(text(f'GRANT {BUREAU_GROUP} TO "{role}"'))
+        c.execute(text("INSERT INTO register_bureaus (division_code, level, name, role_name) VALUES (:c, :l, :n, :r) "
+                       "ON CONFLICT (division_code) DO UPDATE SET level = :l, name = :n, role_name = :r"),
+                  {"c": division_code, "l": level, "n": name.strip(), "r": role})
+    return exists
 
 
 # ---- the 扫码入企 look-up ---------------------------------------------------------------------------

@@ -17,21 +17,35 @@ from test_dates_numbers import _card_text
 
 from engine import register
 from engine.db import session
+from engine.db.migrations import BUREAU_GROUP
+from engine.findings import RuqiError
 from engine.generate import OverCapApproval, RowStatus, Run, generate, record_rows
 from engine.identifiers import make_uscc
 from engine.inspection import Inspection
 from engine.plan import Plan, PlanRow
+from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
-from engine.shared_register import RegisterCode, enterprise_year, register_engine, sync
+from engine.shared_register import RegisterCode, enterprise_year, register_engine, setup, sync
 from engine.void import void_visit
 from engine.workspace import Workspace
 
 psycopg = pytest.importorskip("psycopg")
 
 
+@pytest.fixture(scope="module")
+def passwords(pg_server: tuple[str, int]) -> tuple[str, int]:  # noqa: F811
+    """The throw-away server trusts everyone; bureaus here must prove their password (SCRAM), as on a real server."""
+    host, port = pg_server
+    hba = Path(host) / "data" / "pg_hba.conf"
+    hba.write_text(f"local all +{BUREAU_GROUP} scram-sha-256\n" + hba.read_text())
+    with psycopg.connect(host=host, port=port, user="ruqi", dbname="postgres", autocommit=True) as con:
+        con.execute("SELECT pg_reload_conf()")
+    return pg_server
+
+
 @pytest.fixture
-def admin(pg_server: tuple[str, int]) -> str:  # noqa: F811
-    return register_database(pg_server)
+def admin(passwords: tuple[str, int]) -> str:
+    return register_database(passwords)
 
 
 @pytest.fixture
@@ -195,3 +209,59 @@ def test_generate_refuses_a_bureau_whose_role_is_another_bureaus(admin: str, cit
                     .replace("平城区应急管理局", "云州区应急管理局"), encoding="utf-8")
     res = generate(Workspace.open(county.root), _plan(tmp_path / "p.xlsx", [_visit(date(2025, 5, 12))]), formats=("docx",))
     assert [f.code for f in res.plan_findings] == [RegisterCode.WRONG_BUREAU] and not res.outcomes
+
+
+def test_a_wrong_password_is_refused_by_the_server(county: Workspace, tmp_path: Path) -> None:
+    (county.root / "register.pass").write_text("not-the-password\n", encoding="utf-8")
+    res = generate(Workspace.open(county.root), _plan(tmp_path / "p.xlsx", [_visit(date(2025, 5, 12))]),
+                   formats=("docx",), today=date(2025, 5, 1))
+    assert [f.code for f in res.plan_findings] == [RegisterCode.UNREACHABLE] and not res.outcomes
+    assert "password authentication failed" in res.plan_findings.items[0].message
+
+
+def test_import_books_this_bureaus_outside_visits_and_refuses_other_units_rows(city: Workspace, county: Workspace,
+                                                                              tmp_path: Path) -> None:
+    from test_register_local import _visit_list
+
+    xlsx = _visit_list(tmp_path / "纸质登记.xlsx", [
+        [GOOD["企业名称"], GOOD["统一社会信用代码"], "执法检查", date(2025, 2, 10), None, "大同市平城区应急管理局", "县", "", ""],
+        [GOOD["企业名称"], GOOD["统一社会信用代码"], "督导检查", date(2025, 2, 20), None, "大同市应急管理局", "市", "", ""],
+        [GOOD["企业名称"], "9114", "执法检查", date(2025, 2, 21), None, "", "", "", ""],
+    ])
+    res = import_visits(county, xlsx)
+    assert (res.imported, res.rejected) == ([3], 2)
+    assert [f.code for f in res.findings] == [ImportCode.OTHER_UNIT, ImportCode.USCC]
+    assert import_visits(county, xlsx).imported == []  # the same file again: already booked
+    made = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8))]), formats=("docx",),
+                    today=date(2025, 4, 1))
+    assert (made.outcomes[0].inspection.visit_total, made.outcomes[0].inspection.visit_kind) == (2, 2)
+    assert [(v.level, v.source) for v in enterprise_year(city, GOOD["统一社会信用代码"], 2025).visits] == [
+        ("县", "import"), ("市", "ruqi")]
+
+
+def test_an_upgrade_waits_for_no_bureau_and_runs_once_they_are_done(admin: str, city: Workspace, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later schema step (here: a new nullable column) while a bureau is in the middle of a transaction:
+    the upgrade gives up after the lock timeout instead of stalling every bureau, and runs the next time."""
+    from engine.db import migrations
+
+    def _r3_note(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.execute(text("ALTER TABLE register_visits ADD COLUMN note varchar(200)"))
+
+    monkeypatch.setattr(migrations, "REGISTER_MIGRATIONS", [*migrations.REGISTER_MIGRATIONS, _r3_note])
+    monkeypatch.setattr(migrations, "REGISTER_LOCK_TIMEOUT", "300ms")
+    generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8))]), formats=("docx",), today=date(2025, 4, 1))
+    eng = register_engine(city)
+    with eng.connect() as busy:
+        busy.begin()
+        busy.execute(text("SELECT count(*) FROM register_visits"))  # the bureau's transaction holds its read lock
+        with pytest.raises(RuqiError) as e:
+            setup(admin)
+        assert e.value.finding.code == RegisterCode.BUSY
+        assert busy.execute(text("SELECT count(*) FROM register_visits")).scalar() == 1  # undisturbed
+        busy.rollback()
+    assert setup(admin) == (2, 3)
+    assert setup(admin) == (3, 3)
+    again = generate(city, _plan(tmp_path / "市2.xlsx", [_visit(date(2025, 5, 8))]), formats=("docx",),
+                     today=date(2025, 5, 1))
+    assert again.outcomes[0].inspection.visit_total == 2

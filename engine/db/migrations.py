@@ -290,7 +290,7 @@ def _v7_stats_rejections(conn: Connection) -> None:
     m.create_all(conn, checkfirst=True)
 
 
-# v8: the shared register (engine.shared_register).  Nullable columns, added in place on SQLite
+# v8: the shared register (engine.shared_register), and an index for the next serial.  Nullable columns, added in place on SQLite
 # and PostgreSQL alike: which register numbered a visit (NULL: this workspace's own; "shared":
 # the province's; "unconfirmed": recorded offline, not yet pushed; "conflict": pushed, over the
 # cap), what sync found, and the approved reason of a 县 visiting outside its county.  Visits made
@@ -301,6 +301,8 @@ _V8_COLUMNS = (("register_state", String(12)), ("register_note", String(1000)), 
 def _v8_shared_register(conn: Connection) -> None:
     for name, sql_type in _V8_COLUMNS:
         conn.execute(text(f"ALTER TABLE visits ADD COLUMN {name} {sql_type.compile(dialect=conn.dialect)}"))
+    # The next serial is max(seq) of the year: read off an index, not a scan of the year's visits.
+    conn.execute(text("CREATE INDEX ix_visits_year_seq ON visits (year, seq)"))
     m = MetaData()
     Table(
         "outside_visits", m,
