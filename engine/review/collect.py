@@ -226,6 +226,24 @@ def build_review(
     return review
 
 
+def build_entry(ws: Workspace, serial: str, *, today: date | None = None) -> Entry | None:
+    """One inspection as the review sees it (flags, card state, documents), voided or not; None when
+    the register has no such serial.  The review is built for the inspection's start day and county,
+    so every flag is decided by exactly the rules of the whole list."""
+    from_register = _one_visit(ws, serial)
+    if from_register is None:
+        return None
+    start, county = from_register
+    r = build_review(ws, start, start, county, today=today)
+    return r.entry(serial) or next((x.entry for x in r.voided if x.entry.serial == serial), None)
+
+
+def _one_visit(ws: Workspace, serial: str) -> tuple[date, str] | None:
+    with session(ws) as s:
+        v = s.scalars(select(Visit).where(Visit.serial == serial)).first()
+        return (v.start, v.county) if v is not None else None
+
+
 def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[Visit]:
     q = select(Visit).where(live())
     if date_from is not None:
