@@ -12,16 +12,31 @@ objects; nothing else in the repository spells out the 十个不得 or the ten q
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 INSPECTION_KINDS: tuple[str, ...] = ("执法检查", "督导检查", "调查核查")
 ANSWER_OPTIONS: tuple[str, ...] = ("是", "否")
+YES, NO = ANSWER_OPTIONS
 BOX_EMPTY = "□"
 BOX_TICKED = "☑"
 
 
+class FormKey(StrEnum):
+    """Which of the three forms (the key of ``FORMS``, of the templates and of ``ctx[...]``)."""
+
+    NOTICE = "notice"
+    NOTICE_BOARD = "notice_board"
+    CARD = "card"
+
+    @property
+    def zh(self) -> str:
+        """The form's title: ``入企检查活动通知书``."""
+        return FORMS[self].title
+
+
 @dataclass(frozen=True, slots=True)
 class FormDefinition:
-    key: str  # notice / notice_board / card
+    key: FormKey
     attachment: str  # 附件 1
     title: str
     texts: dict[str, str]  # fixed sentences, some with {placeholders}
@@ -37,7 +52,7 @@ class FormDefinition:
 
 
 NOTICE = FormDefinition(
-    key="notice",
+    key=FormKey.NOTICE,
     attachment="附件1",
     title="入企检查活动通知书",
     texts={
@@ -71,7 +86,7 @@ TEN_PROHIBITIONS: tuple[str, ...] = (
 )
 
 NOTICE_BOARD = FormDefinition(
-    key="notice_board",
+    key=FormKey.NOTICE_BOARD,
     attachment="附件2",
     title="入企检查监督公示",
     texts={
@@ -120,7 +135,7 @@ CARD_QUESTIONS: tuple[str, ...] = (
 )
 
 CARD = FormDefinition(
-    key="card",
+    key=FormKey.CARD,
     attachment="附件3",
     title="入企检查监督反馈卡",
     texts={
@@ -156,7 +171,10 @@ CARD = FormDefinition(
     ),
 )
 
-FORMS: dict[str, FormDefinition] = {f.key: f for f in (NOTICE, NOTICE_BOARD, CARD)}
+FORMS: dict[FormKey, FormDefinition] = {f.key: f for f in (NOTICE, NOTICE_BOARD, CARD)}
+# The card's questions are numbered 1…QUESTION_COUNT everywhere (answers, checkbox names, JSON keys).
+QUESTION_COUNT = len(CARD_QUESTIONS)
+QUESTION_NUMBERS: tuple[int, ...] = tuple(range(1, QUESTION_COUNT + 1))
 SERIAL_LABEL = "检查编号：{serial}"
 
 

@@ -31,11 +31,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ..findings import Finding, Findings, Severity, error, warning
+from ..forms import QUESTION_NUMBERS, YES
 from ..inspection import format_range
 from ..readback.common import (
-    QUESTION_COUNT,
     QUESTION_NUMERALS,
-    YES,
     AnswerProblem,
     CardReading,
     normalize,
@@ -124,7 +123,7 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
         if c.findings.errors:
             c.flag(Flag.NEEDS_REVIEW)
         c.findings.extend(contact_findings(reading))
-    c.violations = [i for i in range(1, QUESTION_COUNT + 1) if reading.answers.get(i) == YES]
+    c.violations = [i for i in QUESTION_NUMBERS if reading.answers.get(i) == YES]
     if c.violations:
         c.flag(Flag.VIOLATION)
         nums = "、".join(QUESTION_NUMERALS[i - 1] for i in c.violations)
@@ -144,7 +143,7 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
 
 def answer_findings(reading: CardReading) -> list[Finding]:
     out: list[Finding] = []
-    for i in range(1, QUESTION_COUNT + 1):
+    for i in QUESTION_NUMBERS:
         p = reading.problems.get(i)
         if p is None:
             continue

@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from ..forms import CARD, CARD_QUESTIONS, FORMS
+from ..forms import CARD, CARD_QUESTIONS, FORMS, QUESTION_COUNT, QUESTION_NUMBERS, FormKey
 from ..identifiers import QrContent, Serial, parse_qr
 
-YES, NO = "是", "否"
-QUESTION_COUNT = len(CARD_QUESTIONS)
 QUESTION_NUMERALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
 
 
@@ -28,6 +26,19 @@ class ReadMethod(StrEnum):
     PDF_TEXT = "pdf_text"  # a PDF exported from the filled docx (Word, WPS, LibreOffice)
     DOCX = "docx"  # our docx filled in Word/WPS
     IMAGE = "image"  # a scan or photo: JPG/PNG or an image-only PDF
+
+    @property
+    def zh(self) -> str:
+        return {ReadMethod.PDF_FORM: "PDF（勾选框）", ReadMethod.PDF_TEXT: "PDF（文字）", ReadMethod.DOCX: "Word 文档",
+                ReadMethod.IMAGE: "扫描件或照片"}[self]
+
+    @classmethod
+    def label(cls, value: str) -> str:
+        """The label of a stored value ("" for none, the value itself when a newer version wrote it)."""
+        try:
+            return cls(value).zh
+        except ValueError:
+            return value
 
 
 # How far a reader trusts the answers it read (``CardReading.confidence``); validation sends a card
@@ -79,7 +90,7 @@ def question_key(i: int) -> str:
     return normalize(q.split("、", 1)[1].rstrip("；。;."))
 
 
-QUESTION_KEYS: tuple[str, ...] = tuple(question_key(i) for i in range(1, QUESTION_COUNT + 1))
+QUESTION_KEYS: tuple[str, ...] = tuple(question_key(i) for i in QUESTION_NUMBERS)
 QUESTION_PREFIXES: tuple[str, ...] = tuple(f"{n}、是否" for n in QUESTION_NUMERALS)
 
 
@@ -243,7 +254,7 @@ class CardReading:
     method: ReadMethod
     is_card: bool  # the title or most question rows were found
     confidence: float = NOT_READ  # how far the answers can be trusted (FIELD_VALUES … NOT_READ)
-    form: str = ""  # "card", or "notice"/"notice_board" when it is one of our other forms
+    form: str = ""  # a FormKey: the card, or one of our other forms; "" when none
     serial: str | None = None  # from a valid QR, else the printed serial
     printed_serial: str | None = None
     qr: QrContent | None = None
@@ -262,7 +273,7 @@ class CardReading:
     printed_dates: tuple[date, date] | None = None  # 检查日期 as printed (start, end); what ties a QR-less card to its visit
 
     def set_answers(self, answers: dict[int, Answer]) -> None:
-        for i in range(1, QUESTION_COUNT + 1):
+        for i in QUESTION_NUMBERS:
             a = answers.get(i)
             if a is None:
                 self.answers[i] = None
@@ -303,7 +314,7 @@ class CardReading:
             self.stated_visit_total, self.stated_visit_kind = found
 
     def answers_json(self) -> dict[str, str | None]:
-        return {str(i): self.answers.get(i) for i in range(1, QUESTION_COUNT + 1)}
+        return {str(i): self.answers.get(i) for i in QUESTION_NUMBERS}
 
 
 _VISIT_RE = re.compile(r"第(?P<n>[0-9０-９一二三四五六七八九十两]+)次入企业?检查[，,、；;]?第(?P<m>[0-9０-９一二三四五六七八九十两]+)次")
@@ -366,13 +377,13 @@ def _spaced(t: str) -> str:
 
 
 def identify_form(text: str) -> str:
-    """Which of our three forms this text is ("" if none): by title, the card wins ties."""
+    """Which of our three forms this text is (a ``FormKey``, "" if none): by title, the card wins ties."""
     t = normalize(text)
-    for key in ("card", "notice", "notice_board"):
+    for key in (FormKey.CARD, FormKey.NOTICE, FormKey.NOTICE_BOARD):
         if normalize(FORMS[key].title) in t:
             return key
     return ""
 
 
 def looks_like_card(text: str, answers_found: int) -> bool:
-    return identify_form(text) == "card" or answers_found >= QUESTION_COUNT // 2 + 1
+    return identify_form(text) == FormKey.CARD or answers_found >= QUESTION_COUNT // 2 + 1

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
 
+from ..forms import QUESTION_NUMBERS, FormKey
 from .common import (
     HEAD_LABELS,
     PUA_GLYPHS,
-    QUESTION_COUNT,
     TEXT_EXTRACTED,
     Answer,
     CardReading,
@@ -180,7 +180,7 @@ def _cluster(page: int, glyphs: list[Glyph]) -> list[Line]:
 
 def locate_questions(lines: list[Line]) -> dict[int, QuestionRow]:
     rows: dict[int, QuestionRow] = {}
-    for i in range(1, QUESTION_COUNT + 1):
+    for i in QUESTION_NUMBERS:
         for li, ln in enumerate(lines):
             span = find_question(ln.text, i)
             if span is None:
@@ -372,11 +372,11 @@ def read_pdf_text(lay: PdfLayout, key: bytes, qr_payloads: list[str] | None = No
     full = lay.text
     form = identify_form(full)
     answers: dict[int, Answer] = {i: parse_answer(_glyph_text(row.answer_glyphs)) for i, row in lay.rows.items()}
-    r = CardReading(ReadMethod.PDF_TEXT, confidence=TEXT_EXTRACTED, is_card=looks_like_card(full, len(answers)) and form in ("card", ""), form=form)
+    r = CardReading(ReadMethod.PDF_TEXT, confidence=TEXT_EXTRACTED, is_card=looks_like_card(full, len(answers)) and form in (FormKey.CARD, ""), form=form)
     r.pages = lay.pages
     if not r.is_card:
         return r
-    r.form = "card"
+    r.form = FormKey.CARD
     r.set_answers(answers)
     r.set_header(lay.header())
     r.qr_payloads = list(qr_payloads or [])

@@ -18,15 +18,13 @@ from sqlalchemy.orm import Session
 
 from ..archive import search
 from ..archive.models import ItemRecord
+from ..forms import PER_INSPECTION, FormType
+from ..inbox.codes import Flag
 from ..inbox.validate import CardCode
 from ..readback.common import visit_numbers_in
 from ..workspace import Workspace
 from .model import Document, Entry, SuspectReason
 
-# The archive's form types of an inspection's originals, in the order a reviewer reads them.
-PER_INSPECTION: tuple[str, ...] = ("notice", "notice_board", "card_generated", "card_returned")
-SUSPECT_FLAG = "SUSPECT"  # engine.inbox.codes.Flag.SUSPECT
-QR_MISSING_FLAG = "QR_MISSING"  # engine.inbox.codes.Flag.QR_MISSING
 _CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
 
 
@@ -70,7 +68,7 @@ class ReturnedCard:
 
 def suspect_items(ws: Workspace) -> list[ReturnedCard]:
     """Every archived item the inbox flagged SUSPECT (returned cards, whatever their serial)."""
-    return flagged_cards(ws, SUSPECT_FLAG)
+    return flagged_cards(ws, Flag.SUSPECT)
 
 
 def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
@@ -124,7 +122,7 @@ def suspect_reasons(codes: Iterable[str]) -> tuple[SuspectReason, ...]:
 def stated_visit_numbers(ws: Workspace, entry: Entry, read_cards: bool = True) -> tuple[int | None, int | None] | None:
     """The 第N次/第M次 the latest returned card states, from the inbox's record if it kept them,
     else read from the archived file itself."""
-    returned = [d for d in entry.documents if d.form_type == "card_returned"]
+    returned = [d for d in entry.documents if d.form_type == FormType.CARD_RETURNED]
     if not returned:
         return None
     latest = max(returned, key=lambda d: (d.version, d.archival_code))
