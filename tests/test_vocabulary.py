@@ -22,6 +22,7 @@ import pytest
 from engine.archive import Action
 from engine.card_state import STORED, CardState
 from engine.forms import CARD, CARD_QUESTIONS, FORMS, NO, QUESTION_NUMBERS, YES, FormKey, FormType
+from engine.forms.definitions import QUESTION_STEM, SERIAL_LABEL, label_of
 from engine.inbox.codes import Flag
 from engine.review.model import ReviewFlag
 
@@ -178,3 +179,49 @@ def test_question_numbers_and_answer_words_come_from_the_card() -> None:
     assert CARD.options == (YES, NO)
     assert FORMS[FormKey.CARD] is CARD and FormType.generated(FormKey.CARD) is FormType.CARD_GENERATED
     assert FormType.generated("notice") is FormType.NOTICE
+
+
+# ---- the readers derive the card's words from engine/forms/definitions.py --------------------------------
+
+def _card_words() -> set[str]:
+    labels = {CARD.label(k) for k in ("unit", "date", "inspectors", "experts", "enterprise", "head", "position",
+                                      "phone", "remark")}
+    visit = CARD.texts["visit"].split("{visit_total}", 1)[1].split("{visit_kind}", 1)[0]  # 次入企业检查，第
+    return labels | {label_of(SERIAL_LABEL), visit.strip("，第"), QUESTION_STEM, *(t.zh for t in FormKey)}
+
+
+def retyped_card_words(paths: list[Path], *, exact: bool) -> list[str]:
+    """String literals in these modules that spell one of the card's printed words (anywhere in the literal,
+    or, with ``exact``, as the whole literal: the validator's messages are prose), or the answer words."""
+    words = _card_words()
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _docstrings(tree)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in skip:
+                continue
+            v = node.value
+            hit = [w for w in words if (v == w if exact else w in v)]
+            if v in (YES, NO) or (not exact and YES in v and NO in v):
+                hit.append(f"{YES}/{NO}")
+            if hit:
+                found.append(f"{path.relative_to(ENGINE.parent)}:{node.lineno} {v[:40]!r} re-types {hit}")
+    return found
+
+
+def test_the_readers_take_the_cards_words_from_its_definition() -> None:
+    """Labels, 是/否, the question stem and the visit sentence: change the card, the readers follow."""
+    assert retyped_card_words(sorted((ENGINE / "readback").glob("*.py")), exact=False) == []
+    assert retyped_card_words([ENGINE / "inbox" / "validate.py"], exact=True) == []
+
+
+def test_the_derived_patterns_read_what_the_card_prints() -> None:
+    from engine.readback.common import HEAD_LABELS, QUESTION_PREFIXES, printed_dates_in, visit_numbers_in
+
+    visit = CARD.texts["visit"].format(visit_total=3, visit_kind="二", kind_boxes="☑执法检查")
+    assert visit_numbers_in(visit) == (3, 2)
+    assert visit_numbers_in(visit.replace("入企业检查", "入企检查").replace("，", "")) == (3, 2)
+    assert printed_dates_in(CARD.texts["date"].format(date_range="2025年3月3日至5日")) is not None
+    assert [labels[0] for labels in HEAD_LABELS.values()] == ["被检查单位", "负责人", "职务", "联系电话"]
+    assert QUESTION_PREFIXES[9] == "十、是否" and CARD_QUESTIONS[9].startswith(QUESTION_PREFIXES[9])

@@ -11,6 +11,8 @@ objects; nothing else in the repository spells out the 十个不得 or the ten q
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -49,6 +51,11 @@ class FormDefinition:
     def file_label(self) -> str:
         """Chinese file-name stem: ``入企检查活动通知书``."""
         return self.title
+
+    def label(self, key: str) -> str:
+        """The printed label of a text, without its value or layout spaces: ``date`` → ``检查日期``,
+        ``position`` (``职　务``) → ``职务``, ``remark`` → ``备注``.  What a reader searches for."""
+        return label_of(self.texts[key])
 
 
 NOTICE = FormDefinition(
@@ -176,6 +183,14 @@ FORMS: dict[FormKey, FormDefinition] = {f.key: f for f in (NOTICE, NOTICE_BOARD,
 QUESTION_COUNT = len(CARD_QUESTIONS)
 QUESTION_NUMBERS: tuple[int, ...] = tuple(range(1, QUESTION_COUNT + 1))
 SERIAL_LABEL = "检查编号：{serial}"
+# The numeral before each question (一 … 十) and the words every question starts with (是否).
+QUESTION_NUMERALS: tuple[str, ...] = tuple(q.split("、", 1)[0] for q in CARD_QUESTIONS)
+QUESTION_STEM = os.path.commonprefix([q.split("、", 1)[1] for q in CARD_QUESTIONS])
+
+
+def label_of(text: str) -> str:
+    """The words of a printed text before its value (a ``{placeholder}`` or the ``：``), spaces removed."""
+    return re.sub(r"\s", "", re.split(r"[：:{]", text, maxsplit=1)[0])
 
 
 def kind_boxes(selected: str | set[str] | tuple[str, ...], sep: str = "、") -> str:

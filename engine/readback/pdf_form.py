@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import re
 
-from ..forms import NO, QUESTION_COUNT, YES, FormKey
+from ..forms import CARD, NO, QUESTION_COUNT, YES, FormKey
 from .common import FIELD_VALUES, Answer, AnswerProblem, CardReading, ReadMethod
 from .pdf_source import Widget
 
 # q1_yes / q01-no / q1_是 / card_q1_否 / answer1_y …
-_CHECKBOX_RE = re.compile(r"(?:^|[^0-9])q?0?(\d{1,2})[_\-. ]?(yes|no|y|n|shi|fou|是|否)$", re.IGNORECASE)
+_CHECKBOX_RE = re.compile(rf"(?:^|[^0-9])q?0?(\d{{1,2}})[_\-. ]?(yes|no|y|n|shi|fou|{YES}|{NO})$", re.IGNORECASE)
 _OPTION = {"yes": YES, "y": YES, "shi": YES, YES: YES, "no": NO, "n": NO, "fou": NO, NO: NO}
-_TEXT_FIELDS = {"head": "head", "负责人": "head", "position": "position", "职务": "position", "phone": "phone",
-                "联系电话": "phone", "enterprise": "enterprise", "被检查单位": "enterprise"}
+# Text fields named by their key (our PDF) or by the card's label (a form someone else built).
+_TEXT_FIELDS = {**{k: k for k in ("head", "position", "phone", "enterprise")},
+                **{CARD.label(k): k for k in ("head", "position", "phone", "enterprise")}}
 CHECKBOX, RADIO = 2, 3  # pdfium FPDF_FORMFIELD_CHECKBOX / _RADIOBUTTON
 
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
 
-from ..forms import QUESTION_NUMBERS, FormKey
+from ..forms import CARD, QUESTION_NUMBERS, FormKey
 from .common import (
     HEAD_LABELS,
+    PHONE_WORDS,
     PUA_GLYPHS,
     TEXT_EXTRACTED,
     Answer,
@@ -41,7 +42,7 @@ BASELINE_TOLERANCE_EM = 0.25
 BAND_MARGIN_EM = 0.4
 QUESTION_INDENT_EM = 3.0
 ANSWER_COLUMN_SLACK_EM = 3.0  # an answer typed at the cell's left edge while others are centred
-END_OF_TABLE_LABELS = ("被检查单位", "负责人", "备注")
+END_OF_TABLE_LABELS = (CARD.label("enterprise"), CARD.label("head"), CARD.label("remark"))
 # Lines of one wrapped cell are at most this far apart (baseline to baseline, in glyph-box heights):
 # WeasyPrint's cards ~0.85, LibreOffice exports ~1.3 (tight glyph boxes, single spacing).
 MAX_PITCH_EM = 1.6
@@ -240,7 +241,7 @@ def _end_of_table(lines: list[Line], start: int, page: int) -> float:
 
 
 _LABELS: tuple[tuple[str, str], ...] = tuple(
-    sorted(((lab, f) for f, labs in HEAD_LABELS.items() for lab in labs if lab not in ("电话", "手机")),
+    sorted(((lab, f) for f, labs in HEAD_LABELS.items() for lab in labs if lab not in PHONE_WORDS),
            key=lambda x: -len(x[0])))
 
 
