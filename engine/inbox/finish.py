@@ -22,12 +22,15 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import readings
+from ..actor import current_actor
 from ..archive import file_item, log_action
 from ..archive.models import ItemRecord
 from ..db import get_engine
@@ -328,6 +331,7 @@ class Batch:
             findings.add(error(Reason.UNREADABLE, f"归档系统拒收：{e.finding.message}"))
             return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
                                            answers=reading.answers_json(), flags=list(check.flags), findings=findings))
+        readings.record_filed(s, row.id, reading, actor=current_actor(self.actor), at=datetime.now())
         if visit is not None:
             refresh_visit(s, visit)
         self._release(it)

@@ -35,6 +35,7 @@ from ..inspection import format_range
 from ..readback.common import (
     QUESTION_COUNT,
     QUESTION_NUMERALS,
+    REVIEW_BELOW,
     YES,
     AnswerProblem,
     CardReading,
@@ -45,9 +46,8 @@ from .codes import Flag
 if TYPE_CHECKING:
     from ..register import Visit
 
-# A reading less sure than this (``CardReading.confidence``: a scan or photo whose ticks are not
-# read) is not checked answer by answer: a person reads the card (NEEDS_REVIEW).
-REVIEW_BELOW = 0.5
+# A reading less sure than ``REVIEW_BELOW`` (``CardReading.confidence``: a scan or photo whose ticks are
+# not read) is not checked answer by answer: a person reads the card (NEEDS_REVIEW).
 
 
 class CardCode(StrEnum):

@@ -31,10 +31,49 @@ class ReadMethod(StrEnum):
 
 
 # How far a reader trusts the answers it read (``CardReading.confidence``); validation sends a card
-# below ``engine.inbox.validate.REVIEW_BELOW`` to a person instead of switching on the read method.
+# below ``REVIEW_BELOW`` to a person instead of switching on the read method.
 FIELD_VALUES = 1.0  # the ticks are values of our own fields (AcroForm checkboxes, the docx's XML)
 TEXT_EXTRACTED = 0.9  # the ticks are glyphs found in a PDF's text layer
 NOT_READ = 0.0  # a scan or photo: the ticks are not read (yet)
+# A card (or one question) read with less confidence than this goes to a person (NEEDS_REVIEW).
+REVIEW_BELOW = 0.5
+
+
+class Decided(StrEnum):
+    """How one question's answer was decided (kept per question in the register, ``engine.readings``)."""
+
+    FIELD = "field"  # the value of our own form field (AcroForm checkbox, the docx's XML)
+    TEXT = "text"  # a tick glyph found in a PDF's text layer
+    MARK = "mark"  # a pen mark measured in a scan or photo (engine.omr)
+    PERSON = "person"  # recorded by a person (``ruqi confirm``)
+
+    @property
+    def zh(self) -> str:
+        return DECIDED_ZH[self]
+
+
+DECIDED_ZH: dict[Decided, str] = {Decided.FIELD: "勾选框", Decided.TEXT: "文字", Decided.MARK: "图像识别",
+                                  Decided.PERSON: "人工录入"}
+_DECIDED_BY_METHOD = {"pdf_form": Decided.FIELD, "docx": Decided.FIELD, "pdf_text": Decided.TEXT, "image": Decided.MARK}
+
+
+def decided_by_method(method: str) -> Decided:
+    """How a reader of this method decides its answers (for readings that do not say per question)."""
+    return _DECIDED_BY_METHOD.get(str(method), Decided.MARK)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One question as a reader decided it: the answer (None: unresolved), how, and how sure."""
+
+    answer: str | None
+    how: Decided
+    confidence: float
+    note: str = ""  # what was seen, e.g. the kind of mark ("tick", "fill", "both marked")
+
+    @property
+    def resolved(self) -> bool:
+        return self.answer is not None and (self.how is Decided.PERSON or self.confidence >= REVIEW_BELOW)
 
 
 class AnswerProblem(StrEnum):
@@ -260,6 +299,8 @@ class CardReading:
     stated_visit_total: int | None = None  # 第N次入企业检查 as the card states it (the enterprise may correct it)
     stated_visit_kind: int | None = None  # 第M次 <kind>
     printed_dates: tuple[date, date] | None = None  # 检查日期 as printed (start, end); what ties a QR-less card to its visit
+    # Per question, when the reader measured each one (scans: engine.omr); else ``decision`` derives it.
+    decisions: dict[int, Decision] = field(default_factory=dict)
 
     def set_answers(self, answers: dict[int, Answer]) -> None:
         for i in range(1, QUESTION_COUNT + 1):
@@ -304,6 +345,16 @@ class CardReading:
 
     def answers_json(self) -> dict[str, str | None]:
         return {str(i): self.answers.get(i) for i in range(1, QUESTION_COUNT + 1)}
+
+    def decision(self, i: int) -> Decision:
+        """Question ``i`` as read: the reader's own decision, else its answer with the card's confidence
+        (none for a question with a problem: that one is unresolved)."""
+        if i in self.decisions:
+            return self.decisions[i]
+        answer = self.answers.get(i)
+        sure = self.confidence if answer is not None and i not in self.problems else NOT_READ
+        return Decision(answer if i not in self.problems else None, decided_by_method(self.method), sure,
+                        str(self.problems.get(i, "")))
 
 
 _VISIT_RE = re.compile(r"第(?P<n>[0-9０-９一二三四五六七八九十两]+)次入企业?检查[，,、；;]?第(?P<m>[0-9０-９一二三四五六七八九十两]+)次")
