@@ -8,6 +8,7 @@ one with its QR painted over, and a card ticked in a PDF reader, all filed by th
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -237,3 +238,33 @@ def test_migration_8_gives_a_filled_workspace_its_readings(ws: Workspace, pictur
     assert [w.serial for w in waiting_cards(ws, today=TODAY)] == [S1]
     assert confirm(ws, S1, answers=CLEAN, by="刘核对").ok
     assert [x.entry.serial for x in build_review(ws, today=TODAY).violations] == [S2]
+
+
+def test_review_sheets_one_png_per_waiting_card_and_one_pdf(ws: Workspace, pictures: dict[str, Path]) -> None:
+    import pdfplumber
+    from PIL import Image
+
+    from engine.confirm_sheet import write_sheets
+
+    drop(ws, pictures["scan"], "扫描件.png", RECEIVED)
+    photo = drop(ws, pictures["no_qr"], "手机照片.png", datetime(2025, 3, 9, 8, 0))
+    r = CliRunner().invoke(app, ["confirm", "-w", str(ws.root)], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "核对单" in r.output
+    folder = ws.outbox / "待核对"
+    pngs = sorted(p.name for p in folder.glob("*.png"))
+    assert len(pngs) == 2 and f"核对单-{S1}.png" in pngs
+    with Image.open(folder / f"核对单-{S1}.png") as img:
+        assert img.width >= 850 and img.height > img.width  # an A4 page, readable printed
+    with pdfplumber.open(folder / "待核对反馈卡.pdf") as pdf:
+        pages = [re.sub(r"\s+", "", p.extract_text() or "") for p in pdf.pages]
+    assert len(pages) == 2
+    first = next(p for p in pages if S1 in p)
+    assert "反馈卡人工核对单" in first and "待核对的题第1、2、3" in first.replace("全部十题", "第1、2、3")
+    assert "二、是否不按规定缴纳伙食费；" in first and f"ruqiconfirm{S1}" in first
+    loose = next(p for p in pages if S1 not in p)
+    assert "读不出编号" in loose and photo.archival_code.replace(" ", "") in loose and "--serial" in loose
+
+    # Confirmed, a card's sheet goes; the other stays.
+    assert confirm(ws, S1, answers=CLEAN, by="刘核对").ok
+    res = write_sheets(ws, waiting_cards(ws, today=TODAY))
+    assert [p.name for p in res.pngs] == [p.name for p in folder.glob("*.png")] and len(res.pngs) == 1

@@ -9,8 +9,9 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from ..confirm import ConfirmResult, WaitingCard, confirm, waiting_cards
+from ..confirm_sheet import write_sheets
 from ..readings import QUESTIONS
-from .common import JsonOpt, WorkspaceOpt, console, err_console, flag_zh, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, err_console, esc, flag_zh, open_workspace, print_json
 
 HELP = ("核对扫描件、照片等机器未能识读的反馈卡：不带参数列出待核对的卡；"
         "ruqi confirm 检查编号 --answers 否否是否否否否否否否 --by 姓名 录入十题答案（或 --q 3=是 录入一题）；"
@@ -30,16 +31,24 @@ def confirm_cmd(
     correct: bool = typer.Option(False, "--correct", help="更正已识读（机器或人工）的答案，须同时写 --reason"),
     reason: str = typer.Option("", "--reason", help="更正的理由，记入审计日志和纪委审查清单"),
     serial: str = typer.Option(None, "--serial", help="把读不出编号的卡对应到这个检查编号（核对卡上印的编号后填写）"),
+    sheets: Path = typer.Option(None, "--sheets", help="列出待核对的卡时，核对单（每张卡一个 PNG，另有一个汇总 PDF）"
+                                                       "写到这个文件夹，默认 outbox/待核对/"),
+    no_sheets: bool = typer.Option(False, "--no-sheets", help="只列出，不写核对单"),
     as_json: bool = JsonOpt,
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
     if not ref:
         cards = waiting_cards(ws)
+        made = None if no_sheets else write_sheets(ws, cards, sheets)
         if as_json:
-            print_json({"waiting": [c.to_json() for c in cards]})
-        else:
-            print_waiting(cards)
+            print_json({"waiting": [c.to_json() for c in cards],
+                        "sheets": {"pdf": str(made.pdf) if made and made.pdf else None,
+                                   "png": [str(p) for p in made.pngs] if made else []}})
+            return
+        print_waiting(cards)
+        if made is not None and made.pdf is not None:
+            console.print(f"核对单（可打印）：{esc(made.pdf)}；每张卡的图片在：{esc(made.folder)}")
         return
     res = confirm(ws, ref, answers=answers, questions=questions, by=by, correct=correct, reason=reason, serial=serial)
     if as_json:
