@@ -2,8 +2,10 @@
 for all), showing the card beside the machine's reading of each question, so a person decides in
 seconds and types the answers into ``ruqi confirm``.
 
-The page of the archived original is shown (EXIF-turned, downscaled); nothing in the archive is
-written.  The sheet is HTML made into PDF by WeasyPrint (Chinese text through fontconfig, like every
+Each question's answer row is cropped from the card as the scan reader registered it
+(``engine.omr.read_scan``: ``MarkDecision.row_box``); where the reader could not place the rows
+(no registration), the whole page of the archived original is shown instead (EXIF-turned,
+downscaled).  Nothing in the archive is written.  The sheet is HTML made into PDF by WeasyPrint (Chinese text through fontconfig, like every
 form the engine prints); each PNG is that PDF's page rendered by pypdfium2, so the PNG and the PDF
 are the same sheet.  The web page 待核对 can show the same HTML (``sheet_html``).
 """
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .confirm import WaitingCard
 from .forms import CARD_QUESTIONS
 from .images import pillow
+from .omr import ScanCard, read_scan
 from .readback.common import Decided
 from .readings import QUESTIONS
 from .text import finalize
@@ -79,6 +82,35 @@ def _pdf_page(path: Path) -> Image.Image:
         pdf.close()
 
 
+ROW_MARGIN = 6  # px around a cropped answer row, so a stroke that overshoots the box is seen
+
+
+def scanned_rows(ws: Workspace, c: WaitingCard) -> dict[int, Image.Image]:
+    """Each question's answer row cropped from the card as the scan reader registered it; empty when
+    the card is not a scan, or its rows could not be placed."""
+    path = ws.archive / c.rel_path
+    try:
+        content = "pdf" if path.read_bytes()[:5] == b"%PDF-" else "image"
+        cards = read_scan(path, ws.key, content)
+    except Exception:  # not a picture the reader can open again: the page is shown instead
+        return {}
+    card = _matching(cards, c.serial)
+    if card is None or not card.registered:
+        return {}
+    w, h = card.image.size
+    out: dict[int, Image.Image] = {}
+    for q in card.questions:
+        if q.row_box is not None:
+            x0, y0, x1, y1 = q.row_box
+            out[q.number] = card.image.crop((max(x0 - ROW_MARGIN, 0), max(y0 - ROW_MARGIN, 0),
+                                             min(x1 + ROW_MARGIN, w), min(y1 + ROW_MARGIN, h))).convert("RGB")
+    return out if len(out) == len(QUESTIONS) else {}
+
+
+def _matching(cards: list[ScanCard], serial: str) -> ScanCard | None:
+    return next((k for k in cards if serial and k.reading.serial == serial), cards[0] if cards else None)
+
+
 def _data_uri(img: Image.Image) -> str:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=82)
@@ -97,14 +129,19 @@ def _question(c: WaitingCard, i: int) -> dict[str, Any]:
 
 def sheet_context(ws: Workspace, c: WaitingCard) -> dict[str, Any]:
     """What one card's sheet shows (plain values: the web page can render the same)."""
-    page = page_image(ws.archive / c.rel_path)
+    rows = scanned_rows(ws, c)
+    # Without the rows, or to read the serial of a card tied to nothing yet, the whole page is shown.
+    page = page_image(ws.archive / c.rel_path) if not rows or not c.serial else None
+    questions = [_question(c, i) for i in QUESTIONS]
+    for q in questions:
+        q["crop"] = _data_uri(rows[q["n"]]) if rows else ""
     open_q = "全部十题" if len(c.unresolved) == len(QUESTIONS) else "第" + "、".join(map(str, c.unresolved)) + "题"
     return {
         "serial": c.serial, "ref": c.serial or c.archival_code, "archival_code": c.archival_code,
         "enterprise": c.enterprise, "original_name": c.original_name, "rel_path": c.rel_path,
         "received": f"{c.received_at:%Y-%m-%d}" if c.received_at else "", "days_waiting": c.days_waiting,
         "open_zh": open_q if c.unresolved else "无（待对应检查编号）", "page": _data_uri(page) if page else "",
-        "rows": False, "questions": [_question(c, i) for i in QUESTIONS],
+        "rows": bool(rows), "questions": questions,
     }
 
 

@@ -26,6 +26,7 @@ from .readback.common import (
     FIELD_VALUES,
     NOT_READ,
     QUESTION_COUNT,
+    REVIEW_BELOW,
     TEXT_EXTRACTED,
     YES,
     CardReading,
@@ -164,20 +165,26 @@ def current_many(s: Session, item_ids: Iterable[int]) -> dict[int, CardAnswers]:
     return {i: fold(i, rows) for i, rows in history(s, item_ids).items() if rows}
 
 
-_FILED_CONFIDENCE = {Decided.FIELD: FIELD_VALUES, Decided.TEXT: TEXT_EXTRACTED}
+# A filed answer whose confidence was not kept: a reader's answer is decided, so at least the threshold.
+_FILED_CONFIDENCE = {Decided.FIELD: FIELD_VALUES, Decided.TEXT: TEXT_EXTRACTED, Decided.MARK: REVIEW_BELOW}
 
 
 def from_filed(item_id: int, extra: Mapping[str, object]) -> CardAnswers:
-    """What a card says by the answers its archive record kept (``extra``): for a card whose rows
-    are not in the register (a database rebuilt from the archive by ``ruqi archive repair``)."""
+    """What a card says by the answers its archive record kept (``extra``: answers, read method, a
+    scan's marks): for a card whose rows are not in the register (a database rebuilt from the archive
+    by ``ruqi archive repair``)."""
     answers = extra.get("answers")
     answers = answers if isinstance(answers, dict) else {}
+    marks = extra.get("marks")
+    marks = marks if isinstance(marks, dict) else {}
     how = decided_by_method(str(extra.get("read_method", "")))
     out = CardAnswers(item_id)
     for i in QUESTIONS:
         a = answers.get(str(i))
         a = a if a in ("是", "否") else None
-        out.now[i] = out.machine[i] = Decision(a, how, _FILED_CONFIDENCE.get(how, NOT_READ) if a else NOT_READ)
+        mark = marks.get(str(i)) if isinstance(marks.get(str(i)), dict) else {}
+        sure = float(mark.get("confidence", _FILED_CONFIDENCE[how])) if a else NOT_READ
+        out.now[i] = out.machine[i] = Decision(a, how, sure, str(mark.get("how", "")))
     return out
 
 

@@ -91,7 +91,7 @@ class Visit(Base):
     card_version: Mapped[int] = mapped_column(Integer, default=0)
     card_answers: Mapped[dict[str, str | None] | None] = mapped_column(JSON, nullable=True)
     card_flags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
-    # Who read the card that counts (migration 8): engine.readings.ReadBy, None while no card is back.
+    # Who read the card that counts (migration 9): engine.readings.ReadBy, None while no card is back.
     card_read_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
     # Voiding (migration 4): nullable, so the columns can be added to a filled table.
     voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -13,7 +13,8 @@ from engine.workspace import Workspace
 
 
 def scan_png(card_pdf: Path, dst: Path, dpi: int = 150, cover_qr: bool = False) -> Path:
-    """The card page as a scanner at ``dpi`` gives it; ``cover_qr``: the QR scribbled over (painted out)."""
+    """The card page as a scanner at ``dpi`` gives it; ``cover_qr``: the QR and the printed serial beside it
+    scribbled over (painted out)."""
     import pypdfium2 as pdfium
     import zxingcpp
     from PIL import ImageDraw
@@ -24,7 +25,8 @@ def scan_png(card_pdf: Path, dst: Path, dpi: int = 150, cover_qr: bool = False) 
             p = r.position
             xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
             ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
-            ImageDraw.Draw(img).rectangle((min(xs) - 12, min(ys) - 12, max(xs) + 12, max(ys) + 12), fill="black")
+            # The printed 检查编号 beside it too: nothing on the page tells the serial any more.
+            ImageDraw.Draw(img).rectangle((int(img.width * 0.3), min(ys) - 12, max(xs) + 12, max(ys) + 12), fill="black")
         assert not zxingcpp.read_barcodes(img), "the QR is still readable"
     img.save(dst)
     return dst

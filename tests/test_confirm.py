@@ -224,10 +224,10 @@ def test_migration_8_gives_a_filled_workspace_its_readings(ws: Workspace, pictur
     dispose_engine(ws)
     db = sqlite3.connect(ws.archive / "ruqi.sqlite")
     db.executescript("DROP TABLE card_readings; DROP TABLE card_ties; ALTER TABLE visits DROP COLUMN card_read_by;"
-                     "DELETE FROM schema_version WHERE version >= 8;")
+                     "DELETE FROM schema_version WHERE version >= 9;")
     db.close()
 
-    get_engine(ws)  # opening the workspace runs migration 8
+    get_engine(ws)  # opening the workspace runs migration 9
     with session(ws) as s:
         pdf = readings.current(s, ticked.item_id or 0)
         png = readings.current(s, scan.item_id or 0)

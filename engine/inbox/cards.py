@@ -62,6 +62,7 @@ def card_extra(reading: CardReading, check: CardCheck, status: Status, sha256: s
         "printed_dates": [d.isoformat() for d in reading.printed_dates] if reading.printed_dates else None,
         "codes": check.findings.codes(), "errors": finding_dicts(list(check.findings)), "sha256": sha256,
         "suspect_note": "；".join(check.suspect_reasons),
+        "marks": reading.marks_json(),  # a scan: how each box was read, how surely (engine.readings falls back on it)
     }
 
 
