@@ -310,7 +310,8 @@ def _issue(ws: Workspace, plan: Plan, run: Run, result: BatchResult, formats: Se
     if check:
         return
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
-    with Preparer(ws, todo) as preparer:  # archive copies are made while later chunks render
+    # Rendered chunks are prepared and filed while later chunks render; file_rows files the rest.
+    with Preparer(ws, todo, file_early=(run.actor, run.reason)) as preparer:
         render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir, on_rendered=preparer.rendered)
         file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], run.actor, run.reason, preparer)
     release_reserve(reserve)  # nothing of this run writes any more but the withdrawal and its log
@@ -595,6 +596,8 @@ def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: 
         with Preparer(ws, rows) as preparer:
             file_rows(ws, rows, actor, reason, preparer)
         return
+    filed = preparer.filed_early()
+    rows = [o for o in rows if o.row not in filed]
     for i in range(0, len(rows), FILE_CHUNK):
         file_chunk(ws, rows[i:i + FILE_CHUNK], actor, reason, preparer)
 
@@ -632,9 +635,14 @@ class Preparer:
     """Step 1–2 of filing (check, hash, temporary copy beside its archive place, fsync) for each
     inspection as soon as its chunk is rendered, in a thread: hashing and fsync release the GIL,
     so it runs while the worker processes render the next chunks.  Nothing here touches the
-    database but one query up front; the transaction comes after rendering (:func:`file_chunk`)."""
+    database but one query up front.
 
-    def __init__(self, ws: Workspace, rows: list[RowOutcome]):
+    ``file_early=(actor, reason)``: the same thread also files (:func:`file_chunk`, one transaction)
+    each run of ``FILE_CHUNK`` rows, in plan order, once all of them are prepared, so filing
+    overlaps rendering too; :func:`file_rows` files what is left (the last rows, and any after a
+    row that failed to render) and skips what was filed here."""
+
+    def __init__(self, ws: Workspace, rows: list[RowOutcome], file_early: tuple[str | None, str] | None = None):
         self.ws = ws
         self.rows = {o.serial: o for o in rows if o.serial}
         self.problem: Exception | None = None
@@ -646,6 +654,10 @@ class Preparer:
             self.problem = e
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ruqi-prepare")
         self.futures: dict[int, Future[list[Prepared]]] = {}
+        self.order = [o for o in rows if o.serial]  # plan order: 件号 follow it
+        self.early = file_early
+        self.next = 0  # self.order[:self.next] are handed to early filing
+        self.filing: list[tuple[list[RowOutcome], Future[None]]] = []
 
     def __enter__(self) -> Preparer:
         return self
@@ -656,6 +668,29 @@ class Preparer:
             if o is not None and self.problem is None:
                 self.futures[o.row] = self.pool.submit(_prepare_row, self.ws, o, dict(rs.files),
                                                        self.have.get(o.serial, set()))
+        self._file_ready_chunks()
+
+    def _file_ready_chunks(self) -> None:
+        """Queue a filing transaction for each next ``FILE_CHUNK`` rows whose documents are all queued
+        for preparing (the pool runs in order: they are prepared before the transaction starts)."""
+        if self.early is None or self.problem is not None:
+            return
+        actor, reason = self.early
+        while self.next + FILE_CHUNK <= len(self.order):
+            chunk = self.order[self.next:self.next + FILE_CHUNK]
+            if any(o.row not in self.futures for o in chunk):
+                return
+            self.next += FILE_CHUNK
+            self.filing.append((chunk, self.pool.submit(file_chunk, self.ws, chunk, actor, reason, self)))
+
+    def filed_early(self) -> set[int]:
+        """Wait for the filing queued so far; the plan rows it took (filed or failed)."""
+        taken: set[int] = set()
+        for chunk, fut in self.filing:
+            fut.result()  # file_chunk reports the filing's own errors per row; anything else is a bug
+            taken.update(o.row for o in chunk)
+        self.filing.clear()
+        return taken
 
     def result(self, o: RowOutcome) -> list[Prepared]:
         if self.problem is not None:

@@ -22,12 +22,15 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import readings
+from ..actor import current_actor
 from ..archive import Action, file_item, log_action
 from ..archive.models import ItemRecord
 from ..db import get_engine
@@ -327,12 +330,13 @@ class Batch:
             findings.add(error(Reason.UNREADABLE, f"归档系统拒收：{e.finding.message}"))
             return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
                                            answers=reading.answers_json(), flags=list(check.flags), findings=findings))
+        readings.record_filed(s, row.id, reading, actor=current_actor(self.actor), at=datetime.now())
         if visit is not None:
             refresh_visit(s, visit)
         self._release(it)
         return Outcome(it.name, it.sha256, status, kind=kind, serial=reading.serial, answers=reading.answers_json(),
                        flags=list(check.flags), findings=findings, location=row.rel_path,
-                       archival_code=row.archival_code, item_id=row.id)
+                       archival_code=row.archival_code, item_id=row.id, marks=reading.marks_json())
 
     # ---- statistics tables
 

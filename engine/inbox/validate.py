@@ -35,6 +35,7 @@ from ..forms import CARD, QUESTION_NUMBERS, YES
 from ..forms.definitions import QUESTION_NUMERALS, SERIAL_LABEL, label_of
 from ..inspection import format_range
 from ..readback.common import (
+    REVIEW_BELOW,
     AnswerProblem,
     CardReading,
     normalize,
@@ -48,9 +49,8 @@ if TYPE_CHECKING:
 ENTERPRISE, DATES, HEAD, POSITION, PHONE = (CARD.label(k) for k in ("enterprise", "date", "head", "position", "phone"))
 SERIAL = label_of(SERIAL_LABEL)
 
-# A reading less sure than this (``CardReading.confidence``: a scan or photo whose ticks are not
-# read) is not checked answer by answer: a person reads the card (NEEDS_REVIEW).
-REVIEW_BELOW = 0.5
+# A reading less sure than ``REVIEW_BELOW`` (``CardReading.confidence``: a scan or photo whose ticks are
+# not read) is not checked answer by answer: a person reads the card (NEEDS_REVIEW).
 
 
 class CardCode(StrEnum):

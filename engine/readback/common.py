@@ -17,6 +17,8 @@ from enum import StrEnum
 
 from ..forms import CARD, CARD_QUESTIONS, FORMS, QUESTION_COUNT, QUESTION_NUMBERS, FormKey
 from ..forms.definitions import ANSWER_OPTIONS, QUESTION_NUMERALS, QUESTION_STEM, SERIAL_LABEL, label_of
+from ..forms.definitions import NO as NO  # re-exported: the answer words live in the card's definition
+from ..forms.definitions import YES as YES
 from ..identifiers import QrContent, Serial, parse_qr
 
 
@@ -41,10 +43,49 @@ class ReadMethod(StrEnum):
 
 
 # How far a reader trusts the answers it read (``CardReading.confidence``); validation sends a card
-# below ``engine.inbox.validate.REVIEW_BELOW`` to a person instead of switching on the read method.
+# below ``REVIEW_BELOW`` to a person instead of switching on the read method.
 FIELD_VALUES = 1.0  # the ticks are values of our own fields (AcroForm checkboxes, the docx's XML)
 TEXT_EXTRACTED = 0.9  # the ticks are glyphs found in a PDF's text layer
 NOT_READ = 0.0  # a scan or photo: the ticks are not read (yet)
+# A card (or one question) read with less confidence than this goes to a person (NEEDS_REVIEW).
+REVIEW_BELOW = 0.5
+
+
+class Decided(StrEnum):
+    """How one question's answer was decided (kept per question in the register, ``engine.readings``)."""
+
+    FIELD = "field"  # the value of our own form field (AcroForm checkbox, the docx's XML)
+    TEXT = "text"  # a tick glyph found in a PDF's text layer
+    MARK = "mark"  # a pen mark measured in a scan or photo (engine.omr)
+    PERSON = "person"  # recorded by a person (``ruqi confirm``)
+
+    @property
+    def zh(self) -> str:
+        return DECIDED_ZH[self]
+
+
+DECIDED_ZH: dict[Decided, str] = {Decided.FIELD: "勾选框", Decided.TEXT: "文字", Decided.MARK: "图像识别",
+                                  Decided.PERSON: "人工录入"}
+_DECIDED_BY_METHOD = {"pdf_form": Decided.FIELD, "docx": Decided.FIELD, "pdf_text": Decided.TEXT, "image": Decided.MARK}
+
+
+def decided_by_method(method: str) -> Decided:
+    """How a reader of this method decides its answers (for readings that do not say per question)."""
+    return _DECIDED_BY_METHOD.get(str(method), Decided.MARK)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One question as a reader decided it: the answer (None: unresolved), how, and how sure."""
+
+    answer: str | None
+    how: Decided
+    confidence: float
+    note: str = ""  # what was seen, e.g. the kind of mark ("tick", "fill", "both marked")
+
+    @property
+    def resolved(self) -> bool:
+        return self.answer is not None and (self.how is Decided.PERSON or self.confidence >= REVIEW_BELOW)
 
 
 class AnswerProblem(StrEnum):
@@ -245,6 +286,56 @@ def _is_label(seg: str) -> bool:
     return any(seg.startswith(lab) for lab in ALL_LABELS)
 
 
+# ---- marks on paper (scans and photos, engine.omr) -------------------------------------------
+
+
+class MarkHow(StrEnum):
+    """How a question's box was marked on a scanned or photographed card, or why no answer was taken."""
+
+    TICK = "tick"  # ✓ in the box
+    CROSS = "cross"  # × in the box (on a paper card, × in one box means "this one")
+    FILL = "fill"  # the box blacked in
+    RING = "ring"  # a ring drawn round the box or its 是/否 label
+    FAINT = "faint"  # a light (pencil) mark, taken only when clearly alone
+    BLANK = "blank"  # neither box marked
+    BOTH = "both"  # both boxes marked (or a crossed-out tick beside a new one)
+    UNCLEAR = "unclear"  # a mark too weak or too close to call
+    NOT_FOUND = "not_found"  # the row could not be located in the image
+
+    @property
+    def zh(self) -> str:
+        return _HOW_ZH[self]
+
+    @property
+    def decided(self) -> bool:
+        """A mark the machine takes as the answer (the others leave the question to a person)."""
+        return self in _DECIDED
+
+
+_HOW_ZH = {
+    MarkHow.TICK: "打勾", MarkHow.CROSS: "打叉", MarkHow.FILL: "涂黑", MarkHow.RING: "画圈",
+    MarkHow.FAINT: "笔迹较浅", MarkHow.BLANK: "未勾选", MarkHow.BOTH: "两项都有标记",
+    MarkHow.UNCLEAR: "标记不清", MarkHow.NOT_FOUND: "未找到该行",
+}
+_DECIDED = frozenset({MarkHow.TICK, MarkHow.CROSS, MarkHow.FILL, MarkHow.RING, MarkHow.FAINT})
+PROBLEM_OF_MARK = {MarkHow.BLANK: AnswerProblem.NONE, MarkHow.BOTH: AnswerProblem.BOTH,
+                   MarkHow.UNCLEAR: AnswerProblem.UNCLEAR, MarkHow.NOT_FOUND: AnswerProblem.MISSING}
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionMark:
+    """How one question was read from paper, and how sure the reader is (0…1)."""
+
+    how: MarkHow
+    confidence: float
+    yes_score: float = 0.0  # ink measured in/around the 是 box (0 blank … 1 filled or ringed)
+    no_score: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {"how": str(self.how), "how_zh": self.how.zh, "confidence": round(self.confidence, 3),
+                "yes_score": round(self.yes_score, 3), "no_score": round(self.no_score, 3)}
+
+
 # ---- the reading ---------------------------------------------------------------------------
 
 
@@ -272,6 +363,10 @@ class CardReading:
     stated_visit_total: int | None = None  # 第N次入企业检查 as the card states it (the enterprise may correct it)
     stated_visit_kind: int | None = None  # 第M次 <kind>
     printed_dates: tuple[date, date] | None = None  # 检查日期 as printed (start, end); what ties a QR-less card to its visit
+    # A scan or photo: how each question's box was read (engine.omr); empty for the other readers.
+    marks: dict[int, QuestionMark] = field(default_factory=dict)
+    page: int = 0  # the page of the file this card is on (a multi-card scan holds one card per page)
+    serial_from_ocr: bool = False  # the serial was read from the printed 检查编号: no signature checked
 
     def set_answers(self, answers: dict[int, Answer]) -> None:
         for i in QUESTION_NUMBERS:
@@ -316,6 +411,22 @@ class CardReading:
 
     def answers_json(self) -> dict[str, str | None]:
         return {str(i): self.answers.get(i) for i in QUESTION_NUMBERS}
+
+    def decision(self, i: int) -> Decision:
+        """Question ``i`` as read: a scan's measured mark (``marks``), else the answer with the card's
+        confidence (none for a question with a problem: that one is unresolved)."""
+        answer = None if i in self.problems else self.answers.get(i)
+        mark = self.marks.get(i)
+        if mark is not None:
+            return Decision(answer, Decided.MARK, mark.confidence, str(mark.how))
+        sure = self.confidence if answer is not None else NOT_READ
+        return Decision(answer, decided_by_method(self.method), sure, str(self.problems.get(i, "")))
+
+    def marks_json(self) -> dict[str, dict[str, object]] | None:
+        """Per question, how a scan's box was read and with what confidence (None: not a scan read)."""
+        if not self.marks:
+            return None
+        return {str(i): self.marks[i].to_json() for i in sorted(self.marks)}
 
 
 def _tolerant(words: str) -> str:

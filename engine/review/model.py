@@ -14,6 +14,7 @@ from typing import Any
 
 from ..card_state import CARD_STATE_ZH, CardState
 from ..forms import YES
+from ..readings import ReadBy
 
 __all__ = ["CARD_STATE_ZH", "FLAG_ZH", "SUSPECT_ZH", "YES", "CardState", "Document", "Entry", "ReviewFlag",
            "SuspectReason", "Team"]
@@ -32,6 +33,7 @@ class ReviewFlag(StrEnum):
     SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
     QR_MISSING = "QR_MISSING"  # a card for this inspection has no verifiable QR: only its printed serial ties it here
     VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
+    ANSWER_CORRECTED = "ANSWER_CORRECTED"  # a person changed an answer already read (ruqi confirm --correct)
     VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
 
     @property
@@ -50,6 +52,7 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.SUSPECT: "可疑反馈卡",
     ReviewFlag.QR_MISSING: "反馈卡无可核验二维码",
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
+    ReviewFlag.ANSWER_CORRECTED: "反馈卡答案经人工更正",
     ReviewFlag.VOIDED: "已作废",
 }
 
@@ -109,6 +112,7 @@ class Document:
     flags: tuple[str, ...] = ()
     received_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    item_id: int = 0  # the archive index row
 
 
 @dataclass(slots=True)
@@ -141,6 +145,8 @@ class Entry:
     actor: str = ""
     flags: list[ReviewFlag] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    read_by: ReadBy | None = None  # who read the card that counts (None: no card back)
+    read_people: tuple[str, ...] = ()  # who recorded answers of it by hand
 
     @property
     def yes_questions(self) -> tuple[int, ...]:
