@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .actor import current_actor
 from .caps import cap_for
+from .card_state import CardState
 from .db import Base
 from .db.migrations import LIVE_NATURAL_INDEX
 from .forms import INSPECTION_KINDS
@@ -86,11 +87,13 @@ class Visit(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.now)
     actor: Mapped[str] = mapped_column(String(100), default="")
     # Card status, maintained by the inbox:
-    card_status: Mapped[str] = mapped_column(String(20), default="none")  # none / received
+    card_status: Mapped[str] = mapped_column(String(20), default=CardState.NONE)  # card_state.STORED
     card_received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     card_version: Mapped[int] = mapped_column(Integer, default=0)
     card_answers: Mapped[dict[str, str | None] | None] = mapped_column(JSON, nullable=True)
     card_flags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Who read the card that counts (migration 9): engine.readings.ReadBy, None while no card is back.
+    card_read_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
     # Voiding (migration 4): nullable, so the columns can be added to a filled table.
     voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     voided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -169,7 +172,7 @@ def _filed_floor(s: Session, year: int) -> int:
 
 
 # The card columns are derived from the returned cards (engine.inbox.cards.refresh_visit).
-_DERIVED = ("card_status", "card_received_at", "card_version", "card_answers", "card_flags")
+_DERIVED = ("card_status", "card_received_at", "card_version", "card_answers", "card_flags", "card_read_by")
 
 
 def visit_snapshot(v: Visit) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ...accounts import Perm, SignedIn
 from ...archive import FORM_LABELS, action_zh, history, items_for_serial
 from ...archive.audit import Entry as AuditEntry
 from ...forms import CARD_QUESTIONS
+from ...forms.types import FormType
 from ...review import CARD_STATE_ZH, FLAG_ZH, CardState, ReviewFlag, build_entry, build_review, select_entries
 from ...review.export import export_bundle, zip_bag
 from ...review.tables import summary_rows
@@ -30,7 +31,7 @@ router = APIRouter()
 NAV = NavItem("审查", "/review", Perm.READ, order=60)
 PAGE_SIZE = 200
 EXPORTS = "审查包"  # under outbox/
-RETURNED = "returned"  # ?card=returned: every card that came back, whatever its state
+RETURNED = "returned"  # ?cards=returned: every card that came back, whatever its state
 RECEIVED = (CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW)
 
 
@@ -46,13 +47,13 @@ def review_list(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> 
     q = request.query_params
     date_from, date_to = form_date(q.get("from")), form_date(q.get("to"))
     county, inspector = (q.get("county") or "").strip() or None, (q.get("inspector") or "").strip() or None
-    flag, card = _flag(q.get("flag")), q.get("card") or ""
+    flag, cards = _flag(q.get("flag")), q.get("cards") or ""
     page = max(int(q["page"]) if (q.get("page") or "").isdigit() else 1, 1)
     r = build_review(request.app.state.ws, date_from, date_to, county, today=today_of(request), read_cards=False)
-    rows = select_entries(r, inspector=inspector, flag=flag, card_states=RECEIVED if card == RETURNED else None)
+    rows = select_entries(r, inspector=inspector, flag=flag, card_states=RECEIVED if cards == RETURNED else None)
     shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     filters = {"from": q.get("from") or "", "to": q.get("to") or "", "county": county or "",
-               "inspector": inspector or "", "flag": flag.value if flag else "", "card": card}
+               "inspector": inspector or "", "flag": flag.value if flag else "", "cards": cards}
     return render(request, "review_list.html", {
         "title": "纪委审查", "r": r, "rows": shown, "total": len(rows), "page": page,
         "pages": max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1), "filters": filters, "summary": summary_rows(r),
@@ -86,7 +87,7 @@ def inspection(request: Request, serial: str, show: int | None = None,
                       status_code=404)
     items = items_for_serial(ws, serial)
     pdfs = [i for i in items if i.format == "pdf"]
-    returned = [i for i in pdfs if i.form_type == "card_returned"]
+    returned = [i for i in pdfs if i.form_type == FormType.CARD_RETURNED]
     shown = next((i for i in pdfs if i.id == show), None) or (returned[-1] if returned else None)
     log = [(e, action_zh(e.action), _details(e)) for e in history(ws, serial)]
     return render(request, "review_one.html", {
