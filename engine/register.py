@@ -49,6 +49,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .actor import current_actor
 from .caps import cap_for
+from .card_state import CardState
 from .db import Base
 from .db.migrations import LIVE_NATURAL_INDEX
 from .forms import INSPECTION_KINDS
@@ -64,7 +65,7 @@ class Visit(Base):
     __table_args__ = (
         Index(LIVE_NATURAL_INDEX, "uscc", "kind", "start", "end", unique=True,
               sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
-        Index("ix_visits_year_seq", "year", "seq"),  # migration 8: next_serial reads max(seq) off it
+        Index("ix_visits_year_seq", "year", "seq"),  # migration 10: next_serial reads max(seq) off it
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -97,16 +98,18 @@ class Visit(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.now)
     actor: Mapped[str] = mapped_column(String(100), default="")
     # Card status, maintained by the inbox:
-    card_status: Mapped[str] = mapped_column(String(20), default="none")  # none / received
+    card_status: Mapped[str] = mapped_column(String(20), default=CardState.NONE)  # card_state.STORED
     card_received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     card_version: Mapped[int] = mapped_column(Integer, default=0)
     card_answers: Mapped[dict[str, str | None] | None] = mapped_column(JSON, nullable=True)
     card_flags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Who read the card that counts (migration 9): engine.readings.ReadBy, None while no card is back.
+    card_read_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
     # Voiding (migration 4): nullable, so the columns can be added to a filled table.
     voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     voided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     voided_reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
-    # The shared register (migration 8): which register numbered it (RegisterState), what sync found,
+    # The shared register (migration 10): which register numbered it (RegisterState), what sync found,
     # and the approved reason of a 县 bureau's visit outside its own county.
     register_state: Mapped[str | None] = mapped_column(String(12), nullable=True)
     register_note: Mapped[str | None] = mapped_column(String(1000), nullable=True)
@@ -289,7 +292,7 @@ def _filed_floor(s: Session, year: int) -> int:
 
 
 # The card columns are derived from the returned cards (engine.inbox.cards.refresh_visit).
-_DERIVED = ("card_status", "card_received_at", "card_version", "card_answers", "card_flags")
+_DERIVED = ("card_status", "card_received_at", "card_version", "card_answers", "card_flags", "card_read_by")
 
 
 def visit_snapshot(v: Visit) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -290,16 +291,109 @@ def _v7_stats_rejections(conn: Connection) -> None:
     m.create_all(conn, checkfirst=True)
 
 
-# v8: the shared register (engine.shared_register), and an index for the next serial.  Nullable columns, added in place on SQLite
-# and PostgreSQL alike: which register numbered a visit (NULL: this workspace's own; "shared":
-# the province's; "unconfirmed": recorded offline, not yet pushed; "conflict": pushed, over the
-# cap), what sync found, and the approved reason of a 县 visiting outside its county.  Visits made
-# outside ruqi and imported from a spreadsheet count toward the caps in their own table.
-_V8_COLUMNS = (("register_state", String(12)), ("register_note", String(1000)), ("cross_reason", String(20)))
+def _v8_web_accounts(conn: Connection) -> None:
+    # The web site's accounts (``ruqi user add``) and its signed-in sessions (``engine.accounts``):
+    # a session is a row, so signing out or disabling a user ends it on the server, not only in a cookie.
+    m = MetaData()
+    Table(
+        "web_users", m,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(100), nullable=False, unique=True),
+        Column("role", String(16), nullable=False),
+        Column("password_hash", String(200), nullable=False),
+        Column("disabled", Boolean, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("created_by", String(100), nullable=False),
+        Column("password_changed_at", DateTime, nullable=False),
+    )
+    Table(
+        "web_sessions", m,
+        Column("id", Integer, primary_key=True),
+        Column("token_sha256", String(64), nullable=False, unique=True),
+        Column("user_id", Integer, nullable=False, index=True),
+        Column("csrf", String(64), nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("last_seen", DateTime, nullable=False),
+        Column("expires_at", DateTime, nullable=False),
+        Column("client", String(100), nullable=False),
+    )
+    m.create_all(conn)
 
 
-def _v8_shared_register(conn: Connection) -> None:
-    for name, sql_type in _V8_COLUMNS:
+# v9: what a returned card says, per question, in the register (engine.readings), and who read it.
+# engine.readback.common's confidences; a scan's answer is one its reader decided (at least 0.5, the threshold).
+_V9_CONFIDENCE = {"pdf_form": 1.0, "docx": 1.0, "pdf_text": 0.9, "image": 0.5}
+_V9_HOW = {"pdf_form": "field", "docx": "field", "pdf_text": "text"}
+
+
+def _v9_card_readings(conn: Connection) -> None:
+    m = MetaData()
+    readings = Table(
+        "card_readings", m,
+        Column("id", Integer, primary_key=True),
+        Column("item_id", Integer, nullable=False, index=True),
+        Column("question", Integer, nullable=False),
+        Column("answer", String(2)),
+        Column("how", String(10), nullable=False),
+        Column("confidence", Float, nullable=False),
+        Column("note", String(100), nullable=False),
+        Column("actor", String(100), nullable=False),
+        Column("at", DateTime, nullable=False),
+        Column("reason", Text, nullable=False),
+    )
+    Table(
+        "card_ties", m,
+        Column("id", Integer, primary_key=True),
+        Column("item_id", Integer, nullable=False, unique=True, index=True),
+        Column("serial", String(32), nullable=False, index=True),
+        Column("actor", String(100), nullable=False),
+        Column("at", DateTime, nullable=False),
+    )
+    m.create_all(conn)
+    conn.execute(text(f"ALTER TABLE visits ADD COLUMN card_read_by {String(10).compile(dialect=conn.dialect)}"))
+    _v9_backfill(conn, readings)
+
+
+def _v9_backfill(conn: Connection, readings: Table) -> None:
+    """Every card filed before v9 gets its ten answers as the inbox recorded them (``extra``), and every
+    visit with a card back the reader of its latest card; a scan filed unread waits for a person."""
+    items = Table("archive_items", MetaData(), Column("id", Integer), Column("form_type", String(32)),
+                  Column("serial", String(64)), Column("extra", JSON), Column("actor", Text),
+                  Column("filed_at", DateTime))
+    latest: dict[str, str] = {}
+    for r in conn.execute(select(items).where(items.c.form_type.in_(("card_returned", "other")))
+                          .order_by(items.c.id)):
+        extra = r.extra if isinstance(r.extra, dict) else {}
+        answers = extra.get("answers")
+        if extra.get("kind") != "feedback_card" or not isinstance(answers, dict):
+            continue
+        method = str(extra.get("read_method", ""))
+        marks = extra.get("marks") if isinstance(extra.get("marks"), dict) else {}
+        rows = [{"item_id": r.id, "question": i, "answer": answers.get(str(i)) if answers.get(str(i)) in ("是", "否")
+                 else None, "how": _V9_HOW.get(method, "mark"), "note": "", "actor": r.actor or "",
+                 "at": r.filed_at, "reason": ""} for i in range(1, 11)]
+        for row in rows:
+            mark = marks.get(str(row["question"])) if isinstance(marks.get(str(row["question"])), dict) else {}
+            row["note"] = str(mark.get("how", ""))[:100]
+            row["confidence"] = float(mark.get("confidence", _V9_CONFIDENCE.get(method, 0.0))) if row["answer"] else 0.0
+        conn.execute(readings.insert(), rows)
+        if r.form_type == "card_returned" and r.serial:
+            latest[r.serial] = "waiting" if any(row["answer"] is None for row in rows) else "machine"
+    for serial, read_by in latest.items():
+        conn.execute(text("UPDATE visits SET card_read_by = :b WHERE serial = :s"), {"b": read_by, "s": serial})
+
+
+# v10: the shared register (engine.shared_register), and an index for the next serial.  Nullable
+# columns, added in place on SQLite and PostgreSQL alike: which register numbered a visit (NULL:
+# this workspace's own; "shared": the province's; "unconfirmed": recorded offline, not yet pushed;
+# "conflict": pushed, over the cap), what sync found, and the approved reason of a 县 visiting
+# outside its county.  Visits made outside ruqi and imported from a spreadsheet count toward the
+# caps in their own table.
+_V10_COLUMNS = (("register_state", String(12)), ("register_note", String(1000)), ("cross_reason", String(20)))
+
+
+def _v10_shared_register(conn: Connection) -> None:
+    for name, sql_type in _V10_COLUMNS:
         conn.execute(text(f"ALTER TABLE visits ADD COLUMN {name} {sql_type.compile(dialect=conn.dialect)}"))
     # The next serial is max(seq) of the year: read off an index, not a scan of the year's visits.
     conn.execute(text("CREATE INDEX ix_visits_year_seq ON visits (year, seq)"))
@@ -326,7 +420,8 @@ def _v8_shared_register(conn: Connection) -> None:
 
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_register, _v2_archive_tables, _v3_stats_tables,
                                                   _v4_void_visits, _v5_audit_head, _v6_mail_tables,
-                                                  _v7_stats_rejections, _v8_shared_register]
+                                                  _v7_stats_rejections, _v8_web_accounts, _v9_card_readings,
+                                                  _v10_shared_register]
 
 
 def current_version(conn: Connection) -> int:

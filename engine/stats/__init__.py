@@ -4,6 +4,7 @@ The front door, for the inbox and the CLI::
 
     recognise(path) -> StatsKind | None                 # cheap: is this one of our tables?
     issued_periods(ws) -> {table_no: Period}             # the latest round per table (the database)
+    rounds(ws) -> [StatsRound]                           # every round sent out, latest period first
     read_submission(path, ws, rounds=…) -> Submission    # read + validate; never raises, never opens the database
     accept(ws, submission, archive_ref) -> AcceptResult  # record it (supersedes the unit's earlier one)
     note_rejected(ws, submission, findings, received_at=…) # the inbox sent it back: its unit shows 已退回
@@ -22,12 +23,22 @@ from .codes import StatsCode
 from .model import Row, Submission
 from .period import Period
 from .read import read_submission, recognise
-from .submissions import AcceptResult, AcceptStatus, accept, issued_periods, note_rejected, superseded_refs
+from .submissions import (
+    AcceptResult,
+    AcceptStatus,
+    StatsRound,
+    accept,
+    issued_periods,
+    note_rejected,
+    rounds,
+    superseded_refs,
+)
 from .tables import TABLES, StatsKind, TableDef, table
 from .units import Unit, units_for
 
 __all__ = [
     "TABLES", "AcceptResult", "AcceptStatus", "Aggregate", "BlankBatch", "aggregate", "file_report", "write_aggregate", "Period", "Row", "StatsCode", "StatsKind", "Submission",
-    "TableDef", "Unit", "accept", "issued_periods", "note_rejected", "read_submission", "recognise", "superseded_refs", "table", "units_for",
+    "StatsRound", "TableDef", "Unit", "accept", "issued_periods", "note_rejected", "read_submission", "recognise", "rounds",
+    "superseded_refs", "table", "units_for",
     "write_blank", "write_blanks",
 ]

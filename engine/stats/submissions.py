@@ -136,6 +136,12 @@ def latest_round(s: Session, table_no: int) -> StatsRound | None:
                     .order_by(StatsRound.period.desc(), StatsRound.issued_at.desc()).limit(1))
 
 
+def rounds(ws: Workspace, s: Session | None = None) -> list[StatsRound]:
+    """Every round sent out, the latest period first (what a page offers to look at)."""
+    with stats_session(ws, s) as own:
+        return list(own.scalars(select(StatsRound).order_by(StatsRound.period.desc(), StatsRound.table_no)))
+
+
 def issued_periods(ws: Workspace, s: Session | None = None) -> dict[int, Period]:
     """The latest period sent out per table: what ``read_submission`` assumes for a workbook that
     names no quarter.  Read here, by the caller, so reading itself needs no database."""
