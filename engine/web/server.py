@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from . import DEFAULT_HOST, DEFAULT_PORT
 from .app import create_app
-
-DEFAULT_HOST = "127.0.0.1"  # only this machine; a bureau's intranet goes through a reverse proxy with TLS
-DEFAULT_PORT = 8000
 
 
 def serve(workspace: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
