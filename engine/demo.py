@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import workspace
+from .forms import NO, QUESTION_NUMBERS, YES, FormKey
 from .generate import BatchResult, RowStatus, generate
 from .simulate import fill_blank, fill_docx, tick_pdf
 from .workspace import Workspace
@@ -94,13 +95,13 @@ def _arrived(path: Path, when: date) -> None:
 def return_cards(ws: Workspace, batch: BatchResult) -> int:
     """What enterprises send back: most tick the PDF, some fill the Word card; a few do not answer."""
     done = [o for o in batch.outcomes if o.status is RowStatus.GENERATED and o.inspection]
-    all_no = {q: "否" for q in range(1, 11)}
+    all_no = dict.fromkeys(QUESTION_NUMBERS, NO)
     n = 0
     for k, o in enumerate(done[:32]):
         insp = o.inspection
         assert insp is not None
-        pdf, docx = o.forms[("card", "pdf")], o.forms[("card", "docx")]
-        answers = all_no | ({3: "是"} if k == 5 else {}) | ({7: "是", 9: "是"} if k == 17 else {})
+        pdf, docx = o.forms[(FormKey.CARD, "pdf")], o.forms[(FormKey.CARD, "docx")]
+        answers = all_no | ({3: YES} if k == 5 else {}) | ({7: YES, 9: YES} if k == 17 else {})
         if k % 8 == 3:
             dst = fill_docx(docx, ws.inbox / f"反馈卡-{insp.enterprise}.docx", answers, head="刘海峰", position="安全副总",
                             phone="13912345678")

@@ -40,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 
 from . import register
-from .archive import ItemMeta, audit, log_action
+from .archive import Action, ItemMeta, audit, log_action
 from .archive.files import RESERVE_BYTES, reserve_space
 from .archive.models import ItemRecord
 from .archive.repair import repair_once
@@ -48,7 +48,7 @@ from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
-from .forms import FORMS
+from .forms import FORMS, FormType
 from .forms.context import build_context
 from .inspection import Inspection
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
@@ -141,8 +141,6 @@ def parse_rows(text: str) -> OverCapApproval | None:
 # archive (DA/T 70 long-term format). WeasyPrint keeps the card's AcroForm checkboxes under PDF/A.
 PDF_VARIANT = ARCHIVE_PDF_VARIANT
 
-# Archive form types of the generated documents (see engine.archive).
-FORM_TYPES = {"notice": "notice", "notice_board": "notice_board", "card": "card_generated"}
 
 
 @dataclass(slots=True)
@@ -343,7 +341,7 @@ def templates_ready(findings: Findings, templates_dir: Path | None = None) -> bo
 
 
 def _log_batch(ws: Workspace, result: BatchResult, actor: str | None) -> None:
-    log_action(ws, "generate", result.batch, actor=actor, details={
+    log_action(ws, Action.GENERATE, result.batch, actor=actor, details={
         "rows": len(result.outcomes),
         "generated": [o.serial for o in result.outcomes if o.status is RowStatus.GENERATED],
         "refused": result.count(RowStatus.REFUSED), "invalid": result.count(RowStatus.INVALID),
@@ -751,10 +749,10 @@ def _prepare_row(ws: Workspace, o: RowOutcome, forms: dict[tuple[str, str], Path
     out: list[Prepared] = []
     try:
         for (form_key, fmt), path in sorted(forms.items()):
-            if (FORM_TYPES[form_key], fmt) in have:
+            if (FormType.generated(form_key), fmt) in have:
                 continue
             out.append(prepare(ws, path, ItemMeta(
-                form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
+                form_type=FormType.generated(form_key), title=f"{insp.enterprise}{FORMS[form_key].title}",
                 responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                 serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
                 original_name=path.name, format_version=PDF_FORMAT_VERSION if fmt == "pdf" else None,
@@ -775,11 +773,11 @@ def _file_row(s, ws: Workspace, o: RowOutcome, ready: list[Prepared], actor: str
     # The generated card carries its visit: what `ruqi archive repair` restores the register from.
     card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
     for p in ready:
-        if p.meta.form_type == FORM_TYPES["card"]:
+        if p.meta.form_type == FormType.CARD_GENERATED:
             p = replace(p, meta=replace(p.meta, extra=card_extra))
         file_prepared(s, ws, p, actor=actor)
     if o.over_cap and not o.existing:
-        log_action(ws, "override", insp.serial, actor=actor, session=s, details={
+        log_action(ws, Action.OVERRIDE, insp.serial, actor=actor, session=s, details={
             "reason": reason, "rule": o.cap_rule, "row": o.row,
             "enterprise": insp.enterprise, "uscc": insp.uscc})
 

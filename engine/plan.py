@@ -21,7 +21,7 @@ from .cells import is_blank as _blank
 from .cells import parse_date, text_findings
 from .divisions import Division, find_county
 from .findings import Finding, Findings, error, exception_detail, warning
-from .forms import INSPECTION_KINDS
+from .forms import INSPECTION_KINDS, NO, YES
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
 from .text import printable
@@ -73,8 +73,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("members", "成员", False, ("检查组成员", "组员"), 20, "李明、王芳"),
     Column("experts", "专家", False, ("随行专家",), 14, "赵强"),
     Column("content", "检查内容", False, ("内容", "重点检查内容"), 30, "通风、瓦斯防治、机电运输"),
-    Column("benchmark", "标杆企业", False, (), 10, "否"),
-    Column("key_supervision", "重点监管", False, ("重点监管名单",), 10, "否"),
+    Column("benchmark", "标杆企业", False, (), 10, NO),
+    Column("key_supervision", "重点监管", False, ("重点监管名单",), 10, NO),
     # The date printed on the 通知书 and 公示 (落款日期); blank: the --issue-date of the run, else today.
     Column("issue_date", "发文日期", False, ("落款日期", "签发日期", "通知书日期", "印发日期"), 12, date(2025, 3, 7)),
 )
@@ -86,7 +86,6 @@ MAX_CHARS: dict[str, int] = {
     "joint_units": 100, "start": 30, "end": 30, "leader": 20, "members": 120, "experts": 60, "content": 150,
     "benchmark": 10, "key_supervision": 10, "issue_date": 30,
 }
-YES, NO = "是", "否"
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title or a note
 EXAMPLE_SHEET = "填写示例"
 

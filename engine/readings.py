@@ -22,10 +22,10 @@ from sqlalchemy import DateTime, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base
+from .forms import ANSWER_OPTIONS, QUESTION_NUMBERS
 from .readback.common import (
     FIELD_VALUES,
     NOT_READ,
-    QUESTION_COUNT,
     REVIEW_BELOW,
     TEXT_EXTRACTED,
     YES,
@@ -35,7 +35,7 @@ from .readback.common import (
     decided_by_method,
 )
 
-QUESTIONS = range(1, QUESTION_COUNT + 1)
+QUESTIONS = QUESTION_NUMBERS
 
 
 class QuestionReading(Base):
@@ -189,7 +189,7 @@ def from_filed(item_id: int, extra: Mapping[str, object]) -> CardAnswers:
     out = CardAnswers(item_id)
     for i in QUESTIONS:
         a = answers.get(str(i))
-        a = a if a in ("是", "否") else None
+        a = a if a in ANSWER_OPTIONS else None
         mark = marks.get(str(i)) if isinstance(marks.get(str(i)), dict) else {}
         sure = float(mark.get("confidence", _FILED_CONFIDENCE[how])) if a else NOT_READ
         out.now[i] = out.machine[i] = Decision(a, how, sure, str(mark.get("how", "")))

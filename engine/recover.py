@@ -34,13 +34,11 @@ from sqlalchemy.orm import Session
 from . import readings, register
 from .archive import Action, RepairReport, repair
 from .archive.models import AuditRecord, ItemRecord
+from .forms import ANSWER_OPTIONS, GENERATED_FORMS, FormType
 from .inbox.cards import RETURNED, UNMATCHED, refresh_visit
 from .register import Visit
 from .void import VOID_ACTION
 from .workspace import Workspace
-
-GENERATED_CARD = "card_generated"
-GENERATED_FORMS = ("notice", "notice_board", GENERATED_CARD)
 
 
 def repair_workspace(ws: Workspace, *, actor: str | None = None) -> RepairReport:
@@ -50,7 +48,7 @@ def repair_workspace(ws: Workspace, *, actor: str | None = None) -> RepairReport
 
 def restore_register(s: Session) -> dict[str, Any]:
     restored: list[Visit] = []
-    for extra in s.scalars(select(ItemRecord.extra).where(ItemRecord.form_type == GENERATED_CARD)
+    for extra in s.scalars(select(ItemRecord.extra).where(ItemRecord.form_type == FormType.CARD_GENERATED)
                            .order_by(ItemRecord.id)):
         snap = (extra or {}).get("visit")
         if isinstance(snap, dict):
@@ -90,7 +88,7 @@ def _restore_readings(s: Session) -> set[str]:
             readings.tie(s, r.id, e.object, actor=e.actor, at=at)
             tied[r.id] = e.object
         elif e.action != Action.TIE:
-            recorded = {int(k): a for k, a in dict(details.get("recorded") or {}).items() if a in ("是", "否")}
+            recorded = {int(k): a for k, a in dict(details.get("recorded") or {}).items() if a in ANSWER_OPTIONS}
             readings.record(s, r.id, readings.person_decisions(recorded), actor=e.actor, at=at,
                             reason=str(details.get("reason") or ""))
         touched.add(r.serial or tied.get(r.id, ""))

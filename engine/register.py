@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .actor import current_actor
 from .caps import cap_for
+from .card_state import CardState
 from .db import Base
 from .db.migrations import LIVE_NATURAL_INDEX
 from .forms import INSPECTION_KINDS
@@ -86,7 +87,7 @@ class Visit(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.now)
     actor: Mapped[str] = mapped_column(String(100), default="")
     # Card status, maintained by the inbox:
-    card_status: Mapped[str] = mapped_column(String(20), default="none")  # none / received
+    card_status: Mapped[str] = mapped_column(String(20), default=CardState.NONE)  # card_state.STORED
     card_received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     card_version: Mapped[int] = mapped_column(Integer, default=0)
     card_answers: Mapped[dict[str, str | None] | None] = mapped_column(JSON, nullable=True)

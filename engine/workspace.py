@@ -22,7 +22,8 @@ from typing import Any
 
 from .divisions import COUNTIES
 from .findings import Finding, RuqiError, error, os_reason
-from .forms.definitions import FORMS
+from .forms.definitions import FORMS, FormKey
+from .forms.types import FormType
 
 CONFIG_NAME = "ruqi.toml"
 KEY_NAME = "ruqi.key"
@@ -33,13 +34,13 @@ RETENTION_CHOICES = ("Y", "D30", "D10")
 
 # 保管期限 per form type (DA/T 22: Y 永久, D30, D10); overridable in [archive.retention].
 DEFAULT_RETENTION = {
-    "notice": "D30",
-    "notice_board": "D30",
-    "card_generated": "D30",
-    "card_returned": "D30",
-    "stats_table": "D10",
-    "stats_report": "D30",
-    "review_export": "D30",
+    FormType.NOTICE: "D30",
+    FormType.NOTICE_BOARD: "D30",
+    FormType.CARD_GENERATED: "D30",
+    FormType.CARD_RETURNED: "D30",
+    FormType.STATS_TABLE: "D10",
+    FormType.STATS_REPORT: "D30",
+    FormType.REVIEW_EXPORT: "D30",
 }
 
 
@@ -100,7 +101,7 @@ MAX_CARD_LINES = 2  # the card must stay one page
 
 def _text_lines(form_key: str) -> Callable[[Any], tuple[Any, str | None]]:
     """``[texts] <form> = ["…", …]``: the clerk's own lines that both the Word and the PDF version print."""
-    most = MAX_CARD_LINES if form_key == "card" else None
+    most = MAX_CARD_LINES if form_key == FormKey.CARD else None
 
     def check(lines: Any) -> tuple[Any, str | None]:
         bad = [x for x in lines if not isinstance(x, str) or "\n" in x or len(x) > MAX_TEXT_CHARS]

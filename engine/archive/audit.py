@@ -161,7 +161,7 @@ def next_seq(s: Session) -> int:
     return last.seq + 1 if last else 1
 
 
-def append(s: Session, ws: Workspace, action: str, obj: str, actor: str, details: dict[str, Any], *,
+def append(s: Session, ws: Workspace, action: Action, obj: str, actor: str, details: dict[str, Any], *,
            reset_heads: bool = False) -> AuditRecord:
     """Add one entry inside the caller's transaction, which must hold the archive write lock.
 
@@ -225,7 +225,7 @@ def _holds_documents(ws: Workspace) -> bool:
 
 
 def log_action(
-    ws: Workspace, action: str, obj: str, *, actor: str | None = None, details: dict[str, Any] | None = None,
+    ws: Workspace, action: Action, obj: str, *, actor: str | None = None, details: dict[str, Any] | None = None,
     session: Session | None = None,
 ) -> Entry:
     """Append an audit entry (generate, reject, override, export, verify …) for ``obj`` (a serial,

@@ -65,11 +65,9 @@ def open_workspace(path: Path, *, check_index: bool = True) -> Workspace:
     return ws
 
 
-# Every card flag (``Flag``) has its label here; "REVISED" and "VIOLATION_WITHDRAWN" are what a revised card's
-# outcome carries, PARTIAL_FLAG what a summary filed before every unit reported carries.
-FLAG_ZH = {Flag.VIOLATION: "反馈“是”", Flag.LATE: "逾期", Flag.EARLY: "提前交回", Flag.SUSPECT: "可疑",
-           Flag.QR_MISSING: "无可核验二维码", Flag.NEEDS_REVIEW: "待核对",
-           "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”", PARTIAL_FLAG: "不完整的汇总"}
+# Every archive flag with its label: the cards' (``Flag.zh``) and PARTIAL_FLAG, what a summary filed before
+# every unit reported carries.
+FLAG_ZH: dict[str, str] = {**{f: f.zh for f in Flag}, PARTIAL_FLAG: "不完整的汇总"}
 
 
 def flag_zh(flag: str) -> str:

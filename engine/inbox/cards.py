@@ -19,14 +19,16 @@ from sqlalchemy.orm import Session
 from .. import readings
 from ..archive import ItemMeta
 from ..archive.models import ItemRecord
+from ..card_state import CardState
+from ..forms import FormType
 from ..readback import CardReading
 from ..register import Visit
 from .codes import Flag, Kind, Status
 from .shelve import finding_dicts
 from .validate import CardCheck
 
-RETURNED = "card_returned"
-UNMATCHED = "other"  # a card whose serial matches no inspection has no inspection folder
+RETURNED = FormType.CARD_RETURNED
+UNMATCHED = FormType.OTHER  # a card whose serial matches no inspection has no inspection folder
 
 
 def card_meta(reading: CardReading, check: CardCheck, visit: Visit | None, name: str, received_at: datetime,
@@ -34,7 +36,7 @@ def card_meta(reading: CardReading, check: CardCheck, visit: Visit | None, name:
     enterprise = visit.enterprise if visit else (reading.enterprise or "未知单位")
     return ItemMeta(
         form_type=RETURNED if visit else UNMATCHED,
-        title=f"{enterprise}入企检查监督反馈卡（回收）",
+        title=f"{enterprise}{FormType.CARD_RETURNED.zh}",
         responsible=enterprise,
         date=received_at.date(),
         year=visit.year if visit else received_at.year,
@@ -109,10 +111,10 @@ def refresh_visit(s: Session, visit: Visit) -> None:
     now = says(s, latest)
     flags = effective_flags(latest, now)
     if len(rows) > 1:
-        flags.append("REVISED")
+        flags.append(Flag.REVISED)
         if Flag.VIOLATION not in flags and any(says(s, r).yes for r in rows[:-1]):
-            flags.append("VIOLATION_WITHDRAWN")
-    visit.card_status = "needs_review" if now.unresolved else "received"
+            flags.append(Flag.VIOLATION_WITHDRAWN)
+    visit.card_status = CardState.stored(now.unresolved)
     visit.card_received_at = latest.received_at
     visit.card_version = len(rows)
     visit.card_answers = now.answers_json()

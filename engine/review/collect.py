@@ -27,16 +27,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..caps import Cap, cap_for
+from ..card_state import CardState
 from ..db import session
-from ..forms import CARD_QUESTIONS
+from ..forms import CARD_QUESTIONS, QUESTION_NUMBERS, YES, FormType
+from ..inbox.codes import Flag
 from ..readings import ReadBy
 from ..register import Stale, Visit, live, stale_numbers
 from ..workspace import Workspace
 from . import sources
 from .model import (
     SUSPECT_ZH,
-    YES,
-    CardState,
     Document,
     Entry,
     ReviewFlag,
@@ -228,10 +228,10 @@ def build_review(
         stale = _stale(s, visits)
         voided = [_voided(v, today, late_days) for v in _select_voided(s, date_from, date_to, county)]
         docs = sources.documents_by_serial(s, [e.serial for e in entries] + [x.entry.serial for x in voided])
-        said = sources.card_answers(s, [d for ds in docs.values() for d in ds if d.form_type == "card_returned"])
+        said = sources.card_answers(s, [d for ds in docs.values() for d in ds if d.form_type == FormType.CARD_RETURNED])
         changed = sources.corrections(s)
     suspect_items = sources.suspect_items(ws)
-    qr_items = sources.flagged_cards(ws, sources.QR_MISSING_FLAG)
+    qr_items = sources.flagged_cards(ws, Flag.QR_MISSING)
     with session(ws) as s:
         known = [c.serial for c in [*suspect_items, *qr_items] if c.serial]
         by_serial_all = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(known))).all()}
@@ -304,12 +304,12 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
     due = v.end + timedelta(days=late_days)
     answers = {int(k): a for k, a in (v.card_answers or {}).items() if str(k).isdigit()}
     card_flags = tuple(v.card_flags or ())
-    received = v.card_status in ("received", "needs_review") or v.card_received_at is not None
+    received = v.card_status in (CardState.RECEIVED, CardState.NEEDS_REVIEW) or v.card_received_at is not None
     arrived = v.card_received_at.date() if v.card_received_at else None
-    late = received and ("LATE" in card_flags or (arrived is not None and arrived > due))
+    late = received and (Flag.LATE in card_flags or (arrived is not None and arrived > due))
     # EARLY as the inbox defines it (engine.inbox.validate): arrived on a day before the last day.
-    early = received and not late and ("EARLY" in card_flags or (arrived is not None and arrived < v.end))
-    if received and (v.card_status == "needs_review" or "NEEDS_REVIEW" in card_flags):
+    early = received and not late and (Flag.EARLY in card_flags or (arrived is not None and arrived < v.end))
+    if received and (v.card_status == CardState.NEEDS_REVIEW or Flag.NEEDS_REVIEW in card_flags):
         state = CardState.NEEDS_REVIEW
     elif received:
         state = CardState.LATE if late else CardState.EARLY if early else CardState.RECEIVED
@@ -344,11 +344,11 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
 def _read_by(v: Visit) -> ReadBy:
     if v.card_read_by in set(ReadBy):
         return ReadBy(v.card_read_by)
-    return ReadBy.WAITING if v.card_status == "needs_review" else ReadBy.MACHINE
+    return ReadBy.WAITING if v.card_status == CardState.NEEDS_REVIEW else ReadBy.MACHINE
 
 
 def _read_people(e: Entry, said: dict[int, Any]) -> None:
-    returned = [d for d in e.documents if d.form_type == "card_returned"]
+    returned = [d for d in e.documents if d.form_type == FormType.CARD_RETURNED]
     if returned:
         latest = max(returned, key=lambda d: d.item_id)
         got = said.get(latest.item_id)
@@ -388,7 +388,7 @@ def _violations(entries: list[Entry]) -> list[Violation]:
     out = []
     for e in entries:
         earlier: set[int] = set()
-        returned = sorted((d for d in e.documents if d.form_type == "card_returned"), key=lambda d: d.version)
+        returned = sorted((d for d in e.documents if d.form_type == FormType.CARD_RETURNED), key=lambda d: d.version)
         for d in returned[:-1]:
             answers = d.extra.get("answers") if isinstance(d.extra.get("answers"), dict) else {}
             earlier |= {int(k) for k, a in answers.items() if a == YES and str(k).isdigit()}
@@ -634,7 +634,7 @@ def entry_dict(e: Entry) -> dict[str, Any]:
         "experts": list(e.team.experts), "visit_total": e.visit_total, "visit_kind": e.visit_kind,
         "card": str(e.card), "due": _iso(e.due), "card_received_at": _iso(e.card_received_at),
         "card_version": e.card_version, "read_by": str(e.read_by) if e.read_by else None,
-        "answers": {str(i): e.answers.get(i) for i in range(1, len(CARD_QUESTIONS) + 1)},
+        "answers": {str(i): e.answers.get(i) for i in QUESTION_NUMBERS},
         "flags": [str(f) for f in e.flags],
         "documents": [{"form_type": d.form_type, "archival_code": d.archival_code, "path": d.rel_path}
                       for d in e.documents],

@@ -12,9 +12,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from ..card_state import CARD_STATE_ZH, CardState
+from ..forms import YES
 from ..readings import ReadBy
 
-YES = "是"
+__all__ = ["CARD_STATE_ZH", "FLAG_ZH", "SUSPECT_ZH", "YES", "CardState", "Document", "Entry", "ReviewFlag",
+           "SuspectReason", "Team"]
 
 
 class ReviewFlag(StrEnum):
@@ -33,6 +36,10 @@ class ReviewFlag(StrEnum):
     ANSWER_CORRECTED = "ANSWER_CORRECTED"  # a person changed an answer already read (ruqi confirm --correct)
     VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
 
+    @property
+    def zh(self) -> str:
+        return FLAG_ZH[self]
+
 
 FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.VIOLATION: "反馈“是”",
@@ -47,27 +54,6 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
     ReviewFlag.ANSWER_CORRECTED: "反馈卡答案经人工更正",
     ReviewFlag.VOIDED: "已作废",
-}
-
-
-class CardState(StrEnum):
-    RECEIVED = "received"
-    LATE = "late"  # received after the deadline
-    EARLY = "early"  # received before the inspection's last day (inbox flag EARLY)
-    NEEDS_REVIEW = "needs_review"  # received, but the answers could not be read with certainty
-    MISSING = "missing"  # ended, not received, deadline not passed
-    OVERDUE = "overdue"  # not received, deadline passed
-    NOT_DUE = "not_due"  # the inspection has not ended yet
-
-
-CARD_STATE_ZH: dict[CardState, str] = {
-    CardState.RECEIVED: "已交回",
-    CardState.LATE: "逾期交回",
-    CardState.EARLY: "提前交回（检查结束前）",
-    CardState.NEEDS_REVIEW: "已交回，待人工核对",
-    CardState.MISSING: "未交回（期限内）",
-    CardState.OVERDUE: "逾期未交回",
-    CardState.NOT_DUE: "检查未结束",
 }
 
 

@@ -20,15 +20,13 @@ from .. import readings
 from ..archive import search
 from ..archive.models import ItemRecord
 from ..db import session
+from ..forms import PER_INSPECTION, FormType
+from ..inbox.codes import Flag
 from ..inbox.validate import CardCode
 from ..readback.common import visit_numbers_in
 from ..workspace import Workspace
 from .model import Document, Entry, SuspectReason
 
-# The archive's form types of an inspection's originals, in the order a reviewer reads them.
-PER_INSPECTION: tuple[str, ...] = ("notice", "notice_board", "card_generated", "card_returned")
-SUSPECT_FLAG = "SUSPECT"  # engine.inbox.codes.Flag.SUSPECT
-QR_MISSING_FLAG = "QR_MISSING"  # engine.inbox.codes.Flag.QR_MISSING
 _CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
 
 
@@ -56,7 +54,7 @@ def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Do
         rows = s.scalars(select(item).where(item.serial.in_(chunk), item.form_type.in_(PER_INSPECTION))).all()
         tied = readings.ties(s, chunk)
         tied_rows = s.scalars(select(item).where(item.id.in_(list(tied)))).all() if tied else []
-        said = readings.current_many(s, [r.id for r in [*rows, *tied_rows] if r.form_type != "card_generated"])
+        said = readings.current_many(s, [r.id for r in [*rows, *tied_rows] if r.form_type != FormType.CARD_GENERATED])
         for r in rows:
             out.setdefault(r.serial, []).append(_document(r, said.get(r.id)))
         for r in tied_rows:
@@ -109,7 +107,7 @@ class ReturnedCard:
 
 def suspect_items(ws: Workspace) -> list[ReturnedCard]:
     """Every archived item the inbox flagged SUSPECT (returned cards, whatever their serial)."""
-    return flagged_cards(ws, SUSPECT_FLAG)
+    return flagged_cards(ws, Flag.SUSPECT)
 
 
 def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
@@ -165,7 +163,7 @@ def suspect_reasons(codes: Iterable[str]) -> tuple[SuspectReason, ...]:
 def stated_visit_numbers(ws: Workspace, entry: Entry, read_cards: bool = True) -> tuple[int | None, int | None] | None:
     """The 第N次/第M次 the latest returned card states, from the inbox's record if it kept them,
     else read from the archived file itself."""
-    returned = [d for d in entry.documents if d.form_type == "card_returned"]
+    returned = [d for d in entry.documents if d.form_type == FormType.CARD_RETURNED]
     if not returned:
         return None
     latest = max(returned, key=lambda d: (d.version, d.archival_code))

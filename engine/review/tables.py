@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ..forms import NO, YES, FormType
+from ..readback.common import ReadMethod
 from ..readings import ReadBy
 from .collect import COUNTED_WHEN_VOIDED, Review, SuspectCard, Tally
 from .model import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, ReviewFlag
@@ -83,7 +85,7 @@ def over_cap_table(r: Review) -> Table:
     for o in r.over_cap:
         e = o.entry
         rows.append([e.serial, e.enterprise, e.uscc, e.county, e.industry, e.grade, e.kind, e.start, e.visit_kind,
-                     o.cap, o.rule, "是" if o.approved else "否（未经 --allow-over-cap 批准）", o.reason, e.actor,
+                     o.cap, o.rule, YES if o.approved else f"{NO}（未经 --allow-over-cap 批准）", o.reason, e.actor,
                      e.team.leader, members(e)])
     return Table("over_cap", "超次数检查", cols, rows)
 
@@ -101,7 +103,6 @@ def suspects_table(r: Review) -> Table:
     return Table("suspects", "可疑反馈卡", cols, [_suspect_row(c) for c in r.suspects])
 
 
-READ_METHOD_ZH = {"docx": "Word 文档", "pdf_text": "PDF（文字）", "pdf_form": "PDF（勾选框）", "image": "扫描件或照片"}
 
 
 def _printed_dates(c: SuspectCard) -> str:
@@ -114,7 +115,7 @@ def _printed_dates(c: SuspectCard) -> str:
 def _qr_missing_row(c: SuspectCard) -> list[Cell]:
     d, e = c.document, c.entry
     registered = "" if e is None else cell_text(e.start) + ("" if e.end == e.start else f" 至 {cell_text(e.end)}")
-    method = READ_METHOD_ZH.get(str(d.extra.get("read_method", "")), "") if d else ""
+    method = ReadMethod.label(str(d.extra.get("read_method") or "")) if d else ""
     verdict = f"可疑：{c.reasons_zh}" if c.reasons else "企业名称、检查日期与台账一致"
     return [c.received_at.date() if c.received_at else None, c.serial or "（无法识别）", c.enterprise,
             e.enterprise if e else "", c.county, _printed_dates(c), registered, method, verdict,
@@ -164,7 +165,7 @@ def readers_table(r: Review) -> Table:
     rows: list[list[Cell]] = []
     for c in sorted(r.readers, key=lambda c: (list(ReadBy).index(c.read_by) * -1, -c.days_waiting, c.entry.serial)):
         e = c.entry
-        card = max((d for d in e.documents if d.form_type == "card_returned"), key=lambda d: d.item_id, default=None)
+        card = max((d for d in e.documents if d.form_type == FormType.CARD_RETURNED), key=lambda d: d.item_id, default=None)
         rows.append([e.serial, e.enterprise, e.county, e.card_received_at.date() if e.card_received_at else None,
                      c.read_by.zh, c.days_waiting if c.read_by is ReadBy.WAITING else None, "、".join(c.people),
                      card.archival_code if card else ""])
