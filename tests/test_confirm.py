@@ -306,3 +306,14 @@ def test_a_rebuilt_database_gets_the_peoples_readings_back_from_the_audit_log(tm
     assert [x.entry.serial for x in review.violations] == [first]
     assert [(c.serial, c.question, c.before, c.after) for c in review.corrections] == [(first, 3, "否", "是")]
     assert waiting_cards(ws, today=date(2025, 6, 1)) == []
+
+
+def test_ingest_tells_the_clerk_where_waiting_cards_go(ws: Workspace, pictures: dict[str, Path]) -> None:
+    import os
+    import shutil
+
+    target = ws.inbox / "扫描件.png"
+    shutil.copy(pictures["scan"], target)
+    os.utime(target, (RECEIVED.timestamp(), RECEIVED.timestamp()))
+    r = CliRunner().invoke(app, ["ingest", "-w", str(ws.root)], env={"COLUMNS": "300"})
+    assert r.exit_code == 0 and "用 ruqi confirm 列出、核对并录入" in r.output and "inbox/needs_review/" not in r.output
