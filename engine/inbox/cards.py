@@ -60,6 +60,9 @@ def card_extra(reading: CardReading, check: CardCheck, status: Status, sha256: s
         "printed_dates": [d.isoformat() for d in reading.printed_dates] if reading.printed_dates else None,
         "codes": check.findings.codes(), "errors": finding_dicts(list(check.findings)), "sha256": sha256,
         "suspect_note": "；".join(check.suspect_reasons),
+        # A scan or photo: how each box was read and how surely, the page, and whether the serial
+        # came from the printed text (no signature checked).
+        "marks": reading.marks_json(), "page": reading.page, "serial_from_ocr": reading.serial_from_ocr,
     }
 
 
