@@ -76,10 +76,10 @@ def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits,
         with time_limit(limits.max_seconds_per_file):
             _examine(ex, path, name, root, key, limits, rounds or {})
     except TimeLimit:
-        ex.findings.append(error(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，文件可能被恶意构造或异常复杂，已拒收。"
+        ex.findings.append(error(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，文件可能被恶意构造或异常复杂，已退回。"
                                                     f"如确属正常文件，请联系管理员调整 [limits] max_seconds_per_file。"))
     except MemoryError:
-        ex.findings.append(error(Reason.UNREADABLE, "读取时内存不足，文件可能被恶意构造，已拒收。"))
+        ex.findings.append(error(Reason.UNREADABLE, "读取时内存不足，文件可能被恶意构造，已退回。"))
     except Exception as e:  # a reader bug must not stop the run: reject this file, report the bug
         ex.crash = traceback.format_exc(limit=8)
         ex.findings.append(error(Reason.UNREADABLE, f"文件通过了安全检查，但读取时出错（{exception_reason(e)}）。"
