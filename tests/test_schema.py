@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, inspect, text
 
+import engine.accounts
 import engine.archive.models
 import engine.provenance
 import engine.register

@@ -58,6 +58,7 @@ class Action(StrEnum):
     VERIFY = "verify"
     REPAIR = "repair"
     VOID = "void"
+    ACCOUNT = "account"  # a web account created, or its password or role reset (engine.accounts)
 
     @property
     def zh(self) -> str:
@@ -68,7 +69,7 @@ class Action(StrEnum):
 ACTION_ZH: dict[Action, str] = {
     Action.FILE: "归档", Action.GENERATE: "生成文书", Action.RECEIVE: "收到反馈", Action.REJECT: "退回",
     Action.OVERRIDE: "批准超次数", Action.EXPORT: "导出审查包", Action.VERIFY: "四性检测", Action.REPAIR: "修复",
-    Action.VOID: "作废检查",
+    Action.VOID: "作废检查", Action.ACCOUNT: "网页账号",
 }
 
 

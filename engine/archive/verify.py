@@ -372,3 +372,18 @@ def _db_file_names(ws: Workspace) -> set[str]:
 
 
 __all__ = ["CHECK_OF", "Check", "Severity", "VerifyCode", "VerifyReport", "verify"]
+
+
+def verify_and_record(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE,
+                      actor: str | None = None) -> tuple[VerifyReport, Finding | None]:
+    """``verify``, then its result as a ``verify`` audit entry (the CLI and the web page run this),
+    and whether the database is behind the archive (then no entry may be appended: the second value
+    says why, and nothing is logged until repair)."""
+    rep = verify(ws, deep=deep, sample=sample)
+    behind = audit.index_state(ws)
+    if behind is None:
+        audit.log_action(ws, audit.Action.VERIFY, "archive", actor=actor, details={
+            "ok": rep.ok, "items": rep.items, "deep": deep, "head": rep.head,
+            "codes": sorted({f.code for f in rep.findings}),
+        })
+    return rep, behind

@@ -43,13 +43,7 @@ def verify_cmd(
     actor: str = typer.Option(None, "--actor", help="操作人（默认为系统用户名）"),
 ) -> None:
     ws = open_workspace(workspace, check_index=False)  # a database behind the archive is worth a report too
-    rep = archive.verify(ws, deep=deep, sample=sample)
-    behind = archive.index_state(ws)
-    if behind is None:  # else no entry may be appended until repair: the report says why
-        archive.log_action(ws, archive.Action.VERIFY, "archive", actor=actor, details={
-            "ok": rep.ok, "items": rep.items, "deep": deep, "head": rep.head,
-            "codes": sorted({f.code for f in rep.findings}),
-        })
+    rep, behind = archive.verify_and_record(ws, deep=deep, sample=sample, actor=actor)
     if as_json:
         print_json(rep.to_dict() | ({"index": behind.to_dict()} if behind else {}))
     else:

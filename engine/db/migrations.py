@@ -290,9 +290,38 @@ def _v7_stats_rejections(conn: Connection) -> None:
     m.create_all(conn, checkfirst=True)
 
 
+def _v8_web_accounts(conn: Connection) -> None:
+    # The web site's accounts (``ruqi user add``) and its signed-in sessions (``engine.accounts``):
+    # a session is a row, so signing out or disabling a user ends it on the server, not only in a cookie.
+    m = MetaData()
+    Table(
+        "web_users", m,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(100), nullable=False, unique=True),
+        Column("role", String(16), nullable=False),
+        Column("password_hash", String(200), nullable=False),
+        Column("disabled", Boolean, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("created_by", String(100), nullable=False),
+        Column("password_changed_at", DateTime, nullable=False),
+    )
+    Table(
+        "web_sessions", m,
+        Column("id", Integer, primary_key=True),
+        Column("token_sha256", String(64), nullable=False, unique=True),
+        Column("user_id", Integer, nullable=False, index=True),
+        Column("csrf", String(64), nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("last_seen", DateTime, nullable=False),
+        Column("expires_at", DateTime, nullable=False),
+        Column("client", String(100), nullable=False),
+    )
+    m.create_all(conn)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_register, _v2_archive_tables, _v3_stats_tables,
                                                   _v4_void_visits, _v5_audit_head, _v6_mail_tables,
-                                                  _v7_stats_rejections]
+                                                  _v7_stats_rejections, _v8_web_accounts]
 
 
 def current_version(conn: Connection) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..findings import Finding, error, exception_detail, exception_reason
 from ..forms import FORMS
+from ..omr import read_scan
 from ..readback import CardReading, ReadMethod, read_card
 from ..stats import Period, Submission
 from ..workspace import Limits
@@ -34,7 +35,9 @@ class Examination:
     pages: int = 0
     kind: Kind = Kind.UNKNOWN
     findings: list[Finding] = field(default_factory=list)  # errors here mean: reject
-    reading: CardReading | None = None
+    reading: CardReading | None = None  # the card (the first card of a multi-card scan)
+    # A scan or photo: every card read from it, one per page (``reading`` is the first).
+    scans: list[CardReading] = field(default_factory=list)
     stats: Submission | None = None  # what engine.stats read from a workbook
     crash: str = ""  # traceback of an unexpected exception (an engine bug, reported, file rejected)
 
@@ -95,7 +98,11 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     if pf.content in ("xlsx", "xls"):
         _examine_workbook(ex, path, root, rounds)
         return
-    reading = read_card(path, pf.content, key)
+    reading = read_card(path, pf.content, key) if pf.content != "image" else None
+    if reading is None or reading.method is ReadMethod.IMAGE:
+        # A scan or photo (or a PDF of page images): the paper-card reader, one reading per card.
+        ex.scans = [c.reading for c in read_scan(path, key, pf.content)]
+        reading = ex.scans[0]
     ex.reading = reading
     if reading.method is ReadMethod.IMAGE:
         ex.kind = Kind.FEEDBACK_CARD if reading.is_card else Kind.UNKNOWN

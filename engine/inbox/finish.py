@@ -333,7 +333,7 @@ class Batch:
         self._release(it)
         return Outcome(it.name, it.sha256, status, kind=kind, serial=reading.serial, answers=reading.answers_json(),
                        flags=list(check.flags), findings=findings, location=row.rel_path,
-                       archival_code=row.archival_code, item_id=row.id)
+                       archival_code=row.archival_code, item_id=row.id, marks=reading.marks_json())
 
     # ---- statistics tables
 

@@ -32,6 +32,8 @@ class Outcome:
     item_id: int | None = None
     duplicate_of: str = ""  # 档号 or path of what these bytes duplicate
     recovered: bool = False  # a killed run had filed it; this run only finished the clean-up
+    # A scan or photo: per question, how its box was read and how surely (``CardReading.marks_json``).
+    marks: dict[str, dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +43,7 @@ class Outcome:
                        for f in self.findings],
             "location": self.location, "archival_code": self.archival_code or None,
             "duplicate_of": self.duplicate_of or None,
+            **({"marks": self.marks} if self.marks is not None else {}),
         }
 
 

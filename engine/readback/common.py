@@ -233,6 +233,56 @@ def _is_label(seg: str) -> bool:
     return any(seg.startswith(lab) for lab in ALL_LABELS)
 
 
+# ---- marks on paper (scans and photos, engine.omr) -------------------------------------------
+
+
+class MarkHow(StrEnum):
+    """How a question's box was marked on a scanned or photographed card, or why no answer was taken."""
+
+    TICK = "tick"  # ✓ in the box
+    CROSS = "cross"  # × in the box (on a paper card, × in one box means "this one")
+    FILL = "fill"  # the box blacked in
+    RING = "ring"  # a ring drawn round the box or its 是/否 label
+    FAINT = "faint"  # a light (pencil) mark, taken only when clearly alone
+    BLANK = "blank"  # neither box marked
+    BOTH = "both"  # both boxes marked (or a crossed-out tick beside a new one)
+    UNCLEAR = "unclear"  # a mark too weak or too close to call
+    NOT_FOUND = "not_found"  # the row could not be located in the image
+
+    @property
+    def zh(self) -> str:
+        return _HOW_ZH[self]
+
+    @property
+    def decided(self) -> bool:
+        """A mark the machine takes as the answer (the others leave the question to a person)."""
+        return self in _DECIDED
+
+
+_HOW_ZH = {
+    MarkHow.TICK: "打勾", MarkHow.CROSS: "打叉", MarkHow.FILL: "涂黑", MarkHow.RING: "画圈",
+    MarkHow.FAINT: "笔迹较浅", MarkHow.BLANK: "未勾选", MarkHow.BOTH: "两项都有标记",
+    MarkHow.UNCLEAR: "标记不清", MarkHow.NOT_FOUND: "未找到该行",
+}
+_DECIDED = frozenset({MarkHow.TICK, MarkHow.CROSS, MarkHow.FILL, MarkHow.RING, MarkHow.FAINT})
+PROBLEM_OF_MARK = {MarkHow.BLANK: AnswerProblem.NONE, MarkHow.BOTH: AnswerProblem.BOTH,
+                   MarkHow.UNCLEAR: AnswerProblem.UNCLEAR, MarkHow.NOT_FOUND: AnswerProblem.MISSING}
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionMark:
+    """How one question was read from paper, and how sure the reader is (0…1)."""
+
+    how: MarkHow
+    confidence: float
+    yes_score: float = 0.0  # ink measured in/around the 是 box (0 blank … 1 filled or ringed)
+    no_score: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {"how": str(self.how), "how_zh": self.how.zh, "confidence": round(self.confidence, 3),
+                "yes_score": round(self.yes_score, 3), "no_score": round(self.no_score, 3)}
+
+
 # ---- the reading ---------------------------------------------------------------------------
 
 
@@ -260,6 +310,10 @@ class CardReading:
     stated_visit_total: int | None = None  # 第N次入企业检查 as the card states it (the enterprise may correct it)
     stated_visit_kind: int | None = None  # 第M次 <kind>
     printed_dates: tuple[date, date] | None = None  # 检查日期 as printed (start, end); what ties a QR-less card to its visit
+    # A scan or photo: how each question's box was read (engine.omr); empty for the other readers.
+    marks: dict[int, QuestionMark] = field(default_factory=dict)
+    page: int = 0  # the page of the file this card is on (a multi-card scan holds one card per page)
+    serial_from_ocr: bool = False  # the serial was read from the printed 检查编号: no signature checked
 
     def set_answers(self, answers: dict[int, Answer]) -> None:
         for i in range(1, QUESTION_COUNT + 1):
@@ -304,6 +358,12 @@ class CardReading:
 
     def answers_json(self) -> dict[str, str | None]:
         return {str(i): self.answers.get(i) for i in range(1, QUESTION_COUNT + 1)}
+
+    def marks_json(self) -> dict[str, dict[str, object]] | None:
+        """Per question, how a scan's box was read and with what confidence (None: not a scan read)."""
+        if not self.marks:
+            return None
+        return {str(i): self.marks[i].to_json() for i in sorted(self.marks)}
 
 
 _VISIT_RE = re.compile(r"第(?P<n>[0-9０-９一二三四五六七八九十两]+)次入企业?检查[，,、；;]?第(?P<m>[0-9０-９一二三四五六七八九十两]+)次")

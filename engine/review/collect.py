@@ -456,6 +456,26 @@ def _order_flags(entries: Iterable[Entry]) -> None:
         e.flags.sort(key=order.index)
 
 
+# ---- selecting ---------------------------------------------------------------------------------
+
+
+def select_entries(review: Review, *, inspector: str | None = None, flag: ReviewFlag | None = None,
+                   card_states: Iterable[CardState] | None = None) -> list[Entry]:
+    """The review's inspections one kind of finding at a time (the web list's filters).
+
+    ``inspector``: 组长 or 成员 of the team (as ``tally_by_inspector`` counts them); ``flag``: the
+    kind of finding; ``card_states``: the card's state.  Voided visits are listed only for
+    ``VIOLATION`` (a 是 stays on the list when its visit is voided) and ``VOIDED``."""
+    pool = list(review.entries)
+    if flag in (ReviewFlag.VIOLATION, ReviewFlag.VOIDED):
+        pool += [x.entry for x in review.voided]
+    states = frozenset(card_states) if card_states is not None else None
+    return [e for e in pool
+            if (inspector is None or inspector in e.team.inspectors)
+            and (flag is None or flag in e.flags)
+            and (states is None or e.card in states)]
+
+
 # ---- counts --------------------------------------------------------------------------------------
 
 
