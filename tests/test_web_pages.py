@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import urllib.parse
 import zipfile
 from collections.abc import Iterator
 from datetime import date
@@ -66,7 +67,7 @@ def test_a_plan_with_bad_rows_shows_each_rows_reason_then_generates_the_good_one
     assert "已生成 1 行" in batch and "有错误未生成 2 行" in batch and "140200-2025-0001" in batch
     z = c.get(run.headers["location"] + "/zip")
     assert z.status == 200 and "attachment" in z.headers["content-disposition"]
-    name = run.headers["location"].rsplit("/", 1)[1]
+    name = urllib.parse.unquote(run.headers["location"].rsplit("/", 1)[1])
     with zipfile.ZipFile(io.BytesIO(z.body)) as zf:
         names_in = zf.namelist()
         for p in (ws.outbox / name).rglob("*"):
@@ -79,8 +80,8 @@ def test_a_plan_with_bad_rows_shows_each_rows_reason_then_generates_the_good_one
 
 
 def over_cap_plan(tmp_path: Path) -> Path:
-    """Three 执法检查 of one D-grade enterprise in a year: the third is over its cap (2 a year)."""
-    rows = [dict(GOOD, 等级="D", 开始日期=date(2025, m, 3), 结束日期=date(2025, m, 4)) for m in (4, 5, 6)]
+    """Three 执法检查 of one 非高危行业 二级 enterprise in a year: the third is over its cap (2 a year)."""
+    rows = [dict(GOOD, 开始日期=date(2025, m, 3), 结束日期=date(2025, m, 4)) for m in (4, 5, 6)]
     return _plan(tmp_path / "超次数.xlsx", rows)
 
 
@@ -131,7 +132,7 @@ def test_a_plan_that_is_not_a_workbook_is_refused_with_a_reason(site, tmp_path: 
 def generate_one(c: Client, tmp_path: Path) -> tuple[str, Path]:
     page = upload_plan(c, _plan(tmp_path / "计划.xlsx", [GOOD]))
     run = c.post(f"{page}/run", {"csrf_token": c.csrf()})
-    name = run.headers["location"].rsplit("/", 1)[1]
+    name = urllib.parse.unquote(run.headers["location"].rsplit("/", 1)[1])
     return name, run.headers["location"]
 
 
@@ -190,16 +191,14 @@ def test_statistics_page_sends_blanks_shows_every_units_state_and_aggregates(sit
     assert len(blanks) >= 2 and all(n.endswith("2025Q1.xlsx") for n in blanks)
     folder = ws.outbox / "stats" / "2025Q1"
     good, bad = sorted(folder.glob("*.xlsx"))[:2]
-    filled = fill_blank(good, tmp_path / good.name, {"staff_expected": 10, "staff_actual": 9, "ent_expected": 30,
-                                                     "ent_actual": 28})
-    wrong = fill_blank(bad, tmp_path / bad.name, {"staff_expected": 10, "staff_actual": 12, "ent_expected": 30,
-                                                  "ent_actual": "很多"})
+    filled = fill_blank(good, tmp_path / good.name, {"B6": 10, "C6": 9, "D6": 30, "E6": 28})
+    wrong = fill_blank(bad, tmp_path / bad.name, {"B6": 10, "C6": 9, "D6": 30, "E6": "很多"})
     r = c.post_files(f"/inbox/files?csrf_token={c.csrf()}", [("files", filled.name, filled.read_bytes()),
                                                           ("files", wrong.name, wrong.read_bytes())],
                      headers={"X-Ruqi-Part": "1"})
     assert 'data-status="filed"' in r.text and 'data-status="rejected"' in r.text
     page = c.get("/stats?table=2&period=2025Q1").text
-    assert "已报送" in page and "已退回" in page and "未报送" in page
+    assert "逾期报送" in page and "已退回" in page and "未报送" in page  # received today, after the due date
     assert re.search(r"已退回：[^<]*![A-Z]+\d+", page)  # the rejected unit's cell, as the CLI says it
     x = c.get("/stats/aggregate.xlsx?table=2&period=2025Q1")
     assert x.status == 200 and load_workbook(io.BytesIO(x.body)).sheetnames

@@ -24,8 +24,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ...accounts import Perm, SignedIn
-from ...findings import Finding, error
-from ...generate import STATUS_ZH, BatchResult, RowOutcome, RowStatus, generate, parse_rows
+from ...findings import Finding, error, located
+from ...generate import STATUS_ZH, BatchResult, GenCode, RowOutcome, RowStatus, generate, parse_rows
 from ...outbox import BatchInfo, batch_rows, batches, find_batch, find_plan, new_plan_path, plans, zip_batch
 from ...plan import write_template
 from ..files import FileNotServed, WebCode, receive_files
@@ -108,7 +108,10 @@ async def run(request: Request, plan_id: str, user: SignedIn = Depends(need(Perm
             raise Forbidden(Perm.APPROVE_OVER_CAP, user)
         approval = parse_rows(",".join(approve))
         if approval is None:
-            return _plan_error(request, plan, error("OVERRIDE_ROWS_INVALID", "批准的行号无法识别。"), user)
+            return _refused(request, error(GenCode.APPROVAL_ROWS_INVALID, "批准的行号无法识别。"))
+        if not reason:  # asked before generate() so that no batch folder is started for nothing
+            return _refused(request, error(GenCode.REASON_REQUIRED, "批准超次数检查必须写明理由（例如“群众举报，经局长批准”）。"
+                                                                   "请返回上一页填写理由后重新生成。"))
     result: BatchResult = await run_in_threadpool(
         generate, ws, plan.path, allow_over_cap=approval or False, reason=reason, today=today_of(request),
         actor=user.name)
@@ -119,7 +122,7 @@ async def run(request: Request, plan_id: str, user: SignedIn = Depends(need(Perm
     return RedirectResponse(f"/generate/batches/{result.batch}", status_code=303)
 
 
-def _plan_error(request: Request, plan, finding: Finding, user: SignedIn) -> Response:  # type: ignore[no-untyped-def]
+def _refused(request: Request, finding: Finding) -> Response:
     return render(request, "error.html", {"title": "无法生成", "findings": [finding]}, status_code=400)
 
 
@@ -147,10 +150,15 @@ def _row(j: dict[str, Any], o: RowOutcome | None = None) -> dict[str, Any]:
         "county": insp.county if insp else "", "kind": insp.kind if insp else "",
         "start": insp.start if insp else None, "issue_date": j.get("issue_date"),
         "visit_total": j.get("visit_total"), "visit_kind": j.get("visit_kind"),
-        "errors": [e for e in j.get("errors", []) if e.get("severity") == "error"],
-        "notes": [e for e in j.get("errors", []) if e.get("severity") != "error"],
+        "errors": [_said(e) for e in j.get("errors", []) if e.get("severity") == "error"],
+        "notes": [_said(e) for e in j.get("errors", []) if e.get("severity") != "error"],
         "refused": status == RowStatus.REFUSED, "files": [Path(p).name for p in j.get("files", [])],
     }
+
+
+def _said(e: dict[str, Any]) -> dict[str, str]:
+    """A finding as the clerk reads it: its place (row, column) once, then the message."""
+    return {"text": located(e.get("message", ""), e.get("where", ""), "{}："), "code": str(e.get("code", ""))}
 
 
 def _batch_or_404(request: Request, name: str) -> BatchInfo:

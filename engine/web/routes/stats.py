@@ -24,7 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from ...accounts import Perm, SignedIn
 from ...findings import Finding, RuqiError, error
 from ...stats import TABLES, Period, rounds, table, write_blanks
-from ...stats.aggregate import Aggregate, aggregate, file_report, incomplete_finding, status_line, write_aggregate
+from ...stats.aggregate import (
+    Aggregate,
+    aggregate,
+    file_report,
+    incomplete_finding,
+    status_line,
+    write_aggregate,
+)
 from ...stats.blank import file_name
 from ...stats.submissions import get_round, stats_session
 from ...stats.units import units_for
