@@ -12,15 +12,12 @@ from rich.table import Table
 from .. import archive
 from ..archive import Check, IndexCode
 from ..findings import RuqiError, error
+from ..forms import FormType
 from ..recover import repair_workspace
 from .common import FLAG_ZH, JsonOpt, WorkspaceOpt, cells, console, esc, flag_zh, open_workspace, print_json
 
-# Short form names for the search table (the file names use the full ones).
-SHORT_LABELS = {"notice": "通知书", "notice_board": "公示", "card_generated": "反馈卡(空白)",
-                "card_returned": "反馈卡(回收)", "stats_blank": "统计表(下发)", "stats_table": "统计表",
-                "stats_report": "统计报告", "plan": "检查计划", "review_export": "审查导出", "other": "其他"}
 PER_CODE = 10  # findings printed per code; --json has them all
-FORM_TYPE_HELP = "文种：" + "、".join(f"{k}（{v}）" for k, v in archive.FORM_LABELS.items())
+FORM_TYPE_HELP = "文种：" + "、".join(f"{t.value}（{t.zh}）" for t in FormType)
 FLAG_HELP = "标记：" + "、".join(f"{k}（{v}）" for k, v in FLAG_ZH.items())
 ACTION_HELP = "只看某类操作：" + "、".join(f"{a.value}（{a.zh}）" for a in archive.Action)
 
@@ -113,7 +110,7 @@ def search_cmd(
     for col in ("检查编号", "企业", "县区", "标记"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        form = f"{SHORT_LABELS.get(r.form_type, r.form_type)}{f' v{r.version}' if r.version > 1 else ''} {r.format}"
+        form = f"{FormType.label(r.form_type, short=True)}{f' v{r.version}' if r.version > 1 else ''} {r.format}"
         table.add_row(*cells(r.archival_code, form, r.date.isoformat(), r.serial, r.enterprise, r.county,
                              "、".join(flag_zh(f) for f in r.flags)))
     console.print(table)

@@ -24,9 +24,7 @@ from sqlalchemy.exc import DatabaseError
 from ..archive import index_state, sync_journal
 from ..db import database_finding
 from ..findings import Finding, RuqiError, exception_reason
-from ..inbox.codes import Flag
-from ..stats.aggregate import PARTIAL_FLAG
-from ..stats.codes import label_zh as stats_label_zh
+from ..labels import FLAG_ZH, flag_zh  # noqa: F401  (the commands print flags from here)
 from ..text import printable
 from ..workspace import Workspace, os_reason
 
@@ -63,18 +61,6 @@ def open_workspace(path: Path, *, check_index: bool = True) -> Workspace:
             raise RuqiError(problem)
         sync_journal(ws)
     return ws
-
-
-# Every card flag (``Flag``) has its label here; "REVISED" and "VIOLATION_WITHDRAWN" are what a revised card's
-# outcome carries, PARTIAL_FLAG what a summary filed before every unit reported carries.
-FLAG_ZH = {Flag.VIOLATION: "反馈“是”", Flag.LATE: "逾期", Flag.EARLY: "提前交回", Flag.SUSPECT: "可疑",
-           Flag.QR_MISSING: "无可核验二维码", Flag.NEEDS_REVIEW: "待核对",
-           "REVISED": "新版本", "VIOLATION_WITHDRAWN": "曾反馈“是”", PARTIAL_FLAG: "不完整的汇总"}
-
-
-def flag_zh(flag: str) -> str:
-    """A flag as a clerk reads it: cards' flags here, statistics tables' from their own code list."""
-    return FLAG_ZH.get(flag) or stats_label_zh(flag) or flag
 
 
 def print_json(obj: Any) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..findings import Finding, error, exception_detail, exception_reason
-from ..forms import FORMS
+from ..forms import FormKey
 from ..omr import read_scan
 from ..readback import CardReading, ReadMethod, read_card
 from ..stats import Period, Submission
@@ -107,8 +107,8 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     if reading.method is ReadMethod.IMAGE:
         ex.kind = Kind.FEEDBACK_CARD if reading.is_card else Kind.UNKNOWN
         return
-    if reading.form in ("notice", "notice_board"):
-        ex.findings.append(error(Reason.OTHER_FORM, f"这是{_title(reading.form)}，不是入企检查监督反馈卡。"
+    if reading.form in (FormKey.NOTICE, FormKey.NOTICE_BOARD):
+        ex.findings.append(error(Reason.OTHER_FORM, f"这是{FormKey(reading.form).zh}，不是入企检查监督反馈卡。"
                                                      f"通知书和公示由本局生成时已自动归档，无需放入收件箱。"))
         return
     if not reading.is_card:
@@ -123,7 +123,3 @@ def _examine_workbook(ex: Examination, path: Path, root: Path, rounds: dict[int,
     ex.kind = kind
     ex.stats = result
     ex.findings.extend(findings)
-
-
-def _title(form: str) -> str:
-    return FORMS[form].title

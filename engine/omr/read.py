@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..forms import QUESTION_NUMBERS, FormKey
 from ..readback.common import (
     PROBLEM_OF_MARK,
-    QUESTION_COUNT,
     CardReading,
     MarkHow,
     ReadMethod,
@@ -27,7 +27,7 @@ def read_scan(path: Path, key: bytes, content: str = "") -> list[ScanCard]:
 
 def read_page(page: Page, key: bytes) -> ScanCard:
     payloads = decode_qr(page.image)
-    questions = tuple(MarkDecision(i, None, MarkHow.NOT_FOUND, 0.0) for i in range(1, QUESTION_COUNT + 1))
+    questions = tuple(MarkDecision(i, None, MarkHow.NOT_FOUND, 0.0) for i in QUESTION_NUMBERS)
     reading = card_reading(payloads, key, questions, page.index)
     source = SerialSource.QR if reading.qr is not None else SerialSource.NONE
     return ScanCard(reading, page.index, questions, page.image, registered=False, serial_source=source)
@@ -38,7 +38,7 @@ def card_reading(payloads: list[str], key: bytes, questions: tuple[MarkDecision,
     r = CardReading(ReadMethod.IMAGE, is_card=False, qr_payloads=payloads, page=page, pages=1)
     r.resolve_serial("", key)
     r.is_card = r.qr is not None or found_table
-    r.form = "card" if r.is_card else ""
+    r.form = FormKey.CARD if r.is_card else ""
     for q in questions:
         r.answers[q.number] = q.answer
         r.marks[q.number] = q.mark

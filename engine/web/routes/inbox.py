@@ -28,12 +28,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ...accounts import Perm, SignedIn
 from ...archive.models import ItemRecord
-from ...cli.common import flag_zh
-from ...cli.inbox_cmd import STATUS_ZH, outcome_notes
+from ...cli.inbox_cmd import outcome_notes
 from ...db import session
 from ...findings import Finding
 from ...inbox import IngestReport, Outcome, Status, ingest
 from ...inbox.shelve import REASON_JSON
+from ...labels import flag_zh
 from ...workspace import Workspace
 from ..files import Staged, receive_files, to_inbox
 from ..render import NavItem, render
@@ -64,7 +64,7 @@ class Line:
 
 def line_of(o: Outcome) -> Line:
     where = o.archival_code or o.duplicate_of or o.location
-    return Line(o.file, str(o.status), STATUS_ZH[o.status], STATUS_CLASS[o.status], o.serial or "",
+    return Line(o.file, str(o.status), o.status.zh, STATUS_CLASS[o.status], o.serial or "",
                 [flag_zh(f) for f in o.flags], outcome_notes(o), where)
 
 
@@ -120,11 +120,11 @@ def settled_elsewhere(ws: Workspace, st: Staged, p: Path) -> Line:
     if item is not None:
         needs = "NEEDS_REVIEW" in (item.flags or [])
         status = Status.NEEDS_REVIEW if needs else Status.FILED
-        return Line(st.name, str(status), STATUS_ZH[status], STATUS_CLASS[status], item.serial or "",
+        return Line(st.name, str(status), status.zh, STATUS_CLASS[status], item.serial or "",
                     [flag_zh(f) for f in item.flags or []], "由收件箱监视程序（ruqi watch）处理。", item.archival_code)
     for rec in _rejections(ws):
         if rec.get("sha256") == st.sha256:
-            return Line(st.name, str(Status.REJECTED), STATUS_ZH[Status.REJECTED], STATUS_CLASS[Status.REJECTED],
+            return Line(st.name, str(Status.REJECTED), Status.REJECTED.zh, STATUS_CLASS[Status.REJECTED],
                         notes="；".join(e.get("message", "") for e in rec.get("errors", [])[:3]),
                         where=f"inbox/rejected/{rec.get('_name', '')}")
     return Line(st.name, "elsewhere", "正在处理", "warn", notes="文件已放入收件箱，另一个处理程序（ruqi watch）正在处理；"
