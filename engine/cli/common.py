@@ -25,9 +25,7 @@ from sqlalchemy.exc import DatabaseError
 from ..archive import index_state, sync_journal
 from ..db import database_finding
 from ..findings import Finding, RuqiError, exception_reason
-from ..inbox.codes import Flag
-from ..stats.aggregate import PARTIAL_FLAG
-from ..stats.codes import label_zh as stats_label_zh
+from ..labels import FLAG_ZH, flag_zh  # noqa: F401  (the commands print flags from here)
 from ..text import printable
 from ..workspace import Workspace, os_reason
 
@@ -78,16 +76,6 @@ def open_workspace(path: Path, *, check_index: bool = True) -> Workspace:
             raise RuqiError(problem)
         sync_journal(ws)
     return ws
-
-
-# Every archive flag with its label: the cards' (``Flag.zh``) and PARTIAL_FLAG, what a summary filed before
-# every unit reported carries.
-FLAG_ZH: dict[str, str] = {**{f: f.zh for f in Flag}, PARTIAL_FLAG: "不完整的汇总"}
-
-
-def flag_zh(flag: str) -> str:
-    """A flag as a clerk reads it: cards' flags here, statistics tables' from their own code list."""
-    return FLAG_ZH.get(flag) or stats_label_zh(flag) or flag
 
 
 def print_json(obj: Any) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -286,3 +287,16 @@ def _log(ws: Workspace, out: Path, review: Review, entries: list[Entry], only_fl
         "exported_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     })
     return entry.seq
+
+
+def zip_bag(bag_dir: Path) -> Path:
+    """The bag as one zip beside it (``<bag>.zip``, the bag folder at its top), for a download; the
+    bag inside validates as the folder does (``bagit.py --validate`` after unzipping)."""
+    target = bag_dir.with_name(bag_dir.name + ".zip")
+    tmp = bag_dir.with_name(f".{bag_dir.name}.zip.ruqi-tmp-{os.getpid()}")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(bag_dir.rglob("*")):
+            if p.is_file():
+                z.write(p, f"{bag_dir.name}/{p.relative_to(bag_dir).as_posix()}")
+    os.replace(tmp, target)
+    return target
