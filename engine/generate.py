@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 
-from . import register
-from .archive import ItemMeta, audit, log_action
+from . import register, shared_register
+from .archive import Action, ItemMeta, audit, log_action
 from .archive.files import RESERVE_BYTES, reserve_space
 from .archive.models import ItemRecord
 from .archive.repair import repair_once
@@ -49,9 +49,10 @@ from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
-from .forms import FORMS
+from .forms import FORMS, FormType
 from .forms.context import build_context
 from .inspection import Inspection
+from .jurisdiction import outside_county
 from .omr import record_layout
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
 from .render.batch import RenderedSet
@@ -143,8 +144,6 @@ def parse_rows(text: str) -> OverCapApproval | None:
 # archive (DA/T 70 long-term format). WeasyPrint keeps the card's AcroForm checkboxes under PDF/A.
 PDF_VARIANT = ARCHIVE_PDF_VARIANT
 
-# Archive form types of the generated documents (see engine.archive).
-FORM_TYPES = {"notice": "notice", "notice_board": "notice_board", "card": "card_generated"}
 
 
 @dataclass(slots=True)
@@ -226,8 +225,13 @@ def generate(
     check: bool = False,
     today: date | None = None,
     templates_dir: Path | None = None,
+    offline: bool = False,
 ) -> BatchResult:
-    """Generate a plan; ``allow_over_cap`` approves over-cap rows: True (all) or plan row numbers."""
+    """Generate a plan; ``allow_over_cap`` approves over-cap rows: True (all) or plan row numbers.
+
+    With ``[register]`` in ruqi.toml the caps and visit numbers count every bureau's visits in the
+    shared register, and a register that cannot be reached refuses the run; ``offline`` records
+    the visits in this workspace only, unconfirmed, for ``ruqi register sync``."""
     plan = read_plan(plan_path, plan_city_code(ws))
     approval = OverCapApproval.of(allow_over_cap)
     try:
@@ -245,7 +249,10 @@ def generate(
         return result
     if not templates_ready(result.plan_findings, templates_dir):
         return result
-    run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today())
+    run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today(), offline)
+    if not check and not offline and ws.config.register is not None and shared_register.pending(ws):
+        # Visits recorded offline count before anything new is booked.
+        result.plan_findings.extend(shared_register.sync(ws).findings)
     reserve: Path | None = None
     if not check:
         try:
@@ -314,7 +321,8 @@ def _issue(ws: Workspace, plan: Plan, run: Run, result: BatchResult, formats: Se
     if check:
         return
     todo = [o for o in result.outcomes if o.status is RowStatus.GENERATED]
-    with Preparer(ws, todo) as preparer:  # archive copies are made while later chunks render
+    # Rendered chunks are prepared and filed while later chunks render; file_rows files the rest.
+    with Preparer(ws, todo, file_early=(run.actor, run.reason)) as preparer:
         render_rows(ws, todo, out_dir, formats, progress, workers, templates_dir, on_rendered=preparer.rendered)
         file_rows(ws, [o for o in todo if o.status is RowStatus.GENERATED], run.actor, run.reason, preparer)
     release_reserve(reserve)  # nothing of this run writes any more but the withdrawal and its log
@@ -344,7 +352,7 @@ def templates_ready(findings: Findings, templates_dir: Path | None = None) -> bo
 
 
 def _log_batch(ws: Workspace, result: BatchResult, actor: str | None) -> None:
-    log_action(ws, "generate", result.batch, actor=actor, details={
+    log_action(ws, Action.GENERATE, result.batch, actor=actor, details={
         "rows": len(result.outcomes),
         "generated": [o.serial for o in result.outcomes if o.status is RowStatus.GENERATED],
         "refused": result.count(RowStatus.REFUSED), "invalid": result.count(RowStatus.INVALID),
@@ -371,6 +379,7 @@ class Run:
     actor: str | None
     issue_date: date | None  # --issue-date
     today: date
+    offline: bool = False  # --offline: the shared register is not asked
 
 
 class _DryRun(Exception):
@@ -385,11 +394,13 @@ def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> 
             problem = audit.index_problem(ws, audit.last_seq(s))
             if problem is not None:
                 raise RuqiError(problem)
-            for pr in plan.rows:
-                outcomes.append(_record_row(s, ws, pr, run))
-            _number_new_visits(s, outcomes)
-            if check:
-                raise _DryRun
+            with shared_register.open_book(ws, s, offline=run.offline) as book:
+                book.hold((pr.inspection.uscc, pr.inspection.year) for pr in plan.rows if pr.inspection is not None)
+                for pr in plan.rows:
+                    outcomes.append(_record_row(s, ws, pr, run, book))
+                _number_new_visits(s, outcomes, book)
+                if check:
+                    raise _DryRun
     except _DryRun:
         for o in outcomes:
             if o.status is RowStatus.GENERATED:
@@ -399,12 +410,15 @@ def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> 
     return outcomes
 
 
-def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type: ignore[no-untyped-def]
+def _record_row(s, ws: Workspace, pr: PlanRow, run: Run, book: register.Book) -> RowOutcome:  # type: ignore[no-untyped-def]
     out = RowOutcome(pr.row, RowStatus.INVALID, pr.inspection, findings=pr.findings)
     insp = pr.inspection
     if insp is None or not pr.findings.ok:
         return out
     where = f"第{pr.row}行"
+    out.findings.add(outside_county(ws.config, insp, where))
+    if not out.findings.ok:
+        return out
     existing = register.find_visit(s, insp)
     if existing is not None:
         out.findings.add(_kept_issue_date(insp, existing.issue_date, run, where))
@@ -415,13 +429,15 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type:
             return out
         insp.issue_date = issue
         out.findings.add(_voided_before(s, insp, where))
-        done = register.counts(s, insp.uscc, insp.year)[insp.kind]
+        done = register.counts(s, insp.uscc, insp.year, book=book)[insp.kind]
         cap = cap_exceeded(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
                            key_supervision=insp.key_supervision)
         if cap is not None and not _approve(out, cap, insp.kind, done, run, where):
             return out
     rec = register.record(s, insp, ws.config.division_code, batch=run.batch, actor=run.actor, over_cap=out.over_cap,
-                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date)
+                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date, book=book)
+    if rec.created and book.state == register.RegisterState.UNCONFIRMED:
+        out.findings.add(shared_register.offline_finding(where))
     out.existing = not rec.created
     out.stale = rec.stale
     out.status = RowStatus.GENERATED
@@ -448,11 +464,11 @@ def glyph_findings(o: RowOutcome) -> list[Finding]:
     return out
 
 
-def _number_new_visits(s, outcomes: list[RowOutcome]) -> None:  # type: ignore[no-untyped-def]
+def _number_new_visits(s, outcomes: list[RowOutcome], book: register.Book) -> None:  # type: ignore[no-untyped-def]
     """Visits new in this run are numbered by date among themselves too (none is printed yet); the
     cards printed by earlier runs that they shift are reported on the row that shifted them."""
     new = {o.serial: o for o in outcomes if o.status is RowStatus.GENERATED and not o.existing}
-    register.renumber_unprinted(s, list(new))
+    register.renumber_unprinted(s, list(new), book)
     for serial, o in new.items():
         v = register.by_serial(s, serial)
         insp = o.inspection
@@ -611,6 +627,8 @@ def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: 
         with Preparer(ws, rows) as preparer:
             file_rows(ws, rows, actor, reason, preparer)
         return
+    filed = preparer.filed_early()
+    rows = [o for o in rows if o.row not in filed]
     for i in range(0, len(rows), FILE_CHUNK):
         file_chunk(ws, rows[i:i + FILE_CHUNK], actor, reason, preparer)
 
@@ -648,9 +666,14 @@ class Preparer:
     """Step 1–2 of filing (check, hash, temporary copy beside its archive place, fsync) for each
     inspection as soon as its chunk is rendered, in a thread: hashing and fsync release the GIL,
     so it runs while the worker processes render the next chunks.  Nothing here touches the
-    database but one query up front; the transaction comes after rendering (:func:`file_chunk`)."""
+    database but one query up front.
 
-    def __init__(self, ws: Workspace, rows: list[RowOutcome]):
+    ``file_early=(actor, reason)``: the same thread also files (:func:`file_chunk`, one transaction)
+    each run of ``FILE_CHUNK`` rows, in plan order, once all of them are prepared, so filing
+    overlaps rendering too; :func:`file_rows` files what is left (the last rows, and any after a
+    row that failed to render) and skips what was filed here."""
+
+    def __init__(self, ws: Workspace, rows: list[RowOutcome], file_early: tuple[str | None, str] | None = None):
         self.ws = ws
         self.rows = {o.serial: o for o in rows if o.serial}
         self.problem: Exception | None = None
@@ -662,6 +685,10 @@ class Preparer:
             self.problem = e
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ruqi-prepare")
         self.futures: dict[int, Future[list[Prepared]]] = {}
+        self.order = [o for o in rows if o.serial]  # plan order: 件号 follow it
+        self.early = file_early
+        self.next = 0  # self.order[:self.next] are handed to early filing
+        self.filing: list[tuple[list[RowOutcome], Future[None]]] = []
 
     def __enter__(self) -> Preparer:
         return self
@@ -672,6 +699,29 @@ class Preparer:
             if o is not None and self.problem is None:
                 self.futures[o.row] = self.pool.submit(_prepare_row, self.ws, o, dict(rs.files),
                                                        self.have.get(o.serial, set()))
+        self._file_ready_chunks()
+
+    def _file_ready_chunks(self) -> None:
+        """Queue a filing transaction for each next ``FILE_CHUNK`` rows whose documents are all queued
+        for preparing (the pool runs in order: they are prepared before the transaction starts)."""
+        if self.early is None or self.problem is not None:
+            return
+        actor, reason = self.early
+        while self.next + FILE_CHUNK <= len(self.order):
+            chunk = self.order[self.next:self.next + FILE_CHUNK]
+            if any(o.row not in self.futures for o in chunk):
+                return
+            self.next += FILE_CHUNK
+            self.filing.append((chunk, self.pool.submit(file_chunk, self.ws, chunk, actor, reason, self)))
+
+    def filed_early(self) -> set[int]:
+        """Wait for the filing queued so far; the plan rows it took (filed or failed)."""
+        taken: set[int] = set()
+        for chunk, fut in self.filing:
+            fut.result()  # file_chunk reports the filing's own errors per row; anything else is a bug
+            taken.update(o.row for o in chunk)
+        self.filing.clear()
+        return taken
 
     def result(self, o: RowOutcome) -> list[Prepared]:
         if self.problem is not None:
@@ -730,10 +780,10 @@ def _prepare_row(ws: Workspace, o: RowOutcome, forms: dict[tuple[str, str], Path
     out: list[Prepared] = []
     try:
         for (form_key, fmt), path in sorted(forms.items()):
-            if (FORM_TYPES[form_key], fmt) in have:
+            if (FormType.generated(form_key), fmt) in have:
                 continue
             out.append(prepare(ws, path, ItemMeta(
-                form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
+                form_type=FormType.generated(form_key), title=f"{insp.enterprise}{FORMS[form_key].title}",
                 responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                 serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
                 original_name=path.name, format_version=PDF_FORMAT_VERSION if fmt == "pdf" else None,
@@ -754,11 +804,11 @@ def _file_row(s, ws: Workspace, o: RowOutcome, ready: list[Prepared], actor: str
     # The generated card carries its visit: what `ruqi archive repair` restores the register from.
     card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
     for p in ready:
-        if p.meta.form_type == FORM_TYPES["card"]:
+        if p.meta.form_type == FormType.CARD_GENERATED:
             p = replace(p, meta=replace(p.meta, extra=card_extra))
         file_prepared(s, ws, p, actor=actor)
     if o.over_cap and not o.existing:
-        log_action(ws, "override", insp.serial, actor=actor, session=s, details={
+        log_action(ws, Action.OVERRIDE, insp.serial, actor=actor, session=s, details={
             "reason": reason, "rule": o.cap_rule, "row": o.row,
             "enterprise": insp.enterprise, "uscc": insp.uscc})
 
@@ -781,6 +831,9 @@ def withdraw_failed(ws: Workspace, rows: list[RowOutcome], out_dir: Path) -> Non
     try:
         with session(ws) as s:
             for o in fresh:
+                v = register.by_serial(s, o.serial)
+                if v is not None and v.register_state == register.RegisterState.SHARED:
+                    o.findings.add(shared_register.void_shared(ws, o.serial, "文书未生成，撤回登记"))
                 register.withdraw(s, o.serial)
     except (OSError, DatabaseError) as e:
         why = database_finding(e).message if isinstance(e, DatabaseError) else os_reason(e)

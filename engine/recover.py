@@ -31,13 +31,11 @@ from sqlalchemy.orm import Session
 from . import register
 from .archive import RepairReport, repair
 from .archive.models import AuditRecord, ItemRecord
+from .forms import GENERATED_FORMS, FormType
 from .inbox.cards import refresh_visit
 from .register import Visit
 from .void import VOID_ACTION
 from .workspace import Workspace
-
-GENERATED_CARD = "card_generated"
-GENERATED_FORMS = ("notice", "notice_board", GENERATED_CARD)
 
 
 def repair_workspace(ws: Workspace, *, actor: str | None = None) -> RepairReport:
@@ -47,7 +45,7 @@ def repair_workspace(ws: Workspace, *, actor: str | None = None) -> RepairReport
 
 def restore_register(s: Session) -> dict[str, Any]:
     restored: list[Visit] = []
-    for extra in s.scalars(select(ItemRecord.extra).where(ItemRecord.form_type == GENERATED_CARD)
+    for extra in s.scalars(select(ItemRecord.extra).where(ItemRecord.form_type == FormType.CARD_GENERATED)
                            .order_by(ItemRecord.id)):
         snap = (extra or {}).get("visit")
         if isinstance(snap, dict):

@@ -1,136 +1,145 @@
-"""Paper cards for the scan-reader tests: a generated card rendered like a printer would, marked
-with a pen drawn by OpenCV where the card prints its boxes (found in the PDF by pdfium), and
-scanned or photographed (turns, skew, noise, blur, JPEG, bilevel, perspective, uneven light)."""
+"""Paper cards as they come back: printed, ticked with a pen, scanned or photographed (``engine.simulate_scan``).
+
+``scan_corpus`` makes a small varied set once per session (a few dozen files, each with its ground
+truth): every mark people use, every ambiguous row, every degradation the issue names, cards printed
+from our PDF and from the Word version (when LibreOffice is installed). The reader's tests
+(``tests/test_scan_*.py``) check the reader against it: every ambiguous row goes to a person naming
+the question, every clear card is filed with the right answers, no wrong answer is ever filed.
+
+The cards are the inbox kit's (``_inbox_fixtures.kit``): serials 0001 and 0002 of ``new_workspace``,
+signed with ``KIT_KEY``.
+"""
 
 from __future__ import annotations
 
-import math
-import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import cv2
-import numpy as np
-import pypdfium2 as pdfium
-from PIL import Image
+from _inbox_fixtures import SOFFICE, kit, to_pdf_with_libreoffice
 
-from engine.render.pdfsplit import answer_boxes
-
-INK_BLUE = (30, 40, 160)  # RGB
-INK_BLACK = (20, 20, 20)
-PENCIL = (150, 150, 150)
+from engine.simulate_scan import (
+    PENS,
+    Ambiguity,
+    Capture,
+    CardPlan,
+    FileTruth,
+    Fmt,
+    Mark,
+    Printed,
+    make_file,
+    plan_card,
+)
 
 
 @dataclass(frozen=True)
-class Printed:
-    """A card page as printed at ``dpi``, with its boxes in pixels: {(question, 是/否): (x0, y0, x1, y1)}."""
+class Spec:
+    """One file of the corpus: which printed cards (one per page), how they were marked, how captured."""
 
-    image: np.ndarray  # RGB
-    dpi: int
-    boxes: dict[tuple[int, str], tuple[int, int, int, int]]
-
-
-def printed(pdf: Path, dpi: int = 200) -> Printed:
-    doc = pdfium.PdfDocument(str(pdf))
-    page = doc[0]
-    _, h = page.get_size()
-    f = dpi / 72
-    img = np.asarray(page.render(scale=f, may_draw_forms=False).to_pil().convert("RGB")).copy()
-    found = answer_boxes(page, 0)
-    boxes = {}
-    for k, b in enumerate(found):
-        q = k // 2 + 1
-        left, bottom, right, top = b.rect
-        boxes[(q, b.option)] = (round(left * f), round((h - top) * f), round(right * f), round((h - bottom) * f))
-    return Printed(img, dpi, boxes)
+    name: str
+    cap: Capture
+    cards: tuple[str, ...] = ("pdf0",)  # keys of ``printed_cards``
+    marks: tuple[Mark, ...] = (Mark.TICK,)
+    ambiguous: dict[int, Ambiguity] = field(default_factory=dict)  # on the first card
+    pen: int | None = None  # index into PENS; None: the seed chooses
+    yes: tuple[int, ...] = ()  # questions answered 是 on the first card (others 否)
 
 
-def mark(img: np.ndarray, box: tuple[int, int, int, int], how: str, color=INK_BLUE, width: float = 0.5,  # type: ignore[no-untyped-def]
-         dpi: int = 200, rng: random.Random | None = None, label_box: tuple[int, int, int, int] | None = None) -> None:
-    """Draw a person's mark on ``img`` in place: tick, cross, fill, ring (round box and label), scribble."""
-    rng = rng or random.Random(0)
-    x0, y0, x1, y1 = box
-    s = x1 - x0
-    t = max(1, round(width / 25.4 * dpi))
-    j = lambda v: v + rng.uniform(-0.08, 0.08) * s  # noqa: E731
-    if how == "tick":
-        pts = [(j(x0 + 0.15 * s), j(y0 + 0.5 * s)), (j(x0 + 0.42 * s), j(y0 + 0.85 * s)), (j(x0 + 1.1 * s), j(y0 - 0.25 * s))]
-        cv2.polylines(img, [np.int32(pts)], False, color, t, cv2.LINE_AA)
-    elif how == "cross":
-        cv2.line(img, (int(j(x0 + 0.1 * s)), int(j(y0 + 0.1 * s))), (int(j(x1 - 0.1 * s)), int(j(y1 - 0.1 * s))), color, t, cv2.LINE_AA)
-        cv2.line(img, (int(j(x1 - 0.1 * s)), int(j(y0 + 0.1 * s))), (int(j(x0 + 0.1 * s)), int(j(y1 - 0.1 * s))), color, t, cv2.LINE_AA)
-    elif how == "fill":
-        cv2.rectangle(img, (x0 + 1, y0 + 1), (x1 - 1, y1 - 1), color, -1)
-    elif how == "ring":
-        lx1 = label_box[2] if label_box else x1 + s
-        cx, cy = (x0 + lx1) / 2, (y0 + y1) / 2
-        axes = (int((lx1 - x0) / 2 + 0.25 * s), int(0.5 * s + 0.3 * s))
-        cv2.ellipse(img, (int(cx), int(cy)), axes, rng.uniform(-5, 5), 20, 380, color, t, cv2.LINE_AA)
-    elif how == "scribble":  # a tick crossed out: a dense zigzag over the box
-        pts = [(x0 + (k % 2) * s, y0 + k * s / 6) for k in range(7)]
-        cv2.polylines(img, [np.int32(pts)], False, color, t, cv2.LINE_AA)
-    elif how == "stray":  # a short stroke between the two options
-        cv2.line(img, (x1 + round(1.6 * s), y0 + s // 2), (x1 + round(2.0 * s), y0 + s // 3), color, t, cv2.LINE_AA)
-    else:
-        raise ValueError(how)
+def _specs() -> list[Spec]:
+    scan200 = Capture(dpi=200, noise=2)
+    specs = [Spec("clean-200.png", Capture(dpi=200), pen=0, yes=(3,))]
+    # every mark, as one person's habit on a whole card
+    for i, m in enumerate(Mark):
+        specs.append(Spec(f"mark-{m}.png", replace(scan200, skew=(-1) ** i * 1.5), marks=(m,), pen=i % len(PENS),
+                          yes=(i % 10 + 1,)))
+    specs.append(Spec("mark-mixed.jpg", replace(scan200, fmt=Fmt.JPEG, quality=80), marks=tuple(Mark), yes=(2, 9)))
+    # every ambiguous row (and two on one card)
+    for i, a in enumerate(Ambiguity):
+        specs.append(Spec(f"ambiguous-{a}.png", replace(scan200, skew=2.5), ambiguous={2 * i + 2: a}, pen=i))
+    specs.append(Spec("ambiguous-two.jpg", replace(scan200, fmt=Fmt.JPEG), ambiguous={1: Ambiguity.BOTH,
+                                                                                      10: Ambiguity.CORRECTED}))
+    # scanners: skew, noise, blur, JPEG, gray, bilevel Group 4, 150–600 dpi, quarter turns, EXIF, PDF
+    specs += [
+        Spec("skew+10.png", Capture(dpi=200, skew=10.0, noise=3), yes=(5,)),
+        Spec("skew-10.jpg", Capture(dpi=200, skew=-10.0, fmt=Fmt.JPEG, quality=75)),
+        Spec("150dpi-gray-q60.jpg", Capture(dpi=150, gray=True, fmt=Fmt.JPEG, quality=60, noise=4, blur=0.6)),
+        Spec("600dpi.png", Capture(dpi=600, skew=0.8, gray=True), yes=(10,)),
+        Spec("noisy-blurred.png", Capture(dpi=200, noise=9, blur=1.1, skew=-3)),
+        Spec("fax-g4-200.tif", Capture(dpi=200, fmt=Fmt.TIFF_G4, skew=1.2), marks=(Mark.TICK, Mark.CROSS), yes=(1,)),
+        Spec("fax-g4-300-skew.tif", Capture(dpi=300, fmt=Fmt.TIFF_G4, skew=-4, noise=5), marks=(Mark.FILL,)),
+        Spec("fax-g4-ambiguous.tif", Capture(dpi=200, fmt=Fmt.TIFF_G4), ambiguous={6: Ambiguity.BOTH}),
+        Spec("turned-90.png", Capture(dpi=200, turns=1, skew=2), yes=(7,)),
+        Spec("upside-down.png", Capture(dpi=200, turns=2)),
+        Spec("turned-270.jpg", Capture(dpi=250, turns=3, fmt=Fmt.JPEG)),
+        Spec("exif-90.jpg", Capture(dpi=200, turns=1, exif=True, fmt=Fmt.JPEG), yes=(4,)),
+        Spec("exif-270.jpg", Capture(dpi=200, turns=3, exif=True, fmt=Fmt.JPEG)),
+        Spec("scan-to-pdf-upside-down.pdf", Capture(dpi=200, turns=2, fmt=Fmt.PDF, gray=True), yes=(8,)),
+        Spec("scan-to-pdf-3-cards.pdf", Capture(dpi=200, fmt=Fmt.PDF, skew=-2), cards=("pdf0", "pdf1", "pdf1"),
+             ambiguous={9: Ambiguity.NONE}),
+        # phones: perspective, uneven light, desk, HEIC
+        Spec("phone.jpg", Capture(dpi=200, phone=True, perspective=0.05, shadow=0.3, noise=3, blur=0.7,
+                                  fmt=Fmt.JPEG, quality=85), yes=(6,)),
+        Spec("phone-steep-dark.jpg", Capture(dpi=180, phone=True, perspective=0.08, shadow=0.5, skew=-6, noise=4,
+                                             fmt=Fmt.JPEG, quality=75), marks=(Mark.CROSS,)),
+        Spec("phone-sideways-exif.jpg", Capture(dpi=200, phone=True, perspective=0.04, shadow=0.2, turns=1,
+                                                exif=True, fmt=Fmt.JPEG)),
+        Spec("phone-ambiguous.jpg", Capture(dpi=200, phone=True, perspective=0.05, shadow=0.3, fmt=Fmt.JPEG),
+             ambiguous={3: Ambiguity.STRAY}),
+        Spec("phone.heic", Capture(dpi=200, phone=True, perspective=0.05, shadow=0.25, fmt=Fmt.HEIC, quality=80),
+             yes=(2,)),
+    ]
+    # cards printed from the Word version
+    specs += [
+        Spec("word-scan.png", Capture(dpi=200, skew=-2, noise=2), cards=("word0",), yes=(1,)),
+        Spec("word-phone.jpg", Capture(dpi=200, phone=True, perspective=0.05, shadow=0.3, fmt=Fmt.JPEG),
+             cards=("word0",), marks=(Mark.CROSS, Mark.TICK)),
+        Spec("word-g4-ambiguous.tif", Capture(dpi=300, fmt=Fmt.TIFF_G4, skew=3), cards=("word0",),
+             ambiguous={5: Ambiguity.CORRECTED}),
+    ]
+    return specs
 
 
-def label_of(p: Printed, q: int, option: str) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = p.boxes[(q, option)]
-    return (x1, y0, x1 + (x1 - x0), y1)
+SPECS = _specs()
 
 
-def mark_card(p: Printed, answers: dict[int, str | None], how: str = "tick", **kw) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The card ticked as ``answers`` says (是/否; None leaves the question blank; "both" marks both)."""
-    img = p.image.copy()
-    rng = random.Random(kw.pop("seed", 1))
-    for q, a in answers.items():
-        opts = ["是", "否"] if a == "both" else [] if a is None else [a]
-        for o in opts:
-            mark(img, p.boxes[(q, o)], how, rng=rng, dpi=p.dpi, label_box=label_of(p, q, o), **kw)
-    return img
+def printed_cards(tmp_path_factory) -> dict[str, Printed]:  # type: ignore[no-untyped-def]
+    """The kit's blank cards as printed: ``pdf0``/``pdf1`` from our PDF, ``word0`` from the Word
+    version exported by LibreOffice (absent when LibreOffice is not installed)."""
+    base = kit(tmp_path_factory)
+    cards = {"pdf0": Printed.of(base / "0.pdf"), "pdf1": Printed.of(base / "1.pdf")}
+    if SOFFICE:
+        word = base / "word-print" / "0.pdf"
+        if not word.exists():
+            to_pdf_with_libreoffice([base / "0.docx"], word.parent)
+        cards["word0"] = Printed.of(word, "word")
+    return cards
 
 
-def scanned(img: np.ndarray, angle: float = 0.0, turns: int = 0, noise: float = 0.0, blur: int = 0) -> np.ndarray:
-    """A flatbed scan: rotated by ``angle`` degrees (white around), turned, noisy, blurred."""
-    h, w = img.shape[:2]
-    if angle:
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
-    if blur:
-        img = cv2.GaussianBlur(img, (blur * 2 + 1, blur * 2 + 1), 0)
-    if noise:
-        rng = np.random.default_rng(3)
-        img = np.clip(img.astype(np.float32) + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(np.rot90(img, turns)) if turns else img
+def make_spec(spec: Spec, cards: dict[str, Printed], out: Path, seed: int) -> FileTruth:
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 7])
+    plans: list[tuple[Printed, CardPlan]] = []
+    for k, key in enumerate(spec.cards):
+        p = cards[key]
+        pen = PENS[spec.pen] if spec.pen is not None else None
+        plan = plan_card(p.layout.serial, rng, marks=spec.marks, yes_rate=0.0,
+                         ambiguous=spec.ambiguous if k == 0 else None, pen=pen)
+        if k == 0 and spec.yes:
+            plan = replace(plan, questions=tuple(replace(q, intended="是") if q.number in spec.yes and q.intended
+                                                 else q for q in plan.questions))
+        plans.append((p, plan))
+    return make_file(plans, spec.cap, out / spec.name, seed, out / "truth")
 
 
-def photographed(img: np.ndarray, tilt: float = 0.08, shadow: float = 0.35, seed: int = 2) -> np.ndarray:
-    """A phone photo: the page on a darker desk, in perspective, lit unevenly."""
-    rng = np.random.default_rng(seed)
-    h, w = img.shape[:2]
-    canvas_w, canvas_h = int(w * 1.3), int(h * 1.25)
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    mx, my = canvas_w * 0.1, canvas_h * 0.08
-    d = tilt * w
-    dst = np.float32([[mx + d * rng.uniform(0, 1), my], [canvas_w - mx - d * rng.uniform(0, 1), my + d * 0.3],
-                      [canvas_w - mx, canvas_h - my], [mx, canvas_h - my - d * 0.2]])
-    m = cv2.getPerspectiveTransform(src, dst)
-    desk = np.full((canvas_h, canvas_w, 3), (96, 80, 64), np.uint8)
-    out = cv2.warpPerspective(img, m, (canvas_w, canvas_h), dst=desk, borderMode=cv2.BORDER_TRANSPARENT)
-    yy, xx = np.mgrid[0:canvas_h, 0:canvas_w].astype(np.float32)
-    light = 1.0 - shadow * (xx / canvas_w) * (yy / canvas_h)
-    return np.clip(out.astype(np.float32) * light[..., None], 0, 255).astype(np.uint8)
-
-
-def save(img: np.ndarray, path: Path, **kw) -> Path:  # type: ignore[no-untyped-def]
-    Image.fromarray(img).save(path, **kw)
-    return path
-
-
-def random_answers(rng: random.Random, yes_share: float = 0.2) -> dict[int, str | None]:
-    return {q: ("是" if rng.random() < yes_share else "否") for q in range(1, 11)}
-
-
-__all__ = ["INK_BLACK", "INK_BLUE", "PENCIL", "Printed", "label_of", "mark", "mark_card", "math", "photographed", "printed", "random_answers", "save",
-           "scanned"]
+def scan_corpus(tmp_path_factory) -> list[tuple[Path, FileTruth]]:  # type: ignore[no-untyped-def]
+    """The corpus, made once per session: ``[(file, truth)]`` in ``SPECS`` order (Word-version files
+    only when LibreOffice is installed)."""
+    out = tmp_path_factory.getbasetemp() / "scan-corpus"
+    cards = printed_cards(tmp_path_factory)
+    specs = [s for s in SPECS if all(c in cards for c in s.cards)]
+    if not (out / "ready").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        for i, spec in enumerate(specs):
+            make_spec(spec, cards, out, seed=1200 + i)
+        (out / "ready").write_text("ok")
+    return [(out / s.name, FileTruth.load(out / "truth" / f"{s.name}.json")) for s in specs]

@@ -4,6 +4,7 @@ of its chunk are filed and verify passes."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -82,3 +83,37 @@ def test_a_row_that_cannot_be_filed_fails_alone_in_its_chunk(ws: Workspace, tmp_
 
 
 NAMES_FULL = tuple(f"大同市云州区{n}有限公司" for n in NAMES)
+
+
+def test_filing_starts_while_later_chunks_still_render_and_follows_plan_order(ws: Workspace, tmp_path: Path) -> None:
+    """The first FILE_CHUNK rows are filed (their own transaction) before the run's last chunk is
+    rendered: ``progress`` of the last chunk waits for it (the old filing began after rendering,
+    so the wait would time out).  件号 still follow the plan's rows."""
+    n = FILE_CHUNK + 5
+    plan = _plan(tmp_path / "plan.xlsx", [
+        GOOD | {"企业名称": f"大同市云州区示例{i:02d}机械有限公司", "统一社会信用代码": make_uscc(f"91140200MA0K{i:05d}"),
+                "开始日期": date(2025, 5, 6), "结束日期": date(2025, 5, 6)} for i in range(n)])
+    began = threading.Event()
+    filed_before_last_chunk: list[bool] = []
+
+    def progress(done: int, total: int) -> None:
+        if done == total:  # the last chunk is collected; rendering has not returned yet
+            filed_before_last_chunk.append(began.wait(timeout=60))
+
+    with filing_transactions() as seen:
+        def after_flush(s: Session, _ctx: object) -> None:
+            if any(isinstance(o, ItemRecord) for o in s.new):
+                began.set()
+
+        event.listen(Session, "after_flush", after_flush)
+        try:
+            result = generate(ws, plan, formats=("docx",), workers=1, progress=progress)
+        finally:
+            event.remove(Session, "after_flush", after_flush)
+    assert filed_before_last_chunk == [True]
+    assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * n
+    assert len(seen) == 2  # FILE_CHUNK rows, then the last 5
+    pieces = [sorted(i.piece for i in items_for_serial(ws, o.serial)) for o in result.outcomes]
+    assert all(len(p) == 3 for p in pieces)
+    assert [p[0] for p in pieces] == sorted(p[0] for p in pieces)  # plan order
+    assert verify(ws).ok

@@ -69,3 +69,16 @@ def test_the_register_gets_the_void_columns_and_a_live_only_natural_key(tmp_path
     with pytest.raises(IntegrityError), session(ws) as s:  # a copy of the live visit under another serial
         s.execute(text(f"INSERT INTO visits (serial, {cols}) SELECT 'twin', {cols} FROM visits "
                        "WHERE serial = '140200-2025-0003'"))
+
+
+def test_a_filled_workspace_gets_the_web_accounts_and_keeps_its_visits(tmp_path: Path) -> None:
+    from engine.accounts import add_user, authenticate, list_users
+
+    ws = _old_workspace(tmp_path / "ws")
+    with get_engine(ws).connect() as c:
+        tables = set(inspect(c).get_table_names())
+        visits = c.execute(text("SELECT count(*) FROM visits")).scalar()
+    assert {"web_users", "web_sessions"} <= tables and visits == 2
+    assert list_users(ws) == []
+    add_user(ws, "张三", "admin", "a-long-password", actor="test")
+    assert authenticate(ws, "张三", "a-long-password") is not None

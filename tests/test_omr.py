@@ -1,5 +1,5 @@
 """Paper cards: the scan reader (engine.omr) on real renderings of generated cards, marked with a pen
-drawn by OpenCV, then scanned or photographed (tests/_scan_fixtures.py)."""
+drawn by OpenCV, then scanned or photographed (tests/_omr_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _inbox_fixtures import KIT_KEY, kit, new_workspace
-from _scan_fixtures import PENCIL, mark, mark_card, photographed, printed, random_answers, save, scanned
+from _omr_fixtures import PENCIL, mark, mark_card, photographed, printed, random_answers, save, scanned
 from PIL import Image
 
 from engine.inbox import Status, ingest

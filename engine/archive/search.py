@@ -97,6 +97,17 @@ def audit_log(ws: Workspace, *, limit: int | None = None, action: str | None = N
         return [audit.to_entry(r) for r in reversed(s.scalars(q).all())]
 
 
+def history(ws: Workspace, serial: str) -> list[audit.Entry]:
+    """Every audit entry about one inspection, oldest first: those naming it (generate, override,
+    void …), those filing its documents (by 档号), and those whose details mention it (a returned
+    card is logged under its file name with the serial in its details)."""
+    with session(ws) as s:
+        codes = list(s.scalars(select(ItemRecord.archival_code).where(ItemRecord.serial == serial)))
+        q = select(AuditRecord).where(AuditRecord.object.in_([serial, *codes])
+                                      | AuditRecord.details.contains(f'"{serial}"', autoescape=True))
+        return [audit.to_entry(r) for r in s.scalars(q.order_by(AuditRecord.seq))]
+
+
 def _rows(ws: Workspace, q: Select[tuple[ItemRecord]]) -> list[ItemRow]:
     with session(ws) as s:
         return [to_row(ws, r) for r in s.scalars(q)]

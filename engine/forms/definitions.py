@@ -11,17 +11,34 @@ objects; nothing else in the repository spells out the 十个不得 or the ten q
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 INSPECTION_KINDS: tuple[str, ...] = ("执法检查", "督导检查", "调查核查")
 ANSWER_OPTIONS: tuple[str, ...] = ("是", "否")
+YES, NO = ANSWER_OPTIONS
 BOX_EMPTY = "□"
 BOX_TICKED = "☑"
 
 
+class FormKey(StrEnum):
+    """Which of the three forms (the key of ``FORMS``, of the templates and of ``ctx[...]``)."""
+
+    NOTICE = "notice"
+    NOTICE_BOARD = "notice_board"
+    CARD = "card"
+
+    @property
+    def zh(self) -> str:
+        """The form's title: ``入企检查活动通知书``."""
+        return FORMS[self].title
+
+
 @dataclass(frozen=True, slots=True)
 class FormDefinition:
-    key: str  # notice / notice_board / card
+    key: FormKey
     attachment: str  # 附件 1
     title: str
     texts: dict[str, str]  # fixed sentences, some with {placeholders}
@@ -35,9 +52,14 @@ class FormDefinition:
         """Chinese file-name stem: ``入企检查活动通知书``."""
         return self.title
 
+    def label(self, key: str) -> str:
+        """The printed label of a text, without its value or layout spaces: ``date`` → ``检查日期``,
+        ``position`` (``职　务``) → ``职务``, ``remark`` → ``备注``.  What a reader searches for."""
+        return label_of(self.texts[key])
+
 
 NOTICE = FormDefinition(
-    key="notice",
+    key=FormKey.NOTICE,
     attachment="附件1",
     title="入企检查活动通知书",
     texts={
@@ -71,7 +93,7 @@ TEN_PROHIBITIONS: tuple[str, ...] = (
 )
 
 NOTICE_BOARD = FormDefinition(
-    key="notice_board",
+    key=FormKey.NOTICE_BOARD,
     attachment="附件2",
     title="入企检查监督公示",
     texts={
@@ -120,7 +142,7 @@ CARD_QUESTIONS: tuple[str, ...] = (
 )
 
 CARD = FormDefinition(
-    key="card",
+    key=FormKey.CARD,
     attachment="附件3",
     title="入企检查监督反馈卡",
     texts={
@@ -156,8 +178,19 @@ CARD = FormDefinition(
     ),
 )
 
-FORMS: dict[str, FormDefinition] = {f.key: f for f in (NOTICE, NOTICE_BOARD, CARD)}
+FORMS: dict[FormKey, FormDefinition] = {f.key: f for f in (NOTICE, NOTICE_BOARD, CARD)}
+# The card's questions are numbered 1…QUESTION_COUNT everywhere (answers, checkbox names, JSON keys).
+QUESTION_COUNT = len(CARD_QUESTIONS)
+QUESTION_NUMBERS: tuple[int, ...] = tuple(range(1, QUESTION_COUNT + 1))
 SERIAL_LABEL = "检查编号：{serial}"
+# The numeral before each question (一 … 十) and the words every question starts with (是否).
+QUESTION_NUMERALS: tuple[str, ...] = tuple(q.split("、", 1)[0] for q in CARD_QUESTIONS)
+QUESTION_STEM = os.path.commonprefix([q.split("、", 1)[1] for q in CARD_QUESTIONS])
+
+
+def label_of(text: str) -> str:
+    """The words of a printed text before its value (a ``{placeholder}`` or the ``：``), spaces removed."""
+    return re.sub(r"\s", "", re.split(r"[：:{]", text, maxsplit=1)[0])
 
 
 def kind_boxes(selected: str | set[str] | tuple[str, ...], sep: str = "、") -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..findings import Finding, error, exception_detail, exception_reason
-from ..forms import FORMS
+from ..forms import FormKey
 from ..omr import load_layouts, read_scan
 from ..readback import CardReading, ReadMethod, read_card
 from ..stats import Period, Submission
@@ -76,10 +76,10 @@ def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits,
         with time_limit(limits.max_seconds_per_file):
             _examine(ex, path, name, root, key, limits, rounds or {})
     except TimeLimit:
-        ex.findings.append(error(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，文件可能被恶意构造或异常复杂，已拒收。"
+        ex.findings.append(error(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，文件可能被恶意构造或异常复杂，已退回。"
                                                     f"如确属正常文件，请联系管理员调整 [limits] max_seconds_per_file。"))
     except MemoryError:
-        ex.findings.append(error(Reason.UNREADABLE, "读取时内存不足，文件可能被恶意构造，已拒收。"))
+        ex.findings.append(error(Reason.UNREADABLE, "读取时内存不足，文件可能被恶意构造，已退回。"))
     except Exception as e:  # a reader bug must not stop the run: reject this file, report the bug
         ex.crash = traceback.format_exc(limit=8)
         ex.findings.append(error(Reason.UNREADABLE, f"文件通过了安全检查，但读取时出错（{exception_reason(e)}）。"
@@ -113,8 +113,8 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
             return
         ex.kind = Kind.FEEDBACK_CARD
         return
-    if reading.form in ("notice", "notice_board"):
-        ex.findings.append(error(Reason.OTHER_FORM, f"这是{_title(reading.form)}，不是入企检查监督反馈卡。"
+    if reading.form in (FormKey.NOTICE, FormKey.NOTICE_BOARD):
+        ex.findings.append(error(Reason.OTHER_FORM, f"这是{FormKey(reading.form).zh}，不是入企检查监督反馈卡。"
                                                      f"通知书和公示由本局生成时已自动归档，无需放入收件箱。"))
         return
     if not reading.is_card:
@@ -148,7 +148,3 @@ def _examine_workbook(ex: Examination, path: Path, root: Path, rounds: dict[int,
     ex.kind = kind
     ex.stats = result
     ex.findings.extend(findings)
-
-
-def _title(form: str) -> str:
-    return FORMS[form].title

@@ -246,7 +246,7 @@ def check_zip(path: Path, limits: Limits, findings: Findings) -> int | None:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
             if len(infos) > MAX_ZIP_ENTRIES:
-                findings.add(error(Reason.ZIP_BOMB, f"文件内部含 {len(infos)} 个部件，远超正常文档，疑似恶意构造（“压缩炸弹”），已拒收。"))
+                findings.add(error(Reason.ZIP_BOMB, f"文件内部含 {len(infos)} 个部件，远超正常文档，疑似恶意构造（“压缩炸弹”），已退回。"))
                 return None
             total = 0
             for info in infos:
@@ -256,16 +256,16 @@ def check_zip(path: Path, limits: Limits, findings: Findings) -> int | None:
                 n, dtd = _scan_member(z, info, budget - total)
                 total += n
                 if total > budget:
-                    findings.add(error(Reason.ZIP_BOMB, f"文件解压后超过 {limits.max_unzipped_mb:g} MB，疑似恶意构造（“压缩炸弹”），已拒收。"
+                    findings.add(error(Reason.ZIP_BOMB, f"文件解压后超过 {limits.max_unzipped_mb:g} MB，疑似恶意构造（“压缩炸弹”），已退回。"
                                                         f"正常的反馈卡解压后不足 1 MB。", info.filename[:100]))
                     return None
                 if n > RATIO_MIN_BYTES and info.compress_size and n / info.compress_size > MAX_RATIO:
-                    findings.add(error(Reason.ZIP_BOMB, f"文件内部部件压缩比异常（{n // max(info.compress_size, 1)}:1），疑似“压缩炸弹”，已拒收。",
+                    findings.add(error(Reason.ZIP_BOMB, f"文件内部部件压缩比异常（{n // max(info.compress_size, 1)}:1），疑似“压缩炸弹”，已退回。",
                                        info.filename[:100]))
                     return None
                 if dtd:
                     findings.add(error(Reason.XML_ENTITY, "文档内部含有 XML 实体声明（DTD/ENTITY），Word/WPS 不会生成这种内容，"
-                                                          "疑似恶意构造（XXE），已拒收。请让企业用 Word/WPS 重新保存后发送。",
+                                                          "疑似恶意构造（XXE），已退回。请让企业用 Word/WPS 重新保存后发送。",
                                        info.filename[:100]))
                     return None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as e:

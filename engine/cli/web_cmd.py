@@ -1,0 +1,76 @@
+"""`ruqi serve` (the web site) and `ruqi user add | list` (its accounts)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import typer
+
+from ..accounts import ROLE_ZH, Role, add_user, list_users
+from ..cells import parse_date
+from ..findings import RuqiError, error
+from .common import CliCode, WorkspaceOpt, cells, console, esc, open_workspace
+
+ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Role)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve", help="启动网页（默认只允许本机访问：http://127.0.0.1:8000）。")(serve_cmd)
+    users = typer.Typer(help="网页账号：新建、重设密码、列出。", no_args_is_help=True, rich_markup_mode=None)
+    users.command("add", help="新建网页账号（密码从终端输入两次，或从标准输入读一行）。")(user_add_cmd)
+    users.command("list", help="列出网页账号和角色。")(user_list_cmd)
+    app.add_typer(users, name="user")
+
+
+def serve_cmd(
+    ws_path: Path = WorkspaceOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址；默认只允许本机访问。局域网使用请按 README 配置反向代理和 HTTPS"),
+    port: int = typer.Option(8000, "--port", help="端口"),
+    today: str = typer.Option(None, "--today", help="统计日（判断逾期、首页的本年本月用），默认今天"),
+) -> None:
+    from ..web.server import serve  # deferred: FastAPI and uvicorn load only for the site
+
+    ws = open_workspace(ws_path)
+    day = parse_date(today) if today else None
+    if today and day is None:
+        raise RuqiError(error(CliCode.WEB_BAD_DATE, f"--today 的日期“{today}”无法识别，请写成 2025-06-30。"))
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"网页地址：http://{esc(shown)}:{port}/　（按 Ctrl+C 停止）")
+    if not list_users(ws):
+        console.print("[yellow]还没有网页账号：请先运行 ruqi user add 姓名 --role clerk（或 reviewer、admin）。[/yellow]")
+    serve(ws.root, host, port, today=day)
+
+
+def _password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("密码：")
+        if getpass.getpass("再输入一次：") != first:
+            raise RuqiError(error(CliCode.PASSWORD_MISMATCH, "两次输入的密码不一致，账号没有建立。"))
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def user_add_cmd(
+    name: str = typer.Argument(..., metavar="用户名", help="登录用的名字，如 张三"),
+    role: str = typer.Option(..., "--role", help=ROLE_HELP),
+    reset: bool = typer.Option(False, "--reset", help="账号已存在时，重设其密码和角色（其已登录的会话失效）"),
+    actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
+    ws_path: Path = WorkspaceOpt,
+) -> None:
+    ws = open_workspace(ws_path)
+    user = add_user(ws, name, role, _password(), replace=reset, actor=actor)
+    console.print(f"已{'重设' if reset else '建立'}网页账号：{esc(user.name)}（{user.role.zh}）。")
+
+
+def user_list_cmd(ws_path: Path = WorkspaceOpt) -> None:
+    from rich.table import Table
+
+    ws = open_workspace(ws_path)
+    t = Table(title="网页账号")
+    for col in ("用户名", "角色", "建立时间", "建立人", "状态"):
+        t.add_column(col)
+    for u in list_users(ws):
+        t.add_row(*cells(u.name, u.role.zh, f"{u.created_at:%Y-%m-%d %H:%M}", u.created_by, "停用" if u.disabled else "可用"))
+    console.print(t)
