@@ -289,19 +289,21 @@ def _ring(reg: Registration, geo: CellGeometry, centre: int, span: tuple[int, in
 
 
 def decide(number: int, yes: OptionInk, no: OptionInk, row_box: Box | None) -> MarkDecision:
-    """One question from its two boxes' ink: an answer only when one is marked and the other blank."""
+    """One question from its two boxes' ink: an answer only when one is marked and the other blank.
+
+    The confidence is that of the answer: 0 where there is none (both, neither, unclear); the two
+    scores say what was seen."""
     ys, ns = yes.score, no.score
     if ys >= MARKED and ns >= MARKED:
-        return MarkDecision(number, None, MarkHow.BOTH, min(_sure_marked(ys), _sure_marked(ns)), ys, ns, row_box)
+        return MarkDecision(number, None, MarkHow.BOTH, 0.0, ys, ns, row_box)
     if ys <= BLANK and ns <= BLANK:
-        return MarkDecision(number, None, MarkHow.BLANK, min(_sure_blank(ys), _sure_blank(ns)), ys, ns, row_box)
+        return MarkDecision(number, None, MarkHow.BLANK, 0.0, ys, ns, row_box)
     if (ys >= MARKED and ns <= BLANK) or (ns >= MARKED and ys <= BLANK):
         answer, chosen, hi, lo = (YES, yes, ys, ns) if ys >= MARKED else (NO, no, ns, ys)
         confidence = min(_sure_marked(hi), _sure_blank(lo))
         if confidence >= DECIDE_AT:
             return MarkDecision(number, answer, _how(chosen), confidence, ys, ns, row_box)
-        return MarkDecision(number, None, MarkHow.UNCLEAR, confidence, ys, ns, row_box)
-    return MarkDecision(number, None, MarkHow.UNCLEAR, 0.5 * abs(ys - ns), ys, ns, row_box)
+    return MarkDecision(number, None, MarkHow.UNCLEAR, 0.0, ys, ns, row_box)
 
 
 def _sure_marked(score: float) -> float:
