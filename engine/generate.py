@@ -49,7 +49,7 @@ from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
-from .forms import FORMS, FormType
+from .forms import FORMS, FormKey, FormType
 from .forms.context import build_context
 from .inspection import Inspection
 from .jurisdiction import outside_county
@@ -573,7 +573,7 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
 def record_card_layout(ws: Workspace, rows: list[RowOutcome]) -> None:
     """Where this template version prints the answer boxes, for reading the paper cards back
     (``engine.omr.layout``): from the first card rendered, once per template version."""
-    card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == "card" and fmt == "pdf"), None)
+    card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
     if card is None:
         return
     # Should it fail, the reader finds the boxes in each scan itself; generation goes on.

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..readback.common import NO, QUESTION_COUNT, YES, MarkHow
+from ..forms import QUESTION_NUMBERS
+from ..readback.common import NO, YES, MarkHow
 from .layout import CardLayout
 from .locate import Registration
 from .model import Box, MarkDecision
@@ -78,7 +79,7 @@ def cell_geometry(reg: Registration, layouts: Sequence[CardLayout] = ()) -> Cell
     import numpy as np
 
     xa, xb = reg.answer_x
-    heights = [reg.row(i)[1] - reg.row(i)[0] for i in range(1, QUESTION_COUNT + 1)]
+    heights = [reg.row(i)[1] - reg.row(i)[0] for i in QUESTION_NUMBERS]
     half = max(6, min(heights) // 2 - 3)  # inside the narrowest cell, clear of its rules
     x0, x1 = xa + 3, xb - 2
     bands = _aligned_bands(reg, _centres(reg), half, x0, x1)
@@ -177,7 +178,7 @@ def _box_pair(squares: list[Box]) -> tuple[Box | None, Box | None]:
 
 
 def _centres(reg: Registration) -> list[int]:
-    return [(a + b) // 2 for a, b in (reg.row(i) for i in range(1, QUESTION_COUNT + 1))]
+    return [(a + b) // 2 for a, b in (reg.row(i) for i in QUESTION_NUMBERS)]
 
 
 def decide_rows(reg: Registration, layouts: Sequence[CardLayout] = ()) -> tuple[MarkDecision, ...] | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..forms import QUESTION_NUMBERS, FormKey
 from ..readback.common import (
     PROBLEM_OF_MARK,
-    QUESTION_COUNT,
     CardReading,
     MarkHow,
     ReadMethod,
@@ -38,7 +38,7 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
     reg = register(rgb)
     decisions = decide_rows(reg, layouts) if reg is not None else None
     found = decisions is not None
-    questions = decisions or tuple(MarkDecision(i, None, MarkHow.NOT_FOUND, 0.0) for i in range(1, QUESTION_COUNT + 1))
+    questions = decisions or tuple(MarkDecision(i, None, MarkHow.NOT_FOUND, 0.0) for i in QUESTION_NUMBERS)
     image = Image.fromarray(reg.image) if reg is not None else page.image
     # The QR is looked for in the registered page first (upright, flat), then in the picture as sent.
     payloads = decode_qr(image) if reg is not None else []
@@ -61,7 +61,7 @@ def card_reading(payloads: list[str], key: bytes, questions: tuple[MarkDecision,
     r = CardReading(ReadMethod.IMAGE, is_card=False, qr_payloads=payloads, page=page, pages=1)
     r.resolve_serial("", key)
     r.is_card = r.qr is not None or found_table
-    r.form = "card" if r.is_card else ""
+    r.form = FormKey.CARD if r.is_card else ""
     for q in questions:
         r.answers[q.number] = q.answer
         r.marks[q.number] = q.mark
