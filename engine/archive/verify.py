@@ -386,5 +386,6 @@ def verify_and_record(ws: Workspace, *, deep: bool = False, sample: int = DEFAUL
         audit.log_action(ws, audit.Action.VERIFY, "archive", actor=actor, details={
             "ok": rep.ok, "items": rep.items, "deep": deep, "head": rep.head,
             "codes": sorted({f.code for f in rep.findings}),
+            "checks": {str(c): not any(f.is_error for f in fs) for c, fs in rep.by_check().items()},
         })
     return rep, behind

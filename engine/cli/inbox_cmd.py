@@ -147,7 +147,7 @@ def print_report(report: IngestReport) -> None:
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
         t.add_column(h, overflow="fold")
     for o in report.outcomes:
-        t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), _notes(o)))
+        t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), outcome_notes(o)))
     console.print(t)
     counts = "，".join(f"{s.zh} {report.count(s)} 件" for s in Status if report.count(s))
     where = ["退回的文件及原因见 inbox/rejected/"]
@@ -163,7 +163,8 @@ def _status(o: Outcome) -> str:
     return f"[{c}]{Status(o.status).zh}[/{c}]"
 
 
-def _notes(o: Outcome) -> str:
+def outcome_notes(o: Outcome) -> str:
+    """What the 说明 column says of one file (also the 收件 page's words)."""
     # A 是 answer is what the 纪委 looks for: it comes first and is never cut off by lesser notes.
     first = [f for f in o.findings if f.code == CardCode.VIOLATION]
     rest = [f for f in o.findings if f.code != CardCode.VIOLATION]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING
 from ..actor import current_actor
 from ..archive import Action, ItemMeta, file_item, log_action
 from ..archive.layout import sanitize
-from ..findings import Findings, RuqiError, error
+from ..findings import Findings, RuqiError, error, exception_detail
 from ..forms import PER_INSPECTION, QUESTION_NUMBERS, FormType
 from ..workspace import Workspace
 from .collect import Review, build_review
@@ -250,7 +251,8 @@ def _validate(bag: bagit.Bag) -> None:
     try:
         bag.validate()
     except bagit.BagValidationError as e:
-        raise RuqiError(error(ExportCode.BAG_INVALID, f"导出包校验失败：{e}", bag.path)) from e
+        raise RuqiError(error(ExportCode.BAG_INVALID, "导出包校验失败：包内文件与清单不符，请重新导出。", bag.path,
+                              detail=exception_detail(e))) from e
 
 
 def _sha256(p: Path) -> str:
@@ -285,3 +287,16 @@ def _log(ws: Workspace, out: Path, review: Review, entries: list[Entry], only_fl
         "exported_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     })
     return entry.seq
+
+
+def zip_bag(bag_dir: Path) -> Path:
+    """The bag as one zip beside it (``<bag>.zip``, the bag folder at its top), for a download; the
+    bag inside validates as the folder does (``bagit.py --validate`` after unzipping)."""
+    target = bag_dir.with_name(bag_dir.name + ".zip")
+    tmp = bag_dir.with_name(f".{bag_dir.name}.zip.ruqi-tmp-{os.getpid()}")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(bag_dir.rglob("*")):
+            if p.is_file():
+                z.write(p, f"{bag_dir.name}/{p.relative_to(bag_dir).as_posix()}")
+    os.replace(tmp, target)
+    return target
