@@ -24,6 +24,7 @@ without documents; running the same plan again completes it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import re
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 
-from . import register
+from . import register, shared_register
 from .archive import Action, ItemMeta, audit, log_action
 from .archive.files import RESERVE_BYTES, reserve_space
 from .archive.models import ItemRecord
@@ -48,9 +49,11 @@ from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
-from .forms import FORMS, FormType
+from .forms import FORMS, FormKey, FormType
 from .forms.context import build_context
 from .inspection import Inspection
+from .jurisdiction import outside_county
+from .omr import record_layout
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
 from .render.batch import RenderedSet
 from .render.codes import RenderCode
@@ -222,8 +225,13 @@ def generate(
     check: bool = False,
     today: date | None = None,
     templates_dir: Path | None = None,
+    offline: bool = False,
 ) -> BatchResult:
-    """Generate a plan; ``allow_over_cap`` approves over-cap rows: True (all) or plan row numbers."""
+    """Generate a plan; ``allow_over_cap`` approves over-cap rows: True (all) or plan row numbers.
+
+    With ``[register]`` in ruqi.toml the caps and visit numbers count every bureau's visits in the
+    shared register, and a register that cannot be reached refuses the run; ``offline`` records
+    the visits in this workspace only, unconfirmed, for ``ruqi register sync``."""
     plan = read_plan(plan_path, plan_city_code(ws))
     approval = OverCapApproval.of(allow_over_cap)
     try:
@@ -241,7 +249,10 @@ def generate(
         return result
     if not templates_ready(result.plan_findings, templates_dir):
         return result
-    run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today())
+    run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today(), offline)
+    if not check and not offline and ws.config.register is not None and shared_register.pending(ws):
+        # Visits recorded offline count before anything new is booked.
+        result.plan_findings.extend(shared_register.sync(ws).findings)
     reserve: Path | None = None
     if not check:
         try:
@@ -368,6 +379,7 @@ class Run:
     actor: str | None
     issue_date: date | None  # --issue-date
     today: date
+    offline: bool = False  # --offline: the shared register is not asked
 
 
 class _DryRun(Exception):
@@ -382,11 +394,13 @@ def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> 
             problem = audit.index_problem(ws, audit.last_seq(s))
             if problem is not None:
                 raise RuqiError(problem)
-            for pr in plan.rows:
-                outcomes.append(_record_row(s, ws, pr, run))
-            _number_new_visits(s, outcomes)
-            if check:
-                raise _DryRun
+            with shared_register.open_book(ws, s, offline=run.offline) as book:
+                book.hold((pr.inspection.uscc, pr.inspection.year) for pr in plan.rows if pr.inspection is not None)
+                for pr in plan.rows:
+                    outcomes.append(_record_row(s, ws, pr, run, book))
+                _number_new_visits(s, outcomes, book)
+                if check:
+                    raise _DryRun
     except _DryRun:
         for o in outcomes:
             if o.status is RowStatus.GENERATED:
@@ -396,12 +410,15 @@ def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> 
     return outcomes
 
 
-def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type: ignore[no-untyped-def]
+def _record_row(s, ws: Workspace, pr: PlanRow, run: Run, book: register.Book) -> RowOutcome:  # type: ignore[no-untyped-def]
     out = RowOutcome(pr.row, RowStatus.INVALID, pr.inspection, findings=pr.findings)
     insp = pr.inspection
     if insp is None or not pr.findings.ok:
         return out
     where = f"第{pr.row}行"
+    out.findings.add(outside_county(ws.config, insp, where))
+    if not out.findings.ok:
+        return out
     existing = register.find_visit(s, insp)
     if existing is not None:
         out.findings.add(_kept_issue_date(insp, existing.issue_date, run, where))
@@ -412,13 +429,15 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type:
             return out
         insp.issue_date = issue
         out.findings.add(_voided_before(s, insp, where))
-        done = register.counts(s, insp.uscc, insp.year)[insp.kind]
+        done = register.counts(s, insp.uscc, insp.year, book=book)[insp.kind]
         cap = cap_exceeded(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
                            key_supervision=insp.key_supervision)
         if cap is not None and not _approve(out, cap, insp.kind, done, run, where):
             return out
     rec = register.record(s, insp, ws.config.division_code, batch=run.batch, actor=run.actor, over_cap=out.over_cap,
-                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date)
+                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date, book=book)
+    if rec.created and book.state == register.RegisterState.UNCONFIRMED:
+        out.findings.add(shared_register.offline_finding(where))
     out.existing = not rec.created
     out.stale = rec.stale
     out.status = RowStatus.GENERATED
@@ -445,11 +464,11 @@ def glyph_findings(o: RowOutcome) -> list[Finding]:
     return out
 
 
-def _number_new_visits(s, outcomes: list[RowOutcome]) -> None:  # type: ignore[no-untyped-def]
+def _number_new_visits(s, outcomes: list[RowOutcome], book: register.Book) -> None:  # type: ignore[no-untyped-def]
     """Visits new in this run are numbered by date among themselves too (none is printed yet); the
     cards printed by earlier runs that they shift are reported on the row that shifted them."""
     new = {o.serial: o for o in outcomes if o.status is RowStatus.GENERATED and not o.existing}
-    register.renumber_unprinted(s, list(new))
+    register.renumber_unprinted(s, list(new), book)
     for serial, o in new.items():
         v = register.by_serial(s, serial)
         insp = o.inspection
@@ -548,6 +567,18 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
                                  reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
+    record_card_layout(ws, rows)
+
+
+def record_card_layout(ws: Workspace, rows: list[RowOutcome]) -> None:
+    """Where this template version prints the answer boxes, for reading the paper cards back
+    (``engine.omr.layout``): from the first card rendered, once per template version."""
+    card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
+    if card is None:
+        return
+    # Should it fail, the reader finds the boxes in each scan itself; generation goes on.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        record_layout(ws.root, card)
 
 
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
@@ -800,6 +831,9 @@ def withdraw_failed(ws: Workspace, rows: list[RowOutcome], out_dir: Path) -> Non
     try:
         with session(ws) as s:
             for o in fresh:
+                v = register.by_serial(s, o.serial)
+                if v is not None and v.register_state == register.RegisterState.SHARED:
+                    o.findings.add(shared_register.void_shared(ws, o.serial, "文书未生成，撤回登记"))
                 register.withdraw(s, o.serial)
     except (OSError, DatabaseError) as e:
         why = database_finding(e).message if isinstance(e, DatabaseError) else os_reason(e)

@@ -24,6 +24,7 @@ from .findings import Finding, Findings, error, exception_detail, warning
 from .forms import INSPECTION_KINDS, NO, YES
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
+from .jurisdiction import CROSS_REASONS, cross_reason_finding
 from .text import printable
 
 if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
@@ -77,6 +78,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("key_supervision", "重点监管", False, ("重点监管名单",), 10, NO),
     # The date printed on the 通知书 and 公示 (落款日期); blank: the --issue-date of the run, else today.
     Column("issue_date", "发文日期", False, ("落款日期", "签发日期", "通知书日期", "印发日期"), 12, date(2025, 3, 7)),
+    # A 县 bureau's visit to an enterprise of another county: the approved reason (engine.jurisdiction).
+    Column("cross_reason", "跨县区事由", False, ("跨区检查事由", "异地检查事由"), 14, ""),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 # Longest text each field may hold (characters): the longest real values with room to spare, and
@@ -84,7 +87,7 @@ BY_KEY = {c.key: c for c in COLUMNS}
 MAX_CHARS: dict[str, int] = {
     "enterprise": 100, "uscc": 30, "county": 30, "industry": 20, "grade": 10, "kind": 10, "basis": 120,
     "joint_units": 100, "start": 30, "end": 30, "leader": 20, "members": 120, "experts": 60, "content": 150,
-    "benchmark": 10, "key_supervision": 10, "issue_date": 30,
+    "benchmark": 10, "key_supervision": 10, "issue_date": 30, "cross_reason": 20,
 }
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title or a note
 EXAMPLE_SHEET = "填写示例"
@@ -142,7 +145,7 @@ def write_template(out: Path) -> Path:
     last = 1000
     lists = {
         "industry": INDUSTRIES, "grade": ALL_GRADES, "kind": INSPECTION_KINDS,
-        "benchmark": (YES, NO), "key_supervision": (YES, NO),
+        "benchmark": (YES, NO), "key_supervision": (YES, NO), "cross_reason": CROSS_REASONS,
     }
     for key, options in lists.items():
         col = get_column_letter(_index(key))
@@ -345,6 +348,9 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
             f.add(error(PlanCode.YESNO_INVALID, f"“{BY_KEY[key].header}”只能填“是”或“否”，现为“{t}”。", w(key)))
         flags[key] = t == YES
 
+    cross = _text(raw.get("cross_reason"))
+    f.add(cross_reason_finding(cross, w("cross_reason")))
+
     if not f.ok or county is None or start is None or end is None:
         return PlanRow(row, None, f)
     insp = Inspection(
@@ -352,7 +358,7 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
         industry=industry, grade=grade, kind=kind, basis=_text(raw["basis"]), start=start, end=end,
         leader=_text(raw["leader"]), members=split_names(raw.get("members")), experts=split_names(raw.get("experts")),
         joint_units=_text(raw.get("joint_units")), content=_text(raw.get("content")),
-        benchmark=flags["benchmark"], key_supervision=flags["key_supervision"], issue_date=issue,
+        benchmark=flags["benchmark"], key_supervision=flags["key_supervision"], issue_date=issue, cross_reason=cross,
     )
     return PlanRow(row, insp, f)
 

@@ -26,8 +26,8 @@ app = typer.Typer(
 
 # Command groups, in the order `ruqi --help` lists them.
 COMMAND_MODULES = (
-    "workspace_cmd", "generate_cmd", "templates_cmd", "inbox_cmd", "confirm_cmd", "mail_cmd", "archive_cmd", "stats_cmd",
-    "review_cmd", "web_cmd",
+    "workspace_cmd", "generate_cmd", "register_cmd", "templates_cmd", "inbox_cmd", "confirm_cmd", "mail_cmd",
+    "archive_cmd", "stats_cmd", "review_cmd", "web_cmd",
 )
 
 

@@ -12,7 +12,7 @@ from ..accounts import ROLE_ZH, Role, add_user, list_users
 from ..cells import parse_date
 from ..findings import RuqiError, error
 from ..web import DEFAULT_HOST, DEFAULT_PORT
-from .common import WorkspaceOpt, cells, console, esc, open_workspace
+from .common import CliCode, WorkspaceOpt, cells, console, esc, open_workspace
 
 ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Role)
 
@@ -36,7 +36,7 @@ def serve_cmd(
     ws = open_workspace(ws_path)
     day = parse_date(today) if today else None
     if today and day is None:
-        raise RuqiError(error("WEB_BAD_DATE", f"--today 的日期“{today}”无法识别，请写成 2025-06-30。"))
+        raise RuqiError(error(CliCode.WEB_BAD_DATE, f"--today 的日期“{today}”无法识别，请写成 2025-06-30。"))
     shown = f"[{host}]" if ":" in host else host
     console.print(f"网页地址：http://{esc(shown)}:{port}/　（按 Ctrl+C 停止）")
     if not list_users(ws):
@@ -48,7 +48,7 @@ def _password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("密码：")
         if getpass.getpass("再输入一次：") != first:
-            raise RuqiError(error("ACCOUNT_PASSWORD_MISMATCH", "两次输入的密码不一致，账号没有建立。"))
+            raise RuqiError(error(CliCode.PASSWORD_MISMATCH, "两次输入的密码不一致，账号没有建立。"))
         return first
     return sys.stdin.readline().rstrip("\r\n")
 

@@ -33,6 +33,8 @@ class ReviewFlag(StrEnum):
     SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
     QR_MISSING = "QR_MISSING"  # a card for this inspection has no verifiable QR: only its printed serial ties it here
     VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
+    CROSS_COUNTY = "CROSS_COUNTY"  # a 县 bureau's visit to an enterprise of another county, with the approved reason
+    SYNC_OVER_CAP = "REGISTER_SYNC_OVER_CAP"  # recorded --offline; over the cap once the shared register counted it
     ANSWER_CORRECTED = "ANSWER_CORRECTED"  # a person changed an answer already read (ruqi confirm --correct)
     VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
 
@@ -52,6 +54,8 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.SUSPECT: "可疑反馈卡",
     ReviewFlag.QR_MISSING: "反馈卡无可核验二维码",
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
+    ReviewFlag.CROSS_COUNTY: "跨县区检查",
+    ReviewFlag.SYNC_OVER_CAP: "离线登记补报时超上限",
     ReviewFlag.ANSWER_CORRECTED: "反馈卡答案经人工更正",
     ReviewFlag.VOIDED: "已作废",
 }
@@ -143,6 +147,8 @@ class Entry:
     over_cap: bool = False  # approved with --allow-over-cap
     override_reason: str = ""
     actor: str = ""
+    cross_reason: str = ""  # 跨县区事由 of a 县 bureau's visit outside its county
+    register_note: str = ""  # what `ruqi register sync` found (over the cap once every bureau counted)
     flags: list[ReviewFlag] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     read_by: ReadBy | None = None  # who read the card that counts (None: no card back)

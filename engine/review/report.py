@@ -228,6 +228,10 @@ def _section(r: Review, e: Entry) -> Section:
         if c.entry is e and c.days_late:
             notes.append(f"{CARD_STATE_ZH[c.state]}，逾期 {c.days_late} 天。" if c.state is not CardState.NEEDS_REVIEW
                          else f"反馈卡逾期 {c.days_late} 天交回。")
+    if e.cross_reason:
+        notes.append(f"县级部门对辖区外企业的检查，跨县区事由：{e.cross_reason}。")
+    if e.register_note:
+        notes.append(e.register_note)
     answers = [(CARD_QUESTIONS[i - 1], e.answers.get(i) or "—") for i in QUESTION_NUMBERS] if e.answers else []
     return Section(
         entry=e, flags=[FLAG_ZH[f] for f in e.flags], facts=facts,

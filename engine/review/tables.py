@@ -204,8 +204,10 @@ def by_inspector_table(r: Review) -> Table:
 
 def sections(r: Review) -> list[Table]:
     """The review list, in the order a reviewer reads it."""
+    shared = register_table(r)
     return [violations_table(r), cards_table(r), corrections_table(r), over_cap_table(r), suspects_table(r),
-            qr_missing_table(r), mismatches_table(r), voided_table(r), readers_table(r), by_county_table(r),
+            qr_missing_table(r), mismatches_table(r), *([shared] if shared.rows else []), voided_table(r),
+            readers_table(r), by_county_table(r),
             by_inspector_table(r)]
 
 
@@ -229,9 +231,33 @@ def summary_rows(r: Review) -> list[tuple[str, int]]:
         ("可疑反馈卡", len(r.suspects)),
         ("无可核验二维码的反馈卡", len(r.qr_missing)),
         ("检查次数与台账不符", len(r.mismatches)),
+        *_register_counts(r),
         ("已作废的检查", len(r.voided)),
         ("需关注的检查", len(r.flagged)),
     ]
+
+
+def _register_counts(r: Review) -> list[tuple[str, int]]:
+    """Shared-register lines, only where there is something to say (most bureaus never have them)."""
+    counts = [("跨县区检查", sum(ReviewFlag.CROSS_COUNTY in e.flags for e in r.entries)),
+              ("离线登记补报时超上限", sum(ReviewFlag.SYNC_OVER_CAP in e.flags for e in r.entries))]
+    return [(label, n) for label, n in counts if n]
+
+
+def register_table(r: Review) -> Table:
+    """Visits of a 县 bureau outside its county (with the approved reason), and visits recorded offline
+    that the shared register found over the cap when they were pushed."""
+    cols = _cols(("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("检查类别", 10),
+                 ("开始日期", 12), ("组长", 10), ("情况", 20), ("说明", 60))
+    rows: list[list[Cell]] = []
+    for e in r.entries:
+        if ReviewFlag.CROSS_COUNTY in e.flags:
+            rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.team.leader,
+                         FLAG_ZH[ReviewFlag.CROSS_COUNTY], f"跨县区事由：{e.cross_reason}"])
+        if ReviewFlag.SYNC_OVER_CAP in e.flags:
+            rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.team.leader,
+                         FLAG_ZH[ReviewFlag.SYNC_OVER_CAP], e.register_note])
+    return Table("register", "跨县区检查和离线补报超上限", cols, rows)
 
 
 def cell_text(v: Cell) -> str:
