@@ -24,6 +24,7 @@ without documents; running the same plan again completes it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import re
@@ -48,10 +49,11 @@ from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
-from .forms import FORMS, FormType
+from .forms import FORMS, FormKey, FormType
 from .forms.context import build_context
 from .inspection import Inspection
 from .jurisdiction import outside_county
+from .omr import record_layout
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
 from .render.batch import RenderedSet
 from .render.codes import RenderCode
@@ -565,6 +567,18 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
                                  reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
+    record_card_layout(ws, rows)
+
+
+def record_card_layout(ws: Workspace, rows: list[RowOutcome]) -> None:
+    """Where this template version prints the answer boxes, for reading the paper cards back
+    (``engine.omr.layout``): from the first card rendered, once per template version."""
+    card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
+    if card is None:
+        return
+    # Should it fail, the reader finds the boxes in each scan itself; generation goes on.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        record_layout(ws.root, card)
 
 
 _ERRNO = re.compile(r"\[Errno (\d+)\]")

@@ -661,6 +661,16 @@ def make_file(cards: list[tuple[Printed, CardPlan]], cap: Capture, path: Path, s
     return truth
 
 
+def paper_card(pdf: Path, dst: Path, answers: dict[int, str], cap: Capture, seed: int, *, mark: Mark = Mark.TICK,
+               ambiguous: dict[int, Ambiguity] | None = None, pen: Pen = PENS[0], source: str = "pdf") -> FileTruth:
+    """One card printed from ``pdf``, answered ``answers`` (others 否) with ``mark``, captured as ``dst``."""
+    amb = ambiguous or {}
+    layout = find_layout(pdf)
+    qs = tuple(QuestionPlan(n, None if amb.get(n) is Ambiguity.NONE else answers.get(n, NO), mark, amb.get(n))
+               for n in range(1, QUESTIONS + 1))
+    return make_file([(Printed(layout, source), CardPlan(layout.serial, qs, pen))], cap, dst, seed)
+
+
 # ---------------------------------------------------------------- a random corpus (benchmarks)
 
 

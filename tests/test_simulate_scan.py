@@ -302,3 +302,15 @@ def test_a_random_corpus_has_the_count_asked_and_truth_for_each_card(tmp_path: P
     assert [FileTruth.load(tmp_path / "c" / "truth" / f"{p.name}.json") for p, _ in made] == [t for _, t in made]
     assert any(not c.clear for _, t in made for c in t.cards) and any(c.clear for _, t in made for c in t.cards)
     shutil.rmtree(tmp_path / "c")
+
+
+def test_paper_card_marks_the_answers_given(tmp_path: Path, cards: dict[str, Printed]) -> None:
+    from engine.simulate_scan import paper_card
+
+    t = paper_card(Path(cards["pdf1"].layout.pdf), tmp_path / "card.png", {2: YES}, Capture(dpi=150), seed=1,
+                   ambiguous={6: Ambiguity.CORRECTED, 7: Ambiguity.NONE})
+    (c,) = t.cards
+    assert c.serial == "140200-2025-0002" and c.source == "pdf"
+    assert c.expected == {**{str(q): NO for q in range(1, 11)}, "2": YES, "6": None, "7": None}
+    assert c.intended["6"] == NO and c.intended["7"] is None and c.unresolved == [6, 7]
+    assert (tmp_path / "card.png").exists()

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    inspect,
     select,
     text,
 )
@@ -350,6 +351,10 @@ def _v9_card_readings(conn: Connection) -> None:
         Column("at", DateTime, nullable=False),
     )
     m.create_all(conn)
+    # A database whose version rows were lost (restored, or rebuilt by repair) may already have the
+    # column: the step is then done, and backfilling again would duplicate the readings.
+    if "card_read_by" in {c["name"] for c in inspect(conn).get_columns("visits")}:
+        return
     conn.execute(text(f"ALTER TABLE visits ADD COLUMN card_read_by {String(10).compile(dialect=conn.dialect)}"))
     _v9_backfill(conn, readings)
 
