@@ -18,10 +18,11 @@ README = ROOT / "README.md"
 def map_rows(readme: str) -> dict[str, str]:
     """First column (the path) → second column, of the table under ``### Modules``."""
     section = readme.split("\n### Modules\n", 1)[1].split("\n### ", 1)[0]
-    rows = {}
+    rows: dict[str, str] = {}
     for line in section.splitlines():
         m = re.match(r"\| `(engine/[^`]*)` \| (.*) \|$", line)
         if m:
+            assert m.group(1) not in rows, f"{m.group(1)} has two rows"
             rows[m.group(1)] = m.group(2)
     return rows
 

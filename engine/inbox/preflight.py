@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..findings import Finding, Findings, error, exception_detail, exception_reason, warning
-from ..images import MAX_PIXELS, pillow
+from ..images import MAX_PIXELS, is_heif, pillow
 from ..workspace import Limits
 from .codes import Reason
 
@@ -44,7 +44,8 @@ RATIO_MIN_BYTES = 1 << 20
 _CHUNK = 1 << 16
 
 ALLOWED_EXTENSIONS = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx", ".xls": "xls", ".jpg": "image",
-                      ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image"}
+                      ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
+                      ".heic": "image", ".heif": "image"}
 OLD_OFFICE = {".doc", ".wps", ".et", ".dps", ".ppt", ".rtf"}
 ARCHIVES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
@@ -137,6 +138,8 @@ def sniff(head: bytes) -> str:
         return "ole"
     if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n" or head[:4] in (b"II*\x00", b"MM\x00*"):
         return "image"
+    if is_heif(head):
+        return "image"
     if head[:4] in (b"Rar!", b"7z\xbc\xaf") or head[:2] == b"\x1f\x8b":
         return "archive"
     if b"%PDF-" in head[:1024]:
@@ -201,7 +204,7 @@ def _content_type(path: Path, magic: str, ext: str, findings: Findings) -> str:
         elif ext in OLD_OFFICE:
             findings.add(error(Reason.OLD_OFFICE_FORMAT, f"不支持 {ext} 格式。请在 Word/WPS 中“另存为” .docx 或导出 PDF 后再放入收件箱。"))
         else:
-            findings.add(error(Reason.UNSUPPORTED_TYPE, f"无法识别的文件类型（{ext or '无扩展名'}）。收件箱只接受 PDF、docx、xlsx/xls、JPG/PNG/TIFF。"))
+            findings.add(error(Reason.UNSUPPORTED_TYPE, f"无法识别的文件类型（{ext or '无扩展名'}）。收件箱只接受 PDF、docx、xlsx/xls、JPG/PNG/TIFF/HEIC。"))
         return ""
     if magic == "zip":
         content = _zip_kind(path, findings)
