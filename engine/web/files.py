@@ -263,5 +263,10 @@ def to_inbox(ws: Workspace, staged: Staged) -> Path:
             os.link(staged.path, target)  # never replaces a file that appeared meanwhile
         except FileExistsError:
             continue
+        except OSError:  # a share without hard links: a rename, after the same free-name check
+            if target.exists() or target.is_symlink():
+                continue
+            os.rename(staged.path, target)
+            return target
         staged.path.unlink()
         return target

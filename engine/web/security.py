@@ -165,7 +165,8 @@ class AuthMiddleware:
             return
         cookies = _cookies(scope)
         token = self.signer.unsign(cookies.get(SESSION_COOKIE, ""), SESSION_COOKIE)
-        who = await anyio.to_thread.run_sync(signed_in, self.ws, token) if token else None
+        static = scope["path"].startswith("/static/") and scope["method"] in ("GET", "HEAD")
+        who = await anyio.to_thread.run_sync(signed_in, self.ws, token) if token and not static else None
         state = scope.setdefault("state", {})
         state["signed_in"], state["session_token"] = who, token
         if scope["method"] in UNSAFE:
