@@ -439,6 +439,8 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run, book: register.Book) ->
                           existing=existing)
     if rec.created and book.state == register.RegisterState.UNCONFIRMED:
         out.findings.add(shared_register.offline_finding(where))
+    elif rec.created:
+        out.findings.add(shared_register.shifted_elsewhere(book, insp, where))
     out.existing = not rec.created
     out.stale = rec.stale
     out.status = RowStatus.GENERATED
