@@ -398,10 +398,13 @@ _V10_COLUMNS = (("register_state", String(12)), ("register_note", String(1000)),
 
 
 def _v10_shared_register(conn: Connection) -> None:
+    # Like v9: a database whose version rows were lost (restored, rebuilt by repair) may have them already.
+    have = {c["name"] for c in inspect(conn).get_columns("visits")}
     for name, sql_type in _V10_COLUMNS:
-        conn.execute(text(f"ALTER TABLE visits ADD COLUMN {name} {sql_type.compile(dialect=conn.dialect)}"))
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE visits ADD COLUMN {name} {sql_type.compile(dialect=conn.dialect)}"))
     # The next serial is max(seq) of the year: read off an index, not a scan of the year's visits.
-    conn.execute(text("CREATE INDEX ix_visits_year_seq ON visits (year, seq)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_visits_year_seq ON visits (year, seq)"))
     m = MetaData()
     Table(
         "outside_visits", m,
