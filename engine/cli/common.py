@@ -25,7 +25,7 @@ from ..archive import index_state, sync_journal
 from ..db import database_finding
 from ..findings import Finding, RuqiError, exception_reason
 from ..inbox.codes import Flag
-from ..stats.aggregate import PARTIAL_FLAG
+from ..stats.codes import PARTIAL_FLAG
 from ..stats.codes import label_zh as stats_label_zh
 from ..text import printable
 from ..workspace import Workspace, os_reason

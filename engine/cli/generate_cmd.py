@@ -1,8 +1,7 @@
-"""`ruqi plan-template`, `ruqi generate`, `ruqi register`."""
+"""`ruqi plan-template`, `ruqi generate`, `ruqi void` (`ruqi register`: register_cmd)."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
@@ -11,11 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..cells import parse_date
-from ..db import session
 from ..findings import located
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
 from ..plan import PlanCode, write_template
-from ..register import summary, write_summary_xlsx
 from ..void import void_visit
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
@@ -23,7 +20,6 @@ from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, ope
 def register(app: typer.Typer) -> None:
     app.command("plan-template", help="生成空白的入企检查计划表（Excel），供填写后用 ruqi generate 批量生成文书。")(plan_template)
     app.command("generate", help="按检查计划批量生成通知书、公示、反馈卡（docx 和 PDF）。")(generate_cmd)
-    app.command("register", help="入企检查台账：每家企业本年度各类检查次数、上限和剩余次数。")(register_cmd)
     app.command("void", help="作废误登记的检查：保留记录和已归档文书，不再计入次数和上限，列入纪委审查清单。")(void_cmd)
 
 
@@ -152,33 +148,3 @@ def void_cmd(
         console.print(Text(f"  ! {st.serial}：{st.explain()}"), style="yellow")
 
 
-def register_cmd(
-    year: int = typer.Option(date.today().year, "--year", help="年度"),
-    out: Path = typer.Option(None, "--out", help="另存为 Excel"),
-    as_json: bool = JsonOpt,
-    ws_path: Path = WorkspaceOpt,
-) -> None:
-    ws = open_workspace(ws_path)
-    with session(ws) as s:
-        rows = summary(s, year)
-    kinds = ("执法检查", "督导检查", "调查核查")
-    if as_json:
-        for r in rows:
-            print_json({"enterprise": r.enterprise, "uscc": r.uscc, "county": r.county, "industry": r.industry,
-                        "grade": r.grade, "overrides": r.overrides,
-                        "kinds": {k: {"done": c.done, "cap": c.cap, "left": c.left} for k, c in r.kinds.items()}})
-        return
-    t = Table(title=f"{year}年度入企检查台账（{esc(ws.config.name)}）")
-    for h in ("县区", "企业", "行业/等级", *[f"{k}（已/上限）" for k in kinds], "超次数批准"):
-        t.add_column(h)
-    for r in rows:
-        marks = []
-        for k in kinds:
-            c = r.kinds[k]
-            txt = f"{c.done}/{'不限' if c.cap is None else c.cap}"
-            marks.append(f"[red]{txt}[/red]" if c.over else txt)
-        t.add_row(*cells(r.county, r.enterprise, f"{r.industry}/{r.grade}"), *marks, str(r.overrides or ""))
-    console.print(t)
-    if out:
-        write_summary_xlsx(rows, out, year)
-        console.print(f"已另存为：{esc(out)}")
