@@ -3,7 +3,8 @@
 1. a workspace for 大同市应急管理局;  2. the sample 2025 plan → forms;  3. a plan with mistakes →
 per-cell findings;  4. the same plan again → nothing counted twice; 4b. a visit over its annual cap →
 refused, then approved with a reason;  5. enterprises return their
-cards (ticked PDFs, filled Word files, one 是, two late, one broken file) → ingest;  6. cards still
+cards (ticked PDFs, filled Word files, one 是, two late, one broken file) → ingest; 5b. paper cards: a
+scan read by the machine, a phone photo with a corrected tick confirmed by a person;  6. cards still
 missing;  7. counties return 附件2 → ingest → city summary;  8. the 纪委 review and its bag;
 9. 四性检测 of the archive.  Dates are those of the sample year: "today" is 2025-06-30.
 """
@@ -20,8 +21,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import workspace
+from .accounts import Role, add_user
+from .forms import NO, QUESTION_NUMBERS, YES, FormKey
 from .generate import BatchResult, RowStatus, generate
 from .simulate import fill_blank, fill_docx, tick_pdf
+from .simulate_scan import PENS, Ambiguity, Capture, FileTruth, Fmt, paper_card
+from .web import DEFAULT_HOST, DEFAULT_PORT
 from .workspace import Workspace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -62,6 +67,12 @@ def run_demo(directory: Path, console: Console) -> int:
     console.print(f"放入收件箱 {returned} 个文件（PDF 勾选、Word 填写、一份“是”、两份逾期、一份损坏）")
     ingest_step(ws, console)
 
+    console.rule("5b. 纸质反馈卡：扫描件由机器识读，照片上看不清的题由人工核对录入")
+    photo = paper_returns(ws, good)
+    console.print("放入收件箱 2 个文件：一份打印后用笔勾选再扫描的 PDF，一份用手机拍的照片（第6题的勾被涂改过）")
+    ingest_step(ws, console)
+    confirmed = confirm_step(ws, console, photo)
+
     console.rule("6. 尚未交回的反馈卡")
     from .cli.status_cmd import status_cmd
 
@@ -80,9 +91,26 @@ def run_demo(directory: Path, console: Console) -> int:
     console.print(f"四性检测：{'全部通过' if rep.ok else '发现问题'}；错误 {len([f for f in rep.findings if f.is_error])} 项，"
                   f"提示 {len([f for f in rep.findings if not f.is_error])} 项。")
 
-    ok = good.count(RowStatus.GENERATED) > 0 and bad.count(RowStatus.INVALID) > 0 and rep.ok
+    console.rule("10. 网页")
+    web_step(ws, console)
+
+    ok = good.count(RowStatus.GENERATED) > 0 and bad.count(RowStatus.INVALID) > 0 and rep.ok and confirmed
     console.rule(f"演示完成（{time.perf_counter() - started:.0f} 秒），工作目录：{ws.root}" if ok else "演示未按预期完成")
     return 0 if ok else 1
+
+
+# The demo's web accounts, one per role; the site listens on 127.0.0.1 only, so a printed password is no secret.
+DEMO_USERS = {"演示办事员": Role.CLERK, "演示纪委": Role.REVIEWER, "演示管理员": Role.ADMIN}
+DEMO_PASSWORD = "ruqi-demo-2025"
+
+
+def web_step(ws: Workspace, console: Console) -> None:
+    for name, role in DEMO_USERS.items():
+        add_user(ws, name, role, DEMO_PASSWORD, replace=True, actor="演示")
+    console.print(escape(f"启动网页：.venv/bin/ruqi serve --workspace {ws.root} --today {TODAY.isoformat()}"))
+    console.print(f"网页地址：http://{DEFAULT_HOST}:{DEFAULT_PORT}/")
+    console.print("演示登录：" + "；".join(f"{name}（{role.zh}）" for name, role in DEMO_USERS.items())
+                  + f"，密码均为 {DEMO_PASSWORD}")
 
 
 def _arrived(path: Path, when: date) -> None:
@@ -94,13 +122,13 @@ def _arrived(path: Path, when: date) -> None:
 def return_cards(ws: Workspace, batch: BatchResult) -> int:
     """What enterprises send back: most tick the PDF, some fill the Word card; a few do not answer."""
     done = [o for o in batch.outcomes if o.status is RowStatus.GENERATED and o.inspection]
-    all_no = {q: "否" for q in range(1, 11)}
+    all_no = dict.fromkeys(QUESTION_NUMBERS, NO)
     n = 0
     for k, o in enumerate(done[:32]):
         insp = o.inspection
         assert insp is not None
-        pdf, docx = o.forms[("card", "pdf")], o.forms[("card", "docx")]
-        answers = all_no | ({3: "是"} if k == 5 else {}) | ({7: "是", 9: "是"} if k == 17 else {})
+        pdf, docx = o.forms[(FormKey.CARD, "pdf")], o.forms[(FormKey.CARD, "docx")]
+        answers = all_no | ({3: YES} if k == 5 else {}) | ({7: YES, 9: YES} if k == 17 else {})
         if k % 8 == 3:
             dst = fill_docx(docx, ws.inbox / f"反馈卡-{insp.enterprise}.docx", answers, head="刘海峰", position="安全副总",
                             phone="13912345678")
@@ -112,6 +140,51 @@ def return_cards(ws: Workspace, batch: BatchResult) -> int:
     # A transfer cut short: the start of a PDF and nothing else.
     (ws.inbox / "扫描件（传输中断）.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog")
     return n + 1
+
+
+def paper_returns(ws: Workspace, batch: BatchResult) -> FileTruth:
+    """Two enterprises print the card and tick it with a pen: one scans it to PDF, one photographs it
+    with a phone (and corrected a tick on question 6: the machine must leave that row to a person)."""
+    done = [o for o in batch.outcomes if o.status is RowStatus.GENERATED and o.inspection]
+    scanned, photographed = done[32], done[33]
+    assert scanned.inspection and photographed.inspection
+    dst = ws.inbox / f"扫描件-{scanned.inspection.enterprise}.pdf"
+    paper_card(scanned.forms[(FormKey.CARD, "pdf")], dst, {}, Capture(dpi=200, skew=1.5, noise=2, gray=True, fmt=Fmt.PDF),
+               seed=1)
+    _arrived(dst, scanned.inspection.end + timedelta(days=2))
+    dst = ws.inbox / "IMG_20250612_093115.jpg"
+    truth = paper_card(photographed.forms[(FormKey.CARD, "pdf")], dst, {2: YES},
+                       Capture(dpi=200, phone=True, perspective=0.04, shadow=0.3, noise=3, blur=0.6, fmt=Fmt.JPEG,
+                               quality=85), seed=2, ambiguous={6: Ambiguity.CORRECTED}, pen=PENS[1])
+    _arrived(dst, photographed.inspection.end + timedelta(days=1))
+    return truth
+
+
+def confirm_step(ws: Workspace, console: Console, photo: FileTruth) -> bool:
+    """The clerk lists the cards waiting for a person, looks at the sheet and records what the photo says."""
+    from .cli.confirm_cmd import print_result, print_waiting
+    from .confirm import confirm, waiting_cards
+    from .confirm_sheet import write_sheets
+
+    cards = waiting_cards(ws, today=TODAY)
+    print_waiting(cards)
+    sheets = write_sheets(ws, cards)
+    if sheets.pdf is not None:
+        console.print(escape(f"核对单：{sheets.pdf}"))
+    card = photo.cards[0]
+    waiting = next((c for c in cards if c.serial == card.serial), None)
+    if waiting is None:
+        console.print("照片上的反馈卡不在待核对清单中。")
+        return False
+    said = [f"{q}={card.intended[str(q)]}" for q in waiting.unresolved]
+    console.print(escape(f"核对人对照照片录入：ruqi confirm {card.serial} " + " ".join(f"--q {q}" for q in said)
+                         + " --by 李明"))
+    res = confirm(ws, card.serial, questions=said, by="李明")
+    for f in res.findings:
+        console.print(escape(f"✗ {f.message}（{f.code}）"))
+    if res.ok:
+        print_result(res)
+    return res.ok
 
 
 def ingest_step(ws: Workspace, console: Console) -> None:

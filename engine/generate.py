@@ -24,6 +24,7 @@ without documents; running the same plan again completes it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import re
@@ -39,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import DatabaseError
 
-from . import register
-from .archive import ItemMeta, audit, log_action
+from . import register, shared_register
+from .archive import Action, ItemMeta, audit, log_action
 from .archive.files import RESERVE_BYTES, reserve_space
 from .archive.models import ItemRecord
 from .archive.repair import repair_once
@@ -48,9 +49,11 @@ from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
-from .forms import FORMS
+from .forms import FORMS, FormKey, FormType
 from .forms.context import build_context
 from .inspection import Inspection
+from .jurisdiction import outside_county
+from .omr import record_layout
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
 from .render.batch import RenderedSet
 from .render.codes import RenderCode
@@ -141,8 +144,6 @@ def parse_rows(text: str) -> OverCapApproval | None:
 # archive (DA/T 70 long-term format). WeasyPrint keeps the card's AcroForm checkboxes under PDF/A.
 PDF_VARIANT = ARCHIVE_PDF_VARIANT
 
-# Archive form types of the generated documents (see engine.archive).
-FORM_TYPES = {"notice": "notice", "notice_board": "notice_board", "card": "card_generated"}
 
 
 @dataclass(slots=True)
@@ -224,8 +225,13 @@ def generate(
     check: bool = False,
     today: date | None = None,
     templates_dir: Path | None = None,
+    offline: bool = False,
 ) -> BatchResult:
-    """Generate a plan; ``allow_over_cap`` approves over-cap rows: True (all) or plan row numbers."""
+    """Generate a plan; ``allow_over_cap`` approves over-cap rows: True (all) or plan row numbers.
+
+    With ``[register]`` in ruqi.toml the caps and visit numbers count every bureau's visits in the
+    shared register, and a register that cannot be reached refuses the run; ``offline`` records
+    the visits in this workspace only, unconfirmed, for ``ruqi register sync``."""
     plan = read_plan(plan_path, plan_city_code(ws))
     approval = OverCapApproval.of(allow_over_cap)
     try:
@@ -243,7 +249,10 @@ def generate(
         return result
     if not templates_ready(result.plan_findings, templates_dir):
         return result
-    run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today())
+    run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today(), offline)
+    if not check and not offline and ws.config.register is not None and shared_register.pending(ws):
+        # Visits recorded offline count before anything new is booked.
+        result.plan_findings.extend(shared_register.sync(ws).findings)
     reserve: Path | None = None
     if not check:
         try:
@@ -343,7 +352,7 @@ def templates_ready(findings: Findings, templates_dir: Path | None = None) -> bo
 
 
 def _log_batch(ws: Workspace, result: BatchResult, actor: str | None) -> None:
-    log_action(ws, "generate", result.batch, actor=actor, details={
+    log_action(ws, Action.GENERATE, result.batch, actor=actor, details={
         "rows": len(result.outcomes),
         "generated": [o.serial for o in result.outcomes if o.status is RowStatus.GENERATED],
         "refused": result.count(RowStatus.REFUSED), "invalid": result.count(RowStatus.INVALID),
@@ -370,6 +379,7 @@ class Run:
     actor: str | None
     issue_date: date | None  # --issue-date
     today: date
+    offline: bool = False  # --offline: the shared register is not asked
 
 
 class _DryRun(Exception):
@@ -384,11 +394,13 @@ def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> 
             problem = audit.index_problem(ws, audit.last_seq(s))
             if problem is not None:
                 raise RuqiError(problem)
-            for pr in plan.rows:
-                outcomes.append(_record_row(s, ws, pr, run))
-            _number_new_visits(s, outcomes)
-            if check:
-                raise _DryRun
+            with shared_register.open_book(ws, s, offline=run.offline) as book:
+                book.hold((pr.inspection.uscc, pr.inspection.year) for pr in plan.rows if pr.inspection is not None)
+                for pr in plan.rows:
+                    outcomes.append(_record_row(s, ws, pr, run, book))
+                _number_new_visits(s, outcomes, book)
+                if check:
+                    raise _DryRun
     except _DryRun:
         for o in outcomes:
             if o.status is RowStatus.GENERATED:
@@ -398,13 +410,16 @@ def record_rows(ws: Workspace, plan: Plan, run: Run, *, check: bool = False) -> 
     return outcomes
 
 
-def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type: ignore[no-untyped-def]
+def _record_row(s, ws: Workspace, pr: PlanRow, run: Run, book: register.Book) -> RowOutcome:  # type: ignore[no-untyped-def]
     out = RowOutcome(pr.row, RowStatus.INVALID, pr.inspection, findings=pr.findings)
     insp = pr.inspection
     if insp is None or not pr.findings.ok:
         return out
     where = f"第{pr.row}行"
-    existing = register.find_visit(s, insp)
+    out.findings.add(outside_county(ws.config, insp, where))
+    if not out.findings.ok:
+        return out
+    existing, voided = register.same_visits(s, insp)
     if existing is not None:
         out.findings.add(_kept_issue_date(insp, existing.issue_date, run, where))
     else:
@@ -413,14 +428,17 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run) -> RowOutcome:  # type:
         if not out.findings.ok:
             return out
         insp.issue_date = issue
-        out.findings.add(_voided_before(s, insp, where))
-        done = register.counts(s, insp.uscc, insp.year)[insp.kind]
+        out.findings.add(_voided_before(voided, where))
+        done = register.counts(s, insp.uscc, insp.year, book=book)[insp.kind]
         cap = cap_exceeded(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
                            key_supervision=insp.key_supervision)
         if cap is not None and not _approve(out, cap, insp.kind, done, run, where):
             return out
     rec = register.record(s, insp, ws.config.division_code, batch=run.batch, actor=run.actor, over_cap=out.over_cap,
-                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date)
+                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date, book=book,
+                          existing=existing)
+    if rec.created and book.state == register.RegisterState.UNCONFIRMED:
+        out.findings.add(shared_register.offline_finding(where))
     out.existing = not rec.created
     out.stale = rec.stale
     out.status = RowStatus.GENERATED
@@ -447,13 +465,13 @@ def glyph_findings(o: RowOutcome) -> list[Finding]:
     return out
 
 
-def _number_new_visits(s, outcomes: list[RowOutcome]) -> None:  # type: ignore[no-untyped-def]
+def _number_new_visits(s, outcomes: list[RowOutcome], book: register.Book) -> None:  # type: ignore[no-untyped-def]
     """Visits new in this run are numbered by date among themselves too (none is printed yet); the
     cards printed by earlier runs that they shift are reported on the row that shifted them."""
     new = {o.serial: o for o in outcomes if o.status is RowStatus.GENERATED and not o.existing}
-    register.renumber_unprinted(s, list(new))
+    visits = register.renumber_unprinted(s, list(new), book)
     for serial, o in new.items():
-        v = register.by_serial(s, serial)
+        v = visits.get(serial)
         insp = o.inspection
         assert v is not None and insp is not None
         insp.visit_total, insp.visit_kind = v.visit_total, v.visit_kind
@@ -493,9 +511,8 @@ def issue_date_for(insp: Inspection, given: date | None, today: date, where: str
     return issue, problems
 
 
-def _voided_before(s, insp: Inspection, where: str) -> Finding | None:  # type: ignore[no-untyped-def]
-    # Re-running the plan that held a voided row would quietly bring the mistake back.
-    v = register.find_voided(s, insp)
+def _voided_before(v: register.Visit | None, where: str) -> Finding | None:
+    """Re-running the plan that held a voided row (``v``) would quietly bring the mistake back."""
     if v is None or v.voided_at is None:
         return None
     return warning(GenCode.VOIDED_AGAIN,
@@ -550,6 +567,18 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
                                  reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
+    record_card_layout(ws, rows)
+
+
+def record_card_layout(ws: Workspace, rows: list[RowOutcome]) -> None:
+    """Where this template version prints the answer boxes, for reading the paper cards back
+    (``engine.omr.layout``): from the first card rendered, once per template version."""
+    card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
+    if card is None:
+        return
+    # Should it fail, the reader finds the boxes in each scan itself; generation goes on.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        record_layout(ws.root, card)
 
 
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
@@ -758,10 +787,10 @@ def _prepare_row(ws: Workspace, o: RowOutcome, forms: dict[tuple[str, str], Path
     out: list[Prepared] = []
     try:
         for (form_key, fmt), path in sorted(forms.items()):
-            if (FORM_TYPES[form_key], fmt) in have:
+            if (FormType.generated(form_key), fmt) in have:
                 continue
             out.append(prepare(ws, path, ItemMeta(
-                form_type=FORM_TYPES[form_key], title=f"{insp.enterprise}{FORMS[form_key].title}",
+                form_type=FormType.generated(form_key), title=f"{insp.enterprise}{FORMS[form_key].title}",
                 responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                 serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
                 original_name=path.name, format_version=PDF_FORMAT_VERSION if fmt == "pdf" else None,
@@ -782,11 +811,11 @@ def _file_row(s, ws: Workspace, o: RowOutcome, ready: list[Prepared], actor: str
     # The generated card carries its visit: what `ruqi archive repair` restores the register from.
     card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
     for p in ready:
-        if p.meta.form_type == FORM_TYPES["card"]:
+        if p.meta.form_type == FormType.CARD_GENERATED:
             p = replace(p, meta=replace(p.meta, extra=card_extra))
         file_prepared(s, ws, p, actor=actor)
     if o.over_cap and not o.existing:
-        log_action(ws, "override", insp.serial, actor=actor, session=s, details={
+        log_action(ws, Action.OVERRIDE, insp.serial, actor=actor, session=s, details={
             "reason": reason, "rule": o.cap_rule, "row": o.row,
             "enterprise": insp.enterprise, "uscc": insp.uscc})
 
@@ -809,6 +838,9 @@ def withdraw_failed(ws: Workspace, rows: list[RowOutcome], out_dir: Path) -> Non
     try:
         with session(ws) as s:
             for o in fresh:
+                v = register.by_serial(s, o.serial)
+                if v is not None and v.register_state == register.RegisterState.SHARED:
+                    o.findings.add(shared_register.void_shared(ws, o.serial, "文书未生成，撤回登记"))
                 register.withdraw(s, o.serial)
     except (OSError, DatabaseError) as e:
         why = database_finding(e).message if isinstance(e, DatabaseError) else os_reason(e)

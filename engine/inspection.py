@@ -26,6 +26,7 @@ class Inspection:
     content: str = ""
     benchmark: bool = False  # 标杆企业
     key_supervision: bool = False  # 重点监管名单
+    cross_reason: str = ""  # a 县 bureau visiting outside its county: the approved reason (engine.jurisdiction)
     # Filled by the register when the visit is recorded:
     serial: str = ""
     visit_total: int = 0  # 本年度第 N 次入企检查

@@ -21,9 +21,10 @@ from .cells import is_blank as _blank
 from .cells import parse_date, text_findings
 from .divisions import Division, find_county
 from .findings import Finding, Findings, error, exception_detail, warning
-from .forms import INSPECTION_KINDS
+from .forms import INSPECTION_KINDS, NO, YES, InspectionKind, normalize_kind
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
+from .jurisdiction import CROSS_REASONS, cross_reason_finding
 from .text import printable
 
 if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
@@ -64,7 +65,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("county", "所属县区", True, ("县区", "所属县（区）", "所属区县", "县（市、区）"), 12, "平城区"),
     Column("industry", "行业类别", True, ("行业",), 12, "煤矿"),
     Column("grade", "等级", True, ("分级", "等级/分类", "标准化等级"), 10, "B"),
-    Column("kind", "检查类别", True, ("检查类型", "检查方式"), 12, "执法检查"),
+    Column("kind", "检查类别", True, ("检查类型", "检查方式"), 12, InspectionKind.ENFORCEMENT),
     Column("basis", "检查依据", True, ("依据",), 30, "《大同市应急管理局2025年度安全生产监督检查计划》"),
     Column("joint_units", "联合单位", False, (), 20, ""),
     Column("start", "开始日期", True, ("检查开始日期", "开始时间"), 12, date(2025, 3, 10)),
@@ -73,10 +74,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("members", "成员", False, ("检查组成员", "组员"), 20, "李明、王芳"),
     Column("experts", "专家", False, ("随行专家",), 14, "赵强"),
     Column("content", "检查内容", False, ("内容", "重点检查内容"), 30, "通风、瓦斯防治、机电运输"),
-    Column("benchmark", "标杆企业", False, (), 10, "否"),
-    Column("key_supervision", "重点监管", False, ("重点监管名单",), 10, "否"),
+    Column("benchmark", "标杆企业", False, (), 10, NO),
+    Column("key_supervision", "重点监管", False, ("重点监管名单",), 10, NO),
     # The date printed on the 通知书 and 公示 (落款日期); blank: the --issue-date of the run, else today.
     Column("issue_date", "发文日期", False, ("落款日期", "签发日期", "通知书日期", "印发日期"), 12, date(2025, 3, 7)),
+    # A 县 bureau's visit to an enterprise of another county: the approved reason (engine.jurisdiction).
+    Column("cross_reason", "跨县区事由", False, ("跨区检查事由", "异地检查事由"), 14, ""),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 # Longest text each field may hold (characters): the longest real values with room to spare, and
@@ -84,9 +87,8 @@ BY_KEY = {c.key: c for c in COLUMNS}
 MAX_CHARS: dict[str, int] = {
     "enterprise": 100, "uscc": 30, "county": 30, "industry": 20, "grade": 10, "kind": 10, "basis": 120,
     "joint_units": 100, "start": 30, "end": 30, "leader": 20, "members": 120, "experts": 60, "content": 150,
-    "benchmark": 10, "key_supervision": 10, "issue_date": 30,
+    "benchmark": 10, "key_supervision": 10, "issue_date": 30, "cross_reason": 20,
 }
-YES, NO = "是", "否"
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title or a note
 EXAMPLE_SHEET = "填写示例"
 
@@ -143,7 +145,7 @@ def write_template(out: Path) -> Path:
     last = 1000
     lists = {
         "industry": INDUSTRIES, "grade": ALL_GRADES, "kind": INSPECTION_KINDS,
-        "benchmark": (YES, NO), "key_supervision": (YES, NO),
+        "benchmark": (YES, NO), "key_supervision": (YES, NO), "cross_reason": CROSS_REASONS,
     }
     for key, options in lists.items():
         col = get_column_letter(_index(key))
@@ -322,7 +324,7 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
     elif industry and grade and grade not in grades_for(industry):
         f.add(error(PlanCode.GRADE_INVALID, f"{industry}的等级应为 {'/'.join(grades_for(industry))}，现为“{grade}”。", w("grade")))
 
-    kind = _text(raw.get("kind")).replace("调查核实", "调查核查")
+    kind = normalize_kind(_text(raw.get("kind")))
     if kind and kind not in INSPECTION_KINDS:
         f.add(error(PlanCode.KIND_UNKNOWN, f"检查类别“{kind}”无法识别，应为：{'、'.join(INSPECTION_KINDS)}。"
                     "（帮扶指导、调查研究、考核巡查不属于入企检查。）", w("kind")))
@@ -346,6 +348,9 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
             f.add(error(PlanCode.YESNO_INVALID, f"“{BY_KEY[key].header}”只能填“是”或“否”，现为“{t}”。", w(key)))
         flags[key] = t == YES
 
+    cross = _text(raw.get("cross_reason"))
+    f.add(cross_reason_finding(cross, w("cross_reason")))
+
     if not f.ok or county is None or start is None or end is None:
         return PlanRow(row, None, f)
     insp = Inspection(
@@ -353,7 +358,7 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
         industry=industry, grade=grade, kind=kind, basis=_text(raw["basis"]), start=start, end=end,
         leader=_text(raw["leader"]), members=split_names(raw.get("members")), experts=split_names(raw.get("experts")),
         joint_units=_text(raw.get("joint_units")), content=_text(raw.get("content")),
-        benchmark=flags["benchmark"], key_supervision=flags["key_supervision"], issue_date=issue,
+        benchmark=flags["benchmark"], key_supervision=flags["key_supervision"], issue_date=issue, cross_reason=cross,
     )
     return PlanRow(row, insp, f)
 

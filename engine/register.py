@@ -11,16 +11,26 @@ because an earlier-dated visit was entered later, or an earlier one was voided.
 
 A voided visit (``voided_at`` set, see ``engine.void``) stays in the table with who and why; it
 counts toward nothing (caps, numbers, pending cards) and frees its natural key for a corrected row.
+
+Two backends, one set of rules.  The caps and the numbers are computed by ``tally_kinds`` and
+``number_by_date`` from a list of ``Tallied`` visits; a ``Book`` supplies that list for one
+enterprise-year.  ``LocalBook`` reads this workspace's ``visits`` (and ``outside_visits``, the
+visits imported from spreadsheets); ``engine.shared_register.SharedBook`` reads the province's
+shared register, where every bureau's visits are.  The workspace's own ``visits`` table stays the
+record of its own visits either way (documents, cards, voiding); ``register_state`` says which
+register numbered each one.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from types import EllipsisType
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -31,6 +41,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
     func,
     select,
     text,
@@ -39,6 +50,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .actor import current_actor
 from .caps import cap_for
+from .card_state import CardState
 from .db import Base
 from .db.migrations import LIVE_NATURAL_INDEX
 from .forms import INSPECTION_KINDS
@@ -54,6 +66,7 @@ class Visit(Base):
     __table_args__ = (
         Index(LIVE_NATURAL_INDEX, "uscc", "kind", "start", "end", unique=True,
               sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
+        Index("ix_visits_year_seq", "year", "seq"),  # migration 10: next_serial reads max(seq) off it
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -86,15 +99,22 @@ class Visit(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.now)
     actor: Mapped[str] = mapped_column(String(100), default="")
     # Card status, maintained by the inbox:
-    card_status: Mapped[str] = mapped_column(String(20), default="none")  # none / received
+    card_status: Mapped[str] = mapped_column(String(20), default=CardState.NONE)  # card_state.STORED
     card_received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     card_version: Mapped[int] = mapped_column(Integer, default=0)
     card_answers: Mapped[dict[str, str | None] | None] = mapped_column(JSON, nullable=True)
     card_flags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Who read the card that counts (migration 9): engine.readings.ReadBy, None while no card is back.
+    card_read_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
     # Voiding (migration 4): nullable, so the columns can be added to a filled table.
     voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     voided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     voided_reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # The shared register (migration 10): which register numbered it (RegisterState), what sync found,
+    # and the approved reason of a 县 bureau's visit outside its own county.
+    register_state: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    register_note: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    cross_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     @property
     def voided(self) -> bool:
@@ -106,9 +126,118 @@ class Visit(Base):
             industry=self.industry, grade=self.grade, kind=self.kind, basis=self.basis, start=self.start,
             end=self.end, leader=self.leader, members=list(self.members or []), experts=list(self.experts or []),
             joint_units=self.joint_units, content=self.content, benchmark=self.benchmark,
-            key_supervision=self.key_supervision, serial=self.serial, visit_total=self.visit_total,
+            key_supervision=self.key_supervision, cross_reason=self.cross_reason or "", serial=self.serial, visit_total=self.visit_total,
             visit_kind=self.visit_kind, issue_date=self.issue_date,
         )
+
+
+class RegisterState(StrEnum):
+    """``Visit.register_state``: which register numbered the visit (NULL: this workspace's own)."""
+
+    SHARED = "shared"  # booked in the shared register: caps and numbers over every bureau's visits
+    UNCONFIRMED = "unconfirmed"  # recorded with --offline, not yet pushed by `ruqi register sync`
+    CONFLICT = "conflict"  # pushed by sync, and over the cap there: on the 纪委 list
+
+
+class OutsideVisit(Base):
+    """A visit made outside ruqi (互联网+执法, paper), imported from a spreadsheet: it counts toward
+    the caps and the visit numbers, and nothing else (no documents, no card is due)."""
+
+    __tablename__ = "outside_visits"
+    __table_args__ = (UniqueConstraint("uscc", "kind", "start", "end", "unit", name="uq_outside_visit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    enterprise: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    unit: Mapped[str] = mapped_column(String(100))  # the bureau that made it
+    level: Mapped[str] = mapped_column(String(2))
+    source: Mapped[str] = mapped_column(String(200))  # the file it was imported from
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.now)
+    actor: Mapped[str] = mapped_column(String(100), default="")
+
+
+# ---- the counting rules (one copy, for every backend) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tallied:
+    """One live visit as the caps and the visit numbers see it."""
+
+    key: str  # the serial (an imported visit: its import key)
+    kind: str
+    start: date
+    end: date
+    order: int  # order of entry: breaks ties between visits with the same dates
+    level: str = ""  # 省 / 市 / 县 of the bureau that made it
+    bureau: str = ""  # its division code
+
+
+def tally_kinds(entries: Iterable[Tallied], before: date | None = None) -> Counter[str]:
+    """Visits per kind (optionally only those starting before a date)."""
+    return Counter(e.kind for e in entries if before is None or e.start < before)
+
+
+def number_by_date(entries: Iterable[Tallied]) -> dict[str, tuple[int, int]]:
+    """key → (本年度第N次, 第M次<kind>): the visits of one enterprise-year in date order."""
+    out: dict[str, tuple[int, int]] = {}
+    per_kind: Counter[str] = Counter()
+    for n, e in enumerate(sorted(entries, key=lambda e: (e.start, e.end, e.order)), start=1):
+        per_kind[e.kind] += 1
+        out[e.key] = (n, per_kind[e.kind])
+    return out
+
+
+NEW_ORDER = 1 << 63  # the order of entry of a visit being recorded: after every other
+
+
+class Book(Protocol):
+    """Where the caps and visit numbers are counted: this workspace, or the shared register."""
+
+    @property
+    def state(self) -> str | None:
+        """``Visit.register_state`` of a visit this book numbers."""
+
+    def hold(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """Lock these enterprise-years until the transaction ends (the last allowed visit goes once)."""
+
+    def entries(self, uscc: str, year: int) -> list[Tallied]:
+        """The live visits of one enterprise-year, every bureau's that this book knows."""
+
+    def book(self, v: Visit) -> None:
+        """Add a visit just recorded in this workspace."""
+
+
+class LocalBook:
+    """This workspace's own visits and imported outside visits (a single bureau; the demo).  Its
+    transaction already holds SQLite's write lock (``BEGIN IMMEDIATE``), so ``hold`` has nothing to add."""
+
+    def __init__(self, s: Session, state: str | None = None):
+        self.s = s
+        self._state = state
+
+    @property
+    def state(self) -> str | None:
+        return self._state
+
+    def hold(self, pairs: Iterable[tuple[str, int]]) -> None:
+        return None
+
+    def entries(self, uscc: str, year: int) -> list[Tallied]:
+        own = self.s.execute(select(Visit.serial, Visit.kind, Visit.start, Visit.end, Visit.seq)
+                             .where(Visit.uscc == uscc, Visit.year == year, live())).all()
+        outside = self.s.execute(select(OutsideVisit.key, OutsideVisit.kind, OutsideVisit.start, OutsideVisit.end,
+                                        OutsideVisit.level)
+                                 .where(OutsideVisit.uscc == uscc, OutsideVisit.year == year)).all()
+        return [*(Tallied(k, kind, a, b, seq) for k, kind, a, b, seq in own),
+                *(Tallied(k, kind, a, b, 0, level) for k, kind, a, b, level in outside)]
+
+    def book(self, v: Visit) -> None:
+        return None
 
 
 def live() -> ColumnElement[bool]:
@@ -116,43 +245,46 @@ def live() -> ColumnElement[bool]:
     return Visit.voided_at.is_(None)
 
 
+def same_visits(s: Session, insp: Inspection) -> tuple[Visit | None, Visit | None]:
+    """The live visit this plan row is (same enterprise, kind and dates), and the latest voided
+    one with the same, if recorded: one query for both."""
+    uscc, kind, start, end = insp.natural_key
+    rows = s.scalars(select(Visit).where(Visit.uscc == uscc, Visit.kind == kind, Visit.start == date.fromisoformat(start),
+                                         Visit.end == date.fromisoformat(end))).all()
+    voided = [v for v in rows if v.voided_at is not None]
+    return (next((v for v in rows if v.voided_at is None), None),
+            max(voided, key=lambda v: v.voided_at or datetime.min) if voided else None)
+
+
 def find_visit(s: Session, insp: Inspection) -> Visit | None:
     """The live visit this plan row is (same enterprise, kind and dates), if recorded."""
-    uscc, kind, start, end = insp.natural_key
-    return s.scalar(
-        select(Visit).where(
-            Visit.uscc == uscc, Visit.kind == kind, Visit.start == date.fromisoformat(start),
-            Visit.end == date.fromisoformat(end), live(),
-        )
-    )
+    return same_visits(s, insp)[0]
 
 
 def find_voided(s: Session, insp: Inspection) -> Visit | None:
     """The latest voided visit with this plan row's enterprise, kind and dates, if any."""
-    uscc, kind, start, end = insp.natural_key
-    return s.scalar(
-        select(Visit).where(
-            Visit.uscc == uscc, Visit.kind == kind, Visit.start == date.fromisoformat(start),
-            Visit.end == date.fromisoformat(end), Visit.voided_at.is_not(None),
-        ).order_by(Visit.voided_at.desc()).limit(1)
-    )
+    return same_visits(s, insp)[1]
 
 
 def by_serial(s: Session, serial: str) -> Visit | None:
     return s.scalar(select(Visit).where(Visit.serial == serial))
 
 
-def counts(s: Session, uscc: str, year: int, before: date | None = None) -> Counter[str]:
-    """Live visits per kind recorded for one enterprise in one year (optionally only those starting earlier)."""
-    q = select(Visit.kind, func.count()).where(Visit.uscc == uscc, Visit.year == year, live())
-    if before is not None:
-        q = q.where(Visit.start < before)
-    return Counter({k: n for k, n in s.execute(q.group_by(Visit.kind)).all()})
+def counts(s: Session, uscc: str, year: int, before: date | None = None, book: Book | None = None) -> Counter[str]:
+    """Live visits per kind of one enterprise in one year (optionally only those starting earlier),
+    as ``book`` knows them (default: this workspace's)."""
+    return tally_kinds((book or LocalBook(s)).entries(uscc, year), before)
 
 
 def next_serial(s: Session, division_code: str, year: int) -> Serial:
-    last = s.scalar(select(func.max(Visit.seq)).where(Visit.year == year))  # voided visits keep their serial
-    return Serial(division_code, year, max(last or 0, _filed_floor(s, year)) + 1)
+    """The next serial of the year.  Read once per transaction, then counted on: the transaction
+    holds the write lock, so no other process takes a number meanwhile."""
+    taken = s.info.setdefault("ruqi_last_seq", {})
+    if year not in taken:
+        last = s.scalar(select(func.max(Visit.seq)).where(Visit.year == year))  # voided visits keep their serial
+        taken[year] = max(last or 0, _filed_floor(s, year))
+    taken[year] += 1
+    return Serial(division_code, year, taken[year])
 
 
 def _filed_floor(s: Session, year: int) -> int:
@@ -169,7 +301,7 @@ def _filed_floor(s: Session, year: int) -> int:
 
 
 # The card columns are derived from the returned cards (engine.inbox.cards.refresh_visit).
-_DERIVED = ("card_status", "card_received_at", "card_version", "card_answers", "card_flags")
+_DERIVED = ("card_status", "card_received_at", "card_version", "card_answers", "card_flags", "card_read_by")
 
 
 def visit_snapshot(v: Visit) -> dict[str, Any]:
@@ -188,6 +320,7 @@ def restore_visit(s: Session, snap: dict[str, Any]) -> Visit | None:
     """Insert a visit from its snapshot unless its serial is already registered."""
     if by_serial(s, snap.get("serial", "")) is not None:
         return None
+    s.info.pop("ruqi_last_seq", None)  # a restored visit may carry a higher number
     values: dict[str, Any] = {}
     for col in Visit.__table__.columns:
         if col.name not in snap:
@@ -208,16 +341,10 @@ def _date_order(v: Visit) -> tuple[date, date, int]:
     return (v.start, v.end, v.seq)
 
 
-def numbers_by_date(s: Session, uscc: str, year: int) -> dict[str, tuple[int, int]]:
-    """serial → (本年度第N次, 第M次<kind>) of every live visit of one enterprise in one year, by date."""
-    visits = sorted(s.scalars(select(Visit).where(Visit.uscc == uscc, Visit.year == year, live())).all(),
-                    key=_date_order)
-    out: dict[str, tuple[int, int]] = {}
-    per_kind: Counter[str] = Counter()
-    for n, v in enumerate(visits, start=1):
-        per_kind[v.kind] += 1
-        out[v.serial] = (n, per_kind[v.kind])
-    return out
+def numbers_by_date(s: Session, uscc: str, year: int, book: Book | None = None) -> dict[str, tuple[int, int]]:
+    """serial → (本年度第N次, 第M次<kind>) of every live visit of one enterprise in one year, by date,
+    over every visit ``book`` knows (default: this workspace's)."""
+    return number_by_date((book or LocalBook(s)).entries(uscc, year))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,13 +377,19 @@ class Stale:
                 "entered_later": [s for s, _ in self.entered_later], "voided": [s for s, _ in self.voided]}
 
 
-def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | None = None) -> list[Stale]:
-    """Live visits of one enterprise and year whose printed numbers differ from the numbers by date."""
-    now = numbers_by_date(s, uscc, year)
+def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | None = None,
+                  book: Book | None = None) -> list[Stale]:
+    """Live visits of one enterprise and year whose printed numbers differ from the numbers by date.
+
+    Only visits ``book`` numbered are judged: a card numbered over the shared register is not
+    wrong because this workspace alone counts fewer visits."""
+    book = book or LocalBook(s)
+    now = numbers_by_date(s, uscc, year, book)
     every = s.scalars(select(Visit).where(Visit.uscc == uscc, Visit.year == year)).all()
     out = []
     for v in sorted((v for v in every if not v.voided), key=_date_order):
-        if (serials is not None and v.serial not in serials) or (v.visit_total, v.visit_kind) == now[v.serial]:
+        if (serials is not None and v.serial not in serials) or v.serial not in now \
+                or _numbered_elsewhere(v, book) or (v.visit_total, v.visit_kind) == now[v.serial]:
             continue
         earlier = [o for o in every if o is not v and _date_order(o) < _date_order(v)]
         later = tuple((o.serial, o.start) for o in earlier if not o.voided and o.seq > v.seq)
@@ -267,16 +400,26 @@ def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | Non
     return out
 
 
-def renumber_unprinted(s: Session, serials: Collection[str]) -> None:
+def _numbered_elsewhere(v: Visit, book: Book) -> bool:
+    """Whether ``v`` was numbered by another register than ``book`` (shared vs this workspace's)."""
+    shared = v.register_state in (RegisterState.SHARED, RegisterState.CONFLICT)
+    return shared != (book.state == RegisterState.SHARED)
+
+
+def renumber_unprinted(s: Session, serials: Collection[str], book: Book | None = None) -> dict[str, Visit]:
     """Number these visits by date again: they were recorded in this run and nothing is printed yet,
-    so a plan whose rows are not in date order still prints the right numbers on every card."""
-    visits = s.scalars(select(Visit).where(Visit.serial.in_(list(serials)))).all()
-    for uscc, year in {(v.uscc, v.year) for v in visits}:
-        now = numbers_by_date(s, uscc, year)
-        for v in visits:
-            if (v.uscc, v.year) == (uscc, year):
-                v.visit_total, v.visit_kind = now[v.serial]
+    so a plan whose rows are not in date order still prints the right numbers on every card.
+    Returns the visits by serial."""
+    visits = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(list(serials)))).all()}
+    groups: dict[tuple[str, int], list[Visit]] = {}
+    for v in visits.values():
+        groups.setdefault((v.uscc, v.year), []).append(v)
+    for (uscc, year), vs in groups.items():
+        now = numbers_by_date(s, uscc, year, book)
+        for v in vs:
+            v.visit_total, v.visit_kind = now[v.serial]
     s.flush()
+    return visits
 
 
 def withdraw(s: Session, serial: str) -> bool:
@@ -307,33 +450,46 @@ def record(
     over_cap: bool = False,
     override_reason: str = "",
     issue_date: date | None = None,
+    book: Book | None = None,
+    existing: Visit | None | EllipsisType = ...,
 ) -> Recorded:
     """Record a visit (or find it again) and fill ``insp.serial`` and its visit numbers.
 
-    A new visit is numbered by date among the enterprise's live visits of the year; printed cards
-    of later-dated visits that this one shifts are returned in ``Recorded.stale``.
+    A new visit is numbered by date among the enterprise's live visits of the year that ``book``
+    knows (default: this workspace's), and booked there; printed cards of this workspace's
+    later-dated visits that it shifts are returned in ``Recorded.stale``.  ``existing``: the
+    live visit of this row as the caller already looked it up (default: looked up here).
     """
-    existing = find_visit(s, insp)
+    book = book or LocalBook(s)
+    if existing is ...:
+        existing = find_visit(s, insp)
     stale: list[Stale] = []
     if existing is not None:
         v, created = existing, False
     else:
         serial = next_serial(s, division_code, insp.year)
-        before = {st.serial for st in stale_numbers(s, insp.uscc, insp.year)}
+        entries = book.entries(insp.uscc, insp.year)
+        # Only a visit dated after this one can have its printed numbers shifted by it.
+        shifts = any((e.start, e.end) >= (insp.start, insp.end) for e in entries)
+        before = {st.serial for st in stale_numbers(s, insp.uscc, insp.year, book=book)} if shifts else set()
         v = Visit(
             serial=str(serial), year=insp.year, seq=serial.seq, enterprise=insp.enterprise, uscc=insp.uscc,
             county=insp.county, county_code=insp.county_code, industry=insp.industry, grade=insp.grade,
             kind=insp.kind, basis=insp.basis, joint_units=insp.joint_units, start=insp.start, end=insp.end,
             leader=insp.leader, members=list(insp.members), experts=list(insp.experts), content=insp.content,
             benchmark=insp.benchmark, key_supervision=insp.key_supervision,
-            visit_total=0, visit_kind=0, issue_date=issue_date or insp.issue_date or date.today(), batch=batch,
+            issue_date=issue_date or insp.issue_date or date.today(), batch=batch,
             over_cap=over_cap, override_reason=override_reason, actor=current_actor(actor),
+            register_state=book.state, cross_reason=insp.cross_reason or None,
         )
+        # Entered last: after every visit recorded so far that has the same dates.
+        v.visit_total, v.visit_kind = number_by_date([*entries, Tallied(v.serial, v.kind, v.start, v.end, NEW_ORDER)])[
+            v.serial]
         s.add(v)
         s.flush()
-        v.visit_total, v.visit_kind = numbers_by_date(s, insp.uscc, insp.year)[v.serial]
-        s.flush()
-        stale = [st for st in stale_numbers(s, insp.uscc, insp.year) if st.serial not in before]
+        book.book(v)
+        stale = [st for st in stale_numbers(s, insp.uscc, insp.year, book=book)
+                 if st.serial not in before] if shifts else []
         created = True
     insp.serial, insp.visit_total, insp.visit_kind, insp.issue_date = (
         v.serial, v.visit_total, v.visit_kind, v.issue_date,
@@ -394,7 +550,7 @@ def summary(s: Session, year: int) -> list[EnterpriseSummary]:
     return out
 
 
-SUMMARY_KINDS = ("执法检查", "督导检查", "调查核查")
+SUMMARY_KINDS = INSPECTION_KINDS
 
 
 def write_summary_xlsx(rows: list[EnterpriseSummary], out: Path, year: int) -> Path:

@@ -14,6 +14,8 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .forms import NO, YES
+
 if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
     pass
 
@@ -54,9 +56,9 @@ def _answer_cells(xml: str, answers: dict[int, str], style: str, mark: str) -> s
         if a == "both":
             return f"{mark}是{sp}{mark}否"
         if style == "tick":
-            return f"{mark}是{sp}□否" if a == "是" else f"□是{sp}{mark}否"
+            return f"{mark}是{sp}□否" if a == YES else f"□是{sp}{mark}否"
         if style == "delete":
-            return "□是" if a == "是" else "□否"
+            return f"□{YES}" if a == YES else f"□{NO}"
         return a  # typed
 
     return pattern.sub(repl, xml)
@@ -89,7 +91,7 @@ def tick_pdf(src: Path, dst: Path, answers: dict[int, str], contacts: dict[str, 
 
     reader = PdfReader(str(src))
     writer = PdfWriter(clone_from=reader)
-    wanted = {f"q{q}_{'yes' if a == '是' else 'no'}" for q, a in answers.items() if a in ("是", "否")}
+    wanted = {f"q{q}_{'yes' if a == YES else 'no'}" for q, a in answers.items() if a in (YES, NO)}
     wanted |= {f"q{q}_{o}" for q, a in answers.items() if a == "both" for o in ("yes", "no")}
     for page in writer.pages:
         for annot_ref in page.get("/Annots", []) or []:

@@ -20,7 +20,8 @@ from .archive import Action, log_action
 from .archive.models import ItemRecord
 from .db import session
 from .findings import Findings, error
-from .register import Stale, by_serial, stale_numbers
+from .register import RegisterState, Stale, by_serial, stale_numbers
+from .shared_register import void_shared
 from .workspace import Workspace
 
 VOID_ACTION = Action.VOID  # the audit log's action name
@@ -88,4 +89,7 @@ def void_visit(ws: Workspace, serial: str, reason: str, *, actor: str | None = N
             "reason": reason, "enterprise": v.enterprise, "uscc": v.uscc, "kind": v.kind,
             "start": v.start.isoformat(), "end": v.end.isoformat(), "documents": out.documents,
             "renumbered": [st.serial for st in out.stale]})
+        shared = v.register_state in (RegisterState.SHARED, RegisterState.CONFLICT)
+    if shared:  # the shared register stops counting it too (or `ruqi register sync` does, later)
+        out.findings.add(void_shared(ws, out.serial, reason))
     return out

@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from typing import Any
 
 from .divisions import COUNTIES
 from .findings import Finding, RuqiError, error, os_reason
-from .forms.definitions import FORMS
+from .forms.definitions import FORMS, FormKey
+from .forms.types import FormType
 
 CONFIG_NAME = "ruqi.toml"
 KEY_NAME = "ruqi.key"
@@ -33,13 +35,13 @@ RETENTION_CHOICES = ("Y", "D30", "D10")
 
 # 保管期限 per form type (DA/T 22: Y 永久, D30, D10); overridable in [archive.retention].
 DEFAULT_RETENTION = {
-    "notice": "D30",
-    "notice_board": "D30",
-    "card_generated": "D30",
-    "card_returned": "D30",
-    "stats_table": "D10",
-    "stats_report": "D30",
-    "review_export": "D30",
+    FormType.NOTICE: "D30",
+    FormType.NOTICE_BOARD: "D30",
+    FormType.CARD_GENERATED: "D30",
+    FormType.CARD_RETURNED: "D30",
+    FormType.STATS_TABLE: "D10",
+    FormType.STATS_REPORT: "D30",
+    FormType.REVIEW_EXPORT: "D30",
 }
 
 
@@ -92,6 +94,8 @@ class Table:
     # An array of tables ([[mail]] …): each element is checked against ``keys`` and its values are
     # kept as ``"<path>.1"``, ``"<path>.2"`` …
     repeated: bool = False
+    # A table that may be left out altogether (its required keys are required only when it is there).
+    optional: bool = False
 
 
 MAX_TEXT_CHARS = 120
@@ -100,7 +104,7 @@ MAX_CARD_LINES = 2  # the card must stay one page
 
 def _text_lines(form_key: str) -> Callable[[Any], tuple[Any, str | None]]:
     """``[texts] <form> = ["…", …]``: the clerk's own lines that both the Word and the PDF version print."""
-    most = MAX_CARD_LINES if form_key == "card" else None
+    most = MAX_CARD_LINES if form_key == FormKey.CARD else None
 
     def check(lines: Any) -> tuple[Any, str | None]:
         bad = [x for x in lines if not isinstance(x, str) or "\n" in x or len(x) > MAX_TEXT_CHARS]
@@ -123,6 +127,22 @@ def _no_password(value: Any) -> tuple[Any, str | None]:
     return None, ("邮箱密码不能写在 ruqi.toml 中。请把密码单独存入工作目录中的一个文件（只允许本人读取：chmod 600），"
                   "用 password_file 指定；或设置环境变量 RUQI_MAIL_PASSWORD。")
 
+
+def _no_register_password(value: Any) -> tuple[Any, str | None]:
+    return None, ("共享台账的密码不能写在 ruqi.toml 中。请把密码单独存入工作目录中的一个文件（只允许本人读取：chmod 600），"
+                  "用 password_file 指定；或设置环境变量 RUQI_REGISTER_PASSWORD。")
+
+
+REGISTER_URL = r"postgresql://[A-Za-z0-9_.-]+@[^\s/@:]*(:\d{1,5})?/[A-Za-z0-9_.-]+(\?[^\s@]*)?"
+REGISTER_KEYS = {
+    "url": Key(str, "", "共享台账的地址（管理员运行 ruqi register add-bureau 时打印）", required=True,
+               pattern=REGISTER_URL, pattern_zh="postgresql://本局账号@服务器地址:端口/数据库名（不含密码）",
+               example='"postgresql://ruqi_register_140213@10.14.2.5:5432/ruqi_register"'),
+    "password_file": Key(str, "", "共享台账密码文件（工作目录中的文件名，权限 600；空：用环境变量 RUQI_REGISTER_PASSWORD）",
+                         example='"register.pass"'),
+    "password": Key(str, "", "密码", check=_no_register_password),
+    "connect_timeout": Key(int, 5, "连接共享台账最多等待几秒", minimum=1, maximum=120, example="5"),
+}
 
 SECURITY = ("tls", "starttls", "none")
 # [[mail]]: one table per mailbox of the bureau (engine.mail.config turns them into MailAccount).
@@ -188,6 +208,8 @@ SCHEMA: dict[str, Table] = {
         for k, f in FORMS.items()
     }, "文书上另加的文字"),
     "mail": Table(MAIL_KEYS, "邮箱（[[mail]]，每个邮箱一段）", repeated=True),
+    # Only when present: without [register] the workspace counts its own visits (engine.register).
+    "register": Table(REGISTER_KEYS, "全省（市）共享入企检查台账", optional=True),
 }
 
 _KIND_ZH = {list: "用方括号括起的一组文字，如 [\"值班电话：0352-1234567\"]",
@@ -230,7 +252,7 @@ def check_config(data: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[
     found: list[Finding] = []
     _check_table("", data, values, found)
     for path, table in SCHEMA.items():
-        if table.names is None and not table.repeated and path not in values:
+        if table.names is None and not table.repeated and not table.optional and path not in values:
             values[path] = _check_values(path, table.keys, {}, found)
     return values, found
 
@@ -379,6 +401,15 @@ class Limits:
     stable_seconds: float = 2.0  # `ruqi watch`: a file must stay unchanged this long
 
 
+@dataclass(frozen=True, slots=True)
+class RegisterLink:
+    """``[register]``: where the shared register is and how this bureau proves who it is."""
+
+    url: str  # postgresql://role@host:port/db, never with a password
+    password_file: str = ""  # relative to the workspace, owner-only; "": RUQI_REGISTER_PASSWORD
+    connect_timeout: int = 5
+
+
 @dataclass(slots=True)
 class Config:
     name: str  # 大同市应急管理局
@@ -395,6 +426,7 @@ class Config:
     late_days: int = 3
     texts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # form key -> the clerk's extra lines
     mail: list[dict[str, Any]] = field(default_factory=list)  # the [[mail]] tables, checked (engine.mail.config)
+    register: RegisterLink | None = None  # [register]: the shared register; None: this workspace's own
 
     def contacts_for(self, county: str) -> Contacts:
         """The 县-level contacts printed on a card for an enterprise in ``county``: that county's own
@@ -432,6 +464,8 @@ class Config:
             late_days=v["inbox"]["late_days"],
             texts={k: tuple(lines) for k, lines in v["texts"].items() if lines},
             mail=[v[f"mail.{i}"] for i in range(1, len(v) + 1) if f"mail.{i}" in v],
+            register=RegisterLink(v["register"]["url"], v["register"]["password_file"],
+                                  v["register"]["connect_timeout"]) if "register" in v else None,
         )
 
 
@@ -533,6 +567,39 @@ class Workspace:
             except OSError as e:
                 raise RuqiError(error(ConfigCode.NOT_WRITABLE, f"无法建立文件夹“{d}”：{os_reason(e)}。", str(d))) from e
         return ws
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A password read from a workspace file: ``value``, or ``problem`` (Chinese) when it cannot be used."""
+
+    value: str | None
+    problem: str = ""
+    too_open: bool = False  # the file is readable by others: refused
+
+
+def read_secret_file(root: Path, name: str) -> Secret:
+    """A password kept in a workspace file (``password_file`` of [[mail]] and [register]).  The
+    file must be inside the workspace and readable by its owner only (chmod 600)."""
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        return Secret(None, f"password_file 应是工作目录中的文件名（如 \"register.pass\"），现为“{name}”。")
+    path = root / rel
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return Secret(None, f"找不到密码文件 {path}。")
+    except OSError as e:
+        return Secret(None, f"无法读取密码文件 {path}：{os_reason(e)}。")
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return Secret(None, f"密码文件 {path} 其他用户也能读取（权限 {stat.filemode(st.st_mode)}）。"
+                            f"请运行 chmod 600 {path} 后重试。", too_open=True)
+    try:
+        return Secret(path.read_text(encoding="utf-8").strip("\r\n"))
+    except OSError as e:
+        return Secret(None, f"无法读取密码文件 {path}：{os_reason(e)}。")
+    except UnicodeDecodeError:
+        return Secret(None, f"无法读取密码文件 {path}：不是 UTF-8 文本。")
 
 
 def folder_problem(folder: Path) -> str | None:

@@ -230,7 +230,7 @@ def file_month(ws: Workspace, p: Planted) -> Filed:
         put(serial, ent, uscc, county, year, "card_returned", got.date(), received_at=got, flags=flags, extra=extra)
     when = datetime(2025, 6, 20, 9, 30)
     row = file_item(ws, small_pdf("orphan"), ItemMeta(
-        form_type="other", title="未知单位入企检查监督反馈卡（回收）", responsible="未知单位", date=when.date(), year=2025,
+        form_type="other", title="未知单位入企检查监督反馈卡（交回）", responsible="未知单位", date=when.date(), year=2025,
         original_name="反馈卡.pdf", flags=["SUSPECT"], received_at=when,
         extra={"serial_read": "140200-2025-9999", "enterprise_read": "=HYPERLINK(\"http://evil\")某公司",
                "codes": ["QR_SIGNATURE_INVALID", "SERIAL_UNKNOWN"]}), actor="clerk")

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from engine.accounts import add_user
-from engine.web import create_app
+from engine.web.app import create_app
 from engine.web.security import RateLimiter
 from engine.workspace import Workspace
 
@@ -123,6 +123,7 @@ class Client:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
 
     def request(self, method: str, path: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+        path = urllib.parse.quote(path, safe="/?=&%:;,+-._~")  # a browser percent-encodes 阳高县 too
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers or {})
         try:
             with self.opener.open(req, timeout=60) as r:
@@ -184,7 +185,9 @@ def browser() -> Any:
                                            "download.prompt_for_download": False,
                                            "plugins.always_open_pdf_externally": False})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_window_size(1366, 768)
+    # The page itself 1366×768, as an office screen shows it (the window size would include the frame).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})
     return driver
 
 

@@ -91,7 +91,7 @@ def test_fonds_org_and_retention_come_from_config_or_override(tmp_path: Path) ->
 def test_a_second_returned_card_is_version_2_and_supersedes_the_first(ws: Workspace) -> None:
     v1 = file_item(ws, unique_pdf(1), card_meta())
     v2 = file_item(ws, unique_pdf(2), card_meta(flags=["late"]))
-    assert (v2.version, v2.supersedes, Path(v2.rel_path).name) == (2, v1.id, "入企检查监督反馈卡（回收）v2.pdf")
+    assert (v2.version, v2.supersedes, Path(v2.rel_path).name) == (2, v1.id, "入企检查监督反馈卡（交回）v2.pdf")
     assert latest_item(ws, "140200-2025-0001", "card_returned") == v2
     assert [r.id for r in search(ws, serial="140200-2025-0001", latest_only=True)] == [v2.id]
     assert [r.id for r in items_for_serial(ws, "140200-2025-0001")] == [v1.id, v2.id]

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
 
 import pytest
 from _archive_fixtures import card_meta, file_many, pdf_bytes, unique_pdf
+from _pg_server import pg_bindir, pg_cluster
 
 from engine.archive import audit_log, file_item, log_action, search, verify
 from engine.workspace import Workspace, init
@@ -22,37 +20,12 @@ from engine.workspace import Workspace, init
 psycopg = pytest.importorskip("psycopg")
 
 
-def _bindir() -> Path | None:
-    pg_config = shutil.which("pg_config")
-    candidates = [Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())] \
-        if pg_config else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    return next((d for d in candidates if (d / "initdb").exists() and (d / "pg_ctl").exists()), None)
-
-
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[tuple[str, int]]:
-    bindir = _bindir()
-    if bindir is None:
+    if pg_bindir() is None:
         pytest.skip("PostgreSQL server binaries not installed")
-    root = Path(tempfile.mkdtemp(prefix="ruqi-pg-"))
-    root.chmod(0o755)
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", 54000 + os.getpid() % 1000
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "ruqi", "--no-sync"],
-                   check=True, capture_output=True)
-    opts = f"-k {root} -p {port} -c listen_addresses='' -c fsync=off"
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w",
-                    "start"], check=True, capture_output=True)
-    try:
-        yield str(root), port
-    finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with pg_cluster() as server:
+        yield server
 
 
 _dbs = count()

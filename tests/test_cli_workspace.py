@@ -11,8 +11,9 @@ from _plan_fixtures import GOOD, _plan
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from engine.accounts import authenticate
 from engine.cli import app, common
-from engine.demo import run_demo
+from engine.demo import DEMO_PASSWORD, DEMO_USERS, run_demo
 from engine.workspace import Workspace
 
 runner = CliRunner()
@@ -68,7 +69,15 @@ def test_demo_runs_the_whole_job(tmp_path: Path, capsys, monkeypatch) -> None:  
     assert run_demo(tmp_path / "demo", common.console) == 0
     text = capsys.readouterr().out
     for expected in ("共 40 行：已生成 40", "有错误 6", "已在台账中的检查：40 / 40", "已归档 32 件，已退回 1 件",
-                     "未报送：云州区、广灵县", "反馈“是”的检查 2", "超次数未生成", "超次数检查（经批准） 1", "四性检测：全部通过；错误 0 项"):
+                     "未报送：云州区、广灵县", "反馈“是”的检查 3", "超次数未生成", "超次数检查（经批准） 1", "四性检测：全部通过；错误 0 项",
+                     # 5b: paper cards; the phone photo's rows the machine left open are recorded by a person
+                     "扫描件-", "IMG_20250612_093115.jpg", "待核对的反馈卡", "十题答案已齐：否是否否否否否否否否",
+                     "第2题回答“是”，已列入纪委审查清单"):
         assert expected in text, expected
     bag = tmp_path / "demo" / "outbox" / "纪委审查包"
     assert (bag / "bagit.txt").is_file() and (bag / "data" / "index.xlsx").is_file()
+    # The web site: its address and a demo login that works.
+    assert "网页地址：http://127.0.0.1:8000/" in text and f"密码均为 {DEMO_PASSWORD}" in text
+    demo_ws = Workspace.open(tmp_path / "demo")
+    for name, role in DEMO_USERS.items():
+        assert name in text and (user := authenticate(demo_ws, name, DEMO_PASSWORD)) and user.role is role

@@ -176,7 +176,7 @@ def test_bag_holds_the_cards_exactly_as_returned_and_generated(month, tmp_path: 
         e = res.review.entry(sn)
         folder = f"originals/{sanitize(f'{sn}_{e.enterprise}')}"
         names = sorted(x.removeprefix(folder + "/") for x in res.payload if x.startswith(folder + "/"))
-        returned = [n for n in names if n.startswith("入企检查监督反馈卡（回收）")]
+        returned = [n for n in names if n.startswith("入企检查监督反馈卡（交回）")]
         assert [n for n in names if n not in returned] == sorted(
             ["入企检查活动通知书.pdf", "入企检查监督公示.pdf", "入企检查监督反馈卡（空白）.pdf"])
         assert [sha(f"{folder}/{n}") for n in returned] == ([dropped[sn]] if sn in dropped else [])

@@ -55,9 +55,9 @@ def test_workbook_has_every_section_and_keeps_outside_text_inert(month, tmp_path
     ws, p, f = month
     r = build_review(ws, *JUNE, today=TODAY)
     wb = load_workbook(write_xlsx(r, tmp_path / "审查清单.xlsx"))
-    assert wb.sheetnames == ["概况", "反馈“是”", "反馈卡未交回、逾期或提前交回", "超次数检查", "可疑反馈卡", "无可核验二维码的反馈卡",
-                             "检查次数与台账不符",
-                             "已作废的检查", "按县区统计", "按检查人员统计"]
+    assert wb.sheetnames == ["概况", "反馈“是”", "反馈卡未交回、逾期或提前交回", "反馈卡答案的人工更正", "超次数检查", "可疑反馈卡",
+                             "无可核验二维码的反馈卡", "检查次数与台账不符",
+                             "已作废的检查", "反馈卡识读方式", "按县区统计", "按检查人员统计"]
     assert _column(wb["反馈“是”"], "检查编号") == [v.entry.serial for v in r.violations]
     assert _column(wb["反馈“是”"], "回答“是”的题号") == ["、".join(map(str, v.questions)) or None for v in r.violations]
     assert sorted(_column(wb["反馈卡未交回、逾期或提前交回"], "检查编号")) == sorted(p.overdue + p.late + p.missing)

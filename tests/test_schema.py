@@ -14,6 +14,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 import engine.accounts
 import engine.archive.models
 import engine.provenance
+import engine.readings
 import engine.register
 import engine.stats.submissions  # noqa: F401  (each maps its tables on Base)
 from engine import workspace

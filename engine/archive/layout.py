@@ -1,7 +1,7 @@
 """Where an item lives under ``archive/``: a tree a clerk can browse in a file manager.
 
     archive/2025/平城区/140200-2025-0001_大同市示例煤业有限公司/入企检查活动通知书.pdf
-    archive/2025/平城区/140200-2025-0001_大同市示例煤业有限公司/入企检查监督反馈卡（回收）v2.pdf
+    archive/2025/平城区/140200-2025-0001_大同市示例煤业有限公司/入企检查监督反馈卡（交回）v2.pdf
     archive/2025/统计报表/云州区/2025年3月统计表.xlsx
 
 Every path segment is sanitised: no separators, ``..``, control characters, characters Windows
@@ -15,23 +15,12 @@ import re
 import unicodedata
 from pathlib import PurePosixPath
 
+from ..forms.types import FormType
+
 # Chinese label per form type, used as the file name ("what the file is").
-LABELS: dict[str, str] = {
-    "notice": "入企检查活动通知书",
-    "notice_board": "入企检查监督公示",
-    "card_generated": "入企检查监督反馈卡（空白）",
-    "card_returned": "入企检查监督反馈卡（回收）",
-    "stats_blank": "统计表（下发）",
-    "stats_table": "统计表",
-    "stats_report": "统计报告",
-    "plan": "检查计划",
-    "review_export": "审查导出",
-    "other": "其他文件",
-}
-# Form types filed per inspection (under the enterprise's folder) need these fields.
-PER_INSPECTION = ("notice", "notice_board", "card_generated", "card_returned")
-_GROUP_DIRS = {"stats_blank": "统计报表", "stats_table": "统计报表", "stats_report": "统计报表",
-               "plan": "检查计划", "review_export": "审查导出"}
+LABELS: dict[str, str] = {t: t.zh for t in FormType}
+_GROUP_DIRS = {FormType.STATS_BLANK: "统计报表", FormType.STATS_TABLE: "统计报表", FormType.STATS_REPORT: "统计报表",
+               FormType.PLAN: FormType.PLAN.zh, FormType.REVIEW_EXPORT: FormType.REVIEW_EXPORT.zh}
 _BAD = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_SEGMENT_BYTES = 180  # below the 255-byte limit of ext4/NTFS, leaving room for " v12.xlsx"
@@ -60,6 +49,7 @@ def folder(form_type: str, year: int, serial: str, enterprise: str, county: str)
 
 def file_name(form_type: str, title: str, serial: str, version: int, fmt: str) -> str:
     """Per-inspection forms are named by their form; the rest by their 题名."""
-    stem = LABELS.get(form_type, "其他文件") if serial else sanitize(title, LABELS.get(form_type, "其他文件"))
+    other = FormType.OTHER.zh
+    stem = LABELS.get(form_type, other) if serial else sanitize(title, LABELS.get(form_type, other))
     suffix = f"v{version}" if version > 1 else ""
     return f"{sanitize(stem)}{suffix}.{fmt}"

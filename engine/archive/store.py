@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ..actor import current_actor
 from ..db import session as db_session
 from ..findings import RuqiError, error
+from ..forms import PER_INSPECTION
 from ..workspace import Workspace
 from . import audit, formats, layout
 from .files import finalize, finalize_on_commit, fsync_all, write_temp
@@ -258,7 +259,7 @@ def _check(ws: Workspace, data: bytes, meta: ItemMeta) -> str:
     if meta.form_type not in layout.LABELS:
         raise fail(StoreCode.FORM_TYPE_UNKNOWN, f"未知的文种“{meta.form_type}”，可用：{'、'.join(layout.LABELS)}")
     need = {"题名": meta.title, "责任者": meta.responsible, "日期": meta.date}
-    if meta.form_type in layout.PER_INSPECTION:
+    if meta.form_type in PER_INSPECTION:
         need |= {"检查编号": meta.serial, "企业名称": meta.enterprise, "统一社会信用代码": meta.uscc, "所属县区": meta.county}
     missing = [k for k, v in need.items() if not v]
     if missing:

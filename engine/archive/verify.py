@@ -45,8 +45,9 @@ from sqlalchemy import Row, select
 
 from ..db import session
 from ..findings import Finding, Findings, Severity, error, os_reason, warning
+from ..forms import GENERATED_FORMS, PER_INSPECTION, FormType
 from ..workspace import Workspace
-from . import audit, formats, journal, layout
+from . import audit, formats, journal
 from .audit import AuditCode
 from .files import TMP_PREFIX
 from .models import AuditRecord, ItemRecord
@@ -56,7 +57,7 @@ from .store import FIELD_LABELS, snapshot
 _LITTER_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}  # compared in lower case, as Windows does
 _DB_SUFFIXES = ("", "-wal", "-shm", "-journal")
 DEFAULT_SAMPLE = 20  # files parsed per run without --deep
-_GENERATED = {"notice", "notice_board", "card_generated", "stats_report"}
+_GENERATED = {*GENERATED_FORMS, FormType.STATS_REPORT}
 
 
 class Check(StrEnum):
@@ -195,7 +196,7 @@ def _check_row(r: Row, by_seq: dict[int, Row]) -> Iterator[Finding]:
         yield from _compare_with_entry(r, entry, w)
     missing = [label for label, v in (("题名", r.title), ("责任者", r.responsible), ("日期", r.doc_date),
                                       ("保管期限", r.retention), ("文种", r.form_type)) if not v]
-    if r.form_type in layout.PER_INSPECTION:
+    if r.form_type in PER_INSPECTION:
         missing += [label for label, v in (("检查编号", r.serial), ("企业名称", r.enterprise),
                                            ("统一社会信用代码", r.uscc), ("所属县区", r.county)) if not v]
     if missing:
@@ -385,5 +386,6 @@ def verify_and_record(ws: Workspace, *, deep: bool = False, sample: int = DEFAUL
         audit.log_action(ws, audit.Action.VERIFY, "archive", actor=actor, details={
             "ok": rep.ok, "items": rep.items, "deep": deep, "head": rep.head,
             "codes": sorted({f.code for f in rep.findings}),
+            "checks": {str(c): not any(f.is_error for f in fs) for c, fs in rep.by_check().items()},
         })
     return rep, behind

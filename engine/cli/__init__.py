@@ -23,8 +23,8 @@ zh.install()  # typer's own words (Usage, Options, usage errors) in Chinese, for
 
 # Command groups, in the order `ruqi --help` lists them.
 COMMAND_MODULES = (
-    "workspace_cmd", "generate_cmd", "register_cmd", "templates_cmd", "inbox_cmd", "status_cmd", "mail_cmd", "archive_cmd",
-    "stats_cmd", "review_cmd", "web_cmd",
+    "workspace_cmd", "generate_cmd", "register_cmd", "templates_cmd", "inbox_cmd", "status_cmd", "confirm_cmd",
+    "mail_cmd", "archive_cmd", "stats_cmd", "review_cmd", "web_cmd",
 )
 # Which module registers each top-level command, so a command imports only its own module (and what
 # that needs): `ruqi status` does not load the renderers, the inbox readers or the mail client.
@@ -33,7 +33,7 @@ COMMANDS: dict[str, str] = {
     "init": "workspace_cmd", "demo": "workspace_cmd",
     "plan-template": "generate_cmd", "generate": "generate_cmd", "register": "register_cmd", "void": "generate_cmd",
     "templates": "templates_cmd",
-    "ingest": "inbox_cmd", "watch": "inbox_cmd", "status": "status_cmd",
+    "ingest": "inbox_cmd", "watch": "inbox_cmd", "status": "status_cmd", "confirm": "confirm_cmd",
     "mail": "mail_cmd", "archive": "archive_cmd", "stats": "stats_cmd", "review": "review_cmd",
     "serve": "web_cmd", "user": "web_cmd",
 }

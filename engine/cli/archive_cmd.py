@@ -12,15 +12,23 @@ from rich.table import Table
 from .. import archive
 from ..archive import Check, IndexCode
 from ..findings import RuqiError, error
+from ..forms import FormType
 from ..recover import repair_workspace
-from .common import FLAG_ZH, JsonOpt, WorkspaceOpt, cells, console, esc, flag_zh, open_workspace, print_json
+from .common import (
+    FLAG_ZH,
+    CliCode,
+    JsonOpt,
+    WorkspaceOpt,
+    cells,
+    console,
+    esc,
+    flag_zh,
+    open_workspace,
+    print_json,
+)
 
-# Short form names for the search table (the file names use the full ones).
-SHORT_LABELS = {"notice": "通知书", "notice_board": "公示", "card_generated": "反馈卡(空白)",
-                "card_returned": "反馈卡(回收)", "stats_blank": "统计表(下发)", "stats_table": "统计表",
-                "stats_report": "统计报告", "plan": "检查计划", "review_export": "审查导出", "other": "其他"}
 PER_CODE = 10  # findings printed per code; --json has them all
-FORM_TYPE_HELP = "文种：" + "、".join(f"{k}（{v}）" for k, v in archive.FORM_LABELS.items())
+FORM_TYPE_HELP = "文种：" + "、".join(f"{t.value}（{t.zh}）" for t in FormType)
 FLAG_HELP = "标记：" + "、".join(f"{k}（{v}）" for k, v in FLAG_ZH.items())
 ACTION_HELP = "只看某类操作：" + "、".join(f"{a.value}（{a.zh}）" for a in archive.Action)
 
@@ -80,7 +88,7 @@ def _date(value: str | None, opt: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as e:
-        raise RuqiError(error("ARCHIVE_BAD_DATE", f"{opt} 的日期“{value}”格式不对，应为 2025-03-01。")) from e
+        raise RuqiError(error(CliCode.ARCHIVE_BAD_DATE, f"{opt} 的日期“{value}”格式不对，应为 2025-03-01。")) from e
 
 
 def search_cmd(
@@ -113,7 +121,7 @@ def search_cmd(
     for col in ("检查编号", "企业", "县区", "标记"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        form = f"{SHORT_LABELS.get(r.form_type, r.form_type)}{f' v{r.version}' if r.version > 1 else ''} {r.format}"
+        form = f"{FormType.label(r.form_type, short=True)}{f' v{r.version}' if r.version > 1 else ''} {r.format}"
         table.add_row(*cells(r.archival_code, form, r.date.isoformat(), r.serial, r.enterprise, r.county,
                              "、".join(flag_zh(f) for f in r.flags)))
     console.print(table)
@@ -126,7 +134,7 @@ def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="id 
     ws = open_workspace(workspace)
     item = archive.get_item(ws, key)
     if item is None:
-        raise RuqiError(error("ARCHIVE_NOT_FOUND", f"找不到归档文件“{key}”。"))
+        raise RuqiError(error(CliCode.ARCHIVE_NOT_FOUND, f"找不到归档文件“{key}”。"))
     if as_json:
         print_json(item.to_dict())
         return
@@ -164,7 +172,7 @@ def repair_cmd(
 ) -> None:
     ws = open_workspace(workspace, check_index=False)
     if accept_audit_log is not None and not accept_audit_log.strip():
-        raise RuqiError(error("ARCHIVE_REASON_REQUIRED", "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
+        raise RuqiError(error(CliCode.ARCHIVE_REASON_REQUIRED, "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
     # What the archive's journal can give back is restored first; only the rest is accepted.
     rep = repair_workspace(ws, actor=actor)
     if accept_audit_log is not None:

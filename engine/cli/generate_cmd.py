@@ -1,4 +1,4 @@
-"""`ruqi plan-template`, `ruqi generate`, `ruqi void` (`ruqi register`: register_cmd)."""
+"""`ruqi plan-template`, `ruqi generate`, `ruqi void` (`ruqi register` is ``register_cmd``)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def generate_cmd(
     reason: str = typer.Option("", "--reason", help="超次数检查的理由"),
     issue_date: str = typer.Option(None, "--issue-date", help="通知书、公示的落款日期，如 2025-11-10（计划表“发文日期”列优先）"),
     check: bool = typer.Option(False, "--check", help="只检查计划：逐行报告结果，不登记、不生成、不归档"),
+    offline: bool = typer.Option(False, "--offline", help="共享台账无法连接时仍生成：检查只登记在本局、标为未确认，恢复连接后用 ruqi register sync 补报"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
     workers: int = typer.Option(None, "--workers", help="并行进程数（默认 CPU 核数）"),
     as_json: bool = JsonOpt,
@@ -71,7 +72,7 @@ def generate_cmd(
                   console=err_console, transient=True, disable=as_json or check) as bar:
         task = bar.add_task("render", total=None)
         result = generate(ws, plan, formats=fmts, allow_over_cap=approval or False, reason=reason, actor=actor,
-                          workers=workers, issue_date=issued, check=check,
+                          workers=workers, issue_date=issued, check=check, offline=offline,
                           progress=lambda done, total: bar.update(task, completed=done, total=total))
     if as_json:
         for f in result.plan_findings:
@@ -146,5 +147,3 @@ def void_cmd(
                   f"（{len(res.documents)} 件）原样保留，并列入纪委审查清单的“已作废的检查”。")
     for st in res.stale:
         console.print(Text(f"  ! {st.serial}：{st.explain()}"), style="yellow")
-
-

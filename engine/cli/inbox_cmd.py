@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from ..inbox import IngestReport, Outcome, Status, ingest, watch
+from ..inbox import CardCode, IngestReport, Outcome, Status, ingest, watch
 from ..mail import MailPoller, MailReport
 from ..text import sentences
 from .common import (
@@ -23,8 +23,6 @@ from .common import (
     print_json,
 )
 
-STATUS_ZH = {Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
-             Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱"}
 STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
                 Status.SKIPPED: "magenta"}
 
@@ -119,23 +117,27 @@ def print_report(report: IngestReport) -> None:
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
         t.add_column(h, overflow="fold")
     for o in report.outcomes:
-        t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), _notes(o)))
+        t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), outcome_notes(o)))
     console.print(t)
-    counts = "，".join(f"{STATUS_ZH[s]} {report.count(s)} 件" for s in Status if report.count(s))
-    console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
-                  f"待核对的图片见 inbox/needs_review/"
-                  + ("；未处理的仍在 inbox/，原因见上表。" if report.count(Status.SKIPPED) else "。"))
+    counts = "，".join(f"{s.zh} {report.count(s)} 件" for s in Status if report.count(s))
+    where = ["退回的文件及原因见 inbox/rejected/"]
+    if report.count(Status.NEEDS_REVIEW):
+        where.append("待人工核对的卡已归档，用 ruqi confirm 列出、核对并录入")
+    if report.count(Status.SKIPPED):
+        where.append("未处理的仍在 inbox/，原因见上表")
+    console.print(f"共 {len(report.outcomes)} 个文件：{counts}。" + "；".join(where) + "。")
 
 
 def _status(o: Outcome) -> str:
     c = STATUS_COLOR[o.status]
-    return f"[{c}]{STATUS_ZH[o.status]}[/{c}]"
+    return f"[{c}]{Status(o.status).zh}[/{c}]"
 
 
-def _notes(o: Outcome) -> str:
+def outcome_notes(o: Outcome) -> str:
+    """What the 说明 column says of one file (also the 收件 page's words)."""
     # A 是 answer is what the 纪委 looks for: it comes first and is never cut off by lesser notes.
-    first = [f for f in o.findings if f.code == "VIOLATION"]
-    rest = [f for f in o.findings if f.code != "VIOLATION"]
+    first = [f for f in o.findings if f.code == CardCode.VIOLATION]
+    rest = [f for f in o.findings if f.code != CardCode.VIOLATION]
     shown = first + ([f for f in rest if f.is_error] or rest)
     if not shown:
         return ""

@@ -8,9 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..inbox import Status
 from ..mail import MailReport, MessageOutcome, MessageStatus, PartStatus, attention, collect
 from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
-from .inbox_cmd import STATUS_ZH
 
 mail_app = typer.Typer(help="从本局邮箱收取企业交回的反馈卡和县区统计表（IMAP），并可给发件人回执。", no_args_is_help=True)
 
@@ -89,6 +89,6 @@ def print_report(report: MailReport) -> None:
 def _parts(m: MessageOutcome) -> str:
     lines = []
     for p in m.parts:
-        what = STATUS_ZH[p.inbox.status] if p.inbox is not None else PART_ZH[p.status]
+        what = Status(p.inbox.status).zh if p.inbox is not None else PART_ZH[p.status]
         lines.append(f"{escape(p.original_name)}：{what}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    inspect,
     select,
     text,
 )
@@ -319,9 +321,112 @@ def _v8_web_accounts(conn: Connection) -> None:
     m.create_all(conn)
 
 
+# v9: what a returned card says, per question, in the register (engine.readings), and who read it.
+# engine.readback.common's confidences; a scan's answer is one its reader decided (at least 0.5, the threshold).
+_V9_CONFIDENCE = {"pdf_form": 1.0, "docx": 1.0, "pdf_text": 0.9, "image": 0.5}
+_V9_HOW = {"pdf_form": "field", "docx": "field", "pdf_text": "text"}
+
+
+def _v9_card_readings(conn: Connection) -> None:
+    m = MetaData()
+    readings = Table(
+        "card_readings", m,
+        Column("id", Integer, primary_key=True),
+        Column("item_id", Integer, nullable=False, index=True),
+        Column("question", Integer, nullable=False),
+        Column("answer", String(2)),
+        Column("how", String(10), nullable=False),
+        Column("confidence", Float, nullable=False),
+        Column("note", String(100), nullable=False),
+        Column("actor", String(100), nullable=False),
+        Column("at", DateTime, nullable=False),
+        Column("reason", Text, nullable=False),
+    )
+    Table(
+        "card_ties", m,
+        Column("id", Integer, primary_key=True),
+        Column("item_id", Integer, nullable=False, unique=True, index=True),
+        Column("serial", String(32), nullable=False, index=True),
+        Column("actor", String(100), nullable=False),
+        Column("at", DateTime, nullable=False),
+    )
+    m.create_all(conn)
+    # A database whose version rows were lost (restored, or rebuilt by repair) may already have the
+    # column: the step is then done, and backfilling again would duplicate the readings.
+    if "card_read_by" in {c["name"] for c in inspect(conn).get_columns("visits")}:
+        return
+    conn.execute(text(f"ALTER TABLE visits ADD COLUMN card_read_by {String(10).compile(dialect=conn.dialect)}"))
+    _v9_backfill(conn, readings)
+
+
+def _v9_backfill(conn: Connection, readings: Table) -> None:
+    """Every card filed before v9 gets its ten answers as the inbox recorded them (``extra``), and every
+    visit with a card back the reader of its latest card; a scan filed unread waits for a person."""
+    items = Table("archive_items", MetaData(), Column("id", Integer), Column("form_type", String(32)),
+                  Column("serial", String(64)), Column("extra", JSON), Column("actor", Text),
+                  Column("filed_at", DateTime))
+    latest: dict[str, str] = {}
+    for r in conn.execute(select(items).where(items.c.form_type.in_(("card_returned", "other")))
+                          .order_by(items.c.id)):
+        extra = r.extra if isinstance(r.extra, dict) else {}
+        answers = extra.get("answers")
+        if extra.get("kind") != "feedback_card" or not isinstance(answers, dict):
+            continue
+        method = str(extra.get("read_method", ""))
+        marks = extra.get("marks") if isinstance(extra.get("marks"), dict) else {}
+        rows = [{"item_id": r.id, "question": i, "answer": answers.get(str(i)) if answers.get(str(i)) in ("是", "否")
+                 else None, "how": _V9_HOW.get(method, "mark"), "note": "", "actor": r.actor or "",
+                 "at": r.filed_at, "reason": ""} for i in range(1, 11)]
+        for row in rows:
+            mark = marks.get(str(row["question"])) if isinstance(marks.get(str(row["question"])), dict) else {}
+            row["note"] = str(mark.get("how", ""))[:100]
+            row["confidence"] = float(mark.get("confidence", _V9_CONFIDENCE.get(method, 0.0))) if row["answer"] else 0.0
+        conn.execute(readings.insert(), rows)
+        if r.form_type == "card_returned" and r.serial:
+            latest[r.serial] = "waiting" if any(row["answer"] is None for row in rows) else "machine"
+    for serial, read_by in latest.items():
+        conn.execute(text("UPDATE visits SET card_read_by = :b WHERE serial = :s"), {"b": read_by, "s": serial})
+
+
+# v10: the shared register (engine.shared_register), and an index for the next serial.  Nullable
+# columns, added in place on SQLite and PostgreSQL alike: which register numbered a visit (NULL:
+# this workspace's own; "shared": the province's; "unconfirmed": recorded offline, not yet pushed;
+# "conflict": pushed, over the cap), what sync found, and the approved reason of a 县 visiting
+# outside its county.  Visits made outside ruqi and imported from a spreadsheet count toward the
+# caps in their own table.
+_V10_COLUMNS = (("register_state", String(12)), ("register_note", String(1000)), ("cross_reason", String(20)))
+
+
+def _v10_shared_register(conn: Connection) -> None:
+    for name, sql_type in _V10_COLUMNS:
+        conn.execute(text(f"ALTER TABLE visits ADD COLUMN {name} {sql_type.compile(dialect=conn.dialect)}"))
+    # The next serial is max(seq) of the year: read off an index, not a scan of the year's visits.
+    conn.execute(text("CREATE INDEX ix_visits_year_seq ON visits (year, seq)"))
+    m = MetaData()
+    Table(
+        "outside_visits", m,
+        Column("id", Integer, primary_key=True),
+        Column("key", String(40), nullable=False, unique=True),
+        Column("uscc", String(18), nullable=False, index=True),
+        Column("enterprise", String(200), nullable=False),
+        Column("year", Integer, nullable=False),
+        Column("kind", String(10), nullable=False),
+        Column("start", Date, nullable=False),
+        Column("end", Date, nullable=False),
+        Column("unit", String(100), nullable=False),
+        Column("level", String(2), nullable=False),
+        Column("source", String(200), nullable=False),
+        Column("imported_at", DateTime, nullable=False),
+        Column("actor", String(100), nullable=False),
+        UniqueConstraint("uscc", "kind", "start", "end", "unit", name="uq_outside_visit"),
+    )
+    m.create_all(conn)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_register, _v2_archive_tables, _v3_stats_tables,
                                                   _v4_void_visits, _v5_audit_head, _v6_mail_tables,
-                                                  _v7_stats_rejections, _v8_web_accounts]
+                                                  _v7_stats_rejections, _v8_web_accounts, _v9_card_readings,
+                                                  _v10_shared_register]
 
 
 def current_version(conn: Connection) -> int:
@@ -340,3 +445,93 @@ def upgrade(engine: Engine) -> int:
             step(conn)
             conn.execute(text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": i})
         return len(MIGRATIONS)
+
+
+# ---- the shared register (a PostgreSQL database of its own, one per province or city) ----------
+# Every bureau stays connected while the administrator upgrades it, so each step is made to be
+# run under load: additive only (new tables, nullable columns, new policies), in one transaction
+# that waits at most REGISTER_LOCK_TIMEOUT for a table lock instead of queueing every bureau's
+# next statement behind it (PostgreSQL grants locks in order: a waiting ALTER would stall all).
+REGISTER_LOCK_TIMEOUT = "5s"
+BUREAU_GROUP = "ruqi_bureau"  # the role every bureau's login role belongs to
+
+
+def _r1_tables(conn: Connection) -> None:
+    conn.execute(text("""
+        CREATE TABLE register_bureaus (
+            division_code varchar(6) PRIMARY KEY,
+            level varchar(2) NOT NULL,
+            name varchar(100) NOT NULL,
+            role_name varchar(63) NOT NULL UNIQUE,
+            added_at timestamptz NOT NULL DEFAULT now())"""))
+    conn.execute(text("""
+        CREATE TABLE register_visits (
+            id bigserial PRIMARY KEY,
+            serial varchar(40) NOT NULL UNIQUE,
+            bureau_code varchar(6) NOT NULL,
+            bureau_level varchar(2) NOT NULL,
+            uscc varchar(18) NOT NULL,
+            enterprise varchar(200) NOT NULL,
+            county_code varchar(6) NOT NULL,
+            year integer NOT NULL,
+            kind varchar(10) NOT NULL,
+            start date NOT NULL,
+            "end" date NOT NULL,
+            over_cap boolean NOT NULL DEFAULT false,
+            cross_reason varchar(20) NOT NULL DEFAULT '',
+            source varchar(10) NOT NULL DEFAULT 'ruqi',
+            conflict varchar(1000) NOT NULL DEFAULT '',
+            industry varchar(20) NOT NULL DEFAULT '',
+            grade varchar(10) NOT NULL DEFAULT '',
+            benchmark boolean NOT NULL DEFAULT false,
+            key_supervision boolean NOT NULL DEFAULT false,
+            voided_at timestamptz,
+            void_reason varchar(1000),
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            recorded_by varchar(63) NOT NULL DEFAULT current_user)"""))
+    # The cap check reads one enterprise-year's live visits: an index-only scan with these columns.
+    conn.execute(text('CREATE INDEX ix_register_enterprise_year ON register_visits (uscc, year) '
+                      'INCLUDE (kind, start, "end", id, serial, bureau_level, bureau_code) WHERE voided_at IS NULL'))
+    conn.execute(text('CREATE UNIQUE INDEX uq_register_visit_live ON register_visits '
+                      '(bureau_code, uscc, kind, start, "end") WHERE voided_at IS NULL'))
+
+
+def _r2_row_security(conn: Connection) -> None:
+    """Each bureau logs in as its own role: it reads every visit (to count) and writes only rows
+    carrying its own division code and level.  No bureau may delete: a visit is withdrawn or voided
+    by setting ``voided_at`` on its own row, so the record of what was booked stays."""
+    conn.execute(text(f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BUREAU_GROUP}') THEN
+            CREATE ROLE {BUREAU_GROUP} NOLOGIN;
+        END IF; END $$"""))
+    conn.execute(text(f"GRANT SELECT ON register_bureaus TO {BUREAU_GROUP}"))
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON register_visits TO {BUREAU_GROUP}"))
+    conn.execute(text(f"GRANT USAGE ON SEQUENCE register_visits_id_seq TO {BUREAU_GROUP}"))
+    conn.execute(text("ALTER TABLE register_visits ENABLE ROW LEVEL SECURITY"))
+    own = ("((bureau_code, bureau_level) IN (SELECT division_code, level FROM register_bureaus "
+           "WHERE role_name = current_user))")
+    conn.execute(text("CREATE POLICY register_read ON register_visits FOR SELECT USING (true)"))
+    conn.execute(text(f"CREATE POLICY register_insert ON register_visits FOR INSERT WITH CHECK {own}"))
+    # Another bureau's rows are invisible to UPDATE (0 rows), and no row may be handed to another bureau.
+    conn.execute(text(f"CREATE POLICY register_update ON register_visits FOR UPDATE USING {own} WITH CHECK {own}"))
+
+
+REGISTER_MIGRATIONS: list[Callable[[Connection], None]] = [_r1_tables, _r2_row_security]
+
+
+def register_version(conn: Connection) -> int:
+    conn.execute(text("CREATE TABLE IF NOT EXISTS register_schema_version (version integer NOT NULL, "
+                      "applied_at timestamptz NOT NULL DEFAULT now())"))
+    return int(conn.execute(text("SELECT max(version) FROM register_schema_version")).scalar() or 0)
+
+
+def upgrade_register(engine: Engine) -> tuple[int, int]:
+    """Bring the shared register's schema up to date: (version before, version after)."""
+    with engine.begin() as conn:
+        conn.execute(text(f"SET LOCAL lock_timeout = '{REGISTER_LOCK_TIMEOUT}'"))
+        conn.execute(text("SELECT pg_advisory_xact_lock(7275716902)"))  # two administrators at once
+        before = register_version(conn)
+        for i, step in enumerate(REGISTER_MIGRATIONS[before:], start=before + 1):
+            step(conn)
+            conn.execute(text("INSERT INTO register_schema_version (version) VALUES (:v)"), {"v": i})
+        return before, len(REGISTER_MIGRATIONS)

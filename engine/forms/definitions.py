@@ -11,17 +11,49 @@ objects; nothing else in the repository spells out the 十个不得 or the ten q
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-INSPECTION_KINDS: tuple[str, ...] = ("执法检查", "督导检查", "调查核查")
+
+class InspectionKind(StrEnum):
+    """检查类别, as the seed's tick boxes print it; the value is what the register stores."""
+
+    ENFORCEMENT = "执法检查"
+    SUPERVISION = "督导检查"
+    INVESTIGATION = "调查核查"
+
+    @property
+    def zh(self) -> str:
+        return self.value
+
+
+INSPECTION_KINDS: tuple[InspectionKind, ...] = tuple(InspectionKind)
+# What people also write for a kind (the seed itself says 调查核实 in its cap rules).
+KIND_ALIASES: dict[str, InspectionKind] = {"调查核实": InspectionKind.INVESTIGATION}
 ANSWER_OPTIONS: tuple[str, ...] = ("是", "否")
+YES, NO = ANSWER_OPTIONS
 BOX_EMPTY = "□"
 BOX_TICKED = "☑"
 
 
+class FormKey(StrEnum):
+    """Which of the three forms (the key of ``FORMS``, of the templates and of ``ctx[...]``)."""
+
+    NOTICE = "notice"
+    NOTICE_BOARD = "notice_board"
+    CARD = "card"
+
+    @property
+    def zh(self) -> str:
+        """The form's title: ``入企检查活动通知书``."""
+        return FORMS[self].title
+
+
 @dataclass(frozen=True, slots=True)
 class FormDefinition:
-    key: str  # notice / notice_board / card
+    key: FormKey
     attachment: str  # 附件 1
     title: str
     texts: dict[str, str]  # fixed sentences, some with {placeholders}
@@ -35,9 +67,14 @@ class FormDefinition:
         """Chinese file-name stem: ``入企检查活动通知书``."""
         return self.title
 
+    def label(self, key: str) -> str:
+        """The printed label of a text, without its value or layout spaces: ``date`` → ``检查日期``,
+        ``position`` (``职　务``) → ``职务``, ``remark`` → ``备注``.  What a reader searches for."""
+        return label_of(self.texts[key])
+
 
 NOTICE = FormDefinition(
-    key="notice",
+    key=FormKey.NOTICE,
     attachment="附件1",
     title="入企检查活动通知书",
     texts={
@@ -71,7 +108,7 @@ TEN_PROHIBITIONS: tuple[str, ...] = (
 )
 
 NOTICE_BOARD = FormDefinition(
-    key="notice_board",
+    key=FormKey.NOTICE_BOARD,
     attachment="附件2",
     title="入企检查监督公示",
     texts={
@@ -120,7 +157,7 @@ CARD_QUESTIONS: tuple[str, ...] = (
 )
 
 CARD = FormDefinition(
-    key="card",
+    key=FormKey.CARD,
     attachment="附件3",
     title="入企检查监督反馈卡",
     texts={
@@ -156,8 +193,26 @@ CARD = FormDefinition(
     ),
 )
 
-FORMS: dict[str, FormDefinition] = {f.key: f for f in (NOTICE, NOTICE_BOARD, CARD)}
+FORMS: dict[FormKey, FormDefinition] = {f.key: f for f in (NOTICE, NOTICE_BOARD, CARD)}
+# The card's questions are numbered 1…QUESTION_COUNT everywhere (answers, checkbox names, JSON keys).
+QUESTION_COUNT = len(CARD_QUESTIONS)
+QUESTION_NUMBERS: tuple[int, ...] = tuple(range(1, QUESTION_COUNT + 1))
 SERIAL_LABEL = "检查编号：{serial}"
+# The numeral before each question (一 … 十) and the words every question starts with (是否).
+QUESTION_NUMERALS: tuple[str, ...] = tuple(q.split("、", 1)[0] for q in CARD_QUESTIONS)
+QUESTION_STEM = os.path.commonprefix([q.split("、", 1)[1] for q in CARD_QUESTIONS])
+
+
+def label_of(text: str) -> str:
+    """The words of a printed text before its value (a ``{placeholder}`` or the ``：``), spaces removed."""
+    return re.sub(r"\s", "", re.split(r"[：:{]", text, maxsplit=1)[0])
+
+
+def normalize_kind(text: str) -> str:
+    """A typed 检查类别 with its aliases replaced (``调查核实`` → ``调查核查``); unknown text is returned as is."""
+    for alias, kind in KIND_ALIASES.items():
+        text = text.replace(alias, kind)
+    return text
 
 
 def kind_boxes(selected: str | set[str] | tuple[str, ...], sep: str = "、") -> str:

@@ -3,8 +3,9 @@
 The archive item of a returned card carries everything the 纪委 review needs beyond the bytes:
 ``flags`` (VIOLATION, LATE, EARLY, SUSPECT, QR_MISSING, NEEDS_REVIEW) and ``extra`` (answers, violation question
 numbers, how it was read, the serial/QR/enterprise as read, finding codes and messages).
-The register's ``card_*`` columns are *derived* from the archive (``refresh_visit``), so they can
-be recomputed at any time and a crash between filing and updating cannot leave them wrong.
+The register's ``card_*`` columns are *derived* from the archive and from what each card says per
+question (``engine.readings``: the reader's decisions at filing, a person's reading since), so they
+can be recomputed at any time and a crash between filing and updating cannot leave them wrong.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import readings
 from ..archive import ItemMeta
 from ..archive.models import ItemRecord
+from ..card_state import CardState
+from ..forms import FormType
 from ..readback import CardReading
 from ..register import Visit
 from .codes import Flag, Kind, Status
 from .shelve import finding_dicts
 from .validate import CardCheck
 
-RETURNED = "card_returned"
-UNMATCHED = "other"  # a card whose serial matches no inspection has no inspection folder
+RETURNED = FormType.CARD_RETURNED
+UNMATCHED = FormType.OTHER  # a card whose serial matches no inspection has no inspection folder
 
 
 def card_meta(reading: CardReading, check: CardCheck, visit: Visit | None, name: str, received_at: datetime,
@@ -32,7 +36,7 @@ def card_meta(reading: CardReading, check: CardCheck, visit: Visit | None, name:
     enterprise = visit.enterprise if visit else (reading.enterprise or "未知单位")
     return ItemMeta(
         form_type=RETURNED if visit else UNMATCHED,
-        title=f"{enterprise}入企检查监督反馈卡（回收）",
+        title=f"{enterprise}{FormType.CARD_RETURNED.zh}",
         responsible=enterprise,
         date=received_at.date(),
         year=visit.year if visit else received_at.year,
@@ -60,30 +64,61 @@ def card_extra(reading: CardReading, check: CardCheck, status: Status, sha256: s
         "printed_dates": [d.isoformat() for d in reading.printed_dates] if reading.printed_dates else None,
         "codes": check.findings.codes(), "errors": finding_dicts(list(check.findings)), "sha256": sha256,
         "suspect_note": "；".join(check.suspect_reasons),
+        "marks": reading.marks_json(),  # a scan: how each box was read, how surely (engine.readings falls back on it)
+        # The page of a multi-card scan, and whether the serial came from the printed text (no signature checked).
+        "page": reading.page, "serial_from_ocr": reading.serial_from_ocr,
     }
 
 
+def returned_items(s: Session, serial: str) -> list[ItemRecord]:
+    """Every returned card filed for this serial, and every card a person tied to it, oldest first."""
+    tied = list(readings.ties(s, [serial]))
+    q = select(ItemRecord).where((ItemRecord.serial == serial) & (ItemRecord.form_type == RETURNED))
+    if tied:
+        q = select(ItemRecord).where(((ItemRecord.serial == serial) & (ItemRecord.form_type == RETURNED))
+                                     | ItemRecord.id.in_(tied))
+    return list(s.scalars(q.order_by(ItemRecord.id)).all())
+
+
+def says(s: Session, item: ItemRecord) -> readings.CardAnswers:
+    """What this card says now: its rows in the register, else (a database rebuilt from the archive)
+    the answers its archive record kept."""
+    got = readings.current(s, item.id)
+    return got if got is not None else readings.from_filed(item.id, item.extra or {})
+
+
+def effective_flags(item: ItemRecord, now: readings.CardAnswers) -> list[str]:
+    """The card's flags as filed, with VIOLATION and NEEDS_REVIEW following what it says now."""
+    flags = [f for f in (item.flags or []) if f not in (Flag.VIOLATION, Flag.NEEDS_REVIEW)]
+    if now.yes:
+        flags.append(str(Flag.VIOLATION))
+    if now.unresolved:
+        flags.append(str(Flag.NEEDS_REVIEW))
+    return flags
+
+
 def refresh_visit(s: Session, visit: Visit) -> None:
-    """Recompute the register's card columns from every returned card filed for this serial.
+    """Recompute the register's card columns from every returned card filed for (or tied to) this serial.
 
     Idempotent.  The latest filed version counts (``card_answers``, ``card_flags``,
-    ``card_received_at``); ``card_version`` is the number of versions; ``REVISED`` marks a serial
-    with several, ``VIOLATION_WITHDRAWN`` one whose earlier version answered 是 where the latest
-    does not, so the review still sees it.
+    ``card_received_at``, ``card_read_by``), as it says now (``engine.readings``: a person's reading
+    included); ``card_version`` is the number of versions; ``REVISED`` marks a serial with several,
+    ``VIOLATION_WITHDRAWN`` one whose earlier version answered 是 where the latest does not, so the
+    review still sees it.
     """
-    rows = s.scalars(select(ItemRecord).where(ItemRecord.serial == visit.serial, ItemRecord.form_type == RETURNED)
-                     .order_by(ItemRecord.id)).all()
+    rows = returned_items(s, visit.serial)
     if not rows:
         return
     latest = rows[-1]
-    extra = dict(latest.extra or {})
-    flags = list(latest.flags or [])
+    now = says(s, latest)
+    flags = effective_flags(latest, now)
     if len(rows) > 1:
-        flags.append("REVISED")
-        if Flag.VIOLATION not in flags and any(Flag.VIOLATION in (r.flags or []) for r in rows[:-1]):
-            flags.append("VIOLATION_WITHDRAWN")
-    visit.card_status = "needs_review" if extra.get("status") == Status.NEEDS_REVIEW else "received"
+        flags.append(Flag.REVISED)
+        if Flag.VIOLATION not in flags and any(says(s, r).yes for r in rows[:-1]):
+            flags.append(Flag.VIOLATION_WITHDRAWN)
+    visit.card_status = CardState.stored(now.unresolved)
     visit.card_received_at = latest.received_at
     visit.card_version = len(rows)
-    visit.card_answers = dict(extra.get("answers") or {})
+    visit.card_answers = now.answers_json()
     visit.card_flags = flags
+    visit.card_read_by = str(now.read_by)

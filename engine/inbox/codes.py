@@ -16,6 +16,16 @@ class Status(StrEnum):
     NEEDS_REVIEW = "needs_review"  # in the archive with flag NEEDS_REVIEW: a person must read it
     SKIPPED = "skipped"  # not handled this time and left where the clerk sees it (folder, unreadable, still copying)
 
+    @property
+    def zh(self) -> str:
+        return STATUS_ZH[self]
+
+
+STATUS_ZH: dict[Status, str] = {
+    Status.FILED: "已归档", Status.NEEDS_REVIEW: "待人工核对", Status.REJECTED: "已退回",
+    Status.DUPLICATE: "重复，未再归档", Status.SKIPPED: "未处理，留在收件箱",
+}
+
 
 class Kind(StrEnum):
     FEEDBACK_CARD = "feedback_card"
@@ -33,6 +43,20 @@ class Flag(StrEnum):
     SUSPECT = "SUSPECT"  # unknown serial, QR signature wrong, enterprise or dates not the register's
     QR_MISSING = "QR_MISSING"  # no QR of ours with a valid signature: only the printed serial ties it to its visit
     NEEDS_REVIEW = "NEEDS_REVIEW"  # a person must read the card (scan, or answers unclear)
+    # On the register's card_flags only (``refresh_visit``), never on one filed card:
+    REVISED = "REVISED"  # the enterprise sent more than one version; the latest counts
+    VIOLATION_WITHDRAWN = "VIOLATION_WITHDRAWN"  # an earlier version answered 是 where the latest does not
+
+    @property
+    def zh(self) -> str:
+        return FLAG_ZH[self]
+
+
+FLAG_ZH: dict[Flag, str] = {
+    Flag.VIOLATION: "反馈“是”", Flag.LATE: "逾期", Flag.EARLY: "提前交回", Flag.SUSPECT: "可疑",
+    Flag.QR_MISSING: "无可核验二维码", Flag.NEEDS_REVIEW: "待人工核对", Flag.REVISED: "新版本",
+    Flag.VIOLATION_WITHDRAWN: "曾反馈“是”",
+}
 
 
 class Reason(StrEnum):
@@ -64,6 +88,7 @@ class Reason(StrEnum):
     UNREADABLE = "UNREADABLE"  # the reader failed on a file that passed preflight
     UNKNOWN_WORKBOOK = "UNKNOWN_WORKBOOK"  # a spreadsheet that is none of our four tables
     STATS_REJECTED = "STATS_REJECTED"
+    DUPLICATE = "DUPLICATE"  # status duplicate: the same bytes are already in the archive
     INTERNAL_ERROR = "INTERNAL_ERROR"  # the engine failed on this one file: rejected, traceback in reason.json
     # Left in inbox/ (status skipped), nothing read or moved:
     FOLDER = "FOLDER"  # a dropped folder: its files must be put in inbox/ itself

@@ -22,18 +22,21 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..archive import file_item, log_action
+from .. import readings
+from ..actor import current_actor
+from ..archive import Action, file_item, log_action
 from ..archive.models import ItemRecord
 from ..db import get_engine
 from ..findings import Finding, Findings, RuqiError, Severity, error, exception_detail, exception_reason
+from ..forms import GENERATED_FORMS, QUESTION_NUMBERS, FormType
 from ..readback import CardReading
-from ..readback.common import QUESTION_COUNT
 from ..register import by_serial
 from ..stats import Submission
 from ..text import sentences
@@ -53,7 +56,6 @@ from .validate import check_card
 
 BATCH_SIZE = 25
 BATCH_SECONDS = 2.0  # commit at least this often, so `ruqi watch` files promptly
-GENERATED_TYPES = ("card_generated", "notice", "notice_board")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +247,7 @@ class Batch:
         if stats is not None:
             stats_adapter.note_rejected(self.ws, stats, out.findings, it.received_at, it.name, out.location,
                                         self.actor, self.s)
-        log_action(self.ws, "reject", it.name, actor=self.actor, session=self.s,
+        log_action(self.ws, Action.REJECT, it.name, actor=self.actor, session=self.s,
                    details={"sha256": it.sha256, "codes": out.findings.codes(), "stored_as": out.location,
                             "run": self.run.id})
         return out
@@ -277,10 +279,10 @@ class Batch:
 
     def known(self, it: Item, k: Known) -> Outcome:
         """Bytes seen before: a duplicate, a blank we generated, or the leftover of a killed run."""
-        if k.kind == "archive" and k.form_type in GENERATED_TYPES:
+        if k.kind == "archive" and k.form_type in GENERATED_FORMS:
             return self.reject(it, Outcome(
                 it.name, it.sha256, Status.REJECTED, serial=k.serial or None,
-                kind=Kind.FEEDBACK_CARD if k.form_type == "card_generated" else Kind.UNKNOWN,
+                kind=Kind.FEEDBACK_CARD if k.form_type == FormType.CARD_GENERATED else Kind.UNKNOWN,
                 findings=Findings([error(Reason.GENERATED_COPY, f"这是本局生成的空白文书（{k.archival_code}）原件，不是企业交回的。"
                                                                 f"请放入企业填写后交回的文件。")])))
         out = _known_outcome(it, k)
@@ -295,8 +297,8 @@ class Batch:
                     refresh_visit(self.s, v)
         else:
             out = replace(out, findings=Findings([
-                error("DUPLICATE", f"相同内容的文件已经收过（{out.duplicate_of}），本次不重复归档。", "文件")]))
-            log_action(self.ws, "receive", it.name, actor=self.actor, session=self.s,
+                error(Reason.DUPLICATE, f"相同内容的文件已经收过（{out.duplicate_of}），本次不重复归档。", "文件")]))
+            log_action(self.ws, Action.RECEIVE, it.name, actor=self.actor, session=self.s,
                        details={"sha256": it.sha256, "status": "duplicate", "duplicate_of": out.duplicate_of,
                                 "run": self.run.id})
         self._release(it)
@@ -325,9 +327,10 @@ class Batch:
             # (RuqiError) is raised before anything is written.
             row = file_item(self.ws, it.claim.path, meta, actor=self.actor, session=s)
         except RuqiError as e:  # the archive refused it (format, metadata): keep it, say why
-            findings.add(error(Reason.UNREADABLE, f"归档系统拒收：{e.finding.message}"))
+            findings.add(error(Reason.UNREADABLE, f"档案不予归档：{e.finding.message}"))
             return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
                                            answers=reading.answers_json(), flags=list(check.flags), findings=findings))
+        readings.record_filed(s, row.id, reading, actor=current_actor(self.actor), at=datetime.now())
         if visit is not None:
             refresh_visit(s, visit)
         self._release(it)
@@ -388,6 +391,6 @@ def _known_outcome(it: Item, k: Known) -> Outcome:
     return Outcome(it.name, it.sha256, Status.DUPLICATE, duplicate_of=k.archival_code or k.location, location=k.location,
                    kind=Kind(extra["kind"]) if extra.get("kind") in set(Kind) else Kind.UNKNOWN,
                    serial=extra.get("serial_read") or k.serial or None,
-                   answers={str(i): answers.get(str(i)) for i in range(1, QUESTION_COUNT + 1)}
+                   answers={str(i): answers.get(str(i)) for i in QUESTION_NUMBERS}
                    if isinstance(answers, dict) else no_answers(),
                    flags=list(k.flags))

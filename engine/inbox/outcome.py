@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding, Findings
-from ..readback.common import QUESTION_COUNT
+from ..forms import QUESTION_NUMBERS
 from .codes import Kind, Status
 
 
 def no_answers() -> dict[str, str | None]:
-    return {str(i): None for i in range(1, QUESTION_COUNT + 1)}
+    return {str(i): None for i in QUESTION_NUMBERS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from sqlalchemy import select
 from ..archive.models import ItemRecord
 from ..archive.repair import repair_once
 from ..db import session
+from ..forms import GENERATED_FORMS
 from ..provenance import sources_for
 from ..workspace import Workspace
 from . import stats_adapter
@@ -57,7 +58,6 @@ from .storage import trouble
 from .survey import VANISHED_MESSAGE, left_outcome, no_permission, still_writing, survey
 
 Progress = Callable[[int, int], None]
-GENERATED_TYPES = ("card_generated", "notice", "notice_board")
 
 
 def ingest(
@@ -226,7 +226,7 @@ def known_bytes(ws: Workspace, items: list[Item]) -> list[Known | None]:
             for r in s.scalars(select(ItemRecord).where(ItemRecord.sha256.in_(shas[k:k + 500])).order_by(ItemRecord.id)):
                 prev = found.get(r.sha256)
                 # A returned copy wins over a generated one: that is what the clerk dropped before.
-                if prev is None or (prev.form_type in GENERATED_TYPES and r.form_type not in GENERATED_TYPES):
+                if prev is None or (prev.form_type in GENERATED_FORMS and r.form_type not in GENERATED_FORMS):
                     found[r.sha256] = known_from_row(r)
     for sha, p in held_index(ws.inbox / NEEDS_REVIEW_DIR).items():
         found.setdefault(sha, Known("held", location=str(p.relative_to(ws.root))))

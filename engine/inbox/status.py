@@ -2,7 +2,7 @@
 
 A card is due ``late_days`` (``ruqi.toml`` ``[inbox] late_days``, 3 by default) after the
 inspection's last day.  ``pending_cards`` lists every visit whose card has not been received
-(register ``card_status == "none"``); ``overdue`` marks those past their due date.  Voided visits
+(register ``card_status`` is ``CardState.NONE``); ``overdue`` marks those past their due date.  Voided visits
 (``ruqi void``) are not waited for.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..card_state import CardState
 from ..db import session
 from ..register import Visit, live
 from ..workspace import Workspace
@@ -46,7 +47,7 @@ def pending_cards(ws: Workspace, *, today: date | None = None, overdue_only: boo
     days = ws.config.late_days
     out: list[PendingCard] = []
     with session(ws) as s:
-        visits = s.scalars(select(Visit).where(Visit.card_status == "none", live()).order_by(Visit.end, Visit.serial)).all()
+        visits = s.scalars(select(Visit).where(Visit.card_status == CardState.NONE, live()).order_by(Visit.end, Visit.serial)).all()
         for v in visits:
             due = v.end + timedelta(days=days)
             late = max((today - due).days, 0)

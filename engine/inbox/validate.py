@@ -31,11 +31,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ..findings import Finding, Findings, Severity, error, warning
+from ..forms import CARD, QUESTION_NUMBERS, YES
+from ..forms.definitions import QUESTION_NUMERALS, SERIAL_LABEL, label_of
 from ..inspection import format_range
 from ..readback.common import (
-    QUESTION_COUNT,
-    QUESTION_NUMERALS,
-    YES,
+    REVIEW_BELOW,
     AnswerProblem,
     CardReading,
     normalize,
@@ -45,9 +45,12 @@ from .codes import Flag
 if TYPE_CHECKING:
     from ..register import Visit
 
-# A reading less sure than this (``CardReading.confidence``: a scan or photo whose ticks are not
-# read) is not checked answer by answer: a person reads the card (NEEDS_REVIEW).
-REVIEW_BELOW = 0.5
+# Where on the card a finding is: the card's own labels.
+ENTERPRISE, DATES, HEAD, POSITION, PHONE = (CARD.label(k) for k in ("enterprise", "date", "head", "position", "phone"))
+SERIAL = label_of(SERIAL_LABEL)
+
+# A reading less sure than ``REVIEW_BELOW`` (``CardReading.confidence``: a scan or photo whose ticks are
+# not read) is not checked answer by answer: a person reads the card (NEEDS_REVIEW).
 
 
 class CardCode(StrEnum):
@@ -124,7 +127,7 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
         if c.findings.errors:
             c.flag(Flag.NEEDS_REVIEW)
         c.findings.extend(contact_findings(reading))
-    c.violations = [i for i in range(1, QUESTION_COUNT + 1) if reading.answers.get(i) == YES]
+    c.violations = [i for i in QUESTION_NUMBERS if reading.answers.get(i) == YES]
     if c.violations:
         c.flag(Flag.VIOLATION)
         nums = "、".join(QUESTION_NUMERALS[i - 1] for i in c.violations)
@@ -144,7 +147,7 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
 
 def answer_findings(reading: CardReading) -> list[Finding]:
     out: list[Finding] = []
-    for i in range(1, QUESTION_COUNT + 1):
+    for i in QUESTION_NUMBERS:
         p = reading.problems.get(i)
         if p is None:
             continue
@@ -158,22 +161,22 @@ def identity_findings(reading: CardReading, visit: Visit | None) -> list[Finding
     out: list[Finding] = []
     qr = reading.qr
     if not reading.serial:
-        out.append(warning(CardCode.SERIAL_MISSING, "反馈卡上找不到检查编号（二维码和印刷编号都无法识别），无法对应检查记录。", "检查编号"))
+        out.append(warning(CardCode.SERIAL_MISSING, "反馈卡上找不到检查编号（二维码和印刷编号都无法识别），无法对应检查记录。", SERIAL))
         return out
     if qr is not None and not qr.valid:
         out.append(warning(CardCode.QR_INVALID, "二维码签名校验不通过：二维码不是本局系统生成的，或内容被改动过。", "二维码"))
     if qr is not None and reading.printed_serial and qr.serial != reading.printed_serial:
         out.append(warning(CardCode.QR_SERIAL_MISMATCH,
-                           f"二维码中的编号 {qr.serial} 与卡上印刷的编号 {reading.printed_serial} 不一致。", "检查编号"))
+                           f"二维码中的编号 {qr.serial} 与卡上印刷的编号 {reading.printed_serial} 不一致。", SERIAL))
     if visit is None:
-        out.append(warning(CardCode.SERIAL_UNKNOWN, f"检查编号 {reading.serial} 不在本局检查登记中。", "检查编号"))
+        out.append(warning(CardCode.SERIAL_UNKNOWN, f"检查编号 {reading.serial} 不在本局检查登记中。", SERIAL))
         return out
     if qr is not None and qr.valid and qr.uscc != visit.uscc:
         out.append(warning(CardCode.ENTERPRISE_MISMATCH,
                            f"二维码中的统一社会信用代码 {qr.uscc} 与登记的 {visit.uscc}（{visit.enterprise}）不一致。", "二维码"))
     if reading.enterprise and name_match(reading.enterprise, visit.enterprise) is NameMatch.DIFFERENT:
         out.append(warning(CardCode.ENTERPRISE_MISMATCH,
-                           f"卡上的被检查单位“{reading.enterprise}”与登记的“{visit.enterprise}”不一致。", "被检查单位"))
+                           f"卡上的被检查单位“{reading.enterprise}”与登记的“{visit.enterprise}”不一致。", ENTERPRISE))
     if not reading.qr_verified:
         out.extend(printed_identity_findings(reading, visit))
     return out
@@ -192,7 +195,7 @@ def printed_identity_findings(reading: CardReading, visit: Visit) -> list[Findin
     prints neither cannot be tied to the serial at all.  (The card prints no USCC: only the QR
     carries it.)"""
     out: list[Finding] = []
-    unread = [label for label, v in (("被检查单位", reading.enterprise), ("检查日期", reading.printed_dates)) if not v]
+    unread = [label for label, v in ((ENTERPRISE, reading.enterprise), (DATES, reading.printed_dates)) if not v]
     if unread:
         out.append(warning(CardCode.IDENTITY_UNCONFIRMED,
                            f"反馈卡没有可核验的二维码，卡上也读不出{'和'.join(unread)}，无法确认它属于检查编号 {visit.serial}"
@@ -201,7 +204,7 @@ def printed_identity_findings(reading: CardReading, visit: Visit) -> list[Findin
     if dates is not None and dates != (visit.start, visit.end):
         out.append(warning(CardCode.DATES_MISMATCH,
                            f"卡上的检查日期“{format_range(*dates)}”与检查编号 {visit.serial} 登记的"
-                           f"“{format_range(visit.start, visit.end)}”不一致：这张卡可能是别的检查的卡改了编号。", "检查日期"))
+                           f"“{format_range(visit.start, visit.end)}”不一致：这张卡可能是别的检查的卡改了编号。", DATES))
     return out
 
 
@@ -247,21 +250,21 @@ def glyph_note(reading: CardReading, visit: Visit | None) -> Finding | None:
         return None
     rare = "".join(ch for ch in visit.enterprise if _rare(ch))
     return Finding(CardCode.ENTERPRISE_GLYPHS, f"卡上被检查单位名称中的生僻字“{rare}”未能从 PDF 文字中准确读出"
-                   f"（读作“{reading.enterprise}”），其余文字与登记的“{visit.enterprise}”一致，不作为可疑。", "被检查单位",
+                   f"（读作“{reading.enterprise}”），其余文字与登记的“{visit.enterprise}”一致，不作为可疑。", ENTERPRISE,
                    Severity.INFO)
 
 
 def contact_findings(reading: CardReading) -> list[Finding]:
     out: list[Finding] = []
     if not reading.head:
-        out.append(warning(CardCode.HEAD_MISSING, "被检查单位未填写负责人。", "负责人"))
+        out.append(warning(CardCode.HEAD_MISSING, "被检查单位未填写负责人。", HEAD))
     if not reading.position:
-        out.append(warning(CardCode.POSITION_MISSING, "被检查单位未填写负责人职务。", "职务"))
+        out.append(warning(CardCode.POSITION_MISSING, "被检查单位未填写负责人职务。", POSITION))
     if not reading.phone:
-        out.append(warning(CardCode.PHONE_MISSING, "被检查单位未填写联系电话。", "联系电话"))
+        out.append(warning(CardCode.PHONE_MISSING, "被检查单位未填写联系电话。", PHONE))
     elif not plausible_phone(reading.phone):
         out.append(warning(CardCode.PHONE_IMPLAUSIBLE,
-                           f"联系电话“{reading.phone}”不像有效的手机号（11位，1开头）或座机号（区号+7~8位）。", "联系电话"))
+                           f"联系电话“{reading.phone}”不像有效的手机号（11位，1开头）或座机号（区号+7~8位）。", PHONE))
     return out
 
 

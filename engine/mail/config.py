@@ -26,12 +26,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import ssl
-import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..findings import Finding, RuqiError, error
-from ..workspace import CONFIG_NAME, Workspace
+from ..workspace import CONFIG_NAME, Workspace, read_secret_file
 from .codes import ConfigCode
 
 PASSWORD_ENV = "RUQI_MAIL_PASSWORD"
@@ -113,20 +111,11 @@ def accounts(ws: Workspace) -> tuple[list[MailAccount], list[Finding]]:
 def password(ws: Workspace, acct: MailAccount) -> str:
     """The mailbox password: from ``password_file`` (owner-only) or ``RUQI_MAIL_PASSWORD``."""
     if acct.password_file:
-        p = Path(acct.password_file)
-        if p.is_absolute() or ".." in p.parts:
-            raise RuqiError(error(ConfigCode.PASSWORD_MISSING, f"password_file 应是工作目录中的文件名（如 \"mail.secret\"），"
-                                                               f"现为“{acct.password_file}”。", acct.key))
-        path = ws.root / p
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            raise RuqiError(error(ConfigCode.PASSWORD_MISSING, f"找不到密码文件 {path}。", acct.key)) from None
-        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise RuqiError(error(ConfigCode.PASSWORD_FILE_OPEN,
-                                  f"密码文件 {path} 其他用户也能读取（权限 {stat.filemode(st.st_mode)}）。"
-                                  f"请运行 chmod 600 {path} 后重试。", acct.key))
-        return path.read_text(encoding="utf-8").strip("\r\n")
+        secret = read_secret_file(ws.root, acct.password_file)
+        if secret.value is None:
+            code = ConfigCode.PASSWORD_FILE_OPEN if secret.too_open else ConfigCode.PASSWORD_MISSING
+            raise RuqiError(error(code, secret.problem, acct.key))
+        return secret.value
     pw = os.environ.get(PASSWORD_ENV, "")
     if not pw:
         raise RuqiError(error(ConfigCode.PASSWORD_MISSING, f"邮箱 {acct.user} 没有密码：请在 [[mail]] 中用 password_file 指定密码文件，"

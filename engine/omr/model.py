@@ -29,7 +29,7 @@ class SerialSource(StrEnum):
 
     @property
     def zh(self) -> str:
-        return {"qr": "二维码", "ocr": "印刷编号（文字识别，签名未核验）", "none": "无法识别"}[self.value]
+        return {SerialSource.QR: "二维码", SerialSource.OCR: "印刷编号（文字识别，签名未核验）", SerialSource.NONE: "无法识别"}[self]
 
 
 @dataclass(frozen=True, slots=True)

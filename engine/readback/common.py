@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from ..forms import CARD, CARD_QUESTIONS, FORMS
+from ..forms import CARD, CARD_QUESTIONS, FORMS, QUESTION_COUNT, QUESTION_NUMBERS, FormKey
+from ..forms.definitions import ANSWER_OPTIONS, QUESTION_NUMERALS, QUESTION_STEM, SERIAL_LABEL, label_of
+from ..forms.definitions import NO as NO  # re-exported: the answer words live in the card's definition
+from ..forms.definitions import YES as YES
 from ..identifiers import QrContent, Serial, parse_qr
-
-YES, NO = "是", "否"
-QUESTION_COUNT = len(CARD_QUESTIONS)
-QUESTION_NUMERALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
 
 
 class ReadMethod(StrEnum):
@@ -29,12 +28,64 @@ class ReadMethod(StrEnum):
     DOCX = "docx"  # our docx filled in Word/WPS
     IMAGE = "image"  # a scan or photo: JPG/PNG or an image-only PDF
 
+    @property
+    def zh(self) -> str:
+        return {ReadMethod.PDF_FORM: "PDF（勾选框）", ReadMethod.PDF_TEXT: "PDF（文字）", ReadMethod.DOCX: "Word 文档",
+                ReadMethod.IMAGE: "扫描件或照片"}[self]
+
+    @classmethod
+    def label(cls, value: str) -> str:
+        """The label of a stored value ("" for none, the value itself when a newer version wrote it)."""
+        try:
+            return cls(value).zh
+        except ValueError:
+            return value
+
 
 # How far a reader trusts the answers it read (``CardReading.confidence``); validation sends a card
-# below ``engine.inbox.validate.REVIEW_BELOW`` to a person instead of switching on the read method.
+# below ``REVIEW_BELOW`` to a person instead of switching on the read method.
 FIELD_VALUES = 1.0  # the ticks are values of our own fields (AcroForm checkboxes, the docx's XML)
 TEXT_EXTRACTED = 0.9  # the ticks are glyphs found in a PDF's text layer
 NOT_READ = 0.0  # a scan or photo: the ticks are not read (yet)
+# A card (or one question) read with less confidence than this goes to a person (NEEDS_REVIEW).
+REVIEW_BELOW = 0.5
+
+
+class Decided(StrEnum):
+    """How one question's answer was decided (kept per question in the register, ``engine.readings``)."""
+
+    FIELD = "field"  # the value of our own form field (AcroForm checkbox, the docx's XML)
+    TEXT = "text"  # a tick glyph found in a PDF's text layer
+    MARK = "mark"  # a pen mark measured in a scan or photo (engine.omr)
+    PERSON = "person"  # recorded by a person (``ruqi confirm``)
+
+    @property
+    def zh(self) -> str:
+        return DECIDED_ZH[self]
+
+
+DECIDED_ZH: dict[Decided, str] = {Decided.FIELD: "勾选框", Decided.TEXT: "文字", Decided.MARK: "图像识别",
+                                  Decided.PERSON: "人工录入"}
+_DECIDED_BY_METHOD = {"pdf_form": Decided.FIELD, "docx": Decided.FIELD, "pdf_text": Decided.TEXT, "image": Decided.MARK}
+
+
+def decided_by_method(method: str) -> Decided:
+    """How a reader of this method decides its answers (for readings that do not say per question)."""
+    return _DECIDED_BY_METHOD.get(str(method), Decided.MARK)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One question as a reader decided it: the answer (None: unresolved), how, and how sure."""
+
+    answer: str | None
+    how: Decided
+    confidence: float
+    note: str = ""  # what was seen, e.g. the kind of mark ("tick", "fill", "both marked")
+
+    @property
+    def resolved(self) -> bool:
+        return self.answer is not None and (self.how is Decided.PERSON or self.confidence >= REVIEW_BELOW)
 
 
 class AnswerProblem(StrEnum):
@@ -79,8 +130,8 @@ def question_key(i: int) -> str:
     return normalize(q.split("、", 1)[1].rstrip("；。;."))
 
 
-QUESTION_KEYS: tuple[str, ...] = tuple(question_key(i) for i in range(1, QUESTION_COUNT + 1))
-QUESTION_PREFIXES: tuple[str, ...] = tuple(f"{n}、是否" for n in QUESTION_NUMERALS)
+QUESTION_KEYS: tuple[str, ...] = tuple(question_key(i) for i in QUESTION_NUMBERS)
+QUESTION_PREFIXES: tuple[str, ...] = tuple(f"{n}、{QUESTION_STEM}" for n in QUESTION_NUMERALS)
 
 
 def find_question(text: str, i: int, start: int = 0) -> tuple[int, int] | None:
@@ -113,7 +164,7 @@ class Answer:
     text: str = ""  # the answer cell as read, for the clerk's message
 
 
-_OPTION_RE = re.compile("[是否]")
+_OPTION_RE = re.compile(f"[{''.join(ANSWER_OPTIONS)}]")
 _BOXES_AND_TICKS = TICKS | EMPTY_BOXES
 _RESIDUE_RE = re.compile(r"[\W_]+")
 
@@ -163,11 +214,13 @@ def parse_answer(raw: str) -> Answer:
 
 # ---- header fields -------------------------------------------------------------------------
 
+PHONE_WORDS = ("电话", "手机")  # bare words: only a label when a colon follows (the 备注 has 监督电话：…)
 HEAD_LABELS: dict[str, tuple[str, ...]] = {
-    "enterprise": (normalize(CARD.texts["enterprise"]), "被检查企业", "企业名称"),
-    "head": (normalize(CARD.texts["head"]), "负责人姓名"),
-    "position": (normalize(CARD.texts["position"]),),
-    "phone": (normalize(CARD.texts["phone"]), "电话", "手机"),
+    # The card's own label first; then what enterprises retype it as.
+    "enterprise": (CARD.label("enterprise"), "被检查企业", "企业名称"),
+    "head": (CARD.label("head"), f"{CARD.label('head')}姓名"),
+    "position": (CARD.label("position"),),
+    "phone": (CARD.label("phone"), *PHONE_WORDS),
 }
 ALL_LABELS: tuple[str, ...] = tuple(sorted({lab for labs in HEAD_LABELS.values() for lab in labs}, key=len, reverse=True))
 _LABEL_PUNCT = "：:（）()　 "
@@ -293,7 +346,7 @@ class CardReading:
     method: ReadMethod
     is_card: bool  # the title or most question rows were found
     confidence: float = NOT_READ  # how far the answers can be trusted (FIELD_VALUES … NOT_READ)
-    form: str = ""  # "card", or "notice"/"notice_board" when it is one of our other forms
+    form: str = ""  # a FormKey: the card, or one of our other forms; "" when none
     serial: str | None = None  # from a valid QR, else the printed serial
     printed_serial: str | None = None
     qr: QrContent | None = None
@@ -316,7 +369,7 @@ class CardReading:
     serial_from_ocr: bool = False  # the serial was read from the printed 检查编号: no signature checked
 
     def set_answers(self, answers: dict[int, Answer]) -> None:
-        for i in range(1, QUESTION_COUNT + 1):
+        for i in QUESTION_NUMBERS:
             a = answers.get(i)
             if a is None:
                 self.answers[i] = None
@@ -357,7 +410,17 @@ class CardReading:
             self.stated_visit_total, self.stated_visit_kind = found
 
     def answers_json(self) -> dict[str, str | None]:
-        return {str(i): self.answers.get(i) for i in range(1, QUESTION_COUNT + 1)}
+        return {str(i): self.answers.get(i) for i in QUESTION_NUMBERS}
+
+    def decision(self, i: int) -> Decision:
+        """Question ``i`` as read: a scan's measured mark (``marks``), else the answer with the card's
+        confidence (none for a question with a problem: that one is unresolved)."""
+        answer = None if i in self.problems else self.answers.get(i)
+        mark = self.marks.get(i)
+        if mark is not None:
+            return Decision(answer, Decided.MARK, mark.confidence, str(mark.how))
+        sure = self.confidence if answer is not None else NOT_READ
+        return Decision(answer, decided_by_method(self.method), sure, str(self.problems.get(i, "")))
 
     def marks_json(self) -> dict[str, dict[str, object]] | None:
         """Per question, how a scan's box was read and with what confidence (None: not a scan read)."""
@@ -366,7 +429,22 @@ class CardReading:
         return {str(i): self.marks[i].to_json() for i in sorted(self.marks)}
 
 
-_VISIT_RE = re.compile(r"第(?P<n>[0-9０-９一二三四五六七八九十两]+)次入企业?检查[，,、；;]?第(?P<m>[0-9０-９一二三四五六七八九十两]+)次")
+def _tolerant(words: str) -> str:
+    """A printed phrase as a pattern that also matches it as enterprises retype it: 入企检查 for
+    入企业检查, any or no punctuation between the two numbers."""
+    return re.sub("[，,、；;]", "[，,、；;]?", re.escape(normalize(words)).replace("企业", "企业?"))
+
+
+def _visit_pattern(sentence: str) -> re.Pattern[str]:
+    """``第N次入企业检查，第M次`` from the card's visit sentence (``第{visit_total}次…第{visit_kind}次``)."""
+    number = "[0-9０-９一二三四五六七八九十两]+"
+    before, rest = sentence.split("{visit_total}", 1)
+    between, after = rest.split("{visit_kind}", 1)
+    return re.compile(f"{_tolerant(before[-1])}(?P<n>{number}){_tolerant(between)}(?P<m>{number})"
+                      f"{_tolerant(after.split('{', 1)[0])}")
+
+
+_VISIT_RE = _visit_pattern(CARD.texts["visit"])
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
 
 
@@ -376,7 +454,7 @@ def visit_numbers_in(text: str) -> tuple[int | None, int | None] | None:
     return None if m is None else (parse_number(m["n"]), parse_number(m["m"]))
 
 
-_DATE_LABEL = normalize(CARD.texts["date"].split("{", 1)[0]).rstrip("：:")  # 检查日期
+_DATE_LABEL = CARD.label("date")  # 检查日期
 # engine.inspection.format_range read back: 2025年3月3日, …至4日, …至4月2日, …至2026年1月2日
 _RANGE_RE = re.compile(re.escape(_DATE_LABEL) + r"[：:]?(\d{4})年(\d{1,2})月(\d{1,2})日"
                        r"(?:[至到~～\-－—](?:(\d{4})年)?(?:(\d{1,2})月)?(\d{1,2})日)?")
@@ -413,7 +491,7 @@ def parse_number(text: str) -> int | None:
 def _printed_serial(text: str) -> str | None:
     # Prefer the serial next to its label; any serial-shaped number otherwise.
     t = normalize(text)
-    label = "检查编号"
+    label = label_of(SERIAL_LABEL)
     pos = t.find(label)
     s = Serial.parse(_spaced(t[pos:pos + 40])) if pos >= 0 else None
     s = s or Serial.parse(_spaced(t))
@@ -426,13 +504,13 @@ def _spaced(t: str) -> str:
 
 
 def identify_form(text: str) -> str:
-    """Which of our three forms this text is ("" if none): by title, the card wins ties."""
+    """Which of our three forms this text is (a ``FormKey``, "" if none): by title, the card wins ties."""
     t = normalize(text)
-    for key in ("card", "notice", "notice_board"):
+    for key in (FormKey.CARD, FormKey.NOTICE, FormKey.NOTICE_BOARD):
         if normalize(FORMS[key].title) in t:
             return key
     return ""
 
 
 def looks_like_card(text: str, answers_found: int) -> bool:
-    return identify_form(text) == "card" or answers_found >= QUESTION_COUNT // 2 + 1
+    return identify_form(text) == FormKey.CARD or answers_found >= QUESTION_COUNT // 2 + 1

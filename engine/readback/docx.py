@@ -15,9 +15,9 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from ..forms import QUESTION_COUNT, QUESTION_NUMBERS, FormKey
 from .common import (
     FIELD_VALUES,
-    QUESTION_COUNT,
     Answer,
     CardReading,
     ReadMethod,
@@ -123,7 +123,7 @@ def read_answers(rows: list[list[str]]) -> dict[int, Answer]:
     """Find each question in the rows and read the text after it as its answer."""
     joined = [normalize("|".join(r)) for r in rows]
     answers: dict[int, Answer] = {}
-    for i in range(1, QUESTION_COUNT + 1):
+    for i in QUESTION_NUMBERS:
         for text in joined:
             span = find_question(text, i)
             if span is None:
@@ -146,13 +146,13 @@ def read_docx(path: Path, key: bytes) -> CardReading:
     full = "\n".join(["\n".join(extra), *("|".join(r) for r in rows)])
     answers = read_answers(rows)
     form = identify_form(full)
-    r = CardReading(ReadMethod.DOCX, confidence=FIELD_VALUES, is_card=looks_like_card(full, len(answers)) and form in ("card", ""), form=form)
+    r = CardReading(ReadMethod.DOCX, confidence=FIELD_VALUES, is_card=looks_like_card(full, len(answers)) and form in (FormKey.CARD, ""), form=form)
     if not r.is_card:
         # A photo of the filled card pasted into a Word document is a scan in a docx wrapper.
         payloads = [] if form else [t for blob in _image_blobs(d)[:MAX_IMAGES] for t in decode_qr_bytes(blob)]
         scan = scan_reading(payloads, key, NEEDS_REVIEW_PICTURE) if payloads else None
         return scan if scan is not None and scan.is_card else r
-    r.form = "card"
+    r.form = FormKey.CARD
     r.set_answers(answers)
     r.set_header(split_labelled([c for row in rows for c in row]))
     r.qr_payloads = [t for blob in _image_blobs(d) for t in decode_qr_bytes(blob)]

@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..forms import FormKey
 from ..images import pillow
 from .common import NOT_READ, CardReading, ReadMethod
 
@@ -59,5 +60,5 @@ def scan_reading(payloads: list[str], key: bytes, why: str = NEEDS_REVIEW_IMAGE)
     r.resolve_serial("", key)
     # A scan that carries our QR is one of our cards; otherwise we cannot tell.
     r.is_card = r.qr is not None
-    r.form = "card" if r.is_card else ""
+    r.form = FormKey.CARD if r.is_card else ""
     return r

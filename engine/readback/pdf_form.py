@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import re
 
-from .common import FIELD_VALUES, NO, QUESTION_COUNT, YES, Answer, AnswerProblem, CardReading, ReadMethod
+from ..forms import CARD, NO, QUESTION_COUNT, YES, FormKey
+from .common import FIELD_VALUES, Answer, AnswerProblem, CardReading, ReadMethod
 from .pdf_source import Widget
 
 # q1_yes / q01-no / q1_是 / card_q1_否 / answer1_y …
-_CHECKBOX_RE = re.compile(r"(?:^|[^0-9])q?0?(\d{1,2})[_\-. ]?(yes|no|y|n|shi|fou|是|否)$", re.IGNORECASE)
-_OPTION = {"yes": YES, "y": YES, "shi": YES, "是": YES, "no": NO, "n": NO, "fou": NO, "否": NO}
-_TEXT_FIELDS = {"head": "head", "负责人": "head", "position": "position", "职务": "position", "phone": "phone",
-                "联系电话": "phone", "enterprise": "enterprise", "被检查单位": "enterprise"}
+_CHECKBOX_RE = re.compile(rf"(?:^|[^0-9])q?0?(\d{{1,2}})[_\-. ]?(yes|no|y|n|shi|fou|{YES}|{NO})$", re.IGNORECASE)
+_OPTION = {"yes": YES, "y": YES, "shi": YES, YES: YES, "no": NO, "n": NO, "fou": NO, NO: NO}
+# Text fields named by their key (our PDF) or by the card's label (a form someone else built).
+_TEXT_FIELDS = {**{k: k for k in ("head", "position", "phone", "enterprise")},
+                **{CARD.label(k): k for k in ("head", "position", "phone", "enterprise")}}
 CHECKBOX, RADIO = 2, 3  # pdfium FPDF_FORMFIELD_CHECKBOX / _RADIOBUTTON
 
 
@@ -64,7 +66,7 @@ def form_answers(widgets: list[Widget]) -> tuple[dict[int, Answer], dict[str, st
 
 
 def form_reading(answers: dict[int, Answer], header: dict[str, str], page_header: dict[str, str]) -> CardReading:
-    r = CardReading(ReadMethod.PDF_FORM, confidence=FIELD_VALUES, is_card=True, form="card")
+    r = CardReading(ReadMethod.PDF_FORM, confidence=FIELD_VALUES, is_card=True, form=FormKey.CARD)
     r.set_answers(answers)
     r.set_header(page_header)
     r.set_header(header)  # typed into fields wins over the page text

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
 
+from ..forms import CARD, QUESTION_NUMBERS, FormKey
 from .common import (
     HEAD_LABELS,
+    PHONE_WORDS,
     PUA_GLYPHS,
-    QUESTION_COUNT,
     TEXT_EXTRACTED,
     Answer,
     CardReading,
@@ -41,7 +42,7 @@ BASELINE_TOLERANCE_EM = 0.25
 BAND_MARGIN_EM = 0.4
 QUESTION_INDENT_EM = 3.0
 ANSWER_COLUMN_SLACK_EM = 3.0  # an answer typed at the cell's left edge while others are centred
-END_OF_TABLE_LABELS = ("被检查单位", "负责人", "备注")
+END_OF_TABLE_LABELS = (CARD.label("enterprise"), CARD.label("head"), CARD.label("remark"))
 # Lines of one wrapped cell are at most this far apart (baseline to baseline, in glyph-box heights):
 # WeasyPrint's cards ~0.85, LibreOffice exports ~1.3 (tight glyph boxes, single spacing).
 MAX_PITCH_EM = 1.6
@@ -180,7 +181,7 @@ def _cluster(page: int, glyphs: list[Glyph]) -> list[Line]:
 
 def locate_questions(lines: list[Line]) -> dict[int, QuestionRow]:
     rows: dict[int, QuestionRow] = {}
-    for i in range(1, QUESTION_COUNT + 1):
+    for i in QUESTION_NUMBERS:
         for li, ln in enumerate(lines):
             span = find_question(ln.text, i)
             if span is None:
@@ -240,7 +241,7 @@ def _end_of_table(lines: list[Line], start: int, page: int) -> float:
 
 
 _LABELS: tuple[tuple[str, str], ...] = tuple(
-    sorted(((lab, f) for f, labs in HEAD_LABELS.items() for lab in labs if lab not in ("电话", "手机")),
+    sorted(((lab, f) for f, labs in HEAD_LABELS.items() for lab in labs if lab not in PHONE_WORDS),
            key=lambda x: -len(x[0])))
 
 
@@ -372,11 +373,11 @@ def read_pdf_text(lay: PdfLayout, key: bytes, qr_payloads: list[str] | None = No
     full = lay.text
     form = identify_form(full)
     answers: dict[int, Answer] = {i: parse_answer(_glyph_text(row.answer_glyphs)) for i, row in lay.rows.items()}
-    r = CardReading(ReadMethod.PDF_TEXT, confidence=TEXT_EXTRACTED, is_card=looks_like_card(full, len(answers)) and form in ("card", ""), form=form)
+    r = CardReading(ReadMethod.PDF_TEXT, confidence=TEXT_EXTRACTED, is_card=looks_like_card(full, len(answers)) and form in (FormKey.CARD, ""), form=form)
     r.pages = lay.pages
     if not r.is_card:
         return r
-    r.form = "card"
+    r.form = FormKey.CARD
     r.set_answers(answers)
     r.set_header(lay.header())
     r.qr_payloads = list(qr_payloads or [])

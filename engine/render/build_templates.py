@@ -32,6 +32,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
+from ..forms import FormKey
 from .layout import (
     CARD_REMARK_PT,
     CARD_TEXT_PT,
@@ -278,7 +279,7 @@ def build_notice() -> DocumentObject:
     title(doc, "{{ notice.title }}")
     para(doc, "{{ notice.t.addressee }}")
     body(doc, "{{ notice.t.body }}")
-    extra_lines(doc, "notice", first_indent_pt=2 * TEXT_PT)
+    extra_lines(doc, FormKey.NOTICE, first_indent_pt=2 * TEXT_PT)
     para(doc, "{{ notice.t.seal }}", align=WD_ALIGN_PARAGRAPH.RIGHT, right_pt=2 * TEXT_PT, before_pt=3 * 28)
     para(doc, "{{ notice.t.date }}", align=WD_ALIGN_PARAGRAPH.RIGHT, right_pt=4 * TEXT_PT, after_pt=2 * 28)
     # 说明：1.… with the later lines and notes aligned after "说明：" (three characters).
@@ -309,7 +310,7 @@ def build_notice_board() -> DocumentObject:
     heading(doc, "{{ notice_board.t.h4 }}")
     body(doc, "{{ notice_board.t.phone }}")
     body(doc, "{{ notice_board.t.email }}")
-    extra_lines(doc, "notice_board", first_indent_pt=2 * TEXT_PT)
+    extra_lines(doc, FormKey.NOTICE_BOARD, first_indent_pt=2 * TEXT_PT)
     para(doc, "{{ notice_board.t.sign }}", align=WD_ALIGN_PARAGRAPH.RIGHT, right_pt=2 * TEXT_PT, before_pt=28)
     para(doc, "{{ notice_board.t.date }}", align=WD_ALIGN_PARAGRAPH.RIGHT, right_pt=4 * TEXT_PT)
     return doc
@@ -345,7 +346,7 @@ def build_card() -> DocumentObject:
         u.rows[r].height = Mm(8)
     remark = dict(size_pt=CARD_REMARK_PT, line_pt=CARD_REMARK_PT * 4 / 3)
     para(doc, "{{ card.t.remark|nobreak }}", before_pt=6, **remark)  # type: ignore[arg-type]
-    extra_lines(doc, "card", **remark)
+    extra_lines(doc, FormKey.CARD, **remark)
     return doc
 
 
@@ -366,9 +367,9 @@ def _repeat_header(t: Table) -> None:
 
 
 BUILDERS: dict[str, Callable[[], DocumentObject]] = {
-    "notice": build_notice,
-    "notice_board": build_notice_board,
-    "card": build_card,
+    FormKey.NOTICE: build_notice,
+    FormKey.NOTICE_BOARD: build_notice_board,
+    FormKey.CARD: build_card,
 }
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..forms import ANSWER_OPTIONS, CARD_QUESTIONS, FORMS
+from ..forms import ANSWER_OPTIONS, FORMS, QUESTION_NUMBERS, FormKey
 from ..text import finalize
 from .nobreak import html_nobreak
 from .pdfsplit import TEXT_FIELDS, AnswerBox, CatalogExtras, TextField, checkbox_name, finish, split_pages
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # WeasyPrint takes ~0.7 s to import: only a process that rend
 
 # Stable AcroForm names of the card's answer boxes: q1_yes, q1_no … q10_yes, q10_no.
 CHECKBOX_FIELDS: tuple[str, ...] = tuple(
-    checkbox_name(q, o) for q in range(1, len(CARD_QUESTIONS) + 1) for o in ANSWER_OPTIONS)
+    checkbox_name(q, o) for q in QUESTION_NUMBERS for o in ANSWER_OPTIONS)
 
 # What the engine writes for the archive (its 四性检测 expects PDF/A of every PDF it generated).
 ARCHIVE_PDF_VARIANT = "pdf/a-3b"
@@ -139,7 +139,7 @@ class HtmlPdfRenderer:
         document = self.layout(items)
         ranges = page_ranges(document, len(items))
         plan = _BoxPlan.make(document, ranges, [k for k, _ in items])
-        fields = [text_fields(document, ranges[i], _DOC_ID.format(i)) if k == "card" else []
+        fields = [text_fields(document, ranges[i], _DOC_ID.format(i)) if k == FormKey.CARD else []
                   for i, (k, _) in enumerate(items)]
         combined = document.write_pdf(pdf_variant=pdf_variant)
         del document  # the laid-out pages are the bulk of the memory; the split needs only the bytes
@@ -150,9 +150,9 @@ class HtmlPdfRenderer:
             doc.fields = found
         out = []
         for doc, (form_key, ctx) in zip(docs, items, strict=True):
-            if form_key == "card" and len(doc.boxes) != 2 * len(ctx["card"]["items"]):
+            if form_key == FormKey.CARD and len(doc.boxes) != 2 * len(ctx[FormKey.CARD]["items"]):
                 raise RuntimeError(f"card {ctx['serial']}: {len(doc.boxes)} answer boxes found, "
-                                   f"{2 * len(ctx['card']['items'])} expected")
+                                   f"{2 * len(ctx[FormKey.CARD]['items'])} expected")
             out.append(finish(doc, extras, title=(TITLE_PLACEHOLDER, document_title(form_key, ctx))))
         return out
 
@@ -169,7 +169,7 @@ class _BoxPlan:
         plan = cls(set(), {})
         ref: tuple[int, float, float, float] | None = None  # (card, x, top, table height)
         for i, kind in enumerate(kinds):
-            if kind != "card":
+            if kind != FormKey.CARD:
                 continue
             geo = _table_geometry(document, ranges[i], _DOC_ID.format(i))
             if geo is None:

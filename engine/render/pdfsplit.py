@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape as xml_escape
 
+from ..forms import ANSWER_OPTIONS, NO, YES
+
 if TYPE_CHECKING:  # pypdf and pdfium load only in a process that renders
     import pypdfium2 as pdfium
     from pypdf import PdfReader
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # pypdf and pdfium load only in a process that renders
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 BOX_CHAR = "□"
 _ANSWER = re.compile(BOX_CHAR + "([是否])")
-OPTION_SUFFIX = {"是": "yes", "否": "no"}  # the AcroForm names: q3_yes, q3_no
+OPTION_SUFFIX = {YES: "yes", NO: "no"}  # the AcroForm names: q3_yes, q3_no
 
 
 def checkbox_name(question: int, option: str) -> str:
@@ -237,7 +239,7 @@ def _add_checkboxes(up: _Update, r: PdfReader, boxes: list[AnswerBox], annots: d
     from pypdf.generic import ArrayObject, IndirectObject
 
     per_question = [boxes[i:i + 2] for i in range(0, len(boxes), 2)]
-    if not boxes or any([b.option for b in pair] != ["是", "否"] for pair in per_question):
+    if not boxes or any([b.option for b in pair] != list(ANSWER_OPTIONS) for pair in per_question):
         raise RuntimeError(f"card answer boxes not found as expected ({len(boxes)} boxes)")
     left, bottom, right, top = boxes[0].rect
     w, h = right - left + 1.0, top - bottom + 1.0

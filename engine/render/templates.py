@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..forms import FORMS
+from ..forms import FormKey
 
 # templates/ at the repository root (the package is installed in editable mode by set-up).
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
-FORM_KEYS: tuple[str, ...] = tuple(FORMS)  # notice, notice_board, card
+FORM_KEYS: tuple[FormKey, ...] = tuple(FormKey)  # notice, notice_board, card
 CSS_NAME = "forms.css"
 
 

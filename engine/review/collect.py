@@ -27,15 +27,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..caps import Cap, cap_for
+from ..card_state import CardState
 from ..db import session
-from ..forms import CARD_QUESTIONS
-from ..register import Stale, Visit, live, stale_numbers
+from ..forms import CARD_QUESTIONS, QUESTION_NUMBERS, YES, FormType
+from ..inbox.codes import Flag
+from ..readings import ReadBy
+from ..register import RegisterState, Stale, Visit, live, stale_numbers
 from ..workspace import Workspace
 from . import sources
 from .model import (
     SUSPECT_ZH,
-    YES,
-    CardState,
     Document,
     Entry,
     ReviewFlag,
@@ -117,6 +118,32 @@ class VoidedVisit:
     registered_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CardReader:
+    """Who read a returned card: the machine, a person, or nobody yet (then how long it has waited)."""
+
+    entry: Entry
+    read_by: ReadBy
+    days_waiting: int  # since the card arrived, while it waits for a person; 0 once read
+    people: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectedAnswer:
+    """An answer a person changed after it was read (``ruqi confirm --correct``): on the 纪委 list."""
+
+    serial: str
+    enterprise: str
+    question: int
+    before: str | None
+    after: str | None
+    by: str
+    at: datetime
+    reason: str
+    archival_code: str
+    entry: Entry | None = None
+
+
 @dataclass(slots=True)
 class Tally:
     """Counts for one county or one inspector."""
@@ -158,6 +185,8 @@ class Review:
     notes: list[str] = field(default_factory=list)  # what the review could not check, in Chinese
     voided: list[VoidedVisit] = field(default_factory=list)
     qr_missing: list[SuspectCard] = field(default_factory=list)  # cards without a verifiable QR, SUSPECT or not
+    readers: list[CardReader] = field(default_factory=list)  # every returned card: read by machine, person, or waiting
+    corrections: list[CorrectedAnswer] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[Entry]:
@@ -199,14 +228,17 @@ def build_review(
         stale = _stale(s, visits)
         voided = [_voided(v, today, late_days) for v in _select_voided(s, date_from, date_to, county)]
         docs = sources.documents_by_serial(s, [e.serial for e in entries] + [x.entry.serial for x in voided])
+        said = sources.card_answers(s, [d for ds in docs.values() for d in ds if d.form_type == FormType.CARD_RETURNED])
+        changed = sources.corrections(s)
     suspect_items = sources.suspect_items(ws)
-    qr_items = sources.flagged_cards(ws, sources.QR_MISSING_FLAG)
+    qr_items = sources.flagged_cards(ws, Flag.QR_MISSING)
     with session(ws) as s:
         known = [c.serial for c in [*suspect_items, *qr_items] if c.serial]
         by_serial_all = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(known))).all()}
     notes: list[str] = []
     for e in [*entries, *(x.entry for x in voided)]:
         e.documents = docs.get(e.serial, [])
+        _read_people(e, said)
     over = _over_cap(entries)
     suspects = _suspects(entries, suspect_items, by_serial_all, date_from, date_to, county)
     qr_missing = _place_cards(entries, qr_items, by_serial_all, date_from, date_to, county, ReviewFlag.QR_MISSING)
@@ -216,14 +248,34 @@ def build_review(
     notes.extend(f"已作废的检查 {x.entry.serial} 交回的反馈卡有“是”的反馈（第{'、'.join(map(str, x.entry.yes_questions))}题），"
                  f"仍列入反馈“是”的检查，并{COUNTED_WHEN_VOIDED}。" for x in voided if x.entry.yes_questions)
     cards = _card_issues(entries, today)
+    corrections = _corrections(changed, entries, date_from, date_to, county)
     _order_flags(entries)
     review = Review(
         ws.config.name, date_from, date_to, county, today, late_days, entries, violations, cards, over, suspects, mismatches,
         by_county=[], by_inspector=[], notes=notes, voided=voided, qr_missing=qr_missing,
+        readers=[_reader(e, today) for e in entries if e.read_by is not None], corrections=corrections,
     )
     review.by_county = tally_by_county(review)
     review.by_inspector = tally_by_inspector(review)
     return review
+
+
+def build_entry(ws: Workspace, serial: str, *, today: date | None = None) -> Entry | None:
+    """One inspection as the review sees it (flags, card state, documents), voided or not; None when
+    the register has no such serial.  The review is built for the inspection's start day and county,
+    so every flag is decided by exactly the rules of the whole list."""
+    from_register = _one_visit(ws, serial)
+    if from_register is None:
+        return None
+    start, county = from_register
+    r = build_review(ws, start, start, county, today=today)
+    return r.entry(serial) or next((x.entry for x in r.voided if x.entry.serial == serial), None)
+
+
+def _one_visit(ws: Workspace, serial: str) -> tuple[date, str] | None:
+    with session(ws) as s:
+        v = s.scalars(select(Visit).where(Visit.serial == serial)).first()
+        return (v.start, v.county) if v is not None else None
 
 
 def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[Visit]:
@@ -270,12 +322,12 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
     due = v.end + timedelta(days=late_days)
     answers = {int(k): a for k, a in (v.card_answers or {}).items() if str(k).isdigit()}
     card_flags = tuple(v.card_flags or ())
-    received = v.card_status in ("received", "needs_review") or v.card_received_at is not None
+    received = v.card_status in (CardState.RECEIVED, CardState.NEEDS_REVIEW) or v.card_received_at is not None
     arrived = v.card_received_at.date() if v.card_received_at else None
-    late = received and ("LATE" in card_flags or (arrived is not None and arrived > due))
+    late = received and (Flag.LATE in card_flags or (arrived is not None and arrived > due))
     # EARLY as the inbox defines it (engine.inbox.validate): arrived on a day before the last day.
-    early = received and not late and ("EARLY" in card_flags or (arrived is not None and arrived < v.end))
-    if received and (v.card_status == "needs_review" or "NEEDS_REVIEW" in card_flags):
+    early = received and not late and (Flag.EARLY in card_flags or (arrived is not None and arrived < v.end))
+    if received and (v.card_status == CardState.NEEDS_REVIEW or Flag.NEEDS_REVIEW in card_flags):
         state = CardState.NEEDS_REVIEW
     elif received:
         state = CardState.LATE if late else CardState.EARLY if early else CardState.RECEIVED
@@ -292,7 +344,8 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
         team=Team(v.leader, tuple(v.members or ()), tuple(v.experts or ())), visit_total=v.visit_total,
         visit_kind=v.visit_kind, due=due, card=state, card_received_at=v.card_received_at,
         card_version=v.card_version or 0, answers=answers, card_flags=card_flags, over_cap=bool(v.over_cap),
-        override_reason=v.override_reason or "", actor=v.actor or "",
+        override_reason=v.override_reason or "", actor=v.actor or "", cross_reason=v.cross_reason or "",
+        register_note=v.register_note or "", read_by=_read_by(v) if received else None,
     )
     flag = {CardState.LATE: ReviewFlag.CARD_LATE, CardState.MISSING: ReviewFlag.CARD_MISSING,
             CardState.OVERDUE: ReviewFlag.CARD_OVERDUE, CardState.NEEDS_REVIEW: ReviewFlag.CARD_UNREAD,
@@ -303,7 +356,49 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
         e.flag(ReviewFlag.CARD_LATE)  # a scan can be late too; the state shows the more urgent fact
     if early and state is CardState.NEEDS_REVIEW:
         e.flag(ReviewFlag.CARD_EARLY)
+    if v.cross_reason:
+        e.flag(ReviewFlag.CROSS_COUNTY)
+    if v.register_state == RegisterState.CONFLICT:
+        e.flag(ReviewFlag.SYNC_OVER_CAP)
     return e
+
+
+def _read_by(v: Visit) -> ReadBy:
+    if v.card_read_by in set(ReadBy):
+        return ReadBy(v.card_read_by)
+    return ReadBy.WAITING if v.card_status == CardState.NEEDS_REVIEW else ReadBy.MACHINE
+
+
+def _read_people(e: Entry, said: dict[int, Any]) -> None:
+    returned = [d for d in e.documents if d.form_type == FormType.CARD_RETURNED]
+    if returned:
+        latest = max(returned, key=lambda d: d.item_id)
+        got = said.get(latest.item_id)
+        e.read_people = tuple(got.people) if got is not None else ()
+
+
+def _reader(e: Entry, today: date) -> CardReader:
+    assert e.read_by is not None
+    waited = (today - e.card_received_at.date()).days if e.card_received_at and e.read_by is ReadBy.WAITING else 0
+    return CardReader(e, e.read_by, max(waited, 0), e.read_people)
+
+
+def _corrections(changed: list[sources.Correction], entries: list[Entry], date_from: date | None,
+                 date_to: date | None, county: str | None) -> list[CorrectedAnswer]:
+    """Corrections of cards in this selection (by their inspection), or, matching none, by when made."""
+    by_serial = {e.serial: e for e in entries}
+    out = []
+    for c in changed:
+        e = by_serial.get(c.serial)
+        if e is None and (county or (date_from and c.changed.at.date() < date_from)
+                          or (date_to and c.changed.at.date() > date_to) or c.serial):
+            continue  # outside the selection (a serial not selected, or a loose card outside the period)
+        if e is not None:
+            e.flag(ReviewFlag.ANSWER_CORRECTED)
+        ch = c.changed
+        out.append(CorrectedAnswer(c.serial, e.enterprise if e else "", ch.question, ch.before, ch.after, ch.by, ch.at,
+                                   ch.reason, c.document.archival_code, e))
+    return out
 
 
 def _violations(entries: list[Entry]) -> list[Violation]:
@@ -315,7 +410,7 @@ def _violations(entries: list[Entry]) -> list[Violation]:
     out = []
     for e in entries:
         earlier: set[int] = set()
-        returned = sorted((d for d in e.documents if d.form_type == "card_returned"), key=lambda d: d.version)
+        returned = sorted((d for d in e.documents if d.form_type == FormType.CARD_RETURNED), key=lambda d: d.version)
         for d in returned[:-1]:
             answers = d.extra.get("answers") if isinstance(d.extra.get("answers"), dict) else {}
             earlier |= {int(k) for k, a in answers.items() if a == YES and str(k).isdigit()}
@@ -560,7 +655,8 @@ def entry_dict(e: Entry) -> dict[str, Any]:
         "start": _iso(e.start), "end": _iso(e.end), "leader": e.team.leader, "members": list(e.team.members),
         "experts": list(e.team.experts), "visit_total": e.visit_total, "visit_kind": e.visit_kind,
         "card": str(e.card), "due": _iso(e.due), "card_received_at": _iso(e.card_received_at),
-        "card_version": e.card_version, "answers": {str(i): e.answers.get(i) for i in range(1, len(CARD_QUESTIONS) + 1)},
+        "card_version": e.card_version, "read_by": str(e.read_by) if e.read_by else None,
+        "answers": {str(i): e.answers.get(i) for i in QUESTION_NUMBERS},
         "flags": [str(f) for f in e.flags],
         "documents": [{"form_type": d.form_type, "archival_code": d.archival_code, "path": d.rel_path}
                       for d in e.documents],
@@ -589,6 +685,11 @@ def review_dict(r: Review) -> dict[str, Any]:
                         "explanation": m.explanation} for m in r.mismatches],
         "voided": [entry_dict(x.entry) | {"voided_at": _iso(x.voided_at), "voided_by": x.voided_by,
                                           "reason": x.reason} for x in r.voided],
+        "readers": [{"serial": c.entry.serial, "read_by": str(c.read_by), "days_waiting": c.days_waiting,
+                     "people": list(c.people)} for c in r.readers],
+        "corrections": [{"serial": c.serial or None, "question": c.question, "before": c.before, "after": c.after,
+                         "by": c.by, "at": _iso(c.at), "reason": c.reason, "archival_code": c.archival_code}
+                        for c in r.corrections],
         "by_county": [_tally_dict(t) for t in r.by_county],
         "by_inspector": [_tally_dict(t) for t in r.by_inspector],
         "notes": list(r.notes),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -27,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..actor import current_actor
-from ..archive import ItemMeta, file_item, log_action
+from ..archive import Action, ItemMeta, file_item, log_action
 from ..archive.layout import sanitize
-from ..findings import Findings, RuqiError, error
-from ..forms import CARD_QUESTIONS
+from ..findings import Findings, RuqiError, error, exception_detail
+from ..forms import PER_INSPECTION, QUESTION_NUMBERS, FormType
 from ..workspace import Workspace
 from .collect import Review, build_review
 from .model import CARD_STATE_ZH, FLAG_ZH, Document, Entry
@@ -183,11 +184,10 @@ INDEX_HEADERS: tuple[tuple[str, int], ...] = (
     ("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("检查类别", 10), ("开始日期", 12),
     ("结束日期", 12), ("组长", 10), ("成员", 20), ("专家", 14), ("反馈卡状态", 14), ("收到日期", 12),
     ("邮件来源", 36),
-    *((f"第{i}题", 7) for i in range(1, len(CARD_QUESTIONS) + 1)),
-    ("需关注情形", 30), ("通知书档号", 26), ("公示档号", 26), ("反馈卡（生成）档号", 26), ("反馈卡（交回）档号", 26),
+    *((f"第{i}题", 7) for i in QUESTION_NUMBERS),
+    ("需关注情形", 30), *((f"{t.short}档号", 26) for t in PER_INSPECTION),
     ("原件文件夹", 40),
 )
-_CODE_FORMS = ("notice", "notice_board", "card_generated", "card_returned")
 
 
 def index_rows(entries: list[Entry], folders: dict[str, str]) -> list[list[object]]:
@@ -197,9 +197,9 @@ def index_rows(entries: list[Entry], folders: dict[str, str]) -> list[list[objec
             e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.end, e.team.leader, "、".join(e.team.members),
             "、".join(e.team.experts), CARD_STATE_ZH[e.card], e.card_received_at.date() if e.card_received_at else None,
             mail_source(e),
-            *(e.answers.get(i) for i in range(1, len(CARD_QUESTIONS) + 1)),
+            *(e.answers.get(i) for i in QUESTION_NUMBERS),
             "、".join(FLAG_ZH[f] for f in e.flags),
-            *("\n".join(e.codes(t)) for t in _CODE_FORMS),
+            *("\n".join(e.codes(t)) for t in PER_INSPECTION),
             f"data/{folders[e.serial]}" if e.serial in folders else "",
         ])
     return rows
@@ -208,7 +208,7 @@ def index_rows(entries: list[Entry], folders: dict[str, str]) -> list[list[objec
 def mail_source(e: Entry) -> str:
     """Who mailed the latest returned card, when the bureau's server received it, and the subject
     (``engine.provenance``, filed in the item's ``extra["mail"]``); "" for a card dropped into the inbox."""
-    cards = [d for d in e.documents if d.form_type == "card_returned" and isinstance(d.extra.get("mail"), dict)]
+    cards = [d for d in e.documents if d.form_type == FormType.CARD_RETURNED and isinstance(d.extra.get("mail"), dict)]
     if not cards:
         return ""
     m = max(cards, key=lambda d: d.version).extra["mail"]
@@ -251,7 +251,8 @@ def _validate(bag: bagit.Bag) -> None:
     try:
         bag.validate()
     except bagit.BagValidationError as e:
-        raise RuqiError(error(ExportCode.BAG_INVALID, f"导出包校验失败：{e}", bag.path)) from e
+        raise RuqiError(error(ExportCode.BAG_INVALID, "导出包校验失败：包内文件与清单不符，请重新导出。", bag.path,
+                              detail=exception_detail(e))) from e
 
 
 def _sha256(p: Path) -> str:
@@ -261,7 +262,7 @@ def _sha256(p: Path) -> str:
 def _file_report(ws: Workspace, pdf: Path, review: Review, manifest: str, actor: str | None) -> str:
     scope = f"{review.county or '全部县区'}，检查开始日期 {review.period_zh}"
     row = file_item(ws, pdf, ItemMeta(
-        form_type="review_export", title=f"入企检查纪律监督审查报告（{scope}）", responsible=ws.config.name,
+        form_type=FormType.REVIEW_EXPORT, title=f"入企检查纪律监督审查报告（{scope}）", responsible=ws.config.name,
         date=date.today(), county=review.county or "", original_name=REPORT_NAME,
         extra={"bag_manifest_sha256": manifest, "review_date": review.today.isoformat()},
     ), actor=actor)
@@ -270,7 +271,7 @@ def _file_report(ws: Workspace, pdf: Path, review: Review, manifest: str, actor:
 
 def _log(ws: Workspace, out: Path, review: Review, entries: list[Entry], only_flagged: bool, manifest: str,
          tagmanifest: str, files: int, findings: Findings, report_code: str, actor: str | None) -> int | None:
-    entry = log_action(ws, "export", str(out), actor=actor, details={
+    entry = log_action(ws, Action.EXPORT, str(out), actor=actor, details={
         "kind": "review_bag",
         "manifest_sha256": manifest,
         "tagmanifest_sha256": tagmanifest,
@@ -286,3 +287,16 @@ def _log(ws: Workspace, out: Path, review: Review, entries: list[Entry], only_fl
         "exported_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     })
     return entry.seq
+
+
+def zip_bag(bag_dir: Path) -> Path:
+    """The bag as one zip beside it (``<bag>.zip``, the bag folder at its top), for a download; the
+    bag inside validates as the folder does (``bagit.py --validate`` after unzipping)."""
+    target = bag_dir.with_name(bag_dir.name + ".zip")
+    tmp = bag_dir.with_name(f".{bag_dir.name}.zip.ruqi-tmp-{os.getpid()}")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(bag_dir.rglob("*")):
+            if p.is_file():
+                z.write(p, f"{bag_dir.name}/{p.relative_to(bag_dir).as_posix()}")
+    os.replace(tmp, target)
+    return target

@@ -12,7 +12,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-YES = "是"
+from ..card_state import CARD_STATE_ZH, CardState
+from ..forms import YES
+from ..readings import ReadBy
+
+__all__ = ["CARD_STATE_ZH", "FLAG_ZH", "SUSPECT_ZH", "YES", "CardState", "Document", "Entry", "ReviewFlag",
+           "SuspectReason", "Team"]
 
 
 class ReviewFlag(StrEnum):
@@ -28,7 +33,14 @@ class ReviewFlag(StrEnum):
     SUSPECT = "SUSPECT"  # a card for this inspection failed a check (QR signature, enterprise)
     QR_MISSING = "QR_MISSING"  # a card for this inspection has no verifiable QR: only its printed serial ties it here
     VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
+    CROSS_COUNTY = "CROSS_COUNTY"  # a 县 bureau's visit to an enterprise of another county, with the approved reason
+    SYNC_OVER_CAP = "REGISTER_SYNC_OVER_CAP"  # recorded --offline; over the cap once the shared register counted it
+    ANSWER_CORRECTED = "ANSWER_CORRECTED"  # a person changed an answer already read (ruqi confirm --correct)
     VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
+
+    @property
+    def zh(self) -> str:
+        return FLAG_ZH[self]
 
 
 FLAG_ZH: dict[ReviewFlag, str] = {
@@ -42,28 +54,10 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.SUSPECT: "可疑反馈卡",
     ReviewFlag.QR_MISSING: "反馈卡无可核验二维码",
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
+    ReviewFlag.CROSS_COUNTY: "跨县区检查",
+    ReviewFlag.SYNC_OVER_CAP: "离线登记补报时超上限",
+    ReviewFlag.ANSWER_CORRECTED: "反馈卡答案经人工更正",
     ReviewFlag.VOIDED: "已作废",
-}
-
-
-class CardState(StrEnum):
-    RECEIVED = "received"
-    LATE = "late"  # received after the deadline
-    EARLY = "early"  # received before the inspection's last day (inbox flag EARLY)
-    NEEDS_REVIEW = "needs_review"  # received, but the answers could not be read with certainty
-    MISSING = "missing"  # ended, not received, deadline not passed
-    OVERDUE = "overdue"  # not received, deadline passed
-    NOT_DUE = "not_due"  # the inspection has not ended yet
-
-
-CARD_STATE_ZH: dict[CardState, str] = {
-    CardState.RECEIVED: "已交回",
-    CardState.LATE: "逾期交回",
-    CardState.EARLY: "提前交回（检查结束前）",
-    CardState.NEEDS_REVIEW: "已交回，待人工核对",
-    CardState.MISSING: "未交回（期限内）",
-    CardState.OVERDUE: "逾期未交回",
-    CardState.NOT_DUE: "检查未结束",
 }
 
 
@@ -122,6 +116,7 @@ class Document:
     flags: tuple[str, ...] = ()
     received_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    item_id: int = 0  # the archive index row
 
 
 @dataclass(slots=True)
@@ -152,8 +147,12 @@ class Entry:
     over_cap: bool = False  # approved with --allow-over-cap
     override_reason: str = ""
     actor: str = ""
+    cross_reason: str = ""  # 跨县区事由 of a 县 bureau's visit outside its county
+    register_note: str = ""  # what `ruqi register sync` found (over the cap once every bureau counted)
     flags: list[ReviewFlag] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    read_by: ReadBy | None = None  # who read the card that counts (None: no card back)
+    read_people: tuple[str, ...] = ()  # who recorded answers of it by hand
 
     @property
     def yes_questions(self) -> tuple[int, ...]:

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
-from ..forms import CARD_QUESTIONS
+from ..forms import CARD_QUESTIONS, QUESTION_NUMBERS, FormType
 from ..render.pdf import ARCHIVE_PDF_VARIANT
 from ..text import finalize
 from ..xlsx_safe import set_value
@@ -190,8 +190,6 @@ class Section:
 PDF_INSPECTOR_COLUMNS = ("检查人员", "任组长", "任成员", "检查次数", "反馈“是”的检查", "“是”题数", "逾期未交回", "逾期交回",
                          "超次数", "可疑反馈卡", "需关注的检查")
 PDF_VOIDED_COLUMNS = ("检查编号", "企业名称", "县区", "开始日期", "组长", "登记人", "作废时间", "作废人", "作废理由", "反馈卡")
-_DOC_LABELS = {"notice": "入企检查活动通知书", "notice_board": "入企检查监督公示", "card_generated": "反馈卡（生成）",
-               "card_returned": "反馈卡（交回）"}
 
 
 def _section(r: Review, e: Entry) -> Section:
@@ -230,11 +228,15 @@ def _section(r: Review, e: Entry) -> Section:
         if c.entry is e and c.days_late:
             notes.append(f"{CARD_STATE_ZH[c.state]}，逾期 {c.days_late} 天。" if c.state is not CardState.NEEDS_REVIEW
                          else f"反馈卡逾期 {c.days_late} 天交回。")
-    answers = [(CARD_QUESTIONS[i - 1], e.answers.get(i) or "—") for i in range(1, 11)] if e.answers else []
+    if e.cross_reason:
+        notes.append(f"县级部门对辖区外企业的检查，跨县区事由：{e.cross_reason}。")
+    if e.register_note:
+        notes.append(e.register_note)
+    answers = [(CARD_QUESTIONS[i - 1], e.answers.get(i) or "—") for i in QUESTION_NUMBERS] if e.answers else []
     return Section(
         entry=e, flags=[FLAG_ZH[f] for f in e.flags], facts=facts,
         yes=[CARD_QUESTIONS[i - 1] for i in e.yes_questions], answers=answers, notes=notes,
-        documents=[(_DOC_LABELS.get(d.form_type, d.form_type) + (f" 第{d.version}版" if d.version > 1 else ""),
+        documents=[(FormType.label(d.form_type) + (f" 第{d.version}版" if d.version > 1 else ""),
                     d.archival_code, d.rel_path.rsplit("/", 1)[-1]) for d in e.documents],
     )
 

@@ -16,30 +16,34 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import readings
 from ..archive import search
 from ..archive.models import ItemRecord
+from ..db import session
+from ..forms import PER_INSPECTION, FormType
+from ..inbox.codes import Flag
 from ..inbox.validate import CardCode
 from ..readback.common import visit_numbers_in
 from ..workspace import Workspace
 from .model import Document, Entry, SuspectReason
 
-# The archive's form types of an inspection's originals, in the order a reviewer reads them.
-PER_INSPECTION: tuple[str, ...] = ("notice", "notice_board", "card_generated", "card_returned")
-SUSPECT_FLAG = "SUSPECT"  # engine.inbox.codes.Flag.SUSPECT
-QR_MISSING_FLAG = "QR_MISSING"  # engine.inbox.codes.Flag.QR_MISSING
 _CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
 
 
-def _document(r: ItemRecord) -> Document:
+def _document(r: ItemRecord, said: readings.CardAnswers | None = None, form_type: str = "") -> Document:
+    extra = dict(r.extra or {})
+    if said is not None:
+        extra["answers"] = said.answers_json()  # what the card says now (a person's reading included)
     return Document(
-        form_type=r.form_type, archival_code=r.archival_code, rel_path=r.rel_path, sha256=r.sha256, size=r.size,
-        original_name=r.original_name or "", version=r.version or 1, flags=tuple(r.flags or ()),
-        received_at=r.received_at, extra=dict(r.extra or {}),
+        form_type=form_type or r.form_type, archival_code=r.archival_code, rel_path=r.rel_path, sha256=r.sha256,
+        size=r.size, original_name=r.original_name or "", version=r.version or 1, flags=tuple(r.flags or ()),
+        received_at=r.received_at, extra=extra, item_id=r.id,
     )
 
 
 def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Document]]:
-    """Every archived original of these inspections, by serial, in 件号 order within each form type."""
+    """Every archived original of these inspections, by serial, in 件号 order within each form type;
+    a card without a readable serial that a person tied to one of them counts as its returned card."""
     out: dict[str, list[Document]] = {}
     if not serials:
         return out
@@ -48,10 +52,43 @@ def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Do
     for k in range(0, len(serials), _CHUNK):
         chunk = list(serials[k:k + _CHUNK])
         rows = s.scalars(select(item).where(item.serial.in_(chunk), item.form_type.in_(PER_INSPECTION))).all()
+        tied = readings.ties(s, chunk)
+        tied_rows = s.scalars(select(item).where(item.id.in_(list(tied)))).all() if tied else []
+        said = readings.current_many(s, [r.id for r in [*rows, *tied_rows] if r.form_type != FormType.CARD_GENERATED])
         for r in rows:
-            out.setdefault(r.serial, []).append(_document(r))
+            out.setdefault(r.serial, []).append(_document(r, said.get(r.id)))
+        for r in tied_rows:
+            out.setdefault(tied[r.id], []).append(_document(r, said.get(r.id), PER_INSPECTION[-1]))
     for docs in out.values():
         docs.sort(key=lambda d: (order[d.form_type], d.archival_code))
+    return out
+
+
+def card_answers(s: Session, docs: Sequence[Document]) -> dict[int, readings.CardAnswers]:
+    """What each of these archived cards says now, by item id."""
+    return readings.current_many(s, [d.item_id for d in docs if d.item_id])
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """An answer a person changed after it had been read, with the card it is on."""
+
+    serial: str
+    document: Document
+    changed: readings.Changed
+
+
+def corrections(s: Session) -> list[Correction]:
+    """Every correction of a card's answers (``ruqi confirm --correct``), oldest first."""
+    changed = readings.corrections(s)
+    ids = sorted({c.item_id for c in changed})
+    rows = {r.id: r for r in s.scalars(select(ItemRecord).where(ItemRecord.id.in_(ids))).all()} if ids else {}
+    tied = readings.ties(s)
+    out = []
+    for c in changed:
+        r = rows.get(c.item_id)
+        if r is not None:
+            out.append(Correction(r.serial or tied.get(r.id, ""), _document(r), c))
     return out
 
 
@@ -70,15 +107,17 @@ class ReturnedCard:
 
 def suspect_items(ws: Workspace) -> list[ReturnedCard]:
     """Every archived item the inbox flagged SUSPECT (returned cards, whatever their serial)."""
-    return flagged_cards(ws, SUSPECT_FLAG)
+    return flagged_cards(ws, Flag.SUSPECT)
 
 
 def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
     """Every archived item the inbox flagged ``flag`` (SUSPECT, QR_MISSING), whatever its serial."""
     out = []
+    with session(ws) as s:
+        tied = readings.ties(s)
     for r in search(ws, flag=flag):
         extra = dict(r.extra or {})
-        serial = r.serial or str(extra.get("serial_read") or extra.get("serial") or "")
+        serial = r.serial or tied.get(r.id) or str(extra.get("serial_read") or extra.get("serial") or "")
         out.append(ReturnedCard(
             serial=serial, enterprise=str(extra.get("enterprise_read") or r.enterprise or ""), county=r.county or "",
             received_at=r.received_at or r.filed_at, reasons=suspect_reasons([*r.flags, *_extra_codes(extra)]),
@@ -124,7 +163,7 @@ def suspect_reasons(codes: Iterable[str]) -> tuple[SuspectReason, ...]:
 def stated_visit_numbers(ws: Workspace, entry: Entry, read_cards: bool = True) -> tuple[int | None, int | None] | None:
     """The 第N次/第M次 the latest returned card states, from the inbox's record if it kept them,
     else read from the archived file itself."""
-    returned = [d for d in entry.documents if d.form_type == "card_returned"]
+    returned = [d for d in entry.documents if d.form_type == FormType.CARD_RETURNED]
     if not returned:
         return None
     latest = max(returned, key=lambda d: (d.version, d.archival_code))

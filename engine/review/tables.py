@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ..forms import NO, YES, FormType
+from ..readback.common import ReadMethod
+from ..readings import ReadBy
 from .collect import COUNTED_WHEN_VOIDED, Review, SuspectCard, Tally
 from .model import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, ReviewFlag
 
@@ -82,7 +85,7 @@ def over_cap_table(r: Review) -> Table:
     for o in r.over_cap:
         e = o.entry
         rows.append([e.serial, e.enterprise, e.uscc, e.county, e.industry, e.grade, e.kind, e.start, e.visit_kind,
-                     o.cap, o.rule, "是" if o.approved else "否（未经 --allow-over-cap 批准）", o.reason, e.actor,
+                     o.cap, o.rule, YES if o.approved else f"{NO}（未经 --allow-over-cap 批准）", o.reason, e.actor,
                      e.team.leader, members(e)])
     return Table("over_cap", "超次数检查", cols, rows)
 
@@ -100,7 +103,6 @@ def suspects_table(r: Review) -> Table:
     return Table("suspects", "可疑反馈卡", cols, [_suspect_row(c) for c in r.suspects])
 
 
-READ_METHOD_ZH = {"docx": "Word 文档", "pdf_text": "PDF（文字）", "pdf_form": "PDF（勾选框）", "image": "扫描件或照片"}
 
 
 def _printed_dates(c: SuspectCard) -> str:
@@ -113,7 +115,7 @@ def _printed_dates(c: SuspectCard) -> str:
 def _qr_missing_row(c: SuspectCard) -> list[Cell]:
     d, e = c.document, c.entry
     registered = "" if e is None else cell_text(e.start) + ("" if e.end == e.start else f" 至 {cell_text(e.end)}")
-    method = READ_METHOD_ZH.get(str(d.extra.get("read_method", "")), "") if d else ""
+    method = ReadMethod.label(str(d.extra.get("read_method") or "")) if d else ""
     verdict = f"可疑：{c.reasons_zh}" if c.reasons else "企业名称、检查日期与台账一致"
     return [c.received_at.date() if c.received_at else None, c.serial or "（无法识别）", c.enterprise,
             e.enterprise if e else "", c.county, _printed_dates(c), registered, method, verdict,
@@ -156,6 +158,29 @@ def voided_table(r: Review) -> Table:
     return Table("voided", "已作废的检查", cols, rows)
 
 
+def readers_table(r: Review) -> Table:
+    """Every returned card: read by the machine, by a person (who), or still waiting (how long)."""
+    cols = _cols(("检查编号", 18), ("企业名称", 30), ("县区", 10), ("收到日期", 12), ("识读方式", 12), ("等待天数", 9),
+                 ("录入人", 14), ("反馈卡档号", 26))
+    rows: list[list[Cell]] = []
+    for c in sorted(r.readers, key=lambda c: (list(ReadBy).index(c.read_by) * -1, -c.days_waiting, c.entry.serial)):
+        e = c.entry
+        card = max((d for d in e.documents if d.form_type == FormType.CARD_RETURNED), key=lambda d: d.item_id, default=None)
+        rows.append([e.serial, e.enterprise, e.county, e.card_received_at.date() if e.card_received_at else None,
+                     c.read_by.zh, c.days_waiting if c.read_by is ReadBy.WAITING else None, "、".join(c.people),
+                     card.archival_code if card else ""])
+    return Table("readers", "反馈卡识读方式", cols, rows)
+
+
+def corrections_table(r: Review) -> Table:
+    """Answers a person changed after they were read (machine or person), with the reason."""
+    cols = _cols(("更正时间", 16), ("检查编号", 18), ("企业名称", 30), ("题号", 6), ("原答案", 8), ("更正为", 8),
+                 ("更正人", 10), ("理由", 40), ("反馈卡档号", 26))
+    rows: list[list[Cell]] = [[c.at, c.serial, c.enterprise, c.question, c.before or "（未识读）", c.after, c.by, c.reason,
+                               c.archival_code] for c in r.corrections]
+    return Table("corrections", "反馈卡答案的人工更正", cols, rows)
+
+
 TALLY_COLUMNS = (("检查次数", 9), ("已交回", 8), ("未交回（期限内）", 10), ("逾期未交回", 10), ("逾期交回", 9),
                  ("提前交回", 9), ("待人工核对", 9), ("反馈“是”的检查", 10), ("“是”题数", 8), ("超次数", 8), ("可疑反馈卡", 10), ("次数不符", 8),
                  ("需关注的检查", 10))
@@ -179,8 +204,11 @@ def by_inspector_table(r: Review) -> Table:
 
 def sections(r: Review) -> list[Table]:
     """The review list, in the order a reviewer reads it."""
-    return [violations_table(r), cards_table(r), over_cap_table(r), suspects_table(r), qr_missing_table(r),
-            mismatches_table(r), voided_table(r), by_county_table(r), by_inspector_table(r)]
+    shared = register_table(r)
+    return [violations_table(r), cards_table(r), corrections_table(r), over_cap_table(r), suspects_table(r),
+            qr_missing_table(r), mismatches_table(r), *([shared] if shared.rows else []), voided_table(r),
+            readers_table(r), by_county_table(r),
+            by_inspector_table(r)]
 
 
 def summary_rows(r: Review) -> list[tuple[str, int]]:
@@ -203,9 +231,33 @@ def summary_rows(r: Review) -> list[tuple[str, int]]:
         ("可疑反馈卡", len(r.suspects)),
         ("无可核验二维码的反馈卡", len(r.qr_missing)),
         ("检查次数与台账不符", len(r.mismatches)),
+        *_register_counts(r),
         ("已作废的检查", len(r.voided)),
         ("需关注的检查", len(r.flagged)),
     ]
+
+
+def _register_counts(r: Review) -> list[tuple[str, int]]:
+    """Shared-register lines, only where there is something to say (most bureaus never have them)."""
+    counts = [("跨县区检查", sum(ReviewFlag.CROSS_COUNTY in e.flags for e in r.entries)),
+              ("离线登记补报时超上限", sum(ReviewFlag.SYNC_OVER_CAP in e.flags for e in r.entries))]
+    return [(label, n) for label, n in counts if n]
+
+
+def register_table(r: Review) -> Table:
+    """Visits of a 县 bureau outside its county (with the approved reason), and visits recorded offline
+    that the shared register found over the cap when they were pushed."""
+    cols = _cols(("检查编号", 18), ("企业名称", 30), ("统一社会信用代码", 21), ("县区", 10), ("检查类别", 10),
+                 ("开始日期", 12), ("组长", 10), ("情况", 20), ("说明", 60))
+    rows: list[list[Cell]] = []
+    for e in r.entries:
+        if ReviewFlag.CROSS_COUNTY in e.flags:
+            rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.team.leader,
+                         FLAG_ZH[ReviewFlag.CROSS_COUNTY], f"跨县区事由：{e.cross_reason}"])
+        if ReviewFlag.SYNC_OVER_CAP in e.flags:
+            rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.team.leader,
+                         FLAG_ZH[ReviewFlag.SYNC_OVER_CAP], e.register_note])
+    return Table("register", "跨县区检查和离线补报超上限", cols, rows)
 
 
 def cell_text(v: Cell) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..archive import ItemMeta, file_item
 from ..findings import Finding, RuqiError, error
+from ..forms import FormType
 from ..render.pdf import ARCHIVE_PDF_VARIANT
 from ..text import finalize, sentences
 from ..workspace import Workspace
@@ -474,7 +475,7 @@ def file_report(ws: Workspace, agg: Aggregate, paths: list[Path], actor: str | N
     title = f"{agg.issuer}{agg.period.label_zh}{agg.table.title_for(agg.period)}汇总"
     if gap is not None:
         title += f"（不完整：已报{len(agg.submitted)}/{agg.expected_count}个单位）"
-    return [file_item(ws, p, ItemMeta(form_type="stats_report", title=title, responsible=agg.issuer,
+    return [file_item(ws, p, ItemMeta(form_type=FormType.STATS_REPORT, title=title, responsible=agg.issuer,
                                       date=agg.made_at.date(), year=agg.period.year, original_name=p.name,
                                       flags=[PARTIAL_FLAG] if gap is not None else [],
                                       extra={"table": agg.table.no, "period": str(agg.period),

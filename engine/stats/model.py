@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..findings import Findings
+from ..forms import FormType
 from .meta import Meta
 from .period import Period
 from .tables import StatsKind, TableDef
@@ -80,7 +81,7 @@ class Submission:
         title = t.title_for(self.period) if t else "统计表"
         period = self.period.label_zh if self.period else ""
         return {
-            "form_type": "stats_table",
+            "form_type": FormType.STATS_TABLE,
             "title": f"{who.full_name if who else self.submitter_text}{period}{title}",
             "responsible": who.full_name if who else self.submitter_text,
             "date": self.filled_date or date.today(),

@@ -1,0 +1,723 @@
+"""Paper returns as people make them: the card printed, ticked with a pen, then scanned or photographed.
+
+Beside ``engine.simulate`` (which ticks the digital files), this module makes the scans and phone
+photos the paper-card reader (``engine.omr``) must read, each with its ground truth:
+
+1. ``find_layout`` finds the answer boxes in the card PDF itself (pdfplumber: the □ glyphs before
+   是/否, their ink measured on a pypdfium2 rendering). It shares no code with the reader, so the
+   truth does not depend on what it is meant to check.
+2. ``plan_card`` decides what a person meant and how they marked it: ✓ in pens of several colours
+   and widths, strokes that overshoot the box, ×, blacked-in boxes, rings round the box or its
+   label, light pencil; and the ambiguous cases a machine must hand to a person (``Ambiguity``).
+3. ``draw_card`` draws those marks on the rendered page; ``scan`` and ``photograph`` degrade it as
+   flatbed scanners, fax-style scanners and phones do; ``write_capture`` writes PNG, JPEG (with EXIF
+   orientation), bilevel Group-4 TIFF, HEIC or an image-only (multi-page) PDF.
+4. ``make_file`` ties it together and ``FileTruth`` is the ground truth written beside the corpus:
+   per card its serial, the intended answers, and per question the expected answer or "must go to
+   a person" with the reason.
+
+Everything is deterministic for a given seed (NumPy ``default_rng``; no global random state).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .forms import ANSWER_OPTIONS, BOX_EMPTY, CARD_QUESTIONS
+from .identifiers import SERIAL_RE
+
+if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
+    import numpy as np
+    from PIL import Image
+
+YES, NO = ANSWER_OPTIONS
+QUESTIONS = len(CARD_QUESTIONS)
+PT_PER_INCH = 72.0
+_INK_LEVEL = 160  # gray below this on a clean rendering is printed ink
+
+
+# ---------------------------------------------------------------- where the boxes are (from the PDF)
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    """A rectangle in PDF points, origin top-left (pdfplumber's ``top``/``bottom``)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def w(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def h(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    """One printed card page: its serial and, per question and option, the printed box and label."""
+
+    pdf: str
+    page: int
+    serial: str
+    width: float
+    height: float
+    boxes: dict[tuple[int, str], Rect]
+    labels: dict[tuple[int, str], Rect]
+
+    def row(self, q: int) -> Rect:
+        """The answer cell's marks of question ``q``: both boxes and labels."""
+        parts = [self.boxes[(q, o)] for o in ANSWER_OPTIONS] + [self.labels[(q, o)] for o in ANSWER_OPTIONS]
+        return Rect(min(r.x0 for r in parts), min(r.y0 for r in parts), max(r.x1 for r in parts),
+                    max(r.y1 for r in parts))
+
+
+class LayoutError(ValueError):
+    """The PDF is not a card whose ten answer rows can be found."""
+
+
+def find_layout(pdf: Path, page: int = 0) -> CardLayout:
+    """The serial and the 2×10 answer boxes of a card PDF (ours, or printed from the Word version)."""
+    import pdfplumber
+
+    with pdfplumber.open(pdf) as doc:
+        pg = doc.pages[page]
+        chars = [c for c in pg.chars if c["text"].strip()]
+        width, height = float(pg.width), float(pg.height)
+        text = pg.extract_text() or ""
+    m = SERIAL_RE.search(text)
+    if not m:
+        raise LayoutError(f"{pdf.name}: no serial printed")
+    cells: list[tuple[Rect, Rect, str]] = []
+    for a, b in zip(chars, chars[1:], strict=False):
+        if a["text"] == BOX_EMPTY and b["text"] in ANSWER_OPTIONS and abs(a["top"] - b["top"]) < a["size"] / 2:
+            cells.append((_rect(a), _rect(b), b["text"]))
+    rows = _rows(cells)
+    if len(rows) != QUESTIONS:
+        raise LayoutError(f"{pdf.name}: {len(rows)} answer rows found, expected {QUESTIONS}")
+    boxes, labels = {}, {}
+    for q, row in enumerate(rows, start=1):
+        for box, label, opt in row:
+            boxes[(q, opt)], labels[(q, opt)] = box, label
+    ink = _ink_boxes(pdf, page, boxes | {(q, o + "_label"): r for (q, o), r in labels.items()})
+    return CardLayout(str(pdf), page, m.group(0), width, height,
+                      {k: ink[k] for k in boxes}, {k: ink[(k[0], k[1] + "_label")] for k in labels})
+
+
+def _rect(c: dict[str, Any]) -> Rect:
+    return Rect(float(c["x0"]), float(c["top"]), float(c["x1"]), float(c["bottom"]))
+
+
+def _rows(cells: list[tuple[Rect, Rect, str]]) -> list[list[tuple[Rect, Rect, str]]]:
+    """Group □是 □否 pairs into rows, top to bottom; a row must hold exactly one 是 and one 否."""
+    rows: list[list[tuple[Rect, Rect, str]]] = []
+    for cell in sorted(cells, key=lambda c: (round(c[0].y0), c[0].x0)):
+        if rows and abs(rows[-1][0][0].y0 - cell[0].y0) < cell[0].h / 2:
+            rows[-1].append(cell)
+        else:
+            rows.append([cell])
+    return [r for r in rows if sorted(c[2] for c in r) == sorted(ANSWER_OPTIONS)]
+
+
+def _ink_boxes(pdf: Path, page: int, cells: dict[Any, Rect], dpi: int = 300) -> dict[Any, Rect]:
+    """Shrink each glyph cell to the ink of its glyph (a □ is smaller than its em box and fonts differ).
+
+    A table rule may cross a cell where rows are tight; a rule spans the whole cell, a glyph never
+    does (side bearings), so components that span it are left out."""
+    import cv2
+    import numpy as np
+
+    gray = np.asarray(render_page(pdf, page, dpi).convert("L"))
+    s = dpi / PT_PER_INCH
+    out = {}
+    for k, r in cells.items():
+        x0, y0, x1, y1 = int(r.x0 * s), int(r.y0 * s), int(np.ceil(r.x1 * s)), int(np.ceil(r.y1 * s))
+        ink = (gray[y0:y1, x0:x1] < _INK_LEVEL).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        parts = [st for st in stats[1:n] if st[2] < ink.shape[1] - 1 and st[3] < ink.shape[0] - 1]
+        if not parts:
+            raise LayoutError(f"{pdf.name}: nothing printed where {k} should be")
+        gx0 = min(int(p[0]) for p in parts)
+        gy0 = min(int(p[1]) for p in parts)
+        gx1 = max(int(p[0] + p[2]) for p in parts)
+        gy1 = max(int(p[1] + p[3]) for p in parts)
+        out[k] = Rect((x0 + gx0) / s, (y0 + gy0) / s, (x0 + gx1) / s, (y0 + gy1) / s)
+    return out
+
+
+def render_page(pdf: Path, page: int, dpi: int) -> Image.Image:
+    """The page as a printer prints it (form fields drawn with their appearance), RGB."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        doc.init_forms()
+        img = doc[page].render(scale=dpi / PT_PER_INCH, may_draw_forms=True).to_pil().convert("RGB")
+    finally:
+        doc.close()
+    return img
+
+
+# ---------------------------------------------------------------- what a person meant and drew
+
+
+class Mark(StrEnum):
+    """How a person marks the chosen option (each is a clear answer)."""
+
+    TICK = "tick"  # ✓ inside the box
+    OVERSHOOT = "overshoot"  # ✓ whose long arm runs well out of the box
+    CROSS = "cross"  # × in the box
+    FILL = "fill"  # the box blacked in
+    RING_BOX = "ring_box"  # a ring round the box
+    RING_LABEL = "ring_label"  # a ring round the 是/否 label
+    PENCIL = "pencil"  # a light pencil ✓
+
+
+class Ambiguity(StrEnum):
+    """Rows a machine must never decide: the card goes to a person naming the question."""
+
+    BOTH = "both"  # 是 and 否 both ticked
+    NONE = "none"  # neither ticked
+    CORRECTED = "corrected"  # a ✓ scribbled out, a new ✓ on the other option
+    STRAY = "stray"  # a ✓ drawn in the gap between the two boxes
+
+    @property
+    def why(self) -> str:
+        return _WHY[self]
+
+
+_WHY = {Ambiguity.BOTH: "是和否都打了勾", Ambiguity.NONE: "是和否都没有勾选",
+        Ambiguity.CORRECTED: "一个勾被涂改，另一项又打了勾", Ambiguity.STRAY: "勾画在是、否两个方框之间"}
+
+
+@dataclass(frozen=True, slots=True)
+class Pen:
+    name: str
+    bgr: tuple[int, int, int]
+    width_mm: float
+    strength: float = 1.0  # how much of the ink colour reaches the paper (pencil < 1)
+
+
+PENS = (Pen("blue ballpoint", (140, 50, 20), 0.35), Pen("black gel", (25, 25, 25), 0.5),
+        Pen("red ballpoint", (40, 40, 190), 0.35), Pen("blue gel", (120, 30, 10), 0.6),
+        Pen("black marker", (10, 10, 10), 0.9), Pen("green fineliner", (60, 110, 30), 0.3))
+PENCIL = Pen("pencil HB", (100, 100, 100), 0.45, strength=0.65)
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionPlan:
+    number: int
+    intended: str | None  # what the person meant (None: no answer)
+    mark: Mark
+    ambiguity: Ambiguity | None = None
+
+    @property
+    def expected(self) -> str | None:
+        """The answer a reader must file, or None when the row must go to a person."""
+        return None if self.ambiguity else self.intended
+
+
+@dataclass(frozen=True)
+class CardPlan:
+    serial: str
+    questions: tuple[QuestionPlan, ...]
+    pen: Pen
+
+    @property
+    def unresolved(self) -> list[int]:
+        return [q.number for q in self.questions if q.ambiguity]
+
+
+CLEAR_MARKS = tuple(Mark)
+
+
+def plan_card(serial: str, rng: np.random.Generator, *, marks: tuple[Mark, ...] = CLEAR_MARKS,
+              yes_rate: float = 0.1, ambiguous: dict[int, Ambiguity] | None = None, pen: Pen | None = None) -> CardPlan:
+    """Intended answers (mostly 否, a 是 now and then), one habitual mark with an odd one out, the pen."""
+    habit = marks[int(rng.integers(len(marks)))]
+    qs = []
+    for n in range(1, QUESTIONS + 1):
+        intended = YES if rng.random() < yes_rate else NO
+        mark = marks[int(rng.integers(len(marks)))] if rng.random() < 0.15 else habit
+        amb = (ambiguous or {}).get(n)
+        if amb is Ambiguity.NONE:
+            intended = None
+        qs.append(QuestionPlan(n, intended, mark, amb))
+    if pen is None:
+        pen = PENS[int(rng.integers(len(PENS)))]
+        pen = replace(pen, width_mm=round(pen.width_mm * float(rng.uniform(0.8, 1.3)), 3))
+    return CardPlan(serial, tuple(qs), pen)
+
+
+def draw_card(page: Image.Image, layout: CardLayout, plan: CardPlan, dpi: int, rng: np.random.Generator) -> Image.Image:
+    """The printed page with the person's marks on it (a new image; ``page`` is not changed)."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    img = np.array(page.convert("RGB"))  # a copy; strokes are inked in place, channel order RGB
+    px = dpi / PT_PER_INCH
+    for q in plan.questions:
+        pen = PENCIL if q.mark is Mark.PENCIL else plan.pen
+        for stroke in _strokes(layout, q, rng):
+            _ink(img, [(x * px, y * px) for x, y in stroke], pen, dpi, rng)
+    return PILImage.fromarray(img)
+
+
+Stroke = list[tuple[float, float]]
+
+
+def _strokes(layout: CardLayout, q: QuestionPlan, rng: np.random.Generator) -> list[Stroke]:
+    """The pen strokes of one row, in PDF points."""
+    n = q.number
+    if q.ambiguity is Ambiguity.NONE:
+        return []
+    if q.ambiguity is Ambiguity.BOTH:
+        return _tick(layout.boxes[(n, YES)], rng) + _tick(layout.boxes[(n, NO)], rng)
+    if q.ambiguity is Ambiguity.STRAY:
+        yes, no = layout.boxes[(n, YES)], layout.boxes[(n, NO)]
+        label = layout.labels[(n, YES)]
+        gap = Rect(label.x1 - 0.2 * yes.w, yes.y0, no.x0 + 0.2 * yes.w, yes.y1)  # between 是 and □否
+        return _tick(Rect(gap.cx - yes.w / 2, gap.y0, gap.cx + yes.w / 2, gap.y1), rng)
+    assert q.intended is not None
+    if q.ambiguity is Ambiguity.CORRECTED:
+        other = NO if q.intended == YES else YES
+        old = layout.boxes[(n, other)]
+        return _tick(old, rng) + _scribble(old, rng) + _tick(layout.boxes[(n, q.intended)], rng)
+    box, label = layout.boxes[(n, q.intended)], layout.labels[(n, q.intended)]
+    return {
+        Mark.TICK: lambda: _tick(box, rng), Mark.PENCIL: lambda: _tick(box, rng),
+        Mark.OVERSHOOT: lambda: _tick(box, rng, reach=float(rng.uniform(1.6, 2.2))),
+        Mark.CROSS: lambda: _cross(box, rng), Mark.FILL: lambda: _fill(box, rng),
+        Mark.RING_BOX: lambda: _ring(box, rng, 0.85), Mark.RING_LABEL: lambda: _ring(label, rng, 0.75),
+    }[q.mark]()
+
+
+def _j(rng: np.random.Generator, s: float) -> float:
+    return float(rng.normal(0, s))
+
+
+def _curve(p0: tuple[float, float], p1: tuple[float, float], bend: float, n: int = 12) -> Stroke:
+    """A slightly bowed line from p0 to p1, as a hand draws a straight stroke."""
+    (x0, y0), (x1, y1) = p0, p1
+    cx, cy = (x0 + x1) / 2 - (y1 - y0) * bend, (y0 + y1) / 2 + (x1 - x0) * bend
+    out = []
+    for i in range(n + 1):
+        t = i / n
+        out.append(((1 - t) ** 2 * x0 + 2 * t * (1 - t) * cx + t * t * x1,
+                    (1 - t) ** 2 * y0 + 2 * t * (1 - t) * cy + t * t * y1))
+    return out
+
+
+def _tick(b: Rect, rng: np.random.Generator, reach: float = 1.0) -> list[Stroke]:
+    s = b.w * float(rng.uniform(0.85, 1.2))
+    ox, oy = b.x0 + _j(rng, 0.06 * b.w), b.y0 + _j(rng, 0.06 * b.h)
+    start = (ox + 0.12 * s, oy + 0.5 * s)
+    low = (ox + 0.4 * s + _j(rng, 0.04 * s), oy + 0.85 * s + _j(rng, 0.04 * s))
+    end = (ox + (0.4 + 0.6 * reach) * s, oy + 0.9 * s - (0.95 + 0.5 * (reach - 1)) * s * reach ** 0.2)
+    return [_curve(start, low, _j(rng, 0.08)) + _curve(low, end, _j(rng, 0.06))[1:]]
+
+
+def _cross(b: Rect, rng: np.random.Generator) -> list[Stroke]:
+    m = 0.1 * b.w
+    return [_curve((b.x0 + _j(rng, m), b.y0 + _j(rng, m)), (b.x1 + _j(rng, m), b.y1 + _j(rng, m)), _j(rng, 0.05)),
+            _curve((b.x1 + _j(rng, m), b.y0 + _j(rng, m)), (b.x0 + _j(rng, m), b.y1 + _j(rng, m)), _j(rng, 0.05))]
+
+
+def _fill(b: Rect, rng: np.random.Generator) -> list[Stroke]:
+    """Back-and-forth hatching until the box is black."""
+    pts: Stroke = []
+    rows = 7
+    for i in range(rows + 1):
+        y = b.y0 + b.h * (0.05 + 0.9 * i / rows) + _j(rng, 0.02 * b.h)
+        xs = (b.x0 + 0.05 * b.w, b.x1 - 0.05 * b.w) if i % 2 == 0 else (b.x1 - 0.05 * b.w, b.x0 + 0.05 * b.w)
+        pts += [(xs[0] + _j(rng, 0.03 * b.w), y), (xs[1] + _j(rng, 0.03 * b.w), y + 0.05 * b.h)]
+    return [pts]
+
+
+def _scribble(b: Rect, rng: np.random.Generator) -> list[Stroke]:
+    """Crossing out: a dense zig-zag over the box and a little beyond."""
+    import math
+
+    pts: Stroke = []
+    for i in range(9):
+        t = i / 8
+        y = b.y0 - 0.15 * b.h + 1.3 * b.h * t
+        x = b.x0 - 0.2 * b.w if i % 2 == 0 else b.x1 + 0.2 * b.w
+        pts.append((x + _j(rng, 0.05 * b.w), y + 0.1 * b.h * math.sin(i)))
+    return [pts]
+
+
+def _ring(b: Rect, rng: np.random.Generator, k: float) -> list[Stroke]:
+    """An open ellipse round ``b`` whose ends overlap a little, as a circle drawn in one go."""
+    import math
+
+    rx, ry = b.w * k * float(rng.uniform(0.95, 1.1)), b.h * k * float(rng.uniform(1.0, 1.15))
+    cx, cy = b.cx + _j(rng, 0.05 * b.w), b.cy + _j(rng, 0.05 * b.h)
+    start = float(rng.uniform(0, 2 * math.pi))
+    n = 40
+    return [[(cx + rx * (1 + 0.04 * math.sin(3 * t)) * math.cos(start + t), cy + ry * math.sin(start + t))
+             for t in (2.15 * math.pi * i / n for i in range(n + 1))]]
+
+
+def _ink(img: np.ndarray, pts: list[tuple[float, float]], pen: Pen, dpi: int, rng: np.random.Generator) -> None:
+    """Lay one stroke of ``pen`` on ``img`` (RGB uint8), multiplied in as ink on paper is."""
+    import cv2
+    import numpy as np
+
+    w = max(1, round(pen.width_mm / 25.4 * dpi))
+    arr = np.array(pts, dtype=np.float64)
+    pad = w + 2
+    x0, y0 = np.floor(arr.min(axis=0)).astype(int) - pad
+    x1, y1 = np.ceil(arr.max(axis=0)).astype(int) + pad
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, img.shape[1]), min(y1, img.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    shift = 4  # sub-pixel precision for anti-aliased strokes
+    poly = np.round((arr - [x0, y0]) * (1 << shift)).astype(np.int32)
+    cv2.polylines(mask, [poly], False, 255, w, cv2.LINE_AA, shift)
+    a = mask.astype(np.float32) / 255 * pen.strength
+    if pen.strength < 1:  # graphite leaves a grainy line
+        a *= rng.uniform(0.55, 1.0, a.shape).astype(np.float32)
+    colour = np.array(pen.bgr[::-1], np.float32) / 255
+    region = img[y0:y1, x0:x1].astype(np.float32)
+    img[y0:y1, x0:x1] = np.clip(region * (1 - a[:, :, None] * (1 - colour)), 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- what scanners and phones do to it
+
+
+class Fmt(StrEnum):
+    PNG = "png"
+    JPEG = "jpg"
+    TIFF_G4 = "tif"  # bilevel CCITT Group 4, as fax-style scanners send
+    HEIC = "heic"
+    PDF = "pdf"  # image-only, one page per card (scan-to-PDF)
+
+
+@dataclass(frozen=True)
+class Capture:
+    """How a marked page becomes a file. ``phone`` photographs it; otherwise a scanner scans it."""
+
+    dpi: int = 200
+    phone: bool = False
+    skew: float = 0.0  # degrees, counter-clockwise
+    turns: int = 0  # quarter turns counter-clockwise of the stored pixels
+    exif: bool = False  # pixels turned, EXIF Orientation tells a viewer how to turn them back (JPEG)
+    noise: float = 0.0  # gray-level sigma
+    blur: float = 0.0  # Gaussian sigma, pixels
+    fmt: Fmt = Fmt.PNG
+    quality: int = 90  # JPEG / HEIC quality
+    gray: bool = False  # a grayscale scan
+    perspective: float = 0.0  # phone: corner displacement, share of the page width
+    shadow: float = 0.0  # phone: how dark the unevenly lit side gets (0–1)
+
+
+def scan(img: Image.Image, cap: Capture, rng: np.random.Generator) -> Image.Image:
+    """A flatbed or sheet-fed scan: skew, blur, sensor noise, grayscale or bilevel, a quarter turn."""
+    import cv2
+    import numpy as np
+    from PIL import Image as PILImage
+
+    a = np.asarray(img.convert("RGB"))[:, :, ::-1]
+    if cap.skew:
+        h, w = a.shape[:2]
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), cap.skew, 1.0)
+        a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(250, 250, 250))
+    a = _blur_noise(a, cap, rng)
+    out = PILImage.fromarray(a[:, :, ::-1])
+    if cap.fmt is Fmt.TIFF_G4:
+        g = np.asarray(out.convert("L"))
+        _, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        out = PILImage.fromarray(bw).convert("1", dither=PILImage.Dither.NONE)
+    elif cap.gray:
+        out = out.convert("L")
+    return _turn(out, cap.turns)
+
+
+def photograph(img: Image.Image, cap: Capture, rng: np.random.Generator) -> Image.Image:
+    """A phone photo: the page at an angle on a desk, lit from one side, a little soft, JPEG'd."""
+    import cv2
+    import numpy as np
+    from PIL import Image as PILImage
+
+    page = np.asarray(img.convert("RGB"))[:, :, ::-1]
+    h, w = page.shape[:2]
+    margin = int(0.12 * w)
+    ch, cw = h + 2 * margin, w + 2 * margin
+    desk = _desk(ch, cw, rng)
+    d = cap.perspective * w
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[margin + rng.uniform(-d, d), margin + rng.uniform(-d, d)] if i == 0 else
+                      [margin + w + rng.uniform(-d, d), margin + rng.uniform(-d, d)] if i == 1 else
+                      [margin + w + rng.uniform(-d, d), margin + h + rng.uniform(-d, d)] if i == 2 else
+                      [margin + rng.uniform(-d, d), margin + h + rng.uniform(-d, d)] for i in range(4)])
+    hom = cv2.getPerspectiveTransform(src, dst)
+    if cap.skew:
+        rot = cv2.getRotationMatrix2D((cw / 2, ch / 2), cap.skew, 1.0)
+        hom = np.vstack([rot, [0, 0, 1]]) @ hom
+    warped = cv2.warpPerspective(page, hom, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                 borderValue=(0, 0, 0))
+    cover = cv2.warpPerspective(np.full((h, w), 255, np.uint8), hom, (cw, ch), flags=cv2.INTER_LINEAR)
+    k = (cover.astype(np.float32) / 255)[:, :, None]
+    a = warped.astype(np.float32) * k + desk.astype(np.float32) * (1 - k)
+    a *= _light(ch, cw, cap.shadow, rng)[:, :, None]
+    a = _blur_noise(np.clip(a, 0, 255).astype(np.uint8), cap, rng)
+    return _turn(PILImage.fromarray(a[:, :, ::-1]), cap.turns)
+
+
+def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A wooden desk: a brown base with grain along one axis."""
+    import cv2
+    import numpy as np
+
+    base = np.array([50, 90, 140], np.float32) * float(rng.uniform(0.7, 1.2))
+    grain = rng.normal(0, 1, (h // 8 + 1, 1)).astype(np.float32)
+    grain = cv2.resize(cv2.GaussianBlur(grain, (1, 9), 3), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(base[None, None, :] * (1 + 0.12 * grain[:, :, None]), 0, 255).astype(np.float32)
+
+
+def _light(h: int, w: int, depth: float, rng: np.random.Generator) -> np.ndarray:
+    """Uneven light: a linear fall-off from a random side plus a soft shadow (a hand, the phone).
+
+    Light varies slowly, so it is computed on a coarse grid and enlarged."""
+    import cv2
+    import numpy as np
+
+    gh, gw = max(2, h // 16), max(2, w // 16)
+    yy, xx = np.mgrid[0:gh, 0:gw].astype(np.float32)
+    ang = float(rng.uniform(0, 2 * np.pi))
+    ramp = ((xx / gw - 0.5) * np.cos(ang) + (yy / gh - 0.5) * np.sin(ang)) + 0.5
+    light = 1 - depth * 0.6 * np.clip(ramp, 0, 1)
+    cx, cy, r = rng.uniform(0, gw), rng.uniform(0, gh), rng.uniform(0.2, 0.4) * gw
+    blob = np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)))
+    return cv2.resize((light * (1 - depth * 0.4 * blob)).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _blur_noise(a: np.ndarray, cap: Capture, rng: np.random.Generator) -> np.ndarray:
+    import cv2
+    import numpy as np
+
+    if cap.blur:
+        a = cv2.GaussianBlur(a, (0, 0), cap.blur)
+    if cap.noise:
+        a = np.clip(a.astype(np.float32) + rng.normal(0, cap.noise, a.shape[:2])[:, :, None], 0, 255).astype(np.uint8)
+    return a
+
+
+def _turn(img: Image.Image, turns: int) -> Image.Image:
+    from PIL import Image as PILImage
+
+    ops = {1: PILImage.Transpose.ROTATE_90, 2: PILImage.Transpose.ROTATE_180, 3: PILImage.Transpose.ROTATE_270}
+    return img.transpose(ops[turns % 4]) if turns % 4 else img
+
+
+# EXIF Orientation that makes a viewer turn pixels stored ``turns`` quarter turns counter-clockwise back upright.
+_EXIF_FOR_TURNS = {0: 1, 1: 6, 2: 3, 3: 8}
+
+
+def write_capture(pages: list[Image.Image], cap: Capture, path: Path) -> Path:
+    """Save the captured page(s) as the device would; several pages only as a PDF."""
+    if len(pages) > 1 and cap.fmt is not Fmt.PDF:
+        raise ValueError("only a PDF holds several cards")
+    first = pages[0]
+    dpi = (cap.dpi, cap.dpi)
+    if cap.fmt is Fmt.PDF:
+        first.save(path, "PDF", save_all=True, append_images=pages[1:], resolution=float(cap.dpi))
+    elif cap.fmt is Fmt.JPEG:
+        kw: dict[str, Any] = {"quality": cap.quality, "dpi": dpi}
+        if cap.exif:
+            exif = first.getexif()
+            exif[0x0112] = _EXIF_FOR_TURNS[cap.turns % 4]
+            kw["exif"] = exif.tobytes()
+        first.convert("RGB" if first.mode != "L" else "L").save(path, "JPEG", **kw)
+    elif cap.fmt is Fmt.TIFF_G4:
+        first.convert("1").save(path, "TIFF", compression="group4", dpi=dpi)
+    elif cap.fmt is Fmt.HEIC:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        # x265's default preset takes seconds per photo; a phone's hardware encoder is fast too.
+        first.convert("RGB").save(path, "HEIF", quality=cap.quality, enc_params={"preset": "ultrafast"})
+    else:
+        first.save(path, "PNG", dpi=dpi)
+    return path
+
+
+# ---------------------------------------------------------------- one file and its ground truth
+
+
+@dataclass
+class CardTruth:
+    """What one card (page) in a file says, and what a reader must make of it."""
+
+    page: int
+    serial: str
+    source: str  # "pdf" (printed from our PDF) or "word" (printed from the Word version)
+    pen: str
+    intended: dict[str, str | None]  # "1"…"10": what the person meant
+    expected: dict[str, str | None]  # "1"…"10": the answer to file, None = must go to a person
+    why: dict[str, str]  # for each question that must go to a person: the reason (Chinese)
+    marks: dict[str, str]  # "1"…"10": the mark drawn, or the ambiguity
+
+    @property
+    def clear(self) -> bool:
+        return not self.why
+
+    @property
+    def unresolved(self) -> list[int]:
+        return sorted(int(q) for q in self.why)
+
+    def answers(self) -> dict[int, str]:
+        assert self.clear
+        return {int(q): a for q, a in self.expected.items() if a}
+
+
+@dataclass
+class FileTruth:
+    file: str
+    seed: int
+    capture: dict[str, Any]
+    cards: list[CardTruth] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def load(cls, path: Path) -> FileTruth:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return cls(d["file"], d["seed"], d["capture"], [CardTruth(**c) for c in d["cards"]])
+
+
+def card_truth(plan: CardPlan, page: int, source: str) -> CardTruth:
+    return CardTruth(
+        page=page, serial=plan.serial, source=source, pen=plan.pen.name,
+        intended={str(q.number): q.intended for q in plan.questions},
+        expected={str(q.number): q.expected for q in plan.questions},
+        why={str(q.number): q.ambiguity.why for q in plan.questions if q.ambiguity},
+        marks={str(q.number): str(q.ambiguity or q.mark) for q in plan.questions},
+    )
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A card as printed: its PDF (ours or the Word version's export) and where its boxes are."""
+
+    layout: CardLayout
+    source: str
+
+    @classmethod
+    def of(cls, pdf: Path, source: str = "pdf") -> Printed:
+        return cls(find_layout(pdf), source)
+
+
+_RENDERS: dict[tuple[str, int], Image.Image] = {}
+
+
+def _rendered(layout: CardLayout, dpi: int) -> Image.Image:
+    """Clean page renders are cached: a corpus prints the same few cards many times."""
+    key = (layout.pdf, dpi)
+    if key not in _RENDERS:
+        if len(_RENDERS) > 24:
+            _RENDERS.clear()
+        _RENDERS[key] = render_page(Path(layout.pdf), layout.page, dpi)
+    return _RENDERS[key]
+
+
+def make_file(cards: list[tuple[Printed, CardPlan]], cap: Capture, path: Path, seed: int,
+              truth_dir: Path | None = None) -> FileTruth:
+    """Print, mark, capture and save ``cards`` (one per page) as ``path``; write the truth JSON."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pages = []
+    for printed, plan in cards:
+        marked = draw_card(_rendered(printed.layout, cap.dpi), printed.layout, plan, cap.dpi, rng)
+        pages.append(photograph(marked, cap, rng) if cap.phone else scan(marked, cap, rng))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_capture(pages, cap, path)
+    truth = FileTruth(path.name, seed, {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(cap).items()},
+                      [card_truth(plan, i + 1, printed.source) for i, (printed, plan) in enumerate(cards)])
+    if truth_dir is not None:
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        (truth_dir / f"{path.name}.json").write_text(truth.to_json(), encoding="utf-8")
+    return truth
+
+
+def paper_card(pdf: Path, dst: Path, answers: dict[int, str], cap: Capture, seed: int, *, mark: Mark = Mark.TICK,
+               ambiguous: dict[int, Ambiguity] | None = None, pen: Pen = PENS[0], source: str = "pdf") -> FileTruth:
+    """One card printed from ``pdf``, answered ``answers`` (others 否) with ``mark``, captured as ``dst``."""
+    amb = ambiguous or {}
+    layout = find_layout(pdf)
+    qs = tuple(QuestionPlan(n, None if amb.get(n) is Ambiguity.NONE else answers.get(n, NO), mark, amb.get(n))
+               for n in range(1, QUESTIONS + 1))
+    return make_file([(Printed(layout, source), CardPlan(layout.serial, qs, pen))], cap, dst, seed)
+
+
+# ---------------------------------------------------------------- a random corpus (benchmarks)
+
+
+def random_capture(rng: np.random.Generator, dpi: int | None = None) -> Capture:
+    """A scanner or phone as found in the field; the ranges are the issue's (150–600 dpi, ±10°, …)."""
+    turns = int(rng.choice([0, 0, 0, 0, 1, 2, 3]))
+    if rng.random() < 0.3:
+        return Capture(dpi=dpi or int(rng.choice([150, 200, 250])), phone=True, skew=float(rng.uniform(-10, 10)),
+                       turns=turns, exif=turns > 0 and rng.random() < 0.7, noise=float(rng.uniform(2, 6)),
+                       blur=float(rng.uniform(0, 1.2)), fmt=Fmt.HEIC if rng.random() < 0.2 else Fmt.JPEG,
+                       quality=int(rng.integers(60, 92)), perspective=float(rng.uniform(0.02, 0.08)),
+                       shadow=float(rng.uniform(0.1, 0.5)))
+    fmt = Fmt(rng.choice([Fmt.PNG, Fmt.JPEG, Fmt.TIFF_G4, Fmt.PDF, Fmt.PDF]))
+    return Capture(dpi=dpi or int(rng.choice([150, 200, 200, 300, 300, 400, 600])), skew=float(rng.uniform(-10, 10)),
+                   turns=turns, exif=fmt is Fmt.JPEG and turns > 0 and rng.random() < 0.5,
+                   noise=float(rng.uniform(0, 8)), blur=float(rng.uniform(0, 1.0)), fmt=fmt,
+                   quality=int(rng.integers(50, 95)), gray=bool(rng.random() < 0.4))
+
+
+def random_plan(serial: str, rng: np.random.Generator, ambiguous_rate: float = 0.25) -> CardPlan:
+    """A card as enterprises return them: most clear, a share with one or two rows a person must read."""
+    amb: dict[int, Ambiguity] = {}
+    if rng.random() < ambiguous_rate:
+        for q in rng.choice(QUESTIONS, size=int(rng.integers(1, 3)), replace=False):
+            amb[int(q) + 1] = Ambiguity(rng.choice(list(Ambiguity)))
+    return plan_card(serial, rng, ambiguous=amb)
+
+
+def make_corpus(printed: list[Printed], out_dir: Path, count: int, seed: int = 12, *, dpi: int | None = None,
+                ambiguous_rate: float = 0.25) -> list[tuple[Path, FileTruth]]:
+    """``count`` cards as files in ``out_dir`` (truths in ``out_dir/truth``); now and then two cards in one PDF."""
+    import numpy as np
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made: list[tuple[Path, FileTruth]] = []
+    n = i = 0
+    while n < count:
+        rng = np.random.default_rng([seed, i])
+        cap = random_capture(rng, dpi)
+        k = 2 if cap.fmt is Fmt.PDF and rng.random() < 0.25 and count - n >= 2 else 1
+        cards = []
+        for _ in range(k):
+            p = printed[int(rng.integers(len(printed)))]
+            cards.append((p, random_plan(p.layout.serial, rng, ambiguous_rate)))
+        path = out_dir / f"card-{i:04d}.{cap.fmt}"
+        made.append((path, make_file(cards, cap, path, seed=int(rng.integers(2**31)), truth_dir=out_dir / "truth")))
+        n += k
+        i += 1
+    return made
+

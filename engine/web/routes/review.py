@@ -1,0 +1,114 @@
+"""审查: the 纪委 review list with filters, one inspection with its documents and audit history, the BagIt export.
+
+Everyone signed in may read (a reviewer is read-only for the rest of the site); only a role with
+``Perm.EXPORT_REVIEW`` downloads the package.  The list is ``engine.review.build_review`` filtered by
+``select_entries``; the export is ``engine.review.export.export_bundle`` zipped for the browser.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from ...accounts import Perm, SignedIn
+from ...archive import FORM_LABELS, action_zh, history, items_for_serial
+from ...archive.audit import Entry as AuditEntry
+from ...forms import CARD_QUESTIONS
+from ...forms.types import FormType
+from ...review import CARD_STATE_ZH, FLAG_ZH, CardState, ReviewFlag, build_entry, select_entries
+from ...review.export import export_bundle, zip_bag
+from ...review.tables import summary_rows
+from ...text import printable
+from ..files import FileNotServed, send_file
+from ..render import NavItem, render
+from ..security import need
+from .common import form_date, today_of
+
+router = APIRouter()
+NAV = NavItem("审查", "/review", Perm.READ, order=60)
+PAGE_SIZE = 200
+EXPORTS = "审查包"  # under outbox/
+RETURNED = "returned"  # ?cards=returned: every card that came back, whatever its state
+RECEIVED = (CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW)
+
+
+def _flag(value: str | None) -> ReviewFlag | None:
+    try:
+        return ReviewFlag(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/review")
+def review_list(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> Response:
+    q = request.query_params
+    date_from, date_to = form_date(q.get("from")), form_date(q.get("to"))
+    county, inspector = (q.get("county") or "").strip() or None, (q.get("inspector") or "").strip() or None
+    flag, cards = _flag(q.get("flag")), q.get("cards") or ""
+    page = max(int(q["page"]) if (q.get("page") or "").isdigit() else 1, 1)
+    r = request.app.state.reviews.review(date_from, date_to, county, today=today_of(request))
+    rows = select_entries(r, inspector=inspector, flag=flag, card_states=RECEIVED if cards == RETURNED else None)
+    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    filters = {"from": q.get("from") or "", "to": q.get("to") or "", "county": county or "",
+               "inspector": inspector or "", "flag": flag.value if flag else "", "cards": cards}
+    return render(request, "review_list.html", {
+        "title": "纪委审查", "r": r, "rows": shown, "total": len(rows), "page": page,
+        "pages": max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1), "filters": filters, "summary": summary_rows(r),
+        "flags": [(f.value, FLAG_ZH[f]) for f in ReviewFlag], "flag_zh": FLAG_ZH, "card_zh": CARD_STATE_ZH,
+        "counties": [t.name for t in r.by_county], "inspectors": sorted(t.name for t in r.by_inspector),
+        "can_export": user.may(Perm.EXPORT_REVIEW),
+    })
+
+
+def _details(e: AuditEntry) -> str:
+    """An audit entry's details in one line (a filed item: its title; otherwise the plain values)."""
+    d = e.details
+    if isinstance(d.get("item"), dict):
+        item = d["item"]
+        return f"{item.get('title', '')}（{item.get('format', '')}）"
+    parts = []
+    for k, v in d.items():
+        if isinstance(v, list | dict):
+            v = "、".join(map(str, v)) if isinstance(v, list) and all(not isinstance(x, dict) for x in v) else "…"
+        parts.append(f"{k}：{v}")
+    return printable("；".join(parts))[:300]
+
+
+@router.get("/review/{serial}")
+def inspection(request: Request, serial: str, show: int | None = None,
+               user: SignedIn = Depends(need(Perm.READ))) -> Response:
+    ws = request.app.state.ws
+    entry = build_entry(ws, serial, today=today_of(request))
+    if entry is None:
+        return render(request, "error.html", {"title": "找不到这次检查", "message": f"台账中没有检查编号“{serial}”。"},
+                      status_code=404)
+    items = items_for_serial(ws, serial)
+    pdfs = [i for i in items if i.format == "pdf"]
+    returned = [i for i in pdfs if i.form_type == FormType.CARD_RETURNED]
+    shown = next((i for i in pdfs if i.id == show), None) or (returned[-1] if returned else None)
+    log = [(e, action_zh(e.action), _details(e)) for e in history(ws, serial)]
+    return render(request, "review_one.html", {
+        "title": f"检查 {serial}", "e": entry, "items": items, "shown": shown, "labels": FORM_LABELS, "log": log,
+        "flag_zh": FLAG_ZH, "card_zh": CARD_STATE_ZH, "questions": list(enumerate(CARD_QUESTIONS, start=1)),
+        "can_export": user.may(Perm.EXPORT_REVIEW),
+    })
+
+
+@router.post("/review/export")
+def export(request: Request, date_from: str = Form("", alias="from"), date_to: str = Form("", alias="to"),
+           county: str = Form(""), only_flagged: str = Form(""),
+           user: SignedIn = Depends(need(Perm.EXPORT_REVIEW))) -> Response:
+    ws = request.app.state.ws
+    stamp = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    res = export_bundle(ws, ws.outbox / EXPORTS / f"审查包-{stamp}", form_date(date_from), form_date(date_to),
+                        county.strip() or None, bool(only_flagged), today=today_of(request))
+    if not res.ok:
+        return render(request, "error.html", {"title": "审查包未能完整导出", "findings": list(res.findings.items)},
+                      status_code=500)
+    archive_zip = zip_bag(res.bag_dir)
+    if not archive_zip.is_relative_to(ws.outbox):
+        raise FileNotServed(str(archive_zip))
+    return send_file(ws, archive_zip, archive_zip.name)
