@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .actor import current_actor
+from .archive import Action, log_action
 from .caps import INDUSTRIES, grades_for
 from .cells import cell_text, is_blank, parse_date
 from .db import session
@@ -215,6 +216,12 @@ def import_visits(ws: Workspace, path: Path, *, actor: str | None = None) -> Imp
     except RuqiError as e:
         res.imported.clear()
         res.findings.extend(e.findings)
+        return res
+    if res.imported:
+        log_action(ws, Action.REGISTER_IMPORT, Path(path).name, actor=actor, details={
+            "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "rows": res.rows,
+            "imported": res.imported, "duplicates": res.duplicates, "rejected": res.rejected,
+            "shared": ws.config.register is not None})
     return res
 
 

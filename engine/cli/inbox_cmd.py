@@ -150,9 +150,12 @@ def print_report(report: IngestReport) -> None:
         t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), outcome_notes(o)))
     console.print(t)
     counts = "，".join(f"{s.zh} {report.count(s)} 件" for s in Status if report.count(s))
-    console.print(f"共 {len(report.outcomes)} 个文件：{counts}。退回的文件及原因见 inbox/rejected/，"
-                  f"待核对的图片见 inbox/needs_review/"
-                  + ("；未处理的仍在 inbox/，原因见上表。" if report.count(Status.SKIPPED) else "。"))
+    where = ["退回的文件及原因见 inbox/rejected/"]
+    if report.count(Status.NEEDS_REVIEW):
+        where.append("待人工核对的卡已归档，用 ruqi confirm 列出、核对并录入")
+    if report.count(Status.SKIPPED):
+        where.append("未处理的仍在 inbox/，原因见上表")
+    console.print(f"共 {len(report.outcomes)} 个文件：{counts}。" + "；".join(where) + "。")
 
 
 def _status(o: Outcome) -> str:

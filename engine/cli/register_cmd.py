@@ -93,7 +93,7 @@ def add_bureau_cmd(
     console.print(Text(f"已{'建立' if added.created else '重设'}{b.name}（{b.level}，{b.division_code}）的共享台账账号 {b.role_name}："
                        "可以查询所有单位的检查，只能登记本单位的检查。"))
     console.print("请该单位在 ruqi.toml 末尾加上以下几行：")
-    console.print(Text(added.toml_lines()))
+    typer.echo(added.toml_lines())  # never wrapped: these lines are copied as they are
     if password_out is not None:
         fd = password_out.open("w", encoding="utf-8")
         password_out.chmod(0o600)
@@ -101,7 +101,7 @@ def add_bureau_cmd(
             fd.write(added.password + "\n")
         console.print(Text(f"密码已写入 {password_out}（权限 600）：请把它安全地交给该单位，放在其工作目录中，命名为 register.pass。"))
     else:
-        console.print(Text(f"密码（只显示这一次）：{added.password}"))
+        typer.echo(f"密码（只显示这一次）：{added.password}")
         console.print("请该单位把密码单独存入工作目录中的 register.pass，并运行 chmod 600 register.pass；"
                       "也可以设置环境变量 RUQI_REGISTER_PASSWORD。密码不要写在 ruqi.toml 中。")
 

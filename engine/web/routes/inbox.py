@@ -31,8 +31,8 @@ from ...archive.models import ItemRecord
 from ...cli.inbox_cmd import outcome_notes
 from ...db import session
 from ...findings import Finding
-from ...inbox import IngestReport, Outcome, Status, ingest
-from ...inbox.shelve import REASON_JSON
+from ...inbox import Flag, IngestReport, Outcome, Status, ingest
+from ...inbox.shelve import NEEDS_REVIEW_DIR, REASON_JSON
 from ...labels import flag_zh
 from ...workspace import Workspace
 from ..files import Staged, receive_files, to_inbox
@@ -118,7 +118,7 @@ def settled_elsewhere(ws: Workspace, st: Staged, p: Path) -> Line:
     with session(ws) as s:
         item = s.scalar(select(ItemRecord).where(ItemRecord.sha256 == st.sha256).order_by(ItemRecord.id.desc()).limit(1))
     if item is not None:
-        needs = "NEEDS_REVIEW" in (item.flags or [])
+        needs = Flag.NEEDS_REVIEW in (item.flags or [])
         status = Status.NEEDS_REVIEW if needs else Status.FILED
         return Line(st.name, str(status), status.zh, STATUS_CLASS[status], item.serial or "",
                     [flag_zh(f) for f in item.flags or []], "由收件箱监视程序（ruqi watch）处理。", item.archival_code)
@@ -139,7 +139,7 @@ def waiting(ws: Workspace) -> list[dict[str, Any]]:
     except OSError:
         return out
     for p in entries:
-        if p.name.startswith(".") or p.name == ws.rejected.name or p.name == "needs_review":
+        if p.name.startswith(".") or p.name == ws.rejected.name or p.name == NEEDS_REVIEW_DIR:
             continue
         try:
             st = p.lstat()

@@ -33,6 +33,7 @@ from ...stats.aggregate import (
     write_aggregate,
 )
 from ...stats.blank import file_name
+from ...stats.codes import StatsCode
 from ...stats.submissions import get_round, stats_session
 from ...stats.units import units_for
 from ...workspace import Workspace
@@ -54,7 +55,7 @@ def _choice(table_no: str | int | None, period: str | None) -> tuple[int, Period
         t = table(int(str(table_no)))
         return t.no, Period.parse(str(period or ""))
     except (KeyError, ValueError) as e:
-        return error("STATS_BAD_ARGUMENT", str(e).strip("'\"") or "附件号或期次无法识别。")
+        return error(StatsCode.BAD_ARGUMENT, str(e).strip("'\"") or "附件号或期次无法识别。")
 
 
 @router.get("/stats")
@@ -83,7 +84,7 @@ def _line(ln: Any) -> dict[str, Any]:
 def _target(table_no: str, period: str) -> tuple[int, Period]:
     chosen = _choice(table_no, period)
     if not isinstance(chosen, tuple):
-        raise RuqiError(chosen or error("STATS_BAD_ARGUMENT", "请选择附件号并填写期次（例如 2025Q2）。"))
+        raise RuqiError(chosen or error(StatsCode.BAD_ARGUMENT, "请选择附件号并填写期次（例如 2025Q2）。"))
     return chosen
 
 
@@ -94,7 +95,7 @@ async def send_out(request: Request, user: SignedIn = Depends(need(Perm.STATS)))
     due_text = str(form.get("due") or "").strip()
     due = form_date(due_text)
     if due_text and due is None:
-        raise RuqiError(error("STATS_BAD_ARGUMENT", f"截止日期“{due_text}”无法识别，请写成 2025-06-18。"))
+        raise RuqiError(error(StatsCode.BAD_ARGUMENT, f"截止日期“{due_text}”无法识别，请写成 2025-06-18。"))
     batch = await run_in_threadpool(write_blanks, request.app.state.ws, t, p, due=due, actor=user.name)
     return RedirectResponse(f"/stats?table={t}&period={p}&sent={len(batch.files)}", status_code=303)
 
@@ -121,7 +122,7 @@ def blanks_zip(request: Request, table_no: str = Query("", alias="table"), perio
     t, p = _target(table_no, period)
     files = _blank_files(ws, t, p)
     if not files:
-        raise RuqiError(error("STATS_NO_BLANKS", "这一期还没有下发空白表，请先点“下发空白表”。"))
+        raise RuqiError(error(StatsCode.NO_BLANKS, "这一期还没有下发空白表，请先点“下发空白表”。"))
     out = scratch(ws) / f"{table(t).label}-空白表-{p}.zip"
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for f in files:
