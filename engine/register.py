@@ -579,7 +579,7 @@ def summary(s: Session, year: int) -> list[EnterpriseSummary]:
     return out
 
 
-SUMMARY_KINDS = ("执法检查", "督导检查", "调查核查")
+SUMMARY_KINDS = INSPECTION_KINDS
 
 
 def write_summary_xlsx(rows: list[EnterpriseSummary], out: Path, year: int) -> Path:
