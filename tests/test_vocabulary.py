@@ -21,7 +21,17 @@ import pytest
 
 from engine.archive import Action
 from engine.card_state import STORED, CardState
-from engine.forms import CARD, CARD_QUESTIONS, FORMS, NO, QUESTION_NUMBERS, YES, FormKey, FormType
+from engine.forms import (
+    CARD,
+    CARD_QUESTIONS,
+    FORMS,
+    NO,
+    QUESTION_NUMBERS,
+    YES,
+    FormKey,
+    FormType,
+    InspectionKind,
+)
 from engine.forms.definitions import QUESTION_STEM, SERIAL_LABEL, label_of
 from engine.inbox.codes import Flag, Status
 from engine.review.model import ReviewFlag
@@ -36,6 +46,7 @@ HOME: dict[str, set[str]] = {
     **{k.value: {"engine.forms.definitions", "engine.forms.types"} for k in FormKey},
     **{s.value: {"engine.card_state"} for s in STORED},
     **{f.value: {"engine.inbox.codes"} for f in Flag},
+    **{k.value: {"engine.forms.definitions"} for k in InspectionKind},
     YES: {"engine.forms.definitions"},
     NO: {"engine.forms.definitions"},
 }
@@ -149,7 +160,7 @@ def test_the_checker_finds_each_kind_of_copy(tmp_path: Path, monkeypatch: pytest
 
 
 def test_every_value_has_a_chinese_label() -> None:
-    for enum in (FormKey, FormType, CardState, Flag, ReviewFlag, Action):
+    for enum in (FormKey, FormType, CardState, Flag, ReviewFlag, Action, InspectionKind):
         for member in enum:
             assert any("\u4e00" <= ch <= "\u9fff" for ch in member.zh), (enum.__name__, member)
 

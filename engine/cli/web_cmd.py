@@ -11,6 +11,7 @@ import typer
 from ..accounts import ROLE_ZH, Role, add_user, list_users
 from ..cells import parse_date
 from ..findings import RuqiError, error
+from ..web import DEFAULT_HOST, DEFAULT_PORT
 from .common import CliCode, WorkspaceOpt, cells, console, esc, open_workspace
 
 ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Role)
@@ -26,8 +27,8 @@ def register(app: typer.Typer) -> None:
 
 def serve_cmd(
     ws_path: Path = WorkspaceOpt,
-    host: str = typer.Option("127.0.0.1", "--host", help="监听地址；默认只允许本机访问。局域网使用请按 README 配置反向代理和 HTTPS"),
-    port: int = typer.Option(8000, "--port", help="端口"),
+    host: str = typer.Option(DEFAULT_HOST, "--host", help="监听地址；默认只允许本机访问。局域网使用请按 README 配置反向代理和 HTTPS"),
+    port: int = typer.Option(DEFAULT_PORT, "--port", help="端口"),
     today: str = typer.Option(None, "--today", help="统计日（判断逾期、首页的本年本月用），默认今天"),
 ) -> None:
     from ..web.server import serve  # deferred: FastAPI and uvicorn load only for the site
