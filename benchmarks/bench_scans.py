@@ -72,15 +72,16 @@ def printed_cards(out: Path) -> list[Printed]:
 
 
 def corpus(printed: list[Printed], out: Path, n: int, seed: int, dpi: int | None = None) -> list[tuple[Path, FileTruth]]:
-    marker = out / f"ready-{n}-{seed}-{dpi}"
-    if marker.exists():
-        return [(out / t.file, t) for t in map(FileTruth.load, sorted((out / "truth").glob("*.json")))]
-    shutil.rmtree(out, ignore_errors=True)
+    """The corpus in ``out``; one made with other parameters is replaced, a stopped one resumed."""
+    params = out / "params"
+    if params.exists() and params.read_text() != f"{seed} {dpi}":
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    params.write_text(f"{seed} {dpi}")
     t = time.perf_counter()
     made = make_corpus(printed, out, n, seed, dpi=dpi)
-    print(f"corpus: {sum(len(t.cards) for _, t in made)} cards in {len(made)} files made in "
+    print(f"corpus: {sum(len(t.cards) for _, t in made)} cards in {len(made)} files ready in "
           f"{time.perf_counter() - t:.0f} s ({out})")
-    marker.write_text("ok")
     return made
 
 
