@@ -33,12 +33,10 @@ from .findings import Finding, Findings, error
 from .identifiers import Serial
 from .inbox.cards import RETURNED, UNMATCHED, effective_flags, refresh_visit, returned_items, says
 from .inbox.codes import Kind
-from .readback.common import NO, QUESTION_COUNT, YES, Decided, Decision
+from .readback.common import NO, QUESTION_COUNT, YES, Decision
 from .readings import QUESTIONS, CardAnswers, ReadBy
 from .register import Visit, by_serial
 from .workspace import Workspace
-
-PERSON_CONFIDENCE = 1.0  # a person's reading is what the card says, by definition
 
 
 class ConfirmCode(StrEnum):
@@ -56,6 +54,7 @@ class ConfirmCode(StrEnum):
     UNCHANGED = "CONFIRM_UNCHANGED"  # --correct with the answers the card already has
     NEEDS_SERIAL = "CONFIRM_NEEDS_SERIAL"  # a card tied to no inspection: --serial first
     ALREADY_TIED = "CONFIRM_ALREADY_TIED"  # --serial on a card that already belongs to an inspection
+    UNANSWERED = "CONFIRM_UNANSWERED"  # the 待核对 page: an open question left without 是/否
 
 
 def _serial_example() -> str:
@@ -377,8 +376,7 @@ def _record(ws: Workspace, s: Session, item: ItemRecord, current: CardAnswers, g
             out.findings.add(error(ConfirmCode.UNCHANGED, f"录入的答案与卡上现有的相同（{_answers_zh(before)}），没有需要更正的。",
                                    "--answers"))
             return
-    decisions = {i: Decision(a, Decided.PERSON, PERSON_CONFIDENCE) for i, a in given.items()}
-    readings.record(s, item.id, decisions, actor=by, at=when, reason=reason if correct else "")
+    readings.record(s, item.id, readings.person_decisions(given), actor=by, at=when, reason=reason if correct else "")
     out.recorded = dict(given)
     entry = log_action(ws, Action.CORRECT if correct else Action.CONFIRM, out.serial or item.archival_code, actor=by,
                        session=s, details={

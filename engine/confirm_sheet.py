@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .confirm import WaitingCard
 from .forms import CARD_QUESTIONS
 from .images import pillow
-from .omr import ScanCard, read_scan
+from .omr import ScanCard, load_layouts, read_scan
 from .readback.common import Decided
 from .readings import QUESTIONS
 from .text import finalize
@@ -91,7 +91,7 @@ def scanned_rows(ws: Workspace, c: WaitingCard) -> dict[int, Image.Image]:
     path = ws.archive / c.rel_path
     try:
         content = "pdf" if path.read_bytes()[:5] == b"%PDF-" else "image"
-        cards = read_scan(path, ws.key, content)
+        cards = read_scan(path, ws.key, content, load_layouts(ws.root))
     except Exception:  # not a picture the reader can open again: the page is shown instead
         return {}
     card = _matching(cards, c.serial)

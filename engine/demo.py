@@ -21,10 +21,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import workspace
+from .accounts import Role, add_user
 from .forms import NO, QUESTION_NUMBERS, YES, FormKey
 from .generate import BatchResult, RowStatus, generate
 from .simulate import fill_blank, fill_docx, tick_pdf
 from .simulate_scan import PENS, Ambiguity, Capture, FileTruth, Fmt, paper_card
+from .web import DEFAULT_HOST, DEFAULT_PORT
 from .workspace import Workspace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -72,7 +74,7 @@ def run_demo(directory: Path, console: Console) -> int:
     confirmed = confirm_step(ws, console, photo)
 
     console.rule("6. 尚未交回的反馈卡")
-    from .cli.inbox_cmd import status_cmd
+    from .cli.status_cmd import status_cmd
 
     status_cmd(workspace=ws.root, overdue=True, today=TODAY.isoformat(), as_json=False)
 
@@ -89,9 +91,26 @@ def run_demo(directory: Path, console: Console) -> int:
     console.print(f"四性检测：{'全部通过' if rep.ok else '发现问题'}；错误 {len([f for f in rep.findings if f.is_error])} 项，"
                   f"提示 {len([f for f in rep.findings if not f.is_error])} 项。")
 
+    console.rule("10. 网页")
+    web_step(ws, console)
+
     ok = good.count(RowStatus.GENERATED) > 0 and bad.count(RowStatus.INVALID) > 0 and rep.ok and confirmed
     console.rule(f"演示完成（{time.perf_counter() - started:.0f} 秒），工作目录：{ws.root}" if ok else "演示未按预期完成")
     return 0 if ok else 1
+
+
+# The demo's web accounts, one per role; the site listens on 127.0.0.1 only, so a printed password is no secret.
+DEMO_USERS = {"演示办事员": Role.CLERK, "演示纪委": Role.REVIEWER, "演示管理员": Role.ADMIN}
+DEMO_PASSWORD = "ruqi-demo-2025"
+
+
+def web_step(ws: Workspace, console: Console) -> None:
+    for name, role in DEMO_USERS.items():
+        add_user(ws, name, role, DEMO_PASSWORD, replace=True, actor="演示")
+    console.print(escape(f"启动网页：.venv/bin/ruqi serve --workspace {ws.root} --today {TODAY.isoformat()}"))
+    console.print(f"网页地址：http://{DEFAULT_HOST}:{DEFAULT_PORT}/")
+    console.print("演示登录：" + "；".join(f"{name}（{role.zh}）" for name, role in DEMO_USERS.items())
+                  + f"，密码均为 {DEMO_PASSWORD}")
 
 
 def _arrived(path: Path, when: date) -> None:

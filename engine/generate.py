@@ -24,6 +24,7 @@ without documents; running the same plan again completes it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import re
@@ -48,10 +49,11 @@ from .archive.store import Prepared, file_prepared, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
-from .forms import FORMS, FormType
+from .forms import FORMS, FormKey, FormType
 from .forms.context import build_context
 from .inspection import Inspection
 from .jurisdiction import outside_county
+from .omr import record_layout
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
 from .render.batch import RenderedSet
 from .render.codes import RenderCode
@@ -417,7 +419,7 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run, book: register.Book) ->
     out.findings.add(outside_county(ws.config, insp, where))
     if not out.findings.ok:
         return out
-    existing = register.find_visit(s, insp)
+    existing, voided = register.same_visits(s, insp)
     if existing is not None:
         out.findings.add(_kept_issue_date(insp, existing.issue_date, run, where))
     else:
@@ -426,14 +428,15 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run, book: register.Book) ->
         if not out.findings.ok:
             return out
         insp.issue_date = issue
-        out.findings.add(_voided_before(s, insp, where))
+        out.findings.add(_voided_before(voided, where))
         done = register.counts(s, insp.uscc, insp.year, book=book)[insp.kind]
         cap = cap_exceeded(insp.industry, insp.grade, insp.kind, done, benchmark=insp.benchmark,
                            key_supervision=insp.key_supervision)
         if cap is not None and not _approve(out, cap, insp.kind, done, run, where):
             return out
     rec = register.record(s, insp, ws.config.division_code, batch=run.batch, actor=run.actor, over_cap=out.over_cap,
-                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date, book=book)
+                          override_reason=run.reason if out.over_cap else "", issue_date=insp.issue_date, book=book,
+                          existing=existing)
     if rec.created and book.state == register.RegisterState.UNCONFIRMED:
         out.findings.add(shared_register.offline_finding(where))
     out.existing = not rec.created
@@ -466,9 +469,9 @@ def _number_new_visits(s, outcomes: list[RowOutcome], book: register.Book) -> No
     """Visits new in this run are numbered by date among themselves too (none is printed yet); the
     cards printed by earlier runs that they shift are reported on the row that shifted them."""
     new = {o.serial: o for o in outcomes if o.status is RowStatus.GENERATED and not o.existing}
-    register.renumber_unprinted(s, list(new), book)
+    visits = register.renumber_unprinted(s, list(new), book)
     for serial, o in new.items():
-        v = register.by_serial(s, serial)
+        v = visits.get(serial)
         insp = o.inspection
         assert v is not None and insp is not None
         insp.visit_total, insp.visit_kind = v.visit_total, v.visit_kind
@@ -508,9 +511,8 @@ def issue_date_for(insp: Inspection, given: date | None, today: date, where: str
     return issue, problems
 
 
-def _voided_before(s, insp: Inspection, where: str) -> Finding | None:  # type: ignore[no-untyped-def]
-    # Re-running the plan that held a voided row would quietly bring the mistake back.
-    v = register.find_voided(s, insp)
+def _voided_before(v: register.Visit | None, where: str) -> Finding | None:
+    """Re-running the plan that held a voided row (``v``) would quietly bring the mistake back."""
     if v is None or v.voided_at is None:
         return None
     return warning(GenCode.VOIDED_AGAIN,
@@ -565,6 +567,18 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
                                  reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
+    record_card_layout(ws, rows)
+
+
+def record_card_layout(ws: Workspace, rows: list[RowOutcome]) -> None:
+    """Where this template version prints the answer boxes, for reading the paper cards back
+    (``engine.omr.layout``): from the first card rendered, once per template version."""
+    card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
+    if card is None:
+        return
+    # Should it fail, the reader finds the boxes in each scan itself; generation goes on.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        record_layout(ws.root, card)
 
 
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
@@ -628,9 +642,16 @@ def file_chunk(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason:
         except (RuqiError, OSError, DatabaseError) as e:
             _fail(ws, o, e)
     todo = [o for o in rows if o.row in ready]
+    try:  # the chunk's files and their folders on disk before any row refers to them: all at once
+        sync_folders(ws, [p for ps in ready.values() for p in ps], files=True)
+    except OSError as e:  # (a file gone or unwritable meanwhile): nothing of the chunk is indexed
+        for o in todo:
+            _fail(ws, o, e)
+            for p in ready[o.row]:
+                p.discard()
+        return
     filed: list[RowOutcome] = []
     try:
-        sync_folders(ws, [p for ps in ready.values() for p in ps])
         with session(ws) as s:
             for o in todo:
                 try:
@@ -773,7 +794,7 @@ def _prepare_row(ws: Workspace, o: RowOutcome, forms: dict[tuple[str, str], Path
                 responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                 serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
                 original_name=path.name, format_version=PDF_FORMAT_VERSION if fmt == "pdf" else None,
-            ), sync_dir=False))
+            ), sync_dir=False, sync=False))  # fsynced together before its chunk commits (file_chunk)
     except BaseException:
         for p in out:
             p.discard()

@@ -15,9 +15,24 @@ if TYPE_CHECKING:
 MAX_PIXELS = 80_000_000
 
 
+# HEIC/HEIF (a phone's default photo format): ``ftyp`` box at offset 4 with one of these brands.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+
+
+def is_heif(head: bytes) -> bool:
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
+
+
 def pillow() -> ModuleType:
-    """``PIL.Image`` with ``MAX_PIXELS`` (Pillow loads only in a process that decodes images)."""
+    """``PIL.Image`` with ``MAX_PIXELS`` and HEIC support (Pillow loads only in a process that
+    decodes images)."""
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # an install without pillow-heif: a HEIC then does not open (a clear rejection)
+        pass
+    else:
+        register_heif_opener()
     return Image

@@ -11,6 +11,7 @@ entries (``build_review`` without opening card files), the statistics ``engine.s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -87,11 +88,12 @@ def stats_rounds(ws: Workspace) -> list[StatsRound]:
     return out
 
 
-def overview(ws: Workspace, today: date | None = None) -> Overview:
+def overview(ws: Workspace, today: date | None = None, *, build: Callable[..., Review] = build_review) -> Overview:
+    """``build``: how a review is made (the site passes its cache of ``build_review``)."""
     today = today or date.today()
     jan1, dec31 = date(today.year, 1, 1), date(today.year, 12, 31)
-    year = build_review(ws, jan1, dec31, today=today, read_cards=False)
-    month = build_review(ws, today.replace(day=1), _month_end(today), today=today, read_cards=False)
+    year = build(ws, jan1, dec31, today=today, read_cards=False)
+    month = build(ws, today.replace(day=1), _month_end(today), today=today, read_cards=False)
     return Overview(today, figures(year, f"{today.year}年"), figures(month, f"{today.year}年{today.month}月"),
                     stats_rounds(ws))
 

@@ -116,6 +116,14 @@ class CardAnswers:
         return [i for i, a in self.answers().items() if a == YES]
 
 
+PERSON_CONFIDENCE = 1.0  # a person's reading is what the card says, by definition
+
+
+def person_decisions(answers: Mapping[int, str]) -> dict[int, Decision]:
+    """A person's answers as decisions (``ruqi confirm``, and its audit entries replayed by repair)."""
+    return {i: Decision(a, Decided.PERSON, PERSON_CONFIDENCE) for i, a in answers.items()}
+
+
 def record(s: Session, item_id: int, decisions: Mapping[int, Decision], *, actor: str, at: datetime,
            reason: str = "") -> None:
     for i, d in sorted(decisions.items()):

@@ -10,7 +10,10 @@ transaction, the register is rebuilt from what the index then holds:
 - the card columns of each restored visit are recomputed from the returned cards filed for its
   serial (``inbox.cards.refresh_visit``), so ``status`` and the review see what came back;
 - a visit voided after its card was generated is voided again from its "void" audit entry
-  (who, when, why).
+  (who, when, why);
+- what each returned card says per question (``engine.readings``): the reader's answers as its
+  archive record kept them, then every person's reading, correction and tie from their audit
+  entries ("confirm", "correct", "tie"), in order — before the card columns are recomputed.
 
 Not recoverable from the archive, and reported: visits of cards generated before their record
 was kept with the card (their serials still count: ``register.next_serial`` never goes below
@@ -28,11 +31,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import register
-from .archive import RepairReport, repair
+from . import readings, register
+from .archive import Action, RepairReport, repair
 from .archive.models import AuditRecord, ItemRecord
-from .forms import GENERATED_FORMS, FormType
-from .inbox.cards import refresh_visit
+from .forms import ANSWER_OPTIONS, GENERATED_FORMS, FormType
+from .inbox.cards import RETURNED, UNMATCHED, refresh_visit
 from .register import Visit
 from .void import VOID_ACTION
 from .workspace import Workspace
@@ -52,12 +55,45 @@ def restore_register(s: Session) -> dict[str, Any]:
             v = register.restore_visit(s, snap)
             if v is not None:
                 restored.append(v)
-    for v in restored:
+    serials = _restore_readings(s)
+    for v in {*restored, *s.scalars(select(Visit).where(Visit.serial.in_(sorted(serials)))).all()}:
         refresh_visit(s, v)
     voided = _reapply_voids(s, {v.serial: v for v in restored})
     known = set(s.scalars(select(Visit.serial)))
     filed = set(s.scalars(select(ItemRecord.serial).where(ItemRecord.form_type.in_(GENERATED_FORMS)).distinct()))
     return {"visits": len(restored), "voided": voided, "serials_without_visit": sorted(filed - known)}
+
+
+PERSON_ACTIONS = (Action.TIE, Action.CONFIRM, Action.CORRECT)
+
+
+def _restore_readings(s: Session) -> set[str]:
+    """Per-question rows for every returned card that has none (the database was rebuilt): its filed
+    answers, then the people's readings and ties from the audit log.  The serials touched."""
+    have = set(s.scalars(select(readings.QuestionReading.item_id).distinct()))
+    cards = [r for r in s.scalars(select(ItemRecord).where(ItemRecord.form_type.in_((RETURNED, UNMATCHED)))
+                                  .order_by(ItemRecord.id)) if r.id not in have and (r.extra or {}).get("answers")]
+    for r in cards:
+        readings.record(s, r.id, readings.from_filed(r.id, r.extra or {}).now, actor=r.actor, at=r.filed_at)
+    by_code = {r.archival_code: r for r in cards}
+    tied = readings.ties(s)
+    touched = {r.serial for r in cards if r.serial}
+    for e in s.scalars(select(AuditRecord).where(AuditRecord.action.in_(PERSON_ACTIONS)).order_by(AuditRecord.seq)):
+        details = json.loads(e.details)
+        r = by_code.get(str(details.get("archival_code", "")))
+        if r is None:
+            continue  # a card whose rows survived: its readings are still there
+        at = datetime.fromisoformat(e.at).replace(tzinfo=None)  # local time, as engine.confirm writes it
+        if e.action == Action.TIE and r.id not in tied:
+            readings.tie(s, r.id, e.object, actor=e.actor, at=at)
+            tied[r.id] = e.object
+        elif e.action != Action.TIE:
+            recorded = {int(k): a for k, a in dict(details.get("recorded") or {}).items() if a in ANSWER_OPTIONS}
+            readings.record(s, r.id, readings.person_decisions(recorded), actor=e.actor, at=at,
+                            reason=str(details.get("reason") or ""))
+        touched.add(r.serial or tied.get(r.id, ""))
+    touched.discard("")
+    return touched
 
 
 def _reapply_voids(s: Session, restored: dict[str, Visit]) -> int:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
+from types import EllipsisType
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -191,6 +192,9 @@ def number_by_date(entries: Iterable[Tallied]) -> dict[str, tuple[int, int]]:
     return out
 
 
+NEW_ORDER = 1 << 63  # the order of entry of a visit being recorded: after every other
+
+
 class Book(Protocol):
     """Where the caps and visit numbers are counted: this workspace, or the shared register."""
 
@@ -241,26 +245,25 @@ def live() -> ColumnElement[bool]:
     return Visit.voided_at.is_(None)
 
 
+def same_visits(s: Session, insp: Inspection) -> tuple[Visit | None, Visit | None]:
+    """The live visit this plan row is (same enterprise, kind and dates), and the latest voided
+    one with the same, if recorded: one query for both."""
+    uscc, kind, start, end = insp.natural_key
+    rows = s.scalars(select(Visit).where(Visit.uscc == uscc, Visit.kind == kind, Visit.start == date.fromisoformat(start),
+                                         Visit.end == date.fromisoformat(end))).all()
+    voided = [v for v in rows if v.voided_at is not None]
+    return (next((v for v in rows if v.voided_at is None), None),
+            max(voided, key=lambda v: v.voided_at or datetime.min) if voided else None)
+
+
 def find_visit(s: Session, insp: Inspection) -> Visit | None:
     """The live visit this plan row is (same enterprise, kind and dates), if recorded."""
-    uscc, kind, start, end = insp.natural_key
-    return s.scalar(
-        select(Visit).where(
-            Visit.uscc == uscc, Visit.kind == kind, Visit.start == date.fromisoformat(start),
-            Visit.end == date.fromisoformat(end), live(),
-        )
-    )
+    return same_visits(s, insp)[0]
 
 
 def find_voided(s: Session, insp: Inspection) -> Visit | None:
     """The latest voided visit with this plan row's enterprise, kind and dates, if any."""
-    uscc, kind, start, end = insp.natural_key
-    return s.scalar(
-        select(Visit).where(
-            Visit.uscc == uscc, Visit.kind == kind, Visit.start == date.fromisoformat(start),
-            Visit.end == date.fromisoformat(end), Visit.voided_at.is_not(None),
-        ).order_by(Visit.voided_at.desc()).limit(1)
-    )
+    return same_visits(s, insp)[1]
 
 
 def by_serial(s: Session, serial: str) -> Visit | None:
@@ -274,8 +277,14 @@ def counts(s: Session, uscc: str, year: int, before: date | None = None, book: B
 
 
 def next_serial(s: Session, division_code: str, year: int) -> Serial:
-    last = s.scalar(select(func.max(Visit.seq)).where(Visit.year == year))  # voided visits keep their serial
-    return Serial(division_code, year, max(last or 0, _filed_floor(s, year)) + 1)
+    """The next serial of the year.  Read once per transaction, then counted on: the transaction
+    holds the write lock, so no other process takes a number meanwhile."""
+    taken = s.info.setdefault("ruqi_last_seq", {})
+    if year not in taken:
+        last = s.scalar(select(func.max(Visit.seq)).where(Visit.year == year))  # voided visits keep their serial
+        taken[year] = max(last or 0, _filed_floor(s, year))
+    taken[year] += 1
+    return Serial(division_code, year, taken[year])
 
 
 def _filed_floor(s: Session, year: int) -> int:
@@ -311,6 +320,7 @@ def restore_visit(s: Session, snap: dict[str, Any]) -> Visit | None:
     """Insert a visit from its snapshot unless its serial is already registered."""
     if by_serial(s, snap.get("serial", "")) is not None:
         return None
+    s.info.pop("ruqi_last_seq", None)  # a restored visit may carry a higher number
     values: dict[str, Any] = {}
     for col in Visit.__table__.columns:
         if col.name not in snap:
@@ -390,22 +400,55 @@ def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | Non
     return out
 
 
+def stale_among(s: Session, pairs: Iterable[tuple[str, int]]) -> list[Stale]:
+    """``stale_numbers`` of many enterprise-years (this workspace's book), in three queries plus one
+    per enterprise-year that really has a printed number off: the 纪委 list of a year over 20,000
+    visits no longer asks the database twice per enterprise."""
+    wanted = set(pairs)
+    if not wanted:
+        return []
+    years = sorted({y for _, y in wanted})
+    entries: dict[tuple[str, int], list[Tallied]] = {}
+    printed: dict[tuple[str, int], list[tuple[str, int, int]]] = {}
+    for serial, uscc, year, kind, start, end, seq, total, per_kind in s.execute(
+            select(Visit.serial, Visit.uscc, Visit.year, Visit.kind, Visit.start, Visit.end, Visit.seq,
+                   Visit.visit_total, Visit.visit_kind).where(Visit.year.in_(years), live())):
+        if (uscc, year) in wanted:
+            entries.setdefault((uscc, year), []).append(Tallied(serial, kind, start, end, seq))
+            printed.setdefault((uscc, year), []).append((serial, total, per_kind))
+    for key, uscc, year, kind, start, end, level in s.execute(
+            select(OutsideVisit.key, OutsideVisit.uscc, OutsideVisit.year, OutsideVisit.kind, OutsideVisit.start,
+                   OutsideVisit.end, OutsideVisit.level).where(OutsideVisit.year.in_(years))):
+        if (uscc, year) in wanted:
+            entries.setdefault((uscc, year), []).append(Tallied(key, kind, start, end, 0, level))
+    out: list[Stale] = []
+    for pair in sorted(printed):
+        now = number_by_date(entries[pair])
+        if any((total, per_kind) != now[serial] for serial, total, per_kind in printed[pair]):
+            out.extend(stale_numbers(s, *pair))  # the full judgement, only where a number is off
+    return out
+
+
 def _numbered_elsewhere(v: Visit, book: Book) -> bool:
     """Whether ``v`` was numbered by another register than ``book`` (shared vs this workspace's)."""
     shared = v.register_state in (RegisterState.SHARED, RegisterState.CONFLICT)
     return shared != (book.state == RegisterState.SHARED)
 
 
-def renumber_unprinted(s: Session, serials: Collection[str], book: Book | None = None) -> None:
+def renumber_unprinted(s: Session, serials: Collection[str], book: Book | None = None) -> dict[str, Visit]:
     """Number these visits by date again: they were recorded in this run and nothing is printed yet,
-    so a plan whose rows are not in date order still prints the right numbers on every card."""
-    visits = s.scalars(select(Visit).where(Visit.serial.in_(list(serials)))).all()
-    for uscc, year in {(v.uscc, v.year) for v in visits}:
+    so a plan whose rows are not in date order still prints the right numbers on every card.
+    Returns the visits by serial."""
+    visits = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(list(serials)))).all()}
+    groups: dict[tuple[str, int], list[Visit]] = {}
+    for v in visits.values():
+        groups.setdefault((v.uscc, v.year), []).append(v)
+    for (uscc, year), vs in groups.items():
         now = numbers_by_date(s, uscc, year, book)
-        for v in visits:
-            if (v.uscc, v.year) == (uscc, year):
-                v.visit_total, v.visit_kind = now[v.serial]
+        for v in vs:
+            v.visit_total, v.visit_kind = now[v.serial]
     s.flush()
+    return visits
 
 
 def withdraw(s: Session, serial: str) -> bool:
@@ -437,22 +480,26 @@ def record(
     override_reason: str = "",
     issue_date: date | None = None,
     book: Book | None = None,
+    existing: Visit | None | EllipsisType = ...,
 ) -> Recorded:
     """Record a visit (or find it again) and fill ``insp.serial`` and its visit numbers.
 
     A new visit is numbered by date among the enterprise's live visits of the year that ``book``
     knows (default: this workspace's), and booked there; printed cards of this workspace's
-    later-dated visits that it shifts are returned in ``Recorded.stale``.
+    later-dated visits that it shifts are returned in ``Recorded.stale``.  ``existing``: the
+    live visit of this row as the caller already looked it up (default: looked up here).
     """
     book = book or LocalBook(s)
-    existing = find_visit(s, insp)
+    if existing is ...:
+        existing = find_visit(s, insp)
     stale: list[Stale] = []
     if existing is not None:
         v, created = existing, False
     else:
         serial = next_serial(s, division_code, insp.year)
+        entries = book.entries(insp.uscc, insp.year)
         # Only a visit dated after this one can have its printed numbers shifted by it.
-        shifts = any((e.start, e.end) >= (insp.start, insp.end) for e in book.entries(insp.uscc, insp.year))
+        shifts = any((e.start, e.end) >= (insp.start, insp.end) for e in entries)
         before = {st.serial for st in stale_numbers(s, insp.uscc, insp.year, book=book)} if shifts else set()
         v = Visit(
             serial=str(serial), year=insp.year, seq=serial.seq, enterprise=insp.enterprise, uscc=insp.uscc,
@@ -460,15 +507,16 @@ def record(
             kind=insp.kind, basis=insp.basis, joint_units=insp.joint_units, start=insp.start, end=insp.end,
             leader=insp.leader, members=list(insp.members), experts=list(insp.experts), content=insp.content,
             benchmark=insp.benchmark, key_supervision=insp.key_supervision,
-            visit_total=0, visit_kind=0, issue_date=issue_date or insp.issue_date or date.today(), batch=batch,
+            issue_date=issue_date or insp.issue_date or date.today(), batch=batch,
             over_cap=over_cap, override_reason=override_reason, actor=current_actor(actor),
             register_state=book.state, cross_reason=insp.cross_reason or None,
         )
+        # Entered last: after every visit recorded so far that has the same dates.
+        v.visit_total, v.visit_kind = number_by_date([*entries, Tallied(v.serial, v.kind, v.start, v.end, NEW_ORDER)])[
+            v.serial]
         s.add(v)
         s.flush()
         book.book(v)
-        v.visit_total, v.visit_kind = numbers_by_date(s, insp.uscc, insp.year, book)[v.serial]
-        s.flush()
         stale = [st for st in stale_numbers(s, insp.uscc, insp.year, book=book)
                  if st.serial not in before] if shifts else []
         created = True
@@ -531,7 +579,7 @@ def summary(s: Session, year: int) -> list[EnterpriseSummary]:
     return out
 
 
-SUMMARY_KINDS = ("执法检查", "督导检查", "调查核查")
+SUMMARY_KINDS = INSPECTION_KINDS
 
 
 def write_summary_xlsx(rows: list[EnterpriseSummary], out: Path, year: int) -> Path:

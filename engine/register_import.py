@@ -24,11 +24,12 @@ from typing import Any
 from sqlalchemy import select
 
 from .actor import current_actor
+from .archive import Action, log_action
 from .caps import INDUSTRIES, grades_for
 from .cells import cell_text, is_blank, parse_date
 from .db import session
 from .findings import Finding, Findings, RuqiError, error, exception_detail, warning
-from .forms import INSPECTION_KINDS
+from .forms import INSPECTION_KINDS, normalize_kind
 from .identifiers import check_uscc, normalize_uscc
 from .register import OutsideVisit, Visit, live
 from .shared_register import shared_book
@@ -170,7 +171,7 @@ def _check(n: int, raw: dict[str, Any], mapping: dict[str, int], ws: Workspace) 
     bad_uscc = check_uscc(uscc, w("uscc")) if uscc else None
     if bad_uscc is not None:
         f.append(error(ImportCode.USCC, bad_uscc.message, w("uscc")))
-    kind = text["kind"].replace("调查核实", "调查核查")
+    kind = normalize_kind(text["kind"])
     if kind and kind not in INSPECTION_KINDS:
         f.append(error(ImportCode.KIND, f"检查类别“{kind}”无法识别，应为：{'、'.join(INSPECTION_KINDS)}。", w("kind")))
     start = parse_date(raw.get("start"))
@@ -215,6 +216,12 @@ def import_visits(ws: Workspace, path: Path, *, actor: str | None = None) -> Imp
     except RuqiError as e:
         res.imported.clear()
         res.findings.extend(e.findings)
+        return res
+    if res.imported:
+        log_action(ws, Action.REGISTER_IMPORT, Path(path).name, actor=actor, details={
+            "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "rows": res.rows,
+            "imported": res.imported, "duplicates": res.duplicates, "rejected": res.rejected,
+            "shared": ws.config.register is not None})
     return res
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from .archive import Action, log_action
 from .caps import Cap, cap_exceeded, cap_for
 from .db import session
 from .db.migrations import BUREAU_GROUP, upgrade_register
@@ -342,6 +343,10 @@ def sync(ws: Workspace) -> SyncResult:
         out.pushed.clear()
         out.voided.clear()
         out.findings.extend(e.findings)
+    if out.pushed or out.voided:
+        log_action(ws, Action.REGISTER_SYNC, where_of(ws.config.register.url), details={
+            "pushed": [p.serial for p in out.pushed], "conflicts": [p.serial for p in out.conflicts],
+            "voided": out.voided})
     for p in out.pushed:
         if p.conflict:
             out.findings.add(warning(RegisterCode.SYNC_CONFLICT, p.conflict, p.serial))

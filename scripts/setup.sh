@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up ruqi in this checkout: Debian packages (when root), .venv/, the package in editable mode.
 # Idempotent: a second run only checks what is already there.
-# Runtime packages: CJK fonts and Pango (PDF rendering), poppler-utils, unar (RAR mail attachments, via rarfile).
+# Runtime packages: CJK fonts and Pango (PDF rendering), poppler-utils, unar (RAR mail attachments, via rarfile),
+# tesseract-ocr (the printed 检查编号 of a scanned card whose QR cannot be read).
 #   scripts/setup.sh            runtime + dev tools
 #   scripts/setup.sh --tests    also what the full test suite uses: LibreOffice (docx→PDF, xlsx→xls
 #                               conversions) and PostgreSQL (archive on a real server); those tests
@@ -10,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(fonts-noto-cjk fonts-arphic-ukai fonts-dejavu-core fonts-hanazono fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils unar)
+APT_PACKAGES=(fonts-noto-cjk fonts-arphic-ukai fonts-dejavu-core fonts-hanazono fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils unar tesseract-ocr)
 EXTRAS=dev
 if [[ "${1:-}" == "--tests" ]]; then
   APT_PACKAGES+=(libreoffice-writer-nogui libreoffice-calc-nogui postgresql dovecot-imapd chromium chromium-driver)

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from engine.accounts import add_user
-from engine.web import create_app
+from engine.web.app import create_app
 from engine.web.security import RateLimiter
 from engine.workspace import Workspace
 
@@ -185,7 +185,9 @@ def browser() -> Any:
                                            "download.prompt_for_download": False,
                                            "plugins.always_open_pdf_externally": False})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_window_size(1366, 768)
+    # The page itself 1366×768, as an office screen shows it (the window size would include the frame).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})
     return driver
 
 

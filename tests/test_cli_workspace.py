@@ -12,8 +12,9 @@ from _plan_fixtures import GOOD, _plan
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from engine.accounts import authenticate
 from engine.cli import app, common
-from engine.demo import run_demo
+from engine.demo import DEMO_PASSWORD, DEMO_USERS, run_demo
 from engine.workspace import Workspace
 
 runner = CliRunner()
@@ -79,3 +80,8 @@ def test_demo_runs_the_whole_job(tmp_path: Path, capsys, monkeypatch) -> None:  
     assert re.search(r"扫描件-\S+\.pdf\s*│\s*已归档", text), "the pen-ticked scan is filed by the machine"
     bag = tmp_path / "demo" / "outbox" / "纪委审查包"
     assert (bag / "bagit.txt").is_file() and (bag / "data" / "index.xlsx").is_file()
+    # The web site: its address and a demo login that works.
+    assert "网页地址：http://127.0.0.1:8000/" in text and f"密码均为 {DEMO_PASSWORD}" in text
+    demo_ws = Workspace.open(tmp_path / "demo")
+    for name, role in DEMO_USERS.items():
+        assert name in text and (user := authenticate(demo_ws, name, DEMO_PASSWORD)) and user.role is role

@@ -78,6 +78,16 @@ def test_help_is_chinese(path: list[str]) -> None:
             assert all(CJK.search(line) for line in listing if line.strip()), res.output
 
 
+@pytest.mark.parametrize("path", [p for p, _ in ALL], ids=lambda p: " ".join(["ruqi", *p]))
+def test_every_option_and_argument_is_explained_in_chinese(path: list[str]) -> None:
+    """What the usage line cannot show: each option's and argument's own help, and an argument's name."""
+    cmd = dict((tuple(p), c) for p, c in ALL)[tuple(path)]
+    for param in getattr(cmd, "params", []):
+        assert CJK.search(getattr(param, "help", None) or ""), (path, param.opts)
+        if param.param_type_name == "argument":
+            assert CJK.search(param.metavar or ""), (path, param.name)
+
+
 def test_columns_line_up_with_chinese_metavars() -> None:
     out = CliRunner().invoke(app, ["review", "--help"], env={"COLUMNS": "120"}).output
     rows = [line for line in out.splitlines() if line.startswith("  --from") or line.startswith("  --json")]

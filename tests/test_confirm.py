@@ -271,3 +271,52 @@ def test_review_sheets_one_png_per_waiting_card_and_one_pdf(ws: Workspace, pictu
     assert confirm(ws, S1, answers=CLEAN, by="刘核对").ok
     res = write_sheets(ws, waiting_cards(ws, today=TODAY))
     assert [p.name for p in res.pngs] == [p.name for p in folder.glob("*.png")] and len(res.pngs) == 1
+
+
+def test_a_rebuilt_database_gets_the_peoples_readings_back_from_the_audit_log(tmp_path: Path) -> None:
+    """The database is lost; ``ruqi archive repair`` rebuilds the register from the archive and replays
+    each person's reading, correction and tie from the audit log: the 是 is back on the 纪委 list."""
+    from _plan_fixtures import GOOD, _plan
+
+    from engine import workspace
+    from engine.db import dispose_engine
+    from engine.generate import generate
+    from engine.recover import repair_workspace
+
+    ws = workspace.init(tmp_path / "ws")
+    row2 = GOOD | {"企业名称": "大同市云州区示例化工有限公司", "统一社会信用代码": "91140200MA0K7L9P1X",
+                   "开始日期": date(2025, 5, 6), "结束日期": date(2025, 5, 6)}
+    res = generate(ws, _plan(tmp_path / "plan.xlsx", [GOOD, row2]), formats=("pdf",), workers=1)
+    first, second = (o.serial for o in res.outcomes)
+    pdfs = [o.forms[("card", "pdf")] for o in res.outcomes]
+    drop(ws, scan_png(pdfs[0], tmp_path / "scan.png"), "scan.png", datetime(2025, 5, 20))
+    photo = drop(ws, scan_png(pdfs[1], tmp_path / "photo.png", cover_qr=True), "photo.png", datetime(2025, 5, 20))
+    assert confirm(ws, first, answers=CLEAN, by="刘核对").ok
+    assert confirm(ws, first, questions=["3=是"], by="王二", correct=True, reason="复核原件").ok
+    assert confirm(ws, photo.archival_code, serial=second, answers=CLEAN, by="刘核对").ok
+    before = {s: (visit(ws, s).card_answers, visit(ws, s).card_read_by, sorted(visit(ws, s).card_flags or []))
+              for s in (first, second)}
+
+    dispose_engine(ws)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{ws.archive / 'ruqi.sqlite'}{suffix}").unlink(missing_ok=True)
+    rep = repair_workspace(ws, actor="管理员")
+    assert rep.restored["visits"] == 2
+    after = {s: (visit(ws, s).card_answers, visit(ws, s).card_read_by, sorted(visit(ws, s).card_flags or []))
+             for s in (first, second)}
+    assert after == before and after[first][0]["3"] == "是" and after[second][1] == "person"
+    review = build_review(ws, today=date(2025, 6, 1))
+    assert [x.entry.serial for x in review.violations] == [first]
+    assert [(c.serial, c.question, c.before, c.after) for c in review.corrections] == [(first, 3, "否", "是")]
+    assert waiting_cards(ws, today=date(2025, 6, 1)) == []
+
+
+def test_ingest_tells_the_clerk_where_waiting_cards_go(ws: Workspace, pictures: dict[str, Path]) -> None:
+    import os
+    import shutil
+
+    target = ws.inbox / "扫描件.png"
+    shutil.copy(pictures["scan"], target)
+    os.utime(target, (RECEIVED.timestamp(), RECEIVED.timestamp()))
+    r = CliRunner().invoke(app, ["ingest", "-w", str(ws.root)], env={"COLUMNS": "300"})
+    assert r.exit_code == 0 and "用 ruqi confirm 列出、核对并录入" in r.output and "inbox/needs_review/" not in r.output

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from engine import register
+from engine.archive import Action, audit_log
 from engine.cli import app
 from engine.db import session
 from engine.findings import RuqiError
@@ -89,6 +90,8 @@ def test_import_outside_visits_counts_them_and_explains_every_rejected_row(tmp_p
                       "第8行": [ImportCode.REQUIRED, ImportCode.DATE, ImportCode.LEVEL], "第9行": [ImportCode.DUPLICATE]}
     assert "第8行 单位级别（H列）" in [f.where for f in res.findings]
     assert import_visits(ws, xlsx).imported == []  # a second import changes nothing
+    logged = [e for e in audit_log(ws) if e.action == Action.REGISTER_IMPORT]
+    assert [(e.object, e.details["imported"], e.details["rejected"]) for e in logged] == [(xlsx.name, [3, 4], 4)]
 
     # The city's own visit is numbered after the two imported ones, and the cap counts them.
     plan = _plan(tmp_path / "计划.xlsx", [GOOD | {"开始日期": date(2025, 4, 8), "结束日期": date(2025, 4, 8)},
@@ -172,3 +175,32 @@ def test_an_unreachable_register_refuses_generate_and_offline_records_unconfirme
         assert v is not None and v.register_state == register.RegisterState.UNCONFIRMED
     r = CliRunner().invoke(app, ["register", "sync", "-w", str(root)])
     assert r.exit_code == 1 and RegisterCode.UNREACHABLE in r.output
+
+
+def test_a_locked_local_register_is_busy_not_damaged(tmp_path: Path) -> None:
+    """Many processes on one SQLite register (benchmarks/bench_register.py): one that waits past the busy
+    timeout is told to try again, not that its database is damaged."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
+    from sqlalchemy.exc import OperationalError
+
+    from engine.db import DbCode, database_finding
+
+    ws = init(tmp_path / "ws")
+    path = ws.archive / "ruqi.sqlite"
+    generate(ws, _plan(tmp_path / "p.xlsx", [GOOD]), formats=("docx",), today=date(2025, 3, 1))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        waiter = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+        with pytest.raises(OperationalError) as locked, waiter.connect() as c:
+            c.execute(sql("INSERT INTO schema_version (version) VALUES (99)"))
+            c.commit()
+        f = database_finding(locked.value, str(path))
+        assert f.code == DbCode.BUSY and "稍后重试" in f.message and "repair" not in f.message
+        waiter.dispose()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -16,6 +16,7 @@ from test_archive_pg import pg_server  # noqa: F401  (fixture)
 from test_dates_numbers import _card_text
 
 from engine import register
+from engine.archive import Action, audit_log
 from engine.db import session
 from engine.db.migrations import BUREAU_GROUP
 from engine.findings import RuqiError
@@ -198,6 +199,7 @@ def test_unreachable_register_refuses_offline_records_and_sync_reports_the_confl
     flagged = build_review(back, today=date(2025, 6, 1)).entry(o.serial)
     assert flagged is not None and ReviewFlag.SYNC_OVER_CAP in flagged.flags
     assert sync(back).pushed == []  # nothing left to push
+    assert [e.details["conflicts"] for e in audit_log(back) if e.action == Action.REGISTER_SYNC] == [[o.serial]]
     rec = enterprise_year(city, GOOD["统一社会信用代码"], 2025)
     assert [(v.level, v.source, bool(v.conflict)) for v in rec.visits] == [("市", "ruqi", False), ("县", "offline", True)]
 
@@ -265,3 +267,26 @@ def test_an_upgrade_waits_for_no_bureau_and_runs_once_they_are_done(admin: str, 
     again = generate(city, _plan(tmp_path / "市2.xlsx", [_visit(date(2025, 5, 8))]), formats=("docx",),
                      today=date(2025, 5, 1))
     assert again.outcomes[0].inspection.visit_total == 2
+
+
+def test_the_administrator_sets_up_the_register_and_adds_a_bureau_on_the_command_line(
+        passwords: tuple[str, int], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    host, port = passwords
+    with psycopg.connect(host=host, port=port, user="ruqi", dbname="postgres", autocommit=True) as con:
+        con.execute('CREATE DATABASE "ruqi_cli_register"')
+    admin = f"postgresql://ruqi@/ruqi_cli_register?host={host}&port={port}"
+    run = CliRunner().invoke
+    assert "已建立共享台账（第2版）" in run(app, ["register", "setup", admin]).output
+    assert "已是最新版本（第2版）" in run(app, ["register", "setup", admin]).output
+    secret = tmp_path / "平城区-register.pass"
+    r = run(app, ["register", "add-bureau", admin, "--name", "大同市平城区应急管理局", "--level", "县",
+                  "--division-code", "140213", "--password-out", str(secret)])
+    assert r.exit_code == 0, r.output
+    assert "[register]" in r.output and 'url = "postgresql://ruqi_cli_register_140213@/ruqi_cli_register?host=' in r.output
+    assert secret.stat().st_mode & 0o777 == 0o600 and secret.read_text().strip() not in r.output
+    bad = run(app, ["register", "add-bureau", admin, "--name", "某局", "--level", "乡", "--division-code", "1402"])
+    assert isinstance(bad.exception, RuqiError) and bad.exception.finding.code == RegisterCode.BAD_BUREAU

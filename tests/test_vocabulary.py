@@ -21,9 +21,19 @@ import pytest
 
 from engine.archive import Action
 from engine.card_state import STORED, CardState
-from engine.forms import CARD, CARD_QUESTIONS, FORMS, NO, QUESTION_NUMBERS, YES, FormKey, FormType
+from engine.forms import (
+    CARD,
+    CARD_QUESTIONS,
+    FORMS,
+    NO,
+    QUESTION_NUMBERS,
+    YES,
+    FormKey,
+    FormType,
+    InspectionKind,
+)
 from engine.forms.definitions import QUESTION_STEM, SERIAL_LABEL, label_of
-from engine.inbox.codes import Flag
+from engine.inbox.codes import Flag, Status
 from engine.review.model import ReviewFlag
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
@@ -36,6 +46,7 @@ HOME: dict[str, set[str]] = {
     **{k.value: {"engine.forms.definitions", "engine.forms.types"} for k in FormKey},
     **{s.value: {"engine.card_state"} for s in STORED},
     **{f.value: {"engine.inbox.codes"} for f in Flag},
+    **{k.value: {"engine.forms.definitions"} for k in InspectionKind},
     YES: {"engine.forms.definitions"},
     NO: {"engine.forms.definitions"},
 }
@@ -45,6 +56,7 @@ ELSEWHERE: dict[str, set[str]] = {
     "other": {"engine.inbox.preflight"},  # an OLE file that is neither Word nor Excel
     "card": {"engine.review.collect"},  # the field name of `ruqi review --json`
     "received": {"engine.confirm_sheet"},  # a field of the review sheet's template
+    "plan": {"engine.web.routes.generate"},  # a variable of the page template
 }
 # A migration spells the values as they were when it was written: it must not change when an enum does.
 FROZEN = {"engine.db.migrations"}
@@ -148,7 +160,7 @@ def test_the_checker_finds_each_kind_of_copy(tmp_path: Path, monkeypatch: pytest
 
 
 def test_every_value_has_a_chinese_label() -> None:
-    for enum in (FormKey, FormType, CardState, Flag, ReviewFlag, Action):
+    for enum in (FormKey, FormType, CardState, Flag, ReviewFlag, Action, InspectionKind):
         for member in enum:
             assert any("\u4e00" <= ch <= "\u9fff" for ch in member.zh), (enum.__name__, member)
 
@@ -230,3 +242,45 @@ def test_the_derived_patterns_read_what_the_card_prints() -> None:
     assert printed_dates_in(CARD.texts["date"].format(date_range="2025年3月3日至5日")) is not None
     assert [labels[0] for labels in HEAD_LABELS.values()] == ["被检查单位", "负责人", "职务", "联系电话"]
     assert QUESTION_PREFIXES[9] == "十、是否" and CARD_QUESTIONS[9].startswith(QUESTION_PREFIXES[9])
+
+
+def literal_codes() -> list[str]:
+    """``error("SOME_CODE", …)``: a finding's code typed in place, not a member of a code enum with its label."""
+    found = []
+    for _module, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = ast.unparse(node.func) if isinstance(node, ast.Call) else ""
+            if (func.rsplit(".", 1)[-1] in ("error", "warning", "Finding") and not func.startswith(("log", "logger."))
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                found.append(f"{path.relative_to(ENGINE.parent)}:{node.lineno} {node.args[0].value}")
+    return found
+
+
+def test_every_finding_code_is_an_enum_member() -> None:
+    assert literal_codes() == []
+
+
+# ---- one Chinese word for one thing in what the clerk reads ----------------------------------------------
+
+# The word not used → the word used (the card comes back 交回, as 已交回/逾期交回 say everywhere; the blank the
+# bureau issues is the 空白 card; a refused inbox file is 退回, where inbox/rejected/ puts it).
+DISCARDED = {"回收": "交回", "收回": "交回", "反馈卡（生成）": "反馈卡（空白）", "拒收": "退回"}
+
+
+def discarded_words() -> list[str]:
+    found = []
+    for _module, path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found += [f"{path.relative_to(ENGINE.parent)}:{node.lineno} {w} (say {use})"
+                          for w, use in DISCARDED.items() if w in node.value]
+    readme = (ENGINE.parent / "README.md").read_text(encoding="utf-8")
+    found += [f"README.md {w} (say {use})" for w, use in DISCARDED.items() if w in readme]
+    return found
+
+
+def test_one_word_for_one_thing() -> None:
+    assert discarded_words() == []
+    assert FormType.CARD_RETURNED.zh.endswith("（交回）") and FormType.CARD_GENERATED.zh.endswith("（空白）")
+    assert Flag.NEEDS_REVIEW.zh == "待人工核对" == Status.NEEDS_REVIEW.zh

@@ -148,3 +148,29 @@ def test_outside_text_is_escaped_on_every_page(month) -> None:  # type: ignore[n
     page = c.get("/archive?flag=SUSPECT")
     assert "<script" not in page.text.split("</head>", 1)[1].replace('<script src="/static/htmx.min.js"', "")
     assert Path(ws.root).is_dir()
+
+
+def test_the_review_is_built_again_exactly_when_the_register_changed(ws: Workspace) -> None:
+    from engine.void import void_visit
+
+    p = register_month(ws)
+    names = make_users(ws)
+    srv = LiveServer(ws, today=TODAY).start()
+    try:
+        c = _client(srv, names["reviewer"])
+        url = "/review?from=2025-06-01&to=2025-06-30&flag=VIOLATION"
+        serial = next(iter(p.yes))
+        first = c.get(url)
+        cache = srv.app.state.reviews
+        built = cache.builds
+        assert f'<a href="/review/{serial}">' in first.text
+        assert c.get(url).text == first.text and cache.builds == built  # nothing changed: not built again
+        void_visit(ws, serial, "误登记：测试", actor="管理员")
+        after = c.get(url)
+        assert cache.builds == built + 1
+        row = after.text.split(f'<a href="/review/{serial}">', 1)[1].split("</tr>", 1)[0]
+        assert "已作废" in row  # a voided visit's 是 stays on the list, marked
+        everyone = c.get("/review?from=2025-06-01&to=2025-06-30")
+        assert f'<a href="/review/{serial}">' not in everyone.text  # and counts as no inspection
+    finally:
+        srv.stop()

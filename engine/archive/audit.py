@@ -58,6 +58,8 @@ class Action(StrEnum):
     VERIFY = "verify"
     REPAIR = "repair"
     VOID = "void"
+    REGISTER_IMPORT = "register_import"  # visits made outside ruqi imported into the register
+    REGISTER_SYNC = "register_sync"  # visits recorded --offline pushed to the shared register
     ACCOUNT = "account"  # a web account created, or its password or role reset (engine.accounts)
     CONFIRM = "confirm"  # a person recorded a card's answers the machine could not read
     CORRECT = "correct"  # a person changed answers already read (by machine or person), with a reason
@@ -73,7 +75,7 @@ ACTION_ZH: dict[Action, str] = {
     Action.FILE: "归档", Action.GENERATE: "生成文书", Action.RECEIVE: "收到反馈", Action.REJECT: "退回",
     Action.OVERRIDE: "批准超次数", Action.EXPORT: "导出审查包", Action.VERIFY: "四性检测", Action.REPAIR: "修复",
     Action.VOID: "作废检查", Action.ACCOUNT: "网页账号", Action.CONFIRM: "人工录入反馈卡", Action.CORRECT: "更正反馈卡答案",
-    Action.TIE: "反馈卡关联检查编号",
+    Action.TIE: "反馈卡关联检查编号", Action.REGISTER_IMPORT: "导入外部检查记录", Action.REGISTER_SYNC: "补报共享台账",
 }
 
 

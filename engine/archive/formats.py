@@ -21,9 +21,9 @@ import struct
 from collections.abc import Callable
 
 from ..findings import exception_reason
-from ..images import MAX_PIXELS, pillow
+from ..images import MAX_PIXELS, is_heif, pillow
 
-IMAGES = ("jpeg", "png", "tiff")
+IMAGES = ("jpeg", "png", "tiff", "heic")
 ALLOWED = ("pdf", "docx", "xlsx", "xls", "csv", "json", *IMAGES)
 _IMAGE_MAGIC = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"))
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -48,6 +48,8 @@ def sniff(data: bytes, name: str = "") -> str:
     for magic, fmt in _IMAGE_MAGIC:
         if data.startswith(magic):
             return fmt
+    if is_heif(data):
+        return "heic"
     if ext in ("csv", "json"):
         return ext
     return ""
@@ -130,10 +132,31 @@ def _image_structure(fmt: str, data: bytes) -> str | None:
         if data[12:16] != b"IHDR":
             return "缺少 PNG 图像头"
         return None if data.rfind(b"IEND", len(data) - 64) > 0 else "缺少 PNG 结尾标记（文件可能被截断）"
+    if fmt == "heic":
+        return _heif_structure(data)
     if len(data) < 8:
         return "TIFF 文件头不完整"
     (ifd,) = struct.unpack_from("<L" if data[:2] == b"II" else ">L", data, 4)
     return None if 8 <= ifd < len(data) else "TIFF 目录位置超出文件（文件可能被截断）"
+
+
+def _heif_structure(data: bytes) -> str | None:
+    """The top-level boxes (ISO base media file) must end exactly at the end of the file."""
+    at = 0
+    while at < len(data):
+        if at + 8 > len(data):
+            return "HEIC 文件结构不完整（文件可能被截断）"
+        (size,) = struct.unpack_from(">L", data, at)
+        if size == 1:  # a 64-bit size follows the box type
+            if at + 16 > len(data):
+                return "HEIC 文件结构不完整（文件可能被截断）"
+            (size,) = struct.unpack_from(">Q", data, at + 8)
+        elif size == 0:  # the last box runs to the end of the file
+            return None
+        if size < 8 or at + size > len(data):
+            return "HEIC 文件结构不完整（文件可能被截断）"
+        at += size
+    return None
 
 
 def _decodes(data: bytes) -> str | None:

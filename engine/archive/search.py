@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Text, cast, select
 
 from ..db import session
 from ..workspace import Workspace
@@ -42,6 +42,8 @@ def search(
         q = q.where(ItemRecord.doc_date >= date_from)
     if date_to:
         q = q.where(ItemRecord.doc_date <= date_to)
+    if flag:  # a cheap narrowing on the JSON text (both databases write "FLAG" quoted); exact below
+        q = q.where(cast(ItemRecord.flags, Text).contains(f'"{flag}"', autoescape=True))
     rows = _rows(ws, q.order_by(ItemRecord.year, ItemRecord.piece))
     if flag:
         # Flags are a short JSON list; filtering here keeps the SQL portable across SQLite/PostgreSQL.

@@ -14,7 +14,18 @@ from ..archive import Check, IndexCode
 from ..findings import RuqiError, error
 from ..forms import FormType
 from ..recover import repair_workspace
-from .common import FLAG_ZH, JsonOpt, WorkspaceOpt, cells, console, esc, flag_zh, open_workspace, print_json
+from .common import (
+    FLAG_ZH,
+    CliCode,
+    JsonOpt,
+    WorkspaceOpt,
+    cells,
+    console,
+    esc,
+    flag_zh,
+    open_workspace,
+    print_json,
+)
 
 PER_CODE = 10  # findings printed per code; --json has them all
 FORM_TYPE_HELP = "文种：" + "、".join(f"{t.value}（{t.zh}）" for t in FormType)
@@ -77,7 +88,7 @@ def _date(value: str | None, opt: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as e:
-        raise RuqiError(error("ARCHIVE_BAD_DATE", f"{opt} 的日期“{value}”格式不对，应为 2025-03-01。")) from e
+        raise RuqiError(error(CliCode.ARCHIVE_BAD_DATE, f"{opt} 的日期“{value}”格式不对，应为 2025-03-01。")) from e
 
 
 def search_cmd(
@@ -123,7 +134,7 @@ def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="id 
     ws = open_workspace(workspace)
     item = archive.get_item(ws, key)
     if item is None:
-        raise RuqiError(error("ARCHIVE_NOT_FOUND", f"找不到归档文件“{key}”。"))
+        raise RuqiError(error(CliCode.ARCHIVE_NOT_FOUND, f"找不到归档文件“{key}”。"))
     if as_json:
         print_json(item.to_dict())
         return
@@ -161,7 +172,7 @@ def repair_cmd(
 ) -> None:
     ws = open_workspace(workspace, check_index=False)
     if accept_audit_log is not None and not accept_audit_log.strip():
-        raise RuqiError(error("ARCHIVE_REASON_REQUIRED", "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
+        raise RuqiError(error(CliCode.ARCHIVE_REASON_REQUIRED, "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
     # What the archive's journal can give back is restored first; only the rest is accepted.
     rep = repair_workspace(ws, actor=actor)
     if accept_audit_log is not None:

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import traceback
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,20 @@ err_console = Console(stderr=True, highlight=False)
 WorkspaceOpt = typer.Option(
     Path("."), "--workspace", "-w", help="工作目录（含 ruqi.toml），默认当前目录", show_default=False
 )
+
+
+class CliCode(StrEnum):
+    """Problems with what was typed on the command line, and the two ways a command stops short."""
+
+    ARCHIVE_BAD_DATE = "ARCHIVE_BAD_DATE"
+    ARCHIVE_NOT_FOUND = "ARCHIVE_NOT_FOUND"
+    ARCHIVE_REASON_REQUIRED = "ARCHIVE_REASON_REQUIRED"
+    WEB_BAD_DATE = "WEB_BAD_DATE"
+    PASSWORD_MISMATCH = "ACCOUNT_PASSWORD_MISMATCH"
+    OS_ERROR = "OS_ERROR"  # a file or folder could not be read or written
+    INTERNAL_ERROR = "INTERNAL_ERROR"  # an engine bug: the traceback is saved for the administrator
+
+
 JsonOpt = typer.Option(False, "--json", help="输出 JSON（每行一个对象），供程序读取")
 
 
@@ -110,7 +125,7 @@ def run_app(app: typer.Typer) -> None:
         sys.exit(2)
     except OSError as e:
         name = e.filename or ""
-        print_findings([Finding("OS_ERROR", f"无法读写“{name}”：{os_reason(e)}。" if name else f"{os_reason(e)}。")])
+        print_findings([Finding(CliCode.OS_ERROR, f"无法读写“{name}”：{os_reason(e)}。" if name else f"{os_reason(e)}。")])
         sys.exit(2)
     except DatabaseError as e:
         print_findings([database_finding(e)])
@@ -118,6 +133,6 @@ def run_app(app: typer.Typer) -> None:
     except Exception as e:
         path = crash_report(e)
         saved = f"出错记录已保存到“{path}”，请交给管理员。" if path else "请记下所做的操作，告诉管理员。"
-        print_findings([Finding("INTERNAL_ERROR", f"程序内部错误（{exception_reason(e)}），本次操作未完成。{saved}")])
+        print_findings([Finding(CliCode.INTERNAL_ERROR, f"程序内部错误（{exception_reason(e)}），本次操作未完成。{saved}")])
         sys.exit(3)
 

@@ -11,12 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..db import session
+from ..forms import INSPECTION_KINDS, InspectionKind
 from ..register import summary, write_summary_xlsx
 from ..register_import import import_visits
 from ..shared_register import add_bureau, enterprise_year, setup, sync
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
-KINDS = ("执法检查", "督导检查", "调查核查")
+KINDS = INSPECTION_KINDS
 SOURCE_ZH = {"ruqi": "ruqi 生成", "offline": "离线生成后补报", "import": "导入（互联网+执法或纸质）", "local": "本局"}
 
 
@@ -93,7 +94,7 @@ def add_bureau_cmd(
     console.print(Text(f"已{'建立' if added.created else '重设'}{b.name}（{b.level}，{b.division_code}）的共享台账账号 {b.role_name}："
                        "可以查询所有单位的检查，只能登记本单位的检查。"))
     console.print("请该单位在 ruqi.toml 末尾加上以下几行：")
-    console.print(Text(added.toml_lines()))
+    typer.echo(added.toml_lines())  # never wrapped: these lines are copied as they are
     if password_out is not None:
         fd = password_out.open("w", encoding="utf-8")
         password_out.chmod(0o600)
@@ -101,7 +102,7 @@ def add_bureau_cmd(
             fd.write(added.password + "\n")
         console.print(Text(f"密码已写入 {password_out}（权限 600）：请把它安全地交给该单位，放在其工作目录中，命名为 register.pass。"))
     else:
-        console.print(Text(f"密码（只显示这一次）：{added.password}"))
+        typer.echo(f"密码（只显示这一次）：{added.password}")
         console.print("请该单位把密码单独存入工作目录中的 register.pass，并运行 chmod 600 register.pass；"
                       "也可以设置环境变量 RUQI_REGISTER_PASSWORD。密码不要写在 ruqi.toml 中。")
 
@@ -130,7 +131,7 @@ def visits_cmd(
     if rec.visits:
         console.print(t)
     for a in rec.allowances:
-        left = "不限次数" if a.cap is None and a.kind == "调查核查" else (
+        left = "不限次数" if a.cap is None and a.kind == InspectionKind.INVESTIGATION else (
             f"还可 {a.left} 次（上限 {a.cap} 次）" if a.cap is not None else a.rule)
         console.print(Text(f"  {a.kind}：已 {a.done} 次，{left}"), style="red" if a.left == 0 else None)
 

@@ -18,6 +18,7 @@ from ..stats.aggregate import (
     status_line,
     write_aggregate,
 )
+from ..stats.codes import StatsCode
 from ..text import sentences
 from ..workspace import Workspace
 from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_json
@@ -38,7 +39,7 @@ def _period(text: str) -> Period:
     try:
         return Period.parse(text)
     except ValueError as e:
-        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e))) from e
+        raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e))) from e
 
 
 def _due(text: str | None) -> date | None:
@@ -47,14 +48,14 @@ def _due(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError as e:
-        raise RuqiError(error("STATS_BAD_ARGUMENT", f"截止日期“{text}”格式不对，请写成 2025-06-18")) from e
+        raise RuqiError(error(StatsCode.BAD_ARGUMENT, f"截止日期“{text}”格式不对，请写成 2025-06-18")) from e
 
 
 def _aggregate(ws: Workspace, table_no: int, period: str, due: str | None) -> Aggregate:
     try:
         return aggregate(ws, table_no, _period(period), due=_due(due))
     except KeyError as e:  # an unknown table number or unit names the culprit in its message
-        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e).strip("'\""))) from e
+        raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e).strip("'\""))) from e
 
 
 @stats_app.command("blank", help="为每个报送单位生成一份空白统计表（.xlsx），放在 outbox/stats/<期次>/。")

@@ -11,7 +11,8 @@ import typer
 from ..accounts import ROLE_ZH, Role, add_user, list_users
 from ..cells import parse_date
 from ..findings import RuqiError, error
-from .common import WorkspaceOpt, cells, console, esc, open_workspace
+from ..web import DEFAULT_HOST, DEFAULT_PORT
+from .common import CliCode, WorkspaceOpt, cells, console, esc, open_workspace
 
 ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Role)
 
@@ -26,8 +27,8 @@ def register(app: typer.Typer) -> None:
 
 def serve_cmd(
     ws_path: Path = WorkspaceOpt,
-    host: str = typer.Option("127.0.0.1", "--host", help="监听地址；默认只允许本机访问。局域网使用请按 README 配置反向代理和 HTTPS"),
-    port: int = typer.Option(8000, "--port", help="端口"),
+    host: str = typer.Option(DEFAULT_HOST, "--host", help="监听地址；默认只允许本机访问。局域网使用请按 README 配置反向代理和 HTTPS"),
+    port: int = typer.Option(DEFAULT_PORT, "--port", help="端口"),
     today: str = typer.Option(None, "--today", help="统计日（判断逾期、首页的本年本月用），默认今天"),
 ) -> None:
     from ..web.server import serve  # deferred: FastAPI and uvicorn load only for the site
@@ -35,7 +36,7 @@ def serve_cmd(
     ws = open_workspace(ws_path)
     day = parse_date(today) if today else None
     if today and day is None:
-        raise RuqiError(error("WEB_BAD_DATE", f"--today 的日期“{today}”无法识别，请写成 2025-06-30。"))
+        raise RuqiError(error(CliCode.WEB_BAD_DATE, f"--today 的日期“{today}”无法识别，请写成 2025-06-30。"))
     shown = f"[{host}]" if ":" in host else host
     console.print(f"网页地址：http://{esc(shown)}:{port}/　（按 Ctrl+C 停止）")
     if not list_users(ws):
@@ -47,7 +48,7 @@ def _password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("密码：")
         if getpass.getpass("再输入一次：") != first:
-            raise RuqiError(error("ACCOUNT_PASSWORD_MISMATCH", "两次输入的密码不一致，账号没有建立。"))
+            raise RuqiError(error(CliCode.PASSWORD_MISMATCH, "两次输入的密码不一致，账号没有建立。"))
         return first
     return sys.stdin.readline().rstrip("\r\n")
 

@@ -31,6 +31,7 @@ from .migrations import upgrade
 class DbCode(StrEnum):
     UNAVAILABLE = "DB_UNAVAILABLE"  # cannot be opened or written (disk full, read-only, locked away)
     DAMAGED = "DB_DAMAGED"  # not a database, or malformed
+    BUSY = "DB_BUSY"  # SQLite's write lock not had within the busy timeout (another process writing)
 
 
 class Base(DeclarativeBase):
@@ -171,6 +172,9 @@ def database_finding(e: DatabaseError, where: str = "") -> Finding:
     """A database error said for a clerk, with what to do about it."""
     text = str(getattr(e, "orig", e))
     low = text.lower()
+    if isinstance(e, OperationalError) and "database is locked" in low:  # busy_timeout ran out: nothing is damaged
+        return error(DbCode.BUSY, f"数据库正被另一个 ruqi 程序长时间占用（例如另一位办事员正在生成大批文书），等待超时，本次未做任何改动。"
+                                  f"请稍后重试。（数据库提示：{text}）", where)
     if isinstance(e, OperationalError) and ("full" in low or "readonly" in low or "unable to open" in low):
         folder = Path(where).parent if where and not where.startswith("[") else None
         why = (folder_problem(folder) if folder is not None and folder.is_dir() else None) or (

@@ -65,6 +65,8 @@ def card_extra(reading: CardReading, check: CardCheck, status: Status, sha256: s
         "codes": check.findings.codes(), "errors": finding_dicts(list(check.findings)), "sha256": sha256,
         "suspect_note": "；".join(check.suspect_reasons),
         "marks": reading.marks_json(),  # a scan: how each box was read, how surely (engine.readings falls back on it)
+        # The page of a multi-card scan, and whether the serial came from the printed text (no signature checked).
+        "page": reading.page, "serial_from_ocr": reading.serial_from_ocr,
     }
 
 

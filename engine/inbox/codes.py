@@ -54,7 +54,7 @@ class Flag(StrEnum):
 
 FLAG_ZH: dict[Flag, str] = {
     Flag.VIOLATION: "反馈“是”", Flag.LATE: "逾期", Flag.EARLY: "提前交回", Flag.SUSPECT: "可疑",
-    Flag.QR_MISSING: "无可核验二维码", Flag.NEEDS_REVIEW: "待核对", Flag.REVISED: "新版本",
+    Flag.QR_MISSING: "无可核验二维码", Flag.NEEDS_REVIEW: "待人工核对", Flag.REVISED: "新版本",
     Flag.VIOLATION_WITHDRAWN: "曾反馈“是”",
 }
 
@@ -88,6 +88,7 @@ class Reason(StrEnum):
     UNREADABLE = "UNREADABLE"  # the reader failed on a file that passed preflight
     UNKNOWN_WORKBOOK = "UNKNOWN_WORKBOOK"  # a spreadsheet that is none of our four tables
     STATS_REJECTED = "STATS_REJECTED"
+    DUPLICATE = "DUPLICATE"  # status duplicate: the same bytes are already in the archive
     INTERNAL_ERROR = "INTERNAL_ERROR"  # the engine failed on this one file: rejected, traceback in reason.json
     # Left in inbox/ (status skipped), nothing read or moved:
     FOLDER = "FOLDER"  # a dropped folder: its files must be put in inbox/ itself

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..findings import Finding, error, exception_detail, exception_reason
 from ..forms import FormKey
-from ..omr import read_scan
+from ..omr import load_layouts, read_scan
 from ..readback import CardReading, ReadMethod, read_card
 from ..stats import Period, Submission
 from ..workspace import Limits
@@ -76,10 +76,10 @@ def examine(path: Path, name: str, root: Path, key: bytes, limits: Limits,
         with time_limit(limits.max_seconds_per_file):
             _examine(ex, path, name, root, key, limits, rounds or {})
     except TimeLimit:
-        ex.findings.append(error(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，文件可能被恶意构造或异常复杂，已拒收。"
+        ex.findings.append(error(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，文件可能被恶意构造或异常复杂，已退回。"
                                                     f"如确属正常文件，请联系管理员调整 [limits] max_seconds_per_file。"))
     except MemoryError:
-        ex.findings.append(error(Reason.UNREADABLE, "读取时内存不足，文件可能被恶意构造，已拒收。"))
+        ex.findings.append(error(Reason.UNREADABLE, "读取时内存不足，文件可能被恶意构造，已退回。"))
     except Exception as e:  # a reader bug must not stop the run: reject this file, report the bug
         ex.crash = traceback.format_exc(limit=8)
         ex.findings.append(error(Reason.UNREADABLE, f"文件通过了安全检查，但读取时出错（{exception_reason(e)}）。"
@@ -101,11 +101,17 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     reading = read_card(path, pf.content, key) if pf.content != "image" else None
     if reading is None or reading.method is ReadMethod.IMAGE:
         # A scan or photo (or a PDF of page images): the paper-card reader, one reading per card.
-        ex.scans = [c.reading for c in read_scan(path, key, pf.content)]
-        reading = ex.scans[0]
+        ex.scans = [c.reading for c in read_scan(path, key, pf.content, load_layouts(root))]
+        reading = _first_card(ex.scans) or reading
     ex.reading = reading
+    if reading is None:
+        ex.findings.append(error(Reason.IMAGE_CORRUPT, "图片中没有可读取的页面。请重新拍照或扫描后发送。"))
+        return
     if reading.method is ReadMethod.IMAGE:
-        ex.kind = Kind.FEEDBACK_CARD if reading.is_card else Kind.UNKNOWN
+        if not any(r.is_card for r in ex.scans or [reading]):
+            ex.findings.append(error(Reason.NOT_A_CARD, NOT_A_CARD_PICTURE))
+            return
+        ex.kind = Kind.FEEDBACK_CARD
         return
     if reading.form in (FormKey.NOTICE, FormKey.NOTICE_BOARD):
         ex.findings.append(error(Reason.OTHER_FORM, f"这是{FormKey(reading.form).zh}，不是入企检查监督反馈卡。"
@@ -116,6 +122,25 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
                                                      "收件箱只收反馈卡（PDF/docx/扫描件）和统计表（xlsx/xls）。"))
         return
     ex.kind = Kind.FEEDBACK_CARD
+
+
+def _first_card(scans: list[CardReading]) -> CardReading | None:
+    """The card a scan is filed as.  A file holding several cards is filed once, as its first card,
+    and goes to a person with the others' serials: each card must reach its own visit."""
+    cards = [r for r in scans if r.is_card]
+    if len(cards) > 1:
+        first = cards[0]
+        others = "、".join(f"第{r.page + 1}页（{r.serial or '编号无法识别'}）" for r in cards[1:])
+        first.confidence = 0.0
+        first.needs_review = (f"这个文件含有 {len(cards)} 张反馈卡，已按第1页（{first.serial or '编号无法识别'}）归档；"
+                              f"另有{others}。请把每张卡分别扫描成一个文件后重新放入收件箱，或人工核对录入。"
+                              + (f" {first.needs_review}" if first.needs_review else ""))
+        return first
+    return cards[0] if cards else (scans[0] if scans else None)
+
+
+NOT_A_CARD_PICTURE = ("这张图片（或扫描的 PDF）不是入企检查监督反馈卡：既没有本局的二维码，也找不到卡上十个问题的表格"
+                      "（例如收据、空白页或其他文件）。如果确实是反馈卡，请把整张卡片拍全、拍正、拍清楚后重新发送。")
 
 
 def _examine_workbook(ex: Examination, path: Path, root: Path, rounds: dict[int, Period]) -> None:

@@ -297,7 +297,7 @@ class Batch:
                     refresh_visit(self.s, v)
         else:
             out = replace(out, findings=Findings([
-                error("DUPLICATE", f"相同内容的文件已经收过（{out.duplicate_of}），本次不重复归档。", "文件")]))
+                error(Reason.DUPLICATE, f"相同内容的文件已经收过（{out.duplicate_of}），本次不重复归档。", "文件")]))
             log_action(self.ws, Action.RECEIVE, it.name, actor=self.actor, session=self.s,
                        details={"sha256": it.sha256, "status": "duplicate", "duplicate_of": out.duplicate_of,
                                 "run": self.run.id})
@@ -327,7 +327,7 @@ class Batch:
             # (RuqiError) is raised before anything is written.
             row = file_item(self.ws, it.claim.path, meta, actor=self.actor, session=s)
         except RuqiError as e:  # the archive refused it (format, metadata): keep it, say why
-            findings.add(error(Reason.UNREADABLE, f"归档系统拒收：{e.finding.message}"))
+            findings.add(error(Reason.UNREADABLE, f"档案不予归档：{e.finding.message}"))
             return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
                                            answers=reading.answers_json(), flags=list(check.flags), findings=findings))
         readings.record_filed(s, row.id, reading, actor=current_actor(self.actor), at=datetime.now())

@@ -62,11 +62,11 @@ def examine_all(jobs: Sequence[Job], root: Path, key: bytes, limits: Limits, *, 
                 try:
                     ex = res.get(timeout=backstop)
                 except mp.TimeoutError:
-                    yield job, _failed(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，已拒收。")
+                    yield job, _failed(Reason.TIME_LIMIT, f"读取超过 {limits.max_seconds_per_file:g} 秒仍未完成，已退回。")
                     pending = [j for j, _ in running[k + 1:]]  # the pool is wedged: the rest go to a new one
                     break
                 except Exception as e:  # the worker died (OOM killer, a crash inside a C library)
-                    ex = _failed(Reason.UNREADABLE, "读取文件时处理进程异常退出，文件可能被恶意构造，已拒收。",
+                    ex = _failed(Reason.UNREADABLE, "读取文件时处理进程异常退出，文件可能被恶意构造，已退回。",
                                  exception_detail(e))
                 yield job, ex
         finally:

@@ -31,8 +31,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..archive.formats import check_structure
+from ..archive.formats import sniff as archive_format
 from ..findings import Finding, Findings, error, exception_detail, exception_reason, warning
-from ..images import MAX_PIXELS, pillow
+from ..images import MAX_PIXELS, is_heif, pillow
 from ..workspace import Limits
 from .codes import Reason
 
@@ -44,7 +46,8 @@ RATIO_MIN_BYTES = 1 << 20
 _CHUNK = 1 << 16
 
 ALLOWED_EXTENSIONS = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx", ".xls": "xls", ".jpg": "image",
-                      ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image"}
+                      ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
+                      ".heic": "image", ".heif": "image"}
 OLD_OFFICE = {".doc", ".wps", ".et", ".dps", ".ppt", ".rtf"}
 ARCHIVES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
@@ -137,6 +140,8 @@ def sniff(head: bytes) -> str:
         return "ole"
     if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n" or head[:4] in (b"II*\x00", b"MM\x00*"):
         return "image"
+    if is_heif(head):
+        return "image"
     if head[:4] in (b"Rar!", b"7z\xbc\xaf") or head[:2] == b"\x1f\x8b":
         return "archive"
     if b"%PDF-" in head[:1024]:
@@ -201,7 +206,7 @@ def _content_type(path: Path, magic: str, ext: str, findings: Findings) -> str:
         elif ext in OLD_OFFICE:
             findings.add(error(Reason.OLD_OFFICE_FORMAT, f"不支持 {ext} 格式。请在 Word/WPS 中“另存为” .docx 或导出 PDF 后再放入收件箱。"))
         else:
-            findings.add(error(Reason.UNSUPPORTED_TYPE, f"无法识别的文件类型（{ext or '无扩展名'}）。收件箱只接受 PDF、docx、xlsx/xls、JPG/PNG/TIFF。"))
+            findings.add(error(Reason.UNSUPPORTED_TYPE, f"无法识别的文件类型（{ext or '无扩展名'}）。收件箱只接受 PDF、docx、xlsx/xls、JPG/PNG/TIFF/HEIC。"))
         return ""
     if magic == "zip":
         content = _zip_kind(path, findings)
@@ -243,7 +248,7 @@ def check_zip(path: Path, limits: Limits, findings: Findings) -> int | None:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
             if len(infos) > MAX_ZIP_ENTRIES:
-                findings.add(error(Reason.ZIP_BOMB, f"文件内部含 {len(infos)} 个部件，远超正常文档，疑似恶意构造（“压缩炸弹”），已拒收。"))
+                findings.add(error(Reason.ZIP_BOMB, f"文件内部含 {len(infos)} 个部件，远超正常文档，疑似恶意构造（“压缩炸弹”），已退回。"))
                 return None
             total = 0
             for info in infos:
@@ -253,16 +258,16 @@ def check_zip(path: Path, limits: Limits, findings: Findings) -> int | None:
                 n, dtd = _scan_member(z, info, budget - total)
                 total += n
                 if total > budget:
-                    findings.add(error(Reason.ZIP_BOMB, f"文件解压后超过 {limits.max_unzipped_mb:g} MB，疑似恶意构造（“压缩炸弹”），已拒收。"
+                    findings.add(error(Reason.ZIP_BOMB, f"文件解压后超过 {limits.max_unzipped_mb:g} MB，疑似恶意构造（“压缩炸弹”），已退回。"
                                                         f"正常的反馈卡解压后不足 1 MB。", info.filename[:100]))
                     return None
                 if n > RATIO_MIN_BYTES and info.compress_size and n / info.compress_size > MAX_RATIO:
-                    findings.add(error(Reason.ZIP_BOMB, f"文件内部部件压缩比异常（{n // max(info.compress_size, 1)}:1），疑似“压缩炸弹”，已拒收。",
+                    findings.add(error(Reason.ZIP_BOMB, f"文件内部部件压缩比异常（{n // max(info.compress_size, 1)}:1），疑似“压缩炸弹”，已退回。",
                                        info.filename[:100]))
                     return None
                 if dtd:
                     findings.add(error(Reason.XML_ENTITY, "文档内部含有 XML 实体声明（DTD/ENTITY），Word/WPS 不会生成这种内容，"
-                                                          "疑似恶意构造（XXE），已拒收。请让企业用 Word/WPS 重新保存后发送。",
+                                                          "疑似恶意构造（XXE），已退回。请让企业用 Word/WPS 重新保存后发送。",
                                        info.filename[:100]))
                     return None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as e:
@@ -341,5 +346,11 @@ def check_image(path: Path, limits: Limits, findings: Findings) -> int | None:
         w = h = MAX_PIXELS
     if w * h >= MAX_PIXELS:
         findings.add(error(Reason.IMAGE_TOO_LARGE, f"图片尺寸过大（{w}×{h} 像素）。请缩小到 A4 纸 300 dpi 左右（约 2500×3500 像素）后发送。"))
+        return None
+    # A picture cut off in transfer decodes as a half-grey page: refuse it rather than read half a card.
+    data = path.read_bytes()
+    problem = check_structure(archive_format(data), data)
+    if problem is not None:
+        findings.add(error(Reason.IMAGE_CORRUPT, f"图片文件不完整或已损坏（{problem}），可能没有发送或下载完整。请让企业重新发送。"))
         return None
     return 1

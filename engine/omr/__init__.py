@@ -13,7 +13,9 @@ anything else leaves it to a person (``needs_review`` naming the questions).  Ne
 
 from __future__ import annotations
 
+from .layout import CardLayout, load_layouts
 from .model import MarkDecision, MarkHow, ScanCard, SerialSource
-from .read import read_page, read_scan
+from .read import read_page, read_scan, record_layout
 
-__all__ = ["MarkDecision", "MarkHow", "ScanCard", "SerialSource", "read_page", "read_scan"]
+__all__ = ["CardLayout", "MarkDecision", "MarkHow", "ScanCard", "SerialSource", "load_layouts", "read_page",
+           "read_scan", "record_layout"]

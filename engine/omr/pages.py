@@ -34,15 +34,6 @@ class Page:
     dpi: float  # estimated from the page size when the file does not say (a photo)
 
 
-def register_heif() -> None:
-    """Let Pillow open HEIC/HEIF (phones' default format)."""
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:  # optional at run time: a HEIC then reads as an unknown image
-        return
-    register_heif_opener()
-
-
 def load_pages(path: Path, content: str = "") -> list[Page]:
     """The pages of a scan: ``content`` is preflight's word for the bytes (``pdf`` or ``image``)."""
     if content == "pdf" or (not content and path.read_bytes()[:1024].find(b"%PDF-") >= 0):
@@ -53,7 +44,6 @@ def load_pages(path: Path, content: str = "") -> list[Page]:
 def _image_pages(path: Path) -> Iterator[Page]:
     from PIL import ImageOps
 
-    register_heif()
     Image = pillow()  # noqa: N806 - the module, as Pillow spells it
     with Image.open(path) as img:
         frames = getattr(img, "n_frames", 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..forms import QUESTION_NUMBERS, FormKey
@@ -12,25 +13,47 @@ from ..readback.common import (
     ReadMethod,
 )
 from ..readback.image import decode_qr
+from .layout import CardLayout, new_layout, save_layout
+from .locate import PX_PER_MM, register
+from .marks import cell_geometry, decide_rows
 from .model import MarkDecision, ScanCard, SerialSource
 from .pages import Page, load_pages
+from .serial import read_printed_serial
 
-# A card whose every question is decided at least this surely is filed without a person.
-FILE_AT = 0.75
-NOT_READ_WHY = "这是扫描件或照片，未能找到反馈卡的十个问题行（图片不完整、太模糊或不是反馈卡），请人工核对后用 ruqi confirm 录入。"
-
-
-def read_scan(path: Path, key: bytes, content: str = "") -> list[ScanCard]:
-    """Every card in a scan or photo (one per page of an image PDF or TIFF)."""
-    return [read_page(p, key) for p in load_pages(path, content)]
+NOT_FOUND_WHY = "这是扫描件或照片，未能找到反馈卡的十个问题行（图片不完整、太模糊或拍摄角度过大），请对照原图人工核对后用 ruqi confirm 录入。"
+OCR_SERIAL_WHY = ("二维码无法识别，检查编号 {serial} 是从卡上印刷的文字识别出来的，二维码签名未核验。"
+                  "请核对编号与原图一致后再确认。")
 
 
-def read_page(page: Page, key: bytes) -> ScanCard:
-    payloads = decode_qr(page.image)
-    questions = tuple(MarkDecision(i, None, MarkHow.NOT_FOUND, 0.0) for i in QUESTION_NUMBERS)
-    reading = card_reading(payloads, key, questions, page.index)
+def read_scan(path: Path, key: bytes, content: str = "", layouts: Sequence[CardLayout] = ()) -> list[ScanCard]:
+    """Every card in a scan or photo (one per page of an image PDF or a multi-page TIFF)."""
+    return [read_page(p, key, layouts) for p in load_pages(path, content)]
+
+
+def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> ScanCard:
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.asarray(page.image)
+    reg = register(rgb)
+    decisions = decide_rows(reg, layouts) if reg is not None else None
+    found = decisions is not None
+    questions = decisions or tuple(MarkDecision(i, None, MarkHow.NOT_FOUND, 0.0) for i in QUESTION_NUMBERS)
+    image = Image.fromarray(reg.image) if reg is not None else page.image
+    # The QR is looked for in the registered page first (upright, flat), then in the picture as sent.
+    payloads = decode_qr(image) if reg is not None else []
+    payloads = payloads or decode_qr(page.image)
+    reading = card_reading(payloads, key, questions, page.index, found)
     source = SerialSource.QR if reading.qr is not None else SerialSource.NONE
-    return ScanCard(reading, page.index, questions, page.image, registered=False, serial_source=source)
+    if reading.qr is None and reg is not None:
+        printed = read_printed_serial(reg.image)
+        if printed:
+            reading.serial = reading.printed_serial = printed
+            reading.serial_from_ocr = True
+            source = SerialSource.OCR
+            reading.confidence = 0.0
+            reading.needs_review = " ".join(x for x in (OCR_SERIAL_WHY.format(serial=printed), _unresolved_why(questions)) if x)
+    return ScanCard(reading, page.index, questions, image, registered=reg is not None, serial_source=source)
 
 
 def card_reading(payloads: list[str], key: bytes, questions: tuple[MarkDecision, ...], page: int,
@@ -45,16 +68,40 @@ def card_reading(payloads: list[str], key: bytes, questions: tuple[MarkDecision,
         r.answer_texts[q.number] = q.how.zh
         if q.answer is None:
             r.problems[q.number] = PROBLEM_OF_MARK.get(q.how, PROBLEM_OF_MARK[MarkHow.UNCLEAR])
-    unresolved = [q.number for q in questions if q.answer is None]
-    if unresolved:
+    if not found_table:
         r.confidence = 0.0
-        r.needs_review = review_reason(questions) if found_table else NOT_READ_WHY
+        r.needs_review = NOT_FOUND_WHY
+    elif any(q.answer is None for q in questions):
+        r.confidence = 0.0
+        r.needs_review = _unresolved_why(questions)
     else:
         r.confidence = min(q.confidence for q in questions)
     return r
 
 
-def review_reason(questions: tuple[MarkDecision, ...]) -> str:
+def _unresolved_why(questions: tuple[MarkDecision, ...]) -> str:
     """Why a person must read the card, naming each unresolved question and what was seen there."""
     parts = [f"第{q.number}题{q.how.zh}" for q in questions if q.answer is None]
-    return "扫描件或照片中，" + "、".join(parts) + "，机器不能确定回答。请对照原图人工核对后用 ruqi confirm 录入。"
+    if not parts:
+        return ""
+    return "扫描件或照片中" + "、".join(parts) + "，机器不能确定回答。请对照原图人工核对后用 ruqi confirm 录入。"
+
+
+def record_layout(root: Path, card_pdf: Path) -> Path | None:
+    """Record where a generated card prints its boxes (``engine.omr.layout``); None if it could not be."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(card_pdf))
+    try:
+        page = doc[0]
+        img = page.render(scale=PX_PER_MM * 25.4 / 72, may_draw_forms=True).to_pil().convert("RGB")
+        page.close()
+    finally:
+        doc.close()
+    reg = register(np.asarray(img))
+    geo = cell_geometry(reg) if reg is not None else None
+    if reg is None or geo is None:
+        return None
+    xa, xb = reg.answer_x
+    return save_layout(root, new_layout(xb - xa, geo.half, geo.boxes, geo.labels, geo.blank))

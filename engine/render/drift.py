@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..findings import Finding, error
+from ..findings import Finding, error, exception_detail
 from .codes import RenderCode
 from .docx import compiled_template, render_docx_bytes
 from .pdf import renderer
@@ -148,5 +148,7 @@ def check_drift(templates_dir: Path, form_key: str, sample: dict[str, Any]) -> l
     try:
         pdf = html_visible_text(renderer(templates_dir).fragment(form_key, sample), html_name)
     except ET.ParseError as e:
-        return [error(RenderCode.TEMPLATE_SYNTAX, f"{html_name} 不是格式良好的 XHTML：{e}", html_name)]
+        line, column = e.position
+        return [error(RenderCode.TEMPLATE_SYNTAX, f"{html_name} 不是格式良好的 XHTML（第{line}行第{column}列附近：标签没有配对，"
+                      "或“&”“<”没有写成 &amp; &lt;）。", html_name, detail=exception_detail(e))]
     return compare(word, pdf, docx_path.name, html_name, docx_paragraphs(docx_path.read_bytes(), docx_path.name))

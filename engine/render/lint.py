@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..findings import Finding, error, warning
+from ..findings import Finding, error, exception_detail, exception_reason, warning
 from .codes import RenderCode
 from .docx import _TEMPLATED, find_qr_member, jinja_env
 from .drift import check_drift
@@ -74,7 +74,8 @@ def check_docx_template(path: Path, sample: dict[str, Any] | None = None) -> lis
         with zipfile.ZipFile(path) as z:
             members = [(info, z.read(info)) for info in z.infolist()]
     except (zipfile.BadZipFile, OSError) as e:
-        return [error(RenderCode.TEMPLATE_MISSING, f"模板 {name} 不是有效的 Word 文档（.docx）：{e}", name)]
+        return [error(RenderCode.TEMPLATE_MISSING, f"模板 {name} 不是有效的 Word 文档（.docx）：{exception_reason(e)}。", name,
+                      detail=exception_detail(e))]
     findings: list[Finding] = []
     tpl = DocxTemplate(str(path))
     for info, blob in members:
@@ -85,7 +86,8 @@ def check_docx_template(path: Path, sample: dict[str, Any] | None = None) -> lis
         try:
             root = etree.fromstring(blob)
         except etree.XMLSyntaxError as e:
-            findings.append(error(RenderCode.TEMPLATE_MISSING, f"模板 {name} 的 {info.filename} 已损坏：{e}", name))
+            findings.append(error(RenderCode.TEMPLATE_MISSING, f"模板 {name} 的 {info.filename} 已损坏（第{e.lineno}行附近）。", name,
+                                  detail=exception_detail(e)))
             continue
         paragraphs = list(root.iter(f"{W}p"))
         part_findings = list(_split_and_unclosed(name, label, paragraphs))

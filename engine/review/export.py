@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from ..actor import current_actor
 from ..archive import Action, ItemMeta, file_item, log_action
 from ..archive.layout import sanitize
-from ..findings import Findings, RuqiError, error
+from ..findings import Findings, RuqiError, error, exception_detail
 from ..forms import PER_INSPECTION, QUESTION_NUMBERS, FormType
 from ..workspace import Workspace
 from .collect import Review, build_review
@@ -251,7 +251,8 @@ def _validate(bag: bagit.Bag) -> None:
     try:
         bag.validate()
     except bagit.BagValidationError as e:
-        raise RuqiError(error(ExportCode.BAG_INVALID, f"导出包校验失败：{e}", bag.path)) from e
+        raise RuqiError(error(ExportCode.BAG_INVALID, "导出包校验失败：包内文件与清单不符，请重新导出。", bag.path,
+                              detail=exception_detail(e))) from e
 
 
 def _sha256(p: Path) -> str:

@@ -20,6 +20,7 @@ from ..findings import RuqiError, error
 from ..workspace import Workspace
 from ..xlsx_safe import set_text
 from . import layout
+from .codes import StatsCode
 from .meta import Meta, write_meta
 from .period import Period
 from .submissions import record_round
@@ -184,12 +185,12 @@ def write_blanks(ws: Workspace, table_no: int | str, period: Period | str, *, du
         t = table(table_no)
         p = period if isinstance(period, Period) else Period.parse(period)
     except (KeyError, ValueError) as e:
-        raise RuqiError(error("STATS_BAD_ARGUMENT", str(e).strip("'\""))) from e
+        raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e).strip("'\""))) from e
     everyone = units_for(ws.config)
     if isinstance(units, str):
         chosen, unknown = pick(units, everyone, ws.config)
         if unknown or not chosen:
-            raise RuqiError(error("STATS_BAD_ARGUMENT", f"不认识的单位：{'、'.join(unknown) or units}。"
+            raise RuqiError(error(StatsCode.BAD_ARGUMENT, f"不认识的单位：{'、'.join(unknown) or units}。"
                                   f"可选：{'、'.join(u.name for u in everyone)}"))
     else:
         chosen = list(units) if units else everyone

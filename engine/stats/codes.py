@@ -44,6 +44,8 @@ class StatsCode(StrEnum):
     NOT_ACCEPTABLE = "STATS_NOT_ACCEPTABLE"  # accept() called with a submission that has errors
     # filing the summary
     INCOMPLETE = "STATS_INCOMPLETE"  # units have not reported (or were sent back): filing needs --partial
+    BAD_ARGUMENT = "STATS_BAD_ARGUMENT"  # a table number, period, unit or date typed on the command line or a page
+    NO_BLANKS = "STATS_NO_BLANKS"  # the blank workbooks of this round were never sent out
 
 
 # What a clerk reads where a code would otherwise be printed (``stats status``' 提示, ``ingest``'s 标记).
@@ -76,6 +78,8 @@ LABEL_ZH: dict[StatsCode, str] = {
     StatsCode.TOTAL_UNCHECKED: "合计行未核对",
     StatsCode.NOT_ACCEPTABLE: "有错误，未入库",
     StatsCode.INCOMPLETE: "部分单位未报送",
+    StatsCode.BAD_ARGUMENT: "命令参数有误",
+    StatsCode.NO_BLANKS: "尚未下发空白表",
 }
 
 
@@ -85,3 +89,6 @@ def label_zh(code: str) -> str | None:
         return LABEL_ZH.get(StatsCode(code))
     except ValueError:
         return None
+
+
+PARTIAL_FLAG = "partial"  # archive flag of a summary filed before every unit had reported

@@ -40,11 +40,14 @@ Adding a page (the convention every page follows)
 9. Tests: ``tests/_web_fixtures.py`` starts the real server (uvicorn, a free port) over a library
    workspace and gives a Selenium Chromium driver; browser tests skip without Debian's chromium.
 
+The package itself imports nothing heavy (``DEFAULT_HOST``/``DEFAULT_PORT`` for the CLI); the app
+is ``engine.web.app.create_app(workspace)``.
+
 Modules: ``app`` (``create_app``), ``security`` (sessions, CSRF, rate limit, ``need``), ``render``
 (templates, date filters, ``NavItem``), ``files`` (downloads, uploads), ``routes/`` (the pages),
 ``server`` (``serve``: uvicorn on 127.0.0.1 by default).
 """
 
-from .app import create_app
-
-__all__ = ["create_app"]
+# Kept here, where importing them loads no web library (the CLI's start-up, the demo).
+DEFAULT_HOST = "127.0.0.1"  # only this machine; a bureau's intranet goes through a reverse proxy with TLS
+DEFAULT_PORT = 8000

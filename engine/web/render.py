@@ -64,6 +64,8 @@ def zh_datetime(value: datetime | str | None) -> str:
 def zh_size(n: int | None) -> str:
     if n is None:
         return ""
+    if n < 1024:
+        return f"{n} 字节"
     return f"{n / 1024:.0f} KB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MB"
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import date
 from pathlib import Path
 
+from ..overview import overview
+from ..workspace import Workspace
+from . import DEFAULT_HOST, DEFAULT_PORT
 from .app import create_app
-
-DEFAULT_HOST = "127.0.0.1"  # only this machine; a bureau's intranet goes through a reverse proxy with TLS
-DEFAULT_PORT = 8000
+from .cache import ReviewCache
 
 
 def serve(workspace: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
@@ -17,6 +20,16 @@ def serve(workspace: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_P
 
     app = create_app(workspace)
     app.state.today = today
+    # The first 首页 of the day should not wait for a year's review to be built: build it now, beside the server.
+    warm = threading.Thread(target=_warm, args=(app.state.ws, app.state.reviews, today or date.today()), daemon=True)
+    warm.start()
     # X-Forwarded-Proto/For are believed only from a proxy on this machine (the README's set-up).
     uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
                 log_level=log_level, server_header=False)
+
+
+def _warm(ws: Workspace, reviews: ReviewCache, today: date) -> None:
+    try:
+        overview(ws, today, build=reviews.builder())
+    except Exception:  # the page will build it itself and say what is wrong
+        logging.getLogger("ruqi.web").exception("warming the review cache failed")

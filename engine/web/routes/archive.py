@@ -36,6 +36,20 @@ def _last_verify(ws: Any) -> dict[str, Any] | None:
             "head": d.get("head", ""), "checks": checks, "codes": d.get("codes", [])}
 
 
+EXAMPLES = 5  # findings shown per code; `ruqi archive verify --json` has them all
+
+
+def _grouped(rep: archive.VerifyReport | None) -> list[tuple[str, bool, int, list[Any]]]:
+    """(code, is an error, how many, the first few) per finding code, errors first."""
+    if rep is None:
+        return []
+    by: dict[str, list[Any]] = {}
+    for f in rep.findings:
+        by.setdefault(f.code, []).append(f)
+    rows = [(code, any(f.is_error for f in fs), len(fs), fs[:EXAMPLES]) for code, fs in by.items()]
+    return sorted(rows, key=lambda r: (not r[1], r[0]))
+
+
 def _page(request: Request, user: SignedIn, report: archive.VerifyReport | None = None,
           behind: Any = None) -> Response:
     ws = request.app.state.ws
@@ -53,7 +67,7 @@ def _page(request: Request, user: SignedIn, report: archive.VerifyReport | None 
     return render(request, "archive.html", {
         "title": "档案", "asked": asked, "latest": q.get("latest") == "1", "searched": searched,
         "rows": rows[:SHOWN], "total": len(rows), "labels": archive.FORM_LABELS, "flag_labels": FLAG_ZH, "flag_zh": flag_zh,
-        "last": _last_verify(ws), "report": report, "behind": behind, "checks": [str(c) for c in Check],
+        "last": _last_verify(ws), "report": report, "grouped": _grouped(report), "behind": behind, "checks": [str(c) for c in Check],
         "can_verify": user.may(Perm.VERIFY),
     })
 

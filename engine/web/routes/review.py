@@ -18,7 +18,7 @@ from ...archive import FORM_LABELS, action_zh, history, items_for_serial
 from ...archive.audit import Entry as AuditEntry
 from ...forms import CARD_QUESTIONS
 from ...forms.types import FormType
-from ...review import CARD_STATE_ZH, FLAG_ZH, CardState, ReviewFlag, build_entry, build_review, select_entries
+from ...review import CARD_STATE_ZH, FLAG_ZH, CardState, ReviewFlag, build_entry, select_entries
 from ...review.export import export_bundle, zip_bag
 from ...review.tables import summary_rows
 from ...text import printable
@@ -49,7 +49,7 @@ def review_list(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> 
     county, inspector = (q.get("county") or "").strip() or None, (q.get("inspector") or "").strip() or None
     flag, cards = _flag(q.get("flag")), q.get("cards") or ""
     page = max(int(q["page"]) if (q.get("page") or "").isdigit() else 1, 1)
-    r = build_review(request.app.state.ws, date_from, date_to, county, today=today_of(request), read_cards=False)
+    r = request.app.state.reviews.review(date_from, date_to, county, today=today_of(request))
     rows = select_entries(r, inspector=inspector, flag=flag, card_states=RECEIVED if cards == RETURNED else None)
     shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     filters = {"from": q.get("from") or "", "to": q.get("to") or "", "county": county or "",

@@ -1,0 +1,255 @@
+"""Finding the card in a picture: its answers table, which way is up, and a registered page.
+
+The answers table's outer frame is the largest ruled grid on the card: its four corners give a
+homography that undoes skew, phone perspective and any quarter turn at once.  Which corner is
+the top left follows from the ruling itself (eleven long horizontal rules, the narrow 反馈意见
+column on the right), so an upside-down or sideways page needs no QR and no EXIF.  The whole
+page is then warped so that the table lands where the card prints it (``TABLE_X_MM`` from the left
+edge, ``TABLE_W_MM`` wide): ``Registration.image`` is an upright card at ``PX_PER_MM``.
+
+Cards printed from the Word version have the same table (ten rows, the answers on the right),
+drawn with other fonts and widths: nothing here assumes the PDF's exact measures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy and OpenCV load only in a process that reads scans
+    import numpy as np
+
+PX_PER_MM = 8.0  # the registered page: ~203 dpi
+PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
+TABLE_X_MM, TABLE_W_MM = 28.0, 156.0  # GB/T 9704 type area: where the card's tables sit
+TABLE_Y_MM = 95.0  # where the table's top lands on the registered page (the PDF prints it at ~95 mm)
+QUESTION_ROWS = 10
+INK = 0.35  # darkness (0 paper … 1 black) above which a pixel is ink when finding the ruling
+MIN_TABLE_SHARE = 0.25  # the table's frame spans at least this share of the picture's short side
+
+
+@dataclass(slots=True)
+class Registration:
+    """An upright card page and its answers table, in the registered page's pixels."""
+
+    image: np.ndarray  # RGB uint8, PAGE at PX_PER_MM
+    dark: np.ndarray  # float32 darkness of ``image`` (0 paper … 1 black), background-normalised
+    rules_y: list[int]  # the table's horizontal rules, top to bottom (QUESTION_ROWS + 2 of them)
+    rules_x: list[int]  # its vertical rules, left to right
+    lines: np.ndarray  # uint8 mask of the ruling (255 on the table's lines)
+    quarter_turns: int  # how the picture was turned (0…3, counter-clockwise)
+
+    @property
+    def answer_x(self) -> tuple[int, int]:
+        """Left and right rule of the answers column (the last column)."""
+        return self.rules_x[-2], self.rules_x[-1]
+
+    def row(self, number: int) -> tuple[int, int]:
+        """Top and bottom rule of question ``number`` (1…10); the header row is above the first."""
+        return self.rules_y[number], self.rules_y[number + 1]
+
+
+def darkness(rgb: np.ndarray) -> np.ndarray:
+    """0 (paper) … 1 (black) per pixel, against the local paper brightness.
+
+    The darkest channel makes blue and red ink as dark as black; dividing by the local paper
+    brightness (a dilated, blurred small copy) flattens shadows and uneven light of photos.
+    """
+    import cv2
+    import numpy as np
+
+    if rgb.ndim == 3:
+        r, gr, b = cv2.split(rgb)
+        g = cv2.min(cv2.min(r, gr), b)
+    else:
+        g = rgb
+    h, w = g.shape
+    f = 16
+    small = cv2.resize(g, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    small = cv2.dilate(small, np.ones((5, 5), np.uint8))
+    bg = cv2.resize(cv2.blur(small, (3, 3)), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    d = 1.0 - g.astype(np.float32) / np.maximum(bg, 40.0)
+    return cv2.max(d, 0.0)
+
+
+def register(rgb: np.ndarray) -> Registration | None:
+    """The card's answers table found and the page registered to it; None when there is none."""
+    import numpy as np
+
+    dark = darkness(rgb)
+    ink = (dark > INK).astype("uint8") * 255
+    for quad in table_quads(ink):
+        turns = _orientation(ink, quad)
+        if turns is None:
+            continue
+        reg = _warp_page(rgb, np.roll(quad, -turns, axis=0), turns)
+        if reg is not None:
+            return reg
+    return None
+
+
+def _orientation(ink: np.ndarray, quad: np.ndarray) -> int | None:
+    """Which corner of ``quad`` is the table's top left (0…3), from a small warp of its ruling."""
+    import cv2
+    import numpy as np
+
+    p = 4.0  # px/mm is plenty to count rules
+    # Thickened first: a 0.26 mm rule must survive the shrinking.
+    ink = cv2.dilate(ink, np.ones((3, 3), np.uint8))
+    for turns in _turn_order(quad):
+        src = np.roll(quad, -turns, axis=0).astype(np.float32)
+        height_mm = _height_mm(src)
+        if height_mm is None:
+            continue
+        w, h = round(TABLE_W_MM * p), round(height_mm * p)
+        pad = round(2 * p)
+        dst = np.float32([[pad, pad], [pad + w, pad], [pad + w, pad + h], [pad, pad + h]])
+        small = cv2.warpPerspective(ink, cv2.getPerspectiveTransform(src, dst), (w + 2 * pad, h + 2 * pad),
+                                    flags=cv2.INTER_LINEAR)
+        if _rule_positions(small.astype(np.float32) / 255.0, (pad, pad, pad + w, pad + h), p) is not None:
+            return turns
+    return None
+
+
+def table_quads(ink: np.ndarray, limit: int = 4) -> list[np.ndarray]:
+    """Corners (4×2, clockwise from the top left as seen) of the largest ruled frames in the picture."""
+    import cv2
+    import numpy as np
+
+    h, w = ink.shape
+    # Bridge a pixel gap in thin or broken rules (a faint scan, JPEG) before following them.
+    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    min_side = MIN_TABLE_SHARE * min(h, w)
+    big = [k for k in range(1, n) if stats[k, cv2.CC_STAT_WIDTH] >= min_side and stats[k, cv2.CC_STAT_HEIGHT] >= min_side]
+    big.sort(key=lambda k: -int(stats[k, cv2.CC_STAT_WIDTH]) * int(stats[k, cv2.CC_STAT_HEIGHT]))
+    quads = []
+    for k in big[:limit]:
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        comp = (labels[y:y + bh, x:x + bw] == k).astype(np.uint8)
+        pts = cv2.findNonZero(comp)
+        hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float32) + np.float32([x, y])
+        quad = _four_corners(hull)
+        if quad is not None:
+            quads.append(quad)
+    return quads
+
+
+def _four_corners(hull: np.ndarray) -> np.ndarray | None:
+    import cv2
+    import numpy as np
+
+    peri = cv2.arcLength(hull, True)
+    for eps in (0.01, 0.02, 0.03, 0.05):
+        approx = cv2.approxPolyDP(hull, eps * peri, True).reshape(-1, 2)
+        if len(approx) == 4 and cv2.isContourConvex(approx.astype(np.int32)):
+            return order_corners(approx.astype(np.float32))
+    return None
+
+
+def order_corners(pts: np.ndarray) -> np.ndarray:
+    """Top left, top right, bottom right, bottom left (as seen in the picture)."""
+    import numpy as np
+
+    c = pts.mean(axis=0)
+    ang = np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0])
+    pts = pts[np.argsort(ang)]  # clockwise on screen (y down), starting anywhere
+    start = int(np.argmin(pts.sum(axis=1)))
+    return np.roll(pts, -start, axis=0)
+
+
+def _turn_order(quad: np.ndarray) -> list[int]:
+    """Quarter turns to try, the likelier first: a table wider than tall is upright or upside down."""
+    import numpy as np
+
+    w = (np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])) / 2
+    h = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
+    return [0, 2, 1, 3] if w >= h * 0.8 else [1, 3, 0, 2]
+
+
+def _height_mm(src: np.ndarray) -> float | None:
+    """The table's height in mm, from its sides' lengths in the picture (perspective aside)."""
+    import numpy as np
+
+    top = (np.linalg.norm(src[1] - src[0]) + np.linalg.norm(src[2] - src[3])) / 2
+    side = (np.linalg.norm(src[3] - src[0]) + np.linalg.norm(src[2] - src[1])) / 2
+    height_mm = TABLE_W_MM * side / max(top, 1.0)
+    return height_mm if 40 <= height_mm <= 250 else None
+
+
+def _warp_page(rgb: np.ndarray, src: np.ndarray, turns: int) -> Registration | None:
+    import cv2
+    import numpy as np
+
+    height_mm = _height_mm(src)
+    if height_mm is None:
+        return None
+    p = PX_PER_MM
+    x0, y0 = TABLE_X_MM * p, TABLE_Y_MM * p
+    x1, y1 = x0 + TABLE_W_MM * p, y0 + height_mm * p
+    dst = np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    m = cv2.getPerspectiveTransform(src.astype(np.float32), dst)
+    size = (round(PAGE_W_MM * p), max(round(PAGE_H_MM * p), round(y1 + 40 * p)))
+    page = cv2.warpPerspective(rgb, m, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=(255, 255, 255))
+    dark = darkness(page)
+    frame = (round(x0), round(y0), round(x1), round(y1))
+    rules = _rules(dark, frame)
+    if rules is None:
+        return None
+    rules_y, rules_x, lines = rules
+    return Registration(page, dark, rules_y, rules_x, lines, turns)
+
+
+def _rules(dark: np.ndarray, frame: tuple[int, int, int, int]) -> tuple[list[int], list[int], np.ndarray] | None:
+    """The table's rules inside ``frame`` and a mask of them; None unless it is the answers table."""
+    import cv2
+    import numpy as np
+
+    found = _rule_positions(dark, frame, PX_PER_MM)
+    if found is None:
+        return None
+    ys, xs, horiz, vert, (ya, yb, xa, xb) = found
+    lines = np.zeros(dark.shape, np.uint8)
+    lines[ya:yb, xa:xb] = cv2.dilate(cv2.bitwise_or(horiz, vert), np.ones((3, 3), np.uint8))
+    return [y + ya for y in ys], [x + xa for x in xs], lines
+
+
+def _rule_positions(dark: np.ndarray, frame: tuple[int, int, int, int], px_per_mm: float = 3.0):  # type: ignore[no-untyped-def]
+    import cv2
+    import numpy as np
+
+    x0, y0, x1, y1 = frame
+    pad = round(2 * px_per_mm)
+    ya, yb, xa, xb = max(0, y0 - pad), min(dark.shape[0], y1 + pad), max(0, x0 - pad), min(dark.shape[1], x1 + pad)
+    ink = ((dark[ya:yb, xa:xb] > INK) * 255).astype(np.uint8)
+    w, h = x1 - x0, y1 - y0
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 6), 1)))
+    vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, h // 12))))
+    ys = _peaks(horiz.sum(axis=1) / 255.0, 0.6 * w)
+    xs = _peaks(vert.sum(axis=0) / 255.0, 0.6 * h)
+    if len(ys) != QUESTION_ROWS + 2 or len(xs) < 3:
+        return None
+    # Upright: the narrow answers column is the last one, right of the middle.
+    if xs[-2] - xs[0] < (xs[-1] - xs[0]) * 0.55:
+        return None
+    return ys, xs, horiz, vert, (ya, yb, xa, xb)
+
+
+def _peaks(profile: np.ndarray, floor: float) -> list[int]:
+    """Centres of the runs of ``profile`` above ``floor`` (one per rule, however thick)."""
+    import numpy as np
+
+    on = profile >= floor
+    out, k, n = [], 0, len(profile)
+    while k < n:
+        if on[k]:
+            j = k
+            while j < n and on[j]:
+                j += 1
+            seg = profile[k:j]
+            out.append(k + int(np.argmax(seg)) if j - k > 1 else k)
+            k = j
+        else:
+            k += 1
+    return out

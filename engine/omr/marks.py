@@ -1,0 +1,343 @@
+"""Deciding each question's two boxes, with a measured confidence.
+
+Every answer cell prints the same ``□是 □否`` at the same place (centred text), so the cells of
+the ten rows, stacked, give the blank cell: the per-pixel *least* ink over the rows keeps the
+print and drops the pen, which never sits at the same spot in every row.  The two hollow squares
+of that blank cell are the boxes (found, not assumed: the Word version prints them elsewhere).
+What a row has beyond the blank cell is what a person added; it is measured
+
+- inside each box (a tick, a cross, a blacked-in box: the share of the box's inside inked),
+- on the 是/否 label (a tick drawn over the word), and
+- in bands above and below the box or label (a ring round it: ink on both sides, most of the width).
+
+A box counts as marked at ``MARKED`` and as blank below ``BLANK``; the confidence of a decision is
+how far both boxes are from the band between.  One marked box and one blank box answer the question;
+everything else (both, neither, anything in the band) leaves it to a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..forms import QUESTION_NUMBERS
+from ..readback.common import NO, YES, MarkHow
+from .layout import CardLayout
+from .locate import Registration
+from .model import Box, MarkDecision
+
+if TYPE_CHECKING:
+    import numpy as np
+
+RESIDUE = 0.15  # darkness above the blank cell that counts as added ink (pencil is ~0.2–0.4)
+FULL_INSIDE = 0.10  # share of a box's inside inked by a clear tick (a fill is ~0.8)
+FILLED = 0.93  # share of the inside inked: a blacked-in box (a bold cross reaches ~0.8)
+MARKED, BLANK = 0.6, 0.25  # mark scores (0…1): above MARKED a box is marked, below BLANK it is blank
+STRAY = 0.05  # share of the gap between the options inked: a mark there could mean either
+DECIDE_AT = 0.75  # a decision less sure than this is left to a person
+PALE = 0.55  # darkness of most of the added ink below this: a pencil or a nearly dry pen (a pen is ~0.8)
+
+
+@dataclass(frozen=True, slots=True)
+class CellGeometry:
+    """Where the boxes and labels sit, relative to a row's centre line, in registered pixels."""
+
+    half: int  # half height of the printed band around the row's centre
+    x0: int  # left edge of the band
+    boxes: tuple[Box, Box]  # 是 box, 否 box in band coordinates
+    labels: tuple[Box, Box]  # 是 label, 否 label in band coordinates
+    blank: np.ndarray  # the blank band (float darkness), print only
+
+    @property
+    def size(self) -> int:
+        b = self.boxes[0]
+        return max(b[2] - b[0], b[3] - b[1])
+
+
+@dataclass(frozen=True, slots=True)
+class OptionInk:
+    inside: float  # share of the box's inside inked (beyond the print)
+    label: float  # share of the label's area inked beyond the print
+    ring: float  # how much of a ring surrounds the box or label (0…1)
+    corners: int  # corners of the box's inside with ink (4 for a cross)
+    edges: int  # middles of the inside's edges with ink (4 for a blacked-in box, none for a cross)
+    pale: bool  # the added ink is light
+
+    @property
+    def score(self) -> float:
+        inside = min(1.0, self.inside / FULL_INSIDE)
+        # Some print survives on a label (glyph edges a pixel off between rows): a floor.
+        label = min(1.0, max(0.0, self.label - 0.05) / (2 * FULL_INSIDE))
+        ring = min(1.0, max(0.0, (self.ring - 0.25) / 0.45))
+        return max(inside, 0.8 * label, ring)
+
+
+def cell_geometry(reg: Registration, layouts: Sequence[CardLayout] = ()) -> CellGeometry | None:
+    """The blank answer cell of this card (print only) and its two boxes; None when not found.
+
+    From a recorded layout that fits this table when there is one, else found in the image."""
+    import numpy as np
+
+    xa, xb = reg.answer_x
+    heights = [reg.row(i)[1] - reg.row(i)[0] for i in QUESTION_NUMBERS]
+    half = max(6, min(heights) // 2 - 3)  # inside the narrowest cell, clear of its rules
+    x0, x1 = xa + 3, xb - 2
+    bands = _aligned_bands(reg, _centres(reg), half, x0, x1)
+    if bands is None:
+        return None
+    stacked = np.min(np.stack(bands), axis=0)
+    for lay in layouts:
+        geo = _from_layout(lay, stacked, xb - xa, x0)
+        if geo is not None:
+            return geo
+    return _found(stacked, half, x0)
+
+
+LAYOUT_FITS = 0.7  # share of a layout's print this card's stacked cells show (marks only add ink)
+
+
+def _from_layout(lay: CardLayout, stacked: np.ndarray, width: int, x0: int) -> CellGeometry | None:
+    import cv2
+    import numpy as np
+
+    if abs(lay.answer_width - width) > 0.03 * width:
+        return None
+    blank = lay.blank()
+    bh, bw = blank.shape
+    sh, sw = stacked.shape
+    if bh > sh + 8 or bw > sw + 8:
+        return None
+    # Both bands are centred on the row: compare them centred, over what they share.
+    h, w = min(bh, sh), min(bw, sw)
+    a = blank[(bh - h) // 2:(bh - h) // 2 + h, :w]
+    b = stacked[(sh - h) // 2:(sh - h) // 2 + h, :w]
+    printed = a > 0.4
+    # A pixel off either way is still the print (the stacked rows were aligned to one another only).
+    shown = cv2.dilate(b, np.ones((3, 3), np.uint8)) > 0.3
+    if not printed.any() or float((shown & printed).sum() / printed.sum()) < LAYOUT_FITS:
+        return None
+    return CellGeometry(bh // 2, x0, lay.boxes, lay.labels, blank)
+
+
+def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
+    """The two boxes found in the stacked cells (a layout nobody recorded: the Word version)."""
+    import cv2
+    import numpy as np
+
+    blank = stacked
+    ink = cv2.morphologyEx((blank > 0.3).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    squares = []
+    for k in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[k])
+        # A box is a hollow square, or a solid one where every row blacked it in; a glyph is neither.
+        if h >= 0.4 * 2 * half and abs(w - h) <= 0.25 * max(w, h) and (area <= 0.6 * w * h or area >= 0.85 * w * h):
+            squares.append((x, y, x + w, y + h))
+    squares.sort(key=lambda b: b[0])
+    yes, no = _box_pair(squares)
+    if yes is None or no is None:
+        return None
+    # Nothing is printed inside a box: what the stacked rows left there is a mark every row shares
+    # (ten crosses in the 否 box), not print.
+    blank = blank.copy()
+    for b in (yes, no):
+        inset = max(2, round(0.12 * (b[2] - b[0])))
+        blank[b[1] + inset:b[3] - inset, b[0] + inset:b[2] - inset] = 0.0
+    s = yes[2] - yes[0]
+    # The label follows its box: up to the next box, or a label's width (~1.1 box) at the end.
+    labels = ((yes[2] + 1, yes[1], min(no[0] - 1, yes[2] + round(1.3 * s)), yes[3]),
+              (no[2] + 1, no[1], min(blank.shape[1], no[2] + round(1.3 * s)), no[3]))
+    return CellGeometry(half, x0, (yes, no), labels, blank)
+
+
+def _aligned_bands(reg: Registration, centres: list[int], half: int, x0: int, x1: int) -> list[np.ndarray] | None:
+    """Each row's band, shifted (±3 px) onto the median row's: the print must coincide to the pixel."""
+    import cv2
+    import numpy as np
+
+    m = 3
+    ref = np.median(np.stack([reg.dark[c - half:c + half, x0:x1] for c in centres]), axis=0).astype(np.float32)
+    out = []
+    for c in centres:
+        big = reg.dark[c - half - m:c + half + m, x0 - m:x1 + m]
+        if big.shape != (ref.shape[0] + 2 * m, ref.shape[1] + 2 * m):
+            return None
+        _, _, _, (dx, dy) = cv2.minMaxLoc(cv2.matchTemplate(big, ref, cv2.TM_CCORR_NORMED))
+        out.append(big[dy:dy + ref.shape[0], dx:dx + ref.shape[1]])
+    return out
+
+
+def _box_pair(squares: list[Box]) -> tuple[Box | None, Box | None]:
+    """Two squares of one size on one line: the 是 box and the 否 box."""
+    for i, a in enumerate(squares):
+        for b in squares[i + 1:]:
+            sa, sb = a[2] - a[0], b[2] - b[0]
+            if abs(sa - sb) <= 0.2 * max(sa, sb) and abs((a[1] + a[3]) - (b[1] + b[3])) <= 0.3 * sa and b[0] - a[2] > sa:
+                return a, b
+    return None, None
+
+
+def _centres(reg: Registration) -> list[int]:
+    return [(a + b) // 2 for a, b in (reg.row(i) for i in QUESTION_NUMBERS)]
+
+
+def decide_rows(reg: Registration, layouts: Sequence[CardLayout] = ()) -> tuple[MarkDecision, ...] | None:
+    """Ten decisions, or None when the answer cells' boxes cannot be found."""
+    geo = cell_geometry(reg, layouts)
+    if geo is None:
+        return None
+    return tuple(decide_row(reg, geo, i, c) for i, c in enumerate(_centres(reg), start=1))
+
+
+def decide_row(reg: Registration, geo: CellGeometry, number: int, centre: int) -> MarkDecision:
+    top, bottom = reg.row(number)
+    xa, xb = reg.answer_x
+    row_box: Box = (xa - 2, top - 2, xb + 3, bottom + 3)
+    added = _added_ink(reg, geo, centre)
+    yes, no = (_option_ink(added, reg, geo, centre, k, number) for k in (0, 1))
+    # A ring round an option passes through the gap too: that ink is the ring's.
+    if max(yes.ring, no.ring) < 0.5 and _between(added, geo) >= STRAY:
+        return MarkDecision(number, None, MarkHow.BETWEEN, 0.0, yes.score, no.score, row_box)
+    return decide(number, yes, no, row_box)
+
+
+def _between(added: np.ndarray, geo: CellGeometry) -> float:
+    """Share of the middle of the gap between 是 and the 否 box inked (a tick overshooting its own box
+    reaches the gap's edge, not its middle)."""
+    x0, x1 = geo.labels[0][2], geo.boxes[1][0]
+    m = (x1 - x0) // 5
+    y0, y1 = geo.boxes[1][1], geo.boxes[1][3]
+    zone = added[y0:y1, x0 + m:x1 - m]
+    return float((zone > RESIDUE).mean()) if zone.size else 0.0
+
+
+def _added_ink(reg: Registration, geo: CellGeometry, centre: int) -> np.ndarray:
+    """What the person added to this row's band: darkness beyond the (slightly widened) print."""
+    import cv2
+    import numpy as np
+
+    band = reg.dark[centre - geo.half:centre + geo.half, geo.x0:geo.x0 + geo.blank.shape[1]]
+    band = _aligned(band, reg, geo, centre)
+    printed = cv2.dilate(geo.blank, np.ones((5, 5), np.uint8))
+    return np.clip(band - printed, 0.0, 1.0)
+
+
+def _aligned(band: np.ndarray, reg: Registration, geo: CellGeometry, centre: int) -> np.ndarray:
+    """The row's band shifted (±3 px) onto the blank cell: a rule found a pixel off, a warped photo."""
+    import cv2
+
+    m = 3
+    y0, x0 = centre - geo.half - m, geo.x0 - m
+    big = reg.dark[y0:y0 + band.shape[0] + 2 * m, x0:x0 + band.shape[1] + 2 * m]
+    if big.shape[0] < band.shape[0] + 2 * m or big.shape[1] < band.shape[1] + 2 * m:
+        return band
+    res = cv2.matchTemplate(big, geo.blank, cv2.TM_CCORR_NORMED)
+    _, _, _, (dx, dy) = cv2.minMaxLoc(res)
+    return big[dy:dy + band.shape[0], dx:dx + band.shape[1]]
+
+
+def _band(reg: Registration, geo: CellGeometry, centre: int) -> np.ndarray:
+    return _aligned(reg.dark[centre - geo.half:centre + geo.half, geo.x0:geo.x0 + geo.blank.shape[1]], reg, geo, centre)
+
+
+def _option_ink(added: np.ndarray, reg: Registration, geo: CellGeometry, centre: int, k: int,  # noqa: PLR0913
+                number: int) -> OptionInk:
+    import numpy as np
+
+    bx0, by0, bx1, by1 = geo.boxes[k]
+    s = geo.size
+    inset = max(2, round(0.18 * s))
+    inside = added[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset]
+    on = inside > RESIDUE
+    lx0, ly0, lx1, ly1 = geo.labels[k]
+    label = added[ly0:ly1, lx0:lx1]
+    corners, edges = _corners(on), _edges(on)
+    # How dark the pen is, where it marked the box (the print's own edges left aside).
+    inked = _band(reg, geo, centre)[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset][on]
+    pale = bool(inked.size) and float(np.median(inked)) < PALE
+    ring = max(_ring(reg, geo, centre, sp, number) for sp in ((bx0, bx1), (lx0, lx1), (bx0, lx1)))
+    return OptionInk(float(on.mean()) if on.size else 0.0,
+                     float((label > RESIDUE).mean()) if label.size else 0.0, ring, corners, edges,
+                     pale and bool(np.any(on)))
+
+
+def _corners(on: np.ndarray) -> int:
+    h, w = on.shape
+    if h < 6 or w < 6:
+        return 0
+    q = max(2, h // 4)
+    return sum(bool(on[ys, xs].mean() > 0.15) for ys in (slice(0, q), slice(h - q, h)) for xs in (slice(0, q), slice(w - q, w)))
+
+
+def _edges(on: np.ndarray) -> int:
+    h, w = on.shape
+    if h < 6 or w < 6:
+        return 0
+    q = max(2, h // 4)
+    mid_y, mid_x = slice(h // 2 - q // 2, h // 2 + q // 2 + 1), slice(w // 2 - q // 2, w // 2 + q // 2 + 1)
+    regions = ((slice(0, q), mid_x), (slice(h - q, h), mid_x), (mid_y, slice(0, q)), (mid_y, slice(w - q, w)))
+    return sum(bool(on[ys, xs].mean() > 0.5) for ys, xs in regions)
+
+
+def _ring(reg: Registration, geo: CellGeometry, centre: int, span: tuple[int, int], number: int) -> float:
+    """How much of a ring runs above and below ``span`` (band x), inside this row's own cell: the
+    lesser of the two coverages.  (A neighbour's ring reaches over the rule; it is not this row's.)"""
+    import numpy as np
+
+    s = geo.size
+    box = geo.boxes[0]
+    top = centre - geo.half + box[1]
+    bottom = centre - geo.half + box[3]
+    rule_top, rule_bottom = reg.row(number)
+    x0, x1 = geo.x0 + span[0], geo.x0 + span[1]
+    near, far = max(2, round(0.08 * s)), round(0.6 * s)
+    a0, a1 = max(rule_top + 2, top - far), top - near
+    b0, b1 = bottom + near, min(rule_bottom - 1, bottom + far)
+    if a1 - a0 < 2 or b1 - b0 < 2:
+        return 0.0
+    above = (reg.dark[a0:a1, x0:x1] > RESIDUE + 0.1) & (reg.lines[a0:a1, x0:x1] == 0)
+    below = (reg.dark[b0:b1, x0:x1] > RESIDUE + 0.1) & (reg.lines[b0:b1, x0:x1] == 0)
+    if above.size == 0 or below.size == 0:
+        return 0.0
+    return float(min(np.mean(np.any(above, axis=0)), np.mean(np.any(below, axis=0))))
+
+
+def decide(number: int, yes: OptionInk, no: OptionInk, row_box: Box | None) -> MarkDecision:
+    """One question from its two boxes' ink: an answer only when one is marked and the other blank.
+
+    The confidence is that of the answer: 0 where there is none (both, neither, unclear); the two
+    scores say what was seen."""
+    ys, ns = yes.score, no.score
+    if ys >= MARKED and ns >= MARKED:
+        return MarkDecision(number, None, MarkHow.BOTH, 0.0, ys, ns, row_box)
+    if ys <= BLANK and ns <= BLANK:
+        return MarkDecision(number, None, MarkHow.BLANK, 0.0, ys, ns, row_box)
+    if (ys >= MARKED and ns <= BLANK) or (ns >= MARKED and ys <= BLANK):
+        answer, chosen, hi, lo = (YES, yes, ys, ns) if ys >= MARKED else (NO, no, ns, ys)
+        confidence = min(_sure_marked(hi), _sure_blank(lo))
+        if confidence >= DECIDE_AT:
+            return MarkDecision(number, answer, _how(chosen), confidence, ys, ns, row_box)
+    return MarkDecision(number, None, MarkHow.UNCLEAR, 0.0, ys, ns, row_box)
+
+
+def _sure_marked(score: float) -> float:
+    """0.5 at ``MARKED`` … 1 for a full mark."""
+    return round(0.5 + 0.5 * min(1.0, max(0.0, (score - MARKED) / (1 - MARKED))), 3)
+
+
+def _sure_blank(score: float) -> float:
+    """0.5 at ``BLANK`` … 1 for a box without a speck."""
+    return round(0.5 + 0.5 * min(1.0, max(0.0, (BLANK - score) / BLANK)), 3)
+
+
+def _how(o: OptionInk) -> MarkHow:
+    if o.inside >= FILLED and o.corners == 4 and o.edges == 4:
+        return MarkHow.FILL
+    if o.inside / FULL_INSIDE < 0.6 and o.ring >= 0.5:
+        return MarkHow.RING
+    if o.pale:
+        return MarkHow.FAINT
+    if o.corners == 4:
+        return MarkHow.CROSS
+    return MarkHow.TICK
