@@ -247,7 +247,7 @@ def test_a_batch_or_plan_is_found_by_its_listed_name_only(site, tmp_path: Path, 
 def test_a_waiting_card_is_confirmed_by_a_clerk_under_their_name_and_refused_to_a_reviewer(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
-    from engine.confirm import waiting_cards
+    from engine.confirm import waiting_card, waiting_cards
     from engine.simulate_scan import Ambiguity, Capture, Printed, make_file, plan_card
 
     ws, url, names = site
@@ -261,6 +261,8 @@ def test_a_waiting_card_is_confirmed_by_a_clerk_under_their_name_and_refused_to_
     assert 'data-status="needs_review"' in r.text
     [card] = waiting_cards(ws)
     assert 5 in card.unresolved
+    assert waiting_card(ws, card.item_id) == card  # one card, as the list has it
+    assert waiting_card(ws, card.item_id + 1000) is None
     queue = c.get("/pending").text
     assert f'/pending/{card.item_id}"' in queue and "140200-2025-0001" in queue
     page = c.get(f"/pending/{card.item_id}").text
@@ -277,7 +279,7 @@ def test_a_waiting_card_is_confirmed_by_a_clerk_under_their_name_and_refused_to_
     else:
         done = partial
     assert done.status == 303 and done.headers["location"].startswith("/pending?done=140200-2025-0001")
-    assert not waiting_cards(ws)
+    assert not waiting_cards(ws) and waiting_card(ws, card.item_id) is None
     from engine.archive import audit_log
     from engine.db import session
     from engine.register import by_serial

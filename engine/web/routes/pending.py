@@ -17,16 +17,22 @@ read is shown, not overwritten (a correction stays with ``ruqi confirm --correct
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import String, cast, select
 from starlette.concurrency import run_in_threadpool
 
 from ...accounts import Perm, SignedIn
-from ...confirm import ConfirmCode, ConfirmResult, WaitingCard, confirm, waiting_cards
+from ...archive.models import ItemRecord
+from ...confirm import ConfirmCode, ConfirmResult, WaitingCard, confirm, waiting_card, waiting_cards
 from ...confirm_sheet import sheet_context
+from ...db import session
 from ...findings import RuqiError, error
+from ...inbox.cards import RETURNED, UNMATCHED
+from ...inbox.codes import Flag
 from ...readback.common import NO, YES
 from ...readings import QUESTIONS
 from ...workspace import Workspace
@@ -46,28 +52,34 @@ def queue(request: Request, done: str = "", user: SignedIn = Depends(need(Perm.R
                                             "may_confirm": user.may(Perm.CONFIRM)})
 
 
-def _find(ws: Workspace, item_id: int, request: Request) -> tuple[WaitingCard | None, list[WaitingCard]]:
-    cards = waiting_cards(ws, today_of(request))
-    return next((c for c in cards if c.item_id == item_id), None), cards
+def next_waiting(ws: Workspace, after: int, today: date) -> WaitingCard | None:
+    """The next card to decide after ``after``: the first waiting one among the cards filed as needing a
+    person (one card looked at at a time, so a clerk's next card never waits for the whole queue)."""
+    with session(ws) as s:
+        ids = list(s.scalars(select(ItemRecord.id).where(
+            ItemRecord.form_type.in_((RETURNED, UNMATCHED)), cast(ItemRecord.flags, String).like(f"%{Flag.NEEDS_REVIEW}%"),
+            ItemRecord.id != after).order_by(ItemRecord.id)))
+    for i in sorted(ids, key=lambda i: (i < after, i)):  # the cards after this one first, then from the start
+        c = waiting_card(ws, i, today)
+        if c is not None:
+            return c
+    return None
 
 
 @router.get("/pending/{item_id}")
 def card(request: Request, item_id: int, user: SignedIn = Depends(need(Perm.READ))) -> Response:
-    ws = request.app.state.ws
-    c, cards = _find(ws, item_id, request)
+    c = waiting_card(request.app.state.ws, item_id, today_of(request))
     if c is None:
         return RedirectResponse("/pending", status_code=303)  # read meanwhile (by someone else): back to the queue
-    return _card_page(request, c, cards, user)
+    return _card_page(request, c, user)
 
 
-def _card_page(request: Request, c: WaitingCard, cards: list[WaitingCard], user: SignedIn,
-               result: ConfirmResult | None = None, status_code: int = 200) -> Response:
+def _card_page(request: Request, c: WaitingCard, user: SignedIn, result: ConfirmResult | None = None,
+               status_code: int = 200) -> Response:
     sheet = sheet_context(request.app.state.ws, c)
-    position = next((k for k, x in enumerate(cards, 1) if x.item_id == c.item_id), 0)
     return render(request, "pending_card.html", {
         "title": f"核对反馈卡：{c.serial or c.archival_code}", "c": c, "sheet": sheet, "rows": _rows(c, sheet),
-        "position": position, "total": len(cards), "result": result, "may_confirm": user.may(Perm.CONFIRM),
-        "YES": YES, "NO": NO}, status_code=status_code)
+        "result": result, "may_confirm": user.may(Perm.CONFIRM), "YES": YES, "NO": NO}, status_code=status_code)
 
 
 def _rows(c: WaitingCard, sheet: dict[str, Any]) -> list[dict[str, Any]]:
@@ -89,7 +101,7 @@ def _rows(c: WaitingCard, sheet: dict[str, Any]) -> list[dict[str, Any]]:
 async def record(request: Request, item_id: int, user: SignedIn = Depends(need(Perm.CONFIRM))) -> Response:
     ws = request.app.state.ws
     form = await request.form()
-    c, cards = await run_in_threadpool(_find, ws, item_id, request)
+    c = await run_in_threadpool(waiting_card, ws, item_id, today_of(request))
     if c is None:
         raise FileNotServed(str(item_id))
     given = {n: str(form.get(f"q{n}") or "") for n in QUESTIONS}
@@ -108,9 +120,9 @@ async def record(request: Request, item_id: int, user: SignedIn = Depends(need(P
         res = await run_in_threadpool(lambda: confirm(ws, c.archival_code if c.needs_serial else c.serial,
                                                       questions=questions, by=user.name, serial=serial or None))
     if not res.ok:
-        return _card_page(request, c, cards, user, res, status_code=400)
-    after = [x for x in cards if x.item_id != item_id]
+        return _card_page(request, c, user, res, status_code=400)
     done = res.serial or c.archival_code
-    if after:
-        return RedirectResponse(f"/pending/{after[0].item_id}?done={done}", status_code=303)
+    nxt = await run_in_threadpool(next_waiting, ws, item_id, today_of(request))
+    if nxt is not None:
+        return RedirectResponse(f"/pending/{nxt.item_id}?done={done}", status_code=303)
     return RedirectResponse(f"/pending?done={done}", status_code=303)
