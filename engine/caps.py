@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .findings import Finding, error, warning
+from .forms import InspectionKind
 
 INDUSTRIES: tuple[str, ...] = ("煤矿", "非煤矿山", "危险化学品", "金属冶炼", "非高危行业")
 LETTER_GRADES: tuple[str, ...] = ("A", "B", "C", "D")
@@ -49,9 +50,9 @@ def grades_for(industry: str) -> tuple[str, ...]:
 
 
 def cap_for(industry: str, grade: str, kind: str, *, benchmark: bool = False, key_supervision: bool = False) -> Cap:
-    if kind == "调查核查":
+    if kind == InspectionKind.INVESTIGATION:
         return Cap(None, "调查核实：根据需要开展，不限次数")
-    if kind == "督导检查":
+    if kind == InspectionKind.SUPERVISION:
         return Cap(SUPERVISION_CAP, "督导检查：每年每企累计不超过3次")
     if benchmark:
         # Seed 004: from the year after selection, ≤1 if on the key-supervision list, none otherwise.

@@ -21,7 +21,7 @@ from .cells import is_blank as _blank
 from .cells import parse_date, text_findings
 from .divisions import Division, find_county
 from .findings import Finding, Findings, error, exception_detail, warning
-from .forms import INSPECTION_KINDS, NO, YES
+from .forms import INSPECTION_KINDS, NO, YES, InspectionKind, normalize_kind
 from .identifiers import check_uscc, normalize_uscc
 from .inspection import Inspection
 from .jurisdiction import CROSS_REASONS, cross_reason_finding
@@ -65,7 +65,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("county", "所属县区", True, ("县区", "所属县（区）", "所属区县", "县（市、区）"), 12, "平城区"),
     Column("industry", "行业类别", True, ("行业",), 12, "煤矿"),
     Column("grade", "等级", True, ("分级", "等级/分类", "标准化等级"), 10, "B"),
-    Column("kind", "检查类别", True, ("检查类型", "检查方式"), 12, "执法检查"),
+    Column("kind", "检查类别", True, ("检查类型", "检查方式"), 12, InspectionKind.ENFORCEMENT),
     Column("basis", "检查依据", True, ("依据",), 30, "《大同市应急管理局2025年度安全生产监督检查计划》"),
     Column("joint_units", "联合单位", False, (), 20, ""),
     Column("start", "开始日期", True, ("检查开始日期", "开始时间"), 12, date(2025, 3, 10)),
@@ -324,7 +324,7 @@ def parse_row(row: int, raw: dict[str, Any], mapping: dict[str, int], city_code:
     elif industry and grade and grade not in grades_for(industry):
         f.add(error(PlanCode.GRADE_INVALID, f"{industry}的等级应为 {'/'.join(grades_for(industry))}，现为“{grade}”。", w("grade")))
 
-    kind = _text(raw.get("kind")).replace("调查核实", "调查核查")
+    kind = normalize_kind(_text(raw.get("kind")))
     if kind and kind not in INSPECTION_KINDS:
         f.add(error(PlanCode.KIND_UNKNOWN, f"检查类别“{kind}”无法识别，应为：{'、'.join(INSPECTION_KINDS)}。"
                     "（帮扶指导、调查研究、考核巡查不属于入企检查。）", w("kind")))

@@ -29,7 +29,7 @@ from .caps import INDUSTRIES, grades_for
 from .cells import cell_text, is_blank, parse_date
 from .db import session
 from .findings import Finding, Findings, RuqiError, error, exception_detail, warning
-from .forms import INSPECTION_KINDS
+from .forms import INSPECTION_KINDS, normalize_kind
 from .identifiers import check_uscc, normalize_uscc
 from .register import OutsideVisit, Visit, live
 from .shared_register import shared_book
@@ -171,7 +171,7 @@ def _check(n: int, raw: dict[str, Any], mapping: dict[str, int], ws: Workspace) 
     bad_uscc = check_uscc(uscc, w("uscc")) if uscc else None
     if bad_uscc is not None:
         f.append(error(ImportCode.USCC, bad_uscc.message, w("uscc")))
-    kind = text["kind"].replace("调查核实", "调查核查")
+    kind = normalize_kind(text["kind"])
     if kind and kind not in INSPECTION_KINDS:
         f.append(error(ImportCode.KIND, f"检查类别“{kind}”无法识别，应为：{'、'.join(INSPECTION_KINDS)}。", w("kind")))
     start = parse_date(raw.get("start"))

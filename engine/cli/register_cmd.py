@@ -11,12 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..db import session
+from ..forms import INSPECTION_KINDS, InspectionKind
 from ..register import summary, write_summary_xlsx
 from ..register_import import import_visits
 from ..shared_register import add_bureau, enterprise_year, setup, sync
 from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
 
-KINDS = ("执法检查", "督导检查", "调查核查")
+KINDS = INSPECTION_KINDS
 SOURCE_ZH = {"ruqi": "ruqi 生成", "offline": "离线生成后补报", "import": "导入（互联网+执法或纸质）", "local": "本局"}
 
 
@@ -130,7 +131,7 @@ def visits_cmd(
     if rec.visits:
         console.print(t)
     for a in rec.allowances:
-        left = "不限次数" if a.cap is None and a.kind == "调查核查" else (
+        left = "不限次数" if a.cap is None and a.kind == InspectionKind.INVESTIGATION else (
             f"还可 {a.left} 次（上限 {a.cap} 次）" if a.cap is not None else a.rule)
         console.print(Text(f"  {a.kind}：已 {a.done} 次，{left}"), style="red" if a.left == 0 else None)
 

@@ -16,7 +16,22 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-INSPECTION_KINDS: tuple[str, ...] = ("执法检查", "督导检查", "调查核查")
+
+class InspectionKind(StrEnum):
+    """检查类别, as the seed's tick boxes print it; the value is what the register stores."""
+
+    ENFORCEMENT = "执法检查"
+    SUPERVISION = "督导检查"
+    INVESTIGATION = "调查核查"
+
+    @property
+    def zh(self) -> str:
+        return self.value
+
+
+INSPECTION_KINDS: tuple[InspectionKind, ...] = tuple(InspectionKind)
+# What people also write for a kind (the seed itself says 调查核实 in its cap rules).
+KIND_ALIASES: dict[str, InspectionKind] = {"调查核实": InspectionKind.INVESTIGATION}
 ANSWER_OPTIONS: tuple[str, ...] = ("是", "否")
 YES, NO = ANSWER_OPTIONS
 BOX_EMPTY = "□"
@@ -191,6 +206,13 @@ QUESTION_STEM = os.path.commonprefix([q.split("、", 1)[1] for q in CARD_QUESTIO
 def label_of(text: str) -> str:
     """The words of a printed text before its value (a ``{placeholder}`` or the ``：``), spaces removed."""
     return re.sub(r"\s", "", re.split(r"[：:{]", text, maxsplit=1)[0])
+
+
+def normalize_kind(text: str) -> str:
+    """A typed 检查类别 with its aliases replaced (``调查核实`` → ``调查核查``); unknown text is returned as is."""
+    for alias, kind in KIND_ALIASES.items():
+        text = text.replace(alias, kind)
+    return text
 
 
 def kind_boxes(selected: str | set[str] | tuple[str, ...], sep: str = "、") -> str:

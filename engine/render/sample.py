@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from ..forms import FORMS
+from ..forms import FORMS, INSPECTION_KINDS
 from ..forms.context import build_context
 from ..identifiers import make_uscc
 from ..inspection import Inspection
@@ -21,7 +21,7 @@ SAMPLE_KEY = b"ruqi-sample-key-not-for-production"
 
 _NAMES = ("晋华化工", "云冈煤业", "同煤机械", "平城冶金", "塞北建材", "御河食品", "恒安物流", "北岳矿业", "大同燃气", "雁门纺织")
 _COUNTIES = (("平城区", "140213"), ("云冈区", "140214"), ("云州区", "140215"), ("新荣区", "140212"), ("左云县", "140226"))
-_KINDS = ("执法检查", "督导检查", "调查核查")
+_KINDS = INSPECTION_KINDS
 _PEOPLE = ("王建国", "李红梅", "张伟", "刘志强", "陈晓东", "赵丽", "孙海涛", "周敏", "吴刚", "郑春燕")
 
 
