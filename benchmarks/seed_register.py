@@ -119,8 +119,12 @@ def seed_cards(ws: Workspace, serials: list[str], share: float, progress: bool =
                     form_type=RETURNED, title=f"{v.enterprise}入企检查监督反馈卡（回收）", responsible=v.enterprise,
                     date=received.date(), year=v.year, serial=v.serial, enterprise=v.enterprise, uscc=v.uscc,
                     county=v.county, original_name=f"{serial}.pdf", flags=flags, received_at=received,
+                    # what the inbox keeps of a card it read (engine.inbox.cards.card_extra)
                     extra={"kind": "feedback_card", "status": status, "answers": answers,
-                           "violations": [int(q) for q, a in answers.items() if a == "是"], "read_method": "acroform"},
+                           "violations": [int(q) for q, a in answers.items() if a == "是"], "read_method": "pdf_form",
+                           "serial_read": serial, "qr": {"serial": serial, "uscc": v.uscc, "valid": True},
+                           "stated_visit_total": v.visit_total, "stated_visit_kind": v.visit_kind,
+                           "codes": [], "errors": []},
                 ), actor="seed", session=s)
                 refresh_visit(s, v)
         if progress:

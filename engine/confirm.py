@@ -2,7 +2,7 @@
 
 - ``waiting_cards``: the cards waiting for a person — questions the machine could not read, with the
   machine's reading and confidence per question, days waiting — and filed images without a readable
-  serial, which a person first ties to their inspection.
+  serial, which a person first ties to their inspection; ``waiting_card``: one of them by its archive id.
 - ``confirm``: records a person's reading (all ten answers, or some questions), ties a card to its
   inspection (``serial``), or corrects answers already read (``correct`` with a ``reason``).
 
@@ -54,6 +54,7 @@ class ConfirmCode(StrEnum):
     UNCHANGED = "CONFIRM_UNCHANGED"  # --correct with the answers the card already has
     NEEDS_SERIAL = "CONFIRM_NEEDS_SERIAL"  # a card tied to no inspection: --serial first
     ALREADY_TIED = "CONFIRM_ALREADY_TIED"  # --serial on a card that already belongs to an inspection
+    UNANSWERED = "CONFIRM_UNANSWERED"  # the 待核对 page: an open question left without 是/否
 
 
 def _serial_example() -> str:
@@ -140,6 +141,30 @@ def waiting_cards(ws: Workspace, today: date | None = None) -> list[WaitingCard]
                 continue
             out.append(_waiting(r, serial, now, visits.get(serial), today))
     return sorted(out, key=lambda w: (-w.days_waiting, w.archival_code))
+
+
+def waiting_card(ws: Workspace, item_id: int, today: date | None = None) -> WaitingCard | None:
+    """The card ``item_id`` as ``waiting_cards`` lists it, without listing them all (the web page opens
+    one card at a time); None when it is not waiting: read meanwhile, followed by a later card of the
+    same inspection, a serial read but unknown, or not a card."""
+    today = today or date.today()
+    with session(ws) as s:
+        r = s.get(ItemRecord, item_id)
+        if r is None or not _is_card(r):
+            return None
+        tied = readings.ties(s)
+        serial = _serial_of(r, tied)
+        if serial:
+            same = [*s.scalars(select(ItemRecord.id).where(ItemRecord.form_type == RETURNED, ItemRecord.serial == serial)),
+                    *(i for i, t in tied.items() if t == serial)]
+            if max(same, default=r.id) != r.id:
+                return None
+        elif (r.extra or {}).get("serial_read"):
+            return None
+        now = readings.current_many(s, [r.id]).get(r.id) or readings.from_filed(r.id, r.extra or {})
+        if serial and not now.unresolved:
+            return None
+        return _waiting(r, serial, now, by_serial(s, serial) if serial else None, today)
 
 
 def _waiting(r: ItemRecord, serial: str, now: CardAnswers, v: Visit | None, today: date) -> WaitingCard:

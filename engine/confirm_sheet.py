@@ -97,14 +97,18 @@ def scanned_rows(ws: Workspace, c: WaitingCard) -> dict[int, Image.Image]:
     card = _matching(cards, c.serial)
     if card is None or not card.registered:
         return {}
+    boxes = {q.number: q.row_box for q in card.questions if q.row_box is not None}
+    if len(boxes) != len(QUESTIONS):
+        return {}
+    # Every crop the same size (the lowest row's height, centred on its row: the boxes sit mid-row), so the
+    # sheet shows each at one scale, and a question printed on two lines does not make its crop taller.
     w, h = card.image.size
+    band = min(y1 - y0 for _, y0, _, y1 in boxes.values()) + 2 * ROW_MARGIN
     out: dict[int, Image.Image] = {}
-    for q in card.questions:
-        if q.row_box is not None:
-            x0, y0, x1, y1 = q.row_box
-            out[q.number] = card.image.crop((max(x0 - ROW_MARGIN, 0), max(y0 - ROW_MARGIN, 0),
-                                             min(x1 + ROW_MARGIN, w), min(y1 + ROW_MARGIN, h))).convert("RGB")
-    return out if len(out) == len(QUESTIONS) else {}
+    for n, (x0, y0, x1, y1) in boxes.items():
+        top = max(min((y0 + y1 - band) // 2, h - band), 0)
+        out[n] = card.image.crop((max(x0 - ROW_MARGIN, 0), top, min(x1 + ROW_MARGIN, w), min(top + band, h))).convert("RGB")
+    return out
 
 
 def _matching(cards: list[ScanCard], serial: str) -> ScanCard | None:

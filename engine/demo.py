@@ -74,7 +74,7 @@ def run_demo(directory: Path, console: Console) -> int:
     confirmed = confirm_step(ws, console, photo)
 
     console.rule("6. 尚未交回的反馈卡")
-    from .cli.inbox_cmd import status_cmd
+    from .cli.status_cmd import status_cmd
 
     status_cmd(workspace=ws.root, overdue=True, today=TODAY.isoformat(), as_json=False)
 

@@ -439,6 +439,8 @@ def _record_row(s, ws: Workspace, pr: PlanRow, run: Run, book: register.Book) ->
                           existing=existing)
     if rec.created and book.state == register.RegisterState.UNCONFIRMED:
         out.findings.add(shared_register.offline_finding(where))
+    elif rec.created:
+        out.findings.add(shared_register.shifted_elsewhere(book, insp, where))
     out.existing = not rec.created
     out.stale = rec.stale
     out.status = RowStatus.GENERATED
@@ -642,9 +644,16 @@ def file_chunk(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason:
         except (RuqiError, OSError, DatabaseError) as e:
             _fail(ws, o, e)
     todo = [o for o in rows if o.row in ready]
+    try:  # the chunk's files and their folders on disk before any row refers to them: all at once
+        sync_folders(ws, [p for ps in ready.values() for p in ps], files=True)
+    except OSError as e:  # (a file gone or unwritable meanwhile): nothing of the chunk is indexed
+        for o in todo:
+            _fail(ws, o, e)
+            for p in ready[o.row]:
+                p.discard()
+        return
     filed: list[RowOutcome] = []
     try:
-        sync_folders(ws, [p for ps in ready.values() for p in ps])
         with session(ws) as s:
             for o in todo:
                 try:
@@ -787,7 +796,7 @@ def _prepare_row(ws: Workspace, o: RowOutcome, forms: dict[tuple[str, str], Path
                 responsible=ws.config.name, date=insp.issue_date or date.today(), year=insp.year,
                 serial=insp.serial, enterprise=insp.enterprise, uscc=insp.uscc, county=insp.county,
                 original_name=path.name, format_version=PDF_FORMAT_VERSION if fmt == "pdf" else None,
-            ), sync_dir=False))
+            ), sync_dir=False, sync=False))  # fsynced together before its chunk commits (file_chunk)
     except BaseException:
         for p in out:
             p.discard()

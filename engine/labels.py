@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .inbox.codes import Flag
-from .stats.aggregate import PARTIAL_FLAG
+from .stats.codes import PARTIAL_FLAG
 from .stats.codes import label_zh as stats_label_zh
 
 # Every archive flag with its label: the cards' (``Flag.zh``) and PARTIAL_FLAG, what a summary filed before

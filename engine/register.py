@@ -400,6 +400,35 @@ def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | Non
     return out
 
 
+def stale_among(s: Session, pairs: Iterable[tuple[str, int]]) -> list[Stale]:
+    """``stale_numbers`` of many enterprise-years (this workspace's book), in three queries plus one
+    per enterprise-year that really has a printed number off: the 纪委 list of a year over 20,000
+    visits no longer asks the database twice per enterprise."""
+    wanted = set(pairs)
+    if not wanted:
+        return []
+    years = sorted({y for _, y in wanted})
+    entries: dict[tuple[str, int], list[Tallied]] = {}
+    printed: dict[tuple[str, int], list[tuple[str, int, int]]] = {}
+    for serial, uscc, year, kind, start, end, seq, total, per_kind in s.execute(
+            select(Visit.serial, Visit.uscc, Visit.year, Visit.kind, Visit.start, Visit.end, Visit.seq,
+                   Visit.visit_total, Visit.visit_kind).where(Visit.year.in_(years), live())):
+        if (uscc, year) in wanted:
+            entries.setdefault((uscc, year), []).append(Tallied(serial, kind, start, end, seq))
+            printed.setdefault((uscc, year), []).append((serial, total, per_kind))
+    for key, uscc, year, kind, start, end, level in s.execute(
+            select(OutsideVisit.key, OutsideVisit.uscc, OutsideVisit.year, OutsideVisit.kind, OutsideVisit.start,
+                   OutsideVisit.end, OutsideVisit.level).where(OutsideVisit.year.in_(years))):
+        if (uscc, year) in wanted:
+            entries.setdefault((uscc, year), []).append(Tallied(key, kind, start, end, 0, level))
+    out: list[Stale] = []
+    for pair in sorted(printed):
+        now = number_by_date(entries[pair])
+        if any((total, per_kind) != now[serial] for serial, total, per_kind in printed[pair]):
+            out.extend(stale_numbers(s, *pair))  # the full judgement, only where a number is off
+    return out
+
+
 def _numbered_elsewhere(v: Visit, book: Book) -> bool:
     """Whether ``v`` was numbered by another register than ``book`` (shared vs this workspace's)."""
     shared = v.register_state in (RegisterState.SHARED, RegisterState.CONFLICT)

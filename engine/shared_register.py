@@ -40,6 +40,7 @@ from .db import session
 from .db.migrations import BUREAU_GROUP, upgrade_register
 from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import INSPECTION_KINDS
+from .inspection import Inspection
 from .register import LocalBook, OutsideVisit, RegisterState, Tallied, Visit, live, number_by_date
 from .workspace import LEVELS, Workspace, read_secret_file
 
@@ -59,6 +60,7 @@ class RegisterCode(StrEnum):
     OFFLINE = "REGISTER_OFFLINE"  # a visit recorded with --offline, not yet confirmed
     SYNC_CONFLICT = "REGISTER_SYNC_OVER_CAP"
     SYNC_RENUMBERED = "REGISTER_SYNC_RENUMBERED"
+    OTHERS_RENUMBERED = "REGISTER_OTHER_BUREAUS_CARDS_SHIFTED"  # an earlier-dated visit entered after theirs
     BAD_ADMIN_URL = "REGISTER_ADMIN_URL_INVALID"
     BAD_BUREAU = "REGISTER_BUREAU_INVALID"
     BUSY = "REGISTER_UPGRADE_BUSY"  # setup could not take a table lock in time: nothing changed
@@ -219,7 +221,15 @@ class SharedBook:
             'INSERT INTO register_visits (serial, bureau_code, bureau_level, uscc, enterprise, county_code, year, kind, '
             'start, "end", over_cap, cross_reason, source, conflict, industry, grade, benchmark, key_supervision) '
             "VALUES (:serial, :code, :level, :uscc, :enterprise, :county_code, :year, :kind, :start, :end, :over_cap, "
-            ":cross, :source, :conflict, :industry, :grade, :benchmark, :key) ON CONFLICT DO NOTHING", rows)
+            ":cross, :source, :conflict, :industry, :grade, :benchmark, :key) "
+            # A serial withdrawn with its failed documents is issued again: the voided booking comes back.
+            "ON CONFLICT (serial) DO UPDATE SET uscc = EXCLUDED.uscc, enterprise = EXCLUDED.enterprise, "
+            "county_code = EXCLUDED.county_code, year = EXCLUDED.year, kind = EXCLUDED.kind, start = EXCLUDED.start, "
+            '"end" = EXCLUDED."end", over_cap = EXCLUDED.over_cap, cross_reason = EXCLUDED.cross_reason, '
+            "source = EXCLUDED.source, conflict = EXCLUDED.conflict, industry = EXCLUDED.industry, "
+            "grade = EXCLUDED.grade, benchmark = EXCLUDED.benchmark, key_supervision = EXCLUDED.key_supervision, "
+            "voided_at = NULL, void_reason = NULL, recorded_at = now(), recorded_by = current_user "
+            "WHERE register_visits.voided_at IS NOT NULL", rows)
 
     def book_outside(self, key: str, uscc: str, enterprise: str, year: int, kind: str, start: date, end: date,
                      industry: str = "", grade: str = "") -> bool:
@@ -276,6 +286,21 @@ def open_book(ws: Workspace, s: Session, *, offline: bool = False) -> Iterator[L
     else:
         with shared_book(ws) as book:
             yield book
+
+
+def shifted_elsewhere(book: LocalBook | SharedBook, insp: Inspection, where: str) -> Finding | None:
+    """A visit booked before other bureaus' later-dated visits of the enterprise-year: the numbers
+    printed on their cards are no longer right, and only this bureau knows it now."""
+    if not isinstance(book, SharedBook):
+        return None
+    later = sorted((e.start, e.key) for e in book.entries(insp.uscc, insp.year)
+                   if e.bureau != book.bureau.division_code and (e.start, e.end) > (insp.start, insp.end))
+    if not later:
+        return None
+    return warning(RegisterCode.OTHERS_RENUMBERED,
+                   f"本次检查（{insp.start:%Y-%m-%d}）早于其他单位已登记的检查 "
+                   + "、".join(f"{k}（{d:%Y-%m-%d}）" for d, k in later)
+                   + "，这些检查的反馈卡上所印的“第N次”已不正确（按检查日期各应加一），请告知相关单位。", where)
 
 
 def offline_finding(where: str) -> Finding:

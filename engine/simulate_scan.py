@@ -80,6 +80,7 @@ class CardLayout:
     height: float
     boxes: dict[tuple[int, str], Rect]
     labels: dict[tuple[int, str], Rect]
+    qr: Rect | None = None  # the printed QR code (the page's picture at the top right)
 
     def row(self, q: int) -> Rect:
         """The answer cell's marks of question ``q``: both boxes and labels."""
@@ -101,6 +102,7 @@ def find_layout(pdf: Path, page: int = 0) -> CardLayout:
         chars = [c for c in pg.chars if c["text"].strip()]
         width, height = float(pg.width), float(pg.height)
         text = pg.extract_text() or ""
+        pictures = [_rect(i) for i in pg.images if abs(float(i["x1"] - i["x0"]) - float(i["bottom"] - i["top"])) < 2]
     m = SERIAL_RE.search(text)
     if not m:
         raise LayoutError(f"{pdf.name}: no serial printed")
@@ -116,8 +118,9 @@ def find_layout(pdf: Path, page: int = 0) -> CardLayout:
         for box, label, opt in row:
             boxes[(q, opt)], labels[(q, opt)] = box, label
     ink = _ink_boxes(pdf, page, boxes | {(q, o + "_label"): r for (q, o), r in labels.items()})
+    qr = min(pictures, key=lambda r: r.y0, default=None)  # the only square picture, above the title
     return CardLayout(str(pdf), page, m.group(0), width, height,
-                      {k: ink[k] for k in boxes}, {k: ink[(k[0], k[1] + "_label")] for k in labels})
+                      {k: ink[k] for k in boxes}, {k: ink[(k[0], k[1] + "_label")] for k in labels}, qr)
 
 
 def _rect(c: dict[str, Any]) -> Rect:
@@ -195,7 +198,7 @@ class Ambiguity(StrEnum):
     BOTH = "both"  # 是 and 否 both ticked
     NONE = "none"  # neither ticked
     CORRECTED = "corrected"  # a ✓ scribbled out, a new ✓ on the other option
-    STRAY = "stray"  # a ✓ drawn in the gap between the two boxes
+    STRAY = "stray"  # a ✓ in one box and a stray stroke between 是 and □否 (what did it mean?)
 
     @property
     def why(self) -> str:
@@ -203,7 +206,7 @@ class Ambiguity(StrEnum):
 
 
 _WHY = {Ambiguity.BOTH: "是和否都打了勾", Ambiguity.NONE: "是和否都没有勾选",
-        Ambiguity.CORRECTED: "一个勾被涂改，另一项又打了勾", Ambiguity.STRAY: "勾画在是、否两个方框之间"}
+        Ambiguity.CORRECTED: "一个勾被涂改，另一项又打了勾", Ambiguity.STRAY: "是、否两项之间另有笔迹"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,7 @@ class CardPlan:
     serial: str
     questions: tuple[QuestionPlan, ...]
     pen: Pen
+    spoil_qr: bool = False  # the QR scribbled over: only the printed 检查编号 is left to read
 
     @property
     def unresolved(self) -> list[int]:
@@ -276,6 +280,10 @@ def draw_card(page: Image.Image, layout: CardLayout, plan: CardPlan, dpi: int, r
         pen = PENCIL if q.mark is Mark.PENCIL else plan.pen
         for stroke in _strokes(layout, q, rng):
             _ink(img, [(x * px, y * px) for x, y in stroke], pen, dpi, rng)
+    if plan.spoil_qr and layout.qr is not None:
+        for stroke in _spoil(layout.qr, rng):
+            _ink(img, [(x * px, y * px) for x, y in stroke], replace(plan.pen, width_mm=max(plan.pen.width_mm, 0.8)), dpi,
+                 rng)
     return PILImage.fromarray(img)
 
 
@@ -289,12 +297,9 @@ def _strokes(layout: CardLayout, q: QuestionPlan, rng: np.random.Generator) -> l
         return []
     if q.ambiguity is Ambiguity.BOTH:
         return _tick(layout.boxes[(n, YES)], rng) + _tick(layout.boxes[(n, NO)], rng)
-    if q.ambiguity is Ambiguity.STRAY:
-        yes, no = layout.boxes[(n, YES)], layout.boxes[(n, NO)]
-        label = layout.labels[(n, YES)]
-        gap = Rect(label.x1 - 0.2 * yes.w, yes.y0, no.x0 + 0.2 * yes.w, yes.y1)  # between 是 and □否
-        return _tick(Rect(gap.cx - yes.w / 2, gap.y0, gap.cx + yes.w / 2, gap.y1), rng)
     assert q.intended is not None
+    if q.ambiguity is Ambiguity.STRAY:
+        return _tick(layout.boxes[(n, q.intended)], rng) + _stray(layout, n, rng)
     if q.ambiguity is Ambiguity.CORRECTED:
         other = NO if q.intended == YES else YES
         old = layout.boxes[(n, other)]
@@ -333,6 +338,16 @@ def _tick(b: Rect, rng: np.random.Generator, reach: float = 1.0) -> list[Stroke]
     return [_curve(start, low, _j(rng, 0.08)) + _curve(low, end, _j(rng, 0.06))[1:]]
 
 
+def _stray(layout: CardLayout, n: int, rng: np.random.Generator) -> list[Stroke]:
+    """A short slanted stroke in the gap between the 是 label and the □ of 否, touching neither box."""
+    label, no = layout.labels[(n, YES)], layout.boxes[(n, NO)]
+    x0, x1 = label.x1 - 0.5, no.x0 - 1.0  # may brush the 是 glyph, never the □ of 否
+    h = no.h
+    cx, cy = (x0 + x1) / 2 + _j(rng, 0.1), no.cy + _j(rng, 0.05 * h)
+    half = max(0.5, (x1 - x0) / 2 - 0.6)
+    return [_curve((cx - half, cy + 0.45 * h), (cx + half, cy - 0.45 * h), _j(rng, 0.05))]
+
+
 def _cross(b: Rect, rng: np.random.Generator) -> list[Stroke]:
     m = 0.1 * b.w
     return [_curve((b.x0 + _j(rng, m), b.y0 + _j(rng, m)), (b.x1 + _j(rng, m), b.y1 + _j(rng, m)), _j(rng, 0.05)),
@@ -361,6 +376,18 @@ def _scribble(b: Rect, rng: np.random.Generator) -> list[Stroke]:
         x = b.x0 - 0.2 * b.w if i % 2 == 0 else b.x1 + 0.2 * b.w
         pts.append((x + _j(rng, 0.05 * b.w), y + 0.1 * b.h * math.sin(i)))
     return [pts]
+
+
+def _spoil(r: Rect, rng: np.random.Generator) -> list[Stroke]:
+    """Scribbles across the QR code, as when someone wrote over it: dense enough that no decoder reads it."""
+    strokes = []
+    for k in range(14):
+        y = r.y0 + r.h * (k + 0.5) / 14
+        strokes.append(_curve((r.x0 - 2, y + _j(rng, 1)), (r.x1 + 2, y + _j(rng, 2)), _j(rng, 0.05)))
+    for k in range(14):
+        x = r.x0 + r.w * (k + 0.5) / 14
+        strokes.append(_curve((x + _j(rng, 1), r.y0 - 2), (x + _j(rng, 2), r.y1 + 2), _j(rng, 0.05)))
+    return strokes
 
 
 def _ring(b: Rect, rng: np.random.Generator, k: float) -> list[Stroke]:
@@ -476,9 +503,9 @@ def photograph(img: Image.Image, cap: Capture, rng: np.random.Generator) -> Imag
     warped = cv2.warpPerspective(page, hom, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                  borderValue=(0, 0, 0))
     cover = cv2.warpPerspective(np.full((h, w), 255, np.uint8), hom, (cw, ch), flags=cv2.INTER_LINEAR)
-    k = (cover.astype(np.float32) / 255)[:, :, None]
-    a = warped.astype(np.float32) * k + desk.astype(np.float32) * (1 - k)
-    a *= _light(ch, cw, cap.shadow, rng)[:, :, None]
+    k = cv2.merge([cover.astype(np.float32) / 255] * 3)
+    a = cv2.add(cv2.multiply(warped.astype(np.float32), k), cv2.multiply(desk, 1 - k))
+    a = cv2.multiply(a, cv2.merge([_light(ch, cw, cap.shadow, rng)] * 3))
     a = _blur_noise(np.clip(a, 0, 255).astype(np.uint8), cap, rng)
     return _turn(PILImage.fromarray(a[:, :, ::-1]), cap.turns)
 
@@ -517,8 +544,13 @@ def _blur_noise(a: np.ndarray, cap: Capture, rng: np.random.Generator) -> np.nda
 
     if cap.blur:
         a = cv2.GaussianBlur(a, (0, 0), cap.blur)
-    if cap.noise:
-        a = np.clip(a.astype(np.float32) + rng.normal(0, cap.noise, a.shape[:2])[:, :, None], 0, 255).astype(np.uint8)
+    if cap.noise:  # OpenCV's generator, seeded from ours: NumPy's normal() costs seconds on a 300 dpi page
+        noise = np.empty(a.shape[:2], np.int16)
+        cv2.setRNGSeed(int(rng.integers(2**31)))
+        cv2.randn(noise, 0, cap.noise)
+        a16 = a.astype(np.int16)
+        a16 += noise[:, :, None] if a.ndim == 3 else noise
+        a = np.clip(a16, 0, 255, out=a16).astype(np.uint8)
     return a
 
 
@@ -557,7 +589,7 @@ def write_capture(pages: list[Image.Image], cap: Capture, path: Path) -> Path:
         # x265's default preset takes seconds per photo; a phone's hardware encoder is fast too.
         first.convert("RGB").save(path, "HEIF", quality=cap.quality, enc_params={"preset": "ultrafast"})
     else:
-        first.save(path, "PNG", dpi=dpi)
+        first.save(path, "PNG", dpi=dpi, compress_level=1)  # a scanner's PNG is not squeezed hard either
     return path
 
 
@@ -576,6 +608,7 @@ class CardTruth:
     expected: dict[str, str | None]  # "1"…"10": the answer to file, None = must go to a person
     why: dict[str, str]  # for each question that must go to a person: the reason (Chinese)
     marks: dict[str, str]  # "1"…"10": the mark drawn, or the ambiguity
+    qr_spoiled: bool = False  # the QR is scribbled over: the serial can only come from the printed 检查编号
 
     @property
     def clear(self) -> bool:
@@ -613,6 +646,7 @@ def card_truth(plan: CardPlan, page: int, source: str) -> CardTruth:
         expected={str(q.number): q.expected for q in plan.questions},
         why={str(q.number): q.ambiguity.why for q in plan.questions if q.ambiguity},
         marks={str(q.number): str(q.ambiguity or q.mark) for q in plan.questions},
+        qr_spoiled=plan.spoil_qr,
     )
 
 
@@ -629,16 +663,17 @@ class Printed:
 
 
 _RENDERS: dict[tuple[str, int], Image.Image] = {}
+_RENDER_CACHE_PIXELS = 150_000_000  # ~450 MB of RGB pages: a corpus prints the same few cards many times
 
 
 def _rendered(layout: CardLayout, dpi: int) -> Image.Image:
-    """Clean page renders are cached: a corpus prints the same few cards many times."""
+    """Clean page renders, cached (least recently used out first)."""
     key = (layout.pdf, dpi)
-    if key not in _RENDERS:
-        if len(_RENDERS) > 24:
-            _RENDERS.clear()
-        _RENDERS[key] = render_page(Path(layout.pdf), layout.page, dpi)
-    return _RENDERS[key]
+    img = _RENDERS.pop(key, None) or render_page(Path(layout.pdf), layout.page, dpi)
+    _RENDERS[key] = img
+    while sum(i.width * i.height for i in _RENDERS.values()) > _RENDER_CACHE_PIXELS and len(_RENDERS) > 1:
+        del _RENDERS[next(iter(_RENDERS))]
+    return img
 
 
 def make_file(cards: list[tuple[Printed, CardPlan]], cap: Capture, path: Path, seed: int,
@@ -684,7 +719,7 @@ def random_capture(rng: np.random.Generator, dpi: int | None = None) -> Capture:
                        quality=int(rng.integers(60, 92)), perspective=float(rng.uniform(0.02, 0.08)),
                        shadow=float(rng.uniform(0.1, 0.5)))
     fmt = Fmt(rng.choice([Fmt.PNG, Fmt.JPEG, Fmt.TIFF_G4, Fmt.PDF, Fmt.PDF]))
-    return Capture(dpi=dpi or int(rng.choice([150, 200, 200, 300, 300, 400, 600])), skew=float(rng.uniform(-10, 10)),
+    return Capture(dpi=dpi or int(rng.choice([150, 200, 200, 200, 300, 300, 300, 400, 600])), skew=float(rng.uniform(-10, 10)),
                    turns=turns, exif=fmt is Fmt.JPEG and turns > 0 and rng.random() < 0.5,
                    noise=float(rng.uniform(0, 8)), blur=float(rng.uniform(0, 1.0)), fmt=fmt,
                    quality=int(rng.integers(50, 95)), gray=bool(rng.random() < 0.4))
@@ -701,13 +736,22 @@ def random_plan(serial: str, rng: np.random.Generator, ambiguous_rate: float = 0
 
 def make_corpus(printed: list[Printed], out_dir: Path, count: int, seed: int = 12, *, dpi: int | None = None,
                 ambiguous_rate: float = 0.25) -> list[tuple[Path, FileTruth]]:
-    """``count`` cards as files in ``out_dir`` (truths in ``out_dir/truth``); now and then two cards in one PDF."""
+    """``count`` cards as files in ``out_dir`` (truths in ``out_dir/truth``); now and then two cards in one PDF.
+
+    File ``i`` depends only on ``seed`` and ``i``: a run that was stopped resumes where its truths end."""
     import numpy as np
 
     out_dir.mkdir(parents=True, exist_ok=True)
     made: list[tuple[Path, FileTruth]] = []
     n = i = 0
     while n < count:
+        done = sorted((out_dir / "truth").glob(f"card-{i:04d}.*.json"))
+        if done:
+            truth = FileTruth.load(done[0])
+            made.append((out_dir / truth.file, truth))
+            n += len(truth.cards)
+            i += 1
+            continue
         rng = np.random.default_rng([seed, i])
         cap = random_capture(rng, dpi)
         k = 2 if cap.fmt is Fmt.PDF and rng.random() < 0.25 and count - n >= 2 else 1

@@ -725,6 +725,12 @@ max_unzipped_mb = 100
 max_seconds_per_file = 60
 stable_seconds = 2
 
+# 全省（市）共享入企检查台账：省厅或市局建立后才需要，不填则只用本局台账。台账管理员运行 ruqi register add-bureau 后，
+# 把它打印的几行加在本文件末尾；密码放在工作目录的 register.pass（chmod 600），不要写在这里。详见 README“共享台账”。
+# [register]
+# url = "postgresql://ruqi_register_140213@10.14.2.5:5432/ruqi_register"
+# password_file = "register.pass"
+
 # 本局邮箱（ruqi mail fetch 从这里收取反馈卡和统计表）。每个邮箱一段 [[mail]]，去掉行首的 # 后填写。
 # 密码不要写在这里：存入工作目录中的一个文件（chmod 600），用 password_file 指定。详见 README“通过邮件收取”。
 # [[mail]]

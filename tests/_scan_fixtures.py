@@ -42,6 +42,7 @@ class Spec:
     ambiguous: dict[int, Ambiguity] = field(default_factory=dict)  # on the first card
     pen: int | None = None  # index into PENS; None: the seed chooses
     yes: tuple[int, ...] = ()  # questions answered 是 on the first card (others 否)
+    spoil_qr: bool = False  # the first card's QR scribbled over
 
 
 def _specs() -> list[Spec]:
@@ -87,6 +88,12 @@ def _specs() -> list[Spec]:
         Spec("phone.heic", Capture(dpi=200, phone=True, perspective=0.05, shadow=0.25, fmt=Fmt.HEIC, quality=80),
              yes=(2,)),
     ]
+    # the QR scribbled over: only the printed 检查编号 is left
+    specs += [
+        Spec("qr-spoiled.png", Capture(dpi=300, skew=1, noise=2), cards=("pdf1",), spoil_qr=True, yes=(4,)),
+        Spec("qr-spoiled-phone.jpg", Capture(dpi=200, phone=True, perspective=0.04, shadow=0.2, fmt=Fmt.JPEG),
+             spoil_qr=True),
+    ]
     # cards printed from the Word version
     specs += [
         Spec("word-scan.png", Capture(dpi=200, skew=-2, noise=2), cards=("word0",), yes=(1,)),
@@ -127,6 +134,8 @@ def make_spec(spec: Spec, cards: dict[str, Printed], out: Path, seed: int) -> Fi
         if k == 0 and spec.yes:
             plan = replace(plan, questions=tuple(replace(q, intended="是") if q.number in spec.yes and q.intended
                                                  else q for q in plan.questions))
+        if k == 0 and spec.spoil_qr:
+            plan = replace(plan, spoil_qr=True)
         plans.append((p, plan))
     return make_file(plans, spec.cap, out / spec.name, seed, out / "truth")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -72,8 +73,11 @@ def test_demo_runs_the_whole_job(tmp_path: Path, capsys, monkeypatch) -> None:  
                      "未报送：云州区、广灵县", "反馈“是”的检查 3", "超次数未生成", "超次数检查（经批准） 1", "四性检测：全部通过；错误 0 项",
                      # 5b: paper cards; the phone photo's rows the machine left open are recorded by a person
                      "扫描件-", "IMG_20250612_093115.jpg", "待核对的反馈卡", "十题答案已齐：否是否否否否否否否否",
-                     "第2题回答“是”，已列入纪委审查清单"):
+                     "第2题回答“是”，已列入纪委审查清单",
+                     # the scan is read by the machine; of the photo only the corrected tick waits for a person
+                     "待核对的反馈卡（1）", "--q 6=否 --by 李明"):
         assert expected in text, expected
+    assert re.search(r"扫描件-\S+\.pdf\s*│\s*已归档", text), "the pen-ticked scan is filed by the machine"
     bag = tmp_path / "demo" / "outbox" / "纪委审查包"
     assert (bag / "bagit.txt").is_file() and (bag / "data" / "index.xlsx").is_file()
     # The web site: its address and a demo login that works.

@@ -320,3 +320,35 @@ def test_ingest_tells_the_clerk_where_waiting_cards_go(ws: Workspace, pictures: 
     os.utime(target, (RECEIVED.timestamp(), RECEIVED.timestamp()))
     r = CliRunner().invoke(app, ["ingest", "-w", str(ws.root)], env={"COLUMNS": "300"})
     assert r.exit_code == 0 and "用 ruqi confirm 列出、核对并录入" in r.output and "inbox/needs_review/" not in r.output
+
+
+def test_a_ticked_scan_with_one_ambiguous_row_waits_for_that_row_only(
+        ws: Workspace, cards: Path, tmp_path: Path) -> None:
+    """A printed card ticked with a pen (是 on question 3, both boxes on question 5), scanned skewed: the
+    machine's nine answers count, question 5 waits; the sheet shows the ten rows cropped from the scan."""
+    import pdfplumber
+
+    from engine.confirm_sheet import write_sheets
+    from engine.simulate_scan import Ambiguity, Capture, paper_card
+
+    paper_card(cards / "0.pdf", tmp_path / "扫描.png", {3: "是"}, Capture(dpi=200, skew=2.0), 7,
+               ambiguous={5: Ambiguity.BOTH})
+    out = drop(ws, tmp_path / "扫描.png", "扫描.png", RECEIVED)
+    assert out.status is Status.NEEDS_REVIEW and out.serial == S1
+    (w,) = waiting_cards(ws, today=TODAY)
+    assert w.unresolved == (5,) and w.machine[3].answer == "是" and w.machine[3].how is Decided.MARK
+    assert w.machine[3].confidence >= 0.5 and w.machine[5].answer is None and w.machine[5].note == "both"
+    assert visit(ws, S1).card_answers["3"] == "是"  # the machine's sure answers count while 5 waits
+
+    res = write_sheets(ws, [w], tmp_path / "sheets")
+    with pdfplumber.open(res.pdf) as pdf:
+        (page,) = pdf.pages
+        text = re.sub(r"\s+", "", page.extract_text() or "")
+        assert len(page.images) >= 10  # the ten cropped answer rows
+    assert "待核对的题第5题" in text and "原件上的这一行" in text
+
+    assert confirm(ws, S1, questions=["5=否"], by="刘核对").ok
+    v = visit(ws, S1)
+    assert (v.card_status, v.card_read_by) == ("received", "person") and Flag.VIOLATION in v.card_flags
+    e = build_review(ws, today=TODAY).entry(S1)
+    assert e is not None and e.yes_questions == (3,) and ReviewFlag.CARD_UNREAD not in e.flags

@@ -5,18 +5,20 @@ of its chunk are filed and verify passes."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 from _plan_fixtures import GOOD, _plan
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from engine.archive import items_for_serial, verify
 from engine.archive.layout import folder
 from engine.archive.models import ItemRecord
+from engine.db import get_engine
 from engine.generate import FILE_CHUNK, GenCode, RowStatus, generate
 from engine.identifiers import make_uscc
 from engine.workspace import Workspace
@@ -116,4 +118,30 @@ def test_filing_starts_while_later_chunks_still_render_and_follows_plan_order(ws
     pieces = [sorted(i.piece for i in items_for_serial(ws, o.serial)) for o in result.outcomes]
     assert all(len(p) == 3 for p in pieces)
     assert [p[0] for p in pieces] == sorted(p[0] for p in pieces)  # plan order
+    assert verify(ws).ok
+
+
+def test_a_prepared_file_gone_before_its_chunk_commits_indexes_nothing(ws: Workspace, tmp_path: Path) -> None:
+    """The chunk's files are fsynced together just before its transaction (not one by one as they
+    are written): one that has vanished by then fails the chunk before anything is indexed, so no
+    index row names a missing file; the visits are withdrawn and the other temporary files deleted."""
+    plan = _plan(tmp_path / "plan.xlsx", rows(2))
+
+    def prepared() -> list[Path]:  # (not the run's disk reserve beside the database)
+        return [p for p in ws.archive.rglob(".ruqi-tmp-*") if "-reserve-" not in p.name]
+
+    def progress(done: int, total: int) -> None:
+        if done == total:  # rendered; their archive copies are being written in the prepare thread
+            deadline = time.monotonic() + 60
+            while len(prepared()) < 6 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            prepared()[0].unlink()
+
+    result = generate(ws, plan, formats=("docx",), workers=1, progress=progress)
+    assert [o.status for o in result.outcomes] == [RowStatus.INVALID] * 2
+    for o in result.outcomes:
+        assert {GenCode.FILE_FAILED, GenCode.WITHDRAWN} <= {f.code for f in o.findings}
+    assert not list(ws.archive.rglob(".ruqi-tmp-*"))
+    with Session(get_engine(ws)) as s:
+        assert s.scalars(select(ItemRecord)).all() == []
     assert verify(ws).ok

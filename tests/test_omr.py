@@ -247,3 +247,44 @@ def test_a_scan_of_two_cards_is_filed_once_and_sent_to_a_person_naming_both(ws: 
     (o,) = ingest(ws).outcomes
     assert (o.status, o.serial) == (Status.NEEDS_REVIEW, S1)
     assert any(S2 in m and "2 张反馈卡" in m for (m,) in o.findings.flatten("message"))
+
+
+# ---- hostile pictures: clear rejections, nothing lost, the inbox never blocks ----------------------
+
+
+def _hostile_pictures(d: Path, card) -> dict[str, tuple[Path, str]]:  # type: ignore[no-untyped-def]
+    import io
+
+    out: dict[str, tuple[Path, str]] = {}
+    big = d / "一亿像素.jpg"  # a 100-megapixel photo (a uniform one: small on disk)
+    Image.new("L", (12_000, 8_400), 235).save(big, quality=50)
+    out[big.name] = (big, "IMAGE_TOO_LARGE")
+    bomb = d / "解压炸弹.png"  # 400 megapixels of one colour: a few hundred kB compressed
+    Image.new("1", (20_000, 20_000), 1).save(bomb, optimize=True)
+    out[bomb.name] = (bomb, "IMAGE_TOO_LARGE")
+    full = io.BytesIO()
+    Image.fromarray(mark_card(card, CLEAN)).save(full, format="JPEG", quality=85)
+    cut = d / "截断.jpg"  # a card photo cut off in transfer
+    cut.write_bytes(full.getvalue()[: len(full.getvalue()) * 2 // 3])
+    out[cut.name] = (cut, "IMAGE_CORRUPT")
+    pages = d / "三百页.pdf"  # a 300-page image PDF
+    small = Image.fromarray(mark_card(card, CLEAN)).convert("L").resize((165, 234))
+    small.save(pages, save_all=True, append_images=[small] * 299, resolution=20)
+    out[pages.name] = (pages, "PDF_TOO_MANY_PAGES")
+    return out
+
+
+def test_hostile_pictures_are_rejected_clearly_and_the_good_scan_still_filed(ws: Workspace, card,  # type: ignore[no-untyped-def]
+                                                                            tmp_path: Path) -> None:
+    hostile = _hostile_pictures(tmp_path, card)
+    for name, (path, _) in hostile.items():
+        shutil.copy(path, ws.inbox / name)
+    save(scanned(mark_card(card, CLEAN), angle=2), ws.inbox / "正常扫描.png")
+    by = ingest(ws).by_file()
+    assert by["正常扫描.png"].status is Status.FILED
+    for name, (path, code) in hostile.items():
+        o = by[name]
+        assert (o.status, o.findings.errors[0].code) == (Status.REJECTED, code), (name, o.findings.flatten("code"))
+        assert (ws.root / o.location).read_bytes() == path.read_bytes()  # kept byte for byte, with its reason
+        assert (ws.root / o.location).with_name(Path(o.location).name + ".reason.txt").exists()
+    assert [p.name for p in ws.inbox.iterdir() if p.is_file()] == []

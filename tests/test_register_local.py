@@ -204,3 +204,33 @@ def test_a_locked_local_register_is_busy_not_damaged(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_migration_10_upgrades_a_filled_workspace(tmp_path: Path) -> None:
+    """A workspace as migration 9 left it, with visits: it gains the shared-register columns, the import table
+    and the serial index, keeps its visits (numbered by this workspace: register_state NULL) and counts on."""
+    import sqlite3
+
+    from sqlalchemy import inspect as reflect
+
+    from engine.db import dispose_engine, get_engine
+
+    ws = init(tmp_path / "ws")
+    made = generate(ws, _plan(tmp_path / "p.xlsx", [GOOD]), formats=("docx",), today=date(2025, 3, 1))
+    dispose_engine(ws)
+    db = sqlite3.connect(ws.archive / "ruqi.sqlite")
+    db.executescript("DROP TABLE outside_visits; DROP INDEX ix_visits_year_seq; ALTER TABLE visits DROP COLUMN "
+                     "register_state; ALTER TABLE visits DROP COLUMN register_note; ALTER TABLE visits DROP COLUMN "
+                     "cross_reason; DELETE FROM schema_version WHERE version >= 10;")
+    db.close()
+    with get_engine(ws).connect() as c:
+        cols = {x["name"] for x in reflect(c).get_columns("visits")}
+        assert {"register_state", "register_note", "cross_reason"} <= cols
+        assert "ix_visits_year_seq" in {x["name"] for x in reflect(c).get_indexes("visits")}
+        assert "outside_visits" in reflect(c).get_table_names()
+    with session(ws) as s:
+        v = register.by_serial(s, made.outcomes[0].serial)
+        assert v is not None and v.register_state is None and v.visit_total == 1
+    later = generate(ws, _plan(tmp_path / "p2.xlsx", [GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 2)}]),
+                     formats=("docx",), today=date(2025, 6, 1))
+    assert (later.outcomes[0].serial, later.outcomes[0].inspection.visit_total) == ("140200-2025-0002", 2)

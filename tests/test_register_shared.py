@@ -90,6 +90,14 @@ def test_city_and_county_count_each_others_visits_on_the_printed_card(city: Work
     left = {a.kind: a.left for a in rec.allowances}
     assert left == {"执法检查": 0, "督导检查": 2, "调查核查": None}
 
+    # The city books a February visit after the county's March and May cards were printed: it is told so.
+    early = generate(city, _plan(tmp_path / "市0.xlsx", [_visit(date(2025, 2, 20), "调查核查")]), formats=("docx",),
+                     today=date(2025, 2, 1))
+    shifted = [f for f in early.outcomes[0].findings if f.code == RegisterCode.OTHERS_RENUMBERED]
+    assert len(shifted) == 1 and first.outcomes[0].serial in shifted[0].message and third.outcomes[0].serial in \
+        shifted[0].message and second.outcomes[0].serial not in shifted[0].message
+    assert void_visit(city, early.outcomes[0].serial, "计划调整").ok
+
     # Voiding the county's March visit frees an allowance for everybody.
     assert void_visit(county, first.outcomes[0].serial, "误登记").ok
     again = generate(city, _plan(tmp_path / "市3.xlsx", [_visit(date(2025, 6, 3))]), formats=("docx",),
@@ -290,3 +298,19 @@ def test_the_administrator_sets_up_the_register_and_adds_a_bureau_on_the_command
     assert secret.stat().st_mode & 0o777 == 0o600 and secret.read_text().strip() not in r.output
     bad = run(app, ["register", "add-bureau", admin, "--name", "某局", "--level", "乡", "--division-code", "1402"])
     assert isinstance(bad.exception, RuqiError) and bad.exception.finding.code == RegisterCode.BAD_BUREAU
+
+
+def test_a_serial_withdrawn_with_its_failed_documents_is_booked_again(county: Workspace) -> None:
+    """generate withdraws the visit of a row whose documents failed; the serial is issued again next time
+    and must count in the shared register again."""
+    from engine.generate import withdraw_failed
+
+    uscc = make_uscc("91140200MA0W0001X")
+    run = Run("w", OverCapApproval(), "", "tester", None, date(2025, 1, 1))
+    first = record_rows(county, _race_plan(uscc, date(2025, 3, 10)), run)[0]
+    first.status = RowStatus.INVALID  # as render_rows marks a row whose forms failed
+    withdraw_failed(county, [first], county.outbox / "w")
+    assert enterprise_year(county, uscc, 2025).visits == ()
+    again = record_rows(county, _race_plan(uscc, date(2025, 3, 10)), run)[0]
+    assert again.status is RowStatus.GENERATED and again.serial == "140213-2025-0001"
+    assert [v.serial for v in enterprise_year(county, uscc, 2025).visits] == ["140213-2025-0001"]

@@ -159,11 +159,33 @@ def test_ambiguous_rows_are_drawn_as_named(cards: dict[str, Printed]) -> None:
     q6 = next(q for q in plan.questions if q.number == 6)
     old = box[(6, NO if q6.intended == YES else YES)]
     assert _ink_in(diff, old) > 2 * _ink_in(diff, box[(6, q6.intended)]) > 0  # scribbled over, then a new ✓
-    gap = Rect(lay.labels[(8, YES)].x1, box[(8, YES)].y0, box[(8, NO)].x0, box[(8, YES)].y1)
-    assert _ink_in(diff, gap) > 0.05
-    assert _ink_in(diff, box[(8, YES)], shrink=0.1) == 0  # nothing inside 是's box
+    q8 = next(q for q in plan.questions if q.number == 8)
+    gap = Rect(lay.labels[(8, YES)].x1, box[(8, NO)].y0, box[(8, NO)].x0, box[(8, NO)].y1)
+    assert _ink_in(diff, gap) > 0.05  # the stray stroke between 是 and □否
+    assert _ink_in(diff, box[(8, q8.intended)], grow=0.2) > 0.03  # beside a ✓ in the intended box
+    assert _ink_in(diff, box[(8, NO if q8.intended == YES else YES)], shrink=0.1) == 0
     for q in plan.questions:
         assert (q.expected is None) == (q.number in amb)
+
+
+def test_a_spoiled_qr_cannot_be_decoded_and_the_truth_says_so(cards: dict[str, Printed]) -> None:
+    import zxingcpp
+
+    for key in ("pdf0", "word0"):
+        if key not in cards:
+            continue
+        lay = cards[key].layout
+        assert lay.qr is not None and lay.qr.y1 < lay.boxes[(1, YES)].y0  # the QR, at the top
+        rng = np.random.default_rng(2)
+        plan = plan_card(lay.serial, rng)
+        clean = render_page(Path(lay.pdf), 0, DPI)
+        fine = draw_card(clean, lay, plan, DPI, rng)
+        spoiled = draw_card(clean, lay, replace(plan, spoil_qr=True), DPI, rng)
+        assert [r.text for r in zxingcpp.read_barcodes(fine)]  # the marks leave the QR readable
+        assert not zxingcpp.read_barcodes(spoiled), key
+        from engine.simulate_scan import card_truth
+
+        assert card_truth(replace(plan, spoil_qr=True), 1, "pdf").qr_spoiled
 
 
 # ---------------------------------------------------------------- the corpus and its truth
@@ -179,6 +201,7 @@ def test_the_corpus_covers_every_mark_ambiguity_and_capture(corpus: list[tuple[P
     assert max(abs(c["skew"]) for c in caps) == 10
     assert any(c["exif"] for c in caps) and any(c["phone"] for c in caps)
     assert any(len(t.cards) > 1 for _, t in corpus)
+    assert any(c.qr_spoiled for _, t in corpus for c in t.cards)
     if SOFFICE:
         assert any(c.source == "word" for _, t in corpus for c in t.cards)
     for path, t in corpus:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -284,3 +285,47 @@ def test_one_word_for_one_thing() -> None:
     assert discarded_words() == []
     assert FormType.CARD_RETURNED.zh.endswith("（交回）") and FormType.CARD_GENERATED.zh.endswith("（空白）")
     assert Flag.NEEDS_REVIEW.zh == "待人工核对" == Status.NEEDS_REVIEW.zh
+
+
+# ---- what goes wrong is said in Chinese; the exception's own words only as a labelled hint or in `detail` -----
+
+ENGLISH_WORDS = re.compile(r"[A-Za-z]{4,}")
+
+
+def _said_in_chinese(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
+    for word in allowed:
+        text = text.replace(word, "")
+    return ENGLISH_WORDS.findall(text)
+
+
+def test_a_broken_template_is_explained_without_the_parsers_english(tdir: Path) -> None:
+    from engine.render.lint import check_templates
+
+    (tdir / "notice.docx").write_bytes(b"this is no zip archive")
+    html = tdir / "card.html"
+    html.write_text(html.read_text(encoding="utf-8").replace("</table>", "</tabel>", 1), encoding="utf-8")
+    found = {f.where: f for f in check_templates(tdir)}
+    docx, xhtml = found["notice.docx"], found["card.html"]
+    assert "不是有效的 Word 文档" in docx.message and "zip" in docx.detail
+    assert "不是格式良好的 XHTML（第" in xhtml.message and "mismatched" in xhtml.detail
+    assert _said_in_chinese(docx.message, ("notice.docx", "Word", ".docx")) == []
+    assert _said_in_chinese(xhtml.message, ("XHTML", "html", "card", "amp")) == []
+
+
+def test_a_database_error_is_said_first_and_the_databases_words_are_labelled(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DatabaseError
+
+    from engine.db import database_finding
+
+    db = tmp_path / "ruqi.sqlite"
+    db.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)  # a header and then garbage: what a bad copy leaves
+    try:
+        with create_engine(f"sqlite:///{db}").connect() as con:
+            con.execute(text("SELECT * FROM visits"))
+    except DatabaseError as e:
+        f = database_finding(e, str(db))
+    else:
+        pytest.fail("a damaged database opened")
+    head, _, hint = f.message.partition("（数据库提示：")
+    assert _said_in_chinese(head, ("archive", "repair", "ruqi", "sqlite", str(tmp_path))) == [] and hint

@@ -242,3 +242,50 @@ def test_a_batch_or_plan_is_found_by_its_listed_name_only(site, tmp_path: Path, 
         r = c.get(path)
         assert r.status == 404, path
         assert b"PK\x03\x04" not in r.body[:4]
+
+
+def test_a_waiting_card_is_confirmed_by_a_clerk_under_their_name_and_refused_to_a_reviewer(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from engine.confirm import waiting_card, waiting_cards
+    from engine.simulate_scan import Ambiguity, Capture, Printed, make_file, plan_card
+
+    ws, url, names = site
+    c = signed_in(url, names["clerk"])
+    batch, _ = generate_one(c, tmp_path)
+    plan = plan_card("140200-2025-0001", np.random.default_rng(5), ambiguous={5: Ambiguity.BOTH}, yes_rate=0.0)
+    scan = tmp_path / "扫描件.png"
+    make_file([(Printed.of(card_pdf(ws, batch)), plan)], Capture(dpi=200), scan, seed=5)
+    r = c.post_files(f"/inbox/files?csrf_token={c.csrf()}", [("files", scan.name, scan.read_bytes())],
+                     headers={"X-Ruqi-Part": "1"})
+    assert 'data-status="needs_review"' in r.text
+    [card] = waiting_cards(ws)
+    assert 5 in card.unresolved
+    assert waiting_card(ws, card.item_id) == card  # one card, as the list has it
+    assert waiting_card(ws, card.item_id + 1000) is None
+    queue = c.get("/pending").text
+    assert f'/pending/{card.item_id}"' in queue and "140200-2025-0001" in queue
+    page = c.get(f"/pending/{card.item_id}").text
+    assert 'name="q5"' in page and "机器识读" in page
+    reviewer = signed_in(url, names["reviewer"])
+    assert reviewer.get(f"/pending/{card.item_id}").status == 200  # may look
+    given = {f"q{q}": ("是" if q == 5 else "否") for q in card.unresolved}
+    refused = reviewer.post(f"/pending/{card.item_id}", {"csrf_token": reviewer.csrf(), **given})
+    assert refused.status == 403 and waiting_cards(ws)
+    partial = c.post(f"/pending/{card.item_id}", {"csrf_token": c.csrf(), "q5": "是"})
+    if len(card.unresolved) > 1:
+        assert partial.status == 400 and "CONFIRM_UNANSWERED" in partial.text and waiting_cards(ws)
+        done = c.post(f"/pending/{card.item_id}", {"csrf_token": c.csrf(), **given})
+    else:
+        done = partial
+    assert done.status == 303 and done.headers["location"].startswith("/pending?done=140200-2025-0001")
+    assert not waiting_cards(ws) and waiting_card(ws, card.item_id) is None
+    from engine.archive import audit_log
+    from engine.db import session
+    from engine.register import by_serial
+
+    with session(ws) as s:
+        v = by_serial(s, "140200-2025-0001")
+        assert v is not None and v.card_answers and v.card_answers["5"] == "是"
+    entry = [e for e in audit_log(ws) if e.action == "confirm"][-1]
+    assert entry.actor == names["clerk"]

@@ -21,26 +21,19 @@ Layout, 档号 and ordering guarantees: see ``layout``, ``numbering`` and ``stor
 
 from __future__ import annotations
 
-from .audit import Action, AuditCode, Entry, IndexCode, action_zh, index_state, log_action
-from .layout import LABELS as FORM_LABELS
-from .numbering import ArchivalCode
-from .repair import RepairCode, RepairReport, accept_audit_log, repair, sync_journal
-from .search import (
-    audit_log,
-    find_sha256,
-    get_item,
-    history,
-    items_for_serial,
-    latest_item,
-    search,
-    superseded_ids,
-)
-from .store import FiledItem, ItemMeta, ItemRow, StoreCode, file_item
-from .verify import Check, VerifyCode, VerifyReport, verify, verify_and_record
+from ..lazy import lazy_package
+from .layout import LABELS as FORM_LABELS  # a light module: the names only
 
-__all__ = [
-    "FORM_LABELS", "Action", "action_zh", "ArchivalCode", "AuditCode", "Check", "Entry", "FiledItem", "IndexCode", "ItemMeta",
-    "ItemRow", "RepairCode", "RepairReport", "StoreCode", "VerifyCode", "VerifyReport", "accept_audit_log", "audit_log",
-    "file_item", "find_sha256", "get_item", "history", "index_state", "items_for_serial", "latest_item", "log_action", "repair",
-    "search", "superseded_ids", "sync_journal", "verify", "verify_and_record",
-]
+# Public name → the submodule it comes from, imported on first use (see engine/lazy.py).
+__all__ = ["FORM_LABELS", *lazy_package(__name__, {
+    "Action": "audit", "AuditCode": "audit", "Entry": "audit", "IndexCode": "audit", "action_zh": "audit",
+    "index_state": "audit", "log_action": "audit",
+    "ArchivalCode": "numbering",
+    "RepairCode": "repair", "RepairReport": "repair", "accept_audit_log": "repair", "repair": "repair",
+    "sync_journal": "repair",
+    "audit_log": "search", "find_sha256": "search", "get_item": "search", "history": "search",
+    "items_for_serial": "search", "latest_item": "search", "search": "search", "superseded_ids": "search",
+    "FiledItem": "store", "ItemMeta": "store", "ItemRow": "store", "StoreCode": "store", "file_item": "store",
+    "Check": "verify", "VerifyCode": "verify", "VerifyReport": "verify", "verify": "verify",
+    "verify_and_record": "verify",
+})]

@@ -13,7 +13,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -24,14 +24,16 @@ TMP_PREFIX = ".ruqi-tmp-"
 STALE_SECONDS = 24 * 3600  # no filing holds a temporary file this long, whoever has its pid now
 
 
-def write_temp(directory: Path, data: bytes, *, sync_dir: bool = True) -> Path:
-    """``sync_dir=False``: the caller fsyncs the directory before anything refers to the file."""
+def write_temp(directory: Path, data: bytes, *, sync_dir: bool = True, sync: bool = True) -> Path:
+    """``sync_dir=False``: the caller fsyncs the directory before anything refers to the file;
+    ``sync=False``: the file too (:func:`fsync_all`)."""
     make_dirs(directory)
     tmp = directory / f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
     with open(tmp, "xb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
     if sync_dir:
         fsync_dir(directory)  # the temporary name must survive a power cut: repair looks for it
     return tmp
@@ -107,6 +109,30 @@ def make_dirs(directory: Path) -> None:
     for m in reversed(missing):
         m.mkdir(exist_ok=True)
         fsync_dir(m.parent)  # the new directory's entry must survive a power cut too
+
+
+# Concurrent fsyncs: the file system commits its journal once for all that are waiting (on ext4
+# 120 files take ~30 ms instead of ~0.4 s one after another).  Each file is still on disk before
+# anything refers to it.
+FSYNC_THREADS = 8
+
+
+def fsync_all(files: Iterable[Path], directories: Iterable[Path] = ()) -> None:
+    """fsync every file, then every directory (their new entries), several at a time; raises the
+    first OSError."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="ruqi-fsync") as pool:
+        list(pool.map(fsync_file, files))
+        list(pool.map(fsync_dir, sorted(set(directories))))
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(directory: Path) -> None:

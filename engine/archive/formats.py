@@ -117,7 +117,7 @@ def check_structure(fmt: str, data: bytes) -> str | None:
         try:
             json.loads(data)
         except ValueError as e:
-            return f"JSON 无法解析：{e}"
+            return f"JSON 无法解析（{exception_reason(e)}）"
         return None
     return f"不支持的格式 {fmt}"
 

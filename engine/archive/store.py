@@ -33,7 +33,7 @@ from ..findings import RuqiError, error
 from ..forms import PER_INSPECTION
 from ..workspace import Workspace
 from . import audit, formats, layout
-from .files import finalize, finalize_on_commit, fsync_dir, write_temp
+from .files import finalize, finalize_on_commit, fsync_all, write_temp
 from .models import ItemRecord
 from .numbering import RETENTIONS, ArchivalCode, next_piece, write_lock
 from .repair import repair_once
@@ -207,11 +207,13 @@ class Prepared:
         self.tmp.unlink(missing_ok=True)
 
 
-def prepare(ws: Workspace, data: bytes | Path, meta: ItemMeta, *, sync_dir: bool = True) -> Prepared:
+def prepare(ws: Workspace, data: bytes | Path, meta: ItemMeta, *, sync_dir: bool = True, sync: bool = True,
+            ) -> Prepared:
     """Steps 1–2 of filing (no database): check, hash, write the temporary file and fsync it.
 
     ``sync_dir=False`` leaves the fsync of the folder to the caller (:func:`sync_folders`), who
-    prepares many documents into few folders; it must happen before the index rows commit."""
+    prepares many documents into few folders; ``sync=False`` the file's fsync too
+    (``sync_folders(..., files=True)``).  Either must happen before the index rows commit."""
     if isinstance(data, Path):
         meta = replace(meta, original_name=meta.original_name or data.name)
         data = data.read_bytes()
@@ -221,13 +223,12 @@ def prepare(ws: Workspace, data: bytes | Path, meta: ItemMeta, *, sync_dir: bool
     facts = _Facts(fmt, version, len(data), *digests(data))
     year = meta.year or meta.date.year
     folder = layout.folder(meta.form_type, year, meta.serial, meta.enterprise, meta.county)
-    return Prepared(meta, facts, year, folder, write_temp(ws.archive / folder, data, sync_dir=sync_dir))
+    return Prepared(meta, facts, year, folder, write_temp(ws.archive / folder, data, sync_dir=sync_dir, sync=sync))
 
 
-def sync_folders(ws: Workspace, ready: list[Prepared]) -> None:
-    """The fsync :func:`prepare` left out, once per folder."""
-    for folder in {r.folder for r in ready}:
-        fsync_dir(ws.archive / folder)
+def sync_folders(ws: Workspace, ready: list[Prepared], *, files: bool = False) -> None:
+    """The fsync :func:`prepare` left out, once per folder (``files``: and of every file, all at once)."""
+    fsync_all([r.tmp for r in ready] if files else [], [ws.archive / r.folder for r in ready])
 
 
 def file_prepared(s: Session, ws: Workspace, ready: Prepared, *, actor: str | None = None,

@@ -1,15 +1,14 @@
-"""`ruqi ingest`, `ruqi watch`, `ruqi status`: thin printing over engine.inbox."""
+"""`ruqi ingest`, `ruqi watch`: thin printing over engine.inbox (`ruqi status`: status_cmd)."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from ..inbox import CardCode, IngestReport, Outcome, Status, ingest, pending_cards, watch
+from ..inbox import CardCode, IngestReport, Outcome, Status, ingest, watch
 from ..mail import MailPoller, MailReport
 from ..text import sentences
 from .common import (
@@ -31,7 +30,6 @@ STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJ
 def register(app: typer.Typer) -> None:
     app.command("ingest", help="处理收件箱 inbox/ 中的全部文件：读取反馈卡和统计表，校验、归档或退回并说明原因。")(ingest_cmd)
     app.command("watch", help="持续监视收件箱，文件稳定（复制完成）后自动处理；适用于网络共享目录。Ctrl+C 停止。")(watch_cmd)
-    app.command("status", help="列出尚未交回反馈卡的检查（--overdue 只列逾期的）。")(status_cmd)
 
 
 def ingest_cmd(
@@ -106,34 +104,6 @@ def show_mail(report: MailReport, as_json: bool) -> None:
                 print_json(o.to_json())
         else:
             print_report(report.ingest)
-
-
-def status_cmd(
-    workspace: Path = WorkspaceOpt,
-    overdue: bool = typer.Option(False, "--overdue", help="只列出逾期未交回的"),
-    today: str = typer.Option(None, "--today", help="按指定日期计算逾期（默认今天），如 2025-07-01"),
-    as_json: bool = JsonOpt,
-) -> None:
-    ws = open_workspace(workspace)
-    day = date.fromisoformat(today) if today else None
-    rows = pending_cards(ws, today=day, overdue_only=overdue)
-    if as_json:
-        for r in rows:
-            print_json(r.to_json())
-        return
-    if not rows:
-        console.print("没有逾期未交回的反馈卡。" if overdue else "所有检查的反馈卡都已交回。")
-        return
-    t = Table(title="逾期未交回的反馈卡" if overdue else "尚未交回的反馈卡")
-    # The serial is what the clerk types next (ruqi void, archive search): never cut, the name folds instead.
-    t.add_column("检查编号", no_wrap=True, min_width=16)
-    for h in ("企业", "县区", "类别", "检查结束", "应交回日期", "状态"):
-        t.add_column(h, overflow="fold")
-    for r in rows:
-        state = f"[red]逾期 {r.days_overdue} 天[/red]" if r.overdue else "未到期"
-        t.add_row(*cells(r.serial, r.enterprise, r.county, r.kind, r.end.isoformat(), r.due.isoformat()), state)
-    console.print(t)
-    console.print(f"共 {len(rows)} 件，其中逾期 {sum(r.overdue for r in rows)} 件（检查结束后 {ws.config.late_days} 日内应交回）。")
 
 
 def print_report(report: IngestReport) -> None:

@@ -181,6 +181,6 @@ def database_finding(e: DatabaseError, where: str = "") -> Finding:
             "磁盘已满，请腾出空间后重试" if "full" in low else "数据库文件或所在文件夹只读，请检查权限"
             if "readonly" in low else "无法打开数据库文件，请检查 archive/ 文件夹是否存在、是否可写")
         return error(DbCode.UNAVAILABLE, f"数据库无法写入（{folder or 'archive/'}）：{why}。（数据库提示：{text}）", where)
-    return error(DbCode.DAMAGED, f"数据库出错：{text}。数据库文件（{where or 'archive/ruqi.sqlite'}）可能已损坏：请运行 "
+    return error(DbCode.DAMAGED, f"数据库出错，数据库文件（{where or 'archive/ruqi.sqlite'}）可能已损坏：请运行 "
                                  "ruqi archive repair（损坏的文件移到工作目录下留存，再从档案中的文件和日志重建），"
-                                 "或者从备份恢复数据库文件。", where)
+                                 f"或者从备份恢复数据库文件。（数据库提示：{text}）", where)

@@ -13,6 +13,7 @@ applied once, inside one transaction, and never edited after they have shipped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -172,6 +173,20 @@ def _v3_stats_tables(conn: Connection) -> None:
         Index("ix_stats_current", "table_no", "period", "unit_code", "superseded"),
     )
     m.create_all(conn)
+
+
+def add_missing_columns(conn: Connection, table: str, columns: tuple[tuple[str, Any], ...]) -> list[str]:
+    """``ALTER TABLE … ADD COLUMN`` for each column the table lacks; the names added.
+
+    A database whose version rows were lost (an old backup's rows over a newer file) may already
+    hold a step's columns: the step is then done, and adding them again would fail.
+    """
+    have = {c["name"] for c in inspect(conn).get_columns(table)}
+    added = [name for name, _ in columns if name not in have]
+    for name, sql_type in columns:
+        if name in added:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type.compile(dialect=conn.dialect)}"))
+    return added
 
 
 # v4: voiding a visit.  The added columns are nullable, so a filled table takes them without a default.
@@ -351,12 +366,8 @@ def _v9_card_readings(conn: Connection) -> None:
         Column("at", DateTime, nullable=False),
     )
     m.create_all(conn)
-    # A database whose version rows were lost (restored, or rebuilt by repair) may already have the
-    # column: the step is then done, and backfilling again would duplicate the readings.
-    if "card_read_by" in {c["name"] for c in inspect(conn).get_columns("visits")}:
-        return
-    conn.execute(text(f"ALTER TABLE visits ADD COLUMN card_read_by {String(10).compile(dialect=conn.dialect)}"))
-    _v9_backfill(conn, readings)
+    if add_missing_columns(conn, "visits", (("card_read_by", String(10)),)):
+        _v9_backfill(conn, readings)
 
 
 def _v9_backfill(conn: Connection, readings: Table) -> None:
@@ -398,10 +409,9 @@ _V10_COLUMNS = (("register_state", String(12)), ("register_note", String(1000)),
 
 
 def _v10_shared_register(conn: Connection) -> None:
-    for name, sql_type in _V10_COLUMNS:
-        conn.execute(text(f"ALTER TABLE visits ADD COLUMN {name} {sql_type.compile(dialect=conn.dialect)}"))
+    add_missing_columns(conn, "visits", _V10_COLUMNS)
     # The next serial is max(seq) of the year: read off an index, not a scan of the year's visits.
-    conn.execute(text("CREATE INDEX ix_visits_year_seq ON visits (year, seq)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_visits_year_seq ON visits (year, seq)"))
     m = MetaData()
     Table(
         "outside_visits", m,

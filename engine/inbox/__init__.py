@@ -22,16 +22,17 @@ read-only archive), ``pipeline`` (the loop; where each status ends up), ``status
 
 from __future__ import annotations
 
-from .cards import refresh_visit
-from .codes import Flag, Kind, Reason, Status
-from .outcome import IngestReport, Outcome
-from .pipeline import ingest
-from .preflight import Preflight, preflight
-from .status import PendingCard, pending_cards
-from .validate import CardCheck, CardCode, check_card, plausible_phone
-from .watch import watch
+from ..lazy import lazy_package
 
-__all__ = [
-    "CardCheck", "CardCode", "Flag", "IngestReport", "Kind", "Outcome", "PendingCard", "Preflight", "Reason",
-    "Status", "check_card", "ingest", "pending_cards", "plausible_phone", "preflight", "refresh_visit", "watch",
-]
+# Public name → the submodule it comes from, imported on first use (see engine/lazy.py).
+__all__ = lazy_package(__name__, {
+    "refresh_visit": "cards",
+    "Flag": "codes", "Kind": "codes", "Reason": "codes", "Status": "codes",
+    "IngestReport": "outcome", "Outcome": "outcome",
+    "ingest": "pipeline",
+    "Preflight": "preflight", "preflight": "preflight",
+    "PendingCard": "status", "pending_cards": "status",
+    "CardCheck": "validate", "CardCode": "validate", "check_card": "validate", "plausible_phone": "validate",
+    "watch": "watch",
+})
+

@@ -31,6 +31,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..archive.formats import check_structure
+from ..archive.formats import sniff as archive_format
 from ..findings import Finding, Findings, error, exception_detail, exception_reason, warning
 from ..images import MAX_PIXELS, is_heif, pillow
 from ..workspace import Limits
@@ -344,5 +346,11 @@ def check_image(path: Path, limits: Limits, findings: Findings) -> int | None:
         w = h = MAX_PIXELS
     if w * h >= MAX_PIXELS:
         findings.add(error(Reason.IMAGE_TOO_LARGE, f"图片尺寸过大（{w}×{h} 像素）。请缩小到 A4 纸 300 dpi 左右（约 2500×3500 像素）后发送。"))
+        return None
+    # A picture cut off in transfer decodes as a half-grey page: refuse it rather than read half a card.
+    data = path.read_bytes()
+    problem = check_structure(archive_format(data), data)
+    if problem is not None:
+        findings.add(error(Reason.IMAGE_CORRUPT, f"图片文件不完整或已损坏（{problem}），可能没有发送或下载完整。请让企业重新发送。"))
         return None
     return 1

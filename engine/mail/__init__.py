@@ -17,15 +17,15 @@ Message-IDs are in ``engine.provenance``; the inbox reads them by checksum.
 
 from __future__ import annotations
 
-from .codes import ConfigCode, MailCode, MessageStatus, PartStatus
-from .collect import MailPoller, collect
-from .config import MailAccount, accounts, password
-from .fetch import PROCESSED_FLAG, attention, fetch_account
-from .outcome import MailReport, MessageOutcome, PartOutcome
-from .unpack import Envelope, Part, Unpacked, unpack
+from ..lazy import lazy_package
 
-__all__ = [
-    "PROCESSED_FLAG", "ConfigCode", "Envelope", "MailAccount", "MailCode", "MailPoller", "MailReport", "MessageOutcome",
-    "MessageStatus", "Part", "PartOutcome", "PartStatus", "Unpacked", "accounts", "attention", "collect",
-    "fetch_account", "password", "unpack",
-]
+# Public name → the submodule it comes from, imported on first use (see engine/lazy.py).
+__all__ = lazy_package(__name__, {
+    "ConfigCode": "codes", "MailCode": "codes", "MessageStatus": "codes", "PartStatus": "codes",
+    "MailPoller": "collect", "collect": "collect",
+    "MailAccount": "config", "accounts": "config", "password": "config",
+    "PROCESSED_FLAG": "fetch", "attention": "fetch", "fetch_account": "fetch",
+    "MailReport": "outcome", "MessageOutcome": "outcome", "PartOutcome": "outcome",
+    "Envelope": "unpack", "Part": "unpack", "Unpacked": "unpack", "unpack": "unpack",
+})
+

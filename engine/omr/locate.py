@@ -56,6 +56,15 @@ def darkness(rgb: np.ndarray) -> np.ndarray:
     brightness (a dilated, blurred small copy) flattens shadows and uneven light of photos.
     """
     import cv2
+
+    g, bg = _gray_and_paper(rgb)
+    d = 1.0 - cv2.divide(g, bg, dtype=cv2.CV_32F)
+    return cv2.max(d, 0.0)
+
+
+def _gray_and_paper(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The darkest channel and the local paper brightness (uint8, at least 40), same size."""
+    import cv2
     import numpy as np
 
     if rgb.ndim == 3:
@@ -66,18 +75,26 @@ def darkness(rgb: np.ndarray) -> np.ndarray:
     h, w = g.shape
     f = 16
     small = cv2.resize(g, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
-    small = cv2.dilate(small, np.ones((5, 5), np.uint8))
-    bg = cv2.resize(cv2.blur(small, (3, 3)), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    d = 1.0 - g.astype(np.float32) / np.maximum(bg, 40.0)
-    return cv2.max(d, 0.0)
+    small = cv2.max(cv2.dilate(small, np.ones((5, 5), np.uint8)), 40)
+    bg = cv2.resize(cv2.blur(small, (3, 3)), (w, h), interpolation=cv2.INTER_LINEAR)
+    return g, bg
+
+
+def ink_mask(rgb: np.ndarray) -> np.ndarray:
+    """255 where ``darkness`` > ``INK``, computed in 8 bits (the whole picture: the costly pass)."""
+    import cv2
+
+    g, bg = _gray_and_paper(rgb)
+    ratio = cv2.divide(g, bg, scale=255)  # saturates at 255 for paper brighter than its surroundings
+    _, ink = cv2.threshold(ratio, round((1 - INK) * 255) - 1, 255, cv2.THRESH_BINARY_INV)
+    return ink
 
 
 def register(rgb: np.ndarray) -> Registration | None:
     """The card's answers table found and the page registered to it; None when there is none."""
     import numpy as np
 
-    dark = darkness(rgb)
-    ink = (dark > INK).astype("uint8") * 255
+    ink = ink_mask(rgb)
     for quad in table_quads(ink):
         turns = _orientation(ink, quad)
         if turns is None:

@@ -34,6 +34,7 @@ RESIDUE = 0.15  # darkness above the blank cell that counts as added ink (pencil
 FULL_INSIDE = 0.10  # share of a box's inside inked by a clear tick (a fill is ~0.8)
 FILLED = 0.93  # share of the inside inked: a blacked-in box (a bold cross reaches ~0.8)
 MARKED, BLANK = 0.6, 0.25  # mark scores (0…1): above MARKED a box is marked, below BLANK it is blank
+STRAY = 0.05  # share of the gap between the options inked: a mark there could mean either
 DECIDE_AT = 0.75  # a decision less sure than this is left to a person
 PALE = 0.55  # darkness of most of the added ink below this: a pencil or a nearly dry pen (a pen is ~0.8)
 
@@ -195,7 +196,20 @@ def decide_row(reg: Registration, geo: CellGeometry, number: int, centre: int) -
     row_box: Box = (xa - 2, top - 2, xb + 3, bottom + 3)
     added = _added_ink(reg, geo, centre)
     yes, no = (_option_ink(added, reg, geo, centre, k, number) for k in (0, 1))
+    # A ring round an option passes through the gap too: that ink is the ring's.
+    if max(yes.ring, no.ring) < 0.5 and _between(added, geo) >= STRAY:
+        return MarkDecision(number, None, MarkHow.BETWEEN, 0.0, yes.score, no.score, row_box)
     return decide(number, yes, no, row_box)
+
+
+def _between(added: np.ndarray, geo: CellGeometry) -> float:
+    """Share of the middle of the gap between 是 and the 否 box inked (a tick overshooting its own box
+    reaches the gap's edge, not its middle)."""
+    x0, x1 = geo.labels[0][2], geo.boxes[1][0]
+    m = (x1 - x0) // 5
+    y0, y1 = geo.boxes[1][1], geo.boxes[1][3]
+    zone = added[y0:y1, x0 + m:x1 - m]
+    return float((zone > RESIDUE).mean()) if zone.size else 0.0
 
 
 def _added_ink(reg: Registration, geo: CellGeometry, centre: int) -> np.ndarray:

@@ -300,6 +300,7 @@ class MarkHow(StrEnum):
     BLANK = "blank"  # neither box marked
     BOTH = "both"  # both boxes marked (or a crossed-out tick beside a new one)
     UNCLEAR = "unclear"  # a mark too weak or too close to call
+    BETWEEN = "between"  # a mark in the gap between the two options: meant for which?
     NOT_FOUND = "not_found"  # the row could not be located in the image
 
     @property
@@ -315,11 +316,12 @@ class MarkHow(StrEnum):
 _HOW_ZH = {
     MarkHow.TICK: "打勾", MarkHow.CROSS: "打叉", MarkHow.FILL: "涂黑", MarkHow.RING: "画圈",
     MarkHow.FAINT: "笔迹较浅", MarkHow.BLANK: "未勾选", MarkHow.BOTH: "两项都有标记",
-    MarkHow.UNCLEAR: "标记不清", MarkHow.NOT_FOUND: "未找到该行",
+    MarkHow.UNCLEAR: "标记不清", MarkHow.BETWEEN: "标记在两个选项之间", MarkHow.NOT_FOUND: "未找到该行",
 }
 _DECIDED = frozenset({MarkHow.TICK, MarkHow.CROSS, MarkHow.FILL, MarkHow.RING, MarkHow.FAINT})
 PROBLEM_OF_MARK = {MarkHow.BLANK: AnswerProblem.NONE, MarkHow.BOTH: AnswerProblem.BOTH,
-                   MarkHow.UNCLEAR: AnswerProblem.UNCLEAR, MarkHow.NOT_FOUND: AnswerProblem.MISSING}
+                   MarkHow.UNCLEAR: AnswerProblem.UNCLEAR, MarkHow.BETWEEN: AnswerProblem.UNCLEAR,
+                   MarkHow.NOT_FOUND: AnswerProblem.MISSING}
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from ..db import session
 from ..forms import CARD_QUESTIONS, QUESTION_NUMBERS, YES, FormType
 from ..inbox.codes import Flag
 from ..readings import ReadBy
-from ..register import RegisterState, Stale, Visit, live, stale_numbers
+from ..register import RegisterState, Stale, Visit, live, stale_among
 from ..workspace import Workspace
 from . import sources
 from .model import (
@@ -311,11 +311,7 @@ def _voided(v: Visit, today: date, late_days: int) -> VoidedVisit:
 
 def _stale(s: Session, visits: list[Visit]) -> dict[str, Stale]:
     """Printed cards among these visits whose numbers are no longer right by date, by serial."""
-    out: dict[str, Stale] = {}
-    for uscc, year in sorted({(v.uscc, v.year) for v in visits}):
-        for st in stale_numbers(s, uscc, year):
-            out[st.serial] = st
-    return out
+    return {st.serial: st for st in stale_among(s, {(v.uscc, v.year) for v in visits})}
 
 
 def _entry(v: Visit, today: date, late_days: int) -> Entry:

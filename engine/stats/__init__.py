@@ -17,28 +17,20 @@ Formula-safe writing of outside text into spreadsheets: ``engine.xlsx_safe``.
 
 from __future__ import annotations
 
-from .aggregate import Aggregate, aggregate, file_report, write_aggregate
-from .blank import BlankBatch, write_blank, write_blanks
-from .codes import StatsCode
-from .model import Row, Submission
-from .period import Period
-from .read import read_submission, recognise
-from .submissions import (
-    AcceptResult,
-    AcceptStatus,
-    StatsRound,
-    accept,
-    issued_periods,
-    note_rejected,
-    rounds,
-    superseded_refs,
-)
-from .tables import TABLES, StatsKind, TableDef, table
-from .units import Unit, units_for
+from ..lazy import lazy_package
 
-__all__ = [
-    "TABLES", "AcceptResult", "AcceptStatus", "Aggregate", "BlankBatch", "aggregate", "file_report", "write_aggregate", "Period", "Row", "StatsCode", "StatsKind", "Submission",
-    "StatsRound", "TableDef", "Unit", "accept", "issued_periods", "note_rejected", "read_submission", "recognise", "rounds",
-    "superseded_refs", "table", "units_for",
-    "write_blank", "write_blanks",
-]
+# Public name → the submodule it comes from, imported on first use (see engine/lazy.py).
+__all__ = lazy_package(__name__, {
+    "Aggregate": "aggregate", "aggregate": "aggregate", "file_report": "aggregate", "write_aggregate": "aggregate",
+    "BlankBatch": "blank", "write_blank": "blank", "write_blanks": "blank",
+    "StatsCode": "codes",
+    "Row": "model", "Submission": "model",
+    "Period": "period",
+    "read_submission": "read", "recognise": "read",
+    "AcceptResult": "submissions", "AcceptStatus": "submissions", "StatsRound": "submissions", "accept": "submissions",
+    "issued_periods": "submissions", "note_rejected": "submissions", "rounds": "submissions",
+    "superseded_refs": "submissions",
+    "TABLES": "tables", "StatsKind": "tables", "TableDef": "tables", "table": "tables",
+    "Unit": "units", "units_for": "units",
+})
+

@@ -22,7 +22,7 @@ from ..workspace import Workspace
 from ..xlsx_safe import append_row, set_text, set_value
 from . import layout
 from .chart import Series, bar_chart
-from .codes import StatsCode, label_zh
+from .codes import PARTIAL_FLAG, StatsCode, label_zh
 from .period import Period
 from .submissions import StatsRecord, StatsRejection, current, get_round, latest_rejections, stats_session
 from .tables import MANUAL_PARTS, USER_TYPES, ColType, Column, Rate, TableDef, table
@@ -459,9 +459,6 @@ def incomplete_finding(agg: Aggregate) -> Finding | None:
                  f"应报{agg.expected_count}个单位，只收到{len(agg.submitted)}个（{'；'.join(parts)}）。"
                  "这份汇总不完整：等各单位报齐后再归档；确需先归档不完整的汇总，请加 --partial。",
                  f"{agg.table.label} {agg.period}")
-
-
-PARTIAL_FLAG = "partial"  # archive flag of a summary filed before every unit had reported
 
 
 def file_report(ws: Workspace, agg: Aggregate, paths: list[Path], actor: str | None = None, *,

@@ -89,3 +89,6 @@ def label_zh(code: str) -> str | None:
         return LABEL_ZH.get(StatsCode(code))
     except ValueError:
         return None
+
+
+PARTIAL_FLAG = "partial"  # archive flag of a summary filed before every unit had reported
