@@ -54,7 +54,10 @@ def test_clear_cards_are_read_with_their_serial(read) -> None:  # type: ignore[n
     filed = [(name, t, c) for name, t, c in clear if not c.unresolved]
     assert len(clear) >= 20
     for name, t, c in clear:
-        assert c.reading.serial == t.serial, name
+        if "qr-spoiled" in name:  # only the printed serial is left: read by OCR, or by nobody; never another's
+            assert c.reading.serial in (t.serial, None), name
+        else:
+            assert c.reading.serial == t.serial, name
     for name, t, c in filed:
         assert {q.number: q.answer for q in c.questions} == t.answers(), name
     # The corpus is small and hard on purpose (steep phones, 150 dpi grey JPEG, G4 faxes): most clear cards
