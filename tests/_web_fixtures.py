@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _review_fixtures import TODAY, Filed, Planted, file_month, register_month
 
+from engine import workspace
 from engine.accounts import add_user
 from engine.web.app import create_app
 from engine.web.security import RateLimiter
@@ -82,6 +84,17 @@ def live_server(ws: Workspace, **kw: Any) -> Iterator[LiveServer]:
         yield srv
     finally:
         srv.stop()
+
+
+@contextmanager
+def month_site(root: Path) -> Iterator[tuple[Workspace, Planted, Filed, LiveServer, dict[str, str]]]:
+    """A workspace with the review tests' planted month, one account per role, and its server running."""
+    ws = workspace.init(root / "ws")
+    planted = register_month(ws)
+    filed = file_month(ws, planted)
+    names = make_users(ws)
+    with live_server(ws, today=TODAY) as srv:
+        yield ws, planted, filed, srv, names
 
 
 def make_users(ws: Workspace) -> dict[str, str]:

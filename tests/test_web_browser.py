@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _review_fixtures import TODAY, file_month, register_month
-from _web_fixtures import ARTIFACTS, PASSWORD, LiveServer, browser, make_users, screenshot
+from _web_fixtures import ARTIFACTS, PASSWORD, browser, month_site, screenshot
 
-from engine import archive, workspace
+from engine import archive
 
 pytestmark = pytest.mark.slow
 TOKEN_JS = "JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']"  # what htmx sends
@@ -24,15 +23,8 @@ TOKEN_JS = "JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, ...]]:
-    ws = workspace.init(tmp_path_factory.mktemp("browser") / "ws")
-    planted = register_month(ws)
-    filed = file_month(ws, planted)
-    names = make_users(ws)
-    srv = LiveServer(ws, today=TODAY).start()
-    try:
-        yield ws, planted, filed, srv, names
-    finally:
-        srv.stop()
+    with month_site(tmp_path_factory.mktemp("browser")) as site:
+        yield site
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _review_fixtures import JUNE, TODAY, Filed, Planted, file_month, register_month
-from _web_fixtures import Client, LiveServer, make_users
+from _review_fixtures import JUNE, TODAY, Filed, Planted, register_month
+from _web_fixtures import Client, LiveServer, make_users, month_site
 
-from engine import archive, workspace
+from engine import archive
 from engine.overview import overview
 from engine.review import build_review, select_entries
 from engine.workspace import Workspace
@@ -20,15 +20,8 @@ from engine.workspace import Workspace
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Planted, Filed, LiveServer, dict[str, str]]]:
-    ws = workspace.init(tmp_path_factory.mktemp("web") / "ws")
-    planted = register_month(ws)
-    filed = file_month(ws, planted)
-    names = make_users(ws)
-    srv = LiveServer(ws, today=TODAY).start()
-    try:
-        yield ws, planted, filed, srv, names
-    finally:
-        srv.stop()
+    with month_site(tmp_path_factory.mktemp("web")) as site:
+        yield site
 
 
 def _client(srv: LiveServer, name: str) -> Client:
