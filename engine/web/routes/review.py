@@ -23,13 +23,13 @@ from ...review.export import export_bundle, zip_bag
 from ...review.tables import summary_rows
 from ...text import printable
 from ..files import FileNotServed, send_file
+from ..paging import page_of
 from ..render import NavItem, render
 from ..security import need
 from .common import form_date, today_of
 
 router = APIRouter()
 NAV = NavItem("审查", "/review", Perm.READ, order=60)
-PAGE_SIZE = 200
 EXPORTS = "审查包"  # under outbox/
 RETURNED = "returned"  # ?cards=returned: every card that came back, whatever its state
 RECEIVED = (CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW)
@@ -48,15 +48,14 @@ def review_list(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> 
     date_from, date_to = form_date(q.get("from")), form_date(q.get("to"))
     county, inspector = (q.get("county") or "").strip() or None, (q.get("inspector") or "").strip() or None
     flag, cards = _flag(q.get("flag")), q.get("cards") or ""
-    page = max(int(q["page"]) if (q.get("page") or "").isdigit() else 1, 1)
     r = request.app.state.reviews.review(date_from, date_to, county, today=today_of(request))
     rows = select_entries(r, inspector=inspector, flag=flag, card_states=RECEIVED if cards == RETURNED else None)
-    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    pager = page_of(request, len(rows))
     filters = {"from": q.get("from") or "", "to": q.get("to") or "", "county": county or "",
                "inspector": inspector or "", "flag": flag.value if flag else "", "cards": cards}
     return render(request, "review_list.html", {
-        "title": "纪委审查", "r": r, "rows": shown, "total": len(rows), "page": page,
-        "pages": max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1), "filters": filters, "summary": summary_rows(r),
+        "title": "纪委审查", "r": r, "rows": pager.rows(rows), "total": len(rows), "pager": pager,
+        "filters": filters, "summary": summary_rows(r),
         "flags": [(f.value, FLAG_ZH[f]) for f in ReviewFlag], "flag_zh": FLAG_ZH, "card_zh": CARD_STATE_ZH,
         "counties": [t.name for t in r.by_county], "inspectors": sorted(t.name for t in r.by_inspector),
         "can_export": user.may(Perm.EXPORT_REVIEW),
