@@ -18,12 +18,12 @@ inspection is selected by the date it was received and the county it was filed u
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..caps import Cap, cap_for
@@ -214,6 +214,7 @@ def build_review(
     today: date | None = None,
     read_cards: bool = True,
     documents: bool = True,
+    serials: Collection[str] | None = None,
 ) -> Review:
     """The review list for inspections starting in ``[date_from, date_to]`` (inclusive) in ``county``.
 
@@ -221,20 +222,29 @@ def build_review(
     review).  ``read_cards=False`` skips opening returned cards to read the visit numbers they state
     (only needed when the inbox did not store them).  ``documents=False`` gives each entry its returned
     cards only (every finding is decided from them; the web list never shows the other originals).
+
+    ``serials``: only these of the selected inspections (one page of the list, ``page_serials``).
+    Every flag of an entry is decided from its own visit, its own cards and the enterprise-year it
+    belongs to, so each entry is exactly the one the whole list has; the sections and counts cover
+    only these inspections (and leave out voided visits and cards that match no inspection).
     """
     today = today or date.today()
     late_days = ws.config.late_days
     with session(ws) as s:
-        visits = _select_visits(s, date_from, date_to, county)
+        visits = _select_visits(s, date_from, date_to, county, serials)
         entries = [_entry(v, today, late_days) for v in visits]
         stale = _stale(s, visits)
-        voided = [_voided(v, today, late_days) for v in _select_voided(s, date_from, date_to, county)]
+        voided = [] if serials is not None else [_voided(v, today, late_days)
+                                                  for v in _select_voided(s, date_from, date_to, county)]
         docs = sources.documents_by_serial(s, [e.serial for e in entries] + [x.entry.serial for x in voided],
                                            PER_INSPECTION if documents else (FormType.CARD_RETURNED,))
         said = sources.card_answers(s, [d for ds in docs.values() for d in ds if d.form_type == FormType.CARD_RETURNED])
         changed = sources.corrections(s)
     suspect_items = sources.suspect_items(ws)
     qr_items = sources.flagged_cards(ws, Flag.QR_MISSING)
+    if serials is not None:  # one page: cards that match no inspection belong to the whole list only
+        suspect_items = [c for c in suspect_items if c.serial in serials]
+        qr_items = [c for c in qr_items if c.serial in serials]
     with session(ws) as s:
         known = [c.serial for c in [*suspect_items, *qr_items] if c.serial]
         by_serial_all = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(known))).all()}
@@ -287,15 +297,35 @@ VisitRow = Any
 _VISIT_ROW = select(*Visit.__table__.c)
 
 
-def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[VisitRow]:
-    q = _VISIT_ROW.where(live())
+def _selection(q: Select[Any], date_from: date | None, date_to: date | None, county: str | None) -> Select[Any]:
+    """The live visits of the review's selection (its one definition: the list, its pages, its count)."""
+    q = q.where(live())
     if date_from is not None:
         q = q.where(Visit.start >= date_from)
     if date_to is not None:
         q = q.where(Visit.start <= date_to)
     if county:
         q = q.where((Visit.county == county) | (Visit.county_code == county))
+    return q
+
+
+def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None,
+                   serials: Collection[str] | None = None) -> list[VisitRow]:
+    q = _selection(_VISIT_ROW, date_from, date_to, county)
+    if serials is not None:
+        q = q.where(Visit.serial.in_(list(serials)))
     return list(s.execute(q.order_by(Visit.start, Visit.serial)).all())
+
+
+def page_serials(ws: Workspace, date_from: date | None, date_to: date | None, county: str | None, *,
+                 offset: int, limit: int) -> tuple[int, list[str]]:
+    """How many inspections the review selects, and the serials of rows ``offset…offset+limit`` of
+    its list (counted and paged by the database, in the list's order)."""
+    with session(ws) as s:
+        total = s.scalar(_selection(select(func.count(Visit.id)), date_from, date_to, county)) or 0
+        page = s.scalars(_selection(select(Visit.serial), date_from, date_to, county)
+                         .order_by(Visit.start, Visit.serial).offset(offset).limit(limit)).all()
+    return int(total), list(page)
 
 
 def _select_voided(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[VisitRow]:

@@ -41,6 +41,12 @@ class ReviewCache:
             count, top = s.execute(select(func.count(Visit.id), func.max(Visit.id))).one()
         return int(seq), int(count or 0), int(top or 0)
 
+    def peek(self, date_from: date | None, date_to: date | None, county: str | None, *, today: date) -> Review | None:
+        """The review if it is built and still current, else None (nothing is built)."""
+        key = ((date_from, date_to, county, today), self.fingerprint())
+        with self._lock:
+            return self._reviews.get(key)
+
     def review(self, date_from: date | None, date_to: date | None, county: str | None, *, today: date) -> Review:
         """``build_review(…, read_cards=False, documents=False)``, built again only when the database changed."""
         key = ((date_from, date_to, county, today), self.fingerprint())
