@@ -50,12 +50,20 @@ def _login(d: Any, base: str, name: str, password: str = PASSWORD) -> None:
 
 
 def _submit(d: Any, button: Any) -> None:
-    """Click and wait for the next page (the old one goes stale)."""
-    from selenium.webdriver.support import expected_conditions as ec
+    """Click and wait until the next page has loaded.
+
+    The old window is marked and we wait for a window without the mark.  Waiting for the button to
+    go stale races with chromedriver mid-navigation ("Node with given id does not belong to the
+    document"), so any driver error while the page changes just means: not loaded yet.
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    d.execute_script("window.__ruqiOldPage = true;")
     button.click()
-    WebDriverWait(d, 30).until(ec.staleness_of(button))
+    WebDriverWait(d, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda drv: drv.execute_script(
+            "return !window.__ruqiOldPage && document.readyState === 'complete';"))
 
 
 def _status_of(d: Any, js_fetch: str) -> int:
