@@ -66,6 +66,15 @@ def _submit(d: Any, button: Any) -> None:
             "return !window.__ruqiOldPage && document.readyState === 'complete';"))
 
 
+def _wait_for_text(d: Any, css: str, text: str, timeout: float = 120) -> None:
+    """Wait until htmx has swapped ``text`` in; an element replaced mid-read is retried, not a failure."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(d, timeout, poll_frequency=0.2, ignored_exceptions=(WebDriverException,)).until(
+        lambda drv: text in drv.find_element(*_by(css)).text)
+
+
 def _status_of(d: Any, js_fetch: str) -> int:
     return int(d.execute_async_script(
         "const done = arguments[arguments.length - 1];" + js_fetch + ".then(r => done(r.status), e => done(0));"))
@@ -139,9 +148,7 @@ def test_a_clerk_works_the_archive_and_is_refused_the_export(site, driver) -> No
     driver.get(srv.url + "/archive?flag=SUSPECT")
     assert filed.suspect_orphan in driver.find_element(*_by("main")).text
     driver.find_element(*_by("#verify")).click()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "刚才的检测" not in driver.find_element(*_by("main")).text:
-        time.sleep(0.2)
+    _wait_for_text(driver, "main", "刚才的检测")
     assert "四性检测全部通过" in driver.find_element(*_by("main")).text
     assert archive.audit_log(ws, action="verify")[-1].actor == names["clerk"]
     screenshot(driver, "05-archive")
