@@ -609,22 +609,29 @@ def select_entries(review: Review, *, inspector: str | None = None, flag: Review
 # ---- counts --------------------------------------------------------------------------------------
 
 
-_COUNTED = ("inspections", "received", "missing", "overdue", "late", "early", "unread", "violations", "yes_answers",
-            "over_cap", "suspect", "mismatches", "flagged")
-
-
 def _counts(e: Entry, suspect_serials: set[str], mismatch_serials: set[str]) -> tuple[int, ...]:
-    """What one inspection adds to each ``_COUNTED`` field of a tally (counted once, added to several)."""
-    return (1, e.card in _RECEIVED, e.card is CardState.MISSING, e.card is CardState.OVERDUE,
+    """What one inspection adds to a tally, in ``_add``'s order (counted once, added to several tallies)."""
+    return (e.card in _RECEIVED, e.card is CardState.MISSING, e.card is CardState.OVERDUE,
             ReviewFlag.CARD_LATE in e.flags, ReviewFlag.CARD_EARLY in e.flags, e.card is CardState.NEEDS_REVIEW,
             ReviewFlag.VIOLATION in e.flags, len(e.yes_questions), ReviewFlag.OVER_CAP in e.flags,
             e.serial in suspect_serials, e.serial in mismatch_serials, e.flagged)
 
 
 def _add(t: Tally, counts: tuple[int, ...]) -> None:
-    for name, n in zip(_COUNTED, counts, strict=True):
-        if n:
-            setattr(t, name, getattr(t, name) + n)
+    back, missing, overdue, late, early, unread, violations, yes_answers, over_cap, suspect, mismatches, flagged = counts
+    t.inspections += 1
+    t.received += back
+    t.missing += missing
+    t.overdue += overdue
+    t.late += late
+    t.early += early
+    t.unread += unread
+    t.violations += violations
+    t.yes_answers += yes_answers
+    t.over_cap += over_cap
+    t.suspect += suspect
+    t.mismatches += mismatches
+    t.flagged += flagged
 
 
 # A 是 on the card of a voided visit is still a 是 about the inspectors' conduct: the tallies count
