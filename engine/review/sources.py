@@ -41,9 +41,11 @@ def _document(r: ItemRecord, said: readings.CardAnswers | None = None, form_type
     )
 
 
-def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Document]]:
-    """Every archived original of these inspections, by serial, in 件号 order within each form type;
-    a card without a readable serial that a person tied to one of them counts as its returned card."""
+def documents_by_serial(s: Session, serials: Sequence[str],
+                        form_types: Sequence[str] = PER_INSPECTION) -> dict[str, list[Document]]:
+    """Every archived original of these inspections (of ``form_types``), by serial, in 件号 order within
+    each form type; a card without a readable serial that a person tied to one of them counts as its
+    returned card."""
     out: dict[str, list[Document]] = {}
     if not serials:
         return out
@@ -51,7 +53,7 @@ def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Do
     order = {t: i for i, t in enumerate(PER_INSPECTION)}
     for k in range(0, len(serials), _CHUNK):
         chunk = list(serials[k:k + _CHUNK])
-        rows = s.scalars(select(item).where(item.serial.in_(chunk), item.form_type.in_(PER_INSPECTION))).all()
+        rows = s.scalars(select(item).where(item.serial.in_(chunk), item.form_type.in_(list(form_types)))).all()
         tied = readings.ties(s, chunk)
         tied_rows = s.scalars(select(item).where(item.id.in_(list(tied)))).all() if tied else []
         said = readings.current_many(s, [r.id for r in [*rows, *tied_rows] if r.form_type != FormType.CARD_GENERATED])
