@@ -17,11 +17,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from _review_fixtures import TODAY, file_month, register_month, small_pdf
 from typer._click import Context
 from typer.main import get_group
 from typer.testing import CliRunner
 
-from _review_fixtures import TODAY, file_month, register_month, small_pdf
 from engine.archive import ItemMeta, file_item, latest_item
 from engine.cli import COMMAND_MODULES, COMMANDS, app, load_commands
 from engine.forms import FormType
