@@ -67,7 +67,9 @@ class Visit(Base):
         Index(LIVE_NATURAL_INDEX, "uscc", "kind", "start", "end", unique=True,
               sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
         Index("ix_visits_year_seq", "year", "seq"),  # migration 10: next_serial reads max(seq) off it
-        Index("ix_visits_start_serial", "start", "serial"),  # migration 11: the review list's order, paged
+        # migration 11: the review list's live visits in its order, counted and paged off the index alone
+        Index("ix_visits_start_serial", "start", "serial", sqlite_where=text("voided_at IS NULL"),
+              postgresql_where=text("voided_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

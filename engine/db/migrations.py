@@ -450,7 +450,8 @@ def _v11_card_now(conn: Connection) -> None:
     )
     m.create_all(conn)
     # The review list is ordered (and paged) by start date and serial; corrections are few among the readings.
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_visits_start_serial ON visits (start, serial)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_visits_start_serial ON visits (start, serial) "
+                      "WHERE voided_at IS NULL"))
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_card_readings_corrected ON card_readings (item_id) "
                       "WHERE reason <> ''"))
     if conn.execute(select(func.count()).select_from(now)).scalar():
