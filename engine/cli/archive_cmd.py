@@ -1,4 +1,7 @@
-"""`ruqi archive verify | search | show | log | repair`."""
+"""`ruqi archive verify | search | show | log | repair`.
+
+``archive.…`` and ``engine.repair_workspace`` load on first use (engine/lazy.py): `archive search`
+runs its query without loading the verification or the recovery of the register."""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+import engine
+
 from .. import archive
-from ..archive import Check, IndexCode
+from ..archive import IndexCode
 from ..findings import RuqiError, error
 from ..forms import FormType
-from ..recover import repair_workspace
 from .common import (
     FLAG_ZH,
     CliCode,
@@ -174,7 +178,7 @@ def repair_cmd(
     if accept_audit_log is not None and not accept_audit_log.strip():
         raise RuqiError(error(CliCode.ARCHIVE_REASON_REQUIRED, "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
     # What the archive's journal can give back is restored first; only the rest is accepted.
-    rep = repair_workspace(ws, actor=actor)
+    rep = engine.repair_workspace(ws, actor=actor)
     if accept_audit_log is not None:
         entry = archive.accept_audit_log(ws, accept_audit_log.strip(), actor=actor)
         console.print(f"已在审计日志第 {entry.seq} 条记录：承认审计日志现状（理由：{esc(accept_audit_log.strip())}）。")
@@ -205,5 +209,3 @@ def repair_cmd(
         console.print("修复完成。请运行 ruqi archive verify 做一次四性检测核对。")
     raise typer.Exit(1 if any(f.is_error for f in rep.problems) else 0)
 
-
-__all__ = ["Check", "register"]

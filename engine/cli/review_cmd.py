@@ -1,4 +1,7 @@
-"""`ruqi review` (the 纪委 review list) and `ruqi review export` (the verifiable bundle)."""
+"""`ruqi review` (the 纪委 review list) and `ruqi review export` (the verifiable bundle).
+
+The workbook, the PDF report and the bundle are reached through ``review.…`` (loaded on first use):
+listing the review on screen loads none of their writers."""
 
 from __future__ import annotations
 
@@ -9,11 +12,9 @@ import typer
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from .. import review
 from ..plan import parse_date
-from ..review import build_review
-from ..review.collect import Review, review_dict
-from ..review.export import export_bundle
-from ..review.report import write_pdf, write_xlsx
+from ..review.collect import Review, build_review, review_dict
 from ..review.tables import Table, cell_text, pick, sections, summary_rows
 from .common import JsonOpt, WorkspaceOpt, console, err_console, esc, open_workspace, print_json
 
@@ -75,18 +76,18 @@ def review_list(
     if ctx.invoked_subcommand is not None:
         return
     ws = open_workspace(ws_path)
-    review = build_review(ws, _date(date_from, "--from"), _date(date_to, "--to"), county or None,
-                          today=_date(today, "--today"))
+    found = build_review(ws, _date(date_from, "--from"), _date(date_to, "--to"), county or None,
+                         today=_date(today, "--today"))
     if as_json:
-        print_json(review_dict(review))
+        print_json(review_dict(found))
     else:
-        print_review(review)
+        print_review(found)
     if out:
-        write_xlsx(review, out)
+        review.write_xlsx(found, out)
         if not as_json:
             console.print(f"已另存为：{esc(out)}")
     if pdf:
-        write_pdf(review, pdf)
+        review.write_pdf(found, pdf)
         if not as_json:
             console.print(f"审查报告：{esc(pdf)}")
 
@@ -126,7 +127,7 @@ def export_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    res = export_bundle(ws, out, _date(date_from, "--from"), _date(date_to, "--to"), county or None, only_flagged,
+    res = review.export_bundle(ws, out, _date(date_from, "--from"), _date(date_to, "--to"), county or None, only_flagged,
                         today=_date(today, "--today"), actor=actor)
     if as_json:
         print_json({"bag": str(res.bag_dir), "inspections": res.serials, "files": len(res.payload),
