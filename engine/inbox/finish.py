@@ -355,17 +355,17 @@ class Batch:
         k = _archived(self.s, it.sha256)
         if k is not None:
             return self.known(it, k)
-        try:
-            out = self._card(it, kind, reading, read, it.claim.path, it.name)
-        except _Refused as e:  # the archive refused it (format, metadata): keep it, say why
-            return self.reject(it, e.outcome)
+        out = self._card(it, kind, reading, read, it.claim.path, it.name)
+        if out.status is Status.REJECTED:  # the archive refused it (format, metadata): keep it, say why
+            return self.reject(it, out)
         self._release(it)
         return out
 
     def _card(self, it: Item, kind: Kind, reading: CardReading, read: list[Finding], data: Path | bytes, name: str,
               source: dict[str, Any] | None = None, original: dict[str, Any] | None = None) -> Outcome:
         """One card filed (the whole file, or one page of a multi-card scan with its ``source``), its
-        answers recorded and its visit's card columns refreshed; ``_Refused`` if the archive refuses it."""
+        answers recorded and its visit's card columns refreshed; status REJECTED (nothing written, not yet
+        shelved) when the archive refuses it."""
         s = self.s
         visit = by_serial(s, reading.serial) if reading.serial else None
         check = check_card(reading, visit, it.received_at, self.ws.config.late_days)
@@ -384,9 +384,8 @@ class Batch:
             row = file_item(self.ws, data, meta, actor=self.actor, session=s)
         except RuqiError as e:
             findings.add(error(Reason.UNREADABLE, f"档案不予归档：{e.finding.message}"))
-            raise _Refused(Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
-                                   answers=reading.answers_json(), flags=list(check.flags), findings=findings,
-                                   page=page)) from e
+            return Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
+                           answers=reading.answers_json(), flags=list(check.flags), findings=findings, page=page)
         readings.record_filed(s, row.id, reading, actor=current_actor(self.actor), at=datetime.now())
         if visit is not None:
             refresh_visit(s, visit)
@@ -407,19 +406,25 @@ class Batch:
         meta = stack.original_meta(self.ws, it.name, it.received_at, cards, pages, visits, ex.page_notes, it.sha256)
         if it.source:
             meta.extra["mail"] = it.source
-        original = file_item(self.ws, it.claim.path, meta, actor=self.actor, session=s)
+        try:
+            original = file_item(self.ws, it.claim.path, meta, actor=self.actor, session=s)
+        except RuqiError as e:  # nothing is written yet: the file is kept, with the archive's reason
+            return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=ex.kind, findings=Findings(
+                [*ex.findings, error(Reason.UNREADABLE, f"档案不予归档：{e.finding.message}")])))
         source = stack.source_extra(original, it.name, pages)
-        shown = stack.original_json(original.archival_code, original.rel_path, len(cards), pages, stack.skipped_json(ex.page_notes))
+        shown = stack.original_json(original.archival_code, original.rel_path, len(cards), pages,
+                                    stack.skipped_json(ex.page_notes))
         files = stack.page_files(it.claim.path, ex.content, [r.page for r in cards], it.name)
         keep = stack.twins(cards)
         filed: dict[int, Outcome] = {}
         for n in sorted(set(keep)):
             # The notes on skipped pages go with the first card filed, so they are said once.
             read = [*ex.findings, *(ex.page_notes if not filed else [])]
-            try:
-                filed[n] = self._card(it, ex.kind, cards[n], read, files[n].data, files[n].name, source, shown)
-            except _Refused as e:  # a page cut by pdfium the archive will not take: an engine bug
-                raise RuntimeError(sentences(x.message for x in e.outcome.findings)) from e
+            filed[n] = self._card(it, ex.kind, cards[n], read, files[n].data, files[n].name, source, shown)
+            if filed[n].status is Status.REJECTED:
+                # A page cut by pdfium that the archive will not take is an engine bug: ``handle`` rolls
+                # this file's SAVEPOINT back (the original too) and rejects the file with the reason.
+                raise RuntimeError(sentences(x.message for x in filed[n].findings))
         outs = [filed[n] if keep[n] == n else self._twin(it, ex, cards[n], cards[keep[n]], filed[keep[n]], shown)
                 for n in range(len(cards))]
         self._release(it)
@@ -450,14 +455,6 @@ class Batch:
         return Outcome(it.name, it.sha256, Status.FILED, kind=kind, findings=Findings(list(read)),
                        flags=sorted({f.code for f in read if f.severity is Severity.WARNING}),
                        archival_code=res.archival_code, location=res.rel_path)
-
-
-class _Refused(Exception):
-    """The archive refused a card; ``outcome`` is its rejection."""
-
-    def __init__(self, outcome: Outcome):
-        super().__init__(outcome.file)
-        self.outcome = outcome
 
 
 def _remove_files(paths: list[Path]) -> None:
