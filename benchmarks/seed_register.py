@@ -7,7 +7,8 @@ transaction per thousand rows), as ``ruqi generate`` records them, but without r
 rendering 20,000 × 6 documents would take the better part of an hour and the list pages never
 open them.  A share of the visits (``--cards``) gets a returned card, filed in the archive with
 ``file_item`` the way the inbox files one (a small distinct PDF, the card's metadata and flags:
-some with a 是, some late, some waiting for a person) and the register's card columns derived
+some with a 是, some late, some waiting for a person), its ten answers recorded as readings, and the
+register's card columns derived
 from it by ``engine.inbox.refresh_visit``.  Re-running on a seeded workspace adds nothing.
 """
 
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from engine import readings  # noqa: E402
 from engine.archive import ItemMeta, file_item  # noqa: E402
 from engine.db import session  # noqa: E402
 from engine.divisions import counties_of  # noqa: E402
@@ -115,17 +117,19 @@ def seed_cards(ws: Workspace, serials: list[str], share: float, progress: bool =
                 assert v is not None
                 flags, answers, status = card_flags(j)
                 received = datetime.combine(v.end + timedelta(days=6 if Flag.LATE in flags else 1), datetime.min.time())
-                file_item(ws, base + f"\n%{serial}\n".encode(), ItemMeta(
+                extra = {"kind": "feedback_card", "status": status, "answers": answers,
+                         "violations": [int(q) for q, a in answers.items() if a == "是"], "read_method": "pdf_form",
+                         "serial_read": serial, "qr": {"serial": serial, "uscc": v.uscc, "valid": True},
+                         "stated_visit_total": v.visit_total, "stated_visit_kind": v.visit_kind,
+                         "codes": [], "errors": []}
+                row = file_item(ws, base + f"\n%{serial}\n".encode(), ItemMeta(
                     form_type=RETURNED, title=f"{v.enterprise}入企检查监督反馈卡（回收）", responsible=v.enterprise,
                     date=received.date(), year=v.year, serial=v.serial, enterprise=v.enterprise, uscc=v.uscc,
                     county=v.county, original_name=f"{serial}.pdf", flags=flags, received_at=received,
-                    # what the inbox keeps of a card it read (engine.inbox.cards.card_extra)
-                    extra={"kind": "feedback_card", "status": status, "answers": answers,
-                           "violations": [int(q) for q, a in answers.items() if a == "是"], "read_method": "pdf_form",
-                           "serial_read": serial, "qr": {"serial": serial, "uscc": v.uscc, "valid": True},
-                           "stated_visit_total": v.visit_total, "stated_visit_kind": v.visit_kind,
-                           "codes": [], "errors": []},
+                    extra=extra,  # what the inbox keeps of a card it read (engine.inbox.cards.card_extra)
                 ), actor="seed", session=s)
+                # and its ten answers as rows of the register, as the inbox records them when it files a card
+                readings.record(s, row.id, readings.from_filed(row.id, extra).now, actor="seed", at=received)
                 refresh_visit(s, v)
         if progress:
             print(f"\r  cards {min(k + CHUNK // 4, len(chosen))}/{len(chosen)} ({time.perf_counter() - t0:.0f} s)",

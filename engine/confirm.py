@@ -22,7 +22,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import readings
@@ -119,23 +119,27 @@ def _serial_of(item: ItemRecord, tied: dict[int, str]) -> str:
 
 def waiting_cards(ws: Workspace, today: date | None = None) -> list[WaitingCard]:
     """The cards waiting for a person, longest waiting first: the latest card of each inspection
-    with a question still open, and every filed card image whose serial could not be read."""
+    with a question still open, and every filed card image whose serial could not be read.
+
+    Only the cards that may wait are read: returned cards whose ``CardNow`` row has a question open
+    (or that have no readings at all), and the few filed as ``UNMATCHED``; a card read in full is
+    never opened, so the list costs the same with 100 cards in the archive or 100,000."""
     today = today or date.today()
     with session(ws) as s:
-        items = [r for r in s.scalars(select(ItemRecord).where(ItemRecord.form_type.in_((RETURNED, UNMATCHED)))
-                                      .order_by(ItemRecord.id)).all() if _is_card(r)]
         tied = readings.ties(s)
-        latest: dict[str, ItemRecord] = {}
-        orphans: list[ItemRecord] = []
+        items = _may_wait(s)
+        serials = {_serial_of(r, tied) for r in items} - {""}
+        latest = _latest_card_ids(s, serials, {r.id: tied[r.id] for r in items
+                                               if r.form_type == UNMATCHED and r.id in tied})
+        candidates = []
         for r in items:
             serial = _serial_of(r, tied)
-            if serial:
-                latest[serial] = r
-            elif not (r.extra or {}).get("serial_read"):
-                orphans.append(r)  # no serial read at all (a serial read but unknown is a SUSPECT card, not ours)
-        candidates = [*latest.values(), *orphans]
+            if serial and latest.get(serial) == r.id:
+                candidates.append(r)
+            elif not serial and not (r.extra or {}).get("serial_read"):
+                candidates.append(r)  # no serial read at all (a serial read but unknown is a SUSPECT card, not ours)
         said = readings.current_many(s, [r.id for r in candidates])
-        visits = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(list(latest)))).all()}
+        visits = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(list(serials)))).all()}
         out = []
         for r in candidates:
             now = said.get(r.id) or readings.from_filed(r.id, r.extra or {})
@@ -144,6 +148,32 @@ def waiting_cards(ws: Workspace, today: date | None = None) -> list[WaitingCard]
                 continue
             out.append(_waiting(r, serial, now, visits.get(serial), today))
     return sorted(out, key=lambda w: (-w.days_waiting, w.archival_code))
+
+
+def _may_wait(s: Session) -> list[ItemRecord]:
+    """Cards that may be waiting: returned cards with a question open now (``CardNow``), without
+    readings, or without a serial; and every card filed UNMATCHED (tied to an inspection or not)."""
+    now = readings.CardNow
+    returned = (select(ItemRecord).outerjoin(now, now.item_id == ItemRecord.id)
+                .where(ItemRecord.form_type == RETURNED, (now.unresolved != "") | now.item_id.is_(None)
+                       | (ItemRecord.serial == "")))
+    unmatched = select(ItemRecord).where(ItemRecord.form_type == UNMATCHED)
+    rows = [*s.scalars(returned).all(), *s.scalars(unmatched).all()]
+    return sorted((r for r in rows if _is_card(r)), key=lambda r: r.id)
+
+
+def _latest_card_ids(s: Session, serials: set[str], tied_cards: dict[int, str]) -> dict[str, int]:
+    """The archive id of the latest card of each inspection: filed under its serial, or tied to it
+    (``tied_cards``: the UNMATCHED cards a person tied, item id → serial)."""
+    out: dict[str, int] = {}
+    wanted = sorted(serials)
+    for k in range(0, len(wanted), 500):
+        out |= {serial: int(top) for serial, top in s.execute(select(ItemRecord.serial, func.max(ItemRecord.id))
+                              .where(ItemRecord.form_type == RETURNED, ItemRecord.serial.in_(wanted[k:k + 500]))
+                              .group_by(ItemRecord.serial))}
+    for item_id, serial in tied_cards.items():
+        out[serial] = max(out.get(serial, 0), item_id)
+    return out
 
 
 def waiting_card(ws: Workspace, item_id: int, today: date | None = None) -> WaitingCard | None:

@@ -70,6 +70,19 @@ class CardTie(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class CardNow(Base):
+    """What one archived card says now, kept beside its readings so a list never folds them all: the
+    questions still open (``"3,7"``; ``""`` when none) and who read it.  ``record`` rewrites it with
+    every reading (migration 11 filled it for cards filed before); a card without a row here has no
+    readings at all and is judged from its archive record (``from_filed``)."""
+
+    __tablename__ = "card_now"
+
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unresolved: Mapped[str] = mapped_column(String(30), index=True)
+    read_by: Mapped[str] = mapped_column(String(10))
+
+
 class ReadBy(StrEnum):
     """Who read the card that counts (the register's ``Visit.card_read_by``)."""
 
@@ -130,6 +143,18 @@ def record(s: Session, item_id: int, decisions: Mapping[int, Decision], *, actor
         s.add(QuestionReading(item_id=item_id, question=i, answer=d.answer, how=str(d.how), confidence=d.confidence,
                               note=d.note[:100], actor=actor, at=at, reason=reason))
     s.flush()
+    _keep_now(s, item_id)
+
+
+def _keep_now(s: Session, item_id: int) -> None:
+    """Rewrite the card's ``CardNow`` row from its readings (every reading passes through ``record``)."""
+    now = fold(item_id, history(s, [item_id])[item_id])
+    s.merge(CardNow(item_id=item_id, unresolved=unresolved_text(now.unresolved), read_by=str(now.read_by)))
+    s.flush()
+
+
+def unresolved_text(questions: Iterable[int]) -> str:
+    return ",".join(str(i) for i in questions)
 
 
 def record_filed(s: Session, item_id: int, reading: CardReading, *, actor: str, at: datetime) -> None:

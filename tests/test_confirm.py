@@ -227,7 +227,7 @@ def test_migration_8_gives_a_filled_workspace_its_readings(ws: Workspace, pictur
                      # and what migration 10 (the shared register) added after it
                      "DROP TABLE outside_visits; DROP INDEX ix_visits_year_seq; ALTER TABLE visits DROP COLUMN "
                      "register_state; ALTER TABLE visits DROP COLUMN register_note; ALTER TABLE visits DROP COLUMN "
-                     "cross_reason; DELETE FROM schema_version WHERE version >= 9;")
+                     "cross_reason; DROP TABLE card_now; DELETE FROM schema_version WHERE version >= 9;")
     db.close()
 
     get_engine(ws)  # opening the workspace runs migration 9

@@ -50,12 +50,29 @@ def _login(d: Any, base: str, name: str, password: str = PASSWORD) -> None:
 
 
 def _submit(d: Any, button: Any) -> None:
-    """Click and wait for the next page (the old one goes stale)."""
-    from selenium.webdriver.support import expected_conditions as ec
+    """Click and wait until the next page has loaded.
+
+    The old window is marked and we wait for a window without the mark.  Waiting for the button to
+    go stale races with chromedriver mid-navigation ("Node with given id does not belong to the
+    document"), so any driver error while the page changes just means: not loaded yet.
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    d.execute_script("window.__ruqiOldPage = true;")
     button.click()
-    WebDriverWait(d, 30).until(ec.staleness_of(button))
+    WebDriverWait(d, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda drv: drv.execute_script(
+            "return !window.__ruqiOldPage && document.readyState === 'complete';"))
+
+
+def _wait_for_text(d: Any, css: str, text: str, timeout: float = 120) -> None:
+    """Wait until htmx has swapped ``text`` in; an element replaced mid-read is retried, not a failure."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(d, timeout, poll_frequency=0.2, ignored_exceptions=(WebDriverException,)).until(
+        lambda drv: text in drv.find_element(*_by(css)).text)
 
 
 def _status_of(d: Any, js_fetch: str) -> int:
@@ -131,9 +148,7 @@ def test_a_clerk_works_the_archive_and_is_refused_the_export(site, driver) -> No
     driver.get(srv.url + "/archive?flag=SUSPECT")
     assert filed.suspect_orphan in driver.find_element(*_by("main")).text
     driver.find_element(*_by("#verify")).click()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "刚才的检测" not in driver.find_element(*_by("main")).text:
-        time.sleep(0.2)
+    _wait_for_text(driver, "main", "刚才的检测")
     assert "四性检测全部通过" in driver.find_element(*_by("main")).text
     assert archive.audit_log(ws, action="verify")[-1].actor == names["clerk"]
     screenshot(driver, "05-archive")

@@ -49,17 +49,28 @@ def sign_in(d: Any, url: str, name: str) -> None:
     d.find_element(By.NAME, "username").send_keys(name)
     d.find_element(By.NAME, "password").send_keys(PASSWORD)
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(lambda: "/login" not in d.current_url)
+    wait_for(lambda: "/login" not in d.current_url and loaded(d, ""))
 
 
 def wait_for(cond, timeout: float = 90.0) -> Any:  # type: ignore[no-untyped-def]
+    """Poll ``cond`` until it is true.  A driver error while a page loads or htmx swaps an element
+    (stale element, "node does not belong to the document") means: not there yet."""
+    from selenium.common.exceptions import WebDriverException
+
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        got = cond()
+        try:
+            got = cond()
+        except WebDriverException:
+            got = None
         if got:
             return got
         time.sleep(0.2)
     raise AssertionError("the page did not get there in time")
+
+
+def loaded(d: Any, url_part: str) -> bool:
+    return url_part in d.current_url and d.execute_script("return document.readyState") == "complete"
 
 
 def fetch_size(d: Any, path: str) -> int:
@@ -80,12 +91,12 @@ def test_1_plan_with_bad_rows_then_generate_and_download_the_zip(flow) -> None: 
     plan = _plan(flow["tmp"] / "三月检查计划.xlsx", [GOOD, BAD_USCC, OTHER])
     d.find_element(By.NAME, "plan").send_keys(str(plan))
     d.find_element(By.CSS_SELECTOR, "form[action^='/generate/plans'] button[type=submit]").click()
-    wait_for(lambda: "/generate/plans/" in d.current_url)
+    wait_for(lambda: loaded(d, "/generate/plans/"))
     bad = d.find_element(By.ID, "row-3").text
     assert "统一社会信用代码（B列）" in bad and "校验位" in bad
     screenshot(d, "pages-生成-检查结果")
     d.find_element(By.CSS_SELECTOR, "form[action$='/run'] button[type=submit]").click()
-    wait_for(lambda: "/generate/batches/" in d.current_url)
+    wait_for(lambda: loaded(d, "/generate/batches/"))
     assert "已生成 2 行" in d.find_element(By.TAG_NAME, "main").text
     screenshot(d, "pages-生成-批次")
     link = d.find_element(By.PARTIAL_LINK_TEXT, "zip").get_attribute("href")
@@ -125,9 +136,9 @@ def test_2_drop_a_ticked_pdf_and_a_scan_each_gets_its_outcome(flow) -> None:  # 
     pick = d.find_element(By.ID, "pick")
     d.execute_script("arguments[0].hidden = false;", pick)  # a person drops them; the driver types the paths
     pick.send_keys(f"{ticked}\n{scan}")
-    wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#result-rows tr.done")) == 2)
-    rows = {r.find_elements(By.TAG_NAME, "td")[0].text: r.get_attribute("data-status")
-            for r in d.find_elements(By.CSS_SELECTOR, "#result-rows tr.done")}
+    rows = wait_for(lambda: {r.find_elements(By.TAG_NAME, "td")[0].text: r.get_attribute("data-status")
+                             for r in d.find_elements(By.CSS_SELECTOR, "#result-rows tr.done")} if len(
+        d.find_elements(By.CSS_SELECTOR, "#result-rows tr.done")) == 2 else None)
     assert rows[ticked.name] == "filed"
     assert rows[scan.name] == "needs_review"
     assert "已处理 2 / 2" in d.find_element(By.ID, "overall-text").text
@@ -143,7 +154,7 @@ def test_3_confirm_the_waiting_card_from_the_keyboard(flow) -> None:  # type: ig
     d.get(url + "/pending")
     screenshot(d, "pages-待核对-列表")
     d.find_element(By.PARTIAL_LINK_TEXT, flow["scan_serial"]).click()
-    wait_for(lambda: "/pending/" in d.current_url)
+    wait_for(lambda: loaded(d, "/pending/"))
     screenshot(d, "pages-待核对-核对")
     # Question 5 has both boxes ticked: it is open whatever else the scan reader could read.
     open_q = [int(r.get_attribute("data-q")) for r in d.find_elements(By.CSS_SELECTOR, ".qrow[data-open='1']")]
@@ -155,7 +166,7 @@ def test_3_confirm_the_waiting_card_from_the_keyboard(flow) -> None:  # type: ig
     body.send_keys("".join("y" if q == 5 else "n" for q in open_q))  # each answer moves to the next open question
     screenshot(d, "pages-待核对-已选")
     body.send_keys(Keys.ENTER)
-    wait_for(lambda: "done=" in d.current_url)
+    wait_for(lambda: loaded(d, "done="))
     took = time.monotonic() - started
     print(f"\n  one card confirmed from the keyboard in {took:.2f} s (page to page)")
     from engine.confirm import waiting_cards
@@ -179,7 +190,7 @@ def test_4_statistics_page(flow) -> None:  # type: ignore[no-untyped-def]
     d.get(url + "/stats")
     d.find_element(By.CSS_SELECTOR, "form[action='/stats/blanks'] input[name=period]").send_keys("2025Q1")
     d.find_element(By.CSS_SELECTOR, "form[action='/stats/blanks'] button[type=submit]").click()
-    wait_for(lambda: "sent=" in d.current_url)
+    wait_for(lambda: loaded(d, "sent="))
     assert "未报送" in d.find_element(By.TAG_NAME, "main").text
     screenshot(d, "pages-统计")
     assert fetch_size(d, "/stats/aggregate.xlsx?table=2&period=2025Q1") > 3000

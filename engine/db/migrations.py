@@ -433,10 +433,43 @@ def _v10_shared_register(conn: Connection) -> None:
     m.create_all(conn)
 
 
+# v11: what each card says now, beside its readings (``engine.readings.CardNow``), so the 待核对 list
+# reads the open cards only.  Filled from the readings as ``engine.readings.fold`` folds them: the
+# latest row of each question counts; it is open when it has no answer, or a reader's answer below
+# the review threshold (a person's answer is always decided).
+_V11_REVIEW_BELOW = 0.5  # engine.readback.common.REVIEW_BELOW when v11 was written
+
+
+def _v11_card_now(conn: Connection) -> None:
+    m = MetaData()
+    now = Table(
+        "card_now", m,
+        Column("item_id", Integer, primary_key=True, autoincrement=False),
+        Column("unresolved", String(30), nullable=False, index=True),
+        Column("read_by", String(10), nullable=False),
+    )
+    m.create_all(conn)
+    if conn.execute(select(func.count()).select_from(now)).scalar():
+        return
+    rows = conn.execute(text("SELECT item_id, question, answer, how, confidence FROM card_readings ORDER BY id"))
+    latest: dict[int, dict[int, tuple[str | None, str, float]]] = {}
+    for item_id, question, answer, how, confidence in rows:
+        latest.setdefault(item_id, {})[question] = (answer, how, float(confidence))
+    out = []
+    for item_id, per_q in latest.items():
+        open_q = [q for q in range(1, 11) if q not in per_q or per_q[q][0] is None
+                  or (per_q[q][1] != "person" and per_q[q][2] < _V11_REVIEW_BELOW)]
+        person = any(how == "person" for _, how, _ in per_q.values())
+        out.append({"item_id": item_id, "unresolved": ",".join(map(str, open_q)),
+                    "read_by": "waiting" if open_q else "person" if person else "machine"})
+    for k in range(0, len(out), 1000):
+        conn.execute(now.insert(), out[k:k + 1000])
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_register, _v2_archive_tables, _v3_stats_tables,
                                                   _v4_void_visits, _v5_audit_head, _v6_mail_tables,
                                                   _v7_stats_rejections, _v8_web_accounts, _v9_card_readings,
-                                                  _v10_shared_register]
+                                                  _v10_shared_register, _v11_card_now]
 
 
 def current_version(conn: Connection) -> int:

@@ -18,18 +18,18 @@ inspection is selected by the date it was received and the county it was filed u
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..caps import Cap, cap_for
 from ..card_state import CardState
 from ..db import session
-from ..forms import CARD_QUESTIONS, QUESTION_NUMBERS, YES, FormType
+from ..forms import CARD_QUESTIONS, PER_INSPECTION, QUESTION_NUMBERS, YES, FormType
 from ..inbox.codes import Flag
 from ..readings import ReadBy
 from ..register import RegisterState, Stale, Visit, live, stale_among
@@ -213,25 +213,38 @@ def build_review(
     *,
     today: date | None = None,
     read_cards: bool = True,
+    documents: bool = True,
+    serials: Collection[str] | None = None,
 ) -> Review:
     """The review list for inspections starting in ``[date_from, date_to]`` (inclusive) in ``county``.
 
     ``today`` decides which missing cards are overdue (injectable for tests and re-runs of an old
     review).  ``read_cards=False`` skips opening returned cards to read the visit numbers they state
-    (only needed when the inbox did not store them).
+    (only needed when the inbox did not store them).  ``documents=False`` gives each entry its returned
+    cards only (every finding is decided from them; the web list never shows the other originals).
+
+    ``serials``: only these of the selected inspections (one page of the list, ``page_serials``).
+    Every flag of an entry is decided from its own visit, its own cards and the enterprise-year it
+    belongs to, so each entry is exactly the one the whole list has; the sections and counts cover
+    only these inspections (and leave out voided visits and cards that match no inspection).
     """
     today = today or date.today()
     late_days = ws.config.late_days
     with session(ws) as s:
-        visits = _select_visits(s, date_from, date_to, county)
+        visits = _select_visits(s, date_from, date_to, county, serials)
         entries = [_entry(v, today, late_days) for v in visits]
         stale = _stale(s, visits)
-        voided = [_voided(v, today, late_days) for v in _select_voided(s, date_from, date_to, county)]
-        docs = sources.documents_by_serial(s, [e.serial for e in entries] + [x.entry.serial for x in voided])
+        voided = [] if serials is not None else [_voided(v, today, late_days)
+                                                  for v in _select_voided(s, date_from, date_to, county)]
+        docs = sources.documents_by_serial(s, [e.serial for e in entries] + [x.entry.serial for x in voided],
+                                           PER_INSPECTION if documents else (FormType.CARD_RETURNED,))
         said = sources.card_answers(s, [d for ds in docs.values() for d in ds if d.form_type == FormType.CARD_RETURNED])
         changed = sources.corrections(s)
     suspect_items = sources.suspect_items(ws)
     qr_items = sources.flagged_cards(ws, Flag.QR_MISSING)
+    if serials is not None:  # one page: cards that match no inspection belong to the whole list only
+        suspect_items = [c for c in suspect_items if c.serial in serials]
+        qr_items = [c for c in qr_items if c.serial in serials]
     with session(ws) as s:
         known = [c.serial for c in [*suspect_items, *qr_items] if c.serial]
         by_serial_all = {v.serial: v for v in s.scalars(select(Visit).where(Visit.serial.in_(known))).all()}
@@ -278,43 +291,69 @@ def _one_visit(ws: Workspace, serial: str) -> tuple[date, str] | None:
         return (v.start, v.county) if v is not None else None
 
 
-def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[Visit]:
-    q = select(Visit).where(live())
+# The review only reads visits: plain rows (attribute access like a ``Visit``) cost a third of ORM
+# objects, which a year of 20,000 visits feels.
+VisitRow = Any
+_VISIT_ROW = select(*Visit.__table__.c)
+
+
+def _selection(q: Select[Any], date_from: date | None, date_to: date | None, county: str | None) -> Select[Any]:
+    """The live visits of the review's selection (its one definition: the list, its pages, its count)."""
+    q = q.where(live())
     if date_from is not None:
         q = q.where(Visit.start >= date_from)
     if date_to is not None:
         q = q.where(Visit.start <= date_to)
     if county:
         q = q.where((Visit.county == county) | (Visit.county_code == county))
-    return list(s.scalars(q.order_by(Visit.start, Visit.serial)).all())
+    return q
 
 
-def _select_voided(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[Visit]:
+def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None,
+                   serials: Collection[str] | None = None) -> list[VisitRow]:
+    q = _selection(_VISIT_ROW, date_from, date_to, county)
+    if serials is not None:
+        q = q.where(Visit.serial.in_(list(serials)))
+    return list(s.execute(q.order_by(Visit.start, Visit.serial)).all())
+
+
+def page_serials(ws: Workspace, date_from: date | None, date_to: date | None, county: str | None, *,
+                 offset: int, limit: int) -> tuple[int, list[str]]:
+    """How many inspections the review selects, and the serials of rows ``offset…offset+limit`` of
+    its list (counted and paged by the database, in the list's order)."""
+    with session(ws) as s:
+        total = s.scalar(_selection(select(func.count(Visit.id)), date_from, date_to, county)) or 0
+        page = s.scalars(_selection(select(Visit.serial), date_from, date_to, county)
+                         .order_by(Visit.start, Visit.serial).offset(offset).limit(limit)).all()
+    return int(total), list(page)
+
+
+def _select_voided(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[VisitRow]:
     """Voided visits that started in the period, or were voided in it (voiding an old visit is news too)."""
-    q = select(Visit).where(Visit.voided_at.is_not(None))
+    q = _VISIT_ROW.where(Visit.voided_at.is_not(None))
     if county:
         q = q.where((Visit.county == county) | (Visit.county_code == county))
     out = []
-    for v in s.scalars(q.order_by(Visit.voided_at, Visit.serial)).all():
+    for v in s.execute(q.order_by(Visit.voided_at, Visit.serial)).all():
         when = (v.start, v.voided_at.date() if v.voided_at else v.start)
         if any((date_from is None or d >= date_from) and (date_to is None or d <= date_to) for d in when):
             out.append(v)
     return out
 
 
-def _voided(v: Visit, today: date, late_days: int) -> VoidedVisit:
+def _voided(v: VisitRow, today: date, late_days: int) -> VoidedVisit:
     assert v.voided_at is not None
     e = _entry(v, today, late_days)
     e.flags = [ReviewFlag.VOIDED]  # nothing is due for a voided visit: only the voiding itself is news
     return VoidedVisit(e, v.voided_at, v.voided_by or "", v.voided_reason or "", v.created_at)
 
 
-def _stale(s: Session, visits: list[Visit]) -> dict[str, Stale]:
+def _stale(s: Session, visits: list[VisitRow]) -> dict[str, Stale]:
     """Printed cards among these visits whose numbers are no longer right by date, by serial."""
     return {st.serial: st for st in stale_among(s, {(v.uscc, v.year) for v in visits})}
 
 
-def _entry(v: Visit, today: date, late_days: int) -> Entry:
+def _entry(v: VisitRow, today: date, late_days: int) -> Entry:
     due = v.end + timedelta(days=late_days)
     answers = {int(k): a for k, a in (v.card_answers or {}).items() if str(k).isdigit()}
     card_flags = tuple(v.card_flags or ())
@@ -359,7 +398,7 @@ def _entry(v: Visit, today: date, late_days: int) -> Entry:
     return e
 
 
-def _read_by(v: Visit) -> ReadBy:
+def _read_by(v: VisitRow) -> ReadBy:
     if v.card_read_by in set(ReadBy):
         return ReadBy(v.card_read_by)
     return ReadBy.WAITING if v.card_status == CardState.NEEDS_REVIEW else ReadBy.MACHINE
@@ -570,20 +609,29 @@ def select_entries(review: Review, *, inspector: str | None = None, flag: Review
 # ---- counts --------------------------------------------------------------------------------------
 
 
-def _add(t: Tally, e: Entry, suspect_serials: set[str], mismatch_serials: set[str]) -> None:
+def _counts(e: Entry, suspect_serials: set[str], mismatch_serials: set[str]) -> tuple[int, ...]:
+    """What one inspection adds to a tally, in ``_add``'s order (counted once, added to several tallies)."""
+    return (e.card in _RECEIVED, e.card is CardState.MISSING, e.card is CardState.OVERDUE,
+            ReviewFlag.CARD_LATE in e.flags, ReviewFlag.CARD_EARLY in e.flags, e.card is CardState.NEEDS_REVIEW,
+            ReviewFlag.VIOLATION in e.flags, len(e.yes_questions), ReviewFlag.OVER_CAP in e.flags,
+            e.serial in suspect_serials, e.serial in mismatch_serials, e.flagged)
+
+
+def _add(t: Tally, counts: tuple[int, ...]) -> None:
+    back, missing, overdue, late, early, unread, violations, yes_answers, over_cap, suspect, mismatches, flagged = counts
     t.inspections += 1
-    t.received += e.card in _RECEIVED
-    t.missing += e.card is CardState.MISSING
-    t.overdue += e.card is CardState.OVERDUE
-    t.late += ReviewFlag.CARD_LATE in e.flags
-    t.early += ReviewFlag.CARD_EARLY in e.flags
-    t.unread += e.card is CardState.NEEDS_REVIEW
-    t.violations += ReviewFlag.VIOLATION in e.flags
-    t.yes_answers += len(e.yes_questions)
-    t.over_cap += ReviewFlag.OVER_CAP in e.flags
-    t.suspect += e.serial in suspect_serials
-    t.mismatches += e.serial in mismatch_serials
-    t.flagged += e.flagged
+    t.received += back
+    t.missing += missing
+    t.overdue += overdue
+    t.late += late
+    t.early += early
+    t.unread += unread
+    t.violations += violations
+    t.yes_answers += yes_answers
+    t.over_cap += over_cap
+    t.suspect += suspect
+    t.mismatches += mismatches
+    t.flagged += flagged
 
 
 # A 是 on the card of a voided visit is still a 是 about the inspectors' conduct: the tallies count
@@ -605,7 +653,7 @@ def tally_by_county(review: Review) -> list[Tally]:
     mis = {m.entry.serial for m in review.mismatches}
     out: dict[str, Tally] = {}
     for e in review.entries:
-        _add(out.setdefault(e.county, Tally(e.county)), e, sus, mis)
+        _add(out.setdefault(e.county, Tally(e.county)), _counts(e, sus, mis))
     for e in _voided_with_yes(review):
         _add_voided_yes(out.setdefault(e.county, Tally(e.county)), e)
     # Suspect cards that match no inspection still count against the county they were filed under.
@@ -621,9 +669,10 @@ def tally_by_inspector(review: Review) -> list[Tally]:
     mis = {m.entry.serial for m in review.mismatches}
     out: dict[str, Tally] = {}
     for e in review.entries:
+        counts = _counts(e, sus, mis)
         for i, name in enumerate(dict.fromkeys(e.team.inspectors)):
             t = out.setdefault(name, Tally(name))
-            _add(t, e, sus, mis)
+            _add(t, counts)
             if i == 0:
                 t.as_leader += 1
             else:

@@ -23,7 +23,7 @@ from ..db import session
 from ..forms import PER_INSPECTION, FormType
 from ..inbox.codes import Flag
 from ..inbox.validate import CardCode
-from ..readback.common import visit_numbers_in
+from ..readback.common import ReadMethod, visit_numbers_in
 from ..workspace import Workspace
 from .model import Document, Entry, SuspectReason
 
@@ -41,9 +41,11 @@ def _document(r: ItemRecord, said: readings.CardAnswers | None = None, form_type
     )
 
 
-def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Document]]:
-    """Every archived original of these inspections, by serial, in 件号 order within each form type;
-    a card without a readable serial that a person tied to one of them counts as its returned card."""
+def documents_by_serial(s: Session, serials: Sequence[str],
+                        form_types: Sequence[str] = PER_INSPECTION) -> dict[str, list[Document]]:
+    """Every archived original of these inspections (of ``form_types``), by serial, in 件号 order within
+    each form type; a card without a readable serial that a person tied to one of them counts as its
+    returned card."""
     out: dict[str, list[Document]] = {}
     if not serials:
         return out
@@ -51,7 +53,7 @@ def documents_by_serial(s: Session, serials: Sequence[str]) -> dict[str, list[Do
     order = {t: i for i, t in enumerate(PER_INSPECTION)}
     for k in range(0, len(serials), _CHUNK):
         chunk = list(serials[k:k + _CHUNK])
-        rows = s.scalars(select(item).where(item.serial.in_(chunk), item.form_type.in_(PER_INSPECTION))).all()
+        rows = s.scalars(select(item).where(item.serial.in_(chunk), item.form_type.in_(list(form_types)))).all()
         tied = readings.ties(s, chunk)
         tied_rows = s.scalars(select(item).where(item.id.in_(list(tied)))).all() if tied else []
         said = readings.current_many(s, [r.id for r in [*rows, *tied_rows] if r.form_type != FormType.CARD_GENERATED])
@@ -170,7 +172,8 @@ def stated_visit_numbers(ws: Workspace, entry: Entry, read_cards: bool = True) -
     stored = _stored_numbers(latest)
     if stored is not None and stored != (None, None):
         return stored
-    if not read_cards:
+    # A scan or photo has no text layer to read again (the inbox found none): not worth a PDF parser.
+    if not read_cards or latest.extra.get("read_method") == ReadMethod.IMAGE:
         return None
     text = card_text(ws.archive / latest.rel_path)
     return visit_numbers_in(text) if text else None

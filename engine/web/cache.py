@@ -41,15 +41,21 @@ class ReviewCache:
             count, top = s.execute(select(func.count(Visit.id), func.max(Visit.id))).one()
         return int(seq), int(count or 0), int(top or 0)
 
+    def peek(self, date_from: date | None, date_to: date | None, county: str | None, *, today: date) -> Review | None:
+        """The review if it is built and still current, else None (nothing is built)."""
+        key = ((date_from, date_to, county, today), self.fingerprint())
+        with self._lock:
+            return self._reviews.get(key)
+
     def review(self, date_from: date | None, date_to: date | None, county: str | None, *, today: date) -> Review:
-        """``build_review(…, read_cards=False)``, built again only when the database changed."""
+        """``build_review(…, read_cards=False, documents=False)``, built again only when the database changed."""
         key = ((date_from, date_to, county, today), self.fingerprint())
         with self._lock:
             hit = self._reviews.get(key)
             if hit is not None:
                 self._reviews.move_to_end(key)
                 return hit
-        r = build_review(self.ws, date_from, date_to, county, today=today, read_cards=False)
+        r = build_review(self.ws, date_from, date_to, county, today=today, read_cards=False, documents=False)
         with self._lock:
             self.builds += 1
             self._reviews[key] = r

@@ -7,7 +7,7 @@ the person's reading under the signed-in user's name (audit log: who, when, what
 what the person recorded).  Only the questions still open are sent: a question the machine has
 read is shown, not overwritten (a correction stays with ``ruqi confirm --correct --reason``).
 
-- ``GET /pending``: the queue, longest waiting first;
+- ``GET /pending``: the queue, longest waiting first, 50 cards a page (``engine.web.paging``);
 - ``GET /pending/<item id>``: one card; keyboard (``static/pending.js``): ``Y``/``N`` (or ``1``/
   ``2``, 是/否) answer the selected question and move to the next open one, digits ``1``–``0``
   with ``Alt`` or the arrow keys select a question, ``Enter`` confirms; a card whose serial
@@ -37,6 +37,7 @@ from ...readback.common import NO, YES
 from ...readings import QUESTIONS
 from ...workspace import Workspace
 from ..files import FileNotServed
+from ..paging import page_of
 from ..render import NavItem, render
 from ..security import need
 from .common import today_of
@@ -48,7 +49,9 @@ NAV = NavItem("待核对", "/pending", Perm.CONFIRM, order=30)
 @router.get("/pending")
 def queue(request: Request, done: str = "", user: SignedIn = Depends(need(Perm.READ))) -> Response:
     cards = waiting_cards(request.app.state.ws, today_of(request))
-    return render(request, "pending.html", {"title": "待核对的反馈卡", "cards": cards, "done": done,
+    pager = page_of(request, len(cards))
+    return render(request, "pending.html", {"title": "待核对的反馈卡", "cards": pager.rows(cards), "total": len(cards),
+                                            "first": cards[0] if cards else None, "pager": pager, "done": done,
                                             "may_confirm": user.may(Perm.CONFIRM)})
 
 

@@ -8,7 +8,8 @@ Everyone signed in may read (a reviewer is read-only for the rest of the site); 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -18,18 +19,28 @@ from ...archive import FORM_LABELS, action_zh, history, items_for_serial
 from ...archive.audit import Entry as AuditEntry
 from ...forms import CARD_QUESTIONS
 from ...forms.types import FormType
-from ...review import CARD_STATE_ZH, FLAG_ZH, CardState, ReviewFlag, build_entry, select_entries
+from ...review import (
+    CARD_STATE_ZH,
+    FLAG_ZH,
+    CardState,
+    Review,
+    ReviewFlag,
+    build_entry,
+    build_review,
+    select_entries,
+)
+from ...review.collect import page_serials
 from ...review.export import export_bundle, zip_bag
 from ...review.tables import summary_rows
 from ...text import printable
 from ..files import FileNotServed, send_file
+from ..paging import Page, page_of
 from ..render import NavItem, render
 from ..security import need
 from .common import form_date, today_of
 
 router = APIRouter()
 NAV = NavItem("审查", "/review", Perm.READ, order=60)
-PAGE_SIZE = 200
 EXPORTS = "审查包"  # under outbox/
 RETURNED = "returned"  # ?cards=returned: every card that came back, whatever its state
 RECEIVED = (CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW)
@@ -44,23 +55,62 @@ def _flag(value: str | None) -> ReviewFlag | None:
 
 @router.get("/review")
 def review_list(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> Response:
+    """The list a page at a time.  Filtered by a kind of finding, an inspector or the cards back, it is
+    the whole review (``build_review``, cached) filtered by ``select_entries``.  Unfiltered and not yet
+    built, the database counts and pages the inspections and only the page's entries are built
+    (``build_review(serials=…)``: the same entries); the counts then come by ``/review/summary``."""
     q = request.query_params
     date_from, date_to = form_date(q.get("from")), form_date(q.get("to"))
     county, inspector = (q.get("county") or "").strip() or None, (q.get("inspector") or "").strip() or None
     flag, cards = _flag(q.get("flag")), q.get("cards") or ""
-    page = max(int(q["page"]) if (q.get("page") or "").isdigit() else 1, 1)
-    r = request.app.state.reviews.review(date_from, date_to, county, today=today_of(request))
-    rows = select_entries(r, inspector=inspector, flag=flag, card_states=RECEIVED if cards == RETURNED else None)
-    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    today = today_of(request)
+    reviews = request.app.state.reviews
+    whole = reviews.peek(date_from, date_to, county, today=today)
+    if whole is None and (flag or inspector or cards == RETURNED):
+        whole = reviews.review(date_from, date_to, county, today=today)
+    if whole is not None:
+        rows = select_entries(whole, inspector=inspector, flag=flag,
+                              card_states=RECEIVED if cards == RETURNED else None)
+        pager = page_of(request, len(rows))
+        r, shown = whole, pager.rows(rows)
+    else:
+        pager, r = _one_page(request, date_from, date_to, county, today)
+        shown = r.entries
     filters = {"from": q.get("from") or "", "to": q.get("to") or "", "county": county or "",
                "inspector": inspector or "", "flag": flag.value if flag else "", "cards": cards}
     return render(request, "review_list.html", {
-        "title": "纪委审查", "r": r, "rows": shown, "total": len(rows), "page": page,
-        "pages": max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1), "filters": filters, "summary": summary_rows(r),
+        "title": "纪委审查", "r": r, "rows": shown, "total": pager.total, "pager": pager, "filters": filters,
         "flags": [(f.value, FLAG_ZH[f]) for f in ReviewFlag], "flag_zh": FLAG_ZH, "card_zh": CARD_STATE_ZH,
-        "counties": [t.name for t in r.by_county], "inspectors": sorted(t.name for t in r.by_inspector),
-        "can_export": user.may(Perm.EXPORT_REVIEW),
+        "can_export": user.may(Perm.EXPORT_REVIEW), **(_summary(whole) if whole is not None else {"summary": None}),
     })
+
+
+def _one_page(request: Request, date_from: date | None, date_to: date | None, county: str | None,
+              today: date) -> tuple[Page, Review]:
+    """The asked page of the unfiltered list: counted and paged by the database, its entries built alone."""
+    ws = request.app.state.ws
+    asked = page_of(request, 10**9)  # the page number asked for, before the total is known
+    total, serials = page_serials(ws, date_from, date_to, county, offset=asked.offset, limit=asked.size)
+    pager = page_of(request, total)
+    if pager.offset != asked.offset:  # asked beyond the last page: show the last
+        total, serials = page_serials(ws, date_from, date_to, county, offset=pager.offset, limit=pager.size)
+    r = build_review(ws, date_from, date_to, county, today=today, read_cards=False, documents=False, serials=serials)
+    return pager, r
+
+
+def _summary(r: Review) -> dict[str, Any]:
+    return {"summary": summary_rows(r), "notes": r.notes, "counties": [t.name for t in r.by_county],
+            "inspectors": sorted(t.name for t in r.by_inspector)}
+
+
+@router.get("/review/summary")
+def review_summary(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> Response:
+    """The review list's counts (and its notes, the county and inspector choices) for its selection."""
+    q = request.query_params
+    county = (q.get("county") or "").strip() or None
+    r = request.app.state.reviews.review(form_date(q.get("from")), form_date(q.get("to")), county,
+                                         today=today_of(request))
+    return render(request, "_review_summary.html", _summary(r))
 
 
 def _details(e: AuditEntry) -> str:
