@@ -9,20 +9,23 @@ The front door, one call per job (each returns typed values; problems are ``Find
     engine.archive.verify(ws) / .search(ws, …)     → VerifyReport / rows (engine.archive)
     engine.stats.write_blanks / aggregate(ws, …)   → BlankBatch / Aggregate (engine.stats)
     engine.review.build_review(ws, …)              → Review             (engine.review)
+    engine.repair_workspace(ws)                    → RepairReport       (engine.recover: ruqi archive repair)
 
-Sub-packages are imported on use, so ``import engine`` stays cheap (WeasyPrint loads only to render).
+Sub-packages are imported on use, so ``import engine`` stays cheap (WeasyPrint loads only to render,
+the plan reader only to read a plan).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .findings import Finding, Findings, RuqiError, Severity
-from .inspection import Inspection
-from .plan import read_plan, write_template
-from .workspace import Config, Workspace, init
+from .lazy import lazy_package
 
-__all__ = [
-    "Config", "Finding", "Findings", "Inspection", "RuqiError", "Severity", "Workspace", "__version__", "init",
-    "read_plan", "write_template",
-]
+# Public name → the submodule it comes from, imported on first use (engine/lazy.py): `import engine`,
+# which every `engine.…` import runs first, loads none of them (`ruqi status` reads no plan).
+__all__ = ["__version__", *lazy_package(__name__, {
+    "Finding": "findings", "Findings": "findings", "RuqiError": "findings", "Severity": "findings",
+    "Inspection": "inspection", "read_plan": "plan", "write_template": "plan",
+    "Config": "workspace", "Workspace": "workspace", "init": "workspace",
+    "repair_workspace": "recover",
+})]

@@ -8,9 +8,6 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from stdnum.cn import uscc as _uscc
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
-
 from .findings import Finding, error
 
 USCC_INVALID = "USCC_INVALID"
@@ -29,21 +26,25 @@ _FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i f
 
 def check_uscc(text: str, where: str = "") -> Finding | None:
     """None when valid, else a finding that tells the clerk what exactly is wrong."""
+    # python-stdnum loads where a code is checked, not in every command that reads a serial (start-up).
+    from stdnum import exceptions as bad
+    from stdnum.cn import uscc as _uscc
+
     code = normalize_uscc(text)
     if not code:
         return error(USCC_INVALID, "统一社会信用代码为空，请填写18位代码。", where)
     try:
         _uscc.validate(code)
-    except InvalidLength:
+    except bad.InvalidLength:
         return error(USCC_INVALID, f"统一社会信用代码“{code}”应为18位，实际为{len(code)}位。", where)
-    except InvalidChecksum:
+    except bad.InvalidChecksum:
         right = _uscc.calc_check_digit(code[:17])
         return error(
             USCC_INVALID,
             f"统一社会信用代码“{code}”校验位错误：按前17位计算，第18位应为“{right}”，请核对营业执照。",
             where,
         )
-    except (InvalidFormat, InvalidComponent, ValidationError):
+    except (bad.InvalidFormat, bad.InvalidComponent, bad.ValidationError):
         return error(
             USCC_INVALID,
             f"统一社会信用代码“{code}”格式不对：只能含数字和大写字母（不含I、O、Z、S、V），请核对营业执照。",
@@ -54,6 +55,8 @@ def check_uscc(text: str, where: str = "") -> Finding | None:
 
 def make_uscc(body17: str) -> str:
     """Complete 17 characters with their check character (used to build sample registries)."""
+    from stdnum.cn import uscc as _uscc
+
     return body17 + _uscc.calc_check_digit(body17)
 
 

@@ -41,7 +41,6 @@ CLEAR_ONLY = [s.name for s in SPECS if not s.ambiguous]
 MISSES: dict[tuple[str, str], str] = {
     ("clear", "mark-ring_box.png"): "some rings round a box are left to a person (a miss, not a wrong answer)",
     ("clear", "mark-ring_label.png"): "rings round the 是/否 label are mostly left to a person (a miss)",
-    ("clear", "word-scan.png"): "a ✓ in the 是 box of a Word-version scan is read as both ticked (sent to a person)",
     ("clear", "mark-cross.png"): "a × whose arm runs past its box is taken for a stray mark between the options "
                                  "(sent to a person, not a wrong answer)",
     ("clear", "phone-steep-dark.jpg"): "the same: × marks in a steep, dark photo",

@@ -1,27 +1,42 @@
 """Start-up: a command loads only what it uses (issue 10, whole-process speed).
 
 `ruqi status`, `register`, `review` and `archive search` read the database and print; the
-renderers, the PDF and Office libraries and the image decoders load only in a process that
-renders, reads or writes those files.  Checked in a fresh interpreter, on the real CLI."""
+renderers, the PDF and Office libraries, the image decoders, the web server and pydantic load
+only in a process that needs them.  Checked in a fresh interpreter, on the real CLI, against a
+filled workspace (a month of inspections, their forms and returned cards filed, one of them a
+scan the inbox read as an image), so each command does its real work; timings are never asserted
+here (benchmarks/bench_startup.py measures them)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from _review_fixtures import TODAY, file_month, register_month, small_pdf
 from typer._click import Context
 from typer.main import get_group
 from typer.testing import CliRunner
 
+from engine.archive import ItemMeta, file_item, latest_item
 from engine.cli import COMMAND_MODULES, COMMANDS, app, load_commands
-from engine.workspace import init
+from engine.forms import FormType
+from engine.readback.common import ReadMethod
+from engine.workspace import Workspace, init
 
-# Third-party libraries that only rendering, reading returns or writing workbooks need.
-HEAVY = ("weasyprint", "pypdf", "pypdfium2", "docxtpl", "docx", "openpyxl", "PIL", "segno", "zxingcpp", "bagit",
-         "jinja2", "lxml", "cssselect2", "fontTools", "xlrd")
+# Third-party libraries that only rendering, reading returns, writing workbooks, the web pages or
+# scanned cards need; pydantic only typer's conversion of unusual option values.
+HEAVY = ("weasyprint", "pypdf", "pypdfium2", "pdfplumber", "pdfminer", "docxtpl", "docx", "openpyxl", "PIL", "segno",
+         "zxingcpp", "bagit", "jinja2", "lxml", "cssselect2", "fontTools", "xlrd", "python_calamine", "cv2", "numpy",
+         "pillow_heif", "fastapi", "starlette", "uvicorn", "pydantic", "imapclient", "argon2", "psycopg")
+# Everything third-party the four read-only commands may load: the database, the command line, the
+# terminal.  A library beyond these on their path is a start-up cost to justify here first.
+READING_NEEDS = {"sqlalchemy", "typer", "rich", "shellingham", "annotated_doc", "typing_extensions", "cython_runtime"}
+STDLIB = set(sys.stdlib_module_names)
 
 _PROBE = """
 import json, sys
@@ -37,17 +52,28 @@ print("\\nLOADED=" + json.dumps(sorted(sys.modules)))
 
 # The engine's own subsystems none of the read-only commands needs: each command imports only the
 # module that registers it (engine/cli COMMANDS), and the packages load their parts on use.
-NOT_FOR_READING = ("engine.generate", "engine.mail", "engine.inbox.pipeline", "engine.stats.aggregate", "engine.web")
+NOT_FOR_READING = ("engine.generate", "engine.mail", "engine.inbox.pipeline", "engine.stats.aggregate", "engine.web",
+                   "engine.plan", "engine.recover", "engine.review.report", "engine.review.export", "engine.archive.verify")
 # ... and what `status` and `register` (the register and the database, nothing else) need neither.
-NOT_FOR_REGISTER = (*NOT_FOR_READING, "engine.render", "engine.readback", "engine.review", "engine.recover")
+NOT_FOR_REGISTER = (*NOT_FOR_READING, "engine.render", "engine.readback", "engine.review")
+
+
+def run_probe(args: list[str], cwd: Path) -> tuple[set[str], str]:
+    """The modules a fresh ``ruqi <args>`` process has loaded when it ends, and what it printed."""
+    r = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(args)], cwd=cwd, capture_output=True, text=True,
+                       timeout=120, check=False, env={**os.environ, "COLUMNS": "200"})
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("LOADED=")), None)
+    assert line is not None, r.stderr[-2000:]
+    return set(json.loads(line.removeprefix("LOADED="))), r.stdout.removesuffix(line + "\n")
 
 
 def modules_loaded_by(args: list[str], cwd: Path) -> set[str]:
-    r = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(args)], cwd=cwd, capture_output=True, text=True,
-                       timeout=120, check=False)
-    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("LOADED=")), None)
-    assert line is not None, r.stderr[-2000:]
-    return set(json.loads(line.removeprefix("LOADED=")))
+    return run_probe(args, cwd)[0]
+
+
+def third_party(modules: set[str]) -> set[str]:
+    tops = {m.split(".")[0] for m in modules}
+    return {t for t in tops if t not in STDLIB and not t.startswith("_") and t != "engine"}
 
 
 def engine_parts(modules: set[str], parts: tuple[str, ...]) -> set[str]:
@@ -78,10 +104,47 @@ def test_every_command_runs_and_helps_through_the_lazy_table(tmp_path: Path) -> 
     assert "--overdue" in CliRunner().invoke(app, ["status", "--help"]).output
 
 
-@pytest.mark.parametrize("args", [["status"], ["register"], ["review"], ["archive", "search"], ["--help"]])
-def test_read_only_commands_load_no_renderer(tmp_path: Path, args: list[str]) -> None:
-    init(tmp_path / "ws")
-    modules = modules_loaded_by(args, tmp_path / "ws")
+@pytest.fixture(scope="module")
+def month_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """June 2025 registered, its forms and returned cards filed; the latest card of one inspection a
+    scan the inbox read as an image (no 第N次 on record: the review must not parse it again)."""
+    ws = init(tmp_path_factory.mktemp("startup") / "ws")
+    planted = register_month(ws)
+    filed = file_month(ws, planted)
+    serial = next(s for s, forms in filed.codes.items() if FormType.CARD_RETURNED in forms)
+    card = latest_item(ws, serial, FormType.CARD_RETURNED)
+    assert card is not None
+    file_item(ws, small_pdf(f"scan {serial}"), ItemMeta(
+        form_type=FormType.CARD_RETURNED, title="入企检查监督反馈卡（扫描件）", responsible=card.enterprise,
+        date=TODAY, year=2025, serial=serial, enterprise=card.enterprise, uscc=card.uscc, county=card.county,
+        original_name="扫描件.pdf", received_at=datetime(2025, 6, 29, 9),
+        extra={"read_method": str(ReadMethod.IMAGE), "stated_visit_total": None, "stated_visit_kind": None,
+               "serial_read": serial, "codes": []}), actor="clerk")
+    return ws
+
+
+# Each command, and what it prints when it has done its work on the filled workspace.
+READ_ONLY = {
+    "status": (["status", "--today", "2025-07-20"], ("尚未交回的反馈卡", "140200-2025-")),
+    "register": (["register", "--year", "2025"], ("2025年度入企检查台账", "大同市云州区晋北矿业有限公司")),
+    # the planted scan: its 第N次 unread, and left so (the review opens no card file to look again)
+    "review": (["review", "--today", "2025-06-30"], ("有 1 张已交回的反馈卡未能核对所填的检查次数", "140200-2025-")),
+    "archive search": (["archive", "search", "--year", "2025"], ("检索到", "140200-2025-")),
+}
+
+
+@pytest.mark.parametrize("name", list(READ_ONLY))
+def test_read_only_commands_load_only_the_database_the_cli_and_the_terminal(month_ws: Workspace, name: str) -> None:
+    args, done = READ_ONLY[name]
+    modules, out = run_probe(args, month_ws.root)
+    assert all(text in out for text in done), out[-2000:]  # the command did its real work
     assert {m.split(".")[0] for m in modules} & set(HEAVY) == set()
-    if args != ["--help"]:
-        assert engine_parts(modules, NOT_FOR_REGISTER if args in (["status"], ["register"]) else NOT_FOR_READING) == set()
+    assert third_party(modules) <= READING_NEEDS, third_party(modules) - READING_NEEDS
+    parts = NOT_FOR_REGISTER if name in ("status", "register") else NOT_FOR_READING
+    assert engine_parts(modules, parts) == set()
+
+
+def test_help_loads_no_renderer(tmp_path: Path) -> None:
+    init(tmp_path / "ws")
+    modules = modules_loaded_by(["--help"], tmp_path / "ws")
+    assert {m.split(".")[0] for m in modules} & set(HEAVY) == set()

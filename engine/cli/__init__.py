@@ -16,10 +16,11 @@ from typer import _click as click
 from typer.core import TyperGroup
 
 from .. import __version__
-from . import zh
+from . import values, zh
 from .common import run_app
 
 zh.install()  # typer's own words (Usage, Options, usage errors) in Chinese, for every command
+values.install()  # text, numbers and paths converted without loading pydantic (start-up time)
 
 # Command groups, in the order `ruqi --help` lists them.
 COMMAND_MODULES = (

@@ -1,4 +1,7 @@
-"""`ruqi archive verify | search | show | log | repair`."""
+"""`ruqi archive verify | search | show | log | repair`.
+
+``archive.…`` and ``engine.repair_workspace`` load on first use (engine/lazy.py): `archive search`
+runs its query without loading the verification or the recovery of the register."""
 
 from __future__ import annotations
 
@@ -9,16 +12,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+import engine
+
 from .. import archive
-from ..archive import Check, IndexCode
+from ..archive import IndexCode
 from ..findings import RuqiError, error
 from ..forms import FormType
-from ..recover import repair_workspace
 from .common import (
     FLAG_ZH,
     CliCode,
     JsonOpt,
     WorkspaceOpt,
+    add_group,
     cells,
     console,
     esc,
@@ -34,13 +39,13 @@ ACTION_HELP = "只看某类操作：" + "、".join(f"{a.value}（{a.zh}）" for 
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="档案库：四性检测、检索、审计日志。", no_args_is_help=True, rich_markup_mode=None)
-    sub.command("verify", help="四性检测（真实性、完整性、可用性、安全性）。全部通过时退出码为 0。")(verify_cmd)
-    sub.command("search", help="按企业、信用代码、检查编号、县区、文种、日期、标记检索归档文件。")(search_cmd)
-    sub.command("show", help="显示一件归档文件的全部元数据（按 id 或档号）。")(show_cmd)
-    sub.command("log", help="显示审计日志（最近的条目）。")(log_cmd)
-    sub.command("repair", help="清理中断的归档留下的临时文件，补完已登记但未落盘的文件。")(repair_cmd)
-    app.add_typer(sub, name="archive")
+    add_group(app, "archive", "档案库：四性检测、检索、审计日志。", {
+        "verify": (verify_cmd, "四性检测（真实性、完整性、可用性、安全性）。全部通过时退出码为 0。"),
+        "search": (search_cmd, "按企业、信用代码、检查编号、县区、文种、日期、标记检索归档文件。"),
+        "show": (show_cmd, "显示一件归档文件的全部元数据（按 id 或档号）。"),
+        "log": (log_cmd, "显示审计日志（最近的条目）。"),
+        "repair": (repair_cmd, "清理中断的归档留下的临时文件，补完已登记但未落盘的文件。"),
+    })
 
 
 def verify_cmd(
@@ -174,7 +179,7 @@ def repair_cmd(
     if accept_audit_log is not None and not accept_audit_log.strip():
         raise RuqiError(error(CliCode.ARCHIVE_REASON_REQUIRED, "--accept-audit-log 需要写明理由，例如 --accept-audit-log \"2025-06-01 从备份恢复数据库\"。"))
     # What the archive's journal can give back is restored first; only the rest is accepted.
-    rep = repair_workspace(ws, actor=actor)
+    rep = engine.repair_workspace(ws, actor=actor)
     if accept_audit_log is not None:
         entry = archive.accept_audit_log(ws, accept_audit_log.strip(), actor=actor)
         console.print(f"已在审计日志第 {entry.seq} 条记录：承认审计日志现状（理由：{esc(accept_audit_log.strip())}）。")
@@ -205,5 +210,3 @@ def repair_cmd(
         console.print("修复完成。请运行 ruqi archive verify 做一次四性检测核对。")
     raise typer.Exit(1 if any(f.is_error for f in rep.problems) else 0)
 
-
-__all__ = ["Check", "register"]

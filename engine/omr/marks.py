@@ -48,6 +48,7 @@ class CellGeometry:
     boxes: tuple[Box, Box]  # 是 box, 否 box in band coordinates
     labels: tuple[Box, Box]  # 是 label, 否 label in band coordinates
     blank: np.ndarray  # the blank band (float darkness), print only
+    fit: float = 1.0  # share of the blank's print this card shows (a recorded layout)
 
     @property
     def size(self) -> int:
@@ -87,14 +88,27 @@ def cell_geometry(reg: Registration, layouts: Sequence[CardLayout] = ()) -> Cell
     if bands is None:
         return None
     stacked = np.min(np.stack(bands), axis=0)
+    found = _found(stacked, half, x0)
     for lay in layouts:
         geo = _from_layout(lay, stacked, xb - xa, x0)
-        if geo is not None:
+        # The Word version prints the same □是 □否 a little elsewhere: where this card's own boxes
+        # are found, the layout must put them at the same places.
+        if geo is not None and (_same_boxes(found, geo) if found is not None else geo.fit >= LAYOUT_ALONE):
             return geo
-    return _found(stacked, half, x0)
+    return found
 
 
 LAYOUT_FITS = 0.7  # share of a layout's print this card's stacked cells show (marks only add ink)
+LAYOUT_ALONE = 0.85  # …when the card's own boxes cannot be found to confirm it (the Word version shows ~0.7)
+BOX_SHOWN = 0.9  # share of a layout box's outline this card shows where the layout puts it
+SAME_BOX = 2.5  # px: a found box's centre this close to the layout's is the same box
+
+
+def _same_boxes(a: CellGeometry, b: CellGeometry) -> bool:
+    def centres(g: CellGeometry) -> list[float]:
+        return [v for x0, y0, x1, y1 in g.boxes for v in ((x0 + x1) / 2, (y0 + y1) / 2 - g.half)]
+
+    return all(abs(p - q) <= SAME_BOX for p, q in zip(centres(a), centres(b), strict=True))
 
 
 def _from_layout(lay: CardLayout, stacked: np.ndarray, width: int, x0: int) -> CellGeometry | None:
@@ -115,9 +129,16 @@ def _from_layout(lay: CardLayout, stacked: np.ndarray, width: int, x0: int) -> C
     printed = a > 0.4
     # A pixel off either way is still the print (the stacked rows were aligned to one another only).
     shown = cv2.dilate(b, np.ones((3, 3), np.uint8)) > 0.3
-    if not printed.any() or float((shown & printed).sum() / printed.sum()) < LAYOUT_FITS:
+    fit = float((shown & printed).sum() / printed.sum()) if printed.any() else 0.0
+    if fit < LAYOUT_FITS:
         return None
-    return CellGeometry(bh // 2, x0, lay.boxes, lay.labels, blank)
+    # Each box's own outline must be there, to the pixel (the Word version prints 否's box higher).
+    dy = (bh - h) // 2
+    for x0b, y0b, x1b, y1b in lay.boxes:
+        p = printed[y0b - dy:y1b - dy, x0b:x1b]
+        if not p.any() or float((p & shown[y0b - dy:y1b - dy, x0b:x1b]).sum() / p.sum()) < BOX_SHOWN:
+            return None
+    return CellGeometry(bh // 2, x0, lay.boxes, lay.labels, blank, fit)
 
 
 def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
@@ -127,13 +148,17 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
 
     blank = stacked
     ink = cv2.morphologyEx((blank > 0.3).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    n, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     squares = []
     for k in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[k])
-        # A box is a hollow square, or a solid one where every row blacked it in; a glyph is neither.
-        if h >= 0.4 * 2 * half and abs(w - h) <= 0.25 * max(w, h) and (area <= 0.6 * w * h or area >= 0.85 * w * h):
-            squares.append((x, y, x + w, y + h))
+        # A box is a hollow square, or a solid one where every row blacked it in; a glyph is neither
+        # (否 fits a square too, but its strokes cross its middle).
+        sq = _outlined(comps[y:y + h, x:x + w] == k) if h >= 0.4 * 2 * half else None
+        if sq is not None:
+            bx0, by0, bx1, by1 = sq
+            if abs((bx1 - bx0) - (by1 - by0)) <= 0.2 * max(bx1 - bx0, by1 - by0):
+                squares.append((x + bx0, y + by0, x + bx1, y + by1))
     squares.sort(key=lambda b: b[0])
     yes, no = _box_pair(squares)
     if yes is None or no is None:
@@ -168,14 +193,64 @@ def _aligned_bands(reg: Registration, centres: list[int], half: int, x0: int, x1
     return out
 
 
+OUTLINE = 0.8  # share of each side of a box's bounding square inked (the 否 glyph, square too, has ~0.5 on a side)
+
+
+def _outlined(comp: np.ndarray) -> Box | None:
+    """The square whose four sides the component's ink runs along (a printed □, empty or with a
+    mark every row shares inside, even one reaching out of it), relative to the component; None when
+    a side is missing (a glyph's strokes never run round all four sides)."""
+
+    h, w = comp.shape
+    if h < 6 or w < 6:
+        return None
+    # Loosely first (a tick's end sticking out of the box widens the component), then each side
+    # measured along the square the other sides span.
+    rough = _sides(comp, 0.6)
+    if rough is None:
+        return None
+    x0, y0, x1, y1 = rough
+    exact = _sides(comp[y0:y1, x0:x1], OUTLINE)
+    if exact is None:
+        return None
+    return (x0 + exact[0], y0 + exact[1], x0 + exact[2], y0 + exact[3])
+
+
+def _sides(comp: np.ndarray, share: float) -> Box | None:
+    """The outer edges of the lines along which ``share`` of the component's width (height) is
+    inked, in its outer thirds; None when one of the four is missing."""
+    import cv2
+    import numpy as np
+
+    h, w = comp.shape
+    if h < 6 or w < 6:
+        return None
+    e = max(2, round(0.1 * min(h, w)))
+    m = comp.astype(np.uint8)
+    rows = cv2.dilate(m, np.ones((e, 1), np.uint8)).mean(axis=1)  # a side a pixel or two aslant still counts
+    cols = cv2.dilate(m, np.ones((1, e), np.uint8)).mean(axis=0)
+    t, b = h // 3, w // 3
+    top, bottom = np.flatnonzero(rows[:t] >= share), h - t + np.flatnonzero(rows[h - t:] >= share)
+    left, right = np.flatnonzero(cols[:b] >= share), w - b + np.flatnonzero(cols[w - b:] >= share)
+    if not (top.size and bottom.size and left.size and right.size):
+        return None
+    ys, xs = np.flatnonzero(comp.any(axis=1)), np.flatnonzero(comp.any(axis=0))
+    return (max(int(left[0]), int(xs[0])), max(int(top[0]), int(ys[0])),
+            min(int(right[-1]), int(xs[-1])) + 1, min(int(bottom[-1]), int(ys[-1])) + 1)
+
+
 def _box_pair(squares: list[Box]) -> tuple[Box | None, Box | None]:
-    """Two squares of one size on one line: the 是 box and the 否 box."""
+    """Two squares of one size on one line, a label apart: the 是 box and the 否 box (the best match)."""
+    best, pair = None, (None, None)
     for i, a in enumerate(squares):
         for b in squares[i + 1:]:
             sa, sb = a[2] - a[0], b[2] - b[0]
-            if abs(sa - sb) <= 0.2 * max(sa, sb) and abs((a[1] + a[3]) - (b[1] + b[3])) <= 0.3 * sa and b[0] - a[2] > sa:
-                return a, b
-    return None, None
+            off = abs((a[1] + a[3]) - (b[1] + b[3])) / 2
+            if abs(sa - sb) <= 0.2 * max(sa, sb) and off <= 0.3 * sa and b[0] - a[2] > sa:
+                cost = abs(sa - sb) + abs((a[3] - a[1]) - (b[3] - b[1])) + off
+                if best is None or cost < best:
+                    best, pair = cost, (a, b)
+    return pair
 
 
 def _centres(reg: Registration) -> list[int]:

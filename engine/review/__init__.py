@@ -5,22 +5,18 @@
 ``export_bundle`` hands a reviewer a BagIt bag with the originals, an index and the report.
 """
 
-from .collect import (
-    CardIssue,
-    OverCap,
-    Review,
-    SuspectCard,
-    Tally,
-    Violation,
-    VisitMismatch,
-    build_entry,
-    build_review,
-    select_entries,
-)
-from .model import CARD_STATE_ZH, FLAG_ZH, CardState, Document, Entry, ReviewFlag, SuspectReason, Team
+from __future__ import annotations
 
-__all__ = [
-    "CARD_STATE_ZH", "FLAG_ZH", "CardIssue", "CardState", "Document", "Entry", "OverCap", "Review", "ReviewFlag",
-    "SuspectCard", "SuspectReason", "Tally", "Team", "Violation", "VisitMismatch", "build_entry", "build_review",
-    "select_entries",
-]
+from ..lazy import lazy_package
+
+# Public name → the submodule it comes from, imported on first use (see engine/lazy.py): `ruqi review`
+# lists without loading the report's workbook and PDF writers, which only --out, --pdf and export need.
+__all__ = lazy_package(__name__, {
+    "CardIssue": "collect", "OverCap": "collect", "Review": "collect", "SuspectCard": "collect", "Tally": "collect",
+    "Violation": "collect", "VisitMismatch": "collect", "build_entry": "collect", "build_review": "collect",
+    "select_entries": "collect", "review_dict": "collect",
+    "CARD_STATE_ZH": "model", "FLAG_ZH": "model", "CardState": "model", "Document": "model", "Entry": "model",
+    "ReviewFlag": "model", "SuspectReason": "model", "Team": "model",
+    "write_pdf": "report", "write_xlsx": "report",
+    "export_bundle": "export",
+})

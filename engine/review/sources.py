@@ -23,7 +23,7 @@ from ..db import session
 from ..forms import PER_INSPECTION, FormType
 from ..inbox.codes import Flag
 from ..inbox.validate import CardCode
-from ..readback.common import visit_numbers_in
+from ..readback.common import ReadMethod, visit_numbers_in
 from ..workspace import Workspace
 from .model import Document, Entry, SuspectReason
 
@@ -175,7 +175,8 @@ def stated_visit_numbers(ws: Workspace, entry: Entry, read_cards: bool = True) -
     stored = _stored_numbers(latest)
     if stored is not None and stored != (None, None):
         return stored
-    if not read_cards:
+    # A scan or photo has no text layer to read again (the inbox found none): not worth a PDF parser.
+    if not read_cards or latest.extra.get("read_method") == ReadMethod.IMAGE:
         return None
     text = card_text(ws.archive / latest.rel_path)
     return visit_numbers_in(text) if text else None
