@@ -82,6 +82,9 @@ class WaitingCard:
     machine: dict[int, Decision]  # the reader's decision per question at filing
     now: dict[int, Decision]  # what the card says now (a person may have read some questions)
     flags: tuple[str, ...] = ()
+    # The page of the archived file the card is on: a card cut from a multi-card scan is a file of
+    # its own (0); a one-card scan may have a blank page before it.
+    page: int = 0
 
     @property
     def needs_serial(self) -> bool:
@@ -206,6 +209,7 @@ def _waiting(r: ItemRecord, serial: str, now: CardAnswers, v: Visit | None, toda
         county=v.county if v else (r.county or ""), received_at=received,
         days_waiting=max((today - received.date()).days, 0) if received else 0, unresolved=tuple(now.unresolved),
         machine=dict(now.machine), now=dict(now.now), flags=tuple(effective_flags(r, now)),
+        page=0 if extra.get("source") else int(extra.get("page") or 0),
     )
 
 

@@ -52,17 +52,17 @@ def default_folder(ws: Workspace) -> Path:
     return ws.outbox / SHEETS_DIR
 
 
-def page_image(path: Path) -> Image.Image | None:
-    """The first page of an archived card (a picture, or a PDF page), upright and downscaled; None
+def page_image(path: Path, index: int = 0) -> Image.Image | None:
+    """Page ``index`` of an archived card (a picture, or a PDF page), upright and downscaled; None
     when it cannot be shown (the sheet then names the file instead)."""
     try:
         if path.read_bytes()[:5] == b"%PDF-":
-            return _pdf_page(path)
+            return _pdf_page(path, index)
         Image = pillow()  # noqa: N806 - the module, as Pillow spells it
         from PIL import ImageOps
 
         with Image.open(path) as img:
-            img.seek(0)
+            img.seek(index)
             page = ImageOps.exif_transpose(img).convert("RGB")
     except Exception:  # a damaged original is verify's business; the sheet still lists the card
         return None
@@ -70,12 +70,12 @@ def page_image(path: Path) -> Image.Image | None:
     return page
 
 
-def _pdf_page(path: Path) -> Image.Image:
+def _pdf_page(path: Path, index: int = 0) -> Image.Image:
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(str(path))
     try:
-        page = pdf[0]
+        page = pdf[index]
         scale = PAGE_PIXELS / max(page.get_size())
         return page.render(scale=scale).to_pil().convert("RGB")
     finally:
@@ -94,7 +94,7 @@ def scanned_rows(ws: Workspace, c: WaitingCard) -> dict[int, Image.Image]:
         cards = read_scan(path, ws.key, content, load_layouts(ws.root))
     except Exception:  # not a picture the reader can open again: the page is shown instead
         return {}
-    card = _matching(cards, c.serial)
+    card = _matching(cards, c.serial, c.page)
     if card is None or not card.registered:
         return {}
     boxes = {q.number: q.row_box for q in card.questions if q.row_box is not None}
@@ -111,8 +111,10 @@ def scanned_rows(ws: Workspace, c: WaitingCard) -> dict[int, Image.Image]:
     return out
 
 
-def _matching(cards: list[ScanCard], serial: str) -> ScanCard | None:
-    return next((k for k in cards if serial and k.reading.serial == serial), cards[0] if cards else None)
+def _matching(cards: list[ScanCard], serial: str, page: int = 0) -> ScanCard | None:
+    """The card of this serial, else the one on the card's page (a serial not read, or only tied)."""
+    return next((k for k in cards if serial and k.reading.serial == serial),
+                next((k for k in cards if k.page == page), cards[0] if cards else None))
 
 
 def _data_uri(img: Image.Image) -> str:
@@ -135,7 +137,7 @@ def sheet_context(ws: Workspace, c: WaitingCard) -> dict[str, Any]:
     """What one card's sheet shows (plain values: the web page can render the same)."""
     rows = scanned_rows(ws, c)
     # Without the rows, or to read the serial of a card tied to nothing yet, the whole page is shown.
-    page = page_image(ws.archive / c.rel_path) if not rows or not c.serial else None
+    page = page_image(ws.archive / c.rel_path, c.page) if not rows or not c.serial else None
     questions = [_question(c, i) for i in QUESTIONS]
     for q in questions:
         q["crop"] = _data_uri(rows[q["n"]]) if rows else ""

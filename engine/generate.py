@@ -54,11 +54,13 @@ from .forms.context import build_context
 from .inspection import Inspection
 from .jurisdiction import outside_county
 from .omr import record_layout
+from .omr.layout import layout_dir
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
 from .render.batch import RenderedSet
 from .render.codes import RenderCode
+from .render.files import write_atomic
 from .render.fonts import uncovered
-from .render.lint import check_templates
+from .render.lint import check_templates, templates_digest
 from .render.pdf import ARCHIVE_PDF_VARIANT
 from .workspace import Workspace, os_reason
 from .xlsx_safe import append_row
@@ -247,7 +249,7 @@ def generate(
     if approval.given and not reason.strip():
         result.plan_findings.add(error(GenCode.REASON_REQUIRED, "使用 --allow-over-cap 时必须用 --reason 写明超次数检查的理由。"))
         return result
-    if not templates_ready(result.plan_findings, templates_dir):
+    if not templates_ready(result.plan_findings, templates_dir, ws):
         return result
     run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today(), offline)
     if not check and not offline and ws.config.register is not None and shared_register.pending(ws):
@@ -339,11 +341,28 @@ def _issue(ws: Workspace, plan: Plan, run: Run, result: BatchResult, formats: Se
                                  if isinstance(e, RuqiError) else
                                  error(GenCode.OUTPUT_FAILED, f"审计日志无法写入：{os_reason(e)}。", str(ws.archive)))
 
-def templates_ready(findings: Findings, templates_dir: Path | None = None) -> bool:
+# The workspace's note of the last clean templates check: the digest it was made for.
+TEMPLATES_CHECKED = ".ruqi-templates-checked"
+
+
+def templates_ready(findings: Findings, templates_dir: Path | None = None, ws: Workspace | None = None) -> bool:
     """`ruqi templates check` before anything is registered: a broken template, or a Word and a PDF
-    version that print different words, stops the whole run with the template, place and fix."""
+    version that print different words, stops the whole run with the template, place and fix.
+
+    With ``ws``, a clean verdict is kept in the workspace (:data:`TEMPLATES_CHECKED`) with the
+    digest of the templates and the code that checked them; the next run whose digest is the
+    same skips the check (~0.4 s of every run's start, before anything else can run)."""
+    stamp = ws.root / TEMPLATES_CHECKED if ws is not None else None
+    digest = templates_digest(templates_dir) if stamp is not None else ""
+    if stamp is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if stamp.read_text(encoding="ascii").strip() == digest:
+                return True
     errors = [f for f in check_templates(templates_dir) if f.is_error]
     if not errors:
+        if stamp is not None:
+            with contextlib.suppress(OSError):  # a read-only workspace only checks every time
+                write_atomic(stamp, digest.encode("ascii"))
         return True
     findings.add(error(GenCode.TEMPLATES_BROKEN, "文书模板有错误，本次未生成任何文书、未登记任何检查。请按下列说明改正模板，"
                        "运行 ruqi templates check 确认无误后重新生成。"))
@@ -569,18 +588,33 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
                                  reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
-    record_card_layout(ws, rows)
+    record_card_layout(ws, rows, templates_dir)
 
 
-def record_card_layout(ws: Workspace, rows: list[RowOutcome]) -> None:
+def record_card_layout(ws: Workspace, rows: list[RowOutcome], templates_dir: Path | None = None) -> None:
     """Where this template version prints the answer boxes, for reading the paper cards back
-    (``engine.omr.layout``): from the first card rendered, once per template version."""
+    (``engine.omr.layout``): from the first card rendered, once per template version.
+
+    Only after rendering (OpenCV and a page image beside the renderers would raise the run's
+    peak memory by ~100 MB), and skipped when the layout recorded for the same templates and
+    code (:func:`templates_digest`) is still there: measuring it again would give the same file."""
     card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
     if card is None:
         return
+    note = layout_dir(ws.root) / f"{LAYOUT_NOTE}{templates_digest(templates_dir)[:16]}"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        name = note.read_text(encoding="utf-8").strip()
+        if name and (layout_dir(ws.root) / name).is_file():
+            return
     # Should it fail, the reader finds the boxes in each scan itself; generation goes on.
     with contextlib.suppress(OSError, ValueError, RuntimeError):
-        record_layout(ws.root, card)
+        saved = record_layout(ws.root, card)
+        if saved is not None:
+            write_atomic(note, saved.name.encode("utf-8"))
+
+
+# layouts/templates-<digest>: which layout file the templates of that digest print (record_card_layout).
+LAYOUT_NOTE = "templates-"
 
 
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
@@ -613,6 +647,9 @@ def _os_failure(e: OSError, folder: Path) -> str:
 # Rows filed per database transaction.  Filing one document costs little next to committing it
 # (an fsync of the database, the audit head written after every commit); a chunk shares that cost.
 FILE_CHUNK = 20
+# Filed early (while later rows render) from this many ready rows on: a render chunk's rows are
+# filed together as they arrive, so only the last render chunk's rows are filed after rendering.
+EARLY_MIN = 8
 
 
 def file_rows(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason: str = "",
@@ -678,9 +715,9 @@ class Preparer:
     database but one query up front.
 
     ``file_early=(actor, reason)``: the same thread also files (:func:`file_chunk`, one transaction)
-    each run of ``FILE_CHUNK`` rows, in plan order, once all of them are prepared, so filing
-    overlaps rendering too; :func:`file_rows` files what is left (the last rows, and any after a
-    row that failed to render) and skips what was filed here."""
+    each run of ``EARLY_MIN`` to ``FILE_CHUNK`` rows, in plan order, once all of them are prepared,
+    so filing overlaps rendering too; :func:`file_rows` files what is left (the last rows, and any
+    after a row that failed to render) and skips what was filed here."""
 
     def __init__(self, ws: Workspace, rows: list[RowOutcome], file_early: tuple[str | None, str] | None = None):
         self.ws = ws
@@ -711,16 +748,23 @@ class Preparer:
         self._file_ready_chunks()
 
     def _file_ready_chunks(self) -> None:
-        """Queue a filing transaction for each next ``FILE_CHUNK`` rows whose documents are all queued
-        for preparing (the pool runs in order: they are prepared before the transaction starts)."""
+        """Queue a filing transaction for the next rows, in plan order, whose documents are all queued
+        for preparing (the pool runs in order: they are prepared before the transaction starts):
+        ``FILE_CHUNK`` at a time, or fewer but at least ``EARLY_MIN`` — a rendered chunk's rows are
+        filed as soon as they are prepared, and only the run's last rows wait for rendering to end
+        (:func:`file_rows`; they are the last chunk's, rendered last)."""
         if self.early is None or self.problem is not None:
             return
         actor, reason = self.early
-        while self.next + FILE_CHUNK <= len(self.order):
-            chunk = self.order[self.next:self.next + FILE_CHUNK]
-            if any(o.row not in self.futures for o in chunk):
-                return
-            self.next += FILE_CHUNK
+        while True:
+            ready = 0
+            while (self.next + ready < len(self.order) and ready < FILE_CHUNK
+                   and self.order[self.next + ready].row in self.futures):
+                ready += 1
+            if ready < EARLY_MIN or self.next + ready == len(self.order):
+                return  # too few to be worth a transaction yet; or the run's last rows: file_rows takes them
+            chunk = self.order[self.next:self.next + ready]
+            self.next += ready
             self.filing.append((chunk, self.pool.submit(file_chunk, self.ws, chunk, actor, reason, self)))
 
     def filed_early(self) -> set[int]:

@@ -437,6 +437,7 @@ class Fmt(StrEnum):
     TIFF_G4 = "tif"  # bilevel CCITT Group 4, as fax-style scanners send
     HEIC = "heic"
     PDF = "pdf"  # image-only, one page per card (scan-to-PDF)
+    # (TIFF_G4 too holds several pages, one frame per card, as fax-style scanners send a stack)
 
 
 @dataclass(frozen=True)
@@ -566,9 +567,9 @@ _EXIF_FOR_TURNS = {0: 1, 1: 6, 2: 3, 3: 8}
 
 
 def write_capture(pages: list[Image.Image], cap: Capture, path: Path) -> Path:
-    """Save the captured page(s) as the device would; several pages only as a PDF."""
-    if len(pages) > 1 and cap.fmt is not Fmt.PDF:
-        raise ValueError("only a PDF holds several cards")
+    """Save the captured page(s) as the device would; several pages only as a PDF or a (fax) TIFF."""
+    if len(pages) > 1 and cap.fmt not in (Fmt.PDF, Fmt.TIFF_G4):
+        raise ValueError("only a PDF or a TIFF holds several cards")
     first = pages[0]
     dpi = (cap.dpi, cap.dpi)
     if cap.fmt is Fmt.PDF:
@@ -581,7 +582,8 @@ def write_capture(pages: list[Image.Image], cap: Capture, path: Path) -> Path:
             kw["exif"] = exif.tobytes()
         first.convert("RGB" if first.mode != "L" else "L").save(path, "JPEG", **kw)
     elif cap.fmt is Fmt.TIFF_G4:
-        first.convert("1").save(path, "TIFF", compression="group4", dpi=dpi)
+        first.convert("1").save(path, "TIFF", compression="group4", dpi=dpi, save_all=True,
+                                append_images=[p.convert("1") for p in pages[1:]])
     elif cap.fmt is Fmt.HEIC:
         import pillow_heif
 
@@ -676,20 +678,57 @@ def _rendered(layout: CardLayout, dpi: int) -> Image.Image:
     return img
 
 
-def make_file(cards: list[tuple[Printed, CardPlan]], cap: Capture, path: Path, seed: int,
+class Sheet(StrEnum):
+    """A page of a scanned stack that is not a card."""
+
+    BLANK = "blank"  # the empty back of a card in a duplex scan
+    LETTER = "letter"  # a covering note: lines of text, no table, no QR
+
+
+def _sheet(kind: Sheet, like: Printed, dpi: int, rng: np.random.Generator) -> Image.Image:
+    """An A4 sheet (the size of ``like``'s page) as the scanner's glass sees it before noise."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    w, h = _rendered(like.layout, dpi).size
+    a = np.full((h, w, 3), 252, np.uint8)
+    if kind is Sheet.LETTER:
+        line = max(2, dpi // 25)
+        y = h // 8
+        while y < h // 2:
+            x, end = w // 8, int(w * rng.uniform(0.6, 0.88))
+            while x < end:  # words: short dark runs with gaps
+                word = int(rng.integers(dpi // 8, dpi // 3))
+                a[y:y + line, x:min(x + word, end)] = 40
+                x += word + dpi // 12
+            y += 3 * line
+    return PILImage.fromarray(a)
+
+
+def make_file(cards: list[tuple[Printed, CardPlan] | Sheet], cap: Capture, path: Path, seed: int,
               truth_dir: Path | None = None) -> FileTruth:
-    """Print, mark, capture and save ``cards`` (one per page) as ``path``; write the truth JSON."""
+    """Print, mark, capture and save ``cards`` (one per page) as ``path``; write the truth JSON.
+
+    A ``Sheet`` in the list is a page of the stack that is not a card (a blank back, a covering
+    note); the truth lists the cards only, each with its page in the file."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     pages = []
-    for printed, plan in cards:
-        marked = draw_card(_rendered(printed.layout, cap.dpi), printed.layout, plan, cap.dpi, rng)
+    truths = []
+    like = next(c[0] for c in cards if not isinstance(c, Sheet))
+    for k, entry in enumerate(cards):
+        if isinstance(entry, Sheet):
+            marked = _sheet(entry, like, cap.dpi, rng)
+        else:
+            printed, plan = entry
+            marked = draw_card(_rendered(printed.layout, cap.dpi), printed.layout, plan, cap.dpi, rng)
+            truths.append(card_truth(plan, k + 1, printed.source))
         pages.append(photograph(marked, cap, rng) if cap.phone else scan(marked, cap, rng))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_capture(pages, cap, path)
     truth = FileTruth(path.name, seed, {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(cap).items()},
-                      [card_truth(plan, i + 1, printed.source) for i, (printed, plan) in enumerate(cards)])
+                      truths)
     if truth_dir is not None:
         truth_dir.mkdir(parents=True, exist_ok=True)
         (truth_dir / f"{path.name}.json").write_text(truth.to_json(), encoding="utf-8")

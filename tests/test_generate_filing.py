@@ -19,8 +19,9 @@ from engine.archive import items_for_serial, verify
 from engine.archive.layout import folder
 from engine.archive.models import ItemRecord
 from engine.db import get_engine
-from engine.generate import FILE_CHUNK, GenCode, RowStatus, generate
+from engine.generate import EARLY_MIN, FILE_CHUNK, GenCode, RowStatus, generate
 from engine.identifiers import make_uscc
+from engine.render.batch import make_chunks
 from engine.workspace import Workspace
 
 NAMES = ("示例机械", "示例化工", "示例煤业", "示例建材", "示例冶金")
@@ -88,9 +89,10 @@ NAMES_FULL = tuple(f"大同市云州区{n}有限公司" for n in NAMES)
 
 
 def test_filing_starts_while_later_chunks_still_render_and_follows_plan_order(ws: Workspace, tmp_path: Path) -> None:
-    """The first FILE_CHUNK rows are filed (their own transaction) before the run's last chunk is
-    rendered: ``progress`` of the last chunk waits for it (the old filing began after rendering,
-    so the wait would time out).  件号 still follow the plan's rows."""
+    """Rows are filed (their own transactions) before the run's last chunk is rendered: ``progress``
+    of the last chunk waits for it (the old filing began after rendering, so the wait would time
+    out).  Each rendered chunk is filed in one transaction as it arrives (chunks hold EARLY_MIN to
+    FILE_CHUNK rows), so only the last one is filed after rendering.  件号 still follow the plan's rows."""
     n = FILE_CHUNK + 5
     plan = _plan(tmp_path / "plan.xlsx", [
         GOOD | {"企业名称": f"大同市云州区示例{i:02d}机械有限公司", "统一社会信用代码": make_uscc(f"91140200MA0K{i:05d}"),
@@ -114,7 +116,9 @@ def test_filing_starts_while_later_chunks_still_render_and_follows_plan_order(ws
             event.remove(Session, "after_flush", after_flush)
     assert filed_before_last_chunk == [True]
     assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * n
-    assert len(seen) == 2  # FILE_CHUNK rows, then the last 5
+    chunks = [len(c) for c in make_chunks([{} for _ in range(n)], 1)]  # 13, 8, 4
+    assert all(EARLY_MIN <= k <= FILE_CHUNK for k in chunks[:-1])
+    assert len(seen) == len(chunks)  # one transaction per rendered chunk (before: per FILE_CHUNK rows)
     pieces = [sorted(i.piece for i in items_for_serial(ws, o.serial)) for o in result.outcomes]
     assert all(len(p) == 3 for p in pieces)
     assert [p[0] for p in pieces] == sorted(p[0] for p in pieces)  # plan order

@@ -238,15 +238,14 @@ def test_a_heic_photo_is_accepted_and_archived_as_an_original(ws: Workspace, car
     assert item.extra["marks"]["1"]["how"] == "tick" and archive.verify(ws, deep=True).ok
 
 
-def test_a_scan_of_two_cards_is_filed_once_and_sent_to_a_person_naming_both(ws: Workspace, cards: Path, card,  # type: ignore[no-untyped-def]
-                                                                             tmp_path: Path) -> None:
+def test_a_scan_of_two_cards_files_each_card_against_its_own_inspection(ws: Workspace, cards: Path, card,  # type: ignore[no-untyped-def]
+                                                                         tmp_path: Path) -> None:
     path = ws.inbox / "两张.pdf"
     first = Image.fromarray(mark_card(card, CLEAN))
     second = Image.fromarray(mark_card(printed(cards / "1.pdf"), CLEAN))
     first.save(path, save_all=True, append_images=[second], resolution=200)
-    (o,) = ingest(ws).outcomes
-    assert (o.status, o.serial) == (Status.NEEDS_REVIEW, S1)
-    assert any(S2 in m and "2 张反馈卡" in m for (m,) in o.findings.flatten("message"))
+    outs = ingest(ws).outcomes  # one per card (tests/test_scan_stack.py has the cases of a stack)
+    assert [(o.status, o.serial, o.page) for o in outs] == [(Status.FILED, S1, 1), (Status.FILED, S2, 2)]
 
 
 # ---- hostile pictures: clear rejections, nothing lost, the inbox never blocks ----------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -96,3 +97,53 @@ def test_docx_only_batch_and_sizing_rules(tmp_path: Path) -> None:
     sizes = [len(c) for c in make_chunks([sample_context(0)] * 200, 2)]
     assert sum(sizes) == 200 and max(sizes) == 16 and sizes == sorted(sizes, reverse=True) and sizes[-1] <= 8
     assert [len(c) for c in make_chunks([sample_context(0)] * 5, 2)] == [5]
+
+
+def _chars_by_page(path: Path) -> list[list[tuple[str, str, float, float, float]]]:
+    """Every printed character of every page: (text, font without its subset tag, size, x, y)."""
+    with pdfplumber.open(path) as pdf:
+        return [[(c["text"], c["fontname"].split("+")[-1], round(c["size"], 2), round(c["x0"], 1), round(c["top"], 1))
+                 for c in page.chars] for page in pdf.pages]
+
+
+def test_batch_output_equals_the_one_document_renderers_for_the_same_inspection(tmp_path: Path) -> None:
+    """The batch path (docx from the prepared template, PDFs laid out three inspections to one HTML
+    and split) prints what docxtpl and WeasyPrint print for that inspection alone, as the naive
+    loop of benchmarks/bench_generate.py makes them: the same document XML, and PDFs with the same
+    pages, characters (font, size, place), PDF/A identification and QR code."""
+    import io
+    import zipfile
+
+    from docxtpl import DocxTemplate
+    from weasyprint import HTML
+
+    from engine.render.docx import jinja_env as docx_jinja_env
+    from engine.render.layout import QR_ALT_TEXT
+    from engine.render.pdf import ARCHIVE_PDF_VARIANT, html_context, jinja_env
+    from engine.render.qr import qr_png
+
+    contexts = [sample_context(i) for i in (3, 7, 11)]
+    ctx = contexts[1]  # laid out between two others
+    (_, rs, _) = render_batch(contexts, tmp_path / "batch", workers=1, pdf_variant=ARCHIVE_PDF_VARIANT)
+    env = jinja_env(DEFAULT_TEMPLATES_DIR)
+    for key in FORM_KEYS:
+        tpl = DocxTemplate(str(DEFAULT_TEMPLATES_DIR / f"{key}.docx"))
+        tpl.replace_pic(QR_ALT_TEXT, io.BytesIO(qr_png(ctx["qr"])))
+        tpl.render(ctx, jinja_env=docx_jinja_env(), autoescape=True)
+        alone = io.BytesIO()
+        tpl.save(alone)
+        with zipfile.ZipFile(alone) as a, zipfile.ZipFile(rs.files[(key, "docx")]) as b:
+            assert a.read("word/document.xml") == b.read("word/document.xml"), key
+
+        one = tmp_path / f"{key}-alone.pdf"
+        HTML(string=env.get_template(f"{key}.html").render(html_context(ctx)),
+             base_url=str(DEFAULT_TEMPLATES_DIR) + "/").write_pdf(str(one), pdf_variant=ARCHIVE_PDF_VARIANT)
+        batch = rs.files[(key, "pdf")]
+        assert _chars_by_page(batch) == _chars_by_page(one), key
+        ra, rb = PdfReader(one), PdfReader(batch)
+        assert [[round(float(v), 2) for v in p.mediabox] for p in ra.pages] == \
+            [[round(float(v), 2) for v in p.mediabox] for p in rb.pages]  # (pdfium writes 4 decimals)
+        for r in (ra, rb):
+            xmp = r.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+            assert re.search(r"pdfaid:part\W+3", xmp) and re.search(r"pdfaid:conformance\W+B", xmp)
+        assert decode_qr_image(pdf_page_image(batch, dpi=150)) == [ctx["qr"]]

@@ -20,7 +20,7 @@ from ..forms.types import FormType
 # Chinese label per form type, used as the file name ("what the file is").
 LABELS: dict[str, str] = {t: t.zh for t in FormType}
 _GROUP_DIRS = {FormType.STATS_BLANK: "统计报表", FormType.STATS_TABLE: "统计报表", FormType.STATS_REPORT: "统计报表",
-               FormType.PLAN: FormType.PLAN.zh, FormType.REVIEW_EXPORT: FormType.REVIEW_EXPORT.zh}
+               FormType.PLAN: FormType.PLAN.zh, FormType.CARD_SCAN: "反馈卡扫描件", FormType.REVIEW_EXPORT: FormType.REVIEW_EXPORT.zh}
 _BAD = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_SEGMENT_BYTES = 180  # below the 255-byte limit of ext4/NTFS, leaving room for " v12.xlsx"

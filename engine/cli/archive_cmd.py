@@ -23,6 +23,7 @@ from .common import (
     CliCode,
     JsonOpt,
     WorkspaceOpt,
+    add_group,
     cells,
     console,
     esc,
@@ -38,13 +39,13 @@ ACTION_HELP = "只看某类操作：" + "、".join(f"{a.value}（{a.zh}）" for 
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="档案库：四性检测、检索、审计日志。", no_args_is_help=True, rich_markup_mode=None)
-    sub.command("verify", help="四性检测（真实性、完整性、可用性、安全性）。全部通过时退出码为 0。")(verify_cmd)
-    sub.command("search", help="按企业、信用代码、检查编号、县区、文种、日期、标记检索归档文件。")(search_cmd)
-    sub.command("show", help="显示一件归档文件的全部元数据（按 id 或档号）。")(show_cmd)
-    sub.command("log", help="显示审计日志（最近的条目）。")(log_cmd)
-    sub.command("repair", help="清理中断的归档留下的临时文件，补完已登记但未落盘的文件。")(repair_cmd)
-    app.add_typer(sub, name="archive")
+    add_group(app, "archive", "档案库：四性检测、检索、审计日志。", {
+        "verify": (verify_cmd, "四性检测（真实性、完整性、可用性、安全性）。全部通过时退出码为 0。"),
+        "search": (search_cmd, "按企业、信用代码、检查编号、县区、文种、日期、标记检索归档文件。"),
+        "show": (show_cmd, "显示一件归档文件的全部元数据（按 id 或档号）。"),
+        "log": (log_cmd, "显示审计日志（最近的条目）。"),
+        "repair": (repair_cmd, "清理中断的归档留下的临时文件，补完已登记但未落盘的文件。"),
+    })
 
 
 def verify_cmd(

@@ -7,20 +7,24 @@ would otherwise be read as markup (a crash, or text that silently changes).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 from sqlalchemy.exc import DatabaseError
+from typer._click.globals import get_current_context
 
 from ..archive import index_state, sync_journal
 from ..db import database_finding
@@ -80,6 +84,55 @@ def open_workspace(path: Path, *, check_index: bool = True) -> Workspace:
 
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+Command = Callable[..., Any]
+
+
+def add_group(app: typer.Typer, name: str, help: str, commands: dict[str, tuple[Command, str]],
+              alone: Command | None = None) -> None:
+    """``ruqi <name> <subcommand>``: ``commands`` is {subcommand: (function, help)}.  ``alone`` is what
+    ``ruqi <name>`` itself does (``ruqi register`` prints the year's register); without it the bare
+    group prints its help."""
+    group = typer.Typer(help=help, invoke_without_command=alone is not None, no_args_is_help=alone is None,
+                        rich_markup_mode=None)
+    if alone is not None:
+        group.callback()(_unless_subcommand(alone))
+    for sub, (fn, text) in commands.items():
+        group.command(sub, help=text)(fn)
+    app.add_typer(group, name=name)
+
+
+def _unless_subcommand(fn: Command) -> Command:
+    """``fn`` (same options) run only when the group is called without a subcommand: typer calls a
+    group's callback before each of its subcommands too."""
+    @functools.wraps(fn)
+    def alone(**options: Any) -> None:
+        if get_current_context().invoked_subcommand is None:
+            fn(**options)
+    return alone
+
+
+class Outcome(Protocol):
+    """What an engine call that records one thing returns (``ConfirmResult``, ``VoidResult``…)."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def findings(self) -> Any: ...
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def settle(res: Outcome, as_json: bool) -> None:
+    """With --json, the outcome as one line and exit code 0 or 1.  Else each problem in red on
+    stderr, exit code 1 if it failed; on success the command goes on to say what it did."""
+    if as_json:
+        print_json(res.to_json())
+        raise typer.Exit(0 if res.ok else 1)
+    for f in res.findings:
+        err_console.print(Text(f"✗ {f.message}（{f.code}）"), style="red")
+    if not res.ok:
+        raise typer.Exit(1)
 
 
 # Options whose value may be left out, and what a bare option means (typer has no optional values):

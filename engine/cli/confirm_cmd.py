@@ -11,7 +11,7 @@ from rich.text import Text
 from ..confirm import ConfirmResult, WaitingCard, confirm, waiting_cards
 from ..confirm_sheet import write_sheets
 from ..readings import QUESTIONS
-from .common import JsonOpt, WorkspaceOpt, console, err_console, esc, flag_zh, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, console, esc, flag_zh, open_workspace, print_json, settle
 
 HELP = ("核对扫描件、照片等机器未能识读的反馈卡：不带参数列出待核对的卡；"
         "ruqi confirm 检查编号 --answers 否否是否否否否否否否 --by 姓名 录入十题答案（或 --q 3=是 录入一题）；"
@@ -51,13 +51,7 @@ def confirm_cmd(
             console.print(f"核对单（可打印）：{esc(made.pdf)}；每张卡的图片在：{esc(made.folder)}")
         return
     res = confirm(ws, ref, answers=answers, questions=questions, by=by, correct=correct, reason=reason, serial=serial)
-    if as_json:
-        print_json(res.to_json())
-        raise typer.Exit(0 if res.ok else 1)
-    for f in res.findings:
-        err_console.print(Text(f"✗ {f.message}（{f.code}）"), style="red")
-    if not res.ok:
-        raise typer.Exit(1)
+    settle(res, as_json)
     print_result(res)
 
 

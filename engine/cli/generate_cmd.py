@@ -14,7 +14,17 @@ from ..findings import located
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
 from ..plan import PlanCode, write_template
 from ..void import void_visit
-from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
+from .common import (
+    JsonOpt,
+    WorkspaceOpt,
+    cells,
+    console,
+    err_console,
+    esc,
+    open_workspace,
+    print_json,
+    settle,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -134,13 +144,7 @@ def void_cmd(
 ) -> None:
     ws = open_workspace(ws_path)
     res = void_visit(ws, serial, reason, actor=actor)
-    if as_json:
-        print_json(res.to_json())
-        raise typer.Exit(0 if res.ok else 1)
-    for f in res.findings:
-        err_console.print(Text(f"✗ {f.message}（{f.code}）"), style="red")
-    if not res.ok:
-        raise typer.Exit(1)
+    settle(res, as_json)
     console.print(Text(f"已作废检查 {res.serial}（{res.enterprise}，{res.kind}，{res.start:%Y-%m-%d}）："
                        f"{res.voided_by} 于 {res.voided_at:%Y-%m-%d %H:%M}，理由：{res.reason}"))
     console.print("该检查不再计入年度次数和上限，不再催交反馈卡；记录和已归档的文书"

@@ -117,7 +117,7 @@ def print_report(report: IngestReport) -> None:
     for h in ("文件", "结果", "检查编号", "标记", "说明"):
         t.add_column(h, overflow="fold")
     for o in report.outcomes:
-        t.add_row(*cells(o.file), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), outcome_notes(o)))
+        t.add_row(*cells(o.label), _status(o), *cells(o.serial or "", "、".join(flag_zh(f) for f in o.flags), outcome_notes(o)))
     console.print(t)
     counts = "，".join(f"{s.zh} {report.count(s)} 件" for s in Status if report.count(s))
     where = ["退回的文件及原因见 inbox/rejected/"]
@@ -125,7 +125,9 @@ def print_report(report: IngestReport) -> None:
         where.append("待人工核对的卡已归档，用 ruqi confirm 列出、核对并录入")
     if report.count(Status.SKIPPED):
         where.append("未处理的仍在 inbox/，原因见上表")
-    console.print(f"共 {len(report.outcomes)} 个文件：{counts}。" + "；".join(where) + "。")
+    files = report.files()
+    cards = f"（含多卡扫描件，共 {len(report.outcomes)} 项）" if files != len(report.outcomes) else ""
+    console.print(f"共 {files} 个文件{cards}：{counts}。" + "；".join(where) + "。")
 
 
 def _status(o: Outcome) -> str:

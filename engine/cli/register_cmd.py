@@ -15,33 +15,38 @@ from ..forms import INSPECTION_KINDS, InspectionKind
 from ..register import summary, write_summary_xlsx
 from ..register_import import import_visits
 from ..shared_register import add_bureau, enterprise_year, setup, sync
-from .common import JsonOpt, WorkspaceOpt, cells, console, err_console, esc, open_workspace, print_json
+from .common import (
+    JsonOpt,
+    WorkspaceOpt,
+    add_group,
+    cells,
+    console,
+    err_console,
+    esc,
+    open_workspace,
+    print_json,
+)
 
 KINDS = INSPECTION_KINDS
 SOURCE_ZH = {"ruqi": "ruqi 生成", "offline": "离线生成后补报", "import": "导入（互联网+执法或纸质）", "local": "本局"}
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="入企检查台账：本年度各企业的检查次数、上限和剩余次数；全省（市）共享台账的建立、加入、查询、导入和补报。",
-                        invoke_without_command=True, no_args_is_help=False, rich_markup_mode=None)
-    group.callback()(summary_cmd)
-    group.command("setup", help="（台账管理员）建立或升级共享台账的数据库结构；其他单位连接时也可运行。")(setup_cmd)
-    group.command("add-bureau", help="（台账管理员）为一个单位建立账号和权限，打印它在 ruqi.toml 中要填的几行。")(add_bureau_cmd)
-    group.command("visits", help="查询一家企业本年度在省、市、县三级的全部入企检查，按类别列出剩余次数（扫码入企前查询）。")(visits_cmd)
-    group.command("import", help="导入在 ruqi 之外进行的检查（互联网+执法、纸质登记）的 Excel 表，逐行核对，说明不能导入的行。")(import_cmd)
-    group.command("sync", help="把离线生成（--offline）时登记的检查补报到共享台账，报告超过年度上限的检查。")(sync_cmd)
-    app.add_typer(group, name="register")
+    add_group(app, "register", "入企检查台账：本年度各企业的检查次数、上限和剩余次数；全省（市）共享台账的建立、加入、查询、导入和补报。", {
+        "setup": (setup_cmd, "（台账管理员）建立或升级共享台账的数据库结构；其他单位连接时也可运行。"),
+        "add-bureau": (add_bureau_cmd, "（台账管理员）为一个单位建立账号和权限，打印它在 ruqi.toml 中要填的几行。"),
+        "visits": (visits_cmd, "查询一家企业本年度在省、市、县三级的全部入企检查，按类别列出剩余次数（扫码入企前查询）。"),
+        "import": (import_cmd, "导入在 ruqi 之外进行的检查（互联网+执法、纸质登记）的 Excel 表，逐行核对，说明不能导入的行。"),
+        "sync": (sync_cmd, "把离线生成（--offline）时登记的检查补报到共享台账，报告超过年度上限的检查。"),
+    }, alone=summary_cmd)
 
 
 def summary_cmd(
-    ctx: typer.Context,
     year: int = typer.Option(date.today().year, "--year", help="年度"),
     out: Path = typer.Option(None, "--out", help="另存为 Excel"),
     as_json: bool = JsonOpt,
     ws_path: Path = WorkspaceOpt,
 ) -> None:
-    if ctx.invoked_subcommand is not None:
-        return
     ws = open_workspace(ws_path)
     with session(ws) as s:
         rows = summary(s, year)

@@ -13,10 +13,10 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from .. import review
-from ..plan import parse_date
+from ..cells import parse_date
 from ..review.collect import Review, build_review, review_dict
 from ..review.tables import Table, cell_text, pick, sections, summary_rows
-from .common import JsonOpt, WorkspaceOpt, console, err_console, esc, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, add_group, console, err_console, esc, open_workspace, print_json
 
 FromOpt = typer.Option(None, "--from", help="检查开始日期不早于（如 2025-06-01）")
 ToOpt = typer.Option(None, "--to", help="检查开始日期不晚于（如 2025-06-30）")
@@ -43,13 +43,9 @@ SCREEN_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def register(app: typer.Typer) -> None:
-    review_app = typer.Typer(
-        help="纪委审查清单：反馈“是”、反馈卡未交回、逾期或提前交回、超次数检查、可疑反馈卡、次数不符、已作废的检查，按县区和检查人员统计。",
-        invoke_without_command=True, no_args_is_help=False, rich_markup_mode=None,
-    )
-    review_app.callback(invoke_without_command=True)(review_list)
-    review_app.command("export", help="导出审查包（BagIt）：原件、index.xlsx、review-report.pdf，并记入审计日志。")(export_cmd)
-    app.add_typer(review_app, name="review")
+    add_group(app, "review", "纪委审查清单：反馈“是”、反馈卡未交回、逾期或提前交回、超次数检查、可疑反馈卡、次数不符、已作废的检查，按县区和检查人员统计。", {
+        "export": (export_cmd, "导出审查包（BagIt）：原件、index.xlsx、review-report.pdf，并记入审计日志。"),
+    }, alone=review_list)
 
 
 def _date(text: str | None, option: str) -> date | None:
@@ -63,7 +59,6 @@ def _date(text: str | None, option: str) -> date | None:
 
 
 def review_list(
-    ctx: typer.Context,
     date_from: str = FromOpt,
     date_to: str = ToOpt,
     county: str = CountyOpt,
@@ -73,8 +68,6 @@ def review_list(
     as_json: bool = JsonOpt,
     ws_path: Path = WorkspaceOpt,
 ) -> None:
-    if ctx.invoked_subcommand is not None:
-        return
     ws = open_workspace(ws_path)
     found = build_review(ws, _date(date_from, "--from"), _date(date_to, "--to"), county or None,
                          today=_date(today, "--today"))

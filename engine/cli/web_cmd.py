@@ -12,17 +12,17 @@ from ..accounts import ROLE_ZH, Role, add_user, list_users
 from ..cells import parse_date
 from ..findings import RuqiError, error
 from ..web import DEFAULT_HOST, DEFAULT_PORT
-from .common import CliCode, WorkspaceOpt, cells, console, esc, open_workspace
+from .common import CliCode, WorkspaceOpt, add_group, cells, console, esc, open_workspace
 
 ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Role)
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve", help="启动网页（默认只允许本机访问：http://127.0.0.1:8000）。")(serve_cmd)
-    users = typer.Typer(help="网页账号：新建、重设密码、列出。", no_args_is_help=True, rich_markup_mode=None)
-    users.command("add", help="新建网页账号（密码从终端输入两次，或从标准输入读一行）。")(user_add_cmd)
-    users.command("list", help="列出网页账号和角色。")(user_list_cmd)
-    app.add_typer(users, name="user")
+    add_group(app, "user", "网页账号：新建、重设密码、列出。", {
+        "add": (user_add_cmd, "新建网页账号（密码从终端输入两次，或从标准输入读一行）。"),
+        "list": (user_list_cmd, "列出网页账号和角色。"),
+    })
 
 
 def serve_cmd(

@@ -18,6 +18,7 @@ class FormType(StrEnum):
     NOTICE_BOARD = "notice_board"
     CARD_GENERATED = "card_generated"
     CARD_RETURNED = "card_returned"
+    CARD_SCAN = "card_scan"  # a scan holding several returned cards, filed once; each card is a card_returned of its own
     STATS_BLANK = "stats_blank"
     STATS_TABLE = "stats_table"
     STATS_REPORT = "stats_report"
@@ -55,6 +56,7 @@ _ZH: dict[FormType, tuple[str, str]] = {
     FormType.NOTICE_BOARD: (FormKey.NOTICE_BOARD.zh, "公示"),
     FormType.CARD_GENERATED: (f"{FormKey.CARD.zh}（空白）", "反馈卡（空白）"),
     FormType.CARD_RETURNED: (f"{FormKey.CARD.zh}（交回）", "反馈卡（交回）"),
+    FormType.CARD_SCAN: (f"{FormKey.CARD.zh}（多张扫描原件）", "反馈卡（多张扫描）"),
     FormType.STATS_BLANK: ("统计表（下发）", "统计表（下发）"),
     FormType.STATS_TABLE: ("统计表", "统计表"),
     FormType.STATS_REPORT: ("统计报告", "统计报告"),

@@ -10,13 +10,14 @@ Public API::
     preflight(path, name, limits) -> Preflight
     refresh_visit(session, visit)          # recompute a visit's card_* columns from the archive
 
-``IngestReport.outcomes`` holds one ``Outcome`` per file (``to_json()`` is the
+``IngestReport.outcomes`` holds one ``Outcome`` per file, per card for a multi-card scan (``to_json()`` is the
 ``ruqi ingest --json`` line); ``IngestReport.stopped`` says why a run stopped early (full disk,
 read-only archive), never an exception.  Modules, in the order a file meets them: ``survey``
 (folders, links, unreadable and still-copying files stay in the inbox, status ``skipped``),
 ``claim`` (atomic claims, crash recovery), ``pool`` + ``examine`` + ``preflight`` (isolated
 reading, limits, names), ``validate`` (card rules and flags), ``finish`` + ``cards`` + ``shelve``
-(filing, the register, rejected/; the per-file guard), ``storage`` (full disk,
+(filing, the register, rejected/; the per-file guard), ``stack`` (a scan holding several cards:
+the original once, one outcome per card), ``storage`` (full disk,
 read-only archive), ``pipeline`` (the loop; where each status ends up), ``status``, ``watch``.
 """
 

@@ -89,6 +89,10 @@ class Reason(StrEnum):
     UNKNOWN_WORKBOOK = "UNKNOWN_WORKBOOK"  # a spreadsheet that is none of our four tables
     STATS_REJECTED = "STATS_REJECTED"
     DUPLICATE = "DUPLICATE"  # status duplicate: the same bytes are already in the archive
+    # Pages of a multi-page scan that are not filed as a card (notes on the file's outcome):
+    BLANK_PAGE = "BLANK_PAGE"  # info: a blank page (the back of a card in a duplex scan), skipped
+    PAGE_NOT_A_CARD = "PAGE_NOT_A_CARD"  # warning: a page with neither our QR nor the answers table, skipped
+    DUPLICATE_PAGE = "DUPLICATE_PAGE"  # status duplicate: the same card scanned twice in one stack
     INTERNAL_ERROR = "INTERNAL_ERROR"  # the engine failed on this one file: rejected, traceback in reason.json
     # Left in inbox/ (status skipped), nothing read or moved:
     FOLDER = "FOLDER"  # a dropped folder: its files must be put in inbox/ itself

@@ -20,11 +20,12 @@ from pathlib import Path
 
 from ..findings import Finding, error, exception_detail, exception_reason
 from ..forms import FormKey
-from ..omr import load_layouts, read_scan
+from ..omr import ScanCard, load_layouts, read_scan
+from ..omr.blank import blank_page
 from ..readback import CardReading, ReadMethod, read_card
 from ..stats import Period, Submission
 from ..workspace import Limits
-from . import stats_adapter
+from . import stack, stats_adapter
 from .codes import Kind, Reason
 from .preflight import preflight
 
@@ -36,8 +37,10 @@ class Examination:
     kind: Kind = Kind.UNKNOWN
     findings: list[Finding] = field(default_factory=list)  # errors here mean: reject
     reading: CardReading | None = None  # the card (the first card of a multi-card scan)
-    # A scan or photo: every card read from it, one per page (``reading`` is the first).
+    # A scan or photo: what was read from each page (``reading`` is the first card).
     scans: list[CardReading] = field(default_factory=list)
+    cards: list[CardReading] = field(default_factory=list)  # the pages of ``scans`` that are cards
+    page_notes: list[Finding] = field(default_factory=list)  # the other pages: blank, or not a card (skipped)
     stats: Submission | None = None  # what engine.stats read from a workbook
     crash: str = ""  # traceback of an unexpected exception (an engine bug, reported, file rejected)
 
@@ -101,15 +104,16 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     reading = read_card(path, pf.content, key) if pf.content != "image" else None
     if reading is None or reading.method is ReadMethod.IMAGE:
         # A scan or photo (or a PDF of page images): the paper-card reader, one reading per card.
-        ex.scans = [c.reading for c in read_scan(path, key, pf.content, load_layouts(root))]
-        reading = _first_card(ex.scans) or reading
+        _read_pages(ex, read_scan(path, key, pf.content, load_layouts(root)))
+        reading = (ex.cards[0] if ex.cards else ex.scans[0] if ex.scans else None) or reading
     ex.reading = reading
     if reading is None:
         ex.findings.append(error(Reason.IMAGE_CORRUPT, "图片中没有可读取的页面。请重新拍照或扫描后发送。"))
         return
     if reading.method is ReadMethod.IMAGE:
         if not any(r.is_card for r in ex.scans or [reading]):
-            ex.findings.append(error(Reason.NOT_A_CARD, NOT_A_CARD_PICTURE))
+            blank = ex.scans and all(f.code == Reason.BLANK_PAGE for f in ex.page_notes)
+            ex.findings.append(error(Reason.NOT_A_CARD, BLANK_PICTURE if blank else NOT_A_CARD_PICTURE))
             return
         ex.kind = Kind.FEEDBACK_CARD
         return
@@ -124,21 +128,16 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     ex.kind = Kind.FEEDBACK_CARD
 
 
-def _first_card(scans: list[CardReading]) -> CardReading | None:
-    """The card a scan is filed as.  A file holding several cards is filed once, as its first card,
-    and goes to a person with the others' serials: each card must reach its own visit."""
-    cards = [r for r in scans if r.is_card]
-    if len(cards) > 1:
-        first = cards[0]
-        others = "、".join(f"第{r.page + 1}页（{r.serial or '编号无法识别'}）" for r in cards[1:])
-        first.confidence = 0.0
-        first.needs_review = (f"这个文件含有 {len(cards)} 张反馈卡，已按第1页（{first.serial or '编号无法识别'}）归档；"
-                              f"另有{others}。请把每张卡分别扫描成一个文件后重新放入收件箱，或人工核对录入。"
-                              + (f" {first.needs_review}" if first.needs_review else ""))
-        return first
-    return cards[0] if cards else (scans[0] if scans else None)
+def _read_pages(ex: Examination, scans: list[ScanCard]) -> None:
+    """Each page of a scan: a card (one outcome each, ``engine.inbox.stack``), or a page skipped
+    with a note: blank (the back of a duplex scan), or not a card at all."""
+    ex.scans = [c.reading for c in scans]
+    ex.cards = [c.reading for c in scans if c.reading.is_card]
+    ex.page_notes = [stack.blank_note(c.page) if blank_page(c.image) else stack.not_a_card_note(c.page)
+                     for c in scans if not c.reading.is_card]
 
 
+BLANK_PICTURE = "这个文件只有空白页，不是入企检查监督反馈卡。请确认扫描时卡片有字的一面朝向扫描面，再重新扫描发送。"
 NOT_A_CARD_PICTURE = ("这张图片（或扫描的 PDF）不是入企检查监督反馈卡：既没有本局的二维码，也找不到卡上十个问题的表格"
                       "（例如收据、空白页或其他文件）。如果确实是反馈卡，请把整张卡片拍全、拍正、拍清楚后重新发送。")
 

@@ -36,12 +36,12 @@ from ..archive.models import ItemRecord
 from ..db import get_engine
 from ..findings import Finding, Findings, RuqiError, Severity, error, exception_detail, exception_reason
 from ..forms import GENERATED_FORMS, QUESTION_NUMBERS, FormType
-from ..readback import CardReading
+from ..readback import CardReading, ReadMethod
 from ..register import by_serial
 from ..stats import Submission
 from ..text import sentences
 from ..workspace import Workspace
-from . import stats_adapter
+from . import stack, stats_adapter
 from .cards import card_meta, refresh_visit
 from .claim import Item, Run
 from .codes import Kind, Reason, Status
@@ -285,6 +285,8 @@ class Batch:
                 kind=Kind.FEEDBACK_CARD if k.form_type == FormType.CARD_GENERATED else Kind.UNKNOWN,
                 findings=Findings([error(Reason.GENERATED_COPY, f"这是本局生成的空白文书（{k.archival_code}）原件，不是企业交回的。"
                                                                 f"请放入企业填写后交回的文件。")])))
+        if k.kind == "archive" and k.form_type == stack.STACK:
+            return self._known_stack(it, k)
         out = _known_outcome(it, k)
         if it.claim.adopted and k.original_name == it.name:
             # A killed run filed it and died before deleting its claim: report what it did.
@@ -304,39 +306,130 @@ class Batch:
         self._release(it)
         return out
 
+    def _twin(self, it: Item, ex: Examination, reading: CardReading, kept: CardReading, filed: Outcome,
+              shown: dict[str, Any]) -> Outcome:
+        """A card scanned twice in one stack: reported, not filed again."""
+        return Outcome(it.name, it.sha256, Status.DUPLICATE, kind=ex.kind, serial=reading.serial,
+                       answers=reading.answers_json(), flags=list(filed.flags),
+                       findings=Findings([*ex.findings, stack.twin_note(reading.page, kept.page, reading.serial or "")]),
+                       location=filed.location, duplicate_of=filed.archival_code, page=reading.page + 1,
+                       original=shown)
+
+    def _known_stack(self, it: Item, k: Known) -> Outcome:
+        """A multi-card scan already filed: per card, a duplicate (or, after a killed run, what it filed)."""
+        rows = stack.card_items(self.s, k.item_id, k.original_name)
+        extra = k.extra or {}
+        shown = stack.original_json(k.archival_code, k.location, len(rows), int(extra.get("pages") or 0),
+                                    [{**n, "page": int(n.get("page", 0)) + 1} for n in extra.get("skipped_pages") or []])
+        recovered = it.claim.adopted and k.original_name == it.name
+        outs: list[Outcome] = []
+        for r in rows:
+            out = replace(_known_outcome(it, known_from_row(r)), page=int((r.extra or {}).get("page") or 0) + 1,
+                          original=shown)
+            if recovered:
+                st = (r.extra or {}).get("status")
+                out = replace(out, status=Status(st) if st in set(Status) else Status.FILED,
+                              archival_code=r.archival_code, item_id=r.id, recovered=True, duplicate_of="")
+                v = by_serial(self.s, r.serial) if r.serial else None
+                if v is not None:
+                    refresh_visit(self.s, v)
+            else:
+                out = replace(out, findings=Findings([error(
+                    Reason.DUPLICATE, f"相同内容的文件已经收过（原件 {k.archival_code}，这张卡 {out.duplicate_of}），本次不重复归档。",
+                    "文件")]))
+            outs.append(out)
+        if not recovered:
+            log_action(self.ws, Action.RECEIVE, it.name, actor=self.actor, session=self.s,
+                       details={"sha256": it.sha256, "status": "duplicate", "duplicate_of": k.archival_code,
+                                "run": self.run.id})
+        self._release(it)
+        return Outcome(it.name, it.sha256, Status.DUPLICATE, location=k.location, archival_code=k.archival_code,
+                       duplicate_of=k.archival_code, cards=tuple(outs) or (_known_outcome(it, k),))
+
     # ---- cards
 
     def file_card(self, it: Item, kind: Kind, reading: CardReading, read: list[Finding]) -> Outcome:
         """A returned card (typed, ticked or scanned) into the archive, checked against the register."""
-        s = self.s
         # Checked again inside the write transaction: another run may have filed these bytes
         # since this one started (two identical files dropped under different names).
-        k = _archived(s, it.sha256)
+        k = _archived(self.s, it.sha256)
         if k is not None:
             return self.known(it, k)
+        out = self._card(it, kind, reading, read, it.claim.path, it.name)
+        if out.status is Status.REJECTED:  # the archive refused it (format, metadata): keep it, say why
+            return self.reject(it, out)
+        self._release(it)
+        return out
+
+    def _card(self, it: Item, kind: Kind, reading: CardReading, read: list[Finding], data: Path | bytes, name: str,
+              source: dict[str, Any] | None = None, original: dict[str, Any] | None = None) -> Outcome:
+        """One card filed (the whole file, or one page of a multi-card scan with its ``source``), its
+        answers recorded and its visit's card columns refreshed; status REJECTED (nothing written, not yet
+        shelved) when the archive refuses it."""
+        s = self.s
         visit = by_serial(s, reading.serial) if reading.serial else None
         check = check_card(reading, visit, it.received_at, self.ws.config.late_days)
         findings = Findings([*read, *check.findings])
         status = Status.NEEDS_REVIEW if check.needs_review else Status.FILED
-        meta = card_meta(reading, check, visit, it.name, it.received_at, status, it.sha256)
+        meta = card_meta(reading, check, visit, name, it.received_at, status, it.sha256)
         if it.source:
             meta.extra["mail"] = it.source
+        if source is not None:
+            meta.extra["source"] = source
+        page = reading.page + 1 if reading.method is ReadMethod.IMAGE else None
         try:
             # Inside this file's SAVEPOINT (``handle``): the archive ties the file's move to the
             # outermost commit, and a rolled-back savepoint deletes its temporary copy.  A refusal
             # (RuqiError) is raised before anything is written.
-            row = file_item(self.ws, it.claim.path, meta, actor=self.actor, session=s)
-        except RuqiError as e:  # the archive refused it (format, metadata): keep it, say why
+            row = file_item(self.ws, data, meta, actor=self.actor, session=s)
+        except RuqiError as e:
             findings.add(error(Reason.UNREADABLE, f"档案不予归档：{e.finding.message}"))
-            return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
-                                           answers=reading.answers_json(), flags=list(check.flags), findings=findings))
+            return Outcome(it.name, it.sha256, Status.REJECTED, kind=kind, serial=reading.serial,
+                           answers=reading.answers_json(), flags=list(check.flags), findings=findings, page=page)
         readings.record_filed(s, row.id, reading, actor=current_actor(self.actor), at=datetime.now())
         if visit is not None:
             refresh_visit(s, visit)
-        self._release(it)
         return Outcome(it.name, it.sha256, status, kind=kind, serial=reading.serial, answers=reading.answers_json(),
                        flags=list(check.flags), findings=findings, location=row.rel_path,
-                       archival_code=row.archival_code, item_id=row.id, marks=reading.marks_json())
+                       archival_code=row.archival_code, item_id=row.id, marks=reading.marks_json(), page=page,
+                       original=original)
+
+    def file_stack(self, it: Item, ex: Examination) -> Outcome:
+        """A scan holding several cards: the original once, then each card cut from it filed on its
+        own (``engine.inbox.stack``); one outcome per card.  All in this file's SAVEPOINT."""
+        s = self.s
+        k = _archived(s, it.sha256)
+        if k is not None:
+            return self.known(it, k)
+        cards, pages = ex.cards, len(ex.scans)
+        visits = {r.serial: v for r in cards if r.serial and (v := by_serial(s, r.serial)) is not None}
+        meta = stack.original_meta(self.ws, it.name, it.received_at, cards, pages, visits, ex.page_notes, it.sha256)
+        if it.source:
+            meta.extra["mail"] = it.source
+        try:
+            original = file_item(self.ws, it.claim.path, meta, actor=self.actor, session=s)
+        except RuqiError as e:  # nothing is written yet: the file is kept, with the archive's reason
+            return self.reject(it, Outcome(it.name, it.sha256, Status.REJECTED, kind=ex.kind, findings=Findings(
+                [*ex.findings, error(Reason.UNREADABLE, f"档案不予归档：{e.finding.message}")])))
+        source = stack.source_extra(original, it.name, pages)
+        shown = stack.original_json(original.archival_code, original.rel_path, len(cards), pages,
+                                    stack.skipped_json(ex.page_notes))
+        files = stack.page_files(it.claim.path, ex.content, [r.page for r in cards], it.name)
+        keep = stack.twins(cards)
+        filed: dict[int, Outcome] = {}
+        for n in sorted(set(keep)):
+            # The notes on skipped pages go with the first card filed, so they are said once.
+            read = [*ex.findings, *(ex.page_notes if not filed else [])]
+            filed[n] = self._card(it, ex.kind, cards[n], read, files[n].data, files[n].name, source, shown)
+            if filed[n].status is Status.REJECTED:
+                # A page cut by pdfium that the archive will not take is an engine bug: ``handle`` rolls
+                # this file's SAVEPOINT back (the original too) and rejects the file with the reason.
+                raise RuntimeError(sentences(x.message for x in filed[n].findings))
+        outs = [filed[n] if keep[n] == n else self._twin(it, ex, cards[n], cards[keep[n]], filed[keep[n]], shown)
+                for n in range(len(cards))]
+        self._release(it)
+        return Outcome(it.name, it.sha256, Status.FILED, kind=ex.kind, location=original.rel_path,
+                       archival_code=original.archival_code, item_id=original.id, cards=tuple(outs))
 
     # ---- statistics tables
 

@@ -6,6 +6,8 @@ the batch's transaction and returns its one typed ``Outcome``.  Adding a kind of
 scanned card's OMR reader is next) means adding a handler here, in its place in the list.
 
 - ``FormCardHandler``: a card read from its fields or text (AcroForm PDF, text PDF, docx);
+- ``StackHandler``: a scan holding several cards (one per page): the original filed once, then
+  each card as a card of its own, one outcome per card (``engine.inbox.stack``);
 - ``ScannedCardHandler``: a scan or photo (JPEG/PNG/TIFF, or a PDF without text): filed in the
   archive with flag NEEDS_REVIEW, because its reading's confidence is below the review threshold;
 - ``WorkbookHandler``: a county statistics workbook (附件1–4), accepted by the stats desk in a
@@ -30,6 +32,8 @@ class Desk(Protocol):
     """What a handler files through: the batch's transaction (``engine.inbox.finish.Batch``)."""
 
     def file_card(self, it: Item, kind: Kind, reading: CardReading, read: list[Finding]) -> Outcome: ...
+
+    def file_stack(self, it: Item, ex: Examination) -> Outcome: ...
 
     def file_stats(self, it: Item, kind: Kind, sub: Submission, read: list[Finding]) -> Outcome: ...
 
@@ -56,6 +60,19 @@ class FormCardHandler:
         return batch.file_card(it, ex.kind, ex.reading, ex.findings)
 
 
+class StackHandler:
+    """A scan holding several cards: the original filed once, each card on its own (``engine.inbox.stack``)."""
+
+    name = "card_stack"
+    savepoint = True  # the original and every card in one SAVEPOINT: all of them, or none
+
+    def accepts(self, ex: Examination) -> bool:
+        return ex.reading is not None and ex.reading.method is ReadMethod.IMAGE and len(ex.cards) > 1
+
+    def handle(self, batch: Desk, it: Item, ex: Examination) -> Outcome:
+        return batch.file_stack(it, ex)
+
+
 class ScannedCardHandler:
     name = "scanned_card"
     savepoint = True
@@ -66,7 +83,8 @@ class ScannedCardHandler:
 
     def handle(self, batch: Desk, it: Item, ex: Examination) -> Outcome:
         assert ex.reading is not None
-        return batch.file_card(it, ex.kind, ex.reading, ex.findings)
+        # One card, perhaps with blank backs or other pages: filed as that card, the pages skipped noted.
+        return batch.file_card(it, ex.kind, ex.reading, [*ex.findings, *ex.page_notes])
 
 
 class WorkbookHandler:
@@ -81,7 +99,7 @@ class WorkbookHandler:
         return batch.file_stats(it, ex.kind, ex.stats, ex.findings)
 
 
-HANDLERS: tuple[Handler, ...] = (FormCardHandler(), ScannedCardHandler(), WorkbookHandler())
+HANDLERS: tuple[Handler, ...] = (FormCardHandler(), StackHandler(), ScannedCardHandler(), WorkbookHandler())
 
 
 def handler_for(ex: Examination) -> Handler | None:

@@ -34,6 +34,20 @@ class Outcome:
     recovered: bool = False  # a killed run had filed it; this run only finished the clean-up
     # A scan or photo: per question, how its box was read and how surely (``CardReading.marks_json``).
     marks: dict[str, dict[str, Any]] | None = None
+    page: int | None = None  # a scan or photo: the page (1-based) of the file this card is on
+    # A card of a multi-card scan: the original file as filed once (``engine.inbox.stack.original_json``).
+    original: dict[str, Any] | None = None
+    # A multi-card scan: one outcome per card; the file's own outcome is only their carrier.
+    cards: tuple[Outcome, ...] = ()
+
+    def each(self) -> tuple[Outcome, ...]:
+        """What is reported: one outcome per card of a multi-card scan, else this one."""
+        return self.cards or (self,)
+
+    @property
+    def label(self) -> str:
+        """The file as a clerk names this outcome: ``扫描.pdf（第2页）`` for a card of a multi-card scan."""
+        return f"{self.file}（第{self.page}页）" if self.original is not None and self.page else self.file
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +58,8 @@ class Outcome:
             "location": self.location, "archival_code": self.archival_code or None,
             "duplicate_of": self.duplicate_of or None,
             **({"marks": self.marks} if self.marks is not None else {}),
+            **({"page": self.page} if self.page is not None else {}),
+            **({"original": self.original} if self.original is not None else {}),
         }
 
 
@@ -59,4 +75,9 @@ class IngestReport:
         return sum(o.status is status for o in self.outcomes)
 
     def by_file(self) -> dict[str, Outcome]:
+        """The outcome per file name (of a multi-card scan: its last card's; ``outcomes`` has them all)."""
         return {o.file: o for o in self.outcomes}
+
+    def files(self) -> int:
+        """How many files the outcomes are about (a multi-card scan has one outcome per card)."""
+        return len({(o.file, o.sha256) for o in self.outcomes})

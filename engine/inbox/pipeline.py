@@ -14,7 +14,8 @@ Per file, in this order (paperless-ngx's consumer, in small steps):
    (form card, scanned card, workbook); none takes a file examine rejected;
 5. **file or shelve** in batched transactions (``engine.inbox.finish``): the handler validates
    (``engine.inbox.validate``) and files the archive item and the register's card columns
-   together; the claimed copy is deleted only after the commit.
+   together; the claimed copy is deleted only after the commit.  A scan holding several cards
+   files its original once and each card on its own, one outcome per card (``engine.inbox.stack``).
 
 Where each status lives:
 
@@ -152,8 +153,8 @@ def _finish_all(ws: Workspace, batch: Batch, report: IngestReport, items: list[I
         # A file left in the inbox is final at once; the others once their transaction commits.
         if out.status is Status.SKIPPED:
             left(out)
-        else:
-            report.outcomes.append(batch.done(out))
+        else:  # a multi-card scan reports one outcome per card
+            report.outcomes.extend(batch.done(o) for o in out.each())
         if progress is not None:
             progress(len(report.outcomes), total)
 

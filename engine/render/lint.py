@@ -12,6 +12,7 @@ method).  The HTML templates get the syntax and variable checks too.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import zipfile
 from collections.abc import Iterator
@@ -58,6 +59,21 @@ def check_templates(templates_dir: str | Path | None = None) -> list[Finding]:
         if key not in broken:  # a template that cannot be rendered has been reported already
             findings += check_drift(tdir, key, sample)
     return findings
+
+
+def templates_digest(templates_dir: str | Path | None = None) -> str:
+    """What :func:`check_templates`'s verdict depends on: every file of the templates folder (by
+    content) and the engine's code (by name, size and time of change).  Equal digests, equal
+    verdicts, so a caller may keep a clean verdict and skip the check (``ruqi generate``)."""
+    tdir = resolve_templates_dir(templates_dir)
+    h = hashlib.sha256()
+    for p in sorted(q for q in tdir.iterdir() if q.is_file()):
+        h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    code = Path(__file__).resolve().parents[1]  # engine/
+    for p in sorted(code.rglob("*.py")):
+        st = p.stat()
+        h.update(f"{p.relative_to(code)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
 
 
 # ---- .docx ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 The bag (RFC 8493, written by bagit-python) holds, under ``data/``:
 
     originals/<serial>_<enterprise>/<the archive's file names>   byte-identical copies of the originals
+                                                                  (with the multi-card scan a card was cut from)
     originals/可疑反馈卡/<档号>_<file>                            suspect cards that match no inspection
     index.xlsx                                                    one row per inspection
     review-report.pdf                                             the review report (PDF/A-3b)
@@ -143,6 +144,8 @@ def _copy_originals(ws: Workspace, stage: Path, entries: list[Entry], review: Re
         (stage / rel).mkdir(parents=True, exist_ok=True)
         for d in e.documents:
             _copy(ws, d, stage / rel, Path(d.rel_path).name, findings)
+        for d in _scans_cut(e.documents):
+            _copy(ws, d, stage / rel, Path(d.rel_path).name, findings)
     orphans = [c for c in review.suspects if c.entry is None and c.document is not None]
     if orphans:
         (stage / ORIGINALS / ORPHANS).mkdir(parents=True, exist_ok=True)
@@ -151,6 +154,19 @@ def _copy_originals(ws: Workspace, stage: Path, entries: list[Entry], review: Re
             assert d is not None
             _copy(ws, d, stage / ORIGINALS / ORPHANS, _safe(f"{d.archival_code}_{Path(d.rel_path).name}"), findings)
     return folders
+
+
+def _scans_cut(documents: list[Document]) -> list[Document]:
+    """The multi-card scans (filed once, ``engine.inbox.stack``) these cards were cut from: the bag
+    carries each such original byte-identical beside the card."""
+    out: dict[str, Document] = {}
+    for d in documents:
+        src = d.extra.get("source")
+        if isinstance(src, dict) and src.get("archival_code") and src["archival_code"] not in out:
+            out[src["archival_code"]] = Document(FormType.CARD_SCAN, str(src["archival_code"]), str(src["rel_path"]),
+                                                 str(src["sha256"]), int(src.get("size") or 0),
+                                                 original_name=str(src.get("name") or ""))
+    return list(out.values())
 
 
 def _copy(ws: Workspace, d: Document, folder: Path, name: str, findings: Findings) -> None:

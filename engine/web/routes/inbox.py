@@ -64,7 +64,7 @@ class Line:
 
 def line_of(o: Outcome) -> Line:
     where = o.archival_code or o.duplicate_of or o.location
-    return Line(o.file, str(o.status), o.status.zh, STATUS_CLASS[o.status], o.serial or "",
+    return Line(o.label, str(o.status), o.status.zh, STATUS_CLASS[o.status], o.serial or "",
                 [flag_zh(f) for f in o.flags], outcome_notes(o), where)
 
 
@@ -103,11 +103,13 @@ async def upload(request: Request, user: SignedIn = Depends(need(Perm.INGEST))) 
 def ingest_uploaded(ws: Workspace, moved: list[tuple[Staged, Path]], actor: str) -> list[Line]:
     """``ingest`` of exactly these files (already settled: they were written by us)."""
     report: IngestReport = ingest(ws, names=[p.name for _, p in moved], actor=actor, stable_seconds=0, workers=1)
-    by_name = report.by_file()
+    by_name: dict[str, list[Outcome]] = {}
+    for o in report.outcomes:  # a scan holding several cards has one outcome per card
+        by_name.setdefault(o.file, []).append(o)
     lines: list[Line] = []
     for st, p in moved:
-        o = by_name.get(p.name)
-        lines.append(line_of(o) if o is not None else settled_elsewhere(ws, st, p))
+        outs = by_name.get(p.name)
+        lines.extend([line_of(o) for o in outs] if outs else [settled_elsewhere(ws, st, p)])
     if report.stopped is not None:
         lines.append(Line("（收件箱）", "stopped", "处理中止", "bad", notes=report.stopped.message))
     return lines
