@@ -104,18 +104,24 @@ class Score:
     pages: int = 0
     seconds: float = 0.0  # CPU time reading
     misses: Counter[str] = field(default_factory=Counter)  # why clear cards went to a person (marks seen)
+    by_capture: dict[str, Counter[str]] = field(default_factory=dict)  # clear cards and those filed right, per capture
 
-    def add(self, truth, answers: dict[int, str | None], serial: str | None) -> None:  # type: ignore[no-untyped-def]
+    def add(self, truth, answers: dict[int, str | None], serial: str | None, capture: str = "") -> None:  # type: ignore[no-untyped-def]
         unresolved = {q for q, a in answers.items() if a is None}
         wrong = [q for q, a in answers.items() if a is not None and truth.expected[str(q)] not in (None, a)]
         self.wrong_answers += len(wrong)
         self.guessed += sum(1 for q, a in answers.items() if a is not None and truth.expected[str(q)] is None)
-        filed = not unresolved
+        # A card whose serial could not be read (QR and printed number) is tied to its inspection by a
+        # person (``ruqi confirm --serial``): sent to a person, not filed wrong.  A wrong serial is wrong.
+        filed = not unresolved and serial is not None
         serial_ok = serial == truth.serial
         if truth.clear:
             self.clear += 1
+            seen = self.by_capture.setdefault(capture, Counter())
+            seen["clear"] += 1
             if filed and not wrong and serial_ok:
                 self.clear_right += 1
+                seen["right"] += 1
             elif filed:
                 self.wrong_cards += 1
             else:
@@ -167,12 +173,19 @@ def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = N
         sc.seconds += time.process_time() - t
         sc.pages += len(truth.cards)
         for k, ct in enumerate(truth.cards):
+            kind = capture_kind(truth, ct)
             if k >= len(cards):
-                sc.add(ct, dict.fromkeys(range(1, 11)), None)
+                sc.add(ct, dict.fromkeys(range(1, 11)), None, kind)
                 continue
             c = cards[k]
-            sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial)
+            sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind)
     return sc
+
+
+def capture_kind(truth: FileTruth, card) -> str:  # type: ignore[no-untyped-def]
+    """What made the picture (phone, or the scanner's file format) and which card was printed."""
+    cap = truth.capture
+    return ("phone" if cap["phone"] else str(cap["fmt"])) + (" word" if card.source == "word" else "")
 
 
 def score_baseline(files: list[tuple[Path, FileTruth]], layout: CardLayout) -> Score:
@@ -254,6 +267,8 @@ def main() -> None:
     print(*naive.lines("baseline"), sep="\n")
     if ours.misses:
         print("engine: clear questions left to a person, by mark:", dict(ours.misses.most_common()))
+    print("engine: clear cards filed right, by capture:", ", ".join(
+        f"{k} {100 * c['right'] / c['clear']:.1f} % of {c['clear']}" for k, c in sorted(ours.by_capture.items())))
 
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}×" if b else "∞"
