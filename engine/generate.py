@@ -54,6 +54,7 @@ from .forms.context import build_context
 from .inspection import Inspection
 from .jurisdiction import outside_county
 from .omr import record_layout
+from .omr.layout import layout_dir
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
 from .render.batch import RenderedSet
 from .render.codes import RenderCode
@@ -587,22 +588,33 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
                                  reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
-    if on_rendered is None:  # (with the hook, the caller records it as the first chunk arrives: Preparer)
-        record_card_layout(ws, rows)
+    record_card_layout(ws, rows, templates_dir)
 
 
-def record_card_layout(ws: Workspace, rows: list[RowOutcome]) -> None:
+def record_card_layout(ws: Workspace, rows: list[RowOutcome], templates_dir: Path | None = None) -> None:
     """Where this template version prints the answer boxes, for reading the paper cards back
-    (``engine.omr.layout``): from the first card rendered, once per template version."""
+    (``engine.omr.layout``): from the first card rendered, once per template version.
+
+    Only after rendering (OpenCV and a page image beside the renderers would raise the run's
+    peak memory by ~100 MB), and skipped when the layout recorded for the same templates and
+    code (:func:`templates_digest`) is still there: measuring it again would give the same file."""
     card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
-    if card is not None:
-        record_card_pdf_layout(ws, card)
-
-
-def record_card_pdf_layout(ws: Workspace, card: Path) -> None:
+    if card is None:
+        return
+    note = layout_dir(ws.root) / f"{LAYOUT_NOTE}{templates_digest(templates_dir)[:16]}"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        name = note.read_text(encoding="utf-8").strip()
+        if name and (layout_dir(ws.root) / name).is_file():
+            return
     # Should it fail, the reader finds the boxes in each scan itself; generation goes on.
     with contextlib.suppress(OSError, ValueError, RuntimeError):
-        record_layout(ws.root, card)
+        saved = record_layout(ws.root, card)
+        if saved is not None:
+            write_atomic(note, saved.name.encode("utf-8"))
+
+
+# layouts/templates-<digest>: which layout file the templates of that digest print (record_card_layout).
+LAYOUT_NOTE = "templates-"
 
 
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
@@ -705,10 +717,7 @@ class Preparer:
     ``file_early=(actor, reason)``: the same thread also files (:func:`file_chunk`, one transaction)
     each run of ``EARLY_MIN`` to ``FILE_CHUNK`` rows, in plan order, once all of them are prepared,
     so filing overlaps rendering too; :func:`file_rows` files what is left (the last rows, and any
-    after a row that failed to render) and skips what was filed here.
-
-    It also records the card's printed layout (:func:`record_card_layout`) from the first card
-    rendered, so that work too is done while the rest renders, not after."""
+    after a row that failed to render) and skips what was filed here."""
 
     def __init__(self, ws: Workspace, rows: list[RowOutcome], file_early: tuple[str | None, str] | None = None):
         self.ws = ws
@@ -726,7 +735,6 @@ class Preparer:
         self.early = file_early
         self.next = 0  # self.order[:self.next] are handed to early filing
         self.filing: list[tuple[list[RowOutcome], Future[None]]] = []
-        self.layout: Future[None] | None = None
 
     def __enter__(self) -> Preparer:
         return self
@@ -737,9 +745,6 @@ class Preparer:
             if o is not None and self.problem is None:
                 self.futures[o.row] = self.pool.submit(_prepare_row, self.ws, o, dict(rs.files),
                                                        self.have.get(o.serial, set()))
-        card = next((rs.files[(FormKey.CARD, "pdf")] for rs in sets if (FormKey.CARD, "pdf") in rs.files), None)
-        if self.layout is None and card is not None:
-            self.layout = self.pool.submit(record_card_pdf_layout, self.ws, card)
         self._file_ready_chunks()
 
     def _file_ready_chunks(self) -> None:

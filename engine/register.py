@@ -67,6 +67,9 @@ class Visit(Base):
         Index(LIVE_NATURAL_INDEX, "uscc", "kind", "start", "end", unique=True,
               sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
         Index("ix_visits_year_seq", "year", "seq"),  # migration 10: next_serial reads max(seq) off it
+        # migration 11: the review list's live visits in its order, counted and paged off the index alone
+        Index("ix_visits_start_serial", "start", "serial", sqlite_where=text("voided_at IS NULL"),
+              postgresql_where=text("voided_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -400,6 +403,9 @@ def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | Non
     return out
 
 
+_FEW_ENTERPRISES = 500  # bound parameters of one IN list (SQLite allows 999 in old builds)
+
+
 def stale_among(s: Session, pairs: Iterable[tuple[str, int]]) -> list[Stale]:
     """``stale_numbers`` of many enterprise-years (this workspace's book), in three queries plus one
     per enterprise-year that really has a printed number off: the 纪委 list of a year over 20,000
@@ -408,17 +414,22 @@ def stale_among(s: Session, pairs: Iterable[tuple[str, int]]) -> list[Stale]:
     if not wanted:
         return []
     years = sorted({y for _, y in wanted})
+    usccs = sorted({u for u, _ in wanted})
+    # A few enterprises (one page of a list) are looked up by their index; many, by scanning the years.
+    few = len(usccs) <= _FEW_ENTERPRISES
     entries: dict[tuple[str, int], list[Tallied]] = {}
     printed: dict[tuple[str, int], list[tuple[str, int, int]]] = {}
+    mine = select(Visit.serial, Visit.uscc, Visit.year, Visit.kind, Visit.start, Visit.end, Visit.seq,
+                  Visit.visit_total, Visit.visit_kind).where(Visit.year.in_(years), live())
     for serial, uscc, year, kind, start, end, seq, total, per_kind in s.execute(
-            select(Visit.serial, Visit.uscc, Visit.year, Visit.kind, Visit.start, Visit.end, Visit.seq,
-                   Visit.visit_total, Visit.visit_kind).where(Visit.year.in_(years), live())):
+            mine.where(Visit.uscc.in_(usccs)) if few else mine):
         if (uscc, year) in wanted:
             entries.setdefault((uscc, year), []).append(Tallied(serial, kind, start, end, seq))
             printed.setdefault((uscc, year), []).append((serial, total, per_kind))
+    outside = select(OutsideVisit.key, OutsideVisit.uscc, OutsideVisit.year, OutsideVisit.kind, OutsideVisit.start,
+                     OutsideVisit.end, OutsideVisit.level).where(OutsideVisit.year.in_(years))
     for key, uscc, year, kind, start, end, level in s.execute(
-            select(OutsideVisit.key, OutsideVisit.uscc, OutsideVisit.year, OutsideVisit.kind, OutsideVisit.start,
-                   OutsideVisit.end, OutsideVisit.level).where(OutsideVisit.year.in_(years))):
+            outside.where(OutsideVisit.uscc.in_(usccs)) if few else outside):
         if (uscc, year) in wanted:
             entries.setdefault((uscc, year), []).append(Tallied(key, kind, start, end, 0, level))
     out: list[Stale] = []

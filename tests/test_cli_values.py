@@ -1,5 +1,6 @@
 """Option values converted without pydantic (engine/cli/values.py) are exactly what typer's own
-conversion gives: the same value, or the same (Chinese) usage error."""
+conversion gives: the same value, or the same (Chinese) usage error; and a command group built by
+``add_group`` does its own job only when called without a subcommand."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from typer.models import OptionInfo
 from typer.testing import CliRunner
 
 from engine.cli import app, values
+from engine.identifiers import make_uscc
+from engine.workspace import init
 
 # What clerks type, and what they should not: digits with signs, zeros, spaces, underscores, decimals,
 # full-width digits, a number too long for a machine word, paths that exist and do not.
@@ -82,3 +85,14 @@ def test_a_command_converts_its_options_without_loading_pydantic(tmp_path: Path)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
                        env={**os.environ, "COLUMNS": "200"})
     assert r.stdout.strip().splitlines()[-1] == "False", r.stdout + r.stderr
+
+
+def test_a_group_does_its_own_job_only_without_a_subcommand(tmp_path: Path) -> None:
+    """`ruqi register` prints the register; `ruqi register visits` only the enterprise's visits
+    (engine/cli/common.py add_group: typer calls a group's callback before its subcommands too)."""
+    ws = init(tmp_path / "ws")
+    alone = CliRunner().invoke(app, ["register", "--year", "2025", "-w", str(ws.root)])
+    assert alone.exit_code == 0 and "2025年度入企检查台账" in alone.output
+    uscc = make_uscc("91140200MA0K0001X")
+    sub = CliRunner().invoke(app, ["register", "visits", "--uscc", uscc, "--year", "2025", "-w", str(ws.root)])
+    assert sub.exit_code == 0 and uscc in sub.output and "入企检查台账（" not in sub.output

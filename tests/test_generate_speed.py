@@ -1,17 +1,15 @@
-"""What `generate` no longer does on the run's critical path (issue 10, whole-process speed): the
-templates check when neither the templates nor the code changed since a clean one, and the card
-layout after rendering (it is recorded from the first card while the rest render)."""
+"""What `generate` no longer repeats on every run (issue 10, whole-process speed): the templates
+check and the card layout's measurement, when neither the templates nor the code changed since."""
 
 from __future__ import annotations
 
 import shutil
-import threading
 from datetime import date
 from pathlib import Path
 
 from _plan_fixtures import GOOD, _plan
 
-from engine.generate import TEMPLATES_CHECKED, GenCode, RowStatus, generate
+from engine.generate import LAYOUT_NOTE, TEMPLATES_CHECKED, GenCode, RowStatus, generate
 from engine.identifiers import make_uscc
 from engine.omr.layout import layout_dir
 from engine.render.lint import templates_digest
@@ -40,23 +38,29 @@ def test_a_clean_templates_check_is_kept_and_any_change_is_checked_again(ws: Wor
     assert stamp.read_text(encoding="ascii") != templates_digest(tdir)  # a failed check is not kept
 
 
-def test_the_card_layout_is_recorded_while_later_chunks_still_render(ws: Workspace, tmp_path: Path) -> None:
-    """``progress`` of the run's last chunk waits for the layout file: it was recorded from the first
-    chunk's card (the old run recorded it only after rendering, so the wait would time out)."""
-    plan = _plan(tmp_path / "plan.xlsx", _rows(10))  # two chunks in one process: 8, then 2
-    recorded_before_last_chunk: list[bool] = []
-    seen = threading.Event()
+def test_the_card_layout_is_measured_once_per_templates_version(ws: Workspace, tmp_path: Path) -> None:
+    """The layout of the card's boxes is measured from the first generated card once for a given
+    templates digest (a note in layouts/ names the file); a later run skips it while that file is
+    there, measures again when it is gone, and a changed template has a note of its own."""
+    tdir = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, tdir)
 
-    def progress(done: int, total: int) -> None:
-        if done == total:
-            for _ in range(600):
-                if list(layout_dir(ws.root).glob("card-*.json")):
-                    seen.set()
-                    break
-                seen.wait(0.1)
-            recorded_before_last_chunk.append(seen.is_set())
+    def note() -> Path:
+        return layout_dir(ws.root) / f"{LAYOUT_NOTE}{templates_digest(tdir)[:16]}"
 
-    result = generate(ws, plan, formats=("pdf",), workers=1, progress=progress)
-    assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * 10
-    assert recorded_before_last_chunk == [True]
-    assert len(list(layout_dir(ws.root).glob("card-*.json"))) == 1
+    def run(plan: str, first: int) -> None:
+        result = generate(ws, _plan(tmp_path / plan, _rows(1, first)), formats=("pdf",), workers=1, templates_dir=tdir)
+        assert [o.status for o in result.outcomes] == [RowStatus.GENERATED]
+
+    run("a.xlsx", 0)
+    (layout,) = layout_dir(ws.root).glob("card-*.json")
+    assert note().read_text(encoding="utf-8") == layout.name
+    layout.unlink()  # gone (a clerk tidied the folder): the note alone is not trusted
+    run("b.xlsx", 1)
+    assert layout.is_file() and note().read_text(encoding="utf-8") == layout.name
+
+    css = tdir / "forms.css"  # another templates version: measured and noted for it
+    css.write_text(css.read_text(encoding="utf-8") + "\n/* 2026 */\n", encoding="utf-8")
+    assert not note().exists()
+    run("c.xlsx", 2)
+    assert note().read_text(encoding="utf-8") == layout.name  # (a comment moves no box: the same layout)

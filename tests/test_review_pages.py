@@ -7,6 +7,8 @@ recount."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,6 +20,8 @@ from _web_fixtures import Client, month_site
 from engine.review import ReviewFlag, build_review
 from engine.review.collect import _RECEIVED, Review, entry_dict, page_serials, review_dict
 from engine.void import void_visit
+from engine.web.cache import ReviewCache
+from engine.web.server import keep_warm
 from engine.workspace import Workspace
 from tests._review_fixtures import JUNE, TODAY, Filed, Planted
 from tests._web_fixtures import PASSWORD
@@ -142,3 +146,34 @@ def test_the_pager_keeps_the_filters(tmp_path: Path) -> None:
     assert pager.rows(list(range(120))) == list(range(100, 120))
     assert pager.link(2) == "?from=2025-01-01&county=%E5%B9%B3%E5%9F%8E%E5%8C%BA&page=2"
     assert page_of(req, 10).number == 1  # fewer rows than the page asked for
+
+
+def _until(cond: Any, seconds: float = 120) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_server_builds_the_home_pages_reviews_again_after_a_change(site) -> None:  # type: ignore[no-untyped-def]
+    ws, p = site[0], site[1]
+    cache, stop = ReviewCache(ws), threading.Event()
+    year = (date(2025, 1, 1), date(2025, 12, 31), None)
+    warm = threading.Thread(target=keep_warm, args=(ws, cache, TODAY, stop), kwargs={"poll": 0.05, "quiet": 0.3},
+                            daemon=True)
+    warm.start()
+    try:
+        assert _until(lambda: cache.builds == 2)  # at start: this year's and this month's
+        assert cache.peek(*year, today=TODAY) is not None
+        built = cache.builds
+        serial = next(s for s in p.june if s not in p.yes)
+        void_visit(ws, serial, "误登记：测试", actor="管理员")
+        assert cache.peek(*year, today=TODAY) is None  # changed: a review older than the data is never served
+        assert _until(lambda: cache.builds == built + 2)  # the year's and the month's, on its own
+        r = cache.peek(*year, today=TODAY)
+        assert r is not None and serial in {x.entry.serial for x in r.voided}
+    finally:
+        stop.set()
+        warm.join(60)

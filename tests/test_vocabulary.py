@@ -57,7 +57,7 @@ ELSEWHERE: dict[str, set[str]] = {
     "other": {"engine.inbox.preflight"},  # an OLE file that is neither Word nor Excel
     "card": {"engine.review.collect"},  # the field name of `ruqi review --json`
     "received": {"engine.confirm_sheet"},  # a field of the review sheet's template
-    "plan": {"engine.web.routes.generate"},  # a variable of the page template
+    "plan": {"engine.web.routes.generate", "engine"},  # a page template's variable; engine's lazy table: plan.py
 }
 # A migration spells the values as they were when it was written: it must not change when an enum does.
 FROZEN = {"engine.db.migrations"}

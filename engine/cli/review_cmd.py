@@ -13,7 +13,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from .. import review
-from ..plan import parse_date
+from ..cells import parse_date
 from ..review.collect import Review, build_review, review_dict
 from ..review.tables import Table, cell_text, pick, sections, summary_rows
 from .common import JsonOpt, WorkspaceOpt, add_group, console, err_console, esc, open_workspace, print_json

@@ -434,7 +434,7 @@ def _v10_shared_register(conn: Connection) -> None:
 
 
 # v11: what each card says now, beside its readings (``engine.readings.CardNow``), so the 待核对 list
-# reads the open cards only.  Filled from the readings as ``engine.readings.fold`` folds them: the
+# reads the open cards only; and two indexes for the lists (visits by start date, corrections).  Filled from the readings as ``engine.readings.fold`` folds them: the
 # latest row of each question counts; it is open when it has no answer, or a reader's answer below
 # the review threshold (a person's answer is always decided).
 _V11_REVIEW_BELOW = 0.5  # engine.readback.common.REVIEW_BELOW when v11 was written
@@ -449,6 +449,11 @@ def _v11_card_now(conn: Connection) -> None:
         Column("read_by", String(10), nullable=False),
     )
     m.create_all(conn)
+    # The review list is ordered (and paged) by start date and serial; corrections are few among the readings.
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_visits_start_serial ON visits (start, serial) "
+                      "WHERE voided_at IS NULL"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_card_readings_corrected ON card_readings (item_id) "
+                      "WHERE reason <> ''"))
     if conn.execute(select(func.count()).select_from(now)).scalar():
         return
     rows = conn.execute(text("SELECT item_id, question, answer, how, confidence FROM card_readings ORDER BY id"))

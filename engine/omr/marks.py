@@ -2,13 +2,22 @@
 
 Every answer cell prints the same ``□是 □否`` at the same place (centred text), so the cells of
 the ten rows, stacked, give the blank cell: the per-pixel *least* ink over the rows keeps the
-print and drops the pen, which never sits at the same spot in every row.  The two hollow squares
-of that blank cell are the boxes (found, not assumed: the Word version prints them elsewhere).
-What a row has beyond the blank cell is what a person added; it is measured
+print and drops the pen, which never sits at the same spot in every row.  The boxes are the
+squares of that blank cell whose four sides are inked (found, not assumed: the Word version prints
+them elsewhere, and its 否 glyph is square too); a layout recorded at generation gives them instead
+where its print, and each of its boxes, is found at its place.  Each row's cell, between its rules,
+is shifted onto the blank cell and the print (widened) masked out: what is left is what a person
+added.  It is measured
 
 - inside each box (a tick, a cross, a blacked-in box: the share of the box's inside inked),
 - on the 是/否 label (a tick drawn over the word), and
-- in bands above and below the box or label (a ring round it: ink on both sides, most of the width).
+- round the box, the label, or both (a ring: the share of the directions round it in which ink
+  runs close outside it).
+
+A stroke across the middle of the gap between 是 and the 否 box (tall, crossing the gap's middle at
+the boxes' height) could mean either option: the question goes to a person, unless a closed ring
+round one option accounts for it (print and rules count as walls; a tick beside a stray stroke
+encloses nothing).
 
 A box counts as marked at ``MARKED`` and as blank below ``BLANK``; the confidence of a decision is
 how far both boxes are from the band between.  One marked box and one blank box answer the question;
@@ -35,6 +44,11 @@ FULL_INSIDE = 0.10  # share of a box's inside inked by a clear tick (a fill is ~
 FILLED = 0.93  # share of the inside inked: a blacked-in box (a bold cross reaches ~0.8)
 MARKED, BLANK = 0.6, 0.25  # mark scores (0…1): above MARKED a box is marked, below BLANK it is blank
 STRAY = 0.05  # share of the gap between the options inked: a mark there could mean either
+STRAY_TALL, STRAY_WIDE = 0.4, 0.35  # a stroke in the gap this share of the boxes' height and of the gap's middle wide
+RING_AT = 0.6  # share of the directions round an option inked: a ring
+RING_CLOSED = 0.5  # …or this share, where the line is closed round the option
+PROBE = 4  # px outside an option (and 2 inside) looked at for a ring's inside
+RING_FROM, RING_FULL = 0.35, 0.6  # the ring's part of the mark score rises from 0 to 1 between these
 DECIDE_AT = 0.75  # a decision less sure than this is left to a person
 PALE = 0.55  # darkness of most of the added ink below this: a pencil or a nearly dry pen (a pen is ~0.8)
 
@@ -70,7 +84,7 @@ class OptionInk:
         inside = min(1.0, self.inside / FULL_INSIDE)
         # Some print survives on a label (glyph edges a pixel off between rows): a floor.
         label = min(1.0, max(0.0, self.label - 0.05) / (2 * FULL_INSIDE))
-        ring = min(1.0, max(0.0, (self.ring - 0.25) / 0.45))
+        ring = min(1.0, max(0.0, (self.ring - RING_FROM) / (RING_FULL - RING_FROM)))
         return max(inside, 0.8 * label, ring)
 
 
@@ -82,7 +96,7 @@ def cell_geometry(reg: Registration, layouts: Sequence[CardLayout] = ()) -> Cell
 
     xa, xb = reg.answer_x
     heights = [reg.row(i)[1] - reg.row(i)[0] for i in QUESTION_NUMBERS]
-    half = max(6, min(heights) // 2 - 3)  # inside the narrowest cell, clear of its rules
+    half = max(6, min(heights) // 2 - 2)  # the narrowest cell but its rules (print clipped here would count as a mark)
     x0, x1 = xa + 3, xb - 2
     bands = _aligned_bands(reg, _centres(reg), half, x0, x1)
     if bands is None:
@@ -122,18 +136,25 @@ def _from_layout(lay: CardLayout, stacked: np.ndarray, width: int, x0: int) -> C
     sh, sw = stacked.shape
     if bh > sh + 8 or bw > sw + 8:
         return None
-    # Both bands are centred on the row: compare them centred, over what they share.
+    # Both bands are centred on the row: compare them centred, over what they share, a few pixels
+    # either way (the stacked rows were aligned to one another only).
     h, w = min(bh, sh), min(bw, sw)
-    a = blank[(bh - h) // 2:(bh - h) // 2 + h, :w]
-    b = stacked[(sh - h) // 2:(sh - h) // 2 + h, :w]
-    printed = a > 0.4
-    # A pixel off either way is still the print (the stacked rows were aligned to one another only).
-    shown = cv2.dilate(b, np.ones((3, 3), np.uint8)) > 0.3
-    fit = float((shown & printed).sum() / printed.sum()) if printed.any() else 0.0
+    dy = (bh - h) // 2
+    printed = blank[dy:dy + h, :w] > 0.4
+    if not printed.any():
+        return None
+    m = 3
+    big = np.pad(stacked, m)
+    # A faint or blurred scan's print is lighter than the rendering's: its own darkest decides.
+    ink = min(0.3, 0.5 * float(np.percentile(stacked, 99)))
+    shown_all = cv2.dilate(big, np.ones((3, 3), np.uint8)) > ink
+    top = (sh - h) // 2
+    fit, shown = max(((float((s_ & printed).sum() / printed.sum()), s_) for s_ in (
+        shown_all[top + m + ddy:top + m + ddy + h, m + ddx:m + ddx + w]
+        for ddy in range(-m, m + 1) for ddx in range(-m, m + 1))), key=lambda t: t[0])
     if fit < LAYOUT_FITS:
         return None
     # Each box's own outline must be there, to the pixel (the Word version prints 否's box higher).
-    dy = (bh - h) // 2
     for x0b, y0b, x1b, y1b in lay.boxes:
         p = printed[y0b - dy:y1b - dy, x0b:x1b]
         if not p.any() or float((p & shown[y0b - dy:y1b - dy, x0b:x1b]).sum() / p.sum()) < BOX_SHOWN:
@@ -143,25 +164,16 @@ def _from_layout(lay: CardLayout, stacked: np.ndarray, width: int, x0: int) -> C
 
 def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     """The two boxes found in the stacked cells (a layout nobody recorded: the Word version)."""
-    import cv2
-    import numpy as np
 
     blank = stacked
-    ink = cv2.morphologyEx((blank > 0.3).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    squares = []
-    for k in range(1, n):
-        x, y, w, h, area = (int(v) for v in stats[k])
-        # A box is a hollow square, or a solid one where every row blacked it in; a glyph is neither
-        # (否 fits a square too, but its strokes cross its middle).
-        sq = _outlined(comps[y:y + h, x:x + w] == k) if h >= 0.4 * 2 * half else None
-        if sq is not None:
-            bx0, by0, bx1, by1 = sq
-            if abs((bx1 - bx0) - (by1 - by0)) <= 0.2 * max(bx1 - bx0, by1 - by0):
-                squares.append((x + bx0, y + by0, x + bx1, y + by1))
-    squares.sort(key=lambda b: b[0])
-    yes, no = _box_pair(squares)
-    if yes is None or no is None:
+    # A bilevel fax breaks a box's thin side here and there, a resampled scan leaves its horizontal
+    # sides light: joined more boldly, then lighter ink taken, if need be (the least ink over ten
+    # rows has no noise to fear).
+    for light, join in ((0.3, 3), (0.3, 5), (0.15, 3)):
+        yes, no = _box_pair(_squares(blank, half, join, light))
+        if yes is not None and no is not None:
+            break
+    else:
         return None
     # Nothing is printed inside a box: what the stacked rows left there is a mark every row shares
     # (ten crosses in the 否 box), not print.
@@ -174,6 +186,26 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     labels = ((yes[2] + 1, yes[1], min(no[0] - 1, yes[2] + round(1.3 * s)), yes[3]),
               (no[2] + 1, no[1], min(blank.shape[1], no[2] + round(1.3 * s)), no[3]))
     return CellGeometry(half, x0, (yes, no), labels, blank)
+
+
+def _squares(stacked: np.ndarray, half: int, join: int, light: float) -> list[Box]:
+    """The printed squares in the stacked cells, left to right (gaps up to ``join`` - 1 px closed)."""
+    import cv2
+    import numpy as np
+
+    ink = cv2.morphologyEx((stacked > light).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((join, join), np.uint8))
+    n, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    squares = []
+    for k in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[k])
+        # A box is a square inked along its four sides, empty or with a mark every row shares (a
+        # glyph is not: 否 fits a square too, but its strokes do not run round it).
+        sq = _outlined(comps[y:y + h, x:x + w] == k) if h >= 0.4 * 2 * half else None
+        if sq is not None:
+            bx0, by0, bx1, by1 = sq
+            if abs((bx1 - bx0) - (by1 - by0)) <= 0.2 * max(bx1 - bx0, by1 - by0):
+                squares.append((x + bx0, y + by0, x + bx1, y + by1))
+    return sorted(squares, key=lambda b: b[0])
 
 
 def _aligned_bands(reg: Registration, centres: list[int], half: int, x0: int, x1: int) -> list[np.ndarray] | None:
@@ -265,73 +297,126 @@ def decide_rows(reg: Registration, layouts: Sequence[CardLayout] = ()) -> tuple[
     return tuple(decide_row(reg, geo, i, c) for i, c in enumerate(_centres(reg), start=1))
 
 
+@dataclass(frozen=True, slots=True)
+class RowInk:
+    """One row's cell, between its rules, registered onto the blank cell: what a person added."""
+
+    added: np.ndarray  # darkness beyond the (slightly widened) print, the rules left out
+    dark: np.ndarray  # the cell as scanned
+    printed: np.ndarray  # uint8 mask of the (widened) print and the rules
+    off: int  # the blank band's first row in the cell (band y + off = cell y)
+
+
 def decide_row(reg: Registration, geo: CellGeometry, number: int, centre: int) -> MarkDecision:
     top, bottom = reg.row(number)
     xa, xb = reg.answer_x
     row_box: Box = (xa - 2, top - 2, xb + 3, bottom + 3)
-    added = _added_ink(reg, geo, centre)
-    yes, no = (_option_ink(added, reg, geo, centre, k, number) for k in (0, 1))
-    # A ring round an option passes through the gap too: that ink is the ring's.
-    if max(yes.ring, no.ring) < 0.5 and _between(added, geo) >= STRAY:
+    row = _row_ink(reg, geo, number, centre)
+    yes, no = (_option_ink(row, geo, k) for k in (0, 1))
+    # A ring round an option passes through the gap too: that ink is the ring's (a closed ring only:
+    # a tick and a stray stroke beside it may cover as many directions).
+    if _between(row, geo) and not any(o.ring >= RING_CLOSED and _ringed(row, geo, k) for k, o in enumerate((yes, no))):
         return MarkDecision(number, None, MarkHow.BETWEEN, 0.0, yes.score, no.score, row_box)
     return decide(number, yes, no, row_box)
 
 
-def _between(added: np.ndarray, geo: CellGeometry) -> float:
-    """Share of the middle of the gap between 是 and the 否 box inked (a tick overshooting its own box
-    reaches the gap's edge, not its middle)."""
-    x0, x1 = geo.labels[0][2], geo.boxes[1][0]
-    m = (x1 - x0) // 5
-    y0, y1 = geo.boxes[1][1], geo.boxes[1][3]
-    zone = added[y0:y1, x0 + m:x1 - m]
-    return float((zone > RESIDUE).mean()) if zone.size else 0.0
+def _ringed(row: RowInk, geo: CellGeometry, k: int) -> bool:
+    (bx0, by0, bx1, by1), (lx0, ly0, lx1, ly1) = geo.boxes[k], geo.labels[k]
+    rects = ((bx0, by0, bx1, by1), (lx0, ly0, lx1, ly1), (bx0, min(by0, ly0), lx1, max(by1, ly1)))
+    return any(_enclosed(row, (x0, y0 + row.off, x1, y1 + row.off)) for x0, y0, x1, y1 in rects)
 
 
-def _added_ink(reg: Registration, geo: CellGeometry, centre: int) -> np.ndarray:
-    """What the person added to this row's band: darkness beyond the (slightly widened) print."""
+def _between(row: RowInk, geo: CellGeometry) -> bool:
+    """A stroke across the middle of the gap between 是 and the 否 box: one line reaching over much
+    of its width and of the boxes' height.  (What a tick or a cross leaves beyond its own box near
+    the box's edge, or a fill's strokes poking out of it, is short and hugs that edge.)"""
     import cv2
     import numpy as np
 
-    band = reg.dark[centre - geo.half:centre + geo.half, geo.x0:geo.x0 + geo.blank.shape[1]]
-    band = _aligned(band, reg, geo, centre)
-    printed = cv2.dilate(geo.blank, np.ones((5, 5), np.uint8))
-    return np.clip(band - printed, 0.0, 1.0)
+    x0, x1 = geo.labels[0][2], geo.boxes[1][0]
+    m = (x1 - x0) // 5
+    y0, y1 = geo.boxes[1][1] + row.off, geo.boxes[1][3] + row.off
+    zone = (row.added[y0:y1, x0 + m:x1 - m] > RESIDUE).astype(np.uint8)
+    if zone.size == 0 or zone.mean() < STRAY:
+        return False
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(zone, np.ones((3, 3), np.uint8)), connectivity=8)
+    h, w = zone.shape
+    # …and one that crosses the gap's middle at the boxes' middle height (a cross's arms poke into
+    # the gap at the box's corners).
+    cy, cx, ry = h // 2, w // 2, max(1, round(0.25 * h))
+    middle = set(np.unique(comp[cy - ry:cy + ry + 1, max(0, cx - 2):cx + 3]).tolist())
+    return any(stats[k, cv2.CC_STAT_HEIGHT] >= STRAY_TALL * h and stats[k, cv2.CC_STAT_WIDTH] >= STRAY_WIDE * w
+               and k in middle for k in range(1, n))
 
 
-def _aligned(band: np.ndarray, reg: Registration, geo: CellGeometry, centre: int) -> np.ndarray:
-    """The row's band shifted (±3 px) onto the blank cell: a rule found a pixel off, a warped photo."""
+def _row_ink(reg: Registration, geo: CellGeometry, number: int, centre: int) -> RowInk:
+    """The row's cell (inside its rules), shifted (±3 px) so that its print lies on the blank cell's."""
+    import cv2
+    import numpy as np
+
+    w = geo.blank.shape[1]
+    dx, dy = _shift(reg, geo, centre)
+    rule_top, rule_bottom = reg.row(number)
+    band_top = centre - geo.half
+    y0 = min(rule_top + 2, band_top)
+    y1 = max(rule_bottom - 1, band_top + geo.blank.shape[0])
+    rows = slice(y0 + dy, y1 + dy)
+    cols = slice(geo.x0 + dx, geo.x0 + dx + w)
+    dark = reg.dark[rows, cols]
+    lines = reg.lines[rows, cols]
+    off = band_top - y0
+    # The print, a little widened, is masked out, not subtracted: a row printed bolder or blurred
+    # more than the faintest row (the blank) would leave a seam round every glyph.
+    printed = np.zeros(dark.shape, np.uint8)
+    bh = min(geo.blank.shape[0], dark.shape[0] - off)
+    mask = cv2.dilate((geo.blank > RESIDUE).astype(np.uint8), np.ones((5, 5), np.uint8))
+    printed[off:off + bh, :dark.shape[1]] = mask[:bh, :dark.shape[1]]
+    printed[lines > 0] = 1
+    added = dark.copy()
+    added[printed > 0] = 0.0
+    # Outside the rules the cell is another row's (a neighbour's ring reaches over the rule).
+    added[:max(0, rule_top + 2 - y0)] = 0.0
+    added[max(0, rule_bottom - 1 - y0):] = 0.0
+    return RowInk(added, dark, printed, off)
+
+
+def _shift(reg: Registration, geo: CellGeometry, centre: int) -> tuple[int, int]:
+    """How far (±3 px) the row's band lies from where its print matches the blank cell best: a rule
+    found a pixel off, a warped photo."""
     import cv2
 
     m = 3
+    bh, bw = geo.blank.shape
     y0, x0 = centre - geo.half - m, geo.x0 - m
-    big = reg.dark[y0:y0 + band.shape[0] + 2 * m, x0:x0 + band.shape[1] + 2 * m]
-    if big.shape[0] < band.shape[0] + 2 * m or big.shape[1] < band.shape[1] + 2 * m:
-        return band
+    big = reg.dark[max(0, y0):y0 + bh + 2 * m, max(0, x0):x0 + bw + 2 * m]
+    if y0 < 0 or x0 < 0 or big.shape[0] < bh + 2 * m or big.shape[1] < bw + 2 * m:
+        return 0, 0
     res = cv2.matchTemplate(big, geo.blank, cv2.TM_CCORR_NORMED)
     _, _, _, (dx, dy) = cv2.minMaxLoc(res)
-    return big[dy:dy + band.shape[0], dx:dx + band.shape[1]]
+    return dx - m, dy - m
 
 
-def _band(reg: Registration, geo: CellGeometry, centre: int) -> np.ndarray:
-    return _aligned(reg.dark[centre - geo.half:centre + geo.half, geo.x0:geo.x0 + geo.blank.shape[1]], reg, geo, centre)
-
-
-def _option_ink(added: np.ndarray, reg: Registration, geo: CellGeometry, centre: int, k: int,  # noqa: PLR0913
-                number: int) -> OptionInk:
+def _option_ink(row: RowInk, geo: CellGeometry, k: int) -> OptionInk:
     import numpy as np
 
     bx0, by0, bx1, by1 = geo.boxes[k]
+    by0, by1 = by0 + row.off, by1 + row.off
     s = geo.size
     inset = max(2, round(0.18 * s))
-    inside = added[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset]
+    inside = row.added[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset]
     on = inside > RESIDUE
     lx0, ly0, lx1, ly1 = geo.labels[k]
-    label = added[ly0:ly1, lx0:lx1]
+    ly0, ly1 = ly0 + row.off, ly1 + row.off
+    label = row.added[ly0:ly1, lx0:lx1]
     corners, edges = _corners(on), _edges(on)
     # How dark the pen is, where it marked the box (the print's own edges left aside).
-    inked = _band(reg, geo, centre)[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset][on]
+    inked = row.dark[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset][on]
     pale = bool(inked.size) and float(np.median(inked)) < PALE
-    ring = max(_ring(reg, geo, centre, sp, number) for sp in ((bx0, bx1), (lx0, lx1), (bx0, lx1)))
+    # Each option ends halfway across the gap between 是 and the 否 box: a ring round one is not the other's.
+    mid = (geo.labels[0][2] + geo.boxes[1][0]) // 2
+    lim = (0, mid) if k == 0 else (mid, row.added.shape[1])
+    ring = max(_ring(row.added, r, s, lim) for r in ((bx0, by0, bx1, by1), (lx0, ly0, lx1, ly1),
+                                                      (bx0, min(by0, ly0), lx1, max(by1, ly1))))
     return OptionInk(float(on.mean()) if on.size else 0.0,
                      float((label > RESIDUE).mean()) if label.size else 0.0, ring, corners, edges,
                      pale and bool(np.any(on)))
@@ -355,27 +440,65 @@ def _edges(on: np.ndarray) -> int:
     return sum(bool(on[ys, xs].mean() > 0.5) for ys, xs in regions)
 
 
-def _ring(reg: Registration, geo: CellGeometry, centre: int, span: tuple[int, int], number: int) -> float:
-    """How much of a ring runs above and below ``span`` (band x), inside this row's own cell: the
-    lesser of the two coverages.  (A neighbour's ring reaches over the rule; it is not this row's.)"""
+SECTORS = 16  # directions round an option in which a ring is looked for
+
+
+def _ring(added: np.ndarray, rect: Box, s: int, lim: tuple[int, int]) -> float:
+    """Share of the directions round ``rect`` (cell coordinates) in which ink runs close outside it,
+    within ``lim`` (x): ~1 for a ring drawn round it, a few directions for a tick's or a cross's ends."""
+    import cv2
     import numpy as np
 
-    s = geo.size
-    box = geo.boxes[0]
-    top = centre - geo.half + box[1]
-    bottom = centre - geo.half + box[3]
-    rule_top, rule_bottom = reg.row(number)
-    x0, x1 = geo.x0 + span[0], geo.x0 + span[1]
-    near, far = max(2, round(0.08 * s)), round(0.6 * s)
-    a0, a1 = max(rule_top + 2, top - far), top - near
-    b0, b1 = bottom + near, min(rule_bottom - 1, bottom + far)
-    if a1 - a0 < 2 or b1 - b0 < 2:
+    x0, y0, x1, y1 = rect
+    near, far = _ring_zone(s)
+    wx0, wx1 = max(lim[0], x0 - far), min(lim[1], x1 + far)
+    wy0, wy1 = max(0, y0 - far), min(added.shape[0], y1 + far)
+    if wx1 <= wx0 or wy1 <= wy0:
         return 0.0
-    above = (reg.dark[a0:a1, x0:x1] > RESIDUE + 0.1) & (reg.lines[a0:a1, x0:x1] == 0)
-    below = (reg.dark[b0:b1, x0:x1] > RESIDUE + 0.1) & (reg.lines[b0:b1, x0:x1] == 0)
-    if above.size == 0 or below.size == 0:
+    # A pen's line is two pixels wide at least: noise specks and a rule's fringe are not.
+    on = cv2.morphologyEx((added[wy0:wy1, wx0:wx1] > RESIDUE).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    ys, xs = np.nonzero(on)
+    if ys.size == 0:
         return 0.0
-    return float(min(np.mean(np.any(above, axis=0)), np.mean(np.any(below, axis=0))))
+    ys, xs = ys + wy0, xs + wx0
+    d = np.maximum(np.maximum(x0 - xs, xs - (x1 - 1)), np.maximum(y0 - ys, ys - (y1 - 1)))
+    keep = (d >= near) & (d <= far)
+    ang = np.arctan2(ys[keep] - (y0 + y1 - 1) / 2, xs[keep] - (x0 + x1 - 1) / 2)
+    sector = ((ang + np.pi) / (2 * np.pi) * SECTORS).astype(int) % SECTORS
+    # Two pixels at least: a speck of noise is no ring.
+    return float(np.mean(np.bincount(sector, minlength=SECTORS) >= 2))
+
+
+def _ring_zone(s: int) -> tuple[int, int]:
+    """How far outside a box or label (px) a ring round it runs."""
+    return max(2, round(0.06 * s)), round(0.5 * s)
+
+
+ENCLOSED = 0.2  # share of the paper just round an option reachable from outside: a closed ring keeps out nearly all
+
+
+def _enclosed(row: RowInk, rect: Box) -> bool:
+    """Whether a closed line runs round ``rect`` (a ring): from the sides of the cell, the paper
+    reaches almost nothing just outside ``rect``.  The print and the rules are walls too (a
+    ring crosses the glyphs, and one taller than the cell is closed by its rules); a tick beside a
+    stray stroke leaves the way open."""
+    import cv2
+    import numpy as np
+
+    x0, y0, x1, y1 = rect
+    # From the cell's sides (a ring round the whole cell's width is no ring round one option).
+    pen = cv2.dilate((row.added > RESIDUE).astype(np.uint8), np.ones((3, 3), np.uint8))
+    wall = pen | row.printed
+    n, comp = cv2.connectedComponents(1 - wall, connectivity=4)
+    outside = np.zeros(n, bool)
+    outside[np.unique(np.concatenate([comp[:, 0], comp[:, -1]]))] = True
+    outside[0] = False  # the walls themselves
+    ys, xs = np.mgrid[0:wall.shape[0], 0:wall.shape[1]]
+    d = np.maximum(np.maximum(x0 - xs, xs - (x1 - 1)), np.maximum(y0 - ys, ys - (y1 - 1)))
+    probe = (d >= -2) & (d <= PROBE) & (wall == 0)
+    if probe.sum() < PROBE:
+        return False
+    return bool(outside[comp[probe]].mean() <= ENCLOSED)
 
 
 def decide(number: int, yes: OptionInk, no: OptionInk, row_box: Box | None) -> MarkDecision:
@@ -409,7 +532,7 @@ def _sure_blank(score: float) -> float:
 def _how(o: OptionInk) -> MarkHow:
     if o.inside >= FILLED and o.corners == 4 and o.edges == 4:
         return MarkHow.FILL
-    if o.inside / FULL_INSIDE < 0.6 and o.ring >= 0.5:
+    if o.inside / FULL_INSIDE < 0.6 and o.ring >= RING_AT:
         return MarkHow.RING
     if o.pale:
         return MarkHow.FAINT

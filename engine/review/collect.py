@@ -236,9 +236,9 @@ def build_review(
         stale = _stale(s, visits)
         voided = [] if serials is not None else [_voided(v, today, late_days)
                                                   for v in _select_voided(s, date_from, date_to, county)]
-        docs = sources.documents_by_serial(s, [e.serial for e in entries] + [x.entry.serial for x in voided],
-                                           PER_INSPECTION if documents else (FormType.CARD_RETURNED,))
-        said = sources.card_answers(s, [d for ds in docs.values() for d in ds if d.form_type == FormType.CARD_RETURNED])
+        docs, said = sources.documents_and_answers(
+            s, [e.serial for e in entries] + [x.entry.serial for x in voided],
+            PER_INSPECTION if documents else (FormType.CARD_RETURNED,))
         changed = sources.corrections(s)
     suspect_items = sources.suspect_items(ws)
     qr_items = sources.flagged_cards(ws, Flag.QR_MISSING)

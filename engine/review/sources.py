@@ -46,9 +46,16 @@ def documents_by_serial(s: Session, serials: Sequence[str],
     """Every archived original of these inspections (of ``form_types``), by serial, in 件号 order within
     each form type; a card without a readable serial that a person tied to one of them counts as its
     returned card."""
+    return documents_and_answers(s, serials, form_types)[0]
+
+
+def documents_and_answers(s: Session, serials: Sequence[str], form_types: Sequence[str] = PER_INSPECTION,
+                          ) -> tuple[dict[str, list[Document]], dict[int, readings.CardAnswers]]:
+    """``documents_by_serial``, and what each of their cards says now by item id (read once for both)."""
     out: dict[str, list[Document]] = {}
+    said_all: dict[int, readings.CardAnswers] = {}
     if not serials:
-        return out
+        return out, said_all
     item = ItemRecord
     order = {t: i for i, t in enumerate(PER_INSPECTION)}
     for k in range(0, len(serials), _CHUNK):
@@ -57,18 +64,14 @@ def documents_by_serial(s: Session, serials: Sequence[str],
         tied = readings.ties(s, chunk)
         tied_rows = s.scalars(select(item).where(item.id.in_(list(tied)))).all() if tied else []
         said = readings.current_many(s, [r.id for r in [*rows, *tied_rows] if r.form_type != FormType.CARD_GENERATED])
+        said_all |= said
         for r in rows:
             out.setdefault(r.serial, []).append(_document(r, said.get(r.id)))
         for r in tied_rows:
             out.setdefault(tied[r.id], []).append(_document(r, said.get(r.id), PER_INSPECTION[-1]))
     for docs in out.values():
         docs.sort(key=lambda d: (order[d.form_type], d.archival_code))
-    return out
-
-
-def card_answers(s: Session, docs: Sequence[Document]) -> dict[int, readings.CardAnswers]:
-    """What each of these archived cards says now, by item id."""
-    return readings.current_many(s, [d.item_id for d in docs if d.item_id])
+    return out, said_all
 
 
 @dataclass(frozen=True, slots=True)

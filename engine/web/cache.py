@@ -63,6 +63,11 @@ class ReviewCache:
                 self._reviews.popitem(last=False)
         return r
 
+    def clear(self) -> None:
+        """Forget every review (the benchmark times a first view)."""
+        with self._lock:
+            self._reviews.clear()
+
     def builder(self) -> Callable[..., Review]:
         """A ``build_review``-shaped function for library code that takes one (``engine.overview``)."""
         def build(ws: Workspace, date_from: date | None = None, date_to: date | None = None,
