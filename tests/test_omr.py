@@ -18,6 +18,7 @@ from engine.inbox import Status, ingest
 from engine.inbox.examine import examine
 from engine.omr import MarkHow, ScanCard, SerialSource, load_layouts, read_scan, record_layout
 from engine.readback import ReadMethod
+from engine.simulate_scan import PENS, Ambiguity, Capture, CardTruth, Mark, Pen, paper_card
 from engine.workspace import Workspace
 
 S1, S2 = "140200-2025-0001", "140200-2025-0002"
@@ -172,6 +173,62 @@ def test_a_layout_recorded_at_generation_reads_a_card_whose_every_row_is_ringed(
     path = save(img, tmp_path / "rings.png")
     (c,) = read_scan(path, KIT_KEY, layouts=[lay])
     assert answers(c) == CLEAN and {q.how for q in c.questions} == {MarkHow.RING}
+
+
+# ---- marks people make that the machine must not misread (the simulator's pens and strokes) ------
+
+MARKER = next(p for p in PENS if p.name == "black marker")
+
+
+def _paper(cards: Path, path: Path, seed: int, **kw) -> tuple[CardTruth, ScanCard]:  # type: ignore[no-untyped-def]
+    """Card 0 answered as ``VIOLATION``, marked by the simulator (engine.simulate_scan), scanned at 200 dpi."""
+    truth = paper_card(cards / "0.pdf", path, VIOLATION, Capture(dpi=200, noise=2, skew=1.5), seed, **kw)
+    (c,) = read_scan(path, KIT_KEY)
+    return truth.cards[0], c
+
+
+def _never_wrong(truth: CardTruth, c: ScanCard) -> int:
+    """How many questions were read right; fails on any answer that differs from the card's."""
+    right = 0
+    for q in c.questions:
+        want = truth.expected[str(q.number)]
+        assert q.answer is None or q.answer == want, (q, truth.marks[str(q.number)])
+        right += q.answer is not None and q.answer == want
+    return right
+
+
+@pytest.mark.parametrize(("mark", "pen"), [(Mark.RING_LABEL, PENS[0]), (Mark.RING_BOX, MARKER), (Mark.CROSS, MARKER)])
+def test_rings_round_the_label_or_the_box_and_bold_crosses_are_read(cards: Path, tmp_path: Path, mark: Mark,  # type: ignore[no-untyped-def]
+                                                                   pen: Pen) -> None:
+    """A ring round 是/否 or its box is the answer, not a stroke between the options; so is a × whose
+    marker arms reach into the gap.  Never a wrong answer; nearly every row read (the benchmark gives
+    the exact share)."""
+    right, hows = 0, set()
+    for seed in range(3):
+        truth, c = _paper(cards, tmp_path / f"{mark}-{seed}.png", seed, mark=mark, pen=pen)
+        right += _never_wrong(truth, c)
+        hows |= {q.how for q in c.questions if q.answer}
+    assert right >= 27, right
+    # Said as seen (a ring crossing the box may be said to be a tick, a marker's × to black it in).
+    assert (MarkHow.RING if mark in (Mark.RING_LABEL, Mark.RING_BOX) else MarkHow.CROSS) in hows
+    assert all(h.decided for h in hows)
+
+
+AMBIGUOUS_ROWS = {2: Ambiguity.STRAY, 5: Ambiguity.CORRECTED, 7: Ambiguity.BOTH, 9: Ambiguity.STRAY}
+
+
+@pytest.mark.parametrize("mark", [Mark.TICK, Mark.OVERSHOOT, Mark.CROSS, Mark.FILL])
+@pytest.mark.parametrize("pen", [MARKER, PENS[0]], ids=["marker", "ballpoint"])
+def test_a_stray_stroke_or_a_crossed_out_tick_beside_any_mark_goes_to_a_person(cards: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                              mark: Mark, pen: Pen) -> None:
+    """Whatever the mark and the pen, a stroke between the options, a tick scribbled out beside a new
+    one, or both ticked leave the question to a person: a bold tick's end and a stray stroke beside it
+    cover as many directions round the box as a ring, but enclose nothing."""
+    truth, c = _paper(cards, tmp_path / "amb.png", 5, mark=mark, pen=pen, ambiguous=AMBIGUOUS_ROWS)
+    _never_wrong(truth, c)
+    assert set(AMBIGUOUS_ROWS) <= set(c.unresolved), [(q.number, q.how) for q in c.questions]
+    assert {c.questions[q - 1].how for q in AMBIGUOUS_ROWS} <= {MarkHow.BETWEEN, MarkHow.BOTH, MarkHow.UNCLEAR}
+    assert all(f"第{q}题" in c.reading.needs_review for q in AMBIGUOUS_ROWS)
 
 
 # ---- through the inbox -------------------------------------------------------------------------

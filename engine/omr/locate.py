@@ -25,6 +25,7 @@ TABLE_X_MM, TABLE_W_MM = 28.0, 156.0  # GB/T 9704 type area: where the card's ta
 TABLE_Y_MM = 95.0  # where the table's top lands on the registered page (the PDF prints it at ~95 mm)
 QUESTION_ROWS = 10
 INK = 0.35  # darkness (0 paper … 1 black) above which a pixel is ink when finding the ruling
+RULE_INK = 0.2  # …when counting the rules of the registered table (a blurred 0.26 mm rule is light; the long openings drop noise)
 MIN_TABLE_SHARE = 0.25  # the table's frame spans at least this share of the picture's short side
 
 
@@ -239,12 +240,13 @@ def _rule_positions(dark: np.ndarray, frame: tuple[int, int, int, int], px_per_m
     x0, y0, x1, y1 = frame
     pad = round(2 * px_per_mm)
     ya, yb, xa, xb = max(0, y0 - pad), min(dark.shape[0], y1 + pad), max(0, x0 - pad), min(dark.shape[1], x1 + pad)
-    ink = ((dark[ya:yb, xa:xb] > INK) * 255).astype(np.uint8)
+    ink = ((dark[ya:yb, xa:xb] > RULE_INK) * 255).astype(np.uint8)
     w, h = x1 - x0, y1 - y0
     horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 6), 1)))
     vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, h // 12))))
-    ys = _peaks(horiz.sum(axis=1) / 255.0, 0.6 * w)
-    xs = _peaks(vert.sum(axis=0) / 255.0, 0.6 * h)
+    # A rule a pixel or two aslant (a photo's residual curvature) still fills its few rows' union.
+    ys = _peaks(cv2.dilate(horiz, np.ones((5, 1), np.uint8)).sum(axis=1) / 255.0, 0.6 * w)
+    xs = _peaks(cv2.dilate(vert, np.ones((1, 5), np.uint8)).sum(axis=0) / 255.0, 0.6 * h)
     if len(ys) != QUESTION_ROWS + 2 or len(xs) < 3:
         return None
     # Upright: the narrow answers column is the last one, right of the middle.

@@ -46,8 +46,9 @@ MARKED, BLANK = 0.6, 0.25  # mark scores (0…1): above MARKED a box is marked, 
 STRAY = 0.05  # share of the gap between the options inked: a mark there could mean either
 STRAY_TALL, STRAY_WIDE = 0.4, 0.35  # a stroke in the gap this share of the boxes' height and of the gap's middle wide
 RING_AT = 0.6  # share of the directions round an option inked: a ring
+RING_CLOSED = 0.5  # …or this share, where the line is closed round the option
 PROBE = 4  # px outside an option (and 2 inside) looked at for a ring's inside
-RING_FROM, RING_FULL = 0.35, 0.7  # the ring's part of the mark score rises from 0 to 1 between these
+RING_FROM, RING_FULL = 0.35, 0.6  # the ring's part of the mark score rises from 0 to 1 between these
 DECIDE_AT = 0.75  # a decision less sure than this is left to a person
 PALE = 0.55  # darkness of most of the added ink below this: a pencil or a nearly dry pen (a pen is ~0.8)
 
@@ -163,25 +164,16 @@ def _from_layout(lay: CardLayout, stacked: np.ndarray, width: int, x0: int) -> C
 
 def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     """The two boxes found in the stacked cells (a layout nobody recorded: the Word version)."""
-    import cv2
-    import numpy as np
 
     blank = stacked
-    ink = cv2.morphologyEx((blank > 0.3).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    squares = []
-    for k in range(1, n):
-        x, y, w, h, area = (int(v) for v in stats[k])
-        # A box is a hollow square, or a solid one where every row blacked it in; a glyph is neither
-        # (否 fits a square too, but its strokes cross its middle).
-        sq = _outlined(comps[y:y + h, x:x + w] == k) if h >= 0.4 * 2 * half else None
-        if sq is not None:
-            bx0, by0, bx1, by1 = sq
-            if abs((bx1 - bx0) - (by1 - by0)) <= 0.2 * max(bx1 - bx0, by1 - by0):
-                squares.append((x + bx0, y + by0, x + bx1, y + by1))
-    squares.sort(key=lambda b: b[0])
-    yes, no = _box_pair(squares)
-    if yes is None or no is None:
+    # A bilevel fax breaks a box's thin side here and there, a resampled scan leaves its horizontal
+    # sides light: joined more boldly, then lighter ink taken, if need be (the least ink over ten
+    # rows has no noise to fear).
+    for light, join in ((0.3, 3), (0.3, 5), (0.15, 3)):
+        yes, no = _box_pair(_squares(blank, half, join, light))
+        if yes is not None and no is not None:
+            break
+    else:
         return None
     # Nothing is printed inside a box: what the stacked rows left there is a mark every row shares
     # (ten crosses in the 否 box), not print.
@@ -194,6 +186,26 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     labels = ((yes[2] + 1, yes[1], min(no[0] - 1, yes[2] + round(1.3 * s)), yes[3]),
               (no[2] + 1, no[1], min(blank.shape[1], no[2] + round(1.3 * s)), no[3]))
     return CellGeometry(half, x0, (yes, no), labels, blank)
+
+
+def _squares(stacked: np.ndarray, half: int, join: int, light: float) -> list[Box]:
+    """The printed squares in the stacked cells, left to right (gaps up to ``join`` - 1 px closed)."""
+    import cv2
+    import numpy as np
+
+    ink = cv2.morphologyEx((stacked > light).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((join, join), np.uint8))
+    n, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    squares = []
+    for k in range(1, n):
+        x, y, w, h, _ = (int(v) for v in stats[k])
+        # A box is a square inked along its four sides, empty or with a mark every row shares (a
+        # glyph is not: 否 fits a square too, but its strokes do not run round it).
+        sq = _outlined(comps[y:y + h, x:x + w] == k) if h >= 0.4 * 2 * half else None
+        if sq is not None:
+            bx0, by0, bx1, by1 = sq
+            if abs((bx1 - bx0) - (by1 - by0)) <= 0.2 * max(bx1 - bx0, by1 - by0):
+                squares.append((x + bx0, y + by0, x + bx1, y + by1))
+    return sorted(squares, key=lambda b: b[0])
 
 
 def _aligned_bands(reg: Registration, centres: list[int], half: int, x0: int, x1: int) -> list[np.ndarray] | None:
@@ -303,7 +315,7 @@ def decide_row(reg: Registration, geo: CellGeometry, number: int, centre: int) -
     yes, no = (_option_ink(row, geo, k) for k in (0, 1))
     # A ring round an option passes through the gap too: that ink is the ring's (a closed ring only:
     # a tick and a stray stroke beside it may cover as many directions).
-    if _between(row, geo) and not any(o.ring >= RING_AT and _ringed(row, geo, k) for k, o in enumerate((yes, no))):
+    if _between(row, geo) and not any(o.ring >= RING_CLOSED and _ringed(row, geo, k) for k, o in enumerate((yes, no))):
         return MarkDecision(number, None, MarkHow.BETWEEN, 0.0, yes.score, no.score, row_box)
     return decide(number, yes, no, row_box)
 
