@@ -146,7 +146,7 @@ def test_three_cards_of_three_inspections_give_three_filed_outcomes(ws: Workspac
     path, truth = stacks["三张.pdf"]
     outs = drop(ws, path)
     assert [(o.serial, o.status, o.page) for o in outs] == [(S1, Status.FILED, 1), (S2, Status.FILED, 2),
-                                                            (S3, Status.FILED, 3)]
+                                                            (S3, Status.FILED, 3)], [o.findings.codes() for o in outs]
     (orig,) = originals(ws)
     assert orig.sha256 == sha(path) and orig.path.read_bytes() == path.read_bytes()  # the original, once, as sent
     assert orig.retention == get_item(ws, outs[0].archival_code).retention  # kept as long as its cards

@@ -13,14 +13,14 @@ from __future__ import annotations
 import signal
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..findings import Finding, error, exception_detail, exception_reason
 from ..forms import FormKey
-from ..omr import ScanCard, load_layouts, read_scan
+from ..omr import ScanCard, iter_scan, load_layouts
 from ..omr.blank import blank_page
 from ..readback import CardReading, ReadMethod, read_card
 from ..stats import Period, Submission
@@ -104,7 +104,7 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     reading = read_card(path, pf.content, key) if pf.content != "image" else None
     if reading is None or reading.method is ReadMethod.IMAGE:
         # A scan or photo (or a PDF of page images): the paper-card reader, one reading per card.
-        _read_pages(ex, read_scan(path, key, pf.content, load_layouts(root)))
+        _read_pages(ex, iter_scan(path, key, pf.content, load_layouts(root)))
         reading = (ex.cards[0] if ex.cards else ex.scans[0] if ex.scans else None) or reading
     ex.reading = reading
     if reading is None:
@@ -128,13 +128,16 @@ def _examine(ex: Examination, path: Path, name: str, root: Path, key: bytes, lim
     ex.kind = Kind.FEEDBACK_CARD
 
 
-def _read_pages(ex: Examination, scans: list[ScanCard]) -> None:
+def _read_pages(ex: Examination, scans: Iterable[ScanCard]) -> None:
     """Each page of a scan: a card (one outcome each, ``engine.inbox.stack``), or a page skipped
-    with a note: blank (the back of a duplex scan), or not a card at all."""
-    ex.scans = [c.reading for c in scans]
-    ex.cards = [c.reading for c in scans if c.reading.is_card]
-    ex.page_notes = [stack.blank_note(c.page) if blank_page(c.image) else stack.not_a_card_note(c.page)
-                     for c in scans if not c.reading.is_card]
+    with a note: blank (the back of a duplex scan), or not a card at all.  Only the readings are
+    kept, so a stack is read one page image at a time."""
+    for c in scans:
+        ex.scans.append(c.reading)
+        if c.reading.is_card:
+            ex.cards.append(c.reading)
+        else:
+            ex.page_notes.append(stack.blank_note(c.page) if blank_page(c.image) else stack.not_a_card_note(c.page))
 
 
 BLANK_PICTURE = "这个文件只有空白页，不是入企检查监督反馈卡。请确认扫描时卡片有字的一面朝向扫描面，再重新扫描发送。"

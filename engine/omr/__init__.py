@@ -3,6 +3,7 @@
 Front door::
 
     read_scan(path, key, content="") -> list[ScanCard]     # one per card (page) in the file
+    iter_scan(path, key, content="") -> Iterator[ScanCard]  # the same, one page at a time
 
 Per page: decode (``pages``), find the QR and the answers table and register the image to the
 card (``locate``), decide each question's two boxes with a measured confidence (``marks``), and
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from .layout import CardLayout, load_layouts
 from .model import MarkDecision, MarkHow, ScanCard, SerialSource
-from .read import read_page, read_scan, record_layout
+from .read import iter_scan, read_page, read_scan, record_layout
 
-__all__ = ["CardLayout", "MarkDecision", "MarkHow", "ScanCard", "SerialSource", "load_layouts", "read_page",
-           "read_scan", "record_layout"]
+__all__ = ["CardLayout", "MarkDecision", "MarkHow", "ScanCard", "SerialSource", "iter_scan", "load_layouts",
+           "read_page", "read_scan", "record_layout"]

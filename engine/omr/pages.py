@@ -36,9 +36,14 @@ class Page:
 
 def load_pages(path: Path, content: str = "") -> list[Page]:
     """The pages of a scan: ``content`` is preflight's word for the bytes (``pdf`` or ``image``)."""
+    return list(iter_pages(path, content))
+
+
+def iter_pages(path: Path, content: str = "") -> Iterator[Page]:
+    """The pages of a scan one at a time (a stack of 20 cards is never all decoded at once)."""
     if content == "pdf" or (not content and path.read_bytes()[:1024].find(b"%PDF-") >= 0):
-        return list(_pdf_pages(path))
-    return list(_image_pages(path))
+        return _pdf_pages(path)
+    return _image_pages(path)
 
 
 def _image_pages(path: Path) -> Iterator[Page]:

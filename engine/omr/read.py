@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ from .layout import CardLayout, new_layout, save_layout
 from .locate import PX_PER_MM, register
 from .marks import cell_geometry, decide_rows
 from .model import MarkDecision, ScanCard, SerialSource
-from .pages import Page, load_pages
+from .pages import Page, iter_pages
 from .serial import read_printed_serial
 
 if TYPE_CHECKING:
@@ -31,7 +31,14 @@ OCR_SERIAL_WHY = ("二维码无法识别，检查编号 {serial} 是从卡上印
 
 def read_scan(path: Path, key: bytes, content: str = "", layouts: Sequence[CardLayout] = ()) -> list[ScanCard]:
     """Every card in a scan or photo (one per page of an image PDF or a multi-page TIFF)."""
-    return [read_page(p, key, layouts) for p in load_pages(path, content)]
+    return list(iter_scan(path, key, content, layouts))
+
+
+def iter_scan(path: Path, key: bytes, content: str = "", layouts: Sequence[CardLayout] = ()) -> Iterator[ScanCard]:
+    """``read_scan`` one page at a time: the caller keeps what it needs of each page and lets its
+    images go (a stack of cards read in bounded memory)."""
+    for p in iter_pages(path, content):
+        yield read_page(p, key, layouts)
 
 
 def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> ScanCard:
