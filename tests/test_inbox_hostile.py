@@ -138,3 +138,20 @@ def test_limits_come_from_ruqi_toml(tmp_path: Path, cards: Path) -> None:
     (ws.inbox / "两页.pdf").write_bytes(blank_pdf(2))
     (o,) = ingest(ws).outcomes
     assert o.findings.codes() == ["PDF_TOO_MANY_PAGES"] and "上限 1 页" in o.findings.errors[0].message
+
+
+def test_a_parent_that_already_maps_gigabytes_still_reads_good_files(
+        ws: Workspace, cards: Path, tmp_path: Path) -> None:
+    """The workers' memory cap is a budget on top of what they inherit: a long-running parent
+    (``ruqi serve``, a test run) that maps more than the cap must not make every file unreadable."""
+    import mmap
+
+    from engine.inbox.pool import WORKER_MEMORY_BYTES
+
+    reserved = mmap.mmap(-1, WORKER_MEMORY_BYTES + (1 << 30))  # address space only, never touched
+    try:
+        shutil.copy(fill_docx(cards / "0.docx", tmp_path / "a.docx", ANSWERS_CLEAN), ws.inbox / "a.docx")
+        (o,) = ingest(ws).outcomes
+    finally:
+        reserved.close()
+    assert o.status is Status.FILED, o.findings.codes()

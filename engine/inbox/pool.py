@@ -95,12 +95,26 @@ def _worker_init(lock_fd: int | None) -> None:
 
 def _limit_memory() -> None:
     # A decompression bomb inside a PDF stream would otherwise take all the machine's memory;
-    # with a cap it is a MemoryError (→ UNREADABLE) in this worker only.
+    # with a cap it is a MemoryError (→ UNREADABLE) in this worker only.  The budget is for the
+    # file's work, on top of the address space the fork inherited: a long-lived parent (``ruqi
+    # serve``, ``watch``, a test run) may already map gigabytes (thread stacks, malloc arenas,
+    # libraries), and a fixed cap below that made every allocation fail and rejected good files.
     try:
         import resource
 
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = WORKER_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(WORKER_MEMORY_BYTES, hard)
+        cap = _mapped_bytes() + WORKER_MEMORY_BYTES
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     except (ImportError, ValueError, OSError):
         pass
+
+
+def _mapped_bytes() -> int:
+    """This process's address space now (0 where /proc is absent)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
