@@ -15,7 +15,7 @@ Checks run cheapest first and stop at the first refusal; each refusal has its ow
 Fixed limits (not configurable, they protect the engine rather than express policy):
 ``MAX_NAME_CHARS`` characters in a file name, ``MAX_ZIP_ENTRIES`` parts in a zip, ``MAX_RATIO``
 compression ratio per zip part over a megabyte, ``MAX_PIXELS`` pixels in an image, and a
-3 GiB address-space cap per worker process (``engine.inbox.pool.WORKER_MEMORY_BYTES``).
+3 GiB address-space budget per worker process, on top of what the fork inherits (``engine.inbox.pool.WORKER_MEMORY_BYTES``).
 
 Also refused: encrypted PDFs and Office files, PDFs without ``%%EOF`` (truncated), XML parts
 declaring a DTD or entities (XXE, "billion laughs"), .doc/.wps, archives, unknown formats, names
