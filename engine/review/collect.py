@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -609,29 +609,22 @@ def select_entries(review: Review, *, inspector: str | None = None, flag: Review
 # ---- counts --------------------------------------------------------------------------------------
 
 
-def _counts(e: Entry, suspect_serials: set[str], mismatch_serials: set[str]) -> tuple[int, ...]:
-    """What one inspection adds to a tally, in ``_add``'s order (counted once, added to several tallies)."""
-    return (e.card in _RECEIVED, e.card is CardState.MISSING, e.card is CardState.OVERDUE,
-            ReviewFlag.CARD_LATE in e.flags, ReviewFlag.CARD_EARLY in e.flags, e.card is CardState.NEEDS_REVIEW,
-            ReviewFlag.VIOLATION in e.flags, len(e.yes_questions), ReviewFlag.OVER_CAP in e.flags,
-            e.serial in suspect_serials, e.serial in mismatch_serials, e.flagged)
+def _counts(e: Entry, suspect_serials: set[str], mismatch_serials: set[str]) -> Tally:
+    """What one inspection adds to a tally (counted once, added to several tallies)."""
+    return Tally("", inspections=1, received=e.card in _RECEIVED, missing=e.card is CardState.MISSING,
+                 overdue=e.card is CardState.OVERDUE, late=ReviewFlag.CARD_LATE in e.flags,
+                 early=ReviewFlag.CARD_EARLY in e.flags, unread=e.card is CardState.NEEDS_REVIEW,
+                 violations=ReviewFlag.VIOLATION in e.flags, yes_answers=len(e.yes_questions),
+                 over_cap=ReviewFlag.OVER_CAP in e.flags, suspect=e.serial in suspect_serials,
+                 mismatches=e.serial in mismatch_serials, flagged=e.flagged)
 
 
-def _add(t: Tally, counts: tuple[int, ...]) -> None:
-    back, missing, overdue, late, early, unread, violations, yes_answers, over_cap, suspect, mismatches, flagged = counts
-    t.inspections += 1
-    t.received += back
-    t.missing += missing
-    t.overdue += overdue
-    t.late += late
-    t.early += early
-    t.unread += unread
-    t.violations += violations
-    t.yes_answers += yes_answers
-    t.over_cap += over_cap
-    t.suspect += suspect
-    t.mismatches += mismatches
-    t.flagged += flagged
+_COUNTED = tuple(f.name for f in fields(Tally) if f.type in (int, "int"))
+
+
+def _add(t: Tally, counts: Tally) -> None:
+    for name in _COUNTED:
+        setattr(t, name, getattr(t, name) + getattr(counts, name))
 
 
 # A 是 on the card of a voided visit is still a 是 about the inspectors' conduct: the tallies count
