@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from _plan_fixtures import GOOD, _plan
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from engine import register
@@ -50,6 +50,18 @@ def test_a_county_is_refused_an_enterprise_of_another_county_unless_the_row_name
         assert v is not None and v.cross_reason == "异地交叉检查"
     review = build_review(county, today=date(2025, 8, 1))
     assert [e.serial for e in review.entries if ReviewFlag.CROSS_COUNTY in e.flags] == [crossed.serial]
+    # The 纪委 list as the 纪委 reads it: on screen, in the workbook and as JSON, with the reason.
+    out = tmp_path / "审查清单.xlsx"
+    r = CliRunner().invoke(app, ["review", "--today", "2025-08-01", "--out", str(out), "-w", str(county.root)],
+                           env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    assert "跨县区检查和离线补报超上限（1）" in r.output and "跨县区事由：异地交叉检查" in r.output
+    sheets = {sh.title: [[c for c in row if c] for row in sh.iter_rows(values_only=True)] for sh in load_workbook(out)}
+    listed = next(rows for title, rows in sheets.items() if title.startswith("跨县区检查"))
+    assert any(crossed.serial in row and "跨县区事由：异地交叉检查" in row for row in listed)
+    r = CliRunner().invoke(app, ["review", "--today", "2025-08-01", "--json", "-w", str(county.root)])
+    entries = {e["serial"]: e for e in json.loads(r.output)["entries"]}
+    assert entries[crossed.serial]["cross_reason"] == "异地交叉检查" and entries[own.serial]["cross_reason"] is None
     # A city bureau inspects in all its counties by office.
     city = init(tmp_path / "大同市")
     assert generate(city, _plan(tmp_path / "市.xlsx", rows[:1]), formats=("docx",),
