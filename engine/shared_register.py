@@ -40,6 +40,7 @@ from .db import session
 from .db.migrations import BUREAU_GROUP, upgrade_register
 from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import INSPECTION_KINDS
+from .identifiers import check_uscc
 from .inspection import Inspection
 from .register import LocalBook, OutsideVisit, RegisterState, Tallied, Visit, live, number_by_date
 from .workspace import LEVELS, Workspace, read_secret_file
@@ -233,11 +234,16 @@ class SharedBook:
 
     def book_outside(self, key: str, uscc: str, enterprise: str, year: int, kind: str, start: date, end: date,
                      industry: str = "", grade: str = "") -> bool:
-        """Book a visit this bureau made outside ruqi (imported); False when it is already booked."""
+        """Book a visit this bureau made outside ruqi (imported); False when it is already booked, imported
+        before or made with ruqi (互联网+执法 lists every visit, the ones ruqi printed too)."""
         row = self._run(
             'INSERT INTO register_visits (serial, bureau_code, bureau_level, uscc, enterprise, county_code, year, kind, '
-            'start, "end", source, industry, grade) VALUES (:serial, :code, :level, :uscc, :enterprise, \'\', :year, '
-            ":kind, :start, :end, 'import', :industry, :grade) ON CONFLICT DO NOTHING RETURNING id",
+            'start, "end", source, industry, grade) SELECT :serial, v.code, :level, v.uscc, :enterprise, \'\', :year, '
+            'v.kind, v.start, v."end", \'import\', :industry, :grade FROM (SELECT CAST(:code AS varchar) AS code, '
+            "CAST(:uscc AS varchar) AS uscc, CAST(:kind AS varchar) AS kind, CAST(:start AS date) AS start, "
+            'CAST(:end AS date) AS "end") AS v WHERE NOT EXISTS (SELECT 1 FROM register_visits r WHERE '
+            'r.bureau_code = v.code AND r.uscc = v.uscc AND r.kind = v.kind AND r.start = v.start AND r."end" = v."end" '
+            "AND r.voided_at IS NULL) ON CONFLICT DO NOTHING RETURNING id",
             {"serial": key, "code": self.bureau.division_code, "level": self.bureau.level, "uscc": uscc,
              "enterprise": enterprise, "year": year, "kind": kind, "start": start, "end": end, "industry": industry,
              "grade": grade}).first()
@@ -576,7 +582,11 @@ def _allowances(visits: list[YearVisit], profile: tuple[str, str, bool, bool] | 
 
 def enterprise_year(ws: Workspace, uscc: str, year: int) -> EnterpriseYear:
     """The enterprise's whole-year record, across levels when the register is shared; the
-    allowance per kind uses the industry and grade of its latest visit."""
+    allowance per kind uses the industry and grade of its latest visit.  A mistyped code is refused:
+    "no visits" for it would read as a full allowance."""
+    bad = check_uscc(uscc, "--uscc")
+    if bad is not None:
+        raise RuqiError(bad)
     if ws.config.register is None:
         return _local_year(ws, uscc, year)
     with shared_book(ws) as book:

@@ -18,6 +18,7 @@ from engine.cli import app
 from engine.db import session
 from engine.findings import RuqiError
 from engine.generate import RowStatus, generate
+from engine.identifiers import USCC_INVALID
 from engine.jurisdiction import JurisdictionCode
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
@@ -114,6 +115,11 @@ def test_import_outside_visits_counts_them_and_explains_every_rejected_row(tmp_p
     rec = enterprise_year(ws, USCC, 2025)
     assert [(v.level, v.source, v.numbers) for v in rec.visits] == [
         ("县", "import", (1, 1)), ("省", "import", (2, 1)), ("市", "local", (3, 2))]
+    # A visit found later on paper, dated before the printed card: the clerk is told which card is now wrong.
+    late = import_visits(ws, _visit_list(tmp_path / "补录.xlsx", [
+        [FIRM, USCC, "调查核查", date(2025, 3, 20), None, "大同市云冈区应急管理局", "县", "", ""]]))
+    assert late.imported == [3] and [f.code for f in late.findings] == [ImportCode.SHIFTS_CARDS]
+    assert made.outcomes[0].serial in late.findings.items[0].message
 
 
 def test_import_of_a_file_that_is_not_a_visit_list(tmp_path: Path) -> None:
@@ -137,6 +143,10 @@ def test_visits_lookup_on_the_command_line(tmp_path: Path) -> None:
     assert data["shared"] is False and [v["visit_total"] for v in data["visits"]] == [1]
     r = CliRunner().invoke(app, ["register", "visits", "--uscc", USCC, "--year", "2025", "-w", str(ws.root)])
     assert "执法检查：已 1 次，还可 1 次（上限 2 次）" in r.output
+    # A mistyped code (check digit) is refused, not answered with "no visits, full allowance".
+    r = CliRunner().invoke(app, ["register", "visits", "--uscc", USCC[:-1] + "5", "-w", str(ws.root)])
+    assert isinstance(r.exception, RuqiError) and r.exception.finding.code == USCC_INVALID
+    assert "第18位应为“4”" in r.exception.finding.message and r.exception.finding.where == "--uscc"
 
 
 def _with_register(ws: Workspace, lines: str) -> Path:
