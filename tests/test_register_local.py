@@ -162,7 +162,18 @@ def test_register_settings_refuse_a_password_in_the_toml_and_a_password_file_oth
     with pytest.raises(RuqiError) as e:
         Workspace.open(root)
     assert [f.code for f in e.value.findings] == [ConfigCode.BAD_VALUE] and "不能写在 ruqi.toml" in e.value.finding.message
+    assert "123456" not in e.value.finding.message  # not printed back on the screen either
     toml = root / "ruqi.toml"
+    # Nor in the url: not as user:password, not as a connection option libpq would read.
+    written = toml.read_text(encoding="utf-8")
+    base = written[:written.rindex("\n[register]") + 1]
+    for url in ("postgresql://ruqi_register_140213:123456@127.0.0.1:1/ruqi_register",
+                "postgresql://ruqi_register_140213@127.0.0.1:1/ruqi_register?sslmode=require&Password=123456"):
+        toml.write_text(f'{base}[register]\nurl = "{url}"\n', encoding="utf-8")
+        with pytest.raises(RuqiError) as e:
+            Workspace.open(root)
+        assert [f.code for f in e.value.findings] == [ConfigCode.BAD_VALUE] and "123456" not in e.value.finding.message
+    toml.write_text(written, encoding="utf-8")
     toml.write_text(toml.read_text(encoding="utf-8").replace('password = "123456"', 'password_file = "register.pass"'),
                     encoding="utf-8")
     secret = root / "register.pass"
@@ -195,8 +206,9 @@ def test_an_unreachable_register_refuses_generate_and_offline_records_unconfirme
     with session(ws) as s:
         v = register.by_serial(s, offline.outcomes[0].serial)
         assert v is not None and v.register_state == register.RegisterState.UNCONFIRMED
-    r = CliRunner().invoke(app, ["register", "sync", "-w", str(root)])
+    r = CliRunner().invoke(app, ["register", "sync", "-w", str(root)], env={"COLUMNS": "300"})
     assert r.exit_code == 1 and RegisterCode.UNREACHABLE in r.output
+    assert "--offline" not in r.output and "没有在共享台账登记或更改任何内容" in r.output  # generate's advice is generate's
 
 
 def test_a_locked_local_register_is_busy_not_damaged(tmp_path: Path) -> None:

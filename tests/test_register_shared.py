@@ -26,7 +26,7 @@ from engine.inspection import Inspection
 from engine.plan import Plan, PlanRow
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
-from engine.shared_register import RegisterCode, enterprise_year, register_engine, setup, sync
+from engine.shared_register import RegisterCode, enterprise_year, register_engine, setup, shared_book, sync
 from engine.void import void_visit
 from engine.workspace import Workspace
 
@@ -320,3 +320,22 @@ def test_a_serial_withdrawn_with_its_failed_documents_is_booked_again(county: Wo
     again = record_rows(county, _race_plan(uscc, date(2025, 3, 10)), run)[0]
     assert again.status is RowStatus.GENERATED and again.serial == "140213-2025-0001"
     assert [v.serial for v in enterprise_year(county, uscc, 2025).visits] == ["140213-2025-0001"]
+
+
+def test_a_workspace_database_error_inside_a_shared_transaction_is_not_called_the_register_unreachable(
+        county: Workspace) -> None:
+    """generate books in the shared register and records in the workspace's SQLite in one block: a failure of
+    the SQLite must reach generate as the database error it is (busy, disk full …), and book nothing."""
+    from sqlalchemy.exc import OperationalError
+
+    from engine.db import get_engine
+    from engine.register import Visit
+
+    uscc = make_uscc("91140200MA0D0001X")
+    insp = _race_plan(uscc, date(2025, 3, 10)).rows[0].inspection
+    with pytest.raises(OperationalError), shared_book(county) as book:
+        book.book(Visit(serial="140213-2025-0099", uscc=uscc, enterprise=insp.enterprise, county_code="140213",
+                        year=2025, kind="执法检查", start=insp.start, end=insp.end))
+        with get_engine(county).connect() as c:
+            c.execute(text("INSERT INTO no_such_table VALUES (1)"))
+    assert enterprise_year(county, uscc, 2025).visits == ()
