@@ -26,7 +26,7 @@ from engine.inspection import Inspection
 from engine.plan import Plan, PlanRow
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
-from engine.shared_register import RegisterCode, enterprise_year, register_engine, setup, sync
+from engine.shared_register import RegisterCode, enterprise_year, register_engine, setup, shared_book, sync
 from engine.void import void_visit
 from engine.workspace import Workspace
 
@@ -233,20 +233,26 @@ def test_import_books_this_bureaus_outside_visits_and_refuses_other_units_rows(c
                                                                               tmp_path: Path) -> None:
     from test_register_local import _visit_list
 
-    xlsx = _visit_list(tmp_path / "纸质登记.xlsx", [
+    printed = generate(county, _plan(tmp_path / "县.xlsx", [_visit(date(2025, 3, 15))]), formats=("docx",),
+                       today=date(2025, 3, 1)).outcomes[0]
+    assert "第1次入企业检查，第1次☑执法检查" in _card_text(printed.files)
+    xlsx = _visit_list(tmp_path / "互联网+执法.xlsx", [
         [GOOD["企业名称"], GOOD["统一社会信用代码"], "执法检查", date(2025, 2, 10), None, "大同市平城区应急管理局", "县", "", ""],
         [GOOD["企业名称"], GOOD["统一社会信用代码"], "督导检查", date(2025, 2, 20), None, "大同市应急管理局", "市", "", ""],
         [GOOD["企业名称"], "9114", "执法检查", date(2025, 2, 21), None, "", "", "", ""],
+        # 互联网+执法 lists the visit ruqi printed too: it is not counted twice.
+        [GOOD["企业名称"], GOOD["统一社会信用代码"], "执法检查", date(2025, 3, 15), None, "大同市平城区应急管理局", "县", "", ""],
     ])
     res = import_visits(county, xlsx)
-    assert (res.imported, res.rejected) == ([3], 2)
-    assert [f.code for f in res.findings] == [ImportCode.OTHER_UNIT, ImportCode.USCC]
+    assert (res.imported, res.rejected, res.duplicates) == ([3], 2, 1), [f.message for f in res.findings]
+    assert [f.code for f in res.findings] == [ImportCode.OTHER_UNIT, ImportCode.USCC, ImportCode.SHIFTS_CARDS]
+    assert printed.serial in res.findings.items[2].message and res.findings.items[2].where == "第3行"
     assert import_visits(county, xlsx).imported == []  # the same file again: already booked
-    made = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8))]), formats=("docx",),
+    made = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8), "督导检查")]), formats=("docx",),
                     today=date(2025, 4, 1))
-    assert (made.outcomes[0].inspection.visit_total, made.outcomes[0].inspection.visit_kind) == (2, 2)
+    assert (made.outcomes[0].inspection.visit_total, made.outcomes[0].inspection.visit_kind) == (3, 1)
     assert [(v.level, v.source) for v in enterprise_year(city, GOOD["统一社会信用代码"], 2025).visits] == [
-        ("县", "import"), ("市", "ruqi")]
+        ("县", "import"), ("县", "ruqi"), ("市", "ruqi")]
 
 
 def test_an_upgrade_waits_for_no_bureau_and_runs_once_they_are_done(admin: str, city: Workspace, tmp_path: Path,
@@ -314,3 +320,22 @@ def test_a_serial_withdrawn_with_its_failed_documents_is_booked_again(county: Wo
     again = record_rows(county, _race_plan(uscc, date(2025, 3, 10)), run)[0]
     assert again.status is RowStatus.GENERATED and again.serial == "140213-2025-0001"
     assert [v.serial for v in enterprise_year(county, uscc, 2025).visits] == ["140213-2025-0001"]
+
+
+def test_a_workspace_database_error_inside_a_shared_transaction_is_not_called_the_register_unreachable(
+        county: Workspace) -> None:
+    """generate books in the shared register and records in the workspace's SQLite in one block: a failure of
+    the SQLite must reach generate as the database error it is (busy, disk full …), and book nothing."""
+    from sqlalchemy.exc import OperationalError
+
+    from engine.db import get_engine
+    from engine.register import Visit
+
+    uscc = make_uscc("91140200MA0D0001X")
+    insp = _race_plan(uscc, date(2025, 3, 10)).rows[0].inspection
+    with pytest.raises(OperationalError), shared_book(county) as book:
+        book.book(Visit(serial="140213-2025-0099", uscc=uscc, enterprise=insp.enterprise, county_code="140213",
+                        year=2025, kind="执法检查", start=insp.start, end=insp.end))
+        with get_engine(county).connect() as c:
+            c.execute(text("INSERT INTO no_such_table VALUES (1)"))
+    assert enterprise_year(county, uscc, 2025).visits == ()
