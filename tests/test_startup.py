@@ -143,6 +143,8 @@ def test_read_only_commands_load_only_the_database_the_cli_and_the_terminal(mont
     assert third_party(modules) <= READING_NEEDS, third_party(modules) - READING_NEEDS
     parts = NOT_FOR_REGISTER if name in ("status", "register") else NOT_FOR_READING
     assert engine_parts(modules, parts) == set()
+    # a SQLite workspace: SQLAlchemy's PostgreSQL dialect (~20 ms) stays unloaded (engine.db.partial_index)
+    assert "sqlalchemy.dialects.postgresql" not in modules
 
 
 def test_help_loads_no_renderer(tmp_path: Path) -> None:
