@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from _plan_fixtures import GOOD, _plan
 from _register_fixtures import CITY, COUNTY, join, register_database
+from _render_fixtures import pdf_text, squash
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from test_archive_pg import pg_server  # noqa: F401  (fixture)
@@ -67,9 +68,9 @@ def test_city_and_county_count_each_others_visits_on_the_printed_card(city: Work
                                                                        tmp_path: Path) -> None:
     first = generate(county, _plan(tmp_path / "县1.xlsx", [_visit(date(2025, 3, 10))]), formats=("docx",),
                      today=date(2025, 3, 1))
-    second = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8), "督导检查")]), formats=("docx",),
-                      today=date(2025, 4, 1))
-    third = generate(county, _plan(tmp_path / "县2.xlsx", [_visit(date(2025, 5, 12))]), formats=("docx",),
+    second = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8), "督导检查")]),
+                      formats=("docx", "pdf"), today=date(2025, 4, 1))
+    third = generate(county, _plan(tmp_path / "县2.xlsx", [_visit(date(2025, 5, 12))]), formats=("docx", "pdf"),
                      today=date(2025, 5, 1))
     assert [o.outcomes[0].status for o in (first, second, third)] == [RowStatus.GENERATED] * 3
     assert "第1次入企业检查" in _card_text(first.outcomes[0].files)
@@ -77,6 +78,11 @@ def test_city_and_county_count_each_others_visits_on_the_printed_card(city: Work
     assert "第2次入企业检查，第1次□执法检查、☑督导检查" in city_card
     county_card = _card_text(third.outcomes[0].files)
     assert "第3次入企业检查，第2次☑执法检查" in county_card
+    # The printed PDFs say the same: the county's card counts the city's visit, the city's the county's.
+    for made, sentence in ((second, "应急管理部门第2次入企业检查，第1次□执法检查、☑督导检查"),
+                           (third, "应急管理部门第3次入企业检查，第2次☑执法检查")):
+        pdf = next(p for p in made.outcomes[0].files if p.name.endswith("反馈卡.pdf"))
+        assert sentence in squash(pdf_text(pdf)), pdf.name
 
     # The county's two 执法检查 used the cap (非高危行业 二级: 2 a year): the city is refused a third.
     over = generate(city, _plan(tmp_path / "市2.xlsx", [_visit(date(2025, 6, 3))]), formats=("docx",),
@@ -221,12 +227,22 @@ def test_generate_refuses_a_bureau_whose_role_is_another_bureaus(admin: str, cit
     assert [f.code for f in res.plan_findings] == [RegisterCode.WRONG_BUREAU] and not res.outcomes
 
 
-def test_a_wrong_password_is_refused_by_the_server(county: Workspace, tmp_path: Path) -> None:
-    (county.root / "register.pass").write_text("not-the-password\n", encoding="utf-8")
-    res = generate(Workspace.open(county.root), _plan(tmp_path / "p.xlsx", [_visit(date(2025, 5, 12))]),
-                   formats=("docx",), today=date(2025, 5, 1))
+def test_a_wrong_password_is_refused_by_the_server(county: Workspace, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = county.root / "register.pass"
+    right = secret.read_text(encoding="utf-8").strip()
+    secret.write_text("not-the-password\n", encoding="utf-8")
+    plan = _plan(tmp_path / "p.xlsx", [_visit(date(2025, 5, 12))])
+    res = generate(Workspace.open(county.root), plan, formats=("docx",), today=date(2025, 5, 1))
     assert [f.code for f in res.plan_findings] == [RegisterCode.UNREACHABLE] and not res.outcomes
     assert "password authentication failed" in res.plan_findings.items[0].message
+    # Without password_file the password comes from RUQI_REGISTER_PASSWORD.
+    toml = county.root / "ruqi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('password_file = "register.pass"\n', ""), encoding="utf-8")
+    secret.unlink()
+    monkeypatch.setenv("RUQI_REGISTER_PASSWORD", right)
+    res = generate(Workspace.open(county.root), plan, formats=("docx",), today=date(2025, 5, 1))
+    assert res.outcomes[0].status is RowStatus.GENERATED and res.outcomes[0].serial == "140213-2025-0001"
 
 
 def test_import_books_this_bureaus_outside_visits_and_refuses_other_units_rows(city: Workspace, county: Workspace,
