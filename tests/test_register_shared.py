@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from _plan_fixtures import GOOD, _plan
-from _register_fixtures import CITY, COUNTY, join, register_database
+from _register_fixtures import CITY, COUNTY, join, join_existing, register_database
 from _render_fixtures import pdf_text, squash
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -27,9 +27,17 @@ from engine.inspection import Inspection
 from engine.plan import Plan, PlanRow
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
-from engine.shared_register import RegisterCode, enterprise_year, register_engine, setup, shared_book, sync
+from engine.shared_register import (
+    RegisterCode,
+    enterprise_year,
+    pending,
+    register_engine,
+    setup,
+    shared_book,
+    sync,
+)
 from engine.void import void_visit
-from engine.workspace import Workspace
+from engine.workspace import Workspace, init
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -355,3 +363,30 @@ def test_a_workspace_database_error_inside_a_shared_transaction_is_not_called_th
         with get_engine(county).connect() as c:
             c.execute(text("INSERT INTO no_such_table VALUES (1)"))
     assert enterprise_year(county, uscc, 2025).visits == ()
+
+
+def test_a_county_that_used_ruqi_alone_joins_and_its_earlier_visits_count_for_every_bureau(
+        admin: str, city: Workspace, tmp_path: Path) -> None:
+    alone = init(tmp_path / "平城区", name=COUNTY[0], level=COUNTY[1], division_code=COUNTY[2])
+    march, may = (generate(alone, _plan(tmp_path / f"县{m}.xlsx", [_visit(date(2025, m, d))]), formats=("docx",),
+                           today=date(2025, m, 1)).outcomes[0] for m, d in ((3, 10), (5, 12)))
+    # Meanwhile the city, already on the shared register, cannot see them: its April card says 第1次.
+    april = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8))]), formats=("docx",),
+                     today=date(2025, 4, 1)).outcomes[0]
+    assert (april.inspection.visit_total, [m.inspection.visit_total for m in (march, may)]) == (1, [1, 2])
+
+    joined = join_existing(alone, admin, COUNTY)
+    assert pending(joined)
+    res = sync(joined)
+    assert [p.serial for p in res.pushed] == [march.serial, may.serial]
+    # 非高危行业 二级: 2 执法检查 a year; the county's May visit turns out to be the third.
+    assert [p.serial for p in res.conflicts] == [may.serial] and "加入共享台账前登记的检查" in res.conflicts[0].conflict
+    assert not pending(joined) and sync(joined).pushed == []
+    flagged = build_review(joined, today=date(2025, 6, 1)).entry(may.serial)
+    assert flagged is not None and ReviewFlag.SYNC_OVER_CAP in flagged.flags
+    rec = enterprise_year(city, GOOD["统一社会信用代码"], 2025)
+    assert [(v.serial, v.numbers) for v in rec.visits] == [(march.serial, (1, 1)), (april.serial, (2, 2)),
+                                                           (may.serial, (3, 3))]
+    later = generate(city, _plan(tmp_path / "市2.xlsx", [_visit(date(2025, 6, 3), "督导检查")]), formats=("docx",),
+                     today=date(2025, 6, 1)).outcomes[0]
+    assert (later.inspection.visit_total, later.inspection.visit_kind) == (4, 1)
