@@ -54,7 +54,8 @@ print("\\nLOADED=" + json.dumps(sorted(sys.modules)))
 # The engine's own subsystems none of the read-only commands needs: each command imports only the
 # module that registers it (engine/cli COMMANDS), and the packages load their parts on use.
 NOT_FOR_READING = ("engine.generate", "engine.mail", "engine.inbox.pipeline", "engine.stats.aggregate", "engine.web",
-                   "engine.plan", "engine.recover", "engine.review.report", "engine.review.export", "engine.archive.verify")
+                   "engine.plan", "engine.recover", "engine.review.report", "engine.review.export", "engine.archive.verify",
+                   "engine.readback.card", "engine.readback.pdf_source", "engine.readback.docx", "engine.readback.image")
 # ... and what `status` and `register` (the register and the database, nothing else) need neither.
 NOT_FOR_REGISTER = (*NOT_FOR_READING, "engine.render", "engine.readback", "engine.review")
 
