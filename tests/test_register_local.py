@@ -56,7 +56,7 @@ def test_a_county_is_refused_an_enterprise_of_another_county_unless_the_row_name
     r = CliRunner().invoke(app, ["review", "--today", "2025-08-01", "--out", str(out), "-w", str(county.root)],
                            env={"COLUMNS": "300"})
     assert r.exit_code == 0, r.output
-    assert "跨县区检查和离线补报超上限（1）" in r.output and "跨县区事由：异地交叉检查" in r.output
+    assert "跨县区检查和补报时超上限（1）" in r.output and "跨县区事由：异地交叉检查" in r.output
     sheets = {sh.title: [[c for c in row if c] for row in sh.iter_rows(values_only=True)] for sh in load_workbook(out)}
     listed = next(rows for title, rows in sheets.items() if title.startswith("跨县区检查"))
     assert any(crossed.serial in row and "跨县区事由：异地交叉检查" in row for row in listed)

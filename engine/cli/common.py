@@ -63,9 +63,10 @@ def esc(value: object) -> str:
 
 
 def cells(*values: object) -> list[Any]:
-    """Table cells from values: text escaped (rich reads str cells as markup too), renderables
-    such as a styled ``Text`` kept."""
-    return [v if hasattr(v, "__rich_console__") or hasattr(v, "__rich__") else esc("" if v is None else v)
+    """Table cells from values: text as a ``Text`` (printed as it is, without control characters;
+    rich would read a str cell as markup, and parse it again for each of the table's two passes),
+    renderables such as a styled ``Text`` kept."""
+    return [v if hasattr(v, "__rich_console__") or hasattr(v, "__rich__") else Text(printable("" if v is None else str(v)))
             for v in values]
 
 
