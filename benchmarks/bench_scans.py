@@ -23,10 +23,10 @@ the machine's answers for the questions it decided) and ambiguous questions the 
 seconds per page on one core at 200 dpi (goal ≤ 0.3 s).  Ratios are printed, nothing
 is asserted.
 
-``--misses`` adds why each clear card went to a person: the step that failed first (page not
-registered and why, boxes not found, no serial, or the unresolved questions with what was seen and
-what was drawn), counted by degradation (capture, dpi, blur, quarter turn, PDF or Word print), then
-the files, so the next fix starts from the largest group.
+``--misses`` says why each clear card went to a person: the step that failed first (page not
+registered and why, boxes not found, no serial, or questions unresolved), counted by degradation
+(capture, dpi, blur, quarter turn, PDF or Word print), with the files; then each unresolved question
+on a registered page with the mark drawn, the reader's reason and its two box scores, grouped by mark.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def degradation(truth: FileTruth, card) -> dict[str, str]:  # type: ignore[no-un
             "turn": turn, "print": card.source}
 
 
-def miss_lines(sc: Score, files: int = 40) -> list[str]:
+def miss_lines(sc: Score, files: int = 60) -> list[str]:
     """The clear cards a person must read, by failed step and degradation, then the files."""
     out = [f"misses: {len(sc.missed)} clear cards sent to a person, by the step that failed:"]
     steps = Counter(m.step for m in sc.missed)
@@ -234,7 +234,51 @@ def layouts(printed: list[Printed], out: Path) -> list[Any]:
     return load_layouts(out)
 
 
-def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = None) -> Score:
+@dataclass(frozen=True)
+class Miss:
+    """One clear question of a card the engine sent to a person (``--misses``)."""
+
+    file: str
+    page: int
+    source: str  # "pdf 200dpi scan png" …
+    mark: str  # what the person drew (the truth)
+    how: str  # the reader's reason ("not-registered" for a page the reader could not register)
+    yes: float
+    no: float
+    question: int = 0
+
+
+def source_of(truth: FileTruth, card) -> str:  # type: ignore[no-untyped-def]
+    cap = truth.capture
+    return f"{card.source} {'phone' if cap['phone'] else 'scan'} {cap['fmt']} {cap['dpi']}dpi"
+
+
+def card_misses(truth: FileTruth, ct, card) -> list[Miss]:  # type: ignore[no-untyped-def]
+    """Why a clear card went to a person: each unresolved question, or the whole page unregistered."""
+    src = source_of(truth, ct)
+    if card is None or not card.registered or all(q.how == "not_found" for q in card.questions):
+        return [Miss(truth.file, ct.page, src, "-", "not-registered", 0.0, 0.0)]
+    out = [Miss(truth.file, ct.page, src, ct.marks[str(q.number)], str(q.how), q.yes_score, q.no_score, q.number)
+           for q in card.questions if q.answer is None]
+    return out or [Miss(truth.file, ct.page, src, "-", "no-serial", 0.0, 0.0)]
+
+
+def print_misses(sc: Score, misses: list[Miss]) -> None:
+    """Why clear cards went to a person: by failed step and degradation, then each unresolved question."""
+    print(*miss_lines(sc), sep="\n")
+    marks = [m for m in misses if m.how not in ("not-registered", "no-serial")]
+    print(f"misses: {len(marks)} clear questions unresolved on registered pages "
+          f"(on {len({(m.file, m.page) for m in marks})} cards), by mark:")
+    for mark, n in Counter(m.mark for m in marks).most_common():
+        ms = [m for m in marks if m.mark == mark]
+        print(f"  {mark} ({n}): reasons {dict(Counter(m.how for m in ms).most_common())}; "
+              f"sources {dict(Counter(' '.join(m.source.split()[:2]) for m in ms).most_common())}")
+        for m in sorted(ms, key=lambda m: (m.source, m.file)):
+            print(f"    {m.file} p{m.page} q{m.question}: {m.source}: {m.how} 是 {m.yes:.2f} 否 {m.no:.2f}")
+
+
+def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = None,
+                 misses: list[Miss] | None = None) -> Score:
     from engine.omr import read_scan
 
     sc = Score()
@@ -246,11 +290,14 @@ def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = N
         for k, ct in enumerate(truth.cards):
             kind = capture_kind(truth, ct)
             c = cards[k] if k < len(cards) else None
+            before = sc.clear_person
             missed = Missed(path.name, *miss_step(c, ct), degradation(truth, ct)) if ct.clear else None
             if c is None:
                 sc.add(ct, dict.fromkeys(range(1, 11)), None, kind, missed)
-                continue
-            sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind, missed)
+            else:
+                sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind, missed)
+            if misses is not None and sc.clear_person > before:
+                misses += card_misses(truth, ct, c)
     return sc
 
 
@@ -316,7 +363,8 @@ def main() -> None:
     ap.add_argument("--speed-n", type=int, default=40, help="cards in the 200 dpi speed corpus")
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--cache", type=Path, default=None, help="keep the corpus here for the next run")
-    ap.add_argument("--misses", action="store_true", help="say why each clear card went to a person, by degradation")
+    ap.add_argument("--misses", action="store_true",
+                    help="say why each clear card went to a person, by failed step, degradation and mark")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import cv2
@@ -331,7 +379,8 @@ def main() -> None:
           f"Word-version cards: {sum(c.source == 'word' for _, t in files for c in t.cards)}")
 
     lays = layouts(printed, Path(tempfile.mkdtemp(prefix="bench-layouts-")))
-    ours = score_engine(files, lays)
+    misses: list[Miss] | None = [] if args.misses else None
+    ours = score_engine(files, lays, misses)
     naive = score_baseline(files, printed[0].layout)
     ours_speed, naive_speed = score_engine(speed, lays), score_baseline(speed, printed[0].layout)
     ours.seconds, ours.pages = ours_speed.seconds, ours_speed.pages
@@ -340,10 +389,10 @@ def main() -> None:
     print(*naive.lines("baseline"), sep="\n")
     if ours.misses:
         print("engine: clear questions left to a person, by mark:", dict(ours.misses.most_common()))
+    if misses is not None:
+        print_misses(ours, misses)
     print("engine: clear cards filed right, by capture:", ", ".join(
         f"{k} {100 * c['right'] / c['clear']:.1f} % of {c['clear']}" for k, c in sorted(ours.by_capture.items())))
-    if args.misses:
-        print(*miss_lines(ours), sep="\n")
 
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}×" if b else "∞"

@@ -239,8 +239,8 @@ def summary_rows(r: Review) -> list[tuple[str, int]]:
 
 def _register_counts(r: Review) -> list[tuple[str, int]]:
     """Shared-register lines, only where there is something to say (most bureaus never have them)."""
-    counts = [("跨县区检查", sum(ReviewFlag.CROSS_COUNTY in e.flags for e in r.entries)),
-              ("离线登记补报时超上限", sum(ReviewFlag.SYNC_OVER_CAP in e.flags for e in r.entries))]
+    counts = [(FLAG_ZH[ReviewFlag.CROSS_COUNTY], sum(ReviewFlag.CROSS_COUNTY in e.flags for e in r.entries)),
+              (FLAG_ZH[ReviewFlag.SYNC_OVER_CAP], sum(ReviewFlag.SYNC_OVER_CAP in e.flags for e in r.entries))]
     return [(label, n) for label, n in counts if n]
 
 
@@ -257,7 +257,7 @@ def register_table(r: Review) -> Table:
         if ReviewFlag.SYNC_OVER_CAP in e.flags:
             rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.team.leader,
                          FLAG_ZH[ReviewFlag.SYNC_OVER_CAP], e.register_note])
-    return Table("register", "跨县区检查和离线补报超上限", cols, rows)
+    return Table("register", "跨县区检查和补报时超上限", cols, rows)
 
 
 def cell_text(v: Cell) -> str:
