@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from ..forms import QUESTION_NUMBERS
 from ..readback.common import NO, YES, MarkHow
 from .layout import CardLayout
-from .locate import Registration
+from .locate import Registration, square_beside
 from .model import Box, MarkDecision
 
 if TYPE_CHECKING:
@@ -177,7 +177,9 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
         if yes is not None and no is not None:
             break
     else:
-        return None
+        yes, no = _pair_beside(blank, half)
+        if yes is None or no is None:
+            return None
     # Nothing is printed inside a box: what the stacked rows left there is a mark every row shares
     # (ten crosses in the 否 box), not print.
     blank = blank.copy()
@@ -189,6 +191,17 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     labels = ((yes[2] + 1, yes[1], min(no[0] - 1, yes[2] + round(1.3 * s)), yes[3]),
               (no[2] + 1, no[1], min(blank.shape[1], no[2] + round(1.3 * s)), no[3]))
     return CellGeometry(half, x0, (yes, no), labels, blank)
+
+
+def _pair_beside(stacked: np.ndarray, half: int) -> tuple[Box | None, Box | None]:
+    """The 是 box, and the 否 box found by its four sides where a mark every row shares (a ring, an
+    overshooting tick) joins it and its outline cannot be followed."""
+    for light in (0.3, 0.15):
+        for yes in (b for b in _squares(stacked, half, 3, light) if _printed_first(stacked, b, light)):
+            no = square_beside(stacked > light, yes)
+            if no is not None:
+                return yes, no
+    return None, None
 
 
 def _squares(stacked: np.ndarray, half: int, join: int, light: float) -> list[Box]:
