@@ -168,8 +168,11 @@ def test_a_bureau_reads_every_visit_but_cannot_change_or_delete_another_bureaus(
                 "UPDATE register_visits SET bureau_code = '140213', bureau_level = '县' WHERE serial = :s"):
         with eng.begin() as c:
             assert c.execute(text(sql), {"s": serial}).rowcount == 0, sql
-    # Deleting anything, or writing a visit under the city's code: refused by the server.
+    # Deleting anything, writing a visit under the city's code, or claiming the city's code: refused by the server.
     refusals = ("DELETE FROM register_visits WHERE serial = :s",
+                "UPDATE register_bureaus SET division_code = '140200', level = '市' WHERE role_name = current_user",
+                "INSERT INTO register_bureaus (division_code, level, name, role_name) "
+                "VALUES ('140299', '市', 'x', current_user)",
                 "INSERT INTO register_visits (serial, bureau_code, bureau_level, uscc, enterprise, county_code, year, "
                 "kind, start, \"end\") VALUES ('140200-2025-9999', '140200', '市', :u, 'x', '140213', 2025, '执法检查', "
                 "DATE '2025-05-01', DATE '2025-05-01')")
