@@ -1,6 +1,6 @@
 """Benchmark: reading N paper cards (scans and phone photos) against their ground truth, and a naive baseline.
 
-    .venv/bin/python benchmarks/bench_scans.py [--n 500] [--cache DIR] [--seed 12] [--speed-n 40]
+    .venv/bin/python benchmarks/bench_scans.py [--n 500] [--cache DIR] [--seed 12] [--speed-n 40] [--misses]
 
 The corpus is ``engine.simulate_scan.make_corpus``: cards printed from our PDF (and from the Word
 version through LibreOffice, when installed), ticked by people with pens (✓ in several pens, overshoot,
@@ -22,6 +22,11 @@ without one (a guess filed); clear questions answered wrong anywhere (must be 0:
 the machine's answers for the questions it decided) and ambiguous questions the machine decided; and
 seconds per page on one core at 200 dpi (goal ≤ 0.3 s).  Ratios are printed, nothing
 is asserted.
+
+``--misses`` says why each clear card went to a person: the step that failed first (page not
+registered and why, boxes not found, no serial, or questions unresolved), counted by degradation
+(capture, dpi, blur, quarter turn, PDF or Word print), with the files; then each unresolved question
+on a registered page with the mark drawn, the reader's reason and its two box scores, grouped by mark.
 """
 
 from __future__ import annotations
@@ -90,6 +95,64 @@ def corpus(printed: list[Printed], out: Path, n: int, seed: int, dpi: int | None
 # ---------------------------------------------------------------- scoring
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A clear card sent to a person: which step failed, and how the card was printed and captured."""
+
+    file: str
+    step: str  # "not registered: …", "boxes not found", "no serial: …", "unresolved"
+    detail: str  # the unresolved questions: "q:seen/drawn"
+    groups: dict[str, str]  # degradation → value (capture, dpi, blur, turn, print)
+
+
+def miss_step(card, truth) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The first step that failed for a clear card a person must read (``ScanCard.notes``, its questions)."""
+    if card is None:
+        return "page not read", ""
+    from engine.omr.read import Step
+
+    registration = [n for n in card.notes if n.startswith(Step.NOT_REGISTERED) or n == Step.NO_BOXES]
+    if registration:
+        return registration[0], ""
+    unresolved = [q for q in card.questions if q.answer is None]
+    if unresolved:
+        return "unresolved", ", ".join(f"{q.number}:{q.how}/{truth.marks[str(q.number)]}" for q in unresolved)
+    return "no serial: " + " + ".join(card.notes), ""
+
+
+def degradation(truth: FileTruth, card) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    cap = truth.capture
+    blur = float(cap["blur"])
+    turn = f"{90 * int(cap['turns'])}°" + (" exif" if cap["exif"] else "")
+    return {"capture": "phone " + str(cap["fmt"]) if cap["phone"] else "scan " + str(cap["fmt"]),
+            "dpi": str(cap["dpi"]), "blur": "<0.5" if blur < 0.5 else "0.5–1" if blur < 1 else "≥1",
+            "turn": turn, "print": card.source}
+
+
+def miss_lines(sc: Score, files: int = 60) -> list[str]:
+    """The clear cards a person must read, by failed step and degradation, then the files."""
+    out = [f"misses: {len(sc.missed)} clear cards sent to a person, by the step that failed:"]
+    steps = Counter(m.step for m in sc.missed)
+    for step, n in steps.most_common():
+        out.append(f"  {n:4d}  {step}")
+        for dim in ("capture", "dpi", "blur", "turn", "print"):
+            c = Counter(m.groups[dim] for m in sc.missed if m.step == step)
+            out.append(f"          {dim:8} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+    out.append("misses: clear cards (share missed) by degradation:")
+    for dim in ("capture", "dpi", "blur", "turn", "print"):
+        seen = sc.by_group.get(dim, Counter())
+        miss = Counter(m.groups[dim] for m in sc.missed)
+        out.append(f"  {dim:8} " + ", ".join(f"{k} {miss[k]}/{seen[k]}" for k in sorted(seen)))
+    out.append("misses: files:")
+    for m in sorted(sc.missed, key=lambda m: (m.step, m.file))[:files]:
+        g = m.groups
+        out.append(f"  {m.file:16} {g['capture']:10} {g['dpi']:>3} dpi blur {g['blur']:5} {g['turn']:9} {g['print']:4} "
+                   f"{m.step}{' ' + m.detail if m.detail else ''}")
+    if len(sc.missed) > files:
+        out.append(f"  … and {len(sc.missed) - files} more")
+    return out
+
+
 @dataclass
 class Score:
     clear: int = 0
@@ -104,9 +167,12 @@ class Score:
     pages: int = 0
     seconds: float = 0.0  # CPU time reading
     misses: Counter[str] = field(default_factory=Counter)  # why clear cards went to a person (marks seen)
+    missed: list[Missed] = field(default_factory=list)  # each clear card sent to a person: the step that failed
     by_capture: dict[str, Counter[str]] = field(default_factory=dict)  # clear cards and those filed right, per capture
+    by_group: dict[str, Counter[str]] = field(default_factory=dict)  # clear cards per degradation (``--misses``)
 
-    def add(self, truth, answers: dict[int, str | None], serial: str | None, capture: str = "") -> None:  # type: ignore[no-untyped-def]
+    def add(self, truth, answers: dict[int, str | None], serial: str | None, capture: str = "",  # type: ignore[no-untyped-def]
+            missed: Missed | None = None) -> None:
         unresolved = {q for q, a in answers.items() if a is None}
         wrong = [q for q, a in answers.items() if a is not None and truth.expected[str(q)] not in (None, a)]
         self.wrong_answers += len(wrong)
@@ -128,6 +194,11 @@ class Score:
                 self.clear_person += 1
                 for q in unresolved:
                     self.misses[truth.marks[str(q)]] += 1
+                if missed is not None:
+                    self.missed.append(missed)
+            if missed is not None:
+                for dim, v in missed.groups.items():
+                    self.by_group.setdefault(dim, Counter())[v] += 1
         else:
             self.ambiguous += 1
             if filed:
@@ -163,7 +234,51 @@ def layouts(printed: list[Printed], out: Path) -> list[Any]:
     return load_layouts(out)
 
 
-def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = None) -> Score:
+@dataclass(frozen=True)
+class Miss:
+    """One clear question of a card the engine sent to a person (``--misses``)."""
+
+    file: str
+    page: int
+    source: str  # "pdf 200dpi scan png" …
+    mark: str  # what the person drew (the truth)
+    how: str  # the reader's reason ("not-registered" for a page the reader could not register)
+    yes: float
+    no: float
+    question: int = 0
+
+
+def source_of(truth: FileTruth, card) -> str:  # type: ignore[no-untyped-def]
+    cap = truth.capture
+    return f"{card.source} {'phone' if cap['phone'] else 'scan'} {cap['fmt']} {cap['dpi']}dpi"
+
+
+def card_misses(truth: FileTruth, ct, card) -> list[Miss]:  # type: ignore[no-untyped-def]
+    """Why a clear card went to a person: each unresolved question, or the whole page unregistered."""
+    src = source_of(truth, ct)
+    if card is None or not card.registered or all(q.how == "not_found" for q in card.questions):
+        return [Miss(truth.file, ct.page, src, "-", "not-registered", 0.0, 0.0)]
+    out = [Miss(truth.file, ct.page, src, ct.marks[str(q.number)], str(q.how), q.yes_score, q.no_score, q.number)
+           for q in card.questions if q.answer is None]
+    return out or [Miss(truth.file, ct.page, src, "-", "no-serial", 0.0, 0.0)]
+
+
+def print_misses(sc: Score, misses: list[Miss]) -> None:
+    """Why clear cards went to a person: by failed step and degradation, then each unresolved question."""
+    print(*miss_lines(sc), sep="\n")
+    marks = [m for m in misses if m.how not in ("not-registered", "no-serial")]
+    print(f"misses: {len(marks)} clear questions unresolved on registered pages "
+          f"(on {len({(m.file, m.page) for m in marks})} cards), by mark:")
+    for mark, n in Counter(m.mark for m in marks).most_common():
+        ms = [m for m in marks if m.mark == mark]
+        print(f"  {mark} ({n}): reasons {dict(Counter(m.how for m in ms).most_common())}; "
+              f"sources {dict(Counter(' '.join(m.source.split()[:2]) for m in ms).most_common())}")
+        for m in sorted(ms, key=lambda m: (m.source, m.file)):
+            print(f"    {m.file} p{m.page} q{m.question}: {m.source}: {m.how} 是 {m.yes:.2f} 否 {m.no:.2f}")
+
+
+def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = None,
+                 misses: list[Miss] | None = None) -> Score:
     from engine.omr import read_scan
 
     sc = Score()
@@ -174,11 +289,15 @@ def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = N
         sc.pages += len(truth.cards)
         for k, ct in enumerate(truth.cards):
             kind = capture_kind(truth, ct)
-            if k >= len(cards):
-                sc.add(ct, dict.fromkeys(range(1, 11)), None, kind)
-                continue
-            c = cards[k]
-            sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind)
+            c = cards[k] if k < len(cards) else None
+            before = sc.clear_person
+            missed = Missed(path.name, *miss_step(c, ct), degradation(truth, ct)) if ct.clear else None
+            if c is None:
+                sc.add(ct, dict.fromkeys(range(1, 11)), None, kind, missed)
+            else:
+                sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind, missed)
+            if misses is not None and sc.clear_person > before:
+                misses += card_misses(truth, ct, c)
     return sc
 
 
@@ -244,6 +363,8 @@ def main() -> None:
     ap.add_argument("--speed-n", type=int, default=40, help="cards in the 200 dpi speed corpus")
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--cache", type=Path, default=None, help="keep the corpus here for the next run")
+    ap.add_argument("--misses", action="store_true",
+                    help="say why each clear card went to a person, by failed step, degradation and mark")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import cv2
@@ -258,7 +379,8 @@ def main() -> None:
           f"Word-version cards: {sum(c.source == 'word' for _, t in files for c in t.cards)}")
 
     lays = layouts(printed, Path(tempfile.mkdtemp(prefix="bench-layouts-")))
-    ours = score_engine(files, lays)
+    misses: list[Miss] | None = [] if args.misses else None
+    ours = score_engine(files, lays, misses)
     naive = score_baseline(files, printed[0].layout)
     ours_speed, naive_speed = score_engine(speed, lays), score_baseline(speed, printed[0].layout)
     ours.seconds, ours.pages = ours_speed.seconds, ours_speed.pages
@@ -267,6 +389,8 @@ def main() -> None:
     print(*naive.lines("baseline"), sep="\n")
     if ours.misses:
         print("engine: clear questions left to a person, by mark:", dict(ours.misses.most_common()))
+    if misses is not None:
+        print_misses(ours, misses)
     print("engine: clear cards filed right, by capture:", ", ".join(
         f"{k} {100 * c['right'] / c['clear']:.1f} % of {c['clear']}" for k, c in sorted(ours.by_capture.items())))
 

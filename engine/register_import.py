@@ -31,7 +31,7 @@ from .db import session
 from .findings import Finding, Findings, RuqiError, error, exception_detail, warning
 from .forms import INSPECTION_KINDS, normalize_kind
 from .identifiers import check_uscc, normalize_uscc
-from .register import OutsideVisit, Visit, live
+from .register import Book, LocalBook, OutsideVisit, Visit, live
 from .shared_register import shared_book
 from .workspace import LEVELS, Workspace
 
@@ -47,6 +47,7 @@ class ImportCode(StrEnum):
     INDUSTRY = "IMPORT_INDUSTRY_UNKNOWN"
     OTHER_UNIT = "IMPORT_OTHER_UNIT"
     DUPLICATE = "IMPORT_DUPLICATE_ROW"
+    SHIFTS_CARDS = "IMPORT_PRINTED_CARDS_SHIFTED"  # an imported visit dated before cards already printed
 
 
 # key → (header, aliases, required)
@@ -62,6 +63,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "grade": ("等级", ("分级", "标准化等级"), False),
 }
 HEADER_SCAN_ROWS = 10
+IMPORT_KEY = "IMP-"  # how an imported visit's key starts (a ruqi serial starts with its division code)
 
 
 @dataclass(slots=True)
@@ -94,7 +96,7 @@ class OutsideRow:
     def key(self) -> str:
         """The same visit gives the same key, whoever imports it and however often."""
         basis = "|".join((self.uscc, self.kind, self.start.isoformat(), self.end.isoformat(), self.unit))
-        return "IMP-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
+        return IMPORT_KEY + hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 
 def _norm(v: Any) -> str:
@@ -211,6 +213,7 @@ def import_visits(ws: Workspace, path: Path, *, actor: str | None = None) -> Imp
                         res.imported.append(r.row)
                     else:
                         res.duplicates += 1
+                res.findings.extend(shifted_cards(book, [r for r in rows if r.row in res.imported]))
         else:
             _import_local(ws, rows, res, current_actor(actor), Path(path).name)
     except RuqiError as e:
@@ -239,3 +242,21 @@ def _import_local(ws: Workspace, rows: list[OutsideRow], res: ImportResult, acto
                                start=r.start, end=r.end, unit=r.unit, level=r.level, source=source, actor=actor))
             s.flush()
             res.imported.append(r.row)
+        res.findings.extend(shifted_cards(LocalBook(s), [r for r in rows if r.row in res.imported]))
+
+
+def shifted_cards(book: Book, imported: list[OutsideRow]) -> list[Finding]:
+    """A warning per imported visit dated before visits whose cards are already printed (any bureau's,
+    not other imported ones, which print nothing): their 第N次 is now one short."""
+    book.hold({(r.uscc, r.start.year) for r in imported})
+    out = []
+    for r in imported:
+        later = sorted((e.start, e.key) for e in book.entries(r.uscc, r.start.year)
+                       if not e.key.startswith(IMPORT_KEY) and (e.start, e.end) > (r.start, r.end))
+        if later:
+            out.append(warning(ImportCode.SHIFTS_CARDS,
+                               f"导入的检查（{r.start:%Y-%m-%d}，{r.kind}）早于已登记的检查 "
+                               + "、".join(f"{k}（{d:%Y-%m-%d}）" for d, k in later)
+                               + "，这些检查的反馈卡上所印的“第N次”已不正确（按检查日期各应加一），请告知相关单位。",
+                               f"第{r.row}行"))
+    return out

@@ -29,7 +29,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, and_, create_engine, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
@@ -40,6 +40,7 @@ from .db import session
 from .db.migrations import BUREAU_GROUP, upgrade_register
 from .findings import Finding, Findings, RuqiError, error, warning
 from .forms import INSPECTION_KINDS
+from .identifiers import check_uscc
 from .inspection import Inspection
 from .register import LocalBook, OutsideVisit, RegisterState, Tallied, Visit, live, number_by_date
 from .workspace import LEVELS, Workspace, read_secret_file
@@ -74,12 +75,12 @@ def driver_url(url: str) -> str:
     return re.sub(r"^postgresql(\+\w+)?://", "postgresql+psycopg://", url)
 
 
-def _unreachable(e: Exception, where: str) -> Finding:
+def _unreachable(e: Exception, where: str, *, generating: bool = False) -> Finding:
     why = str(getattr(e, "orig", e)).strip().splitlines()[0] if str(getattr(e, "orig", e)).strip() else type(e).__name__
-    return error(RegisterCode.UNREACHABLE,
-                 f"无法连接全省（市）共享入企检查台账（{where}）：{why}。没有共享台账就无法核对其他层级的检查次数，本次未登记任何检查。"
-                 "请检查网络或联系台账管理员；确需先出具文书的，可加 --offline 离线生成（检查登记为“未确认”，"
-                 "恢复连接后运行 ruqi register sync 补报）。", where)
+    hint = ("没有共享台账就无法核对其他层级的检查次数，本次未登记任何检查。请检查网络或联系台账管理员；确需先出具文书的，"
+            "可加 --offline 离线生成（检查登记为“未确认”，恢复连接后运行 ruqi register sync 补报）。") if generating else \
+        "本次没有在共享台账登记或更改任何内容。请检查网络或联系台账管理员，恢复连接后重新运行。"
+    return error(RegisterCode.UNREACHABLE, f"无法连接全省（市）共享入企检查台账（{where}）：{why}。{hint}", where)
 
 
 def _password(ws: Workspace) -> str:
@@ -156,10 +157,11 @@ def _own_bureau(conn: Connection, ws: Workspace) -> Bureau:
 class SharedBook:
     """The shared register as ``engine.register`` counts it, inside one transaction on ``conn``."""
 
-    def __init__(self, conn: Connection, bureau: Bureau, where: str = ""):
+    def __init__(self, conn: Connection, bureau: Bureau, where: str = "", *, generating: bool = False):
         self.conn = conn
         self.bureau = bureau
         self.where = where
+        self.generating = generating  # what to suggest when the connection drops
         self._cache: dict[tuple[str, int], list[Tallied]] = {}
         self._pending: list[dict[str, Any]] = []  # booked visits not yet written (``flush``)
 
@@ -172,7 +174,7 @@ class SharedBook:
             return self.conn.execute(text(sql), params or {})
         except DBAPIError as e:
             if e.connection_invalidated or isinstance(e.orig, OSError) or "connection" in str(e.orig).lower():
-                raise RuqiError(_unreachable(e, self.where)) from e
+                raise RuqiError(_unreachable(e, self.where, generating=self.generating)) from e
             raise RuqiError(error(RegisterCode.REFUSED, f"共享台账拒绝了本次操作：{str(e.orig).splitlines()[0]}。",
                                   self.where)) from e
 
@@ -233,11 +235,16 @@ class SharedBook:
 
     def book_outside(self, key: str, uscc: str, enterprise: str, year: int, kind: str, start: date, end: date,
                      industry: str = "", grade: str = "") -> bool:
-        """Book a visit this bureau made outside ruqi (imported); False when it is already booked."""
+        """Book a visit this bureau made outside ruqi (imported); False when it is already booked, imported
+        before or made with ruqi (互联网+执法 lists every visit, the ones ruqi printed too)."""
         row = self._run(
             'INSERT INTO register_visits (serial, bureau_code, bureau_level, uscc, enterprise, county_code, year, kind, '
-            'start, "end", source, industry, grade) VALUES (:serial, :code, :level, :uscc, :enterprise, \'\', :year, '
-            ":kind, :start, :end, 'import', :industry, :grade) ON CONFLICT DO NOTHING RETURNING id",
+            'start, "end", source, industry, grade) SELECT :serial, v.code, :level, v.uscc, :enterprise, \'\', :year, '
+            'v.kind, v.start, v."end", \'import\', :industry, :grade FROM (SELECT CAST(:code AS varchar) AS code, '
+            "CAST(:uscc AS varchar) AS uscc, CAST(:kind AS varchar) AS kind, CAST(:start AS date) AS start, "
+            'CAST(:end AS date) AS "end") AS v WHERE NOT EXISTS (SELECT 1 FROM register_visits r WHERE '
+            'r.bureau_code = v.code AND r.uscc = v.uscc AND r.kind = v.kind AND r.start = v.start AND r."end" = v."end" '
+            "AND r.voided_at IS NULL) ON CONFLICT DO NOTHING RETURNING id",
             {"serial": key, "code": self.bureau.division_code, "level": self.bureau.level, "uscc": uscc,
              "enterprise": enterprise, "year": year, "kind": kind, "start": start, "end": end, "industry": industry,
              "grade": grade}).first()
@@ -254,22 +261,33 @@ class SharedBook:
 
 
 @contextmanager
-def shared_book(ws: Workspace) -> Iterator[SharedBook]:
-    """A transaction on the shared register, committed when the block ends normally."""
+def shared_book(ws: Workspace, *, generating: bool = False) -> Iterator[SharedBook]:
+    """A transaction on the shared register, committed when the block ends normally.  Only the
+    register's own failures are said to be the register's: a database error raised by the block
+    (the workspace's SQLite) passes through as it is, and the shared transaction rolls back."""
     link = ws.config.register
     assert link is not None
     where = where_of(link.url)
     try:
         conn = register_engine(ws).connect()
     except DBAPIError as e:
-        raise RuqiError(_unreachable(e, where)) from e
+        raise RuqiError(_unreachable(e, where, generating=generating)) from e
     try:
-        with conn.begin():
-            book = SharedBook(conn, _own_bureau(conn, ws), where)
+        try:
+            trans = conn.begin()
+            book = SharedBook(conn, _own_bureau(conn, ws), where, generating=generating)
+        except DBAPIError as e:
+            raise RuqiError(_unreachable(e, where, generating=generating)) from e
+        try:
             yield book
-            book.flush()
-    except DBAPIError as e:  # the commit itself failed: nothing was booked
-        raise RuqiError(_unreachable(e, where)) from e
+        except BaseException:
+            trans.rollback()
+            raise
+        book.flush()
+        try:
+            trans.commit()
+        except DBAPIError as e:  # the commit itself failed: nothing was booked
+            raise RuqiError(_unreachable(e, where, generating=generating)) from e
     finally:
         conn.close()
 
@@ -284,7 +302,7 @@ def open_book(ws: Workspace, s: Session, *, offline: bool = False) -> Iterator[L
     elif offline:
         yield LocalBook(s, RegisterState.UNCONFIRMED)
     else:
-        with shared_book(ws) as book:
+        with shared_book(ws, generating=True) as book:
             yield book
 
 
@@ -321,6 +339,7 @@ class Pushed:
     conflict: str = ""  # over the cap, said for the clerk and the 纪委
     printed: tuple[int, int] = (0, 0)
     now: tuple[int, int] = (0, 0)
+    how: str = "离线"  # how it was numbered without the shared register: 离线 / 加入共享台账前
 
 
 @dataclass(slots=True)
@@ -340,22 +359,29 @@ class SyncResult:
                 "voided": self.voided, "errors": [f.to_dict() for f in self.findings]}
 
 
+def unpushed() -> ColumnElement[bool]:
+    """Live visits of this workspace the shared register has not counted yet: recorded ``--offline``,
+    or numbered by this workspace alone before it joined (state NULL; a county that used ruqi on its
+    own since January joins in June, and its visits must count for every bureau from then on)."""
+    return and_(live(), or_(Visit.register_state == RegisterState.UNCONFIRMED, Visit.register_state.is_(None)))
+
+
 def pending(ws: Workspace) -> bool:
-    """Whether this workspace holds visits recorded offline and not yet pushed."""
+    """Whether this workspace holds visits the shared register has not counted yet (``unpushed``)."""
     with session(ws) as s:
-        return s.scalar(select(Visit.id).where(Visit.register_state == RegisterState.UNCONFIRMED).limit(1)) is not None
+        return s.scalar(select(Visit.id).where(unpushed()).limit(1)) is not None
 
 
 def sync(ws: Workspace) -> SyncResult:
-    """Push the visits recorded with ``--offline`` (oldest first) and the voids made since; a pushed
-    visit over the cap is booked all the same, marked a conflict here and there (the 纪委 list)."""
+    """Push the visits recorded with ``--offline`` or before this workspace joined (``unpushed``,
+    oldest first) and the voids made since; a pushed visit over the cap is booked all the same,
+    marked a conflict here and there (the 纪委 list)."""
     out = SyncResult()
     if ws.config.register is None:
         return out
     try:
         with session(ws) as s, shared_book(ws) as book:
-            todo = s.scalars(select(Visit).where(Visit.register_state == RegisterState.UNCONFIRMED, live())
-                             .order_by(Visit.start, Visit.seq)).all()
+            todo = s.scalars(select(Visit).where(unpushed()).order_by(Visit.start, Visit.seq)).all()
             book.hold((v.uscc, v.year) for v in todo)
             for v in todo:
                 out.pushed.append(_push(book, v))
@@ -377,21 +403,23 @@ def sync(ws: Workspace) -> SyncResult:
             out.findings.add(warning(RegisterCode.SYNC_CONFLICT, p.conflict, p.serial))
         elif p.now != p.printed:
             out.findings.add(warning(RegisterCode.SYNC_RENUMBERED,
-                                     f"{p.enterprise}（{p.start:%Y-%m-%d}，{p.kind}）离线生成的反馈卡印为第{p.printed[0]}次、"
+                                     f"{p.enterprise}（{p.start:%Y-%m-%d}，{p.kind}）{p.how}生成的反馈卡印为第{p.printed[0]}次、"
                                      f"第{p.printed[1]}次{p.kind}，计入其他层级的检查后应为第{p.now[0]}次、第{p.now[1]}次{p.kind}。",
                                      p.serial))
     return out
 
 
 def _push(book: SharedBook, v: Visit) -> Pushed:
+    joined = v.register_state is None  # numbered before this workspace joined, not offline
+    how = "加入共享台账前" if joined else "离线"
     done = sum(e.kind == v.kind for e in book.entries(v.uscc, v.year))
     cap = cap_exceeded(v.industry, v.grade, v.kind, done, benchmark=v.benchmark, key_supervision=v.key_supervision)
     conflict = "" if cap is None or v.over_cap else (
-        f"离线登记的检查 {v.serial}（{v.enterprise}，{v.start:%Y-%m-%d}，{v.kind}）补报时超过年度入企次数上限：{cap.rule}；"
+        f"{how}登记的检查 {v.serial}（{v.enterprise}，{v.start:%Y-%m-%d}，{v.kind}）补报时超过年度入企次数上限：{cap.rule}；"
         f"共享台账中该企业本年度已有{v.kind}{done}次，本次为第{done + 1}次。已如实登记，并列入纪委审查清单。")
-    book.book(v, source="offline", conflict=conflict)
+    book.book(v, source="ruqi" if joined else "offline", conflict=conflict)
     now = number_by_date(book.entries(v.uscc, v.year)).get(v.serial, (0, 0))
-    p = Pushed(v.serial, v.enterprise, v.kind, v.start, conflict, (v.visit_total, v.visit_kind), now)
+    p = Pushed(v.serial, v.enterprise, v.kind, v.start, conflict, (v.visit_total, v.visit_kind), now, how)
     v.register_state = RegisterState.CONFLICT if conflict else RegisterState.SHARED
     v.register_note = conflict or None
     return p
@@ -406,7 +434,8 @@ def void_shared(ws: Workspace, serial: str, reason: str) -> Finding | None:
         with shared_book(ws) as book:
             book.void(serial, reason)
     except RuqiError as e:
-        return warning(RegisterCode.UNREACHABLE, f"本局台账已作废 {serial}，但共享台账暂时无法同步（{e.finding.message}）。"
+        why = e.finding.message.split("。")[0]
+        return warning(RegisterCode.UNREACHABLE, f"本局台账已作废 {serial}，但共享台账暂时无法同步（{why}）。"
                                                  "恢复连接后请运行 ruqi register sync。", serial)
     return None
 
@@ -576,7 +605,11 @@ def _allowances(visits: list[YearVisit], profile: tuple[str, str, bool, bool] | 
 
 def enterprise_year(ws: Workspace, uscc: str, year: int) -> EnterpriseYear:
     """The enterprise's whole-year record, across levels when the register is shared; the
-    allowance per kind uses the industry and grade of its latest visit."""
+    allowance per kind uses the industry and grade of its latest visit.  A mistyped code is refused:
+    "no visits" for it would read as a full allowance."""
+    bad = check_uscc(uscc, "--uscc")
+    if bad is not None:
+        raise RuqiError(bad)
     if ws.config.register is None:
         return _local_year(ws, uscc, year)
     with shared_book(ws) as book:

@@ -133,11 +133,20 @@ def _no_register_password(value: Any) -> tuple[Any, str | None]:
                   "用 password_file 指定；或设置环境变量 RUQI_REGISTER_PASSWORD。")
 
 
+def _register_url(value: str) -> tuple[Any, str | None]:
+    """The url may carry connection options (``?sslmode=require``), never ``password=``: libpq would
+    take it from there as well as from the userinfo the pattern already leaves out."""
+    query = value.partition("?")[2]
+    if any(p.partition("=")[0].strip().lower() == "password" for p in query.split("&")):
+        return _no_register_password(value)
+    return value, None
+
+
 REGISTER_URL = r"postgresql://[A-Za-z0-9_.-]+@[^\s/@:]*(:\d{1,5})?/[A-Za-z0-9_.-]+(\?[^\s@]*)?"
 REGISTER_KEYS = {
     "url": Key(str, "", "共享台账的地址（管理员运行 ruqi register add-bureau 时打印）", required=True,
                pattern=REGISTER_URL, pattern_zh="postgresql://本局账号@服务器地址:端口/数据库名（不含密码）",
-               example='"postgresql://ruqi_register_140213@10.14.2.5:5432/ruqi_register"'),
+               example='"postgresql://ruqi_register_140213@10.14.2.5:5432/ruqi_register"', check=_register_url),
     "password_file": Key(str, "", "共享台账密码文件（工作目录中的文件名，权限 600；空：用环境变量 RUQI_REGISTER_PASSWORD）",
                          example='"register.pass"'),
     "password": Key(str, "", "密码", check=_no_register_password),
@@ -236,6 +245,12 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return "{…}"
     return str(value)
+
+
+def _hide_password(shown: str) -> str:
+    """A password typed into a url (user:password@, ?password=) is not printed back on the screen."""
+    shown = re.sub(r"(://[^:@/\s\"]+:)[^@/\s\"]*@", r"\1……@", shown)
+    return re.sub(r"(?i)([?&]password=)[^&\s\"]*", r"\1……", shown)
 
 
 def _where(path: str, name: str = "") -> str:
@@ -343,8 +358,9 @@ def _check_values(path: str, keys: dict[str, Key], given: dict[str, Any], found:
             continue
         value, problem = _check_value(key, given[name])
         if problem:
+            shown = '"……"' if name == "password" else _hide_password(_shown(given[name]))
             found.append(error(ConfigCode.BAD_TYPE if problem[0] == "type" else ConfigCode.BAD_VALUE,
-                               f"{_header(path)} {name} = {_shown(given[name])}（{key.zh}）：{problem[1]}"
+                               f"{_header(path)} {name} = {shown}（{key.zh}）：{problem[1]}"
                                f"{f'例如 {name} = {key.example}。' if key.example else ''}", _where(path, name)))
             value = key.default
         out[name] = value

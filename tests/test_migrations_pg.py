@@ -96,3 +96,25 @@ def test_the_stored_review_is_kept_current_on_postgresql(pg_ws: Workspace) -> No
     read = next(s for s in p.june if s not in p.yes and s not in p.overdue + p.missing + p.not_due)
     assert confirm(pg_ws, read, questions=["2=是"], by="乙", correct=True, reason="复核原件").ok
     agree()
+
+
+PARTIAL = ("uq_visit_natural_live", "ix_visits_start_serial", "ix_card_readings_corrected")
+
+
+def _partial_indexes(url: str) -> dict[str, str]:
+    eng = create_engine(url)
+    with eng.connect() as c:
+        rows = c.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:names)"),
+                         {"names": list(PARTIAL)}).all()
+    eng.dispose()
+    return {name: definition for name, definition in rows}
+
+
+def test_on_postgresql_the_mapped_partial_indexes_are_partial(pg_server: tuple[str, int]) -> None:  # noqa: F811
+    """The mapping gives PostgreSQL its predicate when the index is created there (engine.db.partial_index)."""
+    fresh, orm = (_database(pg_server, s) for s in ("partial_fresh", "partial_orm"))
+    _migrated(fresh)
+    _orm(orm)
+    migrated, mapped = _partial_indexes(fresh), _partial_indexes(orm)
+    assert set(mapped) == set(PARTIAL) and all(" WHERE " in d for d in mapped.values())
+    assert mapped == migrated

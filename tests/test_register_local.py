@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from _plan_fixtures import GOOD, _plan
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from engine import register
@@ -18,6 +18,7 @@ from engine.cli import app
 from engine.db import session
 from engine.findings import RuqiError
 from engine.generate import RowStatus, generate
+from engine.identifiers import USCC_INVALID
 from engine.jurisdiction import JurisdictionCode
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
@@ -50,6 +51,18 @@ def test_a_county_is_refused_an_enterprise_of_another_county_unless_the_row_name
         assert v is not None and v.cross_reason == "异地交叉检查"
     review = build_review(county, today=date(2025, 8, 1))
     assert [e.serial for e in review.entries if ReviewFlag.CROSS_COUNTY in e.flags] == [crossed.serial]
+    # The 纪委 list as the 纪委 reads it: on screen, in the workbook and as JSON, with the reason.
+    out = tmp_path / "审查清单.xlsx"
+    r = CliRunner().invoke(app, ["review", "--today", "2025-08-01", "--out", str(out), "-w", str(county.root)],
+                           env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    assert "跨县区检查和补报时超上限（1）" in r.output and "跨县区事由：异地交叉检查" in r.output
+    sheets = {sh.title: [[c for c in row if c] for row in sh.iter_rows(values_only=True)] for sh in load_workbook(out)}
+    listed = next(rows for title, rows in sheets.items() if title.startswith("跨县区检查"))
+    assert any(crossed.serial in row and "跨县区事由：异地交叉检查" in row for row in listed)
+    r = CliRunner().invoke(app, ["review", "--today", "2025-08-01", "--json", "-w", str(county.root)])
+    entries = {e["serial"]: e for e in json.loads(r.output)["entries"]}
+    assert entries[crossed.serial]["cross_reason"] == "异地交叉检查" and entries[own.serial]["cross_reason"] is None
     # A city bureau inspects in all its counties by office.
     city = init(tmp_path / "大同市")
     assert generate(city, _plan(tmp_path / "市.xlsx", rows[:1]), formats=("docx",),
@@ -102,6 +115,11 @@ def test_import_outside_visits_counts_them_and_explains_every_rejected_row(tmp_p
     rec = enterprise_year(ws, USCC, 2025)
     assert [(v.level, v.source, v.numbers) for v in rec.visits] == [
         ("县", "import", (1, 1)), ("省", "import", (2, 1)), ("市", "local", (3, 2))]
+    # A visit found later on paper, dated before the printed card: the clerk is told which card is now wrong.
+    late = import_visits(ws, _visit_list(tmp_path / "补录.xlsx", [
+        [FIRM, USCC, "调查核查", date(2025, 3, 20), None, "大同市云冈区应急管理局", "县", "", ""]]))
+    assert late.imported == [3] and [f.code for f in late.findings] == [ImportCode.SHIFTS_CARDS]
+    assert made.outcomes[0].serial in late.findings.items[0].message
 
 
 def test_import_of_a_file_that_is_not_a_visit_list(tmp_path: Path) -> None:
@@ -125,6 +143,10 @@ def test_visits_lookup_on_the_command_line(tmp_path: Path) -> None:
     assert data["shared"] is False and [v["visit_total"] for v in data["visits"]] == [1]
     r = CliRunner().invoke(app, ["register", "visits", "--uscc", USCC, "--year", "2025", "-w", str(ws.root)])
     assert "执法检查：已 1 次，还可 1 次（上限 2 次）" in r.output
+    # A mistyped code (check digit) is refused, not answered with "no visits, full allowance".
+    r = CliRunner().invoke(app, ["register", "visits", "--uscc", USCC[:-1] + "5", "-w", str(ws.root)])
+    assert isinstance(r.exception, RuqiError) and r.exception.finding.code == USCC_INVALID
+    assert "第18位应为“4”" in r.exception.finding.message and r.exception.finding.where == "--uscc"
 
 
 def _with_register(ws: Workspace, lines: str) -> Path:
@@ -140,7 +162,18 @@ def test_register_settings_refuse_a_password_in_the_toml_and_a_password_file_oth
     with pytest.raises(RuqiError) as e:
         Workspace.open(root)
     assert [f.code for f in e.value.findings] == [ConfigCode.BAD_VALUE] and "不能写在 ruqi.toml" in e.value.finding.message
+    assert "123456" not in e.value.finding.message  # not printed back on the screen either
     toml = root / "ruqi.toml"
+    # Nor in the url: not as user:password, not as a connection option libpq would read.
+    written = toml.read_text(encoding="utf-8")
+    base = written[:written.rindex("\n[register]") + 1]
+    for url in ("postgresql://ruqi_register_140213:123456@127.0.0.1:1/ruqi_register",
+                "postgresql://ruqi_register_140213@127.0.0.1:1/ruqi_register?sslmode=require&Password=123456"):
+        toml.write_text(f'{base}[register]\nurl = "{url}"\n', encoding="utf-8")
+        with pytest.raises(RuqiError) as e:
+            Workspace.open(root)
+        assert [f.code for f in e.value.findings] == [ConfigCode.BAD_VALUE] and "123456" not in e.value.finding.message
+    toml.write_text(written, encoding="utf-8")
     toml.write_text(toml.read_text(encoding="utf-8").replace('password = "123456"', 'password_file = "register.pass"'),
                     encoding="utf-8")
     secret = root / "register.pass"
@@ -173,8 +206,9 @@ def test_an_unreachable_register_refuses_generate_and_offline_records_unconfirme
     with session(ws) as s:
         v = register.by_serial(s, offline.outcomes[0].serial)
         assert v is not None and v.register_state == register.RegisterState.UNCONFIRMED
-    r = CliRunner().invoke(app, ["register", "sync", "-w", str(root)])
+    r = CliRunner().invoke(app, ["register", "sync", "-w", str(root)], env={"COLUMNS": "300"})
     assert r.exit_code == 1 and RegisterCode.UNREACHABLE in r.output
+    assert "--offline" not in r.output and "没有在共享台账登记或更改任何内容" in r.output  # generate's advice is generate's
 
 
 def test_a_locked_local_register_is_busy_not_damaged(tmp_path: Path) -> None:

@@ -718,7 +718,8 @@ def entry_dict(e: Entry) -> dict[str, Any]:
         "card": str(e.card), "due": _iso(e.due), "card_received_at": _iso(e.card_received_at),
         "card_version": e.card_version, "read_by": str(e.read_by) if e.read_by else None,
         "answers": {str(i): e.answers.get(i) for i in QUESTION_NUMBERS},
-        "flags": [str(f) for f in e.flags],
+        "flags": [str(f) for f in e.flags], "cross_reason": e.cross_reason or None,
+        "register_note": e.register_note or None,
         "documents": [{"form_type": d.form_type, "archival_code": d.archival_code, "path": d.rel_path}
                       for d in e.documents],
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .collect import Review
-from .model import CardState, ReviewFlag
+from .model import FLAG_ZH, CardState, ReviewFlag
 
 RECEIVED_STATES = frozenset({CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW})
 
@@ -89,7 +89,8 @@ def count_rows(c: ReviewCounts) -> list[tuple[str, int]]:
         ("无可核验二维码的反馈卡", c.qr_missing),
         ("检查次数与台账不符", c.mismatches),
         # Shared-register lines, only where there is something to say (most bureaus never have them).
-        *[(label, n) for label, n in (("跨县区检查", c.cross_county), ("离线登记补报时超上限", c.sync_over_cap)) if n],
+        *[(FLAG_ZH[f], n) for f, n in ((ReviewFlag.CROSS_COUNTY, c.cross_county),
+                                        (ReviewFlag.SYNC_OVER_CAP, c.sync_over_cap)) if n],
         ("已作废的检查", c.voided),
         ("需关注的检查", c.flagged),
     ]

@@ -230,7 +230,7 @@ def register_table(r: Review) -> Table:
         if ReviewFlag.SYNC_OVER_CAP in e.flags:
             rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.team.leader,
                          FLAG_ZH[ReviewFlag.SYNC_OVER_CAP], e.register_note])
-    return Table("register", "跨县区检查和离线补报超上限", cols, rows)
+    return Table("register", "跨县区检查和补报时超上限", cols, rows)
 
 
 def cell_text(v: Cell) -> str:
