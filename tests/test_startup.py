@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from engine.archive import ItemMeta, file_item, latest_item
 from engine.cli import COMMAND_MODULES, COMMANDS, app, load_commands
+from engine.db import dispose_engine, sqlite_path
 from engine.forms import FormType
 from engine.readback.common import ReadMethod
 from engine.workspace import Workspace, init
@@ -199,3 +200,15 @@ def test_the_launcher_loads_the_command_line_without_collecting_and_runs_the_com
     assert direct["during"] > 0 and direct["frozen"] == 0
     assert launched["during"] == 0
     assert launched["enabled"] and launched["frozen"] > 0
+
+
+def test_a_command_closes_the_database_when_it_ends(month_ws: Workspace) -> None:
+    """SQLite writes its WAL back into the database file when the last connection closes.  The
+    launcher's frozen objects are never collected, so nothing at exit would close a connection they
+    reach: the command closes its own (engine.cli.common.run_app)."""
+    dispose_engine(month_ws)  # this test process's own connection would keep the WAL
+    wal = sqlite_path(month_ws).with_name("ruqi.sqlite-wal")
+    args, done = READ_ONLY["status"]
+    _modules, out = run_probe(args, month_ws.root)
+    assert all(text in out for text in done)
+    assert not wal.exists()

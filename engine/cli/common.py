@@ -27,7 +27,7 @@ from sqlalchemy.exc import DatabaseError
 from typer._click.globals import get_current_context
 
 from ..archive import index_state, sync_journal
-from ..db import database_finding
+from ..db import database_finding, dispose_engines
 from ..findings import Finding, RuqiError, exception_reason
 from ..labels import FLAG_ZH, flag_zh  # noqa: F401  (the commands print flags from here)
 from ..text import printable
@@ -171,7 +171,16 @@ def crash_report(e: BaseException) -> Path | None:
 def run_app(app: typer.Typer) -> None:
     """Run the CLI; a RuqiError becomes Chinese lines and exit code 2, never a traceback.  So does
     a failing disk (full, read-only) or a database the engine cannot read.  An engine bug says so in
-    Chinese (exit code 3); its traceback goes to a file for the administrator, not to the clerk."""
+    Chinese (exit code 3); its traceback goes to a file for the administrator, not to the clerk.
+    However it ends, the database connections are closed (SQLite's WAL written back, see
+    ``dispose_engines``)."""
+    try:
+        _run(app)
+    finally:
+        dispose_engines()
+
+
+def _run(app: typer.Typer) -> None:
     try:
         app(args=fill_bare_options(sys.argv[1:]), standalone_mode=True)
     except RuqiError as e:

@@ -119,6 +119,15 @@ def dispose_engine(ws: Workspace) -> None:
         eng.dispose()
 
 
+def dispose_engines() -> None:
+    """Close every pooled connection of this process (when a command ends): SQLite then writes its
+    WAL back into the database file and removes it, instead of leaving that to whichever garbage
+    collection might close the connections at exit."""
+    for eng in _ENGINES.values():
+        eng.dispose()
+    _ENGINES.clear()
+
+
 def database_where(ws: Workspace) -> str:
     """Where the database is, for a message (never the URL: it may hold a password)."""
     p = sqlite_path(ws)
