@@ -56,7 +56,7 @@ from .jurisdiction import outside_county
 from .omr import record_layout
 from .omr.layout import layout_dir
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
-from .render.batch import RenderedSet
+from .render.batch import RenderedSet, WarmUp
 from .render.codes import RenderCode
 from .render.files import write_atomic
 from .render.fonts import uncovered
@@ -234,6 +234,19 @@ def generate(
     With ``[register]`` in ruqi.toml the caps and visit numbers count every bureau's visits in the
     shared register, and a register that cannot be reached refuses the run; ``offline`` records
     the visits in this workspace only, unconfirmed, for ``ruqi register sync``."""
+    warm = None if check else WarmUp(templates_dir, formats)  # loads the renderers meanwhile
+    try:
+        return _generate(ws, plan_path, formats, allow_over_cap, reason, actor, progress, workers, issue_date,
+                         check, today, templates_dir, offline)
+    finally:
+        if warm is not None:
+            warm.join()
+
+
+def _generate(ws: Workspace, plan_path: str | Path, formats: Sequence[str],  # noqa: PLR0913
+              allow_over_cap: bool | Collection[int] | OverCapApproval, reason: str, actor: str | None,
+              progress: Progress | None, workers: int | None, issue_date: date | None, check: bool,
+              today: date | None, templates_dir: Path | None, offline: bool) -> BatchResult:
     plan = read_plan(plan_path, plan_city_code(ws))
     approval = OverCapApproval.of(allow_over_cap)
     try:

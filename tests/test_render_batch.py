@@ -178,3 +178,29 @@ def test_idle_work_runs_once_in_this_process_while_a_worker_still_renders(tmp_pa
     events.clear()
     render_batch(contexts[:9], tmp_path / "one", formats=("docx",), workers=1, on_rendered=rendered, when_idle=idle)
     assert [e[0] for e in events] == ["rendered"] * 2
+
+
+def test_a_warm_up_loads_the_renderers_and_rendering_waits_for_it(tmp_path: Path) -> None:
+    """generate starts loading the renderers while it reads the plan; render_batch forks only
+    after every warm-up has finished, and renders with what it loaded.  A warm-up that fails
+    (no templates there) leaves the failure to rendering, which reports it as before."""
+    import shutil
+
+    from engine.render import pdf
+    from engine.render.batch import WarmUp
+
+    tdir = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, tdir)
+    warm = WarmUp(tdir, ("docx", "pdf"))
+    contexts = [sample_context(i) for i in range(9)]
+    sets = render_batch(contexts, tmp_path / "out", workers=2, templates_dir=tdir)
+    assert not warm._thread.is_alive() and WarmUp._running == []
+    assert tdir.resolve() in pdf._renderers  # loaded once in this process, before the fork
+    assert [s.serial for s in sets] == [c["serial"] for c in contexts]
+
+    missing = tmp_path / "nowhere"
+    WarmUp(missing, ("docx", "pdf")).join()
+    failures: list[tuple[str, str]] = []
+    assert render_batch(contexts[:1], tmp_path / "bad", templates_dir=missing,
+                        on_failure=lambda serial, why: failures.append((serial, why))) == []
+    assert [serial for serial, _ in failures] == [contexts[0]["serial"]]

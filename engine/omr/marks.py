@@ -145,8 +145,10 @@ def _from_layout(lay: CardLayout, stacked: np.ndarray, width: int, x0: int) -> C
         return None
     m = 3
     big = np.pad(stacked, m)
-    # A faint or blurred scan's print is lighter than the rendering's: its own darkest decides.
-    ink = min(0.3, 0.5 * float(np.percentile(stacked, 99)))
+    # A faint or blurred scan's print is lighter than the rendering's: its own darkest decides, or its
+    # typical ink where a mark shared by every row (a ring each) is the darkest.
+    inked = stacked[stacked > 0.1]
+    ink = min(0.3, 0.5 * float(np.percentile(stacked, 99)), 0.6 * float(np.median(inked)) if inked.size else 0.3)
     shown_all = cv2.dilate(big, np.ones((3, 3), np.uint8)) > ink
     top = (sh - h) // 2
     fit, shown = max(((float((s_ & printed).sum() / printed.sum()), s_) for s_ in (
@@ -170,7 +172,8 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     # sides light: joined more boldly, then lighter ink taken, if need be (the least ink over ten
     # rows has no noise to fear).
     for light, join in ((0.3, 3), (0.3, 5), (0.15, 3)):
-        yes, no = _box_pair(_squares(blank, half, join, light))
+        squares = _squares(blank, half, join, light)
+        yes, no = _box_pair(squares, [b for b in squares if _printed_first(blank, b, light)])
         if yes is not None and no is not None:
             break
     else:
@@ -271,11 +274,11 @@ def _sides(comp: np.ndarray, share: float) -> Box | None:
             min(int(right[-1]), int(xs[-1])) + 1, min(int(bottom[-1]), int(ys[-1])) + 1)
 
 
-def _box_pair(squares: list[Box]) -> tuple[Box | None, Box | None]:
-    """Two squares of one size on one line, a label apart: the 是 box and the 否 box (the best match)."""
+def _box_pair(squares: list[Box], firsts: list[Box]) -> tuple[Box | None, Box | None]:
+    """Two squares of one size on one line, a label apart: the 是 box (one of ``firsts``) and the 否 box (the best match)."""
     best, pair = None, (None, None)
-    for i, a in enumerate(squares):
-        for b in squares[i + 1:]:
+    for a in firsts:
+        for b in squares:
             sa, sb = a[2] - a[0], b[2] - b[0]
             off = abs((a[1] + a[3]) - (b[1] + b[3])) / 2
             if abs(sa - sb) <= 0.2 * max(sa, sb) and off <= 0.3 * sa and b[0] - a[2] > sa:
@@ -283,6 +286,13 @@ def _box_pair(squares: list[Box]) -> tuple[Box | None, Box | None]:
                 if best is None or cost < best:
                     best, pair = cost, (a, b)
     return pair
+
+
+def _printed_first(stacked: np.ndarray, box: Box, light: float) -> bool:
+    """Nothing printed left of ``box`` in the cell: the 是 box opens the cell's print.  (A blurred
+    Word-version 是 or 否 can pass for a square; the real □ is then left of it.)"""
+    strip = stacked[box[1]:box[3], 5:max(5, box[0] - 2)] > light  # the rule's fringe left aside
+    return strip.size == 0 or float(strip.mean(axis=0).max()) < 0.5
 
 
 def _centres(reg: Registration) -> list[int]:
