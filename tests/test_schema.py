@@ -16,6 +16,7 @@ import engine.archive.models
 import engine.provenance
 import engine.readings
 import engine.register
+import engine.review.stored
 import engine.stats.submissions  # noqa: F401  (each maps its tables on Base)
 from engine import workspace
 from engine.db import Base, get_engine

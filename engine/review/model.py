@@ -153,6 +153,8 @@ class Entry:
     documents: list[Document] = field(default_factory=list)
     read_by: ReadBy | None = None  # who read the card that counts (None: no card back)
     read_people: tuple[str, ...] = ()  # who recorded answers of it by hand
+    numbers_unread: bool = False
+    county_code: str = ""  # the register's division code of ``county``  # a card is back, but the 第N次/第M次 it states could not be checked
 
     @property
     def yes_questions(self) -> tuple[int, ...]:
