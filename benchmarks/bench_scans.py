@@ -23,9 +23,10 @@ the machine's answers for the questions it decided) and ambiguous questions the 
 seconds per page on one core at 200 dpi (goal ≤ 0.3 s).  Ratios are printed, nothing
 is asserted.
 
-``--misses`` lists every clear card the engine sent to a person: pages not registered, grouped by
-how they were captured, and on registered pages each unresolved question with the mark drawn, the
-reader's reason and its two box scores, grouped by mark and by where the card came from.
+``--misses`` says why each clear card went to a person: the step that failed first (page not
+registered and why, boxes not found, no serial, or questions unresolved), counted by degradation
+(capture, dpi, blur, quarter turn, PDF or Word print), with the files; then each unresolved question
+on a registered page with the mark drawn, the reader's reason and its two box scores, grouped by mark.
 """
 
 from __future__ import annotations
@@ -94,6 +95,64 @@ def corpus(printed: list[Printed], out: Path, n: int, seed: int, dpi: int | None
 # ---------------------------------------------------------------- scoring
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A clear card sent to a person: which step failed, and how the card was printed and captured."""
+
+    file: str
+    step: str  # "not registered: …", "boxes not found", "no serial: …", "unresolved"
+    detail: str  # the unresolved questions: "q:seen/drawn"
+    groups: dict[str, str]  # degradation → value (capture, dpi, blur, turn, print)
+
+
+def miss_step(card, truth) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The first step that failed for a clear card a person must read (``ScanCard.notes``, its questions)."""
+    if card is None:
+        return "page not read", ""
+    from engine.omr.read import Step
+
+    registration = [n for n in card.notes if n.startswith(Step.NOT_REGISTERED) or n == Step.NO_BOXES]
+    if registration:
+        return registration[0], ""
+    unresolved = [q for q in card.questions if q.answer is None]
+    if unresolved:
+        return "unresolved", ", ".join(f"{q.number}:{q.how}/{truth.marks[str(q.number)]}" for q in unresolved)
+    return "no serial: " + " + ".join(card.notes), ""
+
+
+def degradation(truth: FileTruth, card) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    cap = truth.capture
+    blur = float(cap["blur"])
+    turn = f"{90 * int(cap['turns'])}°" + (" exif" if cap["exif"] else "")
+    return {"capture": "phone " + str(cap["fmt"]) if cap["phone"] else "scan " + str(cap["fmt"]),
+            "dpi": str(cap["dpi"]), "blur": "<0.5" if blur < 0.5 else "0.5–1" if blur < 1 else "≥1",
+            "turn": turn, "print": card.source}
+
+
+def miss_lines(sc: Score, files: int = 60) -> list[str]:
+    """The clear cards a person must read, by failed step and degradation, then the files."""
+    out = [f"misses: {len(sc.missed)} clear cards sent to a person, by the step that failed:"]
+    steps = Counter(m.step for m in sc.missed)
+    for step, n in steps.most_common():
+        out.append(f"  {n:4d}  {step}")
+        for dim in ("capture", "dpi", "blur", "turn", "print"):
+            c = Counter(m.groups[dim] for m in sc.missed if m.step == step)
+            out.append(f"          {dim:8} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+    out.append("misses: clear cards (share missed) by degradation:")
+    for dim in ("capture", "dpi", "blur", "turn", "print"):
+        seen = sc.by_group.get(dim, Counter())
+        miss = Counter(m.groups[dim] for m in sc.missed)
+        out.append(f"  {dim:8} " + ", ".join(f"{k} {miss[k]}/{seen[k]}" for k in sorted(seen)))
+    out.append("misses: files:")
+    for m in sorted(sc.missed, key=lambda m: (m.step, m.file))[:files]:
+        g = m.groups
+        out.append(f"  {m.file:16} {g['capture']:10} {g['dpi']:>3} dpi blur {g['blur']:5} {g['turn']:9} {g['print']:4} "
+                   f"{m.step}{' ' + m.detail if m.detail else ''}")
+    if len(sc.missed) > files:
+        out.append(f"  … and {len(sc.missed) - files} more")
+    return out
+
+
 @dataclass
 class Score:
     clear: int = 0
@@ -108,9 +167,12 @@ class Score:
     pages: int = 0
     seconds: float = 0.0  # CPU time reading
     misses: Counter[str] = field(default_factory=Counter)  # why clear cards went to a person (marks seen)
+    missed: list[Missed] = field(default_factory=list)  # each clear card sent to a person: the step that failed
     by_capture: dict[str, Counter[str]] = field(default_factory=dict)  # clear cards and those filed right, per capture
+    by_group: dict[str, Counter[str]] = field(default_factory=dict)  # clear cards per degradation (``--misses``)
 
-    def add(self, truth, answers: dict[int, str | None], serial: str | None, capture: str = "") -> None:  # type: ignore[no-untyped-def]
+    def add(self, truth, answers: dict[int, str | None], serial: str | None, capture: str = "",  # type: ignore[no-untyped-def]
+            missed: Missed | None = None) -> None:
         unresolved = {q for q, a in answers.items() if a is None}
         wrong = [q for q, a in answers.items() if a is not None and truth.expected[str(q)] not in (None, a)]
         self.wrong_answers += len(wrong)
@@ -132,6 +194,11 @@ class Score:
                 self.clear_person += 1
                 for q in unresolved:
                     self.misses[truth.marks[str(q)]] += 1
+                if missed is not None:
+                    self.missed.append(missed)
+            if missed is not None:
+                for dim, v in missed.groups.items():
+                    self.by_group.setdefault(dim, Counter())[v] += 1
         else:
             self.ambiguous += 1
             if filed:
@@ -196,14 +263,12 @@ def card_misses(truth: FileTruth, ct, card) -> list[Miss]:  # type: ignore[no-un
     return out or [Miss(truth.file, ct.page, src, "-", "no-serial", 0.0, 0.0)]
 
 
-def print_misses(misses: list[Miss]) -> None:
-    unreg = [m for m in misses if m.how == "not-registered"]
-    serial = [m for m in misses if m.how == "no-serial"]
+def print_misses(sc: Score, misses: list[Miss]) -> None:
+    """Why clear cards went to a person: by failed step and degradation, then each unresolved question."""
+    print(*miss_lines(sc), sep="\n")
     marks = [m for m in misses if m.how not in ("not-registered", "no-serial")]
-    print(f"misses: {len(unreg)} clear cards not registered, {len(serial)} without a serial, {len(marks)} clear "
-          f"questions unresolved on registered pages (on {len({(m.file, m.page) for m in marks})} cards)")
-    print("  not registered, by source:", dict(Counter(m.source for m in unreg).most_common()))
-    print("  no serial, by source:", dict(Counter(m.source for m in serial).most_common()))
+    print(f"misses: {len(marks)} clear questions unresolved on registered pages "
+          f"(on {len({(m.file, m.page) for m in marks})} cards), by mark:")
     for mark, n in Counter(m.mark for m in marks).most_common():
         ms = [m for m in marks if m.mark == mark]
         print(f"  {mark} ({n}): reasons {dict(Counter(m.how for m in ms).most_common())}; "
@@ -226,10 +291,11 @@ def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = N
             kind = capture_kind(truth, ct)
             c = cards[k] if k < len(cards) else None
             before = sc.clear_person
+            missed = Missed(path.name, *miss_step(c, ct), degradation(truth, ct)) if ct.clear else None
             if c is None:
-                sc.add(ct, dict.fromkeys(range(1, 11)), None, kind)
+                sc.add(ct, dict.fromkeys(range(1, 11)), None, kind, missed)
             else:
-                sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind)
+                sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind, missed)
             if misses is not None and sc.clear_person > before:
                 misses += card_misses(truth, ct, c)
     return sc
@@ -297,7 +363,8 @@ def main() -> None:
     ap.add_argument("--speed-n", type=int, default=40, help="cards in the 200 dpi speed corpus")
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--cache", type=Path, default=None, help="keep the corpus here for the next run")
-    ap.add_argument("--misses", action="store_true", help="list why each clear card went to a person")
+    ap.add_argument("--misses", action="store_true",
+                    help="say why each clear card went to a person, by failed step, degradation and mark")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import cv2
@@ -323,7 +390,7 @@ def main() -> None:
     if ours.misses:
         print("engine: clear questions left to a person, by mark:", dict(ours.misses.most_common()))
     if misses is not None:
-        print_misses(misses)
+        print_misses(ours, misses)
     print("engine: clear cards filed right, by capture:", ", ".join(
         f"{k} {100 * c['right'] / c['clear']:.1f} % of {c['clear']}" for k, c in sorted(ours.by_capture.items())))
 

@@ -2,18 +2,21 @@
 
     .venv/bin/python benchmarks/bench_startup.py [--runs 11] [--workspace DIR] [--dir /tmp/bench-startup]
 
-Each command runs as a fresh process (``ruqi`` by this venv's Python, output to /dev/null) in a
+Each command runs as a fresh process (this venv's ``ruqi`` program, output to /dev/null) in a
 workspace where it has real work to do: by default one made here from the sample plan (40
 inspections generated and filed, PDF only: quicker to make); ``--workspace`` names another, e.g.
 one made by ``ruqi demo`` (returned cards, a scan, a photo).  Figures per command: the median wall
 time and the least CPU time (user + system) of ``--runs`` runs after one warm-up run.  The CPU time
 hardly grows with other work on the machine; the wall time does: the 1-minute load average is
-printed before and after, beside the figures.
+printed before and after, beside the figures.  Python's bytecode is cached as after a clerk's first
+run (the warm-up writes it): ``PYTHONDONTWRITEBYTECODE``, set in some shells, would make every run
+compile the engine's modules again (~50 ms a command) and is left out of the commands' environment.
 
 Baselines, same machine state:
 
 - ``python -c pass``: the interpreter alone;
-- ``import engine.cli``: what every command pays before it does anything;
+- ``import engine.cli``: what every command pays before it does anything, as a plain import and as the
+  ``ruqi`` program makes it (``engine/launch.py``: the garbage collector paused while it loads);
 - naive eager import: the whole engine imported up front (every module of ``engine/``, and so every
   library any of them imports at module level) plus the libraries the commands used to import on
   every run (WeasyPrint, pypdf, pypdfium2, pdfplumber, docxtpl, python-docx, openpyxl, Pillow …),
@@ -60,7 +63,7 @@ TARGETED = ("ruqi status", "ruqi register", "ruqi review", "ruqi archive search"
 def time_process(argv: list[str], cwd: Path, runs: int) -> tuple[float, float]:
     """(median wall time, least CPU time) in seconds of ``argv`` as a fresh process (one warm-up run
     first)."""
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     times, cpus = [], []
     for _ in range(runs):
@@ -118,11 +121,14 @@ def main() -> None:
     try:
         ws_dir = args.workspace.resolve() if args.workspace else make_workspace(root)
         py = sys.executable
-        ruqi = [py, "-c", "from engine.cli import main; main()"]
+        ruqi = [str(Path(py).with_name("ruqi"))]  # the program a clerk runs (engine/launch.py)
         load_before = load()
         rows: dict[str, tuple[float, float]] = {
             "python -c pass": time_process([py, "-c", "pass"], ws_dir, args.runs),
             "import engine.cli": time_process([py, "-c", "import engine.cli"], ws_dir, args.runs),
+            # as the ruqi program (engine/launch.py) loads it: the garbage collector paused, then frozen
+            "… collector paused": time_process([py, "-c", "import gc; gc.disable(); import engine.cli; gc.freeze()"],
+                                               ws_dir, args.runs),
             "naive eager import": time_process([py, "-c", naive_import()], ws_dir, args.runs),
         }
         for label, cmd in COMMANDS.items():

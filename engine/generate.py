@@ -45,7 +45,7 @@ from .archive import Action, ItemMeta, audit, log_action
 from .archive.files import RESERVE_BYTES, reserve_space
 from .archive.models import ItemRecord
 from .archive.repair import repair_once
-from .archive.store import Prepared, file_prepared, prepare, sync_folders
+from .archive.store import Prepared, file_prepared_many, prepare, sync_folders
 from .caps import Cap, approved_over_cap, cap_exceeded, check_cap
 from .db import database_finding, database_where, session, sqlite_path
 from .findings import Finding, Findings, RuqiError, error, warning
@@ -56,7 +56,7 @@ from .jurisdiction import outside_county
 from .omr import record_layout
 from .omr.layout import layout_dir
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
-from .render.batch import RenderedSet
+from .render.batch import RenderedSet, WarmUp
 from .render.codes import RenderCode
 from .render.files import write_atomic
 from .render.fonts import uncovered
@@ -234,6 +234,19 @@ def generate(
     With ``[register]`` in ruqi.toml the caps and visit numbers count every bureau's visits in the
     shared register, and a register that cannot be reached refuses the run; ``offline`` records
     the visits in this workspace only, unconfirmed, for ``ruqi register sync``."""
+    warm = None if check else WarmUp(templates_dir, formats)  # loads the renderers meanwhile
+    try:
+        return _generate(ws, plan_path, formats, allow_over_cap, reason, actor, progress, workers, issue_date,
+                         check, today, templates_dir, offline)
+    finally:
+        if warm is not None:
+            warm.join()
+
+
+def _generate(ws: Workspace, plan_path: str | Path, formats: Sequence[str],  # noqa: PLR0913
+              allow_over_cap: bool | Collection[int] | OverCapApproval, reason: str, actor: str | None,
+              progress: Progress | None, workers: int | None, issue_date: date | None, check: bool,
+              today: date | None, templates_dir: Path | None, offline: bool) -> BatchResult:
     plan = read_plan(plan_path, plan_city_code(ws))
     approval = OverCapApproval.of(allow_over_cap)
     try:
@@ -571,10 +584,17 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
     key = ws.key
     contexts = [build_context(o.inspection, ws.config, key) for o in rows if o.inspection]
     reasons: dict[str, str] = {}
+    layout = CardLayout(ws.root, templates_digest(templates_dir))
+
+    def rendered(sets: list[RenderedSet]) -> None:
+        layout.seen(sets)
+        if on_rendered is not None:
+            on_rendered(sets)
+
     try:
         sets = render_batch(contexts, out_dir, formats=tuple(formats), workers=workers, progress=progress,
                             pdf_variant=PDF_VARIANT, templates_dir=templates_dir, on_failure=reasons.__setitem__,
-                            on_rendered=on_rendered)
+                            on_rendered=rendered, when_idle=layout.record)
     except (RuqiError, OSError) as e:  # nothing rendered at all (templates folder, output folder)
         sets, why = [], e.finding.message if isinstance(e, RuqiError) else _os_failure(e, out_dir)
         reasons = {o.serial: why for o in rows}
@@ -588,27 +608,63 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
                                  reason if _EXCEPTION.match(reason) else ""))
             continue
         o.forms = dict(rs.files)
-    record_card_layout(ws, rows, templates_dir)
+    layout.after(rows)
+
+
+@dataclass(slots=True)
+class CardLayout:
+    """Measures the card layout (:func:`record_card_layout`) from the first card rendered, once the
+    batch has no chunk left to hand out, in whichever process is free first (``render_batch``'s
+    ``when_idle``): its core would idle while the last chunks render, and the page image never
+    meets a chunk's layout memory in the same process.  Picklable, for a worker process.  A run
+    that gives it no such moment measures after rendering (:meth:`after`)."""
+
+    root: Path  # the workspace's
+    digest: str  # templates_digest, computed once (it reads every template and stats the code)
+    card: Path | None = None
+
+    def seen(self, sets: list[RenderedSet]) -> None:
+        if self.card is None:
+            self.card = next((p for rs in sets for (form, fmt), p in rs.files.items()
+                              if form == FormKey.CARD and fmt == "pdf"), None)
+
+    def record(self) -> None:
+        if self.card is not None:
+            measure_card_layout(self.root, self.card, self.digest)
+
+    def after(self, rows: list[RowOutcome]) -> None:
+        """Measure now unless that was done while rendering (the note names the layout then)."""
+        card = self.card or _first_card(rows)
+        if card is not None:
+            measure_card_layout(self.root, card, self.digest)
 
 
 def record_card_layout(ws: Workspace, rows: list[RowOutcome], templates_dir: Path | None = None) -> None:
     """Where this template version prints the answer boxes, for reading the paper cards back
-    (``engine.omr.layout``): from the first card rendered, once per template version.
+    (``engine.omr.layout``): from the first card rendered, once per template version."""
+    card = _first_card(rows)
+    if card is not None:
+        measure_card_layout(ws.root, card, templates_digest(templates_dir))
 
-    Only after rendering (OpenCV and a page image beside the renderers would raise the run's
-    peak memory by ~100 MB), and skipped when the layout recorded for the same templates and
-    code (:func:`templates_digest`) is still there: measuring it again would give the same file."""
-    card = next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
-    if card is None:
-        return
-    note = layout_dir(ws.root) / f"{LAYOUT_NOTE}{templates_digest(templates_dir)[:16]}"
+
+def _first_card(rows: list[RowOutcome]) -> Path | None:
+    return next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
+
+
+def measure_card_layout(root: Path, card: Path, digest: str) -> None:
+    """Record the layout of ``card`` unless the layout recorded for the same templates and code
+    (``digest``, :func:`templates_digest`) is still there: measuring it again would give the same file.
+
+    Never beside a chunk's layout in the same process (OpenCV and a page image would raise the
+    run's peak memory by ~100 MB): after rendering, or in a process that has no chunk left."""
+    note = layout_dir(root) / f"{LAYOUT_NOTE}{digest[:16]}"
     with contextlib.suppress(OSError, UnicodeDecodeError):
         name = note.read_text(encoding="utf-8").strip()
-        if name and (layout_dir(ws.root) / name).is_file():
+        if name and (layout_dir(root) / name).is_file():
             return
     # Should it fail, the reader finds the boxes in each scan itself; generation goes on.
     with contextlib.suppress(OSError, ValueError, RuntimeError):
-        saved = record_layout(ws.root, card)
+        saved = record_layout(root, card)
         if saved is not None:
             write_atomic(note, saved.name.encode("utf-8"))
 
@@ -856,10 +912,8 @@ def _file_row(s, ws: Workspace, o: RowOutcome, ready: list[Prepared], actor: str
     visit = register.by_serial(s, insp.serial)
     # The generated card carries its visit: what `ruqi archive repair` restores the register from.
     card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
-    for p in ready:
-        if p.meta.form_type == FormType.CARD_GENERATED:
-            p = replace(p, meta=replace(p.meta, extra=card_extra))
-        file_prepared(s, ws, p, actor=actor)
+    file_prepared_many(s, ws, [replace(p, meta=replace(p.meta, extra=card_extra))
+                               if p.meta.form_type == FormType.CARD_GENERATED else p for p in ready], actor=actor)
     if o.over_cap and not o.existing:
         log_action(ws, Action.OVERRIDE, insp.serial, actor=actor, session=s, details={
             "reason": reason, "rule": o.cap_rule, "row": o.row,

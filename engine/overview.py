@@ -5,8 +5,9 @@ started, how many cards came back, are overdue or wait for a person, how many in
 (and how many 是 answers), how many visits over the annual cap were approved; and, per statistics
 table, the state of its latest round (submitted / expected / sent back / missing).
 
-Nothing is counted here by a rule of its own: the per-inspection facts are ``engine.review``'s
-entries (``build_review`` without opening card files), the statistics ``engine.stats.aggregate``.
+Nothing is counted here by a rule of its own: the per-inspection facts are ``engine.review``'s,
+read from the rows it stores (``engine.review.stored.stored_counts``: the same counts as
+``counts_of(build_review(…))``, without building the year), the statistics ``engine.stats.aggregate``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from .review import CardState, ReviewFlag, build_review
-from .review.collect import Review
+from .review import ReviewFlag
+from .review.counts import ReviewCounts
+from .review.stored import stored_counts
 from .stats import aggregate, issued_periods
 from .stats.tables import table
 from .workspace import Workspace
-
-RECEIVED_STATES = frozenset({CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +60,9 @@ class Overview:
     stats: list[StatsRound]
 
 
-def figures(review: Review, label: str) -> Figures:
-    entries = review.entries
-    assert review.date_from is not None and review.date_to is not None
-    return Figures(
-        label, review.date_from, review.date_to, len(entries),
-        sum(e.card in RECEIVED_STATES for e in entries),
-        sum(e.card is CardState.OVERDUE for e in entries),
-        sum(e.card is CardState.NEEDS_REVIEW for e in entries),
-        len(review.violations), sum(len(v.questions) for v in review.violations),
-        sum(o.approved for o in review.over_cap),
-    )
+def figures(c: ReviewCounts, label: str, date_from: date, date_to: date) -> Figures:
+    return Figures(label, date_from, date_to, c.inspections, c.received, c.overdue, c.waiting, c.with_yes,
+                   c.yes_answers, c.over_cap_approved)
 
 
 def _month_end(d: date) -> date:
@@ -88,13 +80,14 @@ def stats_rounds(ws: Workspace) -> list[StatsRound]:
     return out
 
 
-def overview(ws: Workspace, today: date | None = None, *, build: Callable[..., Review] = build_review) -> Overview:
-    """``build``: how a review is made (the site passes its cache of ``build_review``)."""
+def overview(ws: Workspace, today: date | None = None, *,
+             counts: Callable[..., ReviewCounts] = stored_counts) -> Overview:
+    """``counts``: how a period's review counts are had (``stored_counts``; a test passes the Python build's)."""
     today = today or date.today()
-    jan1, dec31 = date(today.year, 1, 1), date(today.year, 12, 31)
-    year = build(ws, jan1, dec31, today=today, read_cards=False)
-    month = build(ws, today.replace(day=1), _month_end(today), today=today, read_cards=False)
-    return Overview(today, figures(year, f"{today.year}年"), figures(month, f"{today.year}年{today.month}月"),
+    year = (date(today.year, 1, 1), date(today.year, 12, 31))
+    month = (today.replace(day=1), _month_end(today))
+    return Overview(today, figures(counts(ws, *year, today=today), f"{today.year}年", *year),
+                    figures(counts(ws, *month, today=today), f"{today.year}年{today.month}月", *month),
                     stats_rounds(ws))
 
 

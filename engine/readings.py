@@ -19,10 +19,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Index, Integer, String, Text, select, text
+from sqlalchemy import DateTime, Float, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .db import Base
+from .db import Base, partial_index
 from .forms import ANSWER_OPTIONS, QUESTION_NUMBERS
 from .readback.common import (
     FIELD_VALUES,
@@ -44,8 +44,7 @@ class QuestionReading(Base):
 
     __tablename__ = "card_readings"
     # migration 11: the corrections (a person's change of an answer already read) are few among every reading
-    __table_args__ = (Index("ix_card_readings_corrected", "item_id", sqlite_where=text("reason <> ''"),
-                            postgresql_where=text("reason <> ''")),)
+    __table_args__ = (partial_index("ix_card_readings_corrected", "item_id", where="reason <> ''"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(Integer, index=True)  # archive_items.id of the returned card

@@ -51,7 +51,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .actor import current_actor
 from .caps import cap_for
 from .card_state import CardState
-from .db import Base
+from .db import Base, partial_index
 from .db.migrations import LIVE_NATURAL_INDEX
 from .forms import INSPECTION_KINDS
 from .identifiers import Serial
@@ -64,12 +64,10 @@ class Visit(Base):
     # Unique among live visits only: a voided visit keeps its dates on record while the clerk
     # registers the corrected row for the same dates (SQLite and PostgreSQL both have partial indexes).
     __table_args__ = (
-        Index(LIVE_NATURAL_INDEX, "uscc", "kind", "start", "end", unique=True,
-              sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
+        partial_index(LIVE_NATURAL_INDEX, "uscc", "kind", "start", "end", unique=True, where="voided_at IS NULL"),
         Index("ix_visits_year_seq", "year", "seq"),  # migration 10: next_serial reads max(seq) off it
         # migration 11: the review list's live visits in its order, counted and paged off the index alone
-        Index("ix_visits_start_serial", "start", "serial", sqlite_where=text("voided_at IS NULL"),
-              postgresql_where=text("voided_at IS NULL")),
+        partial_index("ix_visits_start_serial", "start", "serial", where="voided_at IS NULL"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

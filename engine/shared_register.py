@@ -29,7 +29,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, and_, create_engine, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
@@ -339,6 +339,7 @@ class Pushed:
     conflict: str = ""  # over the cap, said for the clerk and the 纪委
     printed: tuple[int, int] = (0, 0)
     now: tuple[int, int] = (0, 0)
+    how: str = "离线"  # how it was numbered without the shared register: 离线 / 加入共享台账前
 
 
 @dataclass(slots=True)
@@ -358,22 +359,29 @@ class SyncResult:
                 "voided": self.voided, "errors": [f.to_dict() for f in self.findings]}
 
 
+def unpushed() -> ColumnElement[bool]:
+    """Live visits of this workspace the shared register has not counted yet: recorded ``--offline``,
+    or numbered by this workspace alone before it joined (state NULL; a county that used ruqi on its
+    own since January joins in June, and its visits must count for every bureau from then on)."""
+    return and_(live(), or_(Visit.register_state == RegisterState.UNCONFIRMED, Visit.register_state.is_(None)))
+
+
 def pending(ws: Workspace) -> bool:
-    """Whether this workspace holds visits recorded offline and not yet pushed."""
+    """Whether this workspace holds visits the shared register has not counted yet (``unpushed``)."""
     with session(ws) as s:
-        return s.scalar(select(Visit.id).where(Visit.register_state == RegisterState.UNCONFIRMED).limit(1)) is not None
+        return s.scalar(select(Visit.id).where(unpushed()).limit(1)) is not None
 
 
 def sync(ws: Workspace) -> SyncResult:
-    """Push the visits recorded with ``--offline`` (oldest first) and the voids made since; a pushed
-    visit over the cap is booked all the same, marked a conflict here and there (the 纪委 list)."""
+    """Push the visits recorded with ``--offline`` or before this workspace joined (``unpushed``,
+    oldest first) and the voids made since; a pushed visit over the cap is booked all the same,
+    marked a conflict here and there (the 纪委 list)."""
     out = SyncResult()
     if ws.config.register is None:
         return out
     try:
         with session(ws) as s, shared_book(ws) as book:
-            todo = s.scalars(select(Visit).where(Visit.register_state == RegisterState.UNCONFIRMED, live())
-                             .order_by(Visit.start, Visit.seq)).all()
+            todo = s.scalars(select(Visit).where(unpushed()).order_by(Visit.start, Visit.seq)).all()
             book.hold((v.uscc, v.year) for v in todo)
             for v in todo:
                 out.pushed.append(_push(book, v))
@@ -395,21 +403,23 @@ def sync(ws: Workspace) -> SyncResult:
             out.findings.add(warning(RegisterCode.SYNC_CONFLICT, p.conflict, p.serial))
         elif p.now != p.printed:
             out.findings.add(warning(RegisterCode.SYNC_RENUMBERED,
-                                     f"{p.enterprise}（{p.start:%Y-%m-%d}，{p.kind}）离线生成的反馈卡印为第{p.printed[0]}次、"
+                                     f"{p.enterprise}（{p.start:%Y-%m-%d}，{p.kind}）{p.how}生成的反馈卡印为第{p.printed[0]}次、"
                                      f"第{p.printed[1]}次{p.kind}，计入其他层级的检查后应为第{p.now[0]}次、第{p.now[1]}次{p.kind}。",
                                      p.serial))
     return out
 
 
 def _push(book: SharedBook, v: Visit) -> Pushed:
+    joined = v.register_state is None  # numbered before this workspace joined, not offline
+    how = "加入共享台账前" if joined else "离线"
     done = sum(e.kind == v.kind for e in book.entries(v.uscc, v.year))
     cap = cap_exceeded(v.industry, v.grade, v.kind, done, benchmark=v.benchmark, key_supervision=v.key_supervision)
     conflict = "" if cap is None or v.over_cap else (
-        f"离线登记的检查 {v.serial}（{v.enterprise}，{v.start:%Y-%m-%d}，{v.kind}）补报时超过年度入企次数上限：{cap.rule}；"
+        f"{how}登记的检查 {v.serial}（{v.enterprise}，{v.start:%Y-%m-%d}，{v.kind}）补报时超过年度入企次数上限：{cap.rule}；"
         f"共享台账中该企业本年度已有{v.kind}{done}次，本次为第{done + 1}次。已如实登记，并列入纪委审查清单。")
-    book.book(v, source="offline", conflict=conflict)
+    book.book(v, source="ruqi" if joined else "offline", conflict=conflict)
     now = number_by_date(book.entries(v.uscc, v.year)).get(v.serial, (0, 0))
-    p = Pushed(v.serial, v.enterprise, v.kind, v.start, conflict, (v.visit_total, v.visit_kind), now)
+    p = Pushed(v.serial, v.enterprise, v.kind, v.start, conflict, (v.visit_total, v.visit_kind), now, how)
     v.register_state = RegisterState.CONFLICT if conflict else RegisterState.SHARED
     v.register_note = conflict or None
     return p

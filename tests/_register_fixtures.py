@@ -35,8 +35,13 @@ def join(root: Path, admin: str, bureau: tuple[str, str, str]) -> Workspace:
     """A bureau's workspace joined to the register: the administrator adds the bureau, the bureau
     pastes the printed lines into ruqi.toml and keeps the password in register.pass (mode 600)."""
     name, level, code = bureau
+    return join_existing(init(root, name=name, level=level, division_code=code), admin, bureau)
+
+
+def join_existing(ws: Workspace, admin: str, bureau: tuple[str, str, str]) -> Workspace:
+    """A workspace that has worked on its own joins the register (the README's steps for a county)."""
+    name, level, code = bureau
     added: BureauAdded = add_bureau(admin, name, level, code)
-    ws = init(root, name=name, level=level, division_code=code)
     secret = ws.root / "register.pass"
     secret.write_text(added.password + "\n", encoding="utf-8")
     secret.chmod(0o600)

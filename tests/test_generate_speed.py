@@ -64,3 +64,28 @@ def test_the_card_layout_is_measured_once_per_templates_version(ws: Workspace, t
     assert not note().exists()
     run("c.xlsx", 2)
     assert note().read_text(encoding="utf-8") == layout.name  # (a comment moves no box: the same layout)
+
+
+def test_the_card_layout_is_measured_while_the_last_chunks_still_render(ws: Workspace, tmp_path: Path) -> None:
+    """Over worker processes, the layout is measured by a process left without a chunk (here this
+    one: the two workers take the chunks of 8, this process the last one of 1), before the last
+    chunk's files exist, not after rendering; what a worker process would run survives pickling."""
+    import pickle
+
+    from engine.generate import CardLayout
+    from engine.render.batch import RenderedSet
+
+    result = generate(ws, _plan(tmp_path / "a.xlsx", _rows(17)), formats=("pdf",), workers=3)
+    assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * 17
+    (layout,) = layout_dir(ws.root).glob("card-*.json")
+    last_pdf = max(p.stat().st_mtime_ns for o in result.outcomes for p in o.files)
+    assert layout.stat().st_mtime_ns < last_pdf
+    note = layout_dir(ws.root) / f"{LAYOUT_NOTE}{templates_digest(None)[:16]}"
+    assert note.read_text(encoding="utf-8") == layout.name
+
+    layout.unlink()
+    note.unlink()
+    job = CardLayout(ws.root, templates_digest(None))
+    job.seen([RenderedSet(o.serial, dict(o.forms)) for o in result.outcomes[:1]])
+    pickle.loads(pickle.dumps(job.record))()
+    assert note.read_text(encoding="utf-8") == layout.name and layout.is_file()

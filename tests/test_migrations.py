@@ -82,3 +82,42 @@ def test_a_filled_workspace_gets_the_web_accounts_and_keeps_its_visits(tmp_path:
     assert list_users(ws) == []
     add_user(ws, "张三", "admin", "a-long-password", actor="test")
     assert authenticate(ws, "张三", "a-long-password") is not None
+
+
+def test_migration_12_gives_a_filled_workspace_the_stored_review(tmp_path: Path) -> None:
+    """A workspace as migration 11 left it, with a month of visits and cards: it gains the review rows'
+    tables and triggers; the first reader fills every row by the review's rules, and they agree with
+    the Python build; a change after the upgrade is seen."""
+    from _review_fixtures import JUNE, TODAY, file_month, register_month
+
+    from engine.db import dispose_engine
+    from engine.db.migrations import expected_review_triggers
+    from engine.review import ReviewFlag, build_review, select_entries
+    from engine.review.counts import counts_of
+    from engine.review.stored import stored_counts, stored_serials
+
+    ws = workspace.init(tmp_path / "ws")
+    p = register_month(ws)
+    file_month(ws, p)
+    dispose_engine(ws)
+    db = sqlite3.connect(ws.archive / "ruqi.sqlite")
+    db.executescript("".join(f"DROP TRIGGER {t};" for t in expected_review_triggers("sqlite"))
+                     + "DROP TABLE review_rows; DROP TABLE review_people; DROP TABLE review_dirty; "
+                       "DROP TABLE review_meta; DELETE FROM schema_version WHERE version >= 12;")
+    db.close()
+    _, _, _, version = _shape(ws)  # opening the workspace runs step 12
+    assert version == len(MIGRATIONS) >= 12
+    with get_engine(ws).connect() as c:
+        tables = set(inspect(c).get_table_names())
+        triggers = {r[0] for r in c.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+    assert {"review_rows", "review_people", "review_dirty", "review_meta"} <= tables
+    assert expected_review_triggers("sqlite") <= triggers
+    for sel in ((None, None, None), (*JUNE, None)):
+        r = build_review(ws, *sel, today=TODAY, read_cards=False)
+        assert stored_counts(ws, *sel, today=TODAY) == counts_of(r)
+        want = [e.serial for e in select_entries(r, flag=ReviewFlag.VIOLATION)]
+        assert stored_serials(ws, *sel, today=TODAY, flag=ReviewFlag.VIOLATION) == (len(want), want)
+    serial = next(iter(p.yes))
+    assert void_visit(ws, serial, "误登记", actor="甲").ok
+    assert stored_serials(ws, *JUNE, today=TODAY, flag=ReviewFlag.VOIDED) == (1, [serial])
+    assert stored_counts(ws, *JUNE, today=TODAY) == counts_of(build_review(ws, *JUNE, today=TODAY, read_cards=False))

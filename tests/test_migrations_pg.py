@@ -66,3 +66,55 @@ def test_on_postgresql_fresh_upgraded_and_mapped_schemas_are_one(pg_server: tupl
     fresh, old, orm = (_database(pg_server, s) for s in ("fresh", "old", "orm"))
     _previous_release(old)
     assert _migrated(old) == _migrated(fresh) == _orm(orm)
+
+
+def test_the_stored_review_is_kept_current_on_postgresql(pg_ws: Workspace) -> None:  # noqa: F811
+    """Migration 12's triggers on PostgreSQL: a month of visits and cards, then a void and a correction,
+    and the stored review rows agree with the Python build each time."""
+    from _review_fixtures import JUNE, TODAY, file_month, register_month
+
+    from engine.confirm import confirm
+    from engine.review import ReviewFlag, build_review, select_entries
+    from engine.review.counts import counts_of
+    from engine.review.stored import pending, stored_counts, stored_serials
+
+    p = register_month(pg_ws)
+    file_month(pg_ws, p)
+
+    def agree() -> None:
+        for sel in ((None, None, None), (*JUNE, None)):
+            r = build_review(pg_ws, *sel, today=TODAY, read_cards=False)
+            assert stored_counts(pg_ws, *sel, today=TODAY) == counts_of(r)
+            for flag in (ReviewFlag.VIOLATION, ReviewFlag.VOIDED, ReviewFlag.ANSWER_CORRECTED):
+                want = [e.serial for e in select_entries(r, flag=flag)]
+                assert stored_serials(pg_ws, *sel, today=TODAY, flag=flag) == (len(want), want)
+
+    agree()
+    assert void_visit(pg_ws, next(iter(p.yes)), "误登记", actor="甲").ok
+    assert pending(pg_ws) > 0
+    agree()
+    read = next(s for s in p.june if s not in p.yes and s not in p.overdue + p.missing + p.not_due)
+    assert confirm(pg_ws, read, questions=["2=是"], by="乙", correct=True, reason="复核原件").ok
+    agree()
+
+
+PARTIAL = ("uq_visit_natural_live", "ix_visits_start_serial", "ix_card_readings_corrected")
+
+
+def _partial_indexes(url: str) -> dict[str, str]:
+    eng = create_engine(url)
+    with eng.connect() as c:
+        rows = c.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:names)"),
+                         {"names": list(PARTIAL)}).all()
+    eng.dispose()
+    return {name: definition for name, definition in rows}
+
+
+def test_on_postgresql_the_mapped_partial_indexes_are_partial(pg_server: tuple[str, int]) -> None:  # noqa: F811
+    """The mapping gives PostgreSQL its predicate when the index is created there (engine.db.partial_index)."""
+    fresh, orm = (_database(pg_server, s) for s in ("partial_fresh", "partial_orm"))
+    _migrated(fresh)
+    _orm(orm)
+    migrated, mapped = _partial_indexes(fresh), _partial_indexes(orm)
+    assert set(mapped) == set(PARTIAL) and all(" WHERE " in d for d in mapped.values())
+    assert mapped == migrated

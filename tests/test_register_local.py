@@ -4,6 +4,7 @@ the look-up before entering, the [register] settings, and a shared register that
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def test_a_county_is_refused_an_enterprise_of_another_county_unless_the_row_name
     r = CliRunner().invoke(app, ["review", "--today", "2025-08-01", "--out", str(out), "-w", str(county.root)],
                            env={"COLUMNS": "300"})
     assert r.exit_code == 0, r.output
-    assert "跨县区检查和离线补报超上限（1）" in r.output and "跨县区事由：异地交叉检查" in r.output
+    assert "跨县区检查和补报时超上限（1）" in r.output and "跨县区事由：异地交叉检查" in r.output
     sheets = {sh.title: [[c for c in row if c] for row in sh.iter_rows(values_only=True)] for sh in load_workbook(out)}
     listed = next(rows for title, rows in sheets.items() if title.startswith("跨县区检查"))
     assert any(crossed.serial in row and "跨县区事由：异地交叉检查" in row for row in listed)
@@ -268,3 +269,21 @@ def test_migration_10_upgrades_a_filled_workspace(tmp_path: Path) -> None:
     later = generate(ws, _plan(tmp_path / "p2.xlsx", [GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 2)}]),
                      formats=("docx",), today=date(2025, 6, 1))
     assert (later.outcomes[0].serial, later.outcomes[0].inspection.visit_total) == ("140200-2025-0002", 2)
+
+
+def test_a_workspace_without_register_needs_no_postgresql_at_all(tmp_path: Path) -> None:
+    """The demo's case: no [register], and no PostgreSQL driver importable (as on a machine without it)."""
+    import subprocess
+    import sys
+
+    ws = init(tmp_path / "ws")
+    plan = _plan(tmp_path / "p.xlsx", [GOOD | {"开始日期": date(2025, 4, 8), "结束日期": date(2025, 4, 8)}])
+    script = ("import sys; sys.modules['psycopg'] = sys.modules['psycopg2'] = None; from engine.cli import main; "
+              "sys.argv = ['ruqi', *sys.argv[1:]]; main()")
+    for args in (["generate", "--plan", str(plan), "--formats", "docx", "--issue-date", "2025-04-01"],
+                 ["register", "visits", "--uscc", USCC, "--year", "2025", "--json"],
+                 ["register", "--year", "2025", "--json"], ["review", "--json"]):
+        r = subprocess.run([sys.executable, "-c", script, *args, "-w", str(ws.root)], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200"})
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+    assert json.loads(r.stdout)["entries"][0]["visit_total"] == 1

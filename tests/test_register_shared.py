@@ -3,13 +3,15 @@ the last allowed visit, row-level security, offline generation and sync.  Skippe
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
 from _plan_fixtures import GOOD, _plan
-from _register_fixtures import CITY, COUNTY, join, register_database
+from _register_fixtures import CITY, COUNTY, join, join_existing, register_database
+from _render_fixtures import pdf_text, squash
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from test_archive_pg import pg_server  # noqa: F401  (fixture)
@@ -26,9 +28,17 @@ from engine.inspection import Inspection
 from engine.plan import Plan, PlanRow
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
-from engine.shared_register import RegisterCode, enterprise_year, register_engine, setup, shared_book, sync
+from engine.shared_register import (
+    RegisterCode,
+    enterprise_year,
+    pending,
+    register_engine,
+    setup,
+    shared_book,
+    sync,
+)
 from engine.void import void_visit
-from engine.workspace import Workspace
+from engine.workspace import Workspace, init
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -67,9 +77,9 @@ def test_city_and_county_count_each_others_visits_on_the_printed_card(city: Work
                                                                        tmp_path: Path) -> None:
     first = generate(county, _plan(tmp_path / "县1.xlsx", [_visit(date(2025, 3, 10))]), formats=("docx",),
                      today=date(2025, 3, 1))
-    second = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8), "督导检查")]), formats=("docx",),
-                      today=date(2025, 4, 1))
-    third = generate(county, _plan(tmp_path / "县2.xlsx", [_visit(date(2025, 5, 12))]), formats=("docx",),
+    second = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8), "督导检查")]),
+                      formats=("docx", "pdf"), today=date(2025, 4, 1))
+    third = generate(county, _plan(tmp_path / "县2.xlsx", [_visit(date(2025, 5, 12))]), formats=("docx", "pdf"),
                      today=date(2025, 5, 1))
     assert [o.outcomes[0].status for o in (first, second, third)] == [RowStatus.GENERATED] * 3
     assert "第1次入企业检查" in _card_text(first.outcomes[0].files)
@@ -77,6 +87,11 @@ def test_city_and_county_count_each_others_visits_on_the_printed_card(city: Work
     assert "第2次入企业检查，第1次□执法检查、☑督导检查" in city_card
     county_card = _card_text(third.outcomes[0].files)
     assert "第3次入企业检查，第2次☑执法检查" in county_card
+    # The printed PDFs say the same: the county's card counts the city's visit, the city's the county's.
+    for made, sentence in ((second, "应急管理部门第2次入企业检查，第1次□执法检查、☑督导检查"),
+                           (third, "应急管理部门第3次入企业检查，第2次☑执法检查")):
+        pdf = next(p for p in made.outcomes[0].files if p.name.endswith("反馈卡.pdf"))
+        assert sentence in squash(pdf_text(pdf)), pdf.name
 
     # The county's two 执法检查 used the cap (非高危行业 二级: 2 a year): the city is refused a third.
     over = generate(city, _plan(tmp_path / "市2.xlsx", [_visit(date(2025, 6, 3))]), formats=("docx",),
@@ -89,6 +104,17 @@ def test_city_and_county_count_each_others_visits_on_the_printed_card(city: Work
                                                                    ("县", "执法检查", (3, 2))]
     left = {a.kind: a.left for a in rec.allowances}
     assert left == {"执法检查": 0, "督导检查": 2, "调查核查": None}
+    # The same look-up as the inspector types it, from the county's workspace.
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    r = CliRunner().invoke(app, ["register", "visits", "--uscc", GOOD["统一社会信用代码"], "--year", "2025", "--json",
+                                 "-w", str(county.root)])
+    looked = json.loads(r.output)
+    assert looked["shared"] is True and [(v["level"], v["bureau"], v["visit_total"]) for v in looked["visits"]] == [
+        ("县", COUNTY[0], 1), ("市", CITY[0], 2), ("县", COUNTY[0], 3)]
+    assert looked["kinds"]["执法检查"] == {"done": 2, "cap": 2, "left": 0, "rule": "执法检查：非高危行业标准化二级企业每年累计不超过2次"}
 
     # The city books a February visit after the county's March and May cards were printed: it is told so.
     early = generate(city, _plan(tmp_path / "市0.xlsx", [_visit(date(2025, 2, 20), "调查核查")]), formats=("docx",),
@@ -154,8 +180,11 @@ def test_a_bureau_reads_every_visit_but_cannot_change_or_delete_another_bureaus(
                 "UPDATE register_visits SET bureau_code = '140213', bureau_level = '县' WHERE serial = :s"):
         with eng.begin() as c:
             assert c.execute(text(sql), {"s": serial}).rowcount == 0, sql
-    # Deleting anything, or writing a visit under the city's code: refused by the server.
+    # Deleting anything, writing a visit under the city's code, or claiming the city's code: refused by the server.
     refusals = ("DELETE FROM register_visits WHERE serial = :s",
+                "UPDATE register_bureaus SET division_code = '140200', level = '市' WHERE role_name = current_user",
+                "INSERT INTO register_bureaus (division_code, level, name, role_name) "
+                "VALUES ('140299', '市', 'x', current_user)",
                 "INSERT INTO register_visits (serial, bureau_code, bureau_level, uscc, enterprise, county_code, year, "
                 "kind, start, \"end\") VALUES ('140200-2025-9999', '140200', '市', :u, 'x', '140213', 2025, '执法检查', "
                 "DATE '2025-05-01', DATE '2025-05-01')")
@@ -221,12 +250,22 @@ def test_generate_refuses_a_bureau_whose_role_is_another_bureaus(admin: str, cit
     assert [f.code for f in res.plan_findings] == [RegisterCode.WRONG_BUREAU] and not res.outcomes
 
 
-def test_a_wrong_password_is_refused_by_the_server(county: Workspace, tmp_path: Path) -> None:
-    (county.root / "register.pass").write_text("not-the-password\n", encoding="utf-8")
-    res = generate(Workspace.open(county.root), _plan(tmp_path / "p.xlsx", [_visit(date(2025, 5, 12))]),
-                   formats=("docx",), today=date(2025, 5, 1))
+def test_a_wrong_password_is_refused_by_the_server(county: Workspace, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = county.root / "register.pass"
+    right = secret.read_text(encoding="utf-8").strip()
+    secret.write_text("not-the-password\n", encoding="utf-8")
+    plan = _plan(tmp_path / "p.xlsx", [_visit(date(2025, 5, 12))])
+    res = generate(Workspace.open(county.root), plan, formats=("docx",), today=date(2025, 5, 1))
     assert [f.code for f in res.plan_findings] == [RegisterCode.UNREACHABLE] and not res.outcomes
     assert "password authentication failed" in res.plan_findings.items[0].message
+    # Without password_file the password comes from RUQI_REGISTER_PASSWORD.
+    toml = county.root / "ruqi.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('password_file = "register.pass"\n', ""), encoding="utf-8")
+    secret.unlink()
+    monkeypatch.setenv("RUQI_REGISTER_PASSWORD", right)
+    res = generate(Workspace.open(county.root), plan, formats=("docx",), today=date(2025, 5, 1))
+    assert res.outcomes[0].status is RowStatus.GENERATED and res.outcomes[0].serial == "140213-2025-0001"
 
 
 def test_import_books_this_bureaus_outside_visits_and_refuses_other_units_rows(city: Workspace, county: Workspace,
@@ -339,3 +378,30 @@ def test_a_workspace_database_error_inside_a_shared_transaction_is_not_called_th
         with get_engine(county).connect() as c:
             c.execute(text("INSERT INTO no_such_table VALUES (1)"))
     assert enterprise_year(county, uscc, 2025).visits == ()
+
+
+def test_a_county_that_used_ruqi_alone_joins_and_its_earlier_visits_count_for_every_bureau(
+        admin: str, city: Workspace, tmp_path: Path) -> None:
+    alone = init(tmp_path / "平城区", name=COUNTY[0], level=COUNTY[1], division_code=COUNTY[2])
+    march, may = (generate(alone, _plan(tmp_path / f"县{m}.xlsx", [_visit(date(2025, m, d))]), formats=("docx",),
+                           today=date(2025, m, 1)).outcomes[0] for m, d in ((3, 10), (5, 12)))
+    # Meanwhile the city, already on the shared register, cannot see them: its April card says 第1次.
+    april = generate(city, _plan(tmp_path / "市.xlsx", [_visit(date(2025, 4, 8))]), formats=("docx",),
+                     today=date(2025, 4, 1)).outcomes[0]
+    assert (april.inspection.visit_total, [m.inspection.visit_total for m in (march, may)]) == (1, [1, 2])
+
+    joined = join_existing(alone, admin, COUNTY)
+    assert pending(joined)
+    res = sync(joined)
+    assert [p.serial for p in res.pushed] == [march.serial, may.serial]
+    # 非高危行业 二级: 2 执法检查 a year; the county's May visit turns out to be the third.
+    assert [p.serial for p in res.conflicts] == [may.serial] and "加入共享台账前登记的检查" in res.conflicts[0].conflict
+    assert not pending(joined) and sync(joined).pushed == []
+    flagged = build_review(joined, today=date(2025, 6, 1)).entry(may.serial)
+    assert flagged is not None and ReviewFlag.SYNC_OVER_CAP in flagged.flags
+    rec = enterprise_year(city, GOOD["统一社会信用代码"], 2025)
+    assert [(v.serial, v.numbers) for v in rec.visits] == [(march.serial, (1, 1)), (april.serial, (2, 2)),
+                                                           (may.serial, (3, 3))]
+    later = generate(city, _plan(tmp_path / "市2.xlsx", [_visit(date(2025, 6, 3), "督导检查")]), formats=("docx",),
+                     today=date(2025, 6, 1)).outcomes[0]
+    assert (later.inspection.visit_total, later.inspection.visit_kind) == (4, 1)

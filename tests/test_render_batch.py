@@ -147,3 +147,60 @@ def test_batch_output_equals_the_one_document_renderers_for_the_same_inspection(
             xmp = r.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
             assert re.search(r"pdfaid:part\W+3", xmp) and re.search(r"pdfaid:conformance\W+B", xmp)
         assert decode_qr_image(pdf_page_image(batch, dpi=150)) == [ctx["qr"]]
+
+
+def test_idle_work_runs_once_in_this_process_while_a_worker_still_renders(tmp_path: Path) -> None:
+    """``when_idle`` (generate measures the card layout there) runs once, in this process's render
+    thread, after a chunk's result is in and before the batch ends; a one-process batch never runs it
+    (its caller does that work after rendering)."""
+    import os
+    import threading
+
+    # Chunks of 8, 8 and 1: the two worker processes take the 8s, this process the 1, so this
+    # process is left without a chunk while the workers still render theirs.
+    contexts = [sample_context(i) for i in range(17)]
+    assert [len(c) for c in make_chunks(contexts, 3)] == [8, 8, 1]
+    events: list[tuple[str, int, str]] = []
+
+    def rendered(sets: list) -> None:
+        events.append(("rendered", os.getpid(), threading.current_thread().name))
+
+    def idle() -> None:
+        events.append(("idle", os.getpid(), threading.current_thread().name))
+
+    sets = render_batch(contexts, tmp_path / "three", workers=3, on_rendered=rendered, when_idle=idle)
+    assert len(sets) == 17
+    idle_at = [k for k, e in enumerate(events) if e[0] == "idle"]
+    assert len(idle_at) == 1 and idle_at[0] > 0  # once, after the first chunk's result
+    _, pid, thread = events[idle_at[0]]
+    assert pid == os.getpid() and thread != threading.main_thread().name
+    assert "rendered" in [e[0] for e in events[idle_at[0]:]]  # a chunk was still rendering elsewhere
+    events.clear()
+    render_batch(contexts[:9], tmp_path / "one", formats=("docx",), workers=1, on_rendered=rendered, when_idle=idle)
+    assert [e[0] for e in events] == ["rendered"] * 2
+
+
+def test_a_warm_up_loads_the_renderers_and_rendering_waits_for_it(tmp_path: Path) -> None:
+    """generate starts loading the renderers while it reads the plan; render_batch forks only
+    after every warm-up has finished, and renders with what it loaded.  A warm-up that fails
+    (no templates there) leaves the failure to rendering, which reports it as before."""
+    import shutil
+
+    from engine.render import pdf
+    from engine.render.batch import WarmUp
+
+    tdir = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, tdir)
+    warm = WarmUp(tdir, ("docx", "pdf"))
+    contexts = [sample_context(i) for i in range(9)]
+    sets = render_batch(contexts, tmp_path / "out", workers=2, templates_dir=tdir)
+    assert not warm._thread.is_alive() and WarmUp._running == []
+    assert tdir.resolve() in pdf._renderers  # loaded once in this process, before the fork
+    assert [s.serial for s in sets] == [c["serial"] for c in contexts]
+
+    missing = tmp_path / "nowhere"
+    WarmUp(missing, ("docx", "pdf")).join()
+    failures: list[tuple[str, str]] = []
+    assert render_batch(contexts[:1], tmp_path / "bad", templates_dir=missing,
+                        on_failure=lambda serial, why: failures.append((serial, why))) == []
+    assert [serial for serial, _ in failures] == [contexts[0]["serial"]]

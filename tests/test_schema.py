@@ -16,6 +16,7 @@ import engine.archive.models
 import engine.provenance
 import engine.readings
 import engine.register
+import engine.review.stored
 import engine.stats.submissions  # noqa: F401  (each maps its tables on Base)
 from engine import workspace
 from engine.db import Base, get_engine
@@ -55,6 +56,23 @@ def _orm(url: str) -> dict[str, Any]:
         shape = _reflect(c)
     eng.dispose()
     return shape
+
+
+def _index_sql(url: str) -> dict[str, str]:
+    eng = create_engine(url)
+    with eng.connect() as c:
+        rows = c.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'")).all()
+    eng.dispose()
+    return {name: " ".join(sql.split()) for name, sql in rows}
+
+
+def test_the_mapped_partial_indexes_are_the_migrated_ones(tmp_path: Path) -> None:
+    migrated, orm = f"sqlite:///{tmp_path / 'migrated.sqlite'}", f"sqlite:///{tmp_path / 'orm.sqlite'}"
+    _migrated(migrated)
+    _orm(orm)
+    partial = _index_sql(orm)
+    assert {"uq_visit_natural_live", "ix_visits_start_serial", "ix_card_readings_corrected"} <= set(partial)
+    assert partial == _index_sql(migrated)
 
 
 def _old_workspace(root: Path) -> workspace.Workspace:

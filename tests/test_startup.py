@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 
 from engine.archive import ItemMeta, file_item, latest_item
 from engine.cli import COMMAND_MODULES, COMMANDS, app, load_commands
+from engine.db import dispose_engine, sqlite_path
 from engine.forms import FormType
 from engine.readback.common import ReadMethod
 from engine.workspace import Workspace, init
@@ -40,7 +42,7 @@ STDLIB = set(sys.stdlib_module_names)
 
 _PROBE = """
 import json, sys
-from engine.cli import main
+from engine.launch import main
 sys.argv = ["ruqi", *json.loads(sys.argv[1])]
 try:
     main()
@@ -53,7 +55,8 @@ print("\\nLOADED=" + json.dumps(sorted(sys.modules)))
 # The engine's own subsystems none of the read-only commands needs: each command imports only the
 # module that registers it (engine/cli COMMANDS), and the packages load their parts on use.
 NOT_FOR_READING = ("engine.generate", "engine.mail", "engine.inbox.pipeline", "engine.stats.aggregate", "engine.web",
-                   "engine.plan", "engine.recover", "engine.review.report", "engine.review.export", "engine.archive.verify")
+                   "engine.plan", "engine.recover", "engine.review.report", "engine.review.export", "engine.archive.verify",
+                   "engine.readback.card", "engine.readback.pdf_source", "engine.readback.docx", "engine.readback.image")
 # ... and what `status` and `register` (the register and the database, nothing else) need neither.
 NOT_FOR_REGISTER = (*NOT_FOR_READING, "engine.render", "engine.readback", "engine.review")
 
@@ -142,9 +145,70 @@ def test_read_only_commands_load_only_the_database_the_cli_and_the_terminal(mont
     assert third_party(modules) <= READING_NEEDS, third_party(modules) - READING_NEEDS
     parts = NOT_FOR_REGISTER if name in ("status", "register") else NOT_FOR_READING
     assert engine_parts(modules, parts) == set()
+    # a SQLite workspace: SQLAlchemy's PostgreSQL dialect (~20 ms) stays unloaded (engine.db.partial_index)
+    assert "sqlalchemy.dialects.postgresql" not in modules
 
 
 def test_help_loads_no_renderer(tmp_path: Path) -> None:
     init(tmp_path / "ws")
     modules = modules_loaded_by(["--help"], tmp_path / "ws")
     assert {m.split(".")[0] for m in modules} & set(HEAVY) == set()
+
+
+# Collections of the cyclic garbage collector while the command line loads (from the start of
+# engine.cli's import until it has its ``main``); whether it is on when the command has run; how many objects are frozen.
+_GC_PROBE = """
+import gc, json, sys
+during = []
+def seen(phase, info):
+    if phase == "start":
+        cli = sys.modules.get("engine.cli")
+        if cli is not None and not hasattr(cli, "main"):
+            during.append(info["generation"])
+gc.callbacks.append(seen)
+sys.argv = ["ruqi", *json.loads(sys.argv[1])]
+ENTRY
+try:
+    main()
+except SystemExit:
+    pass
+print("GC=" + json.dumps({"during": len(during), "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def gc_probe(entry: str, args: list[str], cwd: Path) -> dict[str, int]:
+    r = subprocess.run([sys.executable, "-c", _GC_PROBE.replace("ENTRY", entry), json.dumps(args)], cwd=cwd,
+                       capture_output=True, text=True, timeout=120, check=False)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("GC=")), None)
+    assert line is not None, r.stderr[-2000:]
+    return json.loads(line.removeprefix("GC="))
+
+
+def test_the_ruqi_program_is_the_launcher() -> None:
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["scripts"]["ruqi"] == "engine.launch:main"
+
+
+def test_the_launcher_loads_the_command_line_without_collecting_and_runs_the_command_with_the_collector_on(
+        month_ws: Workspace) -> None:
+    """Loading SQLAlchemy, typer and the tables makes objects and frees almost none: collecting then
+    only costs time.  Through ``engine.cli.main`` directly (as before) the collector runs while they
+    load; through the launcher it does not, and what was loaded is frozen before the command runs."""
+    args, done = READ_ONLY["status"]
+    direct = gc_probe("from engine.cli import main", args, month_ws.root)
+    launched = gc_probe("from engine.launch import main", args, month_ws.root)
+    assert direct["during"] > 0 and direct["frozen"] == 0
+    assert launched["during"] == 0
+    assert launched["enabled"] and launched["frozen"] > 0
+
+
+def test_a_command_closes_the_database_when_it_ends(month_ws: Workspace) -> None:
+    """SQLite writes its WAL back into the database file when the last connection closes.  The
+    launcher's frozen objects are never collected, so nothing at exit would close a connection they
+    reach: the command closes its own (engine.cli.common.run_app)."""
+    dispose_engine(month_ws)  # this test process's own connection would keep the WAL
+    wal = sqlite_path(month_ws).with_name("ruqi.sqlite-wal")
+    args, done = READ_ONLY["status"]
+    _modules, out = run_probe(args, month_ws.root)
+    assert all(text in out for text in done)
+    assert not wal.exists()

@@ -24,7 +24,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -169,21 +169,35 @@ def append(s: Session, ws: Workspace, action: Action, obj: str, actor: str, deta
 
     ``reset_heads`` points both head witnesses at the new entry whatever they say now: only for
     the entry that records a person accepting the log as it stands (``repair``)."""
+    return append_many(s, ws, action, [(obj, details)], actor, reset_heads=reset_heads)[0]
+
+
+def append_many(s: Session, ws: Workspace, action: Action, entries: Sequence[tuple[str, dict[str, Any]]], actor: str,
+                *, reset_heads: bool = False) -> list[AuditRecord]:
+    """:func:`append` for several entries ``(object, details)`` in a row, with one look at the log's
+    last entry, one flush and one move of the witnesses (the state they end in is the one a move
+    per entry would leave: each move starts where the previous one ended)."""
     last = _last(s)
     problem = None if reset_heads else index_problem(ws, last.seq if last else 0)
     if problem is not None:  # numbering on from here would reissue serials and 档号 already filed
         raise RuqiError(problem)
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    at = datetime.now().astimezone().isoformat(timespec="microseconds")
-    details_json = canonical(details)
-    h = entry_hash(seq, at, actor, str(action), obj, details_json, prev)
-    rec = AuditRecord(seq=seq, at=at, actor=actor, action=str(action), object=obj, details=details_json,
-                      prev_hash=prev, hash=h)
-    s.add(rec)
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    recs: list[AuditRecord] = []
+    for obj, details in entries:
+        seq += 1
+        at = datetime.now().astimezone().isoformat(timespec="microseconds")
+        details_json = canonical(details)
+        h = entry_hash(seq, at, actor, str(action), obj, details_json, prev)
+        recs.append(AuditRecord(seq=seq, at=at, actor=actor, action=str(action), object=obj, details=details_json,
+                                prev_hash=prev, hash=h))
+        prev = h
+    if not recs:
+        return recs
+    s.add_all(recs)
     s.flush()
-    _advance_heads(s, ws, Head(last.seq, last.hash) if last else None, Head(seq, h), reset_heads)
-    journal.append_after_commit(s, ws, rec)
-    return rec
+    _advance_heads(s, ws, Head(last.seq, last.hash) if last else None, Head(seq, prev), reset_heads)
+    journal.append_after_commit(s, ws, recs)
+    return recs
 
 
 REPAIR_ADVICE = ("为免重复使用已发出的检查编号和档号，程序暂停登记和归档。请运行 ruqi archive repair，从档案中的文件和日志重建数据库；"

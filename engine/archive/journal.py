@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -89,14 +89,15 @@ def append(ws: Workspace, recs: Iterable[Any]) -> None:
         os.close(fd)
 
 
-def append_after_commit(s: Session, ws: Workspace, rec: AuditRecord) -> None:
-    copy = JournalEntry(*(getattr(rec, k) for k in FIELDS))
+def append_after_commit(s: Session, ws: Workspace, recs: Sequence[AuditRecord]) -> None:
+    """The entries' lines, in one write after the commit."""
+    copies = [JournalEntry(*(getattr(rec, k) for k in FIELDS)) for rec in recs]
 
     def write() -> None:
         try:
-            append(ws, [copy])
-        except OSError as e:  # committed already: the next backfill adds the line
-            log.warning("journal line %s not written: %s", copy.seq, e)
+            append(ws, copies)
+        except OSError as e:  # committed already: the next backfill adds the lines
+            log.warning("journal lines %s-%s not written: %s", copies[0].seq, copies[-1].seq, e)
 
     on_commit(s, write)
 

@@ -18,6 +18,7 @@ every process, and from ``ruqi archive repair``.  (``files`` and ``repair`` hold
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -236,20 +237,30 @@ def file_prepared(s: Session, ws: Workspace, ready: Prepared, *, actor: str | No
     """Steps 3–4: index the prepared document in ``s``'s transaction; its file is moved into place
     when that transaction commits (``move=False``: the caller commits and moves it now).  The
     temporary file is deleted if this fails or the transaction rolls back."""
+    return file_prepared_many(s, ws, [ready], actor=actor, move=move)[0]
+
+
+def file_prepared_many(s: Session, ws: Workspace, ready: Sequence[Prepared], *, actor: str | None = None,
+                       move: bool = True) -> list[ItemRow]:
+    """:func:`file_prepared` for several documents (one inspection's generated forms): the same rows
+    and audit entries, in the same order, as filing them one after the other, with one query per
+    kind of fact (件号, versions, names, the log's last entry) and one flush instead of one each."""
     try:
-        rec = _insert(s, ws, ready.meta, ready.facts, ready.year, ready.folder, actor)
+        recs = _insert_many(s, ws, ready, actor)
         if not move:
             s.commit()
     except BaseException:
-        ready.discard()  # nothing committed: the 件号 went back with the rollback
+        for r in ready:
+            r.discard()  # nothing committed: the 件号 went back with the rollback
         raise
     # Committed (or joined to the caller's transaction): from here the temporary file is the
     # item's only copy until it is moved, so it is never deleted on error; repair finishes it.
-    if move:
-        finalize_on_commit(s, ready.tmp, ws.archive / rec.rel_path)
-    else:
-        finalize(ready.tmp, ws.archive / rec.rel_path)
-    return to_row(ws, rec)
+    for r, rec in zip(ready, recs, strict=True):
+        if move:
+            finalize_on_commit(s, r.tmp, ws.archive / rec.rel_path)
+        else:
+            finalize(r.tmp, ws.archive / rec.rel_path)
+    return [to_row(ws, rec) for rec in recs]
 
 
 def _check(ws: Workspace, data: bytes, meta: ItemMeta) -> str:
@@ -291,30 +302,73 @@ class _Facts:
     sm3: str
 
 
-def _insert(s: Session, ws: Workspace, meta: ItemMeta, facts: _Facts, year: int, folder: PurePosixPath,
-            actor: str | None) -> ItemRecord:
+def _insert_many(s: Session, ws: Workspace, ready: Sequence[Prepared], actor: str | None) -> list[ItemRecord]:
     write_lock(s)
-    piece = next_piece(s, year)
-    version, previous = _next_version(s, meta, facts.format, year)
-    if meta.supersedes is not None and s.get(ItemRecord, meta.supersedes) is None:
-        raise RuqiError(error(StoreCode.SUPERSEDES_UNKNOWN, f"要替代的归档条目 {meta.supersedes} 不存在"))
-    rel, version = _free_name(s, ws, folder, meta, version, facts.format)
-    code = ArchivalCode(ws.config.fonds_code, year, retention_for(ws, meta), ws.config.org_code, piece)
+    keys = [_version_key(r.meta, r.facts.format, r.year) for r in ready]
+    if len(set(keys)) < len(keys):  # the same document twice: the second is a version of the first
+        return [rec for r in ready for rec in _insert_many(s, ws, [r], actor)]
+    versions = _next_versions(s, ready, keys)
+    taken = _taken_names(s, [str(r.folder / layout.file_name(r.meta.form_type, r.meta.title, r.meta.serial, v, r.facts.format))
+                             for r, (v, _) in zip(ready, versions, strict=True)])
     who = current_actor(actor)
-    rec = ItemRecord(
-        archival_code=str(code), year=year, piece=piece, retention=code.retention, form_type=meta.form_type,
-        title=meta.title, responsible=meta.responsible, doc_date=meta.date, serial=meta.serial,
-        enterprise=meta.enterprise, uscc=meta.uscc, county=meta.county, original_name=meta.original_name,
-        rel_path=rel, format=facts.format, format_version=facts.format_version, size=facts.size,
-        sha256=facts.sha256, sm3=facts.sm3, version=version,
-        supersedes=meta.supersedes if meta.supersedes is not None else previous, flags=list(meta.flags),
-        extra=dict(meta.extra), received_at=meta.received_at, filed_at=datetime.now(), actor=who,
-        audit_seq=audit.next_seq(s),
-    )
-    s.add(rec)
+    seq = audit.next_seq(s)
+    pieces: dict[int, int] = {}
+    recs: list[ItemRecord] = []
+    for r, (version, previous) in zip(ready, versions, strict=True):
+        meta, facts, year = r.meta, r.facts, r.year
+        if meta.supersedes is not None and s.get(ItemRecord, meta.supersedes) is None:
+            raise RuqiError(error(StoreCode.SUPERSEDES_UNKNOWN, f"要替代的归档条目 {meta.supersedes} 不存在"))
+        piece = pieces[year] = pieces[year] + 1 if year in pieces else next_piece(s, year)
+        rel, version = _free_name(s, ws, r.folder, meta, version, facts.format, taken)
+        taken.add(rel)
+        code = ArchivalCode(ws.config.fonds_code, year, retention_for(ws, meta), ws.config.org_code, piece)
+        recs.append(ItemRecord(
+            archival_code=str(code), year=year, piece=piece, retention=code.retention, form_type=meta.form_type,
+            title=meta.title, responsible=meta.responsible, doc_date=meta.date, serial=meta.serial,
+            enterprise=meta.enterprise, uscc=meta.uscc, county=meta.county, original_name=meta.original_name,
+            rel_path=rel, format=facts.format, format_version=facts.format_version, size=facts.size,
+            sha256=facts.sha256, sm3=facts.sm3, version=version,
+            supersedes=meta.supersedes if meta.supersedes is not None else previous, flags=list(meta.flags),
+            extra=dict(meta.extra), received_at=meta.received_at, filed_at=datetime.now(), actor=who,
+            audit_seq=seq + len(recs),
+        ))
+    s.add_all(recs)
     s.flush()
-    audit.append(s, ws, audit.Action.FILE, str(code), who, {"item": snapshot(rec)})
-    return rec
+    audit.append_many(s, ws, audit.Action.FILE, [(rec.archival_code, {"item": snapshot(rec)}) for rec in recs], who)
+    return recs
+
+
+VersionKey = tuple[str, str, str, int, str, str]  # form type, format, serial; or year, county, 题名 without one
+
+
+def _version_key(meta: ItemMeta, fmt: str, year: int) -> VersionKey:
+    if meta.serial:
+        return meta.form_type, fmt, meta.serial, 0, "", ""
+    return meta.form_type, fmt, "", year, meta.county, meta.title
+
+
+def _next_versions(s: Session, ready: Sequence[Prepared], keys: list[VersionKey]) -> list[tuple[int, int | None]]:
+    """:func:`_next_version` of each document; those with a serial from one query."""
+    serials = {k[2] for k in keys if k[2]}
+    last: dict[VersionKey, tuple[int, int]] = {}  # key -> (version, id) of its latest item
+    if serials:
+        for row in s.execute(select(ItemRecord.id, ItemRecord.version, ItemRecord.form_type, ItemRecord.format,
+                                    ItemRecord.serial).where(ItemRecord.serial.in_(serials))
+                             .order_by(ItemRecord.version.desc(), ItemRecord.id)):
+            last.setdefault((row.form_type, row.format, row.serial, 0, "", ""), (row.version, row.id))
+    out = []
+    for r, key in zip(ready, keys, strict=True):
+        if key[2]:
+            hit = last.get(key)
+            out.append((hit[0] + 1, hit[1]) if hit else (1, None))
+        else:
+            out.append(_next_version(s, r.meta, r.facts.format, r.year))
+    return out
+
+
+def _taken_names(s: Session, rels: list[str]) -> set[str]:
+    """Which of these archive paths an item already has."""
+    return set(s.scalars(select(ItemRecord.rel_path).where(ItemRecord.rel_path.in_(rels)))) if rels else set()
 
 
 def _next_version(s: Session, meta: ItemMeta, fmt: str, year: int) -> tuple[int, int | None]:
@@ -332,10 +386,19 @@ def _next_version(s: Session, meta: ItemMeta, fmt: str, year: int) -> tuple[int,
 
 
 def _free_name(s: Session, ws: Workspace, folder: PurePosixPath, meta: ItemMeta, version: int,
-               fmt: str) -> tuple[str, int]:
+               fmt: str, taken: set[str] | None = None) -> tuple[str, int]:
+    """The first version's name no item has and no file holds.  ``taken``: the names known taken
+    (by other items, or earlier in this flush) after one query for the first name of each document;
+    a name past the first is asked for."""
+    first = True
     while True:
         rel = str(folder / layout.file_name(meta.form_type, meta.title, meta.serial, version, fmt))
-        taken = s.scalar(select(ItemRecord.id).where(ItemRecord.rel_path == rel))
-        if taken is None and not (ws.archive / rel).exists():
+        if taken is not None and first:
+            free = rel not in taken
+        else:
+            free = (taken is None or rel not in taken) and \
+                s.scalar(select(ItemRecord.id).where(ItemRecord.rel_path == rel)) is None
+        if free and not (ws.archive / rel).exists():
             return rel, version
+        first = False
         version += 1

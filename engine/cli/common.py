@@ -27,7 +27,7 @@ from sqlalchemy.exc import DatabaseError
 from typer._click.globals import get_current_context
 
 from ..archive import index_state, sync_journal
-from ..db import database_finding
+from ..db import database_finding, dispose_engines
 from ..findings import Finding, RuqiError, exception_reason
 from ..labels import FLAG_ZH, flag_zh  # noqa: F401  (the commands print flags from here)
 from ..text import printable
@@ -63,9 +63,10 @@ def esc(value: object) -> str:
 
 
 def cells(*values: object) -> list[Any]:
-    """Table cells from values: text escaped (rich reads str cells as markup too), renderables
-    such as a styled ``Text`` kept."""
-    return [v if hasattr(v, "__rich_console__") or hasattr(v, "__rich__") else esc("" if v is None else v)
+    """Table cells from values: text as a ``Text`` (printed as it is, without control characters;
+    rich would read a str cell as markup, and parse it again for each of the table's two passes),
+    renderables such as a styled ``Text`` kept."""
+    return [v if hasattr(v, "__rich_console__") or hasattr(v, "__rich__") else Text(printable("" if v is None else str(v)))
             for v in values]
 
 
@@ -170,7 +171,16 @@ def crash_report(e: BaseException) -> Path | None:
 def run_app(app: typer.Typer) -> None:
     """Run the CLI; a RuqiError becomes Chinese lines and exit code 2, never a traceback.  So does
     a failing disk (full, read-only) or a database the engine cannot read.  An engine bug says so in
-    Chinese (exit code 3); its traceback goes to a file for the administrator, not to the clerk."""
+    Chinese (exit code 3); its traceback goes to a file for the administrator, not to the clerk.
+    However it ends, the database connections are closed (SQLite's WAL written back, see
+    ``dispose_engines``)."""
+    try:
+        _run(app)
+    finally:
+        dispose_engines()
+
+
+def _run(app: typer.Typer) -> None:
     try:
         app(args=fill_bare_options(sys.argv[1:]), standalone_mode=True)
     except RuqiError as e:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 from pathlib import Path
 
 import typer
@@ -78,6 +80,11 @@ def generate_cmd(
     if issue_date and issued is None:
         err_console.print(f"错误：无法识别的 --issue-date “{esc(issue_date)}”，请写如 2025-11-10")
         raise typer.Exit(2)
+    # The process ends right after: its final garbage collection would walk every object the
+    # renderers and their fonts left (0.1-0.5 s of a run); frozen at exit, they are let go with the
+    # process.  Freezing changes nothing else: the other exit handlers (logging, the database
+    # pool) work as before.
+    atexit.register(gc.freeze)
     with Progress(TextColumn("生成文书"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, transient=True, disable=as_json or check) as bar:
         task = bar.add_task("render", total=None)

@@ -173,7 +173,8 @@ def sync_cmd(as_json: bool = JsonOpt, ws_path: Path = WorkspaceOpt) -> None:
         console.print(Text(f"{mark} {f.message}（{f.code}）"), style=style)
     if not res.findings.ok:
         raise typer.Exit(1)
-    console.print(f"已补报 {len(res.pushed)} 次离线登记的检查（其中超过年度上限 {len(res.conflicts)} 次，已列入纪委审查清单），"
+    console.print(f"已补报 {len(res.pushed)} 次检查（离线登记的，或加入共享台账前登记的；其中超过年度上限 {len(res.conflicts)} 次，"
+                  "已列入纪委审查清单），"
                   f"同步作废 {len(res.voided)} 次。")
     raise typer.Exit(1 if res.conflicts else 0)
 

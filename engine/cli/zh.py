@@ -53,37 +53,38 @@ USAGE_WORDS: dict[str, str] = {"[OPTIONS]": "[选项]", "COMMAND": "命令", "[A
 PARAM_KINDS: dict[str, str] = {"argument": "参数", "option": "选项", "parameter": "参数"}
 
 # click/typer messages that carry a value, in the order tried; anything else (our own Chinese
-# messages from a callback) passes through unchanged.
-MESSAGES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(.*?)\.? Did you mean (.+)\?$", re.S), "{0}您是不是要输入 {1}？"),
-    (re.compile(r"^Got unexpected extra argument(?:s|\(s\))? \((.*)\)$", re.S), "多余的参数：{0}"),
-    (re.compile(r"^Option '(.+)' requires an argument\.$"), "选项 {0} 后面要跟一个值。"),
-    (re.compile(r"^Option '(.+)' requires (\d+) arguments\.$"), "选项 {0} 后面要跟 {1} 个值。"),
-    (re.compile(r"^Option '(.+)' does not take a value\.$"), "选项 {0} 后面不能跟值。"),
-    (re.compile(r"^Argument '(.+)' takes (\d+) values\.$"), "参数 {0} 要 {1} 个值。"),
-    (re.compile(r"^No such option: (.+)$"), "没有 {0} 这个选项。"),
-    (re.compile(r"^'(.*)' is not one of (.*)\.$", re.S), "“{0}”不在可选值中（可选：{1}）。"),
-    (re.compile(r"^Value '(.*)' is not a valid (.+)\.$", re.S), "“{0}”不是有效的{1}。"),
-    (re.compile(r"^'(.*)' is not a valid (.+)\.$", re.S), "“{0}”不是有效的{1}。"),
-    (re.compile(r"^(?:File|Directory|Path) '(.*)' does not exist\.$", re.S), "“{0}”不存在。"),
-    (re.compile(r"^(?:File|Directory|Path) '(.*)' is a file\.$", re.S), "“{0}”是文件，这里要一个目录。"),
-    (re.compile(r"^(?:File|Directory|Path) '(.*)' is a directory\.$", re.S), "“{0}”是目录，这里要一个文件。"),
-    (re.compile(r"^(?:File|Directory|Path) '(.*)' is not readable\.$", re.S), "“{0}”没有读取权限。"),
-    (re.compile(r"^(?:File|Directory|Path) '(.*)' is not writable\.$", re.S), "“{0}”没有写入权限。"),
-    (re.compile(r"^Choose from:\s*(.*)$", re.S), "可选：{0}"),
-    (re.compile(r"^Value must be an iterable\.$"), "这里要一组值。"),
+# messages from a callback) passes through unchanged.  These and the patterns below are compiled on
+# first use (``re``'s cache): only a usage error or a help page needs them, not a command's run.
+MESSAGES: list[tuple[str, str]] = [
+    (r"(?s)^(.*?)\.? Did you mean (.+)\?$", "{0}您是不是要输入 {1}？"),
+    (r"(?s)^Got unexpected extra argument(?:s|\(s\))? \((.*)\)$", "多余的参数：{0}"),
+    (r"^Option '(.+)' requires an argument\.$", "选项 {0} 后面要跟一个值。"),
+    (r"^Option '(.+)' requires (\d+) arguments\.$", "选项 {0} 后面要跟 {1} 个值。"),
+    (r"^Option '(.+)' does not take a value\.$", "选项 {0} 后面不能跟值。"),
+    (r"^Argument '(.+)' takes (\d+) values\.$", "参数 {0} 要 {1} 个值。"),
+    (r"^No such option: (.+)$", "没有 {0} 这个选项。"),
+    (r"(?s)^'(.*)' is not one of (.*)\.$", "“{0}”不在可选值中（可选：{1}）。"),
+    (r"(?s)^Value '(.*)' is not a valid (.+)\.$", "“{0}”不是有效的{1}。"),
+    (r"(?s)^'(.*)' is not a valid (.+)\.$", "“{0}”不是有效的{1}。"),
+    (r"(?s)^(?:File|Directory|Path) '(.*)' does not exist\.$", "“{0}”不存在。"),
+    (r"(?s)^(?:File|Directory|Path) '(.*)' is a file\.$", "“{0}”是文件，这里要一个目录。"),
+    (r"(?s)^(?:File|Directory|Path) '(.*)' is a directory\.$", "“{0}”是目录，这里要一个文件。"),
+    (r"(?s)^(?:File|Directory|Path) '(.*)' is not readable\.$", "“{0}”没有读取权限。"),
+    (r"(?s)^(?:File|Directory|Path) '(.*)' is not writable\.$", "“{0}”没有写入权限。"),
+    (r"(?s)^Choose from:\s*(.*)$", "可选：{0}"),
+    (r"^Value must be an iterable\.$", "这里要一组值。"),
     # typer converts values with pydantic, whose messages name only the expected type
-    (re.compile(r"^Input should be a valid (\w+)\b.*$", re.S), "这里要填{0}。"),
-    (re.compile(r"^Input should be .*$", re.S), "值的格式不对。"),
+    (r"(?s)^Input should be a valid (\w+)\b.*$", "这里要填{0}。"),
+    (r"(?s)^Input should be .*$", "值的格式不对。"),
 ]
 
 TYPE_NAMES: dict[str, str] = {"integer": "整数", "int": "整数", "float": "数字", "boolean": "是/否",
                               "bool": "是/否", "datetime": "日期时间", "date": "日期", "number": "数字",
                               "string": "文本", "path": "路径"}
 
-_PYDANTIC_PREFIX = re.compile(r"^Value error, ")
-_QUOTED_LIST = re.compile(r"'[^']*'(?:, '[^']*')*")
-_METAVAR = re.compile(r"<(?:list\[)?([A-Za-z]+)(\])?>")
+_PYDANTIC_PREFIX = r"^Value error, "
+_QUOTED_LIST = r"'[^']*'(?:, '[^']*')*"
+_METAVAR = r"<(?:list\[)?([A-Za-z]+)(\])?>"
 
 
 def word(msgid: str) -> str:
@@ -93,14 +94,14 @@ def word(msgid: str) -> str:
 
 def message(text: str) -> str:
     """A click/typer message in Chinese (the value it quotes kept as typed)."""
-    text = _PYDANTIC_PREFIX.sub("", text.strip())
+    text = re.sub(_PYDANTIC_PREFIX, "", text.strip())
     text = re.sub(r",\s*\n\t", "、", text)  # click's "Choose from:\n\ta,\n\tb"
     for pattern, template in MESSAGES:
-        m = pattern.match(text)
+        m = re.match(pattern, text)
         if m:
             parts = [TYPE_NAMES.get(p, p) for p in m.groups()]
             # a quoted list ('ingest', 'init') reads as ingest、init
-            parts = ["、".join(x.strip("'") for x in p.split(", ")) if _QUOTED_LIST.fullmatch(p) else p for p in parts]
+            parts = ["、".join(x.strip("'") for x in p.split(", ")) if re.fullmatch(_QUOTED_LIST, p) else p for p in parts]
             return template.format(*(" ".join(p.split()) for p in parts))
     return text
 
@@ -112,7 +113,7 @@ def width(text: str) -> int:
 
 # A Chinese character with the opening bracket before it and the punctuation after it (a line never
 # starts with "。"), a Latin word, or a space.
-_TOKEN = re.compile(r"[\[(“‘（]?[\u2e80-\uffff][。，、；：！？）”’]*|[^\s\u2e80-\uffff]+[。，、；：！？）”’]*|\s+")
+_TOKEN = r"[\[(“‘（]?[\u2e80-\uffff][。，、；：！？）”’]*|[^\s\u2e80-\uffff]+[。，、；：！？）”’]*|\s+"
 
 
 def wrap(text: str, cells: int) -> list[str]:
@@ -121,7 +122,7 @@ def wrap(text: str, cells: int) -> list[str]:
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
-        for token in _TOKEN.findall(" ".join(paragraph.split())):
+        for token in re.findall(_TOKEN, " ".join(paragraph.split())):
             if line and width(line) + width(token) > cells:
                 lines.append(line.rstrip())
                 line = "" if token.isspace() else token
@@ -149,7 +150,7 @@ def metavars(text: str) -> str:
     def zh(m: re.Match[str]) -> str:
         name = METAVARS.get(m.group(1).lower(), m.group(1))
         return f"<{name}…>" if m.group(2) else f"<{name}>"
-    return _METAVAR.sub(zh, text)
+    return re.sub(_METAVAR, zh, text)
 
 
 class ZhHelpFormatter(_click.HelpFormatter):

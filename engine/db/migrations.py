@@ -471,10 +471,113 @@ def _v11_card_now(conn: Connection) -> None:
         conn.execute(now.insert(), out[k:k + 1000])
 
 
+# v12: each inspection's review result (``engine.review.stored``), so the 首页 and the 审查 counts and
+# filters are GROUP BYs and WHEREs instead of the whole year's review built in Python.  The rows are
+# decided by the review's own rules, which this module must not import: the step creates the tables
+# and the triggers that mark an inspection dirty whenever one of its inputs is written, and leaves
+# ``review_meta`` empty, which makes the first reader (``ruqi serve`` at start) fill every row.
+REVIEW_DIRTY_SOURCES: dict[str, tuple[str, str, str, str]] = {
+    # table → the dirty row's (serial, uscc, year, item_id) in terms of the written row ("{r}" = NEW/OLD)
+    "visits": ("{r}.serial", "{r}.uscc", "{r}.year", "NULL"),  # a visit, and every visit of its enterprise-year
+    "outside_visits": ("NULL", "{r}.uscc", "{r}.year", "NULL"),  # visits by date count those made outside ruqi
+    "archive_items": ("{r}.serial", "NULL", "NULL", "{r}.id"),  # a card filed (or a flagged card naming a serial)
+    "card_readings": ("NULL", "NULL", "NULL", "{r}.item_id"),  # a card read, confirmed or corrected
+    "card_ties": ("{r}.serial", "NULL", "NULL", "{r}.item_id"),  # a card without a serial tied to an inspection
+}
+
+
+def _v12_review_rows(conn: Connection) -> None:
+    m = MetaData()
+    Table(
+        "review_rows", m,
+        Column("serial", String(32), primary_key=True),
+        Column("start", Date, nullable=False, index=True),
+        Column("end", Date, nullable=False),
+        Column("due", Date, nullable=False),
+        Column("county", String(50), nullable=False),
+        Column("county_code", String(6), nullable=False),
+        Column("voided_at", DateTime),
+        Column("card_state", String(20), nullable=False),
+        Column("flags", Integer, nullable=False),
+        Column("yes_questions", String(30), nullable=False),
+        Column("yes_answers", Integer, nullable=False),
+        Column("withdrawn", Integer, nullable=False),
+        Column("suspect_cards", Integer, nullable=False),
+        Column("qr_cards", Integer, nullable=False),
+        Column("over_cap_approved", Boolean, nullable=False),
+        Column("numbers_unread", Boolean, nullable=False),
+    )
+    Table(
+        "review_people", m,
+        Column("id", Integer, primary_key=True),
+        Column("serial", String(32), nullable=False, index=True),
+        Column("name", String(50), nullable=False, index=True),
+        Column("leader", Boolean, nullable=False),
+    )
+    Table(
+        "review_dirty", m,
+        Column("id", Integer, primary_key=True),
+        Column("serial", String(32)),
+        Column("uscc", String(18)),
+        Column("year", Integer),
+        Column("item_id", Integer),
+    )
+    Table(
+        "review_meta", m,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("as_of", Date, nullable=False),
+        Column("rules", String(64), nullable=False),
+        Column("generation", Integer, nullable=False),
+    )
+    m.create_all(conn)
+    install_review_triggers(conn)
+
+
+REVIEW_TRIGGER_PREFIX = "review_dirty_"
+
+
+def review_triggers(conn: Connection) -> set[str]:
+    """The names of the dirty-marking triggers the database holds (a table rebuilt by a later step
+    loses its triggers on SQLite: ``engine.review.stored`` checks and reinstalls them)."""
+    if conn.dialect.name == "sqlite":
+        q = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'review_dirty_%'"
+    else:
+        q = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'review_dirty_%'"
+    return {str(r[0]) for r in conn.execute(text(q))}
+
+
+def expected_review_triggers(dialect: str) -> set[str]:
+    if dialect == "sqlite":
+        return {f"{REVIEW_TRIGGER_PREFIX}{t}_{op}" for t in REVIEW_DIRTY_SOURCES for op in ("ins", "upd", "del")}
+    return {f"{REVIEW_TRIGGER_PREFIX}{t}" for t in REVIEW_DIRTY_SOURCES}
+
+
+def install_review_triggers(conn: Connection) -> None:
+    """(Re)create the triggers that record, in ``review_dirty``, what each write to a review input touched."""
+    for table, cols in REVIEW_DIRTY_SOURCES.items():
+        insert = "INSERT INTO review_dirty (serial, uscc, year, item_id) VALUES ({})"
+        new, old = (insert.format(", ".join(c.format(r=r) for c in cols)) for r in ("NEW", "OLD"))
+        name = f"{REVIEW_TRIGGER_PREFIX}{table}"
+        if conn.dialect.name == "sqlite":
+            for op, event, body in (("ins", "INSERT", new), ("upd", "UPDATE", f"{old}; {new}"), ("del", "DELETE", old)):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {name}_{op}"))
+                conn.execute(text(f"CREATE TRIGGER {name}_{op} AFTER {event} ON {table} BEGIN {body}; END"))
+        else:
+            conn.execute(text(f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $f$
+                BEGIN
+                    IF TG_OP <> 'INSERT' THEN {old}; END IF;
+                    IF TG_OP <> 'DELETE' THEN {new}; END IF;
+                    RETURN NULL;
+                END $f$"""))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+            conn.execute(text(f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                              f"FOR EACH ROW EXECUTE FUNCTION {name}()"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_register, _v2_archive_tables, _v3_stats_tables,
                                                   _v4_void_visits, _v5_audit_head, _v6_mail_tables,
                                                   _v7_stats_rejections, _v8_web_accounts, _v9_card_readings,
-                                                  _v10_shared_register, _v11_card_now]
+                                                  _v10_shared_register, _v11_card_now, _v12_review_rows]
 
 
 def current_version(conn: Connection) -> int:

@@ -14,6 +14,7 @@ drawn with other fonts and widths: nothing here assumes the PDF's exact measures
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy and OpenCV load only in a process that reads scans
@@ -25,6 +26,7 @@ TABLE_X_MM, TABLE_W_MM = 28.0, 156.0  # GB/T 9704 type area: where the card's ta
 TABLE_Y_MM = 95.0  # where the table's top lands on the registered page (the PDF prints it at ~95 mm)
 QUESTION_ROWS = 10
 INK = 0.35  # darkness (0 paper … 1 black) above which a pixel is ink when finding the ruling
+INK_STEPS = (INK, 0.25, 0.15)  # …and lighter, in turn, where it is not found there (faint, blurred, hairline rules)
 RULE_INK = 0.2  # …when counting the rules of the registered table (a blurred 0.26 mm rule is light; the long openings drop noise)
 MIN_TABLE_SHARE = 0.25  # the table's frame spans at least this share of the picture's short side
 
@@ -81,29 +83,67 @@ def _gray_and_paper(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return g, bg
 
 
-def ink_mask(rgb: np.ndarray) -> np.ndarray:
-    """255 where ``darkness`` > ``INK``, computed in 8 bits (the whole picture: the costly pass)."""
+def ink_mask(rgb: np.ndarray, at: float = INK) -> np.ndarray:
+    """255 where ``darkness`` > ``at``, computed in 8 bits (the whole picture: the costly pass)."""
+    return _ink_at(_paper_ratio(rgb), at)
+
+
+def _paper_ratio(rgb: np.ndarray) -> np.ndarray:
+    """Each pixel's brightness against the local paper, 0…255 (paper brighter than its surroundings saturates)."""
     import cv2
 
     g, bg = _gray_and_paper(rgb)
-    ratio = cv2.divide(g, bg, scale=255)  # saturates at 255 for paper brighter than its surroundings
-    _, ink = cv2.threshold(ratio, round((1 - INK) * 255) - 1, 255, cv2.THRESH_BINARY_INV)
+    return cv2.divide(g, bg, scale=255)
+
+
+def _ink_at(ratio: np.ndarray, at: float) -> np.ndarray:
+    import cv2
+
+    _, ink = cv2.threshold(ratio, round((1 - at) * 255) - 1, 255, cv2.THRESH_BINARY_INV)
     return ink
+
+
+class Miss(StrEnum):
+    """Why a picture was not registered (developer notes and the benchmark's breakdown; never shown to clerks)."""
+
+    NO_FRAME = "no ruled frame"  # nothing large and ruled in the picture
+    NOT_TABLE = "frame not the answers table"  # frames found, none ruled like the answers table
+    NO_RULES = "rules not counted"  # a frame turned upright, its rules not counted on the warped page
 
 
 def register(rgb: np.ndarray) -> Registration | None:
     """The card's answers table found and the page registered to it; None when there is none."""
+    reg = locate(rgb)
+    return reg if isinstance(reg, Registration) else None
+
+
+def locate(rgb: np.ndarray) -> Registration | Miss:
+    """``register``, saying which step failed when the page cannot be registered.
+
+    The table's rules are followed at ``INK`` first; a faint or blurred page (a 150 dpi phone
+    photo, the Word version's hairline rules) breaks them there, so lighter ink is tried next:
+    the checks on the ruling (twelve rules, the narrow answers column) keep text and shadows out."""
     import numpy as np
 
-    ink = ink_mask(rgb)
-    for quad in table_quads(ink):
-        turns = _orientation(ink, quad)
-        if turns is None:
-            continue
-        reg = _warp_page(rgb, np.roll(quad, -turns, axis=0), turns)
-        if reg is not None:
-            return reg
-    return None
+    ratio = _paper_ratio(rgb)
+    miss = Miss.NO_FRAME
+    seen: list[np.ndarray] = []
+    for at in INK_STEPS:
+        ink = _ink_at(ratio, at)
+        for quad in table_quads(ink):
+            turns = _orientation(ink, quad)
+            if turns is None:
+                miss = Miss.NO_RULES if miss is Miss.NO_RULES else Miss.NOT_TABLE
+                continue
+            src = np.roll(quad, -turns, axis=0)
+            if any(float(np.abs(src - q).max()) < 2 for q in seen):
+                continue  # the same frame as at a darker step: warped once
+            seen.append(src)
+            reg = _warp_page(rgb, src, turns)
+            if reg is not None:
+                return reg
+            miss = Miss.NO_RULES
+    return miss
 
 
 def _orientation(ink: np.ndarray, quad: np.ndarray) -> int | None:
@@ -247,12 +287,23 @@ def _rule_positions(dark: np.ndarray, frame: tuple[int, int, int, int], px_per_m
     # A rule a pixel or two aslant (a photo's residual curvature) still fills its few rows' union.
     ys = _peaks(cv2.dilate(horiz, np.ones((5, 1), np.uint8)).sum(axis=1) / 255.0, 0.6 * w)
     xs = _peaks(cv2.dilate(vert, np.ones((1, 5), np.uint8)).sum(axis=0) / 255.0, 0.6 * h)
-    if len(ys) != QUESTION_ROWS + 2 or len(xs) < 3:
+    ys = _table_rules(ys, y0 - ya, y1 - ya, pad)
+    if ys is None or len(xs) < 3:
         return None
     # Upright: the narrow answers column is the last one, right of the middle.
     if xs[-2] - xs[0] < (xs[-1] - xs[0]) * 0.55:
         return None
     return ys, xs, horiz, vert, (ya, yb, xa, xb)
+
+
+def _table_rules(ys: list[int], top: int, bottom: int, pad: int) -> list[int] | None:
+    """The table's ``QUESTION_ROWS + 2`` horizontal rules among ``ys``: the run of consecutive rules
+    whose first and last lie nearest the frame's top and bottom, each within ``pad``.  (The card's
+    next table starts 2 mm below this one: a frame found a little too tall takes in its top rule.)"""
+    n = QUESTION_ROWS + 2
+    runs = [ys[i:i + n] for i in range(len(ys) - n + 1)]
+    runs = [r for r in runs if abs(r[0] - top) <= pad and abs(r[-1] - bottom) <= pad]
+    return min(runs, key=lambda r: abs(r[0] - top) + abs(r[-1] - bottom)) if runs else None
 
 
 def _peaks(profile: np.ndarray, floor: float) -> list[int]:
@@ -272,3 +323,34 @@ def _peaks(profile: np.ndarray, floor: float) -> list[int]:
         else:
             k += 1
     return out
+
+
+def square_beside(ink: np.ndarray, like: tuple[int, int, int, int], share: float = 0.8) -> tuple[int, int, int, int] | None:
+    """The first square of ``like``'s size right of it (a label's width or more), on its line, whose
+    four sides are inked along ``share`` of their length (±1 px): a printed □ stays whole whatever
+    ink a mark adds round it, where following its outline fails (a ring or a tick joined to it).
+
+    ``ink`` is a boolean mask; boxes are (x0, y0, x1, y1), x1 and y1 exclusive."""
+    import cv2
+    import numpy as np
+
+    x0, y0, x1, y1 = like
+    w, h = x1 - x0, y1 - y0
+    on = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+    rows = np.cumsum(np.pad(on, ((0, 0), (1, 0))), axis=1)  # rows[y, x] = ink in on[y, :x]
+    cols = np.cumsum(np.pad(on, ((1, 0), (0, 0))), axis=0)
+    dy = max(1, round(0.3 * h))
+    found: list[tuple[float, int, int]] = []
+    for y in range(max(0, y0 - dy), min(on.shape[0] - h, y0 + dy) + 1):
+        for x in range(x1 + w, on.shape[1] - w + 1):
+            sides = (rows[y, x + w] - rows[y, x], rows[y + h - 1, x + w] - rows[y + h - 1, x],
+                     cols[y + h, x] - cols[y, x], cols[y + h, x + w - 1] - cols[y, x + w - 1])
+            score = min(sides[0] / w, sides[1] / w, sides[2] / h, sides[3] / h)
+            if score >= share:
+                found.append((score, x, y))
+    if not found:
+        return None
+    # The first square from the left (the 否 glyph beyond it is no square), placed where it fits best.
+    first = min(x for _, x, _ in found)
+    _, x, y = max(f for f in found if f[1] <= first + 2)
+    return (x, y, x + w, y + h)

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from ..forms import QUESTION_NUMBERS
 from ..readback.common import NO, YES, MarkHow
 from .layout import CardLayout
-from .locate import Registration
+from .locate import Registration, square_beside
 from .model import Box, MarkDecision
 
 if TYPE_CHECKING:
@@ -153,8 +153,10 @@ def _from_layout(lay: CardLayout, stacked: np.ndarray, width: int, x0: int) -> C
         return None
     m = 3
     big = np.pad(stacked, m)
-    # A faint or blurred scan's print is lighter than the rendering's: its own darkest decides.
-    ink = min(0.3, 0.5 * float(np.percentile(stacked, 99)))
+    # A faint or blurred scan's print is lighter than the rendering's: its own darkest decides, or its
+    # typical ink where a mark shared by every row (a ring each) is the darkest.
+    inked = stacked[stacked > 0.1]
+    ink = min(0.3, 0.5 * float(np.percentile(stacked, 99)), 0.6 * float(np.median(inked)) if inked.size else 0.3)
     shown_all = cv2.dilate(big, np.ones((3, 3), np.uint8)) > ink
     top = (sh - h) // 2
     fit, shown = max(((float((s_ & printed).sum() / printed.sum()), s_) for s_ in (
@@ -178,11 +180,14 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     # sides light: joined more boldly, then lighter ink taken, if need be (the least ink over ten
     # rows has no noise to fear).
     for light, join in ((0.3, 3), (0.3, 5), (0.15, 3)):
-        yes, no = _box_pair(_squares(blank, half, join, light))
+        squares = _squares(blank, half, join, light)
+        yes, no = _box_pair(squares, [b for b in squares if _printed_first(blank, b, light)])
         if yes is not None and no is not None:
             break
     else:
-        return None
+        yes, no = _pair_beside(blank, half)
+        if yes is None or no is None:
+            return None
     # Nothing is printed inside a box: what the stacked rows left there is a mark every row shares
     # (ten crosses in the 否 box), not print.
     blank = blank.copy()
@@ -194,6 +199,17 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     labels = ((yes[2] + 1, yes[1], min(no[0] - 1, yes[2] + round(1.3 * s)), yes[3]),
               (no[2] + 1, no[1], min(blank.shape[1], no[2] + round(1.3 * s)), no[3]))
     return CellGeometry(half, x0, (yes, no), labels, blank)
+
+
+def _pair_beside(stacked: np.ndarray, half: int) -> tuple[Box | None, Box | None]:
+    """The 是 box, and the 否 box found by its four sides where a mark every row shares (a ring, an
+    overshooting tick) joins it and its outline cannot be followed."""
+    for light in (0.3, 0.15):
+        for yes in (b for b in _squares(stacked, half, 3, light) if _printed_first(stacked, b, light)):
+            no = square_beside(stacked > light, yes)
+            if no is not None:
+                return yes, no
+    return None, None
 
 
 def _squares(stacked: np.ndarray, half: int, join: int, light: float) -> list[Box]:
@@ -279,11 +295,11 @@ def _sides(comp: np.ndarray, share: float) -> Box | None:
             min(int(right[-1]), int(xs[-1])) + 1, min(int(bottom[-1]), int(ys[-1])) + 1)
 
 
-def _box_pair(squares: list[Box]) -> tuple[Box | None, Box | None]:
-    """Two squares of one size on one line, a label apart: the 是 box and the 否 box (the best match)."""
+def _box_pair(squares: list[Box], firsts: list[Box]) -> tuple[Box | None, Box | None]:
+    """Two squares of one size on one line, a label apart: the 是 box (one of ``firsts``) and the 否 box (the best match)."""
     best, pair = None, (None, None)
-    for i, a in enumerate(squares):
-        for b in squares[i + 1:]:
+    for a in firsts:
+        for b in squares:
             sa, sb = a[2] - a[0], b[2] - b[0]
             off = abs((a[1] + a[3]) - (b[1] + b[3])) / 2
             if abs(sa - sb) <= 0.2 * max(sa, sb) and off <= 0.3 * sa and b[0] - a[2] > sa:
@@ -291,6 +307,13 @@ def _box_pair(squares: list[Box]) -> tuple[Box | None, Box | None]:
                 if best is None or cost < best:
                     best, pair = cost, (a, b)
     return pair
+
+
+def _printed_first(stacked: np.ndarray, box: Box, light: float) -> bool:
+    """Nothing printed left of ``box`` in the cell: the 是 box opens the cell's print.  (A blurred
+    Word-version 是 or 否 can pass for a square; the real □ is then left of it.)"""
+    strip = stacked[box[1]:box[3], 5:max(5, box[0] - 2)] > light  # the rule's fringe left aside
+    return strip.size == 0 or float(strip.mean(axis=0).max()) < 0.5
 
 
 def _centres(reg: Registration) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from ..readback.common import (
 )
 from ..readback.image import decode_qr
 from .layout import CardLayout, new_layout, save_layout
-from .locate import PX_PER_MM, register
+from .locate import PX_PER_MM, Registration, locate, register
 from .marks import cell_geometry, decide_rows
 from .model import MarkDecision, ScanCard, SerialSource
 from .pages import Page, iter_pages
@@ -23,6 +24,16 @@ from .serial import read_printed_serial
 
 if TYPE_CHECKING:
     import numpy as np
+
+class Step(StrEnum):
+    """The step of reading a page that failed (``ScanCard.notes``, for developers and the benchmark)."""
+
+    NOT_REGISTERED = "not registered"  # followed by locate's Miss
+    NO_BOXES = "boxes not found"  # the table registered, the answer cell's two boxes not found
+    NO_QR = "no QR read"
+    QR_NOT_OURS = "QR read, not a signed serial"
+    NO_PRINTED_SERIAL = "printed serial not read"
+
 
 NOT_FOUND_WHY = "这是扫描件或照片，未能找到反馈卡的十个问题行（图片不完整、太模糊或拍摄角度过大），请对照原图人工核对后用 ruqi confirm 录入。"
 OCR_SERIAL_WHY = ("二维码无法识别，检查编号 {serial} 是从卡上印刷的文字识别出来的，二维码签名未核验。"
@@ -46,9 +57,13 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
     from PIL import Image
 
     rgb = np.asarray(page.image)
-    reg = register(rgb)
+    located = locate(rgb)
+    reg = located if isinstance(located, Registration) else None
+    notes = [] if reg is not None else [f"{Step.NOT_REGISTERED}: {located}"]
     decisions = decide_rows(reg, layouts) if reg is not None else None
     found = decisions is not None
+    if reg is not None and not found:
+        notes.append(Step.NO_BOXES)
     questions = decisions or tuple(MarkDecision(i, None, MarkHow.NOT_FOUND, 0.0) for i in QUESTION_NUMBERS)
     image = Image.fromarray(reg.image) if reg is not None else page.image
     # The QR is looked for in the registered page first (upright, flat), then in the picture as sent.
@@ -56,6 +71,8 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
     payloads = payloads or decode_qr(page.image)
     reading = card_reading(payloads, key, questions, page.index, found)
     source = SerialSource.QR if reading.qr is not None else SerialSource.NONE
+    if reading.qr is None:
+        notes.append(Step.NO_QR if not payloads else Step.QR_NOT_OURS)
     if reading.qr is None and reg is not None:
         printed = read_printed_serial(reg.image)
         if printed:
@@ -64,15 +81,36 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
             source = SerialSource.OCR
             reading.confidence = 0.0
             reading.needs_review = " ".join(x for x in (OCR_SERIAL_WHY.format(serial=printed), _unresolved_why(questions)) if x)
-    return ScanCard(reading, page.index, questions, image, registered=reg is not None, serial_source=source)
+        else:
+            notes.append(Step.NO_PRINTED_SERIAL)
+    return ScanCard(reading, page.index, questions, image, registered=reg is not None, serial_source=source,
+                    notes=notes)
 
 
 def _qr(page: np.ndarray) -> list[str]:
-    """The QR texts in the registered page: its top band, where every card prints the QR (cheaper)."""
+    """The QR texts in the registered page: its top band, where every card prints the QR (cheaper).
+
+    A soft picture (a blurred 150 dpi phone photo) leaves the QR's modules a few grey pixels: the
+    band is then sharpened, and its right half (where the QR sits) enlarged, before giving up."""
+    import cv2
     import zxingcpp
 
+    def read(img: np.ndarray) -> list[str]:
+        return [r.text for r in zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode) if r.text]
+
     band = page[: page.shape[0] // 5]
-    return [r.text for r in zxingcpp.read_barcodes(band, formats=zxingcpp.BarcodeFormat.QRCode) if r.text]
+    found = read(band)
+    if found:
+        return found
+    gray = cv2.cvtColor(band, cv2.COLOR_RGB2GRAY)
+    found = read(cv2.addWeighted(gray, 2.0, cv2.GaussianBlur(gray, (0, 0), 2), -1.0, 0))
+    if found:
+        return found
+    right = gray[:, gray.shape[1] // 2:]
+    return read(cv2.resize(right, None, fx=QR_ENLARGE, fy=QR_ENLARGE, interpolation=cv2.INTER_CUBIC))
+
+
+QR_ENLARGE = 1.5  # a module of a soft QR 1.5× larger: zxing's binariser finds its edges
 
 
 def card_reading(payloads: list[str], key: bytes, questions: tuple[MarkDecision, ...], page: int,

@@ -40,10 +40,14 @@ def read_printed_serial(page: np.ndarray) -> str | None:
     ok, png = cv2.imencode(".png", band)
     if not ok:
         return None
-    try:
-        out = subprocess.run([exe, "stdin", "stdout", "--psm", "6", "-c", "tessedit_char_whitelist=0123456789-"],
-                             input=png.tobytes(), capture_output=True, timeout=TESSERACT_SECONDS, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    s = Serial.parse(out.stdout.decode("utf-8", "replace"))
-    return str(s) if s else None
+    # A block first; where the label's glyphs are read as digits stuck to the serial, the line alone.
+    for psm in ("6", "7"):
+        try:
+            out = subprocess.run([exe, "stdin", "stdout", "--psm", psm, "-c", "tessedit_char_whitelist=0123456789-"],
+                                 input=png.tobytes(), capture_output=True, timeout=TESSERACT_SECONDS, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        s = Serial.parse(out.stdout.decode("utf-8", "replace"))
+        if s:
+            return str(s)
+    return None

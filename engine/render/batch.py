@@ -8,12 +8,14 @@ Chunks run in a thread of this process and in ``workers - 1`` forked ones (see
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
 import logging
 import math
 import os
+import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -61,6 +63,45 @@ class RenderedSet:
 class ChunkResult:
     sets: list[RenderedSet]
     failures: list[tuple[str, str]]  # (serial, reason)
+
+
+class WarmUp:
+    """Loads what rendering needs — WeasyPrint with the fonts and the stylesheet (~0.7 s), the
+    compiled .docx templates — in a thread, while the caller reads the plan and registers the
+    visits: much of the loading waits on files and C libraries, so the two overlap.  :meth:`join`
+    before rendering: :func:`render_batch` waits for every warm-up still running (a fork must not
+    copy a thread in the middle of an import).  A failure here is left to rendering, which meets it
+    again and reports it per inspection."""
+
+    _running: list[WarmUp] = []
+
+    def __init__(self, templates_dir: Path | None, formats: Sequence[str]):
+        tdir = resolve_templates_dir(templates_dir).resolve()
+        self._thread = threading.Thread(target=self._load, args=(tdir, tuple(formats)), name="ruqi-warm-up",
+                                        daemon=True)
+        self._thread.start()
+        WarmUp._running.append(self)
+
+    @staticmethod
+    def _load(tdir: Path, formats: tuple[str, ...]) -> None:
+        try:
+            if "pdf" in formats:
+                renderer(tdir)
+            if "docx" in formats:
+                for form_key in FORM_KEYS:
+                    compiled_template(docx_template(tdir, form_key))
+        except Exception:  # noqa: BLE001 - rendering meets the same problem and reports it
+            log.debug("warm-up failed", exc_info=True)
+
+    def join(self) -> None:
+        self._thread.join()
+        with contextlib.suppress(ValueError):
+            WarmUp._running.remove(self)
+
+    @classmethod
+    def join_all(cls) -> None:
+        for w in list(cls._running):
+            w.join()
 
 
 def check_options(formats: Sequence[str], pdf_variant: str | None) -> None:
@@ -152,11 +193,16 @@ def _init_worker() -> None:
 
 
 def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
-                  run: Callable[[list[dict[str, Any]]], ChunkResult], collect: Callable[[ChunkResult], None]) -> None:
+                  run: Callable[[list[dict[str, Any]]], ChunkResult], collect: Callable[[ChunkResult], None],
+                  when_idle: Callable[[], None] | None = None) -> None:
     """Chunks go to whichever is free: a thread of this process (one process per core without an
     idle parent holding its own copy of the libraries — memory is the tight budget) or one of
     ``workers - 1`` worker processes.  The main thread only hands out chunks and collects
-    results, so a worker is never kept waiting and ``progress`` runs on the caller's thread."""
+    results, so a worker is never kept waiting and ``progress`` runs on the caller's thread.
+
+    ``when_idle`` (picklable) runs once, in this process's render thread or a worker process,
+    whichever is free first once no chunk is left to hand out (and a chunk's result is in) while
+    another still renders: that core would idle otherwise."""
     queue = deque(chunks)
     # Before forking: collect the caller's garbage (so no half-dead object — a database
     # connection — is finalised in a child) and freeze what is left, so the children's
@@ -179,6 +225,7 @@ def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
             with warnings.catch_warnings():  # the fork happens at the first submit
                 warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: "process is multi-threaded"
                 hand_out()
+            idle: Future[None] | None = None
             while pending:
                 finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for fut in finished:
@@ -190,8 +237,19 @@ def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
                         log.exception("worker failed; rendering its chunk in the main process")
                         collect(run(chunk))
                 hand_out()
+                if when_idle is not None and idle is None and not queue and pending and (free[here] or free[pool]):
+                    idle = (here if free[here] else pool).submit(_run_idle, when_idle)
+            if idle is not None and idle.exception() is not None:
+                log.error("work run while idle failed", exc_info=idle.exception())
     finally:
         gc.unfreeze()
+
+
+def _run_idle(work: Callable[[], None]) -> None:
+    """``when_idle``'s work, in a process whose last chunk is done: the memory of its layouts goes
+    back to the system first, so the work's own peak comes on top of the libraries, not of them."""
+    _trim_heap()
+    work()
 
 
 def _mp_context() -> BaseContext:
@@ -232,12 +290,15 @@ def render_batch(
     progress: Progress | None = None,
     on_failure: Callable[[str, str], None] | None = None,
     on_rendered: Callable[[list[RenderedSet]], None] | None = None,
+    when_idle: Callable[[], None] | None = None,
 ) -> list[RenderedSet]:
     """Render the three forms for every context; see the package docstring.  ``on_rendered`` gets
     each chunk's sets as soon as they are written (on the caller's thread), e.g. to start filing
-    them while the next chunks render."""
+    them while the next chunks render.  ``when_idle``: work for a core the last chunks leave
+    idle (see :func:`_run_parallel`); not run at all by a run in one process."""
     formats = tuple(formats)
     check_options(formats, pdf_variant)
+    WarmUp.join_all()
     tdir = resolve_templates_dir(templates_dir).resolve()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -268,7 +329,7 @@ def render_batch(
         for chunk in chunks:
             collect(run(chunk))
     else:
-        _run_parallel(chunks, workers, run, collect)
+        _run_parallel(chunks, workers, run, collect, when_idle)
     _trim_heap()
     for serial, reason in failures:
         log.error("inspection %s not rendered: %s", serial, reason)

@@ -31,7 +31,8 @@ def _coverage() -> tuple[tuple[int, ...], tuple[int, ...]] | None:
                              check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    spans = sorted(_spans(out))
+    # The CJK faces of a family share one character set: each distinct range is parsed once.
+    spans = sorted(_spans(" ".join(set(out.split()))))
     merged: list[list[int]] = []
     for a, b in spans:
         if merged and a <= merged[-1][1] + 1:

@@ -16,6 +16,7 @@ unless that table is laid out differently (other height, another page), then the
 
 from __future__ import annotations
 
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -230,10 +231,12 @@ def page_ranges(document: weasyprint.Document, n: int) -> list[range]:
 
 
 _renderers: dict[Path, HtmlPdfRenderer] = {}
+_renderers_lock = threading.Lock()  # a warm-up thread (batch.WarmUp) may be making the same one
 
 
 def renderer(templates_dir: Path) -> HtmlPdfRenderer:
     key = templates_dir.resolve()
-    if key not in _renderers:
-        _renderers[key] = HtmlPdfRenderer(key)
-    return _renderers[key]
+    with _renderers_lock:
+        if key not in _renderers:
+            _renderers[key] = HtmlPdfRenderer(key)
+        return _renderers[key]

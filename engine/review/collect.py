@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from ..caps import Cap, cap_for
@@ -223,10 +223,11 @@ def build_review(
     (only needed when the inbox did not store them).  ``documents=False`` gives each entry its returned
     cards only (every finding is decided from them; the web list never shows the other originals).
 
-    ``serials``: only these of the selected inspections (one page of the list, ``page_serials``).
-    Every flag of an entry is decided from its own visit, its own cards and the enterprise-year it
-    belongs to, so each entry is exactly the one the whole list has; the sections and counts cover
-    only these inspections (and leave out voided visits and cards that match no inspection).
+    ``serials``: only these of the selected inspections, live or voided (one page of the list,
+    ``page_serials``; the inspections ``engine.review.stored`` recomputes).  Every flag of an entry is
+    decided from its own visit, its own cards and the enterprise-year it belongs to, so each entry is
+    exactly the one the whole list has; the sections and counts cover only these inspections (and
+    leave out cards that match no inspection).
     """
     today = today or date.today()
     late_days = ws.config.late_days
@@ -234,8 +235,8 @@ def build_review(
         visits = _select_visits(s, date_from, date_to, county, serials)
         entries = [_entry(v, today, late_days) for v in visits]
         stale = _stale(s, visits)
-        voided = [] if serials is not None else [_voided(v, today, late_days)
-                                                  for v in _select_voided(s, date_from, date_to, county)]
+        voided = [_voided(v, today, late_days) for v in _select_voided(s, date_from, date_to, county)
+                  if serials is None or v.serial in serials]
         docs, said = sources.documents_and_answers(
             s, [e.serial for e in entries] + [x.entry.serial for x in voided],
             PER_INSPECTION if documents else (FormType.CARD_RETURNED,))
@@ -258,8 +259,7 @@ def build_review(
     mismatches = _mismatches(ws, entries, notes, read_cards, stale)
     # A 是 stays in front of the 纪委 when its visit is voided afterwards: voiding must not hide it.
     violations = _violations([*entries, *(x.entry for x in voided)])
-    notes.extend(f"已作废的检查 {x.entry.serial} 交回的反馈卡有“是”的反馈（第{'、'.join(map(str, x.entry.yes_questions))}题），"
-                 f"仍列入反馈“是”的检查，并{COUNTED_WHEN_VOIDED}。" for x in voided if x.entry.yes_questions)
+    notes.extend(voided_yes_note(x.entry.serial, x.entry.yes_questions) for x in voided if x.entry.yes_questions)
     cards = _card_issues(entries, today)
     corrections = _corrections(changed, entries, date_from, date_to, county)
     _order_flags(entries)
@@ -297,16 +297,22 @@ VisitRow = Any
 _VISIT_ROW = select(*Visit.__table__.c)
 
 
+def in_county(county_col: Any, code_col: Any, county: str | None) -> list[ColumnElement[bool]]:
+    """The selection's county: by the register's county name or its division code."""
+    return [(county_col == county) | (code_col == county)] if county else []
+
+
+def in_period(start_col: Any, date_from: date | None, date_to: date | None) -> list[ColumnElement[bool]]:
+    """The selection's period: an inspection belongs to it by its start date."""
+    return ([start_col >= date_from] if date_from is not None else []) + (
+        [start_col <= date_to] if date_to is not None else [])
+
+
 def _selection(q: Select[Any], date_from: date | None, date_to: date | None, county: str | None) -> Select[Any]:
-    """The live visits of the review's selection (its one definition: the list, its pages, its count)."""
-    q = q.where(live())
-    if date_from is not None:
-        q = q.where(Visit.start >= date_from)
-    if date_to is not None:
-        q = q.where(Visit.start <= date_to)
-    if county:
-        q = q.where((Visit.county == county) | (Visit.county_code == county))
-    return q
+    """The live visits of the review's selection (its one definition: the list, its pages, its count;
+    ``engine.review.stored`` applies the same conditions to its own columns)."""
+    return q.where(live(), *in_period(Visit.start, date_from, date_to),
+                   *in_county(Visit.county, Visit.county_code, county))
 
 
 def _select_visits(s: Session, date_from: date | None, date_to: date | None, county: str | None,
@@ -330,15 +336,15 @@ def page_serials(ws: Workspace, date_from: date | None, date_to: date | None, co
 
 def _select_voided(s: Session, date_from: date | None, date_to: date | None, county: str | None) -> list[VisitRow]:
     """Voided visits that started in the period, or were voided in it (voiding an old visit is news too)."""
-    q = _VISIT_ROW.where(Visit.voided_at.is_not(None))
-    if county:
-        q = q.where((Visit.county == county) | (Visit.county_code == county))
-    out = []
-    for v in s.execute(q.order_by(Visit.voided_at, Visit.serial)).all():
-        when = (v.start, v.voided_at.date() if v.voided_at else v.start)
-        if any((date_from is None or d >= date_from) and (date_to is None or d <= date_to) for d in when):
-            out.append(v)
-    return out
+    q = _VISIT_ROW.where(Visit.voided_at.is_not(None), *in_county(Visit.county, Visit.county_code, county))
+    return [v for v in s.execute(q.order_by(Visit.voided_at, Visit.serial)).all()
+            if voided_in_period(v.start, v.voided_at, date_from, date_to)]
+
+
+def voided_in_period(start: date, voided_at: datetime | None, date_from: date | None, date_to: date | None) -> bool:
+    """A voided visit belongs to the period when it started in it or was voided in it."""
+    when = (start, voided_at.date() if voided_at else start)
+    return any((date_from is None or d >= date_from) and (date_to is None or d <= date_to) for d in when)
 
 
 def _voided(v: VisitRow, today: date, late_days: int) -> VoidedVisit:
@@ -373,7 +379,7 @@ def _entry(v: VisitRow, today: date, late_days: int) -> Entry:
     else:
         state = CardState.NOT_DUE
     e = Entry(
-        serial=v.serial, enterprise=v.enterprise, uscc=v.uscc, county=v.county, kind=v.kind, industry=v.industry,
+        serial=v.serial, enterprise=v.enterprise, uscc=v.uscc, county=v.county, county_code=v.county_code, kind=v.kind, industry=v.industry,
         grade=v.grade, benchmark=bool(v.benchmark), key_supervision=bool(v.key_supervision), start=v.start,
         end=v.end, issue_date=v.issue_date,
         team=Team(v.leader, tuple(v.members or ()), tuple(v.experts or ())), visit_total=v.visit_total,
@@ -526,14 +532,21 @@ def _place_cards(
             out.append(SuspectCard(reasons, it.serial, it.enterprise, it.received_at, it.document, entry,
                                    entry.county, it.note))
             continue
-        when = it.received_at.date() if it.received_at else None
-        if when is not None and ((date_from and when < date_from) or (date_to and when > date_to)):
+        if not loose_card_selected(it, date_from, date_to, county):
             continue
-        if county and it.county != county:
-            continue  # a card we cannot place in a county belongs to the whole-bureau review only
         out.append(SuspectCard(reasons, it.serial, it.enterprise, it.received_at, it.document, None, it.county,
                                it.note))
     return sorted(out, key=lambda c: (c.received_at or datetime.min, c.serial))
+
+
+def loose_card_selected(it: sources.ReturnedCard, date_from: date | None, date_to: date | None,
+                        county: str | None) -> bool:
+    """Whether a flagged card that matches no inspection belongs to this selection: by the date it
+    was received and the county it was filed under."""
+    when = it.received_at.date() if it.received_at else None
+    if when is not None and ((date_from and when < date_from) or (date_to and when > date_to)):
+        return False
+    return not county or it.county == county  # a card placed in no county belongs to the whole-bureau review only
 
 
 def _mismatches(ws: Workspace, entries: list[Entry], notes: list[str], read_cards: bool,
@@ -547,13 +560,23 @@ def _mismatches(ws: Workspace, entries: list[Entry], notes: list[str], read_card
         if e.card in _RECEIVED:
             stated = sources.stated_visit_numbers(ws, e, read_cards)
             unread += stated is None
+        e.numbers_unread = e.card in _RECEIVED and stated is None
         m = _mismatch(e, stated, stale.get(e.serial))
         if m is not None:
             out.append(m)
             e.flag(ReviewFlag.VISIT_MISMATCH)
     if unread:
-        notes.append(f"有 {unread} 张已交回的反馈卡未能核对所填的检查次数：档案中没有其原件，或从原件中读不出“第N次/第M次”。")
+        notes.append(unread_numbers_note(unread))
     return out
+
+
+def unread_numbers_note(n: int) -> str:
+    return f"有 {n} 张已交回的反馈卡未能核对所填的检查次数：档案中没有其原件，或从原件中读不出“第N次/第M次”。"
+
+
+def voided_yes_note(serial: str, questions: Iterable[int]) -> str:
+    return (f"已作废的检查 {serial} 交回的反馈卡有“是”的反馈（第{'、'.join(map(str, questions))}题），"
+            f"仍列入反馈“是”的检查，并{COUNTED_WHEN_VOIDED}。")
 
 
 def _mismatch(e: Entry, stated: tuple[int | None, int | None] | None, st: Stale | None) -> VisitMismatch | None:

@@ -34,7 +34,7 @@ class ReviewFlag(StrEnum):
     QR_MISSING = "QR_MISSING"  # a card for this inspection has no verifiable QR: only its printed serial ties it here
     VISIT_MISMATCH = "VISIT_NUMBER_MISMATCH"  # the card states other visit numbers than the register
     CROSS_COUNTY = "CROSS_COUNTY"  # a 县 bureau's visit to an enterprise of another county, with the approved reason
-    SYNC_OVER_CAP = "REGISTER_SYNC_OVER_CAP"  # recorded --offline; over the cap once the shared register counted it
+    SYNC_OVER_CAP = "REGISTER_SYNC_OVER_CAP"  # recorded --offline or before joining; over the cap once pushed
     ANSWER_CORRECTED = "ANSWER_CORRECTED"  # a person changed an answer already read (ruqi confirm --correct)
     VOIDED = "VOIDED"  # voided with `ruqi void` (only on Review.voided, never on a counted entry)
 
@@ -55,7 +55,7 @@ FLAG_ZH: dict[ReviewFlag, str] = {
     ReviewFlag.QR_MISSING: "反馈卡无可核验二维码",
     ReviewFlag.VISIT_MISMATCH: "检查次数与台账不符",
     ReviewFlag.CROSS_COUNTY: "跨县区检查",
-    ReviewFlag.SYNC_OVER_CAP: "离线登记补报时超上限",
+    ReviewFlag.SYNC_OVER_CAP: "补报共享台账时超上限",
     ReviewFlag.ANSWER_CORRECTED: "反馈卡答案经人工更正",
     ReviewFlag.VOIDED: "已作废",
 }
@@ -153,6 +153,8 @@ class Entry:
     documents: list[Document] = field(default_factory=list)
     read_by: ReadBy | None = None  # who read the card that counts (None: no card back)
     read_people: tuple[str, ...] = ()  # who recorded answers of it by hand
+    numbers_unread: bool = False
+    county_code: str = ""  # the register's division code of ``county``  # a card is back, but the 第N次/第M次 it states could not be checked
 
     @property
     def yes_questions(self) -> tuple[int, ...]:

@@ -7,7 +7,7 @@ queries run against the archive's own table (``archive_items``) read-only; nothi
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -122,13 +122,37 @@ def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
         tied = readings.ties(s)
     for r in search(ws, flag=flag):
         extra = dict(r.extra or {})
-        serial = r.serial or tied.get(r.id) or str(extra.get("serial_read") or extra.get("serial") or "")
         out.append(ReturnedCard(
-            serial=serial, enterprise=str(extra.get("enterprise_read") or r.enterprise or ""), county=r.county or "",
+            serial=card_serial(r, tied), enterprise=str(extra.get("enterprise_read") or r.enterprise or ""), county=r.county or "",
             received_at=r.received_at or r.filed_at, reasons=suspect_reasons([*r.flags, *_extra_codes(extra)]),
             document=_document(r), note=str(extra.get("suspect_note") or ""),
         ))
     return out
+
+
+def card_serial(r: ItemRecord, tied: dict[int, str]) -> str:
+    """The inspection an archived item belongs to: its serial, the one a person tied it to, or the
+    one a flagged card stated ("" when none)."""
+    return r.serial or tied.get(r.id) or next((x for x in _stated_serials(r) if x), "")
+
+
+def _stated_serials(r: ItemRecord) -> tuple[str, str]:
+    """The serial the inbox read off a card (its QR or print), as its record keeps it."""
+    extra = r.extra if isinstance(r.extra, dict) else {}
+    return str(extra.get("serial_read") or ""), str(extra.get("serial") or "")
+
+
+def item_serials(s: Session, item_ids: Collection[int]) -> set[str]:
+    """Every inspection these archived items may count for: ``card_serial``'s candidates, not only the
+    one that wins now (a card tied by a person leaves the inspection its printed serial named)."""
+    out: set[str] = set()
+    ids = sorted(item_ids)
+    for k in range(0, len(ids), _CHUNK):
+        chunk = ids[k:k + _CHUNK]
+        out |= set(s.scalars(select(readings.CardTie.serial).where(readings.CardTie.item_id.in_(chunk))))
+        for r in s.scalars(select(ItemRecord).where(ItemRecord.id.in_(chunk))):
+            out |= {r.serial or "", *_stated_serials(r)}
+    return out - {""}
 
 
 def _extra_codes(extra: dict[str, Any]) -> list[str]:

@@ -15,7 +15,8 @@ from ..forms import NO, YES, FormType
 from ..readback.common import ReadMethod
 from ..readings import ReadBy
 from .collect import COUNTED_WHEN_VOIDED, Review, SuspectCard, Tally
-from .model import CARD_STATE_ZH, FLAG_ZH, CardState, Entry, ReviewFlag
+from .counts import count_rows, counts_of
+from .model import CARD_STATE_ZH, FLAG_ZH, Entry, ReviewFlag
 
 Cell = str | int | date | datetime | None
 
@@ -213,35 +214,7 @@ def sections(r: Review) -> list[Table]:
 
 def summary_rows(r: Review) -> list[tuple[str, int]]:
     """The headline counts of the summary page and sheet."""
-    received = sum(e.card in (CardState.RECEIVED, CardState.LATE, CardState.EARLY, CardState.NEEDS_REVIEW)
-                   for e in r.entries)
-    return [
-        ("检查次数", len(r.entries)),
-        ("反馈卡已交回", received),
-        ("反馈“是”的检查", len(r.violations)),
-        ("“是”题数", sum(len(v.questions) for v in r.violations)),
-        ("此前答“是”、后又改答的题数", sum(len(v.withdrawn) for v in r.violations)),
-        ("反馈卡未交回（期限内）", sum(c.state is CardState.MISSING for c in r.cards)),
-        ("反馈卡逾期未交回", sum(c.state is CardState.OVERDUE for c in r.cards)),
-        ("反馈卡逾期交回", sum(ReviewFlag.CARD_LATE in e.flags for e in r.entries)),
-        ("反馈卡提前交回", sum(ReviewFlag.CARD_EARLY in e.flags for e in r.entries)),
-        ("反馈卡待人工核对", sum(c.state is CardState.NEEDS_REVIEW for c in r.cards)),
-        ("超次数检查（经批准）", sum(o.approved for o in r.over_cap)),
-        ("超次数检查（未经批准）", sum(not o.approved for o in r.over_cap)),
-        ("可疑反馈卡", len(r.suspects)),
-        ("无可核验二维码的反馈卡", len(r.qr_missing)),
-        ("检查次数与台账不符", len(r.mismatches)),
-        *_register_counts(r),
-        ("已作废的检查", len(r.voided)),
-        ("需关注的检查", len(r.flagged)),
-    ]
-
-
-def _register_counts(r: Review) -> list[tuple[str, int]]:
-    """Shared-register lines, only where there is something to say (most bureaus never have them)."""
-    counts = [("跨县区检查", sum(ReviewFlag.CROSS_COUNTY in e.flags for e in r.entries)),
-              ("离线登记补报时超上限", sum(ReviewFlag.SYNC_OVER_CAP in e.flags for e in r.entries))]
-    return [(label, n) for label, n in counts if n]
+    return count_rows(counts_of(r))
 
 
 def register_table(r: Review) -> Table:
@@ -257,7 +230,7 @@ def register_table(r: Review) -> Table:
         if ReviewFlag.SYNC_OVER_CAP in e.flags:
             rows.append([e.serial, e.enterprise, e.uscc, e.county, e.kind, e.start, e.team.leader,
                          FLAG_ZH[ReviewFlag.SYNC_OVER_CAP], e.register_note])
-    return Table("register", "跨县区检查和离线补报超上限", cols, rows)
+    return Table("register", "跨县区检查和补报时超上限", cols, rows)
 
 
 def cell_text(v: Cell) -> str:

@@ -23,7 +23,6 @@ from ..db import database_finding
 from ..findings import Finding, RuqiError, exception_reason
 from ..workspace import Workspace
 from . import routes
-from .cache import ReviewCache
 from .files import FileNotServed
 from .render import STATIC, render
 from .security import (
@@ -94,7 +93,6 @@ def create_app(workspace: str | Path | Workspace, *, limiter: RateLimiter | None
     app.state.ws = ws
     app.state.signer = Signer(derived_key(ws, b"session"))
     app.state.limiter = limiter or RateLimiter()
-    app.state.reviews = ReviewCache(ws)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     nav = []
     for mod in routes.load():

@@ -17,5 +17,5 @@ NAV = NavItem("首页", "/", Perm.READ, order=0)
 
 @router.get("/")
 def home(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> Response:
-    ov = overview(request.app.state.ws, today_of(request), build=request.app.state.reviews.builder())
+    ov = overview(request.app.state.ws, today_of(request))
     return render(request, "home.html", {"title": "首页", "ov": ov, "flags": FIGURE_FLAGS})

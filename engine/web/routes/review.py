@@ -1,8 +1,9 @@
 """审查: the 纪委 review list with filters, one inspection with its documents and audit history, the BagIt export.
 
 Everyone signed in may read (a reviewer is read-only for the rest of the site); only a role with
-``Perm.EXPORT_REVIEW`` downloads the package.  The list is ``engine.review.build_review`` filtered by
-``select_entries``; the export is ``engine.review.export.export_bundle`` zipped for the browser.
+``Perm.EXPORT_REVIEW`` downloads the package.  The list's counts and filters are the stored review
+rows (``engine.review.stored``), its page's entries ``engine.review.build_review``; the export is
+``engine.review.export.export_bundle`` zipped for the browser.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from ...review import (
     CARD_STATE_ZH,
     FLAG_ZH,
     CardState,
+    Entry,
     Review,
     ReviewFlag,
     build_entry,
     build_review,
-    select_entries,
 )
 from ...review.collect import page_serials
+from ...review.counts import count_rows
 from ...review.export import export_bundle, zip_bag
-from ...review.tables import summary_rows
+from ...review.stored import entries_of, stored_counts, stored_serials
 from ...text import printable
 from ..files import FileNotServed, send_file
 from ..paging import Page, page_of
@@ -55,24 +57,19 @@ def _flag(value: str | None) -> ReviewFlag | None:
 
 @router.get("/review")
 def review_list(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> Response:
-    """The list a page at a time.  Filtered by a kind of finding, an inspector or the cards back, it is
-    the whole review (``build_review``, cached) filtered by ``select_entries``.  Unfiltered and not yet
-    built, the database counts and pages the inspections and only the page's entries are built
-    (``build_review(serials=…)``: the same entries); the counts then come by ``/review/summary``."""
+    """The list a page at a time, counted and paged by the database; only the page's entries are built
+    (``build_review(serials=…)``: the same entries as the whole list's).  Unfiltered, the register's
+    visits are paged (``page_serials``); filtered by a kind of finding, an inspector or the cards back,
+    the stored review rows (``engine.review.stored``: what ``select_entries`` would pick).  The counts
+    come by ``/review/summary``."""
     q = request.query_params
     date_from, date_to = form_date(q.get("from")), form_date(q.get("to"))
     county, inspector = (q.get("county") or "").strip() or None, (q.get("inspector") or "").strip() or None
     flag, cards = _flag(q.get("flag")), q.get("cards") or ""
     today = today_of(request)
-    reviews = request.app.state.reviews
-    whole = reviews.peek(date_from, date_to, county, today=today)
-    if whole is None and (flag or inspector or cards == RETURNED):
-        whole = reviews.review(date_from, date_to, county, today=today)
-    if whole is not None:
-        rows = select_entries(whole, inspector=inspector, flag=flag,
-                              card_states=RECEIVED if cards == RETURNED else None)
-        pager = page_of(request, len(rows))
-        r, shown = whole, pager.rows(rows)
+    if flag or inspector or cards == RETURNED:
+        pager, r, shown = _filtered_page(request, date_from, date_to, county, today, flag=flag, inspector=inspector,
+                                         card_states=RECEIVED if cards == RETURNED else None)
     else:
         pager, r = _one_page(request, date_from, date_to, county, today)
         shown = r.entries
@@ -81,7 +78,7 @@ def review_list(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> 
     return render(request, "review_list.html", {
         "title": "纪委审查", "r": r, "rows": shown, "total": pager.total, "pager": pager, "filters": filters,
         "flags": [(f.value, FLAG_ZH[f]) for f in ReviewFlag], "flag_zh": FLAG_ZH, "card_zh": CARD_STATE_ZH,
-        "can_export": user.may(Perm.EXPORT_REVIEW), **(_summary(whole) if whole is not None else {"summary": None}),
+        "can_export": user.may(Perm.EXPORT_REVIEW), "summary": None,
     })
 
 
@@ -98,19 +95,31 @@ def _one_page(request: Request, date_from: date | None, date_to: date | None, co
     return pager, r
 
 
-def _summary(r: Review) -> dict[str, Any]:
-    return {"summary": summary_rows(r), "notes": r.notes, "counties": [t.name for t in r.by_county],
-            "inspectors": sorted(t.name for t in r.by_inspector)}
+def _filtered_page(request: Request, date_from: date | None, date_to: date | None, county: str | None,
+                   today: date, **which: Any) -> tuple[Page, Review, list[Entry]]:
+    """The asked page of a filtered list: picked and paged from the stored review rows, its entries built alone."""
+    ws = request.app.state.ws
+    asked = page_of(request, 10**9)
+    total, serials = stored_serials(ws, date_from, date_to, county, today=today, offset=asked.offset,
+                                    limit=asked.size, **which)
+    pager = page_of(request, total)
+    if pager.offset != asked.offset:
+        total, serials = stored_serials(ws, date_from, date_to, county, today=today, offset=pager.offset,
+                                        limit=pager.size, **which)
+    r, shown = entries_of(ws, serials, date_from, date_to, county, today=today)
+    return pager, r, shown
 
 
 @router.get("/review/summary")
 def review_summary(request: Request, user: SignedIn = Depends(need(Perm.READ))) -> Response:
-    """The review list's counts (and its notes, the county and inspector choices) for its selection."""
+    """The review list's counts (and its notes, the county and inspector choices) for its selection,
+    from the stored review rows."""
     q = request.query_params
     county = (q.get("county") or "").strip() or None
-    r = request.app.state.reviews.review(form_date(q.get("from")), form_date(q.get("to")), county,
-                                         today=today_of(request))
-    return render(request, "_review_summary.html", _summary(r))
+    c = stored_counts(request.app.state.ws, form_date(q.get("from")), form_date(q.get("to")), county,
+                      today=today_of(request))
+    return render(request, "_review_summary.html", {"summary": count_rows(c), "notes": c.notes,
+                                                     "counties": c.counties, "inspectors": c.inspectors})
 
 
 def _details(e: AuditEntry) -> str:
