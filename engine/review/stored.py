@@ -403,7 +403,7 @@ def _people_in(s: Session, live: list[Any]) -> set[str]:
     """The 组长 and 成员 of the selected inspections: each known name asked whether it has one (a few
     dozen names, each found at once), not every inspection's team read."""
     p, r = ReviewPerson, ReviewRow
-    names = s.scalars(select(p.name).distinct())
+    names = list(s.scalars(select(p.name).distinct()))
     return {n for n in names if s.scalar(select(p.id).join(r, r.serial == p.serial)
                                          .where(p.name == n, *live).limit(1)) is not None}
 
