@@ -55,7 +55,7 @@ ELSEWHERE: dict[str, set[str]] = {
     "none": {"engine.mail.config", "engine.workspace"},  # the mail server's security = "none"
     "needs_review": {"engine.inbox.shelve"},  # the old inbox/needs_review/ folder
     "other": {"engine.inbox.preflight"},  # an OLE file that is neither Word nor Excel
-    "card": {"engine.review.collect"},  # the field name of `ruqi review --json`
+    "card": {"engine.review.collect", "engine.readback"},  # `ruqi review --json` field; readback's lazy table: card.py
     "received": {"engine.confirm_sheet"},  # a field of the review sheet's template
     "plan": {"engine.web.routes.generate", "engine"},  # a page template's variable; engine's lazy table: plan.py
 }

@@ -238,11 +238,18 @@ def _run_parallel(chunks: list[list[dict[str, Any]]], workers: int,
                         collect(run(chunk))
                 hand_out()
                 if when_idle is not None and idle is None and not queue and pending and (free[here] or free[pool]):
-                    idle = (here if free[here] else pool).submit(when_idle)
+                    idle = (here if free[here] else pool).submit(_run_idle, when_idle)
             if idle is not None and idle.exception() is not None:
                 log.error("work run while idle failed", exc_info=idle.exception())
     finally:
         gc.unfreeze()
+
+
+def _run_idle(work: Callable[[], None]) -> None:
+    """``when_idle``'s work, in a process whose last chunk is done: the memory of its layouts goes
+    back to the system first, so the work's own peak comes on top of the libraries, not of them."""
+    _trim_heap()
+    work()
 
 
 def _mp_context() -> BaseContext:
