@@ -4,6 +4,7 @@ the look-up before entering, the [register] settings, and a shared register that
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from engine.identifiers import USCC_INVALID
 from engine.jurisdiction import JurisdictionCode
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
+from engine.review.stored import stored_counts
 from engine.shared_register import RegisterCode, enterprise_year, register_engine
 from engine.workspace import ConfigCode, Workspace, init
 
@@ -63,6 +65,7 @@ def test_a_county_is_refused_an_enterprise_of_another_county_unless_the_row_name
     r = CliRunner().invoke(app, ["review", "--today", "2025-08-01", "--json", "-w", str(county.root)])
     entries = {e["serial"]: e for e in json.loads(r.output)["entries"]}
     assert entries[crossed.serial]["cross_reason"] == "异地交叉检查" and entries[own.serial]["cross_reason"] is None
+    assert stored_counts(county, today=date(2025, 8, 1)).cross_county == 1
     # A city bureau inspects in all its counties by office.
     city = init(tmp_path / "大同市")
     assert generate(city, _plan(tmp_path / "市.xlsx", rows[:1]), formats=("docx",),
@@ -268,3 +271,21 @@ def test_migration_10_upgrades_a_filled_workspace(tmp_path: Path) -> None:
     later = generate(ws, _plan(tmp_path / "p2.xlsx", [GOOD | {"开始日期": date(2025, 6, 2), "结束日期": date(2025, 6, 2)}]),
                      formats=("docx",), today=date(2025, 6, 1))
     assert (later.outcomes[0].serial, later.outcomes[0].inspection.visit_total) == ("140200-2025-0002", 2)
+
+
+def test_a_workspace_without_register_needs_no_postgresql_at_all(tmp_path: Path) -> None:
+    """The demo's case: no [register], and no PostgreSQL driver importable (as on a machine without it)."""
+    import subprocess
+    import sys
+
+    ws = init(tmp_path / "ws")
+    plan = _plan(tmp_path / "p.xlsx", [GOOD | {"开始日期": date(2025, 4, 8), "结束日期": date(2025, 4, 8)}])
+    script = ("import sys; sys.modules['psycopg'] = sys.modules['psycopg2'] = None; from engine.cli import main; "
+              "sys.argv = ['ruqi', *sys.argv[1:]]; main()")
+    for args in (["generate", "--plan", str(plan), "--formats", "docx", "--issue-date", "2025-04-01"],
+                 ["register", "visits", "--uscc", USCC, "--year", "2025", "--json"],
+                 ["register", "--year", "2025", "--json"], ["review", "--json"]):
+        r = subprocess.run([sys.executable, "-c", script, *args, "-w", str(ws.root)], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "200"})
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+    assert json.loads(r.stdout)["entries"][0]["visit_total"] == 1

@@ -3,6 +3,7 @@ the last allowed visit, row-level security, offline generation and sync.  Skippe
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,7 @@ from engine.inspection import Inspection
 from engine.plan import Plan, PlanRow
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
+from engine.review.stored import stored_counts
 from engine.shared_register import (
     RegisterCode,
     enterprise_year,
@@ -103,6 +105,17 @@ def test_city_and_county_count_each_others_visits_on_the_printed_card(city: Work
                                                                    ("县", "执法检查", (3, 2))]
     left = {a.kind: a.left for a in rec.allowances}
     assert left == {"执法检查": 0, "督导检查": 2, "调查核查": None}
+    # The same look-up as the inspector types it, from the county's workspace.
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    r = CliRunner().invoke(app, ["register", "visits", "--uscc", GOOD["统一社会信用代码"], "--year", "2025", "--json",
+                                 "-w", str(county.root)])
+    looked = json.loads(r.output)
+    assert looked["shared"] is True and [(v["level"], v["bureau"], v["visit_total"]) for v in looked["visits"]] == [
+        ("县", COUNTY[0], 1), ("市", CITY[0], 2), ("县", COUNTY[0], 3)]
+    assert looked["kinds"]["执法检查"] == {"done": 2, "cap": 2, "left": 0, "rule": "执法检查：非高危行业标准化二级企业每年累计不超过2次"}
 
     # The city books a February visit after the county's March and May cards were printed: it is told so.
     early = generate(city, _plan(tmp_path / "市0.xlsx", [_visit(date(2025, 2, 20), "调查核查")]), formats=("docx",),
@@ -168,8 +181,11 @@ def test_a_bureau_reads_every_visit_but_cannot_change_or_delete_another_bureaus(
                 "UPDATE register_visits SET bureau_code = '140213', bureau_level = '县' WHERE serial = :s"):
         with eng.begin() as c:
             assert c.execute(text(sql), {"s": serial}).rowcount == 0, sql
-    # Deleting anything, or writing a visit under the city's code: refused by the server.
+    # Deleting anything, writing a visit under the city's code, or claiming the city's code: refused by the server.
     refusals = ("DELETE FROM register_visits WHERE serial = :s",
+                "UPDATE register_bureaus SET division_code = '140200', level = '市' WHERE role_name = current_user",
+                "INSERT INTO register_bureaus (division_code, level, name, role_name) "
+                "VALUES ('140299', '市', 'x', current_user)",
                 "INSERT INTO register_visits (serial, bureau_code, bureau_level, uscc, enterprise, county_code, year, "
                 "kind, start, \"end\") VALUES ('140200-2025-9999', '140200', '市', :u, 'x', '140213', 2025, '执法检查', "
                 "DATE '2025-05-01', DATE '2025-05-01')")
@@ -220,6 +236,9 @@ def test_unreachable_register_refuses_offline_records_and_sync_reports_the_confl
         assert v is not None and v.register_state == register.RegisterState.CONFLICT
     flagged = build_review(back, today=date(2025, 6, 1)).entry(o.serial)
     assert flagged is not None and ReviewFlag.SYNC_OVER_CAP in flagged.flags
+    # The stored review (首页, the 审查 page's counts) sees the change sync made too.
+    counted = stored_counts(back, today=date(2025, 6, 1))
+    assert (counted.sync_over_cap, counted.cross_county) == (1, 0)
     assert sync(back).pushed == []  # nothing left to push
     assert [e.details["conflicts"] for e in audit_log(back) if e.action == Action.REGISTER_SYNC] == [[o.serial]]
     rec = enterprise_year(city, GOOD["统一社会信用代码"], 2025)

@@ -39,9 +39,9 @@ CLEAR_ONLY = [s.name for s in SPECS if not s.ambiguous]
 # What the reader does not do yet (a miss, never a wrong answer, except where said): each listed case
 # is an expected failure until engine.omr reads it; the reason says what is missing.
 MISSES: dict[tuple[str, str], str] = {
-    ("clear", "phone-steep-dark.jpg"): "one × of a bold marker in a steep, dark photo pokes so far into the gap beside "
-                                       "its box that it is taken for a stroke between the options (sent to a person, "
-                                       "not a wrong answer)",
+    ("clear", "phone-steep-dark.jpg"): "one × of a bold marker in a steep, dark photo reaches across the gap to the 是 "
+                                       "label: ink that far from its box is left to a person, as a bold stroke beside a "
+                                       "✓ looks the same there (sent to a person, not a wrong answer)",
 }
 
 

@@ -37,6 +37,9 @@ SPECS = [
     Spec("word-phone-150-steep.jpg", replace(PHONE, dpi=150, skew=-10.0, noise=2.2, blur=0.92, quality=81,
                                              perspective=0.051, shadow=0.42), cards=("word0",),
          marks=(Mark.FILL, Mark.TICK), pen=5),
+    # The Word version with the same bold tick over every row's 否 box: the box is found by its four sides.
+    Spec("word-every-row-overshoot.jpg", Capture(dpi=300, skew=-4.8, noise=1.0, blur=0.32, fmt=Fmt.JPEG, quality=67,
+                                                 gray=True), cards=("word0",), marks=(Mark.OVERSHOOT,), pen=4),
     # A steep photo: the table's frame found a little too tall takes in the next table's top rule.
     Spec("phone-250-steep.jpg", replace(PHONE, dpi=250, skew=6.2, noise=2.1, blur=0.16, quality=63,
                                         perspective=0.08, shadow=0.18), marks=(Mark.TICK,), pen=1),
@@ -50,7 +53,7 @@ SPECS = [
 
 
 # Seeds whose pen strokes and noise make the case (the others fail on the old reader with any seed).
-SEEDS = {"phone-250-steep.jpg": 32, "phone-150-soft-qr.jpg": 1, "ring-every-row-soft.png": 6}
+SEEDS = {"phone-250-steep.jpg": 32, "word-every-row-overshoot.jpg": 1, "phone-150-soft-qr.jpg": 1, "ring-every-row-soft.png": 6}
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,19 @@ def test_signing_in_and_out(site) -> None:  # type: ignore[no-untyped-def]
     assert thief.request("GET", "/", headers={"Cookie": f"{stolen[0]}={stolen[1]}"}).status == 303
 
 
+def test_sign_ins_and_refused_sign_ins_are_in_the_audit_log(site, ws: Workspace) -> None:  # type: ignore[no-untyped-def]
+    srv, names = site
+    c = Client(srv.url)
+    assert c.login(names["clerk"], PASSWORD + "错").status == 401
+    assert c.login("无此人", PASSWORD).status == 401
+    assert c.login(names["clerk"]).status == 303
+    refused = archive.audit_log(ws, action="sign_in_refused")
+    assert [(e.object, e.actor) for e in refused[-2:]] == [(names["clerk"], "（未登录）"), ("无此人", "（未登录）")]
+    signed = archive.audit_log(ws, action="sign_in")[-1]
+    assert (signed.actor, signed.object, signed.details) == (names["clerk"], names["clerk"], {"client": "127.0.0.1"})
+    assert PASSWORD not in str(archive.audit_log(ws))
+
+
 def test_an_open_redirect_after_sign_in_is_refused(site) -> None:  # type: ignore[no-untyped-def]
     srv, names = site
     c = Client(srv.url)

@@ -323,3 +323,34 @@ def _peaks(profile: np.ndarray, floor: float) -> list[int]:
         else:
             k += 1
     return out
+
+
+def square_beside(ink: np.ndarray, like: tuple[int, int, int, int], share: float = 0.8) -> tuple[int, int, int, int] | None:
+    """The first square of ``like``'s size right of it (a label's width or more), on its line, whose
+    four sides are inked along ``share`` of their length (±1 px): a printed □ stays whole whatever
+    ink a mark adds round it, where following its outline fails (a ring or a tick joined to it).
+
+    ``ink`` is a boolean mask; boxes are (x0, y0, x1, y1), x1 and y1 exclusive."""
+    import cv2
+    import numpy as np
+
+    x0, y0, x1, y1 = like
+    w, h = x1 - x0, y1 - y0
+    on = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+    rows = np.cumsum(np.pad(on, ((0, 0), (1, 0))), axis=1)  # rows[y, x] = ink in on[y, :x]
+    cols = np.cumsum(np.pad(on, ((1, 0), (0, 0))), axis=0)
+    dy = max(1, round(0.3 * h))
+    found: list[tuple[float, int, int]] = []
+    for y in range(max(0, y0 - dy), min(on.shape[0] - h, y0 + dy) + 1):
+        for x in range(x1 + w, on.shape[1] - w + 1):
+            sides = (rows[y, x + w] - rows[y, x], rows[y + h - 1, x + w] - rows[y + h - 1, x],
+                     cols[y + h, x] - cols[y, x], cols[y + h, x + w - 1] - cols[y, x + w - 1])
+            score = min(sides[0] / w, sides[1] / w, sides[2] / h, sides[3] / h)
+            if score >= share:
+                found.append((score, x, y))
+    if not found:
+        return None
+    # The first square from the left (the 否 glyph beyond it is no square), placed where it fits best.
+    first = min(x for _, x, _ in found)
+    _, x, y = max(f for f in found if f[1] <= first + 2)
+    return (x, y, x + w, y + h)

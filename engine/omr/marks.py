@@ -17,7 +17,14 @@ added.  It is measured
 A stroke across the middle of the gap between 是 and the 否 box (tall, crossing the gap's middle at
 the boxes' height) could mean either option: the question goes to a person, unless a closed ring
 round one option accounts for it (print and rules count as walls; a tick beside a stray stroke
-encloses nothing).
+encloses nothing), or it is ink running on out of the 否 box (a fill, a bold ×: joined to the box's
+inside straight across its printed side) that stays on the box's side of the gap.  A closed ring
+round one option only is all that option's: measured all round it, and taken out of the ring
+measured round the other one.
+
+Inside a box nothing is printed: ink there is counted down to the page's own paper floor (its noise
+measured on the cells' unprinted paper), so a light pencil's grain counts where a pen's threshold
+would drop it.
 
 A box counts as marked at ``MARKED`` and as blank below ``BLANK``; the confidence of a decision is
 how far both boxes are from the band between.  One marked box and one blank box answer the question;
@@ -33,7 +40,7 @@ from typing import TYPE_CHECKING
 from ..forms import QUESTION_NUMBERS
 from ..readback.common import NO, YES, MarkHow
 from .layout import CardLayout
-from .locate import Registration
+from .locate import Registration, square_beside
 from .model import Box, MarkDecision
 
 if TYPE_CHECKING:
@@ -78,6 +85,7 @@ class OptionInk:
     corners: int  # corners of the box's inside with ink (4 for a cross)
     edges: int  # middles of the inside's edges with ink (4 for a blacked-in box, none for a cross)
     pale: bool  # the added ink is light
+    closed: bool = False  # a closed line runs round this option only (``_closed_ring``)
 
     @property
     def score(self) -> float:
@@ -177,7 +185,9 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
         if yes is not None and no is not None:
             break
     else:
-        return None
+        yes, no = _pair_beside(blank, half)
+        if yes is None or no is None:
+            return None
     # Nothing is printed inside a box: what the stacked rows left there is a mark every row shares
     # (ten crosses in the 否 box), not print.
     blank = blank.copy()
@@ -189,6 +199,17 @@ def _found(stacked: np.ndarray, half: int, x0: int) -> CellGeometry | None:
     labels = ((yes[2] + 1, yes[1], min(no[0] - 1, yes[2] + round(1.3 * s)), yes[3]),
               (no[2] + 1, no[1], min(blank.shape[1], no[2] + round(1.3 * s)), no[3]))
     return CellGeometry(half, x0, (yes, no), labels, blank)
+
+
+def _pair_beside(stacked: np.ndarray, half: int) -> tuple[Box | None, Box | None]:
+    """The 是 box, and the 否 box found by its four sides where a mark every row shares (a ring, an
+    overshooting tick) joins it and its outline cannot be followed."""
+    for light in (0.3, 0.15):
+        for yes in (b for b in _squares(stacked, half, 3, light) if _printed_first(stacked, b, light)):
+            no = square_beside(stacked > light, yes)
+            if no is not None:
+                return yes, no
+    return None, None
 
 
 def _squares(stacked: np.ndarray, half: int, join: int, light: float) -> list[Box]:
@@ -304,7 +325,25 @@ def decide_rows(reg: Registration, layouts: Sequence[CardLayout] = ()) -> tuple[
     geo = cell_geometry(reg, layouts)
     if geo is None:
         return None
-    return tuple(decide_row(reg, geo, i, c) for i, c in enumerate(_centres(reg), start=1))
+    rows = [_row_ink(reg, geo, i, c) for i, c in enumerate(_centres(reg), start=1)]
+    floor = paper_floor(rows)
+    return tuple(decide_row(reg, geo, i, row, floor) for i, row in enumerate(rows, start=1))
+
+
+FAINT_FLOOR = 0.05  # darkness above the paper that a light pencil's grain reaches on a clean page
+FLOOR_OVER_NOISE = 1.5  # …and above the paper's own noise (its 99.5th percentile) by this factor
+
+
+def paper_floor(rows: Sequence[RowInk]) -> float:
+    """How light added ink may be and still be told from this page's paper: a box's inside counts
+    ink from here (a light pencil's grain), where the paper's own noise and grain stay below."""
+    import numpy as np
+
+    paper = np.concatenate([r.added[r.printed == 0].ravel() for r in rows])
+    quiet = paper[paper < RESIDUE]  # what is surely not a pen (its faint edges too are few)
+    if quiet.size == 0:
+        return RESIDUE
+    return float(min(RESIDUE, max(FAINT_FLOOR, FLOOR_OVER_NOISE * float(np.percentile(quiet, 99.5)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,17 +356,74 @@ class RowInk:
     off: int  # the blank band's first row in the cell (band y + off = cell y)
 
 
-def decide_row(reg: Registration, geo: CellGeometry, number: int, centre: int) -> MarkDecision:
+def decide_row(reg: Registration, geo: CellGeometry, number: int, row: RowInk, floor: float = RESIDUE) -> MarkDecision:
     top, bottom = reg.row(number)
     xa, xb = reg.answer_x
     row_box: Box = (xa - 2, top - 2, xb + 3, bottom + 3)
-    row = _row_ink(reg, geo, number, centre)
-    yes, no = (_option_ink(row, geo, k) for k in (0, 1))
+    yes, no = (_option_ink(row, geo, k, floor) for k in (0, 1))
+    yes, no, ringed = _closed_ring(row, geo, yes, no)
     # A ring round an option passes through the gap too: that ink is the ring's (a closed ring only:
     # a tick and a stray stroke beside it may cover as many directions).
-    if _between(row, geo) and not any(o.ring >= RING_CLOSED and _ringed(row, geo, k) for k, o in enumerate((yes, no))):
+    if _between(row, geo) and not ringed:
         return MarkDecision(number, None, MarkHow.BETWEEN, 0.0, yes.score, no.score, row_box)
     return decide(number, yes, no, row_box)
+
+
+RING_SEEN = 0.3  # share of the directions round an option inked: worth asking whether a line closes round it
+
+
+def _closed_ring(row: RowInk, geo: CellGeometry, yes: OptionInk, no: OptionInk) -> tuple[OptionInk, OptionInk, bool]:
+    """Where a closed line runs round one option only, that ring is all this option's: measured all
+    round it (a ring round 是 reaches past the middle of the gap), and its line taken out of the
+    ring measured round the other option (whose box and label ink still count in full: a tick in
+    the other box touching the ring still makes both marked).  Also whether a closed ring was found."""
+    from dataclasses import replace
+
+    closed = [o.ring >= RING_SEEN and _ringed(row, geo, k) for k, o in enumerate((yes, no))]
+    if closed[0] == closed[1]:
+        return yes, no, any(c and o.ring >= RING_CLOSED for c, o in zip(closed, (yes, no), strict=True))
+    k = closed.index(True)
+    full = _option_ring(row.added, geo, k, row.off, (0, row.added.shape[1]))
+    if full < RING_CLOSED:
+        return yes, no, False
+    other = 1 - k
+    mid = (geo.labels[0][2] + geo.boxes[1][0]) // 2
+    rest = row.added.copy()
+    rest[_ring_line(row, geo, k)] = 0.0
+    opts = [yes, no]
+    # Closed, and inked in half the directions round it at least (the rest runs over the print,
+    # masked out): a ring, however much of it merges with the boxes and glyphs.
+    opts[k] = replace(opts[k], ring=max(opts[k].ring, full, RING_FULL), closed=True)
+    opts[other] = replace(opts[other], ring=_option_ring(rest, geo, other, row.off,
+                                                          (0, mid) if other == 0 else (mid, row.added.shape[1])))
+    return opts[0], opts[1], True
+
+
+def _ring_line(row: RowInk, geo: CellGeometry, k: int) -> np.ndarray:
+    """The pen lines (bool, cell coordinates) that close round option ``k``: those bounding the paper
+    that ``_enclosed`` finds shut in round it."""
+    import cv2
+    import numpy as np
+
+    pen8 = (row.added > RESIDUE).astype(np.uint8)
+    pen = cv2.dilate(pen8, np.ones((3, 3), np.uint8))
+    wall = pen | row.printed
+    n, comp = cv2.connectedComponents(1 - wall, connectivity=4)
+    outside = np.zeros(n, bool)
+    outside[np.unique(np.concatenate([comp[:, 0], comp[:, -1]]))] = True
+    outside[0] = True
+    inner = ~outside[comp]
+    # Only the shut-in paper beside this option (a ring round the other one is not this one's).
+    (bx0, _, _, _), (_, _, lx1, _) = geo.boxes[k], geo.labels[k]
+    near = np.zeros(inner.shape, bool)
+    near[:, max(0, bx0 - geo.size):lx1 + geo.size] = True
+    inner &= near
+    touching = cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)) & pen8
+    m, lines = cv2.connectedComponents(pen8, connectivity=8)
+    keep = np.zeros(m, bool)
+    keep[np.unique(lines[touching > 0])] = True
+    keep[0] = False
+    return keep[lines]
 
 
 def _ringed(row: RowInk, geo: CellGeometry, k: int) -> bool:
@@ -355,8 +451,64 @@ def _between(row: RowInk, geo: CellGeometry) -> bool:
     # the gap at the box's corners).
     cy, cx, ry = h // 2, w // 2, max(1, round(0.25 * h))
     middle = set(np.unique(comp[cy - ry:cy + ry + 1, max(0, cx - 2):cx + 3]).tolist())
-    return any(stats[k, cv2.CC_STAT_HEIGHT] >= STRAY_TALL * h and stats[k, cv2.CC_STAT_WIDTH] >= STRAY_WIDE * w
-               and k in middle for k in range(1, n))
+    strokes = [k for k in range(1, n) if stats[k, cv2.CC_STAT_HEIGHT] >= STRAY_TALL * h
+               and stats[k, cv2.CC_STAT_WIDTH] >= STRAY_WIDE * w and k in middle]
+    if not strokes:
+        return False
+    # A bold ×'s arm or a fill running on out of the 否 box is ink of that box, not a stroke of its
+    # own, as long as it stays on the box's side of the gap: ink reaching across to the 是 label
+    # could be meant for either, whatever it touches (a bold stroke beside a ✓ merges with it).
+    spilled = _spilled(row, geo.boxes[1])
+    if spilled[y0:y1, x0:x0 + (x1 - x0) // SPILL_REACH].any():
+        return True
+    return any(not (spilled[y0:y1, x0 + m:x1 - m][comp == k]).all() for k in strokes)
+
+
+def _side_width(row: RowInk, box: Box) -> int:
+    """How wide the masked print is across the box's left side (px): the side and its margin, wider
+    where every row's mark runs over the side (the blank cell is the rows' least ink)."""
+    import numpy as np
+
+    bx0, by0, bx1, by1 = box
+    q = (by1 - by0) // 4
+    band = row.printed[by0 + row.off + q:by1 + row.off - q, max(0, bx0 - SPILL_JOIN):bx0 + (bx1 - bx0) // 2] > 0
+    if band.size == 0:
+        return SPILL_JOIN
+    widths = band.sum(axis=1)
+    return int(min((bx1 - bx0) // 2, max(SPILL_JOIN - 3, float(np.median(widths)))))
+
+
+SPILL_REACH = 3  # ink run on from the 否 box into the third of the gap next to 是 is not the box's alone
+SPILL_JOIN = 9  # px: a pen line cut by the masked print of a box's side (the side and its margin) is joined across it
+
+
+def _spilled(row: RowInk, box: Box) -> np.ndarray:
+    """The pen ink (bool, cell coordinates) that runs on, unbroken, from inside ``box``: a line that
+    crosses the box's printed side (masked out) is joined across it only where the pen is on both
+    sides, straight across; a stroke that merely ends at the side, or ink beside the box, stays apart."""
+    import cv2
+    import numpy as np
+
+    bx0, by0, bx1, by1 = box
+    by0, by1 = by0 + row.off, by1 + row.off
+    pen = (row.added > RESIDUE).astype(np.uint8)
+    join = (_side_width(row, box) + 3) | 1  # odd: a closing with an even kernel shifts the ink
+    side = np.zeros_like(pen)
+    side[max(0, by0 - join):by1 + join, max(0, bx0 - join):bx1 + join] = 1
+    side[by0 + 3:by1 - 3, bx0 + 3:bx1 - 3] = 0
+    side &= row.printed
+    # Straight across, across and along the row: a line ending at the side and another beginning
+    # beyond it a little higher or lower are not joined.
+    across = cv2.morphologyEx(pen, cv2.MORPH_CLOSE, np.ones((1, join), np.uint8))
+    along = cv2.morphologyEx(pen, cv2.MORPH_CLOSE, np.ones((join, 1), np.uint8))
+    joined = pen | ((across | along) & side)
+    n, comp = cv2.connectedComponents(cv2.dilate(joined, np.ones((3, 3), np.uint8)), connectivity=8)
+    inset = max(2, round(0.18 * (bx1 - bx0)))
+    inside = comp[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset][pen[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset] > 0]
+    from_box = np.zeros(n, bool)
+    from_box[np.unique(inside)] = True
+    from_box[0] = False
+    return from_box[comp]
 
 
 def _row_ink(reg: Registration, geo: CellGeometry, number: int, centre: int) -> RowInk:
@@ -406,7 +558,7 @@ def _shift(reg: Registration, geo: CellGeometry, centre: int) -> tuple[int, int]
     return dx - m, dy - m
 
 
-def _option_ink(row: RowInk, geo: CellGeometry, k: int) -> OptionInk:
+def _option_ink(row: RowInk, geo: CellGeometry, k: int, floor: float = RESIDUE) -> OptionInk:
     import numpy as np
 
     bx0, by0, bx1, by1 = geo.boxes[k]
@@ -414,7 +566,9 @@ def _option_ink(row: RowInk, geo: CellGeometry, k: int) -> OptionInk:
     s = geo.size
     inset = max(2, round(0.18 * s))
     inside = row.added[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset]
-    on = inside > RESIDUE
+    # Inside the box nothing is printed: ink is counted down to this page's paper floor (a light
+    # pencil's grain falls below a pen's threshold); the paper's noise stays under it.
+    on = inside > floor
     lx0, ly0, lx1, ly1 = geo.labels[k]
     ly0, ly1 = ly0 + row.off, ly1 + row.off
     label = row.added[ly0:ly1, lx0:lx1]
@@ -424,12 +578,18 @@ def _option_ink(row: RowInk, geo: CellGeometry, k: int) -> OptionInk:
     pale = bool(inked.size) and float(np.median(inked)) < PALE
     # Each option ends halfway across the gap between 是 and the 否 box: a ring round one is not the other's.
     mid = (geo.labels[0][2] + geo.boxes[1][0]) // 2
-    lim = (0, mid) if k == 0 else (mid, row.added.shape[1])
-    ring = max(_ring(row.added, r, s, lim) for r in ((bx0, by0, bx1, by1), (lx0, ly0, lx1, ly1),
-                                                      (bx0, min(by0, ly0), lx1, max(by1, ly1))))
+    ring = _option_ring(row.added, geo, k, row.off, (0, mid) if k == 0 else (mid, row.added.shape[1]))
     return OptionInk(float(on.mean()) if on.size else 0.0,
                      float((label > RESIDUE).mean()) if label.size else 0.0, ring, corners, edges,
                      pale and bool(np.any(on)))
+
+
+def _option_ring(added: np.ndarray, geo: CellGeometry, k: int, off: int, lim: tuple[int, int]) -> float:
+    """How much of a ring runs round option ``k``'s box, its label, or both (``_ring``)."""
+    (bx0, by0, bx1, by1), (lx0, ly0, lx1, ly1) = geo.boxes[k], geo.labels[k]
+    by0, by1, ly0, ly1 = by0 + off, by1 + off, ly0 + off, ly1 + off
+    return max(_ring(added, r, geo.size, lim) for r in ((bx0, by0, bx1, by1), (lx0, ly0, lx1, ly1),
+                                                         (bx0, min(by0, ly0), lx1, max(by1, ly1))))
 
 
 def _corners(on: np.ndarray) -> int:
@@ -542,7 +702,7 @@ def _sure_blank(score: float) -> float:
 def _how(o: OptionInk) -> MarkHow:
     if o.inside >= FILLED and o.corners == 4 and o.edges == 4:
         return MarkHow.FILL
-    if o.inside / FULL_INSIDE < 0.6 and o.ring >= RING_AT:
+    if o.inside / FULL_INSIDE < 0.6 and (o.ring >= RING_AT or o.closed):
         return MarkHow.RING
     if o.pale:
         return MarkHow.FAINT
