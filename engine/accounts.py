@@ -96,6 +96,8 @@ class AccountCode(StrEnum):
     PASSWORD_SHORT = "ACCOUNT_PASSWORD_SHORT"
     EXISTS = "ACCOUNT_EXISTS"
     UNKNOWN = "ACCOUNT_UNKNOWN"
+    PASSWORD_WRONG = "ACCOUNT_PASSWORD_WRONG"  # the current password given to change it is not the account's
+    PASSWORD_MISMATCH = "ACCOUNT_PASSWORD_MISMATCH"  # the new password typed twice differently
 
 
 MIN_PASSWORD = 10
@@ -197,8 +199,7 @@ def add_user(ws: Workspace, name: str, role: str, password: str, *, replace: boo
     """Create an account (``replace``: set a new role and password for an existing one, and end its
     sessions).  The password is stored only as its Argon2 hash."""
     name, r = check_name(name), check_role(role)
-    if len(password) < MIN_PASSWORD:
-        raise RuqiError(error(AccountCode.PASSWORD_SHORT, f"密码太短：至少 {MIN_PASSWORD} 个字符。"))
+    _check_password(password)
     hashed = _hasher().hash(password)
     now = datetime.now()
     who = current_actor(actor)
@@ -216,6 +217,41 @@ def add_user(ws: Workspace, name: str, role: str, password: str, *, replace: boo
             s.execute(delete(WebSession).where(WebSession.user_id == u.id))
         s.flush()
         log_action(ws, Action.ACCOUNT, name, actor=who, session=s, details={"op": op, "role": r.value})
+        return _info(u)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise RuqiError(error(AccountCode.PASSWORD_SHORT, f"密码太短：至少 {MIN_PASSWORD} 个字符。"))
+
+
+def change_password(ws: Workspace, name: str, current: str, new: str, *, keep_session: int | None = None) -> UserInfo:
+    """A user's own new password, given the current one (the web's 修改密码); their other sessions end,
+    ``keep_session`` (the one asking) stays."""
+    _check_password(new)
+    if authenticate(ws, name, current) is None:
+        raise RuqiError(error(AccountCode.PASSWORD_WRONG, "当前密码不对，密码没有修改。"))
+    hashed = _hasher().hash(new)
+    with session(ws) as s:
+        u = s.scalars(select(User).where(User.name == name)).one()
+        u.password_hash, u.password_changed_at = hashed, datetime.now()
+        s.execute(delete(WebSession).where(WebSession.user_id == u.id, WebSession.id != (keep_session or 0)))
+        log_action(ws, Action.ACCOUNT, u.name, actor=u.name, session=s, details={"op": "password"})
+        return _info(u)
+
+
+def set_disabled(ws: Workspace, name: str, disabled: bool, *, actor: str | None = None) -> UserInfo:
+    """Disable an account (it can no longer sign in; its sessions end at once) or enable it again."""
+    clean = unicodedata.normalize("NFC", name).strip()
+    with session(ws) as s:
+        u = s.scalars(select(User).where(User.name == clean)).first()
+        if u is None:
+            raise RuqiError(error(AccountCode.UNKNOWN, f"没有名为“{clean}”的网页账号（ruqi user list 列出全部账号）。"))
+        u.disabled = disabled
+        if disabled:
+            s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+        log_action(ws, Action.ACCOUNT, u.name, actor=current_actor(actor), session=s,
+                   details={"op": "disable" if disabled else "enable"})
         return _info(u)
 
 

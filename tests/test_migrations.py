@@ -86,7 +86,7 @@ def test_a_filled_workspace_gets_the_web_accounts_and_keeps_its_visits(tmp_path:
 
 def test_migration_12_gives_a_filled_workspace_the_stored_review(tmp_path: Path) -> None:
     """A workspace as migration 11 left it, with a month of visits and cards: it gains the review rows'
-    tables and triggers; the first reader fills every row by the review's rules, and they agree with
+    tables and triggers (12) and the flagged cards' table (13); the first reader fills every row by the review's rules, and they agree with
     the Python build; a change after the upgrade is seen."""
     from _review_fixtures import JUNE, TODAY, file_month, register_month
 
@@ -103,14 +103,14 @@ def test_migration_12_gives_a_filled_workspace_the_stored_review(tmp_path: Path)
     db = sqlite3.connect(ws.archive / "ruqi.sqlite")
     db.executescript("".join(f"DROP TRIGGER {t};" for t in expected_review_triggers("sqlite"))
                      + "DROP TABLE review_rows; DROP TABLE review_people; DROP TABLE review_dirty; "
-                       "DROP TABLE review_meta; DELETE FROM schema_version WHERE version >= 12;")
+                       "DROP TABLE review_meta; DROP TABLE review_cards; DELETE FROM schema_version WHERE version >= 12;")
     db.close()
-    _, _, _, version = _shape(ws)  # opening the workspace runs step 12
-    assert version == len(MIGRATIONS) >= 12
+    _, _, _, version = _shape(ws)  # opening the workspace runs steps 12 and 13
+    assert version == len(MIGRATIONS) >= 13
     with get_engine(ws).connect() as c:
         tables = set(inspect(c).get_table_names())
         triggers = {r[0] for r in c.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
-    assert {"review_rows", "review_people", "review_dirty", "review_meta"} <= tables
+    assert {"review_rows", "review_people", "review_dirty", "review_meta", "review_cards"} <= tables
     assert expected_review_triggers("sqlite") <= triggers
     for sel in ((None, None, None), (*JUNE, None)):
         r = build_review(ws, *sel, today=TODAY, read_cards=False)

@@ -23,6 +23,7 @@ from engine.identifiers import USCC_INVALID
 from engine.jurisdiction import JurisdictionCode
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
+from engine.review.stored import stored_counts
 from engine.shared_register import RegisterCode, enterprise_year, register_engine
 from engine.workspace import ConfigCode, Workspace, init
 
@@ -64,6 +65,7 @@ def test_a_county_is_refused_an_enterprise_of_another_county_unless_the_row_name
     r = CliRunner().invoke(app, ["review", "--today", "2025-08-01", "--json", "-w", str(county.root)])
     entries = {e["serial"]: e for e in json.loads(r.output)["entries"]}
     assert entries[crossed.serial]["cross_reason"] == "异地交叉检查" and entries[own.serial]["cross_reason"] is None
+    assert stored_counts(county, today=date(2025, 8, 1)).cross_county == 1
     # A city bureau inspects in all its counties by office.
     city = init(tmp_path / "大同市")
     assert generate(city, _plan(tmp_path / "市.xlsx", rows[:1]), formats=("docx",),

@@ -28,6 +28,7 @@ from engine.inspection import Inspection
 from engine.plan import Plan, PlanRow
 from engine.register_import import ImportCode, import_visits
 from engine.review import ReviewFlag, build_review
+from engine.review.stored import stored_counts
 from engine.shared_register import (
     RegisterCode,
     enterprise_year,
@@ -235,6 +236,9 @@ def test_unreachable_register_refuses_offline_records_and_sync_reports_the_confl
         assert v is not None and v.register_state == register.RegisterState.CONFLICT
     flagged = build_review(back, today=date(2025, 6, 1)).entry(o.serial)
     assert flagged is not None and ReviewFlag.SYNC_OVER_CAP in flagged.flags
+    # The stored review (首页, the 审查 page's counts) sees the change sync made too.
+    counted = stored_counts(back, today=date(2025, 6, 1))
+    assert (counted.sync_over_cap, counted.cross_county) == (1, 0)
     assert sync(back).pushed == []  # nothing left to push
     assert [e.details["conflicts"] for e in audit_log(back) if e.action == Action.REGISTER_SYNC] == [[o.serial]]
     rec = enterprise_year(city, GOOD["统一社会信用代码"], 2025)

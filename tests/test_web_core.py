@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _web_fixtures import PASSWORD, Client, LiveServer, live_server, make_users
@@ -75,6 +76,62 @@ def test_signing_in_and_out(site) -> None:  # type: ignore[no-untyped-def]
     thief = Client(srv.url)
     thief.request("GET", "/", headers={"Cookie": f"{stolen[0]}={stolen[1]}"})
     assert thief.request("GET", "/", headers={"Cookie": f"{stolen[0]}={stolen[1]}"}).status == 303
+
+
+def test_sign_ins_and_refused_sign_ins_are_in_the_audit_log(site, ws: Workspace) -> None:  # type: ignore[no-untyped-def]
+    srv, names = site
+    c = Client(srv.url)
+    assert c.login(names["clerk"], PASSWORD + "错").status == 401
+    assert c.login("无此人", PASSWORD).status == 401
+    assert c.login(names["clerk"]).status == 303
+    refused = archive.audit_log(ws, action="sign_in_refused")
+    assert [(e.object, e.actor) for e in refused[-2:]] == [(names["clerk"], "（未登录）"), ("无此人", "（未登录）")]
+    signed = archive.audit_log(ws, action="sign_in")[-1]
+    assert (signed.actor, signed.object, signed.details) == (names["clerk"], names["clerk"], {"client": "127.0.0.1"})
+    assert PASSWORD not in str(archive.audit_log(ws))
+
+
+def test_a_user_changes_their_own_password_and_their_other_browsers_are_signed_out(site, ws: Workspace) -> None:  # type: ignore[no-untyped-def]
+    srv, names = site
+    here, elsewhere = Client(srv.url), Client(srv.url)
+    assert here.login(names["clerk"]).status == 303 and elsewhere.login(names["clerk"]).status == 303
+    page = here.get("/account")
+    assert page.status == 200 and "修改密码" in page.text and 'href="/account"' in here.get("/").text
+    new = "新的密码-0123456789"
+
+    def change(current: str, again: str = new) -> Any:
+        return here.post("/account/password", {"current": current, "new": new, "again": again,
+                                               "csrf_token": here.csrf()})
+    assert (r := change(PASSWORD + "x")).status == 400 and "ACCOUNT_PASSWORD_WRONG" in r.text
+    assert (r := change(PASSWORD, new + "x")).status == 400 and "ACCOUNT_PASSWORD_MISMATCH" in r.text
+    assert here.post("/account/password", {"current": PASSWORD, "new": new, "again": new}).status == 403  # no CSRF token
+    assert authenticate(ws, names["clerk"], PASSWORD) is not None  # nothing changed so far
+    assert (r := change(PASSWORD)).status == 200 and "密码已修改" in r.text
+    assert authenticate(ws, names["clerk"], PASSWORD) is None and authenticate(ws, names["clerk"], new) is not None
+    assert here.get("/").status == 200 and elsewhere.get("/").status == 303  # this browser stays, the other is out
+    entry = archive.audit_log(ws, action="account")[-1]
+    assert (entry.actor, entry.object, entry.details) == (names["clerk"], names["clerk"], {"op": "password"})
+    assert new not in str(archive.audit_log(ws))
+
+
+def test_an_administrator_disables_an_account_and_enables_it_again(site, ws: Workspace) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    srv, names = site
+    c = Client(srv.url)
+    assert c.login(names["reviewer"]).status == 303 and c.get("/").status == 200
+    run = CliRunner().invoke(app, ["user", "disable", names["reviewer"], "--actor", "管理员", "--workspace", str(ws.root)])
+    assert run.exit_code == 0 and "已停用" in run.output
+    assert c.get("/").status == 303  # signed out at once
+    assert c.login(names["reviewer"]).status == 401
+    assert "停用" in CliRunner().invoke(app, ["user", "list", "--workspace", str(ws.root)]).output
+    assert CliRunner().invoke(app, ["user", "disable", "无此人", "--workspace", str(ws.root)]).exit_code != 0
+    run = CliRunner().invoke(app, ["user", "disable", names["reviewer"], "--enable", "--workspace", str(ws.root)])
+    assert run.exit_code == 0 and c.login(names["reviewer"]).status == 303
+    ops = [(e.actor, e.details["op"]) for e in archive.audit_log(ws, action="account") if e.object == names["reviewer"]]
+    assert ops[-2:] == [("管理员", "disable"), (ops[-1][0], "enable")]
 
 
 def test_an_open_redirect_after_sign_in_is_refused(site) -> None:  # type: ignore[no-untyped-def]

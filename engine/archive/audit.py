@@ -64,6 +64,8 @@ class Action(StrEnum):
     CONFIRM = "confirm"  # a person recorded a card's answers the machine could not read
     CORRECT = "correct"  # a person changed answers already read (by machine or person), with a reason
     TIE = "tie"  # a person tied a card without a readable serial to its inspection
+    SIGN_IN = "sign_in"  # someone signed in to the web site (object: the account)
+    SIGN_IN_REFUSED = "sign_in_refused"  # a wrong name or password on the web site (object: the name typed)
 
     @property
     def zh(self) -> str:
@@ -76,6 +78,7 @@ ACTION_ZH: dict[Action, str] = {
     Action.OVERRIDE: "批准超次数", Action.EXPORT: "导出审查包", Action.VERIFY: "四性检测", Action.REPAIR: "修复",
     Action.VOID: "作废检查", Action.ACCOUNT: "网页账号", Action.CONFIRM: "人工录入反馈卡", Action.CORRECT: "更正反馈卡答案",
     Action.TIE: "反馈卡关联检查编号", Action.REGISTER_IMPORT: "导入外部检查记录", Action.REGISTER_SYNC: "补报共享台账",
+    Action.SIGN_IN: "网页登录", Action.SIGN_IN_REFUSED: "网页登录失败",
 }
 
 

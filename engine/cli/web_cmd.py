@@ -1,4 +1,4 @@
-"""`ruqi serve` (the web site) and `ruqi user add | list` (its accounts)."""
+"""`ruqi serve` (the web site) and `ruqi user add | list | disable` (its accounts)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ..accounts import ROLE_ZH, Role, add_user, list_users
+from ..accounts import ROLE_ZH, Role, add_user, list_users, set_disabled
 from ..cells import parse_date
 from ..findings import RuqiError, error
 from ..web import DEFAULT_HOST, DEFAULT_PORT
@@ -19,9 +19,10 @@ ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Rol
 
 def register(app: typer.Typer) -> None:
     app.command("serve", help="启动网页（默认只允许本机访问：http://127.0.0.1:8000）。")(serve_cmd)
-    add_group(app, "user", "网页账号：新建、重设密码、列出。", {
+    add_group(app, "user", "网页账号：新建、重设密码、列出、停用。", {
         "add": (user_add_cmd, "新建网页账号（密码从终端输入两次，或从标准输入读一行）。"),
         "list": (user_list_cmd, "列出网页账号和角色。"),
+        "disable": (user_disable_cmd, "停用网页账号：不能再登录，已登录的浏览器立即退出（--enable 重新启用）。"),
     })
 
 
@@ -75,3 +76,14 @@ def user_list_cmd(ws_path: Path = WorkspaceOpt) -> None:
     for u in list_users(ws):
         t.add_row(*cells(u.name, u.role.zh, f"{u.created_at:%Y-%m-%d %H:%M}", u.created_by, "停用" if u.disabled else "可用"))
     console.print(t)
+
+
+def user_disable_cmd(
+    name: str = typer.Argument(..., metavar="用户名"),
+    enable: bool = typer.Option(False, "--enable", help="重新启用已停用的账号"),
+    actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
+    ws_path: Path = WorkspaceOpt,
+) -> None:
+    ws = open_workspace(ws_path)
+    user = set_disabled(ws, name, not enable, actor=actor)
+    console.print(f"已{'启用' if enable else '停用'}网页账号：{esc(user.name)}（{user.role.zh}）。")

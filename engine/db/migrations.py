@@ -533,6 +533,23 @@ def _v12_review_rows(conn: Connection) -> None:
     install_review_triggers(conn)
 
 
+# v13: the flagged cards (SUSPECT, QR_MISSING) beside the review rows, so the counts place the ones that match no
+# inspection without searching the archive.  Emptying review_meta makes the first reader fill it (and every row).
+def _v13_review_cards(conn: Connection) -> None:
+    m = MetaData()
+    Table(
+        "review_cards", m,
+        Column("item_id", Integer, primary_key=True, autoincrement=False),
+        Column("serial", String(64), nullable=False, index=True),
+        Column("county", String(50), nullable=False),
+        Column("received_at", DateTime),
+        Column("suspect", Boolean, nullable=False),
+        Column("qr_missing", Boolean, nullable=False),
+    )
+    m.create_all(conn)
+    conn.execute(text("DELETE FROM review_meta"))
+
+
 REVIEW_TRIGGER_PREFIX = "review_dirty_"
 
 
@@ -577,7 +594,8 @@ def install_review_triggers(conn: Connection) -> None:
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_register, _v2_archive_tables, _v3_stats_tables,
                                                   _v4_void_visits, _v5_audit_head, _v6_mail_tables,
                                                   _v7_stats_rejections, _v8_web_accounts, _v9_card_readings,
-                                                  _v10_shared_register, _v11_card_now, _v12_review_rows]
+                                                  _v10_shared_register, _v11_card_now, _v12_review_rows,
+                                                  _v13_review_cards]
 
 
 def current_version(conn: Connection) -> int:

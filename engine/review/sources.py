@@ -117,17 +117,34 @@ def suspect_items(ws: Workspace) -> list[ReturnedCard]:
 
 def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
     """Every archived item the inbox flagged ``flag`` (SUSPECT, QR_MISSING), whatever its serial."""
-    out = []
     with session(ws) as s:
         tied = readings.ties(s)
-    for r in search(ws, flag=flag):
-        extra = dict(r.extra or {})
-        out.append(ReturnedCard(
-            serial=card_serial(r, tied), enterprise=str(extra.get("enterprise_read") or r.enterprise or ""), county=r.county or "",
-            received_at=r.received_at or r.filed_at, reasons=suspect_reasons([*r.flags, *_extra_codes(extra)]),
-            document=_document(r), note=str(extra.get("suspect_note") or ""),
-        ))
+    return [_returned_card(r, tied) for r in search(ws, flag=flag)]
+
+
+def flagged_among(s: Session, item_ids: Collection[int], flags: Sequence[str]) -> list[tuple[ReturnedCard, set[str]]]:
+    """``flagged_cards`` of these archived items only, each with which of ``flags`` it carries."""
+    out = []
+    ids = sorted(item_ids)
+    for k in range(0, len(ids), _CHUNK):
+        chunk = ids[k:k + _CHUNK]
+        tied = {i: serial for i, serial in s.execute(
+            select(readings.CardTie.item_id, readings.CardTie.serial).where(readings.CardTie.item_id.in_(chunk)))}
+        for r in s.scalars(select(ItemRecord).where(ItemRecord.id.in_(chunk))):
+            carried = {f for f in flags if f in (r.flags or [])}
+            if carried:
+                out.append((_returned_card(r, tied), carried))
     return out
+
+
+def _returned_card(r: ItemRecord, tied: dict[int, str]) -> ReturnedCard:
+    extra = dict(r.extra or {})
+    return ReturnedCard(
+        serial=card_serial(r, tied), enterprise=str(extra.get("enterprise_read") or r.enterprise or ""),
+        county=r.county or "", received_at=r.received_at or r.filed_at,
+        reasons=suspect_reasons([*r.flags, *_extra_codes(extra)]), document=_document(r),
+        note=str(extra.get("suspect_note") or ""),
+    )
 
 
 def card_serial(r: ItemRecord, tied: dict[int, str]) -> str:

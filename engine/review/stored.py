@@ -109,6 +109,20 @@ class ReviewDirty(Base):
     item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class ReviewCard(Base):
+    """A card the inbox flagged SUSPECT or QR_MISSING (migration 13): where the counts place it when it
+    matches no inspection (by when received and the county filed under)."""
+
+    __tablename__ = "review_cards"
+
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    serial: Mapped[str] = mapped_column(String(64), index=True)  # sources.card_serial ("" when none)
+    county: Mapped[str] = mapped_column(String(50))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    suspect: Mapped[bool] = mapped_column(Boolean)
+    qr_missing: Mapped[bool] = mapped_column(Boolean)
+
+
 class ReviewMeta(Base):
     __tablename__ = "review_meta"
 
@@ -168,6 +182,7 @@ def rows_of(r: Review) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 class _Plan:
     full: bool  # rebuild every row
     serials: frozenset[str]  # else these
+    items: frozenset[int]  # and the flagged cards among these archived items
     top: int  # the highest dirty mark read (removed once written)
     generation: int | None  # review_meta.generation when read (None: never filled)
     rules: str
@@ -179,8 +194,8 @@ def refresh(ws: Workspace, today: date) -> int:
         plan = _plan(ws, today)
         if plan is None:
             return 0
-        review = _build(ws, plan, today)
-        if _write(ws, plan, today, review):
+        review, cards = _build(ws, plan, today)
+        if _write(ws, plan, today, review, cards):
             return len(review.entries) + len(review.voided) if review is not None else 0
     return 0  # other refreshes keep winning: each of them left the rows at least as current
 
@@ -202,21 +217,22 @@ def _plan(ws: Workspace, today: date) -> _Plan | None:
         top = int(s.scalar(select(func.max(ReviewDirty.id))) or 0)
         generation = meta.generation if meta is not None else None
         if lost or meta is None or meta.rules != rules:
-            return _Plan(True, frozenset(), top, generation, rules)
+            return _Plan(True, frozenset(), frozenset(), top, generation, rules)
         if top == 0 and meta.as_of == today:
             return None
         marks = int(s.scalar(select(func.count(ReviewDirty.id)).where(ReviewDirty.id <= top)) or 0)
         if marks > FULL_AT * 3:
-            return _Plan(True, frozenset(), top, generation, rules)
-        serials = _dirty_serials(s, top)
+            return _Plan(True, frozenset(), frozenset(), top, generation, rules)
+        serials, items = _dirty(s, top)
         if meta.as_of != today:
             serials |= _crossing(s, meta.as_of, today)
     if len(serials) > FULL_AT:
-        return _Plan(True, frozenset(), top, generation, rules)
-    return _Plan(False, frozenset(serials), top, generation, rules)
+        return _Plan(True, frozenset(), frozenset(), top, generation, rules)
+    return _Plan(False, frozenset(serials), frozenset(items), top, generation, rules)
 
 
-def _dirty_serials(s: Session, top: int) -> set[str]:
+def _dirty(s: Session, top: int) -> tuple[set[str], set[int]]:
+    """The inspections to decide again, and the archived items whose flagged-card row to redo."""
     marks = s.execute(select(ReviewDirty.serial, ReviewDirty.uscc, ReviewDirty.year, ReviewDirty.item_id)
                       .where(ReviewDirty.id <= top)).all()
     serials = {m.serial for m in marks if m.serial}
@@ -228,7 +244,7 @@ def _dirty_serials(s: Session, top: int) -> set[str]:
             if (uscc, year) in pairs:
                 serials.add(serial)
     items = {m.item_id for m in marks if m.item_id is not None}
-    return serials | (sources.item_serials(s, items) if items else set())
+    return serials | (sources.item_serials(s, items) if items else set()), items
 
 
 def _crossing(s: Session, a: date, b: date) -> set[str]:
@@ -239,15 +255,34 @@ def _crossing(s: Session, a: date, b: date) -> set[str]:
     return set(s.scalars(select(r.serial).where(((r.end >= lo) & (r.end < hi)) | ((r.due >= lo) & (r.due < hi)))))
 
 
-def _build(ws: Workspace, plan: _Plan, today: date) -> Review | None:
+_CARD_FLAGS = (str(Flag.SUSPECT), str(Flag.QR_MISSING))
+
+
+def _build(ws: Workspace, plan: _Plan, today: date) -> tuple[Review | None, list[dict[str, Any]]]:
+    """The review of what the plan names, and the flagged-card rows of its items."""
     if plan.full:
-        return build_review(ws, today=today, read_cards=False, documents=False)
+        cards: dict[int, tuple[sources.ReturnedCard, set[str]]] = {}
+        for flag in _CARD_FLAGS:
+            for c in sources.flagged_cards(ws, flag):
+                assert c.document is not None
+                cards.setdefault(c.document.item_id, (c, set()))[1].add(flag)
+        flagged = list(cards.values())
+    elif plan.items:
+        with session(ws) as s:
+            flagged = sources.flagged_among(s, plan.items, _CARD_FLAGS)
+    else:
+        flagged = []
+    rows = [{"item_id": c.document.item_id if c.document else 0, "serial": c.serial, "county": c.county,
+             "received_at": c.received_at, "suspect": str(Flag.SUSPECT) in fl, "qr_missing": str(Flag.QR_MISSING) in fl}
+            for c, fl in flagged]
+    if plan.full:
+        return build_review(ws, today=today, read_cards=False, documents=False), rows
     if not plan.serials:
-        return None
-    return build_review(ws, today=today, read_cards=False, documents=False, serials=plan.serials)
+        return None, rows
+    return build_review(ws, today=today, read_cards=False, documents=False, serials=plan.serials), rows
 
 
-def _write(ws: Workspace, plan: _Plan, today: date, review: Review | None) -> bool:
+def _write(ws: Workspace, plan: _Plan, today: date, review: Review | None, cards: list[dict[str, Any]]) -> bool:
     rows, people = rows_of(review) if review is not None else ([], [])
     with session(ws) as s:
         if s.get_bind().dialect.name == "postgresql":
@@ -258,7 +293,11 @@ def _write(ws: Workspace, plan: _Plan, today: date, review: Review | None) -> bo
         if plan.full:
             s.execute(delete(ReviewRow))
             s.execute(delete(ReviewPerson))
+            s.execute(delete(ReviewCard))
         else:
+            items = sorted(plan.items)
+            for k in range(0, len(items), _CHUNK):
+                s.execute(delete(ReviewCard).where(ReviewCard.item_id.in_(items[k:k + _CHUNK])))
             serials = sorted(plan.serials)
             for k in range(0, len(serials), _CHUNK):
                 s.execute(delete(ReviewRow).where(ReviewRow.serial.in_(serials[k:k + _CHUNK])))
@@ -267,6 +306,8 @@ def _write(ws: Workspace, plan: _Plan, today: date, review: Review | None) -> bo
             s.execute(insert(ReviewRow), rows[k:k + 2000])
         for k in range(0, len(people), 2000):
             s.execute(insert(ReviewPerson), people[k:k + 2000])
+        if cards:
+            s.execute(insert(ReviewCard), cards)
         s.execute(delete(ReviewDirty).where(ReviewDirty.id <= plan.top))
         if meta is None:
             s.add(ReviewMeta(id=1, as_of=today, rules=plan.rules, generation=1))
@@ -362,7 +403,7 @@ def _people_in(s: Session, live: list[Any]) -> set[str]:
     """The 组长 and 成员 of the selected inspections: each known name asked whether it has one (a few
     dozen names, each found at once), not every inspection's team read."""
     p, r = ReviewPerson, ReviewRow
-    names = s.scalars(select(p.name).distinct())
+    names = list(s.scalars(select(p.name).distinct()))
     return {n for n in names if s.scalar(select(p.id).join(r, r.serial == p.serial)
                                          .where(p.name == n, *live).limit(1)) is not None}
 
@@ -378,16 +419,14 @@ def _loose_cards(ws: Workspace, date_from: date | None, date_to: date | None, co
                  ) -> tuple[list[sources.ReturnedCard], list[sources.ReturnedCard]]:
     """Suspect and QR-less cards that match no inspection and belong to the selection (as ``build_review``
     places them); a card that matches one is counted on its inspection's row."""
-    suspect, qr = sources.suspect_items(ws), sources.flagged_cards(ws, Flag.QR_MISSING)
-    named = sorted({c.serial for c in [*suspect, *qr] if c.serial})
-    known: set[str] = set()
+    c = ReviewCard
     with session(ws) as s:
-        for k in range(0, len(named), _CHUNK):
-            known |= set(s.scalars(select(Visit.serial).where(Visit.serial.in_(named[k:k + _CHUNK]))))
-
-    def loose(cards: list[sources.ReturnedCard]) -> list[sources.ReturnedCard]:
-        return [c for c in cards if c.serial not in known and loose_card_selected(c, date_from, date_to, county)]
-    return loose(suspect), loose(qr)
+        rows = s.execute(select(c.serial, c.county, c.received_at, c.suspect, c.qr_missing)
+                         .where(~c.serial.in_(select(ReviewRow.serial)))).all()
+    cards = [(sources.ReturnedCard(r.serial, "", r.county, r.received_at, (), None), r.suspect, r.qr_missing)
+             for r in rows]
+    placed = [(card, sus, qr) for card, sus, qr in cards if loose_card_selected(card, date_from, date_to, county)]
+    return [card for card, sus, _ in placed if sus], [card for card, _, qr in placed if qr]
 
 
 def stored_serials(ws: Workspace, date_from: date | None = None, date_to: date | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-PAGES = ("auth", "home", "generate", "inbox", "pending", "review", "archive", "stats", "files")
+PAGES = ("auth", "account", "home", "generate", "inbox", "pending", "review", "archive", "stats", "files")
 
 
 def load() -> list[ModuleType]:

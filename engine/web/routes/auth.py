@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 
 import anyio.to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...accounts import authenticate, end_session, start_session
+from ...archive import Action, log_action
+from ...text import printable
 from ..render import render
 from ..security import LOGIN_COOKIE, SESSION_COOKIE, CsrfRefused, RateLimiter, Signer, who
 
 router = APIRouter()
+ANONYMOUS = "（未登录）"  # the actor of a refused sign-in
 
 
 def _client(request: Request) -> str:
@@ -56,8 +60,13 @@ async def login(request: Request, username: str = Form(""), password: str = Form
     user = await anyio.to_thread.run_sync(authenticate, ws, username, password)
     if user is None:
         limiter.failed(username, client)
+        # Who tried which name from where (never the password); the rate limit bounds how many such entries.
+        await anyio.to_thread.run_sync(partial(log_action, ws, Action.SIGN_IN_REFUSED, printable(username)[:100],
+                                               actor=ANONYMOUS, details={"client": client}))
         return _login_page(request, "用户名或密码不对。", next, username, status=401)
     limiter.succeeded(username)
+    await anyio.to_thread.run_sync(partial(log_action, ws, Action.SIGN_IN, user.name, actor=user.name,
+                                           details={"client": client}))
     token, _ = await anyio.to_thread.run_sync(start_session, ws, user, client)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(SESSION_COOKIE, request.app.state.signer.sign(token, SESSION_COOKIE), httponly=True,
