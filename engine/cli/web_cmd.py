@@ -79,7 +79,7 @@ def user_list_cmd(ws_path: Path = WorkspaceOpt) -> None:
 
 
 def user_disable_cmd(
-    name: str = typer.Argument(..., metavar="用户名"),
+    name: str = typer.Argument(..., metavar="用户名", help="要停用或重新启用的账号名"),
     enable: bool = typer.Option(False, "--enable", help="重新启用已停用的账号"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
     ws_path: Path = WorkspaceOpt,
