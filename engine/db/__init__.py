@@ -60,10 +60,12 @@ _ENGINES: dict[str, Engine] = {}
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets a reviewer read while the inbox writes; busy_timeout makes two `ruqi` processes
-    # wait for each other instead of failing with "database is locked".
+    # wait for each other instead of failing with "database is locked".  It comes first: switching
+    # the journal mode needs a lock too, and another process opening or migrating the same file at
+    # that moment must be waited for (two processes starting at once failed here).
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
     # pysqlite's own transaction handling would defer BEGIN; we issue BEGIN IMMEDIATE ourselves.
