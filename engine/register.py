@@ -51,7 +51,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .actor import current_actor
 from .caps import cap_for
 from .card_state import CardState
-from .db import Base, partial_index
+from .db import IN_LIST_MAX, Base, partial_index
 from .db.migrations import LIVE_NATURAL_INDEX
 from .forms import INSPECTION_KINDS
 from .identifiers import Serial
@@ -401,9 +401,6 @@ def stale_numbers(s: Session, uscc: str, year: int, serials: Sequence[str] | Non
     return out
 
 
-_FEW_ENTERPRISES = 500  # bound parameters of one IN list (SQLite allows 999 in old builds)
-
-
 def stale_among(s: Session, pairs: Iterable[tuple[str, int]]) -> list[Stale]:
     """``stale_numbers`` of many enterprise-years (this workspace's book), in three queries plus one
     per enterprise-year that really has a printed number off: the 纪委 list of a year over 20,000
@@ -414,7 +411,7 @@ def stale_among(s: Session, pairs: Iterable[tuple[str, int]]) -> list[Stale]:
     years = sorted({y for _, y in wanted})
     usccs = sorted({u for u, _ in wanted})
     # A few enterprises (one page of a list) are looked up by their index; many, by scanning the years.
-    few = len(usccs) <= _FEW_ENTERPRISES
+    few = len(usccs) <= IN_LIST_MAX  # they fit one IN list
     entries: dict[tuple[str, int], list[Tallied]] = {}
     printed: dict[tuple[str, int], list[tuple[str, int, int]]] = {}
     mine = select(Visit.serial, Visit.uscc, Visit.year, Visit.kind, Visit.start, Visit.end, Visit.seq,

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, Index, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -36,6 +37,16 @@ class DbCode(StrEnum):
 
 class Base(DeclarativeBase):
     pass
+
+
+IN_LIST_MAX = 500  # bound parameters of one IN (…) list: SQLite allows 999 per statement in old builds
+_T = TypeVar("_T")
+
+
+def in_lists(values: Sequence[_T]) -> Iterator[list[_T]]:
+    """``values`` in order, cut into lists short enough for one ``IN (…)``."""
+    for k in range(0, len(values), IN_LIST_MAX):
+        yield list(values[k:k + IN_LIST_MAX])
 
 
 def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:

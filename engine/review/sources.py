@@ -19,15 +19,13 @@ from sqlalchemy.orm import Session
 from .. import readings
 from ..archive import search
 from ..archive.models import ItemRecord
-from ..db import session
+from ..db import in_lists, session
 from ..forms import PER_INSPECTION, FormType
 from ..inbox.codes import Flag
 from ..inbox.validate import CardCode
 from ..readback.common import ReadMethod, visit_numbers_in
 from ..workspace import Workspace
 from .model import Document, Entry, SuspectReason
-
-_CHUNK = 500  # SQLite allows 999 bound parameters per statement in old builds
 
 
 def _document(r: ItemRecord, said: readings.CardAnswers | None = None, form_type: str = "") -> Document:
@@ -58,8 +56,7 @@ def documents_and_answers(s: Session, serials: Sequence[str], form_types: Sequen
         return out, said_all
     item = ItemRecord
     order = {t: i for i, t in enumerate(PER_INSPECTION)}
-    for k in range(0, len(serials), _CHUNK):
-        chunk = list(serials[k:k + _CHUNK])
+    for chunk in in_lists(serials):
         rows = s.scalars(select(item).where(item.serial.in_(chunk), item.form_type.in_(list(form_types)))).all()
         tied = readings.ties(s, chunk)
         tied_rows = s.scalars(select(item).where(item.id.in_(list(tied)))).all() if tied else []
@@ -125,9 +122,7 @@ def flagged_cards(ws: Workspace, flag: str) -> list[ReturnedCard]:
 def flagged_among(s: Session, item_ids: Collection[int], flags: Sequence[str]) -> list[tuple[ReturnedCard, set[str]]]:
     """``flagged_cards`` of these archived items only, each with which of ``flags`` it carries."""
     out = []
-    ids = sorted(item_ids)
-    for k in range(0, len(ids), _CHUNK):
-        chunk = ids[k:k + _CHUNK]
+    for chunk in in_lists(sorted(item_ids)):
         tied = {i: serial for i, serial in s.execute(
             select(readings.CardTie.item_id, readings.CardTie.serial).where(readings.CardTie.item_id.in_(chunk)))}
         for r in s.scalars(select(ItemRecord).where(ItemRecord.id.in_(chunk))):
@@ -163,9 +158,7 @@ def item_serials(s: Session, item_ids: Collection[int]) -> set[str]:
     """Every inspection these archived items may count for: ``card_serial``'s candidates, not only the
     one that wins now (a card tied by a person leaves the inspection its printed serial named)."""
     out: set[str] = set()
-    ids = sorted(item_ids)
-    for k in range(0, len(ids), _CHUNK):
-        chunk = ids[k:k + _CHUNK]
+    for chunk in in_lists(sorted(item_ids)):
         out |= set(s.scalars(select(readings.CardTie.serial).where(readings.CardTie.item_id.in_(chunk))))
         for r in s.scalars(select(ItemRecord).where(ItemRecord.id.in_(chunk))):
             out |= {r.serial or "", *_stated_serials(r)}

@@ -42,7 +42,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, String, case, delete, f
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .. import caps, card_state, readings, register
-from ..db import Base, session
+from ..db import Base, in_lists, session
 from ..db.migrations import expected_review_triggers, install_review_triggers, review_triggers
 from ..inbox.codes import Flag
 from ..register import Visit
@@ -63,7 +63,6 @@ from .model import CardState, Entry, ReviewFlag
 
 FLAG_BITS: dict[ReviewFlag, int] = {f: 1 << i for i, f in enumerate(ReviewFlag)}
 FULL_AT = 1000  # more inspections than this to redo: one build of everything is cheaper than the pieces
-_CHUNK = 500  # bound parameters per IN (old SQLite builds allow 999)
 _RETRIES = 3
 
 
@@ -238,9 +237,9 @@ def _dirty(s: Session, top: int) -> tuple[set[str], set[int]]:
     serials = {m.serial for m in marks if m.serial}
     pairs = {(m.uscc, m.year) for m in marks if m.uscc is not None and m.year is not None}
     usccs = sorted({u for u, _ in pairs})
-    for k in range(0, len(usccs), _CHUNK):
+    for chunk in in_lists(usccs):
         for serial, uscc, year in s.execute(select(Visit.serial, Visit.uscc, Visit.year)
-                                            .where(Visit.uscc.in_(usccs[k:k + _CHUNK]))):
+                                            .where(Visit.uscc.in_(chunk))):
             if (uscc, year) in pairs:
                 serials.add(serial)
     items = {m.item_id for m in marks if m.item_id is not None}
@@ -295,13 +294,11 @@ def _write(ws: Workspace, plan: _Plan, today: date, review: Review | None, cards
             s.execute(delete(ReviewPerson))
             s.execute(delete(ReviewCard))
         else:
-            items = sorted(plan.items)
-            for k in range(0, len(items), _CHUNK):
-                s.execute(delete(ReviewCard).where(ReviewCard.item_id.in_(items[k:k + _CHUNK])))
-            serials = sorted(plan.serials)
-            for k in range(0, len(serials), _CHUNK):
-                s.execute(delete(ReviewRow).where(ReviewRow.serial.in_(serials[k:k + _CHUNK])))
-                s.execute(delete(ReviewPerson).where(ReviewPerson.serial.in_(serials[k:k + _CHUNK])))
+            for items in in_lists(sorted(plan.items)):
+                s.execute(delete(ReviewCard).where(ReviewCard.item_id.in_(items)))
+            for serials in in_lists(sorted(plan.serials)):
+                s.execute(delete(ReviewRow).where(ReviewRow.serial.in_(serials)))
+                s.execute(delete(ReviewPerson).where(ReviewPerson.serial.in_(serials)))
         for k in range(0, len(rows), 2000):
             s.execute(insert(ReviewRow), rows[k:k + 2000])
         for k in range(0, len(people), 2000):
@@ -410,8 +407,8 @@ def _people_in(s: Session, live: list[Any]) -> set[str]:
 
 def _people_of(s: Session, serials: list[str]) -> set[str]:
     out: set[str] = set()
-    for k in range(0, len(serials), _CHUNK):
-        out |= set(s.scalars(select(ReviewPerson.name).where(ReviewPerson.serial.in_(serials[k:k + _CHUNK]))))
+    for chunk in in_lists(serials):
+        out |= set(s.scalars(select(ReviewPerson.name).where(ReviewPerson.serial.in_(chunk))))
     return out
 
 
