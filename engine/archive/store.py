@@ -386,18 +386,14 @@ def _next_version(s: Session, meta: ItemMeta, fmt: str, year: int) -> tuple[int,
 
 
 def _free_name(s: Session, ws: Workspace, folder: PurePosixPath, meta: ItemMeta, version: int,
-               fmt: str, taken: set[str] | None = None) -> tuple[str, int]:
+               fmt: str, taken: set[str]) -> tuple[str, int]:
     """The first version's name no item has and no file holds.  ``taken``: the names known taken
     (by other items, or earlier in this flush) after one query for the first name of each document;
     a name past the first is asked for."""
     first = True
     while True:
         rel = str(folder / layout.file_name(meta.form_type, meta.title, meta.serial, version, fmt))
-        if taken is not None and first:
-            free = rel not in taken
-        else:
-            free = (taken is None or rel not in taken) and \
-                s.scalar(select(ItemRecord.id).where(ItemRecord.rel_path == rel)) is None
+        free = rel not in taken and (first or s.scalar(select(ItemRecord.id).where(ItemRecord.rel_path == rel)) is None)
         if free and not (ws.archive / rel).exists():
             return rel, version
         first = False
