@@ -613,7 +613,7 @@ def render_rows(ws: Workspace, rows: list[RowOutcome], out_dir: Path, formats: S
 
 @dataclass(slots=True)
 class CardLayout:
-    """Measures the card layout (:func:`record_card_layout`) from the first card rendered, once the
+    """Measures the card layout (:func:`measure_card_layout`) from the first card rendered, once the
     batch has no chunk left to hand out, in whichever process is free first (``render_batch``'s
     ``when_idle``): its core would idle while the last chunks render, and the page image never
     meets a chunk's layout memory in the same process.  Picklable, for a worker process.  A run
@@ -639,21 +639,15 @@ class CardLayout:
             measure_card_layout(self.root, card, self.digest)
 
 
-def record_card_layout(ws: Workspace, rows: list[RowOutcome], templates_dir: Path | None = None) -> None:
-    """Where this template version prints the answer boxes, for reading the paper cards back
-    (``engine.omr.layout``): from the first card rendered, once per template version."""
-    card = _first_card(rows)
-    if card is not None:
-        measure_card_layout(ws.root, card, templates_digest(templates_dir))
-
-
 def _first_card(rows: list[RowOutcome]) -> Path | None:
     return next((p for o in rows for (form, fmt), p in o.forms.items() if form == FormKey.CARD and fmt == "pdf"), None)
 
 
 def measure_card_layout(root: Path, card: Path, digest: str) -> None:
-    """Record the layout of ``card`` unless the layout recorded for the same templates and code
-    (``digest``, :func:`templates_digest`) is still there: measuring it again would give the same file.
+    """Where this template version prints the answer boxes, for reading the paper cards back
+    (``engine.omr.layout``): record the layout of ``card`` unless the layout recorded for the same
+    templates and code (``digest``, :func:`templates_digest`) is still there: measuring it again
+    would give the same file.
 
     Never beside a chunk's layout in the same process (OpenCV and a page image would raise the
     run's peak memory by ~100 MB): after rendering, or in a process that has no chunk left."""
@@ -669,7 +663,7 @@ def measure_card_layout(root: Path, card: Path, digest: str) -> None:
             write_atomic(note, saved.name.encode("utf-8"))
 
 
-# layouts/templates-<digest>: which layout file the templates of that digest print (record_card_layout).
+# layouts/templates-<digest>: which layout file the templates of that digest print (measure_card_layout).
 LAYOUT_NOTE = "templates-"
 
 
