@@ -177,9 +177,14 @@ def _info(u: User) -> UserInfo:
     return UserInfo(u.id, u.name, Role(u.role), bool(u.disabled), u.created_at, u.created_by)
 
 
+def stored_name(name: str) -> str:
+    """The spelling an account name is stored and looked up under: NFC, trimmed."""
+    return unicodedata.normalize("NFC", name).strip()
+
+
 def check_name(name: str) -> str:
-    """The account name as stored (NFC, trimmed); RuqiError when it cannot be one."""
-    clean = unicodedata.normalize("NFC", name).strip()
+    """The account name as stored (:func:`stored_name`); RuqiError when it cannot be one."""
+    clean = stored_name(name)
     if not clean or len(clean) > MAX_NAME or any(unicodedata.category(c)[0] in "CZ" and c != " " for c in clean):
         raise RuqiError(error(AccountCode.NAME_BAD, f"用户名“{clean[:MAX_NAME]}”不可用：应为 1 到 {MAX_NAME} 个字符，"
                                                     "不含换行、制表符等控制字符（可用姓名，如 张三）。"))
@@ -242,7 +247,7 @@ def change_password(ws: Workspace, name: str, current: str, new: str, *, keep_se
 
 def set_disabled(ws: Workspace, name: str, disabled: bool, *, actor: str | None = None) -> UserInfo:
     """Disable an account (it can no longer sign in; its sessions end at once) or enable it again."""
-    clean = unicodedata.normalize("NFC", name).strip()
+    clean = stored_name(name)
     with session(ws) as s:
         u = s.scalars(select(User).where(User.name == clean)).first()
         if u is None:
@@ -265,7 +270,7 @@ def authenticate(ws: Workspace, name: str, password: str) -> UserInfo | None:
     name costs the same Argon2 work, so timing does not tell which names exist)."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    clean = unicodedata.normalize("NFC", name).strip()
+    clean = stored_name(name)
     with session(ws) as s:
         u = s.scalars(select(User).where(User.name == clean)).first()
         try:
