@@ -56,7 +56,7 @@ from .jurisdiction import outside_county
 from .omr import record_layout
 from .omr.layout import layout_dir
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
-from .render.batch import RenderedSet, WarmUp
+from .render.batch import MAX_CHUNK, RenderedSet, WarmUp
 from .render.codes import RenderCode
 from .render.files import write_atomic
 from .render.fonts import uncovered
@@ -708,7 +708,7 @@ def _os_failure(e: OSError, folder: Path) -> str:
 
 # Rows filed per database transaction.  Filing one document costs little next to committing it
 # (an fsync of the database, the audit head written after every commit); a chunk shares that cost.
-FILE_CHUNK = 20
+FILE_CHUNK = MAX_CHUNK  # a rendered chunk is filed in one transaction
 # Filed early (while later rows render) from this many ready rows on: a render chunk's rows are
 # filed together as they arrive, so only the last render chunk's rows are filed after rendering.
 EARLY_MIN = 8

@@ -116,7 +116,7 @@ def test_filing_starts_while_later_chunks_still_render_and_follows_plan_order(ws
             event.remove(Session, "after_flush", after_flush)
     assert filed_before_last_chunk == [True]
     assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * n
-    chunks = [len(c) for c in make_chunks([{} for _ in range(n)], 1)]  # 13, 8, 4
+    chunks = [len(c) for c in make_chunks([{} for _ in range(n)], 1)]  # 20, 9
     assert all(EARLY_MIN <= k <= FILE_CHUNK for k in chunks[:-1])
     assert len(seen) == len(chunks)  # one transaction per rendered chunk (before: per FILE_CHUNK rows)
     pieces = [sorted(i.piece for i in items_for_serial(ws, o.serial)) for o in result.outcomes]
