@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
 from ..cells import parse_date
@@ -27,6 +26,7 @@ from .common import (
     print_json,
     settle,
 )
+from .table import Table
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..findings import RuqiError, error
 from ..stats import Period, issued_periods, read_submission, write_blanks
@@ -22,6 +21,7 @@ from ..stats.codes import StatsCode
 from ..text import sentences
 from ..workspace import Workspace
 from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_json
+from .table import Table
 
 stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
                         rich_markup_mode=None)

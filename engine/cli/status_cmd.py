@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..inbox import pending_cards
 from .common import JsonOpt, WorkspaceOpt, cells, console, open_workspace, print_json
+from .table import Table
 
 
 def register(app: typer.Typer) -> None:
