@@ -49,6 +49,7 @@ class CliCode(StrEnum):
     ARCHIVE_REASON_REQUIRED = "ARCHIVE_REASON_REQUIRED"
     WEB_BAD_DATE = "WEB_BAD_DATE"
     PASSWORD_MISMATCH = "ACCOUNT_PASSWORD_MISMATCH"
+    PASSWORD_FILE_EXISTS = "PASSWORD_FILE_EXISTS"  # --password-out names a file that is there already
     OS_ERROR = "OS_ERROR"  # a file or folder could not be read or written
     INTERNAL_ERROR = "INTERNAL_ERROR"  # an engine bug: the traceback is saved for the administrator
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -11,11 +12,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..db import session
+from ..findings import RuqiError, error
 from ..forms import INSPECTION_KINDS, InspectionKind
 from ..register import summary, write_summary_xlsx
 from ..register_import import import_visits
 from ..shared_register import add_bureau, enterprise_year, setup, sync
 from .common import (
+    CliCode,
     JsonOpt,
     WorkspaceOpt,
     add_group,
@@ -94,22 +97,39 @@ def add_bureau_cmd(
     division_code: str = typer.Option(..., "--division-code", help="6位行政区划代码，如 140213"),
     password_out: Path = typer.Option(None, "--password-out", help="把密码写入这个文件（权限 600），交给该单位放在工作目录中"),
 ) -> None:
-    added = add_bureau(admin_url, name, level, division_code)
+    secret = _reserve_password_file(password_out) if password_out is not None else None
+    try:
+        added = add_bureau(admin_url, name, level, division_code)
+    except BaseException:
+        if secret is not None and password_out is not None:  # nothing was set up: no empty file left behind
+            os.close(secret)
+            password_out.unlink(missing_ok=True)
+        raise
     b = added.bureau
     console.print(Text(f"已{'建立' if added.created else '重设'}{b.name}（{b.level}，{b.division_code}）的共享台账账号 {b.role_name}："
                        "可以查询所有单位的检查，只能登记本单位的检查。"))
     console.print("请该单位在 ruqi.toml 末尾加上以下几行：")
     typer.echo(added.toml_lines())  # never wrapped: these lines are copied as they are
-    if password_out is not None:
-        fd = password_out.open("w", encoding="utf-8")
-        password_out.chmod(0o600)
-        with fd:
-            fd.write(added.password + "\n")
+    if secret is not None:
+        with os.fdopen(secret, "w", encoding="utf-8") as f:
+            f.write(added.password + "\n")
         console.print(Text(f"密码已写入 {password_out}（权限 600）：请把它安全地交给该单位，放在其工作目录中，命名为 register.pass。"))
     else:
         typer.echo(f"密码（只显示这一次）：{added.password}")
         console.print("请该单位把密码单独存入工作目录中的 register.pass，并运行 chmod 600 register.pass；"
                       "也可以设置环境变量 RUQI_REGISTER_PASSWORD。密码不要写在 ruqi.toml 中。")
+
+
+def _reserve_password_file(path: Path) -> int:
+    """The password file, made empty with mode 600 before the account is set up: never readable by
+    others, even for a moment, and an existing file (another bureau's password) is never replaced,
+    nor an account set up whose password would then have nowhere to go."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # O_EXCL: a symlink counts as there
+    except FileExistsError:
+        raise RuqiError(error(CliCode.PASSWORD_FILE_EXISTS,
+                              f"文件“{path}”已存在：为免覆盖其中的内容，没有写入密码，也没有建立账号。"
+                              "请换一个文件名，或者先把原文件移走，再运行一次。", str(path))) from None
 
 
 def visits_cmd(
