@@ -210,3 +210,44 @@ def test_the_checker_sees_a_cycle_through_a_lazy_package(tmp_path: Path) -> None
     graph = import_graph(pkg)
     assert "engine.lazy.impl" in graph["engine.sub"] and "engine.lazy.impl" in graph["engine.other"]
     assert cycles(graph) == [["engine.lazy.impl", "engine.sub"]]
+
+
+# ---- no "module may be missing" branch for what always ships -------------------------------------------------
+
+# Imports that may truly be absent: platform modules of the standard library.
+MAY_BE_ABSENT = {("engine.inbox.claim", "fcntl"), ("engine.inbox.pool", "resource"), ("engine.inbox.survey", "pwd")}  # POSIX
+
+
+def fallbacks(engine_dir: Path = ENGINE) -> list[str]:
+    """``try: import x … except ImportError`` (or ``ModuleNotFoundError``) anywhere in the engine: the
+    engine's own modules and its dependencies always ship, so such a branch only hides a broken install."""
+    found = []
+    for module, (path, _) in _modules(engine_dir).items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Try):
+                continue
+            caught = {n for h in node.handlers if h.type is not None
+                      for n in ast.unparse(h.type).strip("()").replace(" ", "").split(",")}
+            if not caught & {"ImportError", "ModuleNotFoundError"}:
+                continue
+            imported = [a.name if isinstance(n, ast.Import) else (n.module or ".") for s in node.body
+                        for n in ast.walk(s) if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names]
+            imported = [m for m in imported if (module, m) not in MAY_BE_ABSENT] or (["?"] if not imported else [])
+            found += [f"{path.relative_to(engine_dir.parent)}:{node.lineno} {m}" for m in imported]
+    return found
+
+
+def test_nothing_that_ships_is_treated_as_maybe_missing() -> None:
+    assert fallbacks() == []
+
+
+def test_the_fallback_checker_sees_each_form(tmp_path: Path) -> None:
+    pkg = tmp_path / "engine"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text(
+        "try:\n    from pillow_heif import x\nexcept ImportError:\n    x = None\n"
+        "def f(name):\n    try:\n        return importlib.import_module(name)\n    except (KeyError, ModuleNotFoundError):\n"
+        "        return None\n"
+        "try:\n    import json\nexcept ValueError:\n    pass\n", encoding="utf-8")
+    assert fallbacks(pkg) == ["engine/a.py:1 pillow_heif", "engine/a.py:6 ?"]
