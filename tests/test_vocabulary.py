@@ -314,3 +314,39 @@ def test_a_database_error_is_said_first_and_the_databases_words_are_labelled(tmp
         pytest.fail("a damaged database opened")
     head, _, hint = f.message.partition("（数据库提示：")
     assert _said_in_chinese(head, ("archive", "repair", "ruqi", "sqlite", str(tmp_path))) == [] and hint
+
+
+# ---- templates name the card's words too -------------------------------------------------------------------
+
+JINJA_CODE = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
+
+
+def template_copies(root: Path) -> list[str]:
+    """In the code of Jinja templates (``{% … %}``, ``{{ … }}``; never their prose): 是/否 typed as a string
+    literal, or the question count typed as a number (``length == 10``), instead of ``YES``/``NO``/``QUESTION_COUNT``."""
+    count = re.compile(rf"(?<![\w.]){len(CARD_QUESTIONS)}(?![\w.])")
+    found = []
+    for path in sorted(p for ext in ("*.html", "*.j2") for p in root.rglob(ext)):
+        text = path.read_text(encoding="utf-8")
+        for m in JINJA_CODE.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            code = m.group(0)
+            found += [f"{path.relative_to(root.parent)}:{line} {w!r} (use {name})"
+                      for w, name in ((YES, "YES"), (NO, "NO")) if f'"{w}"' in code or f"'{w}'" in code]
+            if count.search(code):
+                found.append(f"{path.relative_to(root.parent)}:{line} {code[:40]!r} (use QUESTION_COUNT)")
+    return found
+
+
+def test_templates_name_the_cards_words() -> None:
+    assert template_copies(ENGINE) == []
+
+
+def test_the_template_checker_finds_each_kind_of_copy(tmp_path: Path) -> None:
+    root = tmp_path / "engine"
+    root.mkdir()
+    (root / "a.html").write_text(
+        '<p>是否属实（prose is not code）</p>\n{% if a == "是" %}x{% endif %}\n'
+        "{% if n | length == 10 %}全部{% endif %}{{ 'no' if b == '否' }}\n{{ items[:100] }}{{ QUESTION_COUNT }}\n",
+        encoding="utf-8")
+    assert [f.split(" ", 1)[0].rsplit(":", 1)[1] for f in template_copies(root)] == ["2", "3", "3"]

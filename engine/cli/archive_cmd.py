@@ -6,7 +6,6 @@ runs its query without loading the verification or the recovery of the register.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 import typer
@@ -31,6 +30,7 @@ from .common import (
     print_json,
 )
 from .table import Table
+from .values import day_option
 
 PER_CODE = 10  # findings printed per code; --json has them all
 FORM_TYPE_HELP = "文种：" + "、".join(f"{t.value}（{t.zh}）" for t in FormType)
@@ -56,6 +56,8 @@ def verify_cmd(
     actor: str = typer.Option(None, "--actor", help="操作人（默认为系统用户名）"),
 ) -> None:
     ws = open_workspace(workspace, check_index=False)  # a database behind the archive is worth a report too
+    if sample < 0:
+        raise typer.BadParameter(f"抽查件数应为 0 或正整数（现为 {sample}）。", param_hint="--sample")
     rep, behind = archive.verify_and_record(ws, deep=deep, sample=sample, actor=actor)
     if as_json:
         print_json(rep.to_dict() | ({"index": behind.to_dict()} if behind else {}))
@@ -87,15 +89,6 @@ def _print_report(rep: archive.VerifyReport) -> None:
     console.print("[green]四性检测全部通过。[/green]" if rep.ok else "[red]四性检测未通过。[/red]")
 
 
-def _date(value: str | None, opt: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as e:
-        raise RuqiError(error(CliCode.ARCHIVE_BAD_DATE, f"{opt} 的日期“{value}”格式不对，应为 2025-03-01。")) from e
-
-
 def search_cmd(
     workspace: Path = WorkspaceOpt,
     enterprise: str = typer.Option(None, "--enterprise", "-e", help="企业名称（可只写一部分）"),
@@ -112,7 +105,7 @@ def search_cmd(
 ) -> None:
     ws = open_workspace(workspace)
     rows = archive.search(ws, enterprise=enterprise, uscc=uscc, serial=serial, county=county, form_type=form_type,
-                          date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"), flag=flag,
+                          date_from=day_option(date_from, "--from"), date_to=day_option(date_to, "--to"), flag=flag,
                           year=year, latest_only=latest)
     if as_json:
         for r in rows:

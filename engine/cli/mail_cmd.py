@@ -32,7 +32,7 @@ def fetch_cmd(
 ) -> None:
     ws = open_workspace(workspace)
     if not ws.config.mail:
-        err_console.print("ruqi.toml 中没有配置邮箱（[[mail]]）。配置方法见 README“通过邮件收取”。")
+        err_console.print("ruqi.toml 中没有配置邮箱（\\[\\[mail]]）。配置方法见 README“通过邮件收取”。")
         raise typer.Exit(2)
     report = collect(ws, file=file, receipts=receipts, actor=actor)
     if as_json:

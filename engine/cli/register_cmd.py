@@ -182,7 +182,7 @@ def import_cmd(
 def sync_cmd(as_json: bool = JsonOpt, ws_path: Path = WorkspaceOpt) -> None:
     ws = open_workspace(ws_path)
     if ws.config.register is None:
-        err_console.print("本工作目录没有配置共享台账（ruqi.toml 中没有 [register]），无需补报。")
+        err_console.print("本工作目录没有配置共享台账（ruqi.toml 中没有 \\[register]），无需补报。")
         raise typer.Exit(1)
     res = sync(ws)
     if as_json:

@@ -9,11 +9,11 @@ from pathlib import Path
 import typer
 
 from ..accounts import ROLE_ZH, Role, add_user, list_users, set_disabled
-from ..cells import parse_date
 from ..findings import RuqiError, error
 from ..web import DEFAULT_HOST, DEFAULT_PORT
 from .common import CliCode, WorkspaceOpt, add_group, cells, console, esc, open_workspace
 from .table import Table
+from .values import day_option
 
 ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Role)
 
@@ -36,9 +36,7 @@ def serve_cmd(
     from ..web.server import serve  # deferred: FastAPI and uvicorn load only for the site
 
     ws = open_workspace(ws_path)
-    day = parse_date(today) if today else None
-    if today and day is None:
-        raise RuqiError(error(CliCode.WEB_BAD_DATE, f"--today 的日期“{today}”无法识别，请写成 2025-06-30。"))
+    day = day_option(today, "--today")
     shown = f"[{host}]" if ":" in host else host
     console.print(f"网页地址：http://{esc(shown)}:{port}/　（按 Ctrl+C 停止）")
     if not list_users(ws):
