@@ -9,7 +9,6 @@ from collections import Counter
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 import engine
 
@@ -30,6 +29,7 @@ from .common import (
     open_workspace,
     print_json,
 )
+from .table import Table
 from .values import day_option
 
 PER_CODE = 10  # findings printed per code; --json has them all
@@ -111,7 +111,7 @@ def search_cmd(
         for r in rows:
             print_json(r.to_dict())
         return
-    table = Table(title=f"检索到 {len(rows)} 件", show_lines=False)
+    table = Table(title=f"检索到 {len(rows)} 件")
     # The 档号 is what a clerk copies: never cut it; everything else may wrap in a narrow window.
     table.add_column("档号", no_wrap=True, min_width=25)
     table.add_column("文种", overflow="fold")

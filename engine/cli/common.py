@@ -64,9 +64,8 @@ def esc(value: object) -> str:
 
 
 def cells(*values: object) -> list[Any]:
-    """Table cells from values: text as a ``Text`` (printed as it is, without control characters;
-    rich would read a str cell as markup, and parse it again for each of the table's two passes),
-    renderables such as a styled ``Text`` kept."""
+    """Table cells (engine/cli/table.py) from values: text as a ``Text`` (printed as it is, without
+    control characters; a str cell would be read as markup), a styled ``Text`` kept."""
     return [v if hasattr(v, "__rich_console__") or hasattr(v, "__rich__") else Text(printable("" if v is None else str(v)))
             for v in values]
 

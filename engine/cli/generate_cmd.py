@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
 from ..findings import located
@@ -26,6 +25,7 @@ from .common import (
     print_json,
     settle,
 )
+from .table import Table
 from .values import day_option
 
 

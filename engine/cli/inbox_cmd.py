@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from ..inbox import CardCode, IngestReport, Outcome, Status, ingest, watch
 from ..mail import MailPoller, MailReport
@@ -22,6 +21,7 @@ from .common import (
     open_workspace,
     print_json,
 )
+from .table import Table
 
 STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
                 Status.SKIPPED: "magenta"}

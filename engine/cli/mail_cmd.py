@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..inbox import Status
 from ..mail import MailReport, MessageOutcome, MessageStatus, PartStatus, attention, collect
 from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from .table import Table
 
 mail_app = typer.Typer(help="从本局邮箱收取企业交回的反馈卡和县区统计表（IMAP），并可给发件人回执。", no_args_is_help=True)
 

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from ..db import session
@@ -29,6 +28,7 @@ from .common import (
     open_workspace,
     print_json,
 )
+from .table import Table
 
 KINDS = INSPECTION_KINDS
 SOURCE_ZH = {"ruqi": "ruqi 生成", "offline": "离线生成后补报", "import": "导入（互联网+执法或纸质）", "local": "本局"}

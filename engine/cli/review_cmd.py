@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table as RichTable
 from rich.text import Text
 
 from .. import review
 from ..review.collect import Review, build_review, review_dict
 from ..review.tables import Table, cell_text, pick, sections, summary_rows
 from .common import JsonOpt, WorkspaceOpt, add_group, console, esc, open_workspace, print_json
+from .table import Table as ScreenTable
 from .values import day_option
 
 FromOpt = typer.Option(None, "--from", help="检查开始日期不早于（如 2025-06-01）")
@@ -89,7 +89,7 @@ def _print_table(t: Table) -> None:
     if not t.rows:
         console.print(f"[bold]{esc(t.title)}[/bold]：无")
         return
-    rt = RichTable(title=f"{t.title}（{len(t.rows)}）", title_justify="left", show_lines=False)
+    rt = ScreenTable(f"{t.title}（{len(t.rows)}）", title_justify="left")
     for h in t.headers:
         rt.add_column(h, overflow="fold")
     for row in t.rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..findings import RuqiError, error
 from ..stats import Period, issued_periods, read_submission, write_blanks
@@ -21,6 +20,7 @@ from ..stats.codes import StatsCode
 from ..text import sentences
 from ..workspace import Workspace
 from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_json
+from .table import Table
 from .values import day_option
 
 stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,

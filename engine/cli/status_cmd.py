@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..inbox import pending_cards
 from .common import JsonOpt, WorkspaceOpt, cells, console, open_workspace, print_json
+from .table import Table
 from .values import day_option
 
 

@@ -12,6 +12,7 @@ from ..accounts import ROLE_ZH, Role, add_user, list_users, set_disabled
 from ..findings import RuqiError, error
 from ..web import DEFAULT_HOST, DEFAULT_PORT
 from .common import CliCode, WorkspaceOpt, add_group, cells, console, esc, open_workspace
+from .table import Table
 from .values import day_option
 
 ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Role)
@@ -65,8 +66,6 @@ def user_add_cmd(
 
 
 def user_list_cmd(ws_path: Path = WorkspaceOpt) -> None:
-    from rich.table import Table
-
     ws = open_workspace(ws_path)
     t = Table(title="网页账号")
     for col in ("用户名", "角色", "建立时间", "建立人", "状态"):
