@@ -250,7 +250,7 @@ def test_every_finding_code_is_an_enum_member() -> None:
 
 # The word not used → the word used (the card comes back 交回, as 已交回/逾期交回 say everywhere; the blank the
 # bureau issues is the 空白 card; a refused inbox file is 退回, where inbox/rejected/ puts it).
-DISCARDED = {"回收": "交回", "收回": "交回", "反馈卡（生成）": "反馈卡（空白）", "拒收": "退回"}
+DISCARDED = {"回收": "交回", "收回": "交回", "反馈卡（生成）": "反馈卡（空白）", "生成的反馈卡": "空白反馈卡", "拒收": "退回"}
 
 
 def discarded_words() -> list[str]:
@@ -261,8 +261,12 @@ def discarded_words() -> list[str]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found += [f"{path.relative_to(ENGINE.parent)}:{node.lineno} {w} (say {use})"
                           for w, use in DISCARDED.items() if w in node.value]
-    readme = (ENGINE.parent / "README.md").read_text(encoding="utf-8")
-    found += [f"README.md {w} (say {use})" for w, use in DISCARDED.items() if w in readme]
+    # what else a clerk reads: the README, the web pages and reports, the forms' own templates
+    pages = [ENGINE.parent / "README.md", *sorted(p for ext in ("*.html", "*.j2") for d in (ENGINE, ENGINE.parent / "templates")
+                                                  for p in d.rglob(ext))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found += [f"{page.relative_to(ENGINE.parent)} {w} (say {use})" for w, use in DISCARDED.items() if w in text]
     return found
 
 
