@@ -33,8 +33,10 @@ from ..labels import FLAG_ZH, flag_zh  # noqa: F401  (the commands print flags f
 from ..text import printable
 from ..workspace import Workspace, os_reason
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# No emoji codes: ":fire:" in an enterprise name prints as typed (``esc`` escapes markup, not emoji),
+# and rich's emoji table is not loaded with the first line printed.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 WorkspaceOpt = typer.Option(
     Path("."), "--workspace", "-w", help="工作目录（含 ruqi.toml），默认当前目录", show_default=False
