@@ -41,7 +41,7 @@ ACTION_HELP = "只看某类操作：" + "、".join(f"{a.value}（{a.zh}）" for 
 
 
 def register(app: typer.Typer) -> None:
-    add_group(app, "archive", "档案库：四性检测、检索、审计日志。", {
+    add_group(app, "archive", {
         "verify": (verify_cmd, "四性检测（真实性、完整性、可用性、安全性）。全部通过时退出码为 0。"),
         "search": (search_cmd, "按企业、信用代码、检查编号、县区、文种、日期、标记检索归档文件。"),
         "show": (show_cmd, "显示一件归档文件的全部元数据（按 id 或档号）。"),

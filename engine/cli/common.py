@@ -90,12 +90,11 @@ def print_json(obj: Any) -> None:
 Command = Callable[..., Any]
 
 
-def add_group(app: typer.Typer, name: str, help: str, commands: dict[str, tuple[Command, str]],
-              alone: Command | None = None) -> None:
+def add_group(app: typer.Typer, name: str, commands: dict[str, tuple[Command, str]], alone: Command | None = None) -> None:
     """``ruqi <name> <subcommand>``: ``commands`` is {subcommand: (function, help)}.  ``alone`` is what
     ``ruqi <name>`` itself does (``ruqi register`` prints the year's register); without it the bare
-    group prints its help."""
-    group = typer.Typer(help=help, invoke_without_command=alone is not None, no_args_is_help=alone is None,
+    group prints its help.  The group's own help is in engine/cli ``COMMANDS``."""
+    group = typer.Typer(invoke_without_command=alone is not None, no_args_is_help=alone is None,
                         rich_markup_mode=None)
     if alone is not None:
         group.callback()(_unless_subcommand(alone))

@@ -13,13 +13,9 @@ from ..readings import QUESTIONS
 from .common import JsonOpt, WorkspaceOpt, console, esc, flag_zh, open_workspace, print_json, settle
 from .table import Table
 
-HELP = ("核对扫描件、照片等机器未能识读的反馈卡：不带参数列出待核对的卡；"
-        "ruqi confirm 检查编号 --answers 否否是否否否否否否否 --by 姓名 录入十题答案（或 --q 3=是 录入一题）；"
-        "已识读的答案只能用 --correct --reason “理由”更正（列入纪委审查清单）；读不出编号的卡用 档号 --serial 检查编号 对应到检查。")
-
 
 def register(app: typer.Typer) -> None:
-    app.command("confirm", help=HELP)(confirm_cmd)
+    app.command("confirm")(confirm_cmd)
 
 
 def confirm_cmd(

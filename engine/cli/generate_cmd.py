@@ -30,9 +30,9 @@ from .values import day_option
 
 
 def register(app: typer.Typer) -> None:
-    app.command("plan-template", help="生成空白的入企检查计划表（Excel），供填写后用 ruqi generate 批量生成文书。")(plan_template)
-    app.command("generate", help="按检查计划批量生成通知书、公示、反馈卡（docx 和 PDF）。")(generate_cmd)
-    app.command("void", help="作废误登记的检查：保留记录和已归档文书，不再计入次数和上限，列入纪委审查清单。")(void_cmd)
+    app.command("plan-template")(plan_template)
+    app.command("generate")(generate_cmd)
+    app.command("void")(void_cmd)
 
 
 def plan_template(

@@ -28,8 +28,8 @@ STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJ
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ingest", help="处理收件箱 inbox/ 中的全部文件：读取反馈卡和统计表，校验、归档或退回并说明原因。")(ingest_cmd)
-    app.command("watch", help="持续监视收件箱，文件稳定（复制完成）后自动处理；适用于网络共享目录。Ctrl+C 停止。")(watch_cmd)
+    app.command("ingest")(ingest_cmd)
+    app.command("watch")(watch_cmd)
 
 
 def ingest_cmd(

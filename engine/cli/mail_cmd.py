@@ -12,7 +12,7 @@ from ..mail import MailReport, MessageOutcome, MessageStatus, PartStatus, attent
 from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
 from .table import Table
 
-mail_app = typer.Typer(help="从本局邮箱收取企业交回的反馈卡和县区统计表（IMAP），并可给发件人回执。", no_args_is_help=True)
+mail_app = typer.Typer(no_args_is_help=True)
 
 PART_ZH = {PartStatus.SAVED: "已放入收件箱", PartStatus.ALREADY: "此前已收到", PartStatus.SKIPPED: "不是回执文件",
            PartStatus.REFUSED: "未收取"}

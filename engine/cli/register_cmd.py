@@ -35,7 +35,7 @@ SOURCE_ZH = {"ruqi": "ruqi 生成", "offline": "离线生成后补报", "import"
 
 
 def register(app: typer.Typer) -> None:
-    add_group(app, "register", "入企检查台账：本年度各企业的检查次数、上限和剩余次数；全省（市）共享台账的建立、加入、查询、导入和补报。", {
+    add_group(app, "register", {
         "setup": (setup_cmd, "（台账管理员）建立或升级共享台账的数据库结构；其他单位连接时也可运行。"),
         "add-bureau": (add_bureau_cmd, "（台账管理员）为一个单位建立账号和权限，打印它在 ruqi.toml 中要填的几行。"),
         "visits": (visits_cmd, "查询一家企业本年度在省、市、县三级的全部入企检查，按类别列出剩余次数（扫码入企前查询）。"),

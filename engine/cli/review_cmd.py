@@ -43,7 +43,7 @@ SCREEN_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def register(app: typer.Typer) -> None:
-    add_group(app, "review", "纪委审查清单：反馈“是”、反馈卡未交回、逾期或提前交回、超次数检查、可疑反馈卡、次数不符、已作废的检查，按县区和检查人员统计。", {
+    add_group(app, "review", {
         "export": (export_cmd, "导出审查包（BagIt）：原件、index.xlsx、review-report.pdf，并记入审计日志。"),
     }, alone=review_list)
 

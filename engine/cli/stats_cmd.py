@@ -23,7 +23,7 @@ from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_j
 from .table import Table
 from .values import day_option
 
-stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
+stats_app = typer.Typer(no_args_is_help=True,
                         rich_markup_mode=None)
 
 TableOpt = typer.Option(..., "--table", "-t", help="附件号：1 联络人报名表，2 调度统计表，3 报告机制落实情况统计表，4 APP问题反馈清单")

@@ -16,7 +16,7 @@ from .values import day_option
 
 
 def register(app: typer.Typer) -> None:
-    app.command("status", help="列出尚未交回反馈卡的检查（--overdue 只列逾期的）。")(status_cmd)
+    app.command("status")(status_cmd)
 
 
 def status_cmd(

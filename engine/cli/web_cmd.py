@@ -19,8 +19,8 @@ ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Rol
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve", help="启动网页（默认只允许本机访问：http://127.0.0.1:8000）。")(serve_cmd)
-    add_group(app, "user", "网页账号：新建、重设密码、列出、停用。", {
+    app.command("serve")(serve_cmd)
+    add_group(app, "user", {
         "add": (user_add_cmd, "新建网页账号（密码从终端输入两次，或从标准输入读一行）。"),
         "list": (user_list_cmd, "列出网页账号和角色。"),
         "disable": (user_disable_cmd, "停用网页账号：不能再登录，已登录的浏览器立即退出（--enable 重新启用）。"),
