@@ -249,14 +249,9 @@ def _generate(ws: Workspace, plan_path: str | Path, formats: Sequence[str],  # n
               today: date | None, templates_dir: Path | None, offline: bool) -> BatchResult:
     plan = read_plan(plan_path, plan_city_code(ws))
     approval = OverCapApproval.of(allow_over_cap)
-    try:
-        batch = "" if check else _new_batch_name(ws, Path(plan_path).stem)
-    except OSError as e:
-        plan.findings.add(error(GenCode.OUTPUT_FAILED, f"无法在“{ws.outbox}”建立本批文书的文件夹：{os_reason(e)}。"
-                                                       "未登记任何检查。", str(ws.outbox)))
-        return BatchResult("", ws.outbox, [], plan.findings)
-    out_dir = ws.outbox / batch
-    result = BatchResult(batch, out_dir, [], plan.findings, check=check)
+    # The batch folder is claimed only once the run will register rows: a run refused as a whole
+    # (a bad plan, a missing reason, broken templates, a full disk) leaves nothing in outbox/.
+    result = BatchResult("", ws.outbox, [], plan.findings, check=check)
     if not plan.ok:
         return result
     if approval.given and not reason.strip():
@@ -264,7 +259,6 @@ def _generate(ws: Workspace, plan_path: str | Path, formats: Sequence[str],  # n
         return result
     if not templates_ready(result.plan_findings, templates_dir, ws):
         return result
-    run = Run(batch, approval, reason.strip(), actor, issue_date, today or date.today(), offline)
     if not check and not offline and ws.config.register is not None and shared_register.pending(ws):
         # Visits recorded offline count before anything new is booked.
         result.plan_findings.extend(shared_register.sync(ws).findings)
@@ -276,6 +270,15 @@ def _generate(ws: Workspace, plan_path: str | Path, formats: Sequence[str],  # n
             result.plan_findings.add(_no_reserve_finding(e))
             return result
     try:
+        if not check:
+            try:
+                result.batch = _new_batch_name(ws, Path(plan_path).stem)
+            except OSError as e:
+                result.plan_findings.add(error(GenCode.OUTPUT_FAILED, f"无法在“{ws.outbox}”建立本批文书的文件夹：{os_reason(e)}。"
+                                                                      "未登记任何检查。", str(ws.outbox)))
+                return result
+            result.out_dir = ws.outbox / result.batch
+        run = Run(result.batch, approval, reason.strip(), actor, issue_date, today or date.today(), offline)
         _issue(ws, plan, run, result, formats, progress, workers, templates_dir, reserve, check=check)
     finally:
         release_reserve(reserve)
@@ -324,9 +327,11 @@ def _issue(ws: Workspace, plan: Plan, run: Run, result: BatchResult, formats: Se
         result.outcomes = record_rows(ws, plan, run, check=check)
     except DatabaseError as e:  # nothing was recorded: the transaction rolled back
         result.plan_findings.add(database_finding(e, database_where(ws)))
+        _drop_empty(result)
         return
     except RuqiError as e:  # the database is behind the archive: no number may be taken
         result.plan_findings.extend(e.findings)
+        _drop_empty(result)
         return
     result.plan_findings.extend(_unused_approvals(run.approval, result.outcomes))
     if "pdf" in formats:  # a check-only run says it too
@@ -353,6 +358,13 @@ def _issue(ws: Workspace, plan: Plan, run: Run, result: BatchResult, formats: Se
         result.plan_findings.add(database_finding(e) if isinstance(e, DatabaseError) else e.finding
                                  if isinstance(e, RuqiError) else
                                  error(GenCode.OUTPUT_FAILED, f"审计日志无法写入：{os_reason(e)}。", str(ws.archive)))
+
+def _drop_empty(result: BatchResult) -> None:
+    """The batch folder of a run that registered nothing goes again (nothing was written into it)."""
+    if result.batch:
+        with contextlib.suppress(OSError):
+            result.out_dir.rmdir()
+
 
 # The workspace's note of the last clean templates check: the digest it was made for.
 TEMPLATES_CHECKED = ".ruqi-templates-checked"

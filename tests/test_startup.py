@@ -94,9 +94,35 @@ def test_importing_the_cli_loads_no_renderer_and_no_command(tmp_path: Path) -> N
 
 def test_the_command_table_names_what_each_module_registers() -> None:
     """`ruqi status` imports the module COMMANDS names for it: the table must be that module's."""
-    registered = {name: module for module in COMMAND_MODULES for name in load_commands(module)}
-    assert registered == COMMANDS
+    loaded = {name: (module, cmd) for module in COMMAND_MODULES for name, cmd in load_commands(module).items()}
+    assert {name: module for name, (module, _cmd) in loaded.items()} == {n: e.module for n, e in COMMANDS.items()}
     assert list(get_group(app).list_commands(Context(get_group(app)))) == list(COMMANDS)  # --help lists them all
+    # each command carries its help from the table (the modules give none), Chinese and not empty
+    assert all(cmd.help == COMMANDS[name].help and cmd.help for name, (_m, cmd) in loaded.items())
+
+
+def test_help_lists_every_command_from_the_table_without_loading_one(tmp_path: Path) -> None:
+    """`ruqi --help` lists every command with the start of its help, whole sentences or clauses (a
+    Chinese help has no space for click to cut at: it printed "..." alone), and imports no command
+    module; nor does a mistyped command (its suggestion comes from the table too)."""
+    modules, out = run_probe(["--help"], tmp_path)
+    assert {f"engine.cli.{m}" for m in COMMAND_MODULES} & modules == set()
+    listed: dict[str, str] = {}  # each command's line, its wrapped continuation joined on
+    for ln in out.split("命令：")[-1].splitlines():
+        if ln[2:3].strip():
+            name, _, text = ln.strip().partition(" ")
+            listed[name] = text.strip()
+        elif ln.strip():
+            listed[name] += ln.strip()
+    assert list(listed) == list(COMMANDS)
+    for name, line in listed.items():
+        line, whole = "".join(line.split()), "".join(COMMANDS[name].help.split())  # wrapping ate the spaces
+        assert line == whole or (line.endswith("……") and whole.startswith(line.removesuffix("……"))
+                                 and len(line) > 12), (name, line)
+    cut = [line for line in listed.values() if line.endswith("……")]
+    assert len(cut) >= 2 and not any("..." in line for line in listed.values())  # review, confirm: at a clause
+    modules, out = run_probe(["statu"], tmp_path)
+    assert {f"engine.cli.{m}" for m in COMMAND_MODULES} & modules == set()
 
 
 def test_every_command_runs_and_helps_through_the_lazy_table(tmp_path: Path) -> None:

@@ -5,21 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table as RichTable
 from rich.text import Text
 
 from ..confirm import ConfirmResult, WaitingCard, confirm, waiting_cards
 from ..confirm_sheet import write_sheets
 from ..readings import QUESTIONS
 from .common import JsonOpt, WorkspaceOpt, console, esc, flag_zh, open_workspace, print_json, settle
-
-HELP = ("核对扫描件、照片等机器未能识读的反馈卡：不带参数列出待核对的卡；"
-        "ruqi confirm 检查编号 --answers 否否是否否否否否否否 --by 姓名 录入十题答案（或 --q 3=是 录入一题）；"
-        "已识读的答案只能用 --correct --reason “理由”更正（列入纪委审查清单）；读不出编号的卡用 档号 --serial 检查编号 对应到检查。")
+from .table import Table
 
 
 def register(app: typer.Typer) -> None:
-    app.command("confirm", help=HELP)(confirm_cmd)
+    app.command("confirm")(confirm_cmd)
 
 
 def confirm_cmd(
@@ -69,7 +65,7 @@ def print_waiting(cards: list[WaitingCard]) -> None:
     if not cards:
         console.print("没有待核对的反馈卡。")
         return
-    t = RichTable(title=f"待核对的反馈卡（{len(cards)}）", title_justify="left")
+    t = Table(title=f"待核对的反馈卡（{len(cards)}）", title_justify="left")
     for h in ("检查编号", "企业名称", "等待天数", "待核对的题", *(f"{i}" for i in QUESTIONS), "档号"):
         t.add_column(h, overflow="fold")
     for c in cards:
