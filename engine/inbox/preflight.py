@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,16 +341,23 @@ def check_image(path: Path, limits: Limits, findings: Findings) -> int | None:
     from PIL import UnidentifiedImageError
 
     Image = pillow()  # noqa: N806 - the module, as Pillow spells it
+    size: str | None = None
     try:
-        with Image.open(path) as img:
-            w, h = img.size
+        # Pillow warns (in English, on the clerk's console) between MAX_PIXELS and twice that; the
+        # size is checked right below and the file refused in Chinese.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         findings.add(error(Reason.IMAGE_CORRUPT, "图片文件已损坏或格式无法识别。请重新拍照或扫描后发送。"))
         return None
-    except Image.DecompressionBombError:
-        w = h = MAX_PIXELS
-    if w * h >= MAX_PIXELS:
-        findings.add(error(Reason.IMAGE_TOO_LARGE, f"图片尺寸过大（{w}×{h} 像素）。请缩小到 A4 纸 300 dpi 左右（约 2500×3500 像素）后发送。"))
+    except Image.DecompressionBombError:  # Pillow refuses to say the size of a bomb: say the limit
+        size = f"超过 {MAX_PIXELS // 10_000} 万像素"
+    else:
+        size = f"{w}×{h} 像素" if w * h >= MAX_PIXELS else None
+    if size is not None:
+        findings.add(error(Reason.IMAGE_TOO_LARGE, f"图片尺寸过大（{size}）。请缩小到 A4 纸 300 dpi 左右（约 2500×3500 像素）后发送。"))
         return None
     # A picture cut off in transfer decodes as a half-grey page: refuse it rather than read half a card.
     data = path.read_bytes()
