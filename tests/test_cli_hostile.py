@@ -1,14 +1,20 @@
 """What a clerk types wrong is answered in Chinese, never with an engine error: every date option reads a date
 the same way (one ``day_option``) and refuses an impossible one as a usage error; a negative sample count is
-refused; messages that name a ``ruqi.toml`` section print its brackets."""
+refused; messages that name a ``ruqi.toml`` section print its brackets; an archived file is shown in Chinese."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from _archive_fixtures import card_meta, pdf_bytes
 from test_cli_zh import ALL, english_in
 from typer.testing import CliRunner
 
+from engine.archive import file_item
 from engine.cli import app
+from engine.forms import NO, QUESTION_NUMBERS, YES, FormType
+from engine.inbox import Flag
 from engine.workspace import Workspace
 
 DATE_OPTIONS = {"--today", "--from", "--to", "--due", "--issue-date"}
@@ -61,3 +67,23 @@ def test_messages_naming_a_config_section_keep_its_brackets(ws: Workspace) -> No
     assert "ruqi.toml 中没有配置邮箱（[[mail]]）" in res.output, res.output
     res = CliRunner().invoke(app, ["register", "sync", "-w", str(ws.root)])
     assert "ruqi.toml 中没有 [register]" in res.output, res.output
+
+
+def test_archive_show_speaks_chinese(ws: Workspace) -> None:
+    """``ruqi archive show`` (which the README sends a clerk to for a file's mail source) printed the row's
+    Python dict: English field names, ``card_returned``, ``['LATE']``, ``None``, the ``extra`` dict."""
+    mail = {"sender": "企业 <a@example.cn>", "received_at": "2025-03-12T09:30:00", "subject": "反馈卡",
+            "message_id": "<m1@example.cn>"}
+    row = file_item(ws, pdf_bytes(), card_meta(flags=[Flag.LATE], extra={
+        "answers": {str(q): NO for q in QUESTION_NUMBERS} | {"3": YES}, "mail": mail, "read_method": "pdf_form"}))
+    res = CliRunner().invoke(app, ["archive", "show", row.archival_code, "-w", str(ws.root)], env={"COLUMNS": "300"})
+    out = res.output
+    assert res.exit_code == 0, out
+    for line in (f"档号：{row.archival_code}", f"文种：{FormType.CARD_RETURNED.zh}（card_returned）",
+                 f"标记：{Flag.LATE.zh}", "保管期限：30年（D30）", "替代的条目：—", "第3题 是；第4题 否",
+                 "邮件来源：企业 <a@example.cn>，服务器收到 2025-03-12 09:30:00，主题“反馈卡”，邮件编号 <m1@example.cn>"):
+        assert line in out, (line, out)
+    for raw in ("archival_code", "form_type", "extra", "None", "{'", "['", "read_method", "pdf_form"):
+        assert raw not in out, (raw, out)
+    data = CliRunner().invoke(app, ["archive", "show", row.archival_code, "-w", str(ws.root), "--json"]).output
+    assert json.loads(data)["extra"]["read_method"] == "pdf_form"  # every field stays there for programs

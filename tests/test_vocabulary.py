@@ -327,7 +327,8 @@ JINJA_CODE = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
 
 def template_copies(root: Path) -> list[str]:
     """In the code of Jinja templates (``{% … %}``, ``{{ … }}``; never their prose): 是/否 typed as a string
-    literal, or the question count typed as a number (``length == 10``), instead of ``YES``/``NO``/``QUESTION_COUNT``."""
+    literal, or the question count typed as a number (``length == 10``), instead of ``YES``/``NO``/``QUESTION_COUNT``;
+    anywhere in a template, a review flag's code typed into a link (``?flag=VIOLATION``)."""
     count = re.compile(rf"(?<![\w.]){len(CARD_QUESTIONS)}(?![\w.])")
     found = []
     for path in sorted(p for ext in ("*.html", "*.j2") for p in root.rglob(ext)):
@@ -339,6 +340,10 @@ def template_copies(root: Path) -> list[str]:
                       for w, name in ((YES, "YES"), (NO, "NO")) if f'"{w}"' in code or f"'{w}'" in code]
             if count.search(code):
                 found.append(f"{path.relative_to(root.parent)}:{line} {code[:40]!r} (use QUESTION_COUNT)")
+        for m in re.finditer(r"flag=([A-Z_]+)", text):
+            if m.group(1) in {f.value for f in ReviewFlag}:
+                found.append(f"{path.relative_to(root.parent)}:{text.count(chr(10), 0, m.start()) + 1} {m.group(0)} "
+                             "(pass the ReviewFlag)")
     return found
 
 
@@ -351,6 +356,7 @@ def test_the_template_checker_finds_each_kind_of_copy(tmp_path: Path) -> None:
     root.mkdir()
     (root / "a.html").write_text(
         '<p>是否属实（prose is not code）</p>\n{% if a == "是" %}x{% endif %}\n'
-        "{% if n | length == 10 %}全部{% endif %}{{ 'no' if b == '否' }}\n{{ items[:100] }}{{ QUESTION_COUNT }}\n",
+        "{% if n | length == 10 %}全部{% endif %}{{ 'no' if b == '否' }}\n{{ items[:100] }}{{ QUESTION_COUNT }}\n"
+        '<a href="/review?flag=CARD_OVERDUE">x</a><a href="/review?flag={{ flags.late }}">y</a>\n',
         encoding="utf-8")
-    assert [f.split(" ", 1)[0].rsplit(":", 1)[1] for f in template_copies(root)] == ["2", "3", "3"]
+    assert [f.split(" ", 1)[0].rsplit(":", 1)[1] for f in template_copies(root)] == ["2", "3", "3", "5"]

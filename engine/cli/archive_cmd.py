@@ -14,9 +14,11 @@ import engine
 
 from .. import archive
 from ..archive import IndexCode
+from ..archive.numbering import RETENTIONS
+from ..archive.store import FIELD_LABELS, ItemRow
 from ..db import reading
 from ..findings import RuqiError, error
-from ..forms import FormType
+from ..forms import QUESTION_NUMBERS, FormType
 from .common import (
     FLAG_ZH,
     CliCode,
@@ -139,8 +141,35 @@ def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="id 
     if as_json:
         print_json(item.to_dict())
         return
-    for k, v in item.to_dict().items():
-        console.print(f"{esc(k)}: {esc(v)}")
+    for label, value in describe_item(item):
+        console.print(f"{label}：{esc(value)}")
+    console.print(f"（程序读取的全部字段：ruqi archive show {esc(item.archival_code)} --json）")
+
+
+def describe_item(r: ItemRow) -> list[tuple[str, str]]:
+    """An archived item as a clerk reads it: Chinese field names, codes with their labels, no Python values."""
+    L = FIELD_LABELS  # noqa: N806
+    lines = [
+        (L["archival_code"], r.archival_code), (L["form_type"], f"{FormType.label(r.form_type)}（{r.form_type}）"),
+        (L["title"], r.title), (L["responsible"], r.responsible), (L["doc_date"], r.date.isoformat()),
+        (L["serial"], r.serial or "—"), (L["enterprise"], r.enterprise or "—"), (L["uscc"], r.uscc or "—"),
+        (L["county"], r.county or "—"), (L["original_name"], r.original_name), ("文件位置", str(r.path)),
+        (L["format"], f"{r.format} {r.format_version}".strip()), (L["size"], f"{r.size} 字节"),
+        (L["sha256"], r.sha256), (L["sm3"], r.sm3), (L["version"], str(r.version)),
+        (L["supersedes"], "—" if r.supersedes is None else f"第 {r.supersedes} 条"),
+        (L["flags"], "、".join(flag_zh(f) for f in r.flags) or "—"),
+        (L["retention"], f"{RETENTIONS.get(r.retention, r.retention)}（{r.retention}）"),
+        (L["received_at"], "—" if r.received_at is None else f"{r.received_at:%Y-%m-%d %H:%M:%S}"),
+        (L["filed_at"], f"{r.filed_at:%Y-%m-%d %H:%M:%S}"), (L["actor"], r.actor), (L["id"], str(r.id)),
+    ]
+    answers = r.extra.get("answers")
+    if isinstance(answers, dict) and any(answers.values()):
+        lines.append(("答案", "；".join(f"第{q}题 {answers.get(str(q)) or '未读出'}" for q in QUESTION_NUMBERS)))
+    mail = r.extra.get("mail")
+    if isinstance(mail, dict):
+        lines.append(("邮件来源", f"{mail.get('sender', '')}，服务器收到 {str(mail.get('received_at', '')).replace('T', ' ')}，"
+                                f"主题“{mail.get('subject', '')}”，邮件编号 {mail.get('message_id', '')}"))
+    return lines
 
 
 def log_cmd(

@@ -70,18 +70,21 @@ def print_waiting(cards: list[WaitingCard]) -> None:
         t.add_column(h, overflow="fold")
     for c in cards:
         open_q = "全部" if len(c.unresolved) == len(QUESTIONS) else "、".join(map(str, c.unresolved))
-        t.add_row(Text(c.serial or "（读不出，须对应）"), Text(c.enterprise), str(c.days_waiting), Text(open_q),
+        serial = f"{c.serial}（文字识别，待核对）" if c.serial_unconfirmed else (c.serial or "（读不出，须对应）")
+        open_q = open_q or ("检查编号" if c.serial_unconfirmed else "")
+        t.add_row(Text(serial), Text(c.enterprise), str(c.days_waiting), Text(open_q),
                   *(_machine_cell(c, i) for i in QUESTIONS), Text(c.archival_code))
     console.print(t)
     console.print("每题：“？”为机器未能识读；“否?62%”为机器的识读及其把握，须人工确认；“否（人工）”为已录入。")
     console.print("录入：ruqi confirm 检查编号 --answers 否否是否否否否否否否 --by 姓名（或 --q 3=是 只录一题）；"
-                  "读不出编号的卡：ruqi confirm 档号 --serial 检查编号 --answers … --by 姓名。")
+                  "读不出编号的卡：ruqi confirm 档号 --serial 检查编号 --answers … --by 姓名；"
+                  "编号由文字识别、待核对的卡（二维码无法识别）：核对原图上印的编号后 ruqi confirm 档号 --serial 检查编号 --by 姓名。")
 
 
 def print_result(res: ConfirmResult) -> None:
     who = f"{res.serial}（{res.enterprise}）" if res.serial else f"档号 {res.archival_code}"
     if res.tied:
-        console.print(Text(f"已把档号 {res.archival_code} 的反馈卡对应到检查 {who}。"))
+        console.print(Text(f"已把档号 {res.archival_code} 的反馈卡对应到检查 {who}（核对人的确认已记入审计日志）。"))
     if res.recorded:
         got = "、".join(f"第{i}题“{a}”" for i, a in sorted(res.recorded.items()))
         console.print(Text(f"已录入 {who}：{got}。原件在档案中保持原样；审计日志已记录录入人、时间、机器识读和人工录入的答案。"))
