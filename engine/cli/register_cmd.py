@@ -8,10 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from ..db import session
+from ..db import reading, session
 from ..findings import RuqiError, error
 from ..forms import INSPECTION_KINDS, InspectionKind
 from ..register import summary, write_summary_xlsx
@@ -29,13 +28,14 @@ from .common import (
     open_workspace,
     print_json,
 )
+from .table import Table
 
 KINDS = INSPECTION_KINDS
 SOURCE_ZH = {"ruqi": "ruqi 生成", "offline": "离线生成后补报", "import": "导入（互联网+执法或纸质）", "local": "本局"}
 
 
 def register(app: typer.Typer) -> None:
-    add_group(app, "register", "入企检查台账：本年度各企业的检查次数、上限和剩余次数；全省（市）共享台账的建立、加入、查询、导入和补报。", {
+    add_group(app, "register", {
         "setup": (setup_cmd, "（台账管理员）建立或升级共享台账的数据库结构；其他单位连接时也可运行。"),
         "add-bureau": (add_bureau_cmd, "（台账管理员）为一个单位建立账号和权限，打印它在 ruqi.toml 中要填的几行。"),
         "visits": (visits_cmd, "查询一家企业本年度在省、市、县三级的全部入企检查，按类别列出剩余次数（扫码入企前查询）。"),
@@ -51,7 +51,7 @@ def summary_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    with session(ws) as s:
+    with reading(), session(ws) as s:
         rows = summary(s, year)
     if as_json:
         for r in rows:
@@ -182,7 +182,7 @@ def import_cmd(
 def sync_cmd(as_json: bool = JsonOpt, ws_path: Path = WorkspaceOpt) -> None:
     ws = open_workspace(ws_path)
     if ws.config.register is None:
-        err_console.print("本工作目录没有配置共享台账（ruqi.toml 中没有 [register]），无需补报。")
+        err_console.print("本工作目录没有配置共享台账（ruqi.toml 中没有 \\[register]），无需补报。")
         raise typer.Exit(1)
     res = sync(ws)
     if as_json:
