@@ -251,3 +251,49 @@ def test_the_fallback_checker_sees_each_form(tmp_path: Path) -> None:
         "        return None\n"
         "try:\n    import json\nexcept ValueError:\n    pass\n", encoding="utf-8")
     assert fallbacks(pkg) == ["engine/a.py:1 pillow_heif", "engine/a.py:6 ?"]
+
+
+# ---- the project's own modules imported inside a function: each one a start-up deferral, named here ----------
+
+# (module, what it imports inside a function) → why.  None of these closes a cycle (the graph above counts
+# them); each keeps a heavy part out of commands that do not need it.  A new one must be added here, with
+# its reason, or be a top-level import: a function-level import is never the way around a cycle.
+DEFERRED = {
+    ("engine.cli.web_cmd", "engine.web.server"): "FastAPI and uvicorn only for `ruqi serve`, not `ruqi user`",
+    ("engine.cli.workspace_cmd", "engine.demo"): "the demo's whole engine only for `ruqi demo`, not `ruqi init`",
+    ("engine.generate", "engine.render"): "the renderers only when something is rendered, not for --check",
+    ("engine.launch", "engine.cli"): "the command line loaded with the garbage collector paused",
+    ("engine.render.build_templates", "engine.render.templates"): "a developer script's entry point",
+    ("engine.render.cli", "engine.cli.common"): "the console only when `ruqi templates check` runs",
+}
+
+
+def deferred_project_imports(engine_dir: Path = ENGINE) -> set[tuple[str, str]]:
+    """(module, engine module imported) for every ``import``/``from … import`` of the engine's own modules
+    made inside a function body."""
+    modules = _modules(engine_dir)
+    known = set(modules)
+    found = set()
+    for module, (path, is_package) in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    found |= {(module, t) for t in _targets(module, is_package, node, known)
+                              if t == "engine" or t.startswith("engine.")}
+    return found
+
+
+def test_every_deferred_import_of_the_engine_is_a_named_start_up_deferral() -> None:
+    assert deferred_project_imports() == set(DEFERRED)
+
+
+def test_the_deferred_import_finder_sees_one(tmp_path: Path) -> None:
+    pkg = tmp_path / "engine"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "b.py").write_text("")
+    (pkg / "a.py").write_text("import json\n\ndef f():\n    import os\n    from . import b\n    return b\n")
+    assert deferred_project_imports(pkg) == {("engine.a", "engine.b")}

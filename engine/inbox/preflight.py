@@ -49,6 +49,7 @@ _CHUNK = 1 << 16
 ALLOWED_EXTENSIONS = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx", ".xls": "xls", ".jpg": "image",
                       ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
                       ".heic": "image", ".heif": "image"}
+_CONTENT_ZH = {"pdf": " PDF 文件", "docx": " Word 文档", "xlsx": " Excel 表格", "xls": " Excel 表格", "image": "图片"}
 OLD_OFFICE = {".doc", ".wps", ".et", ".dps", ".ppt", ".rtf"}
 ARCHIVES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
@@ -206,6 +207,9 @@ def _content_type(path: Path, magic: str, ext: str, findings: Findings) -> str:
             findings.add(error(Reason.ARCHIVE_FILE, "这是压缩包。请解压后把其中的反馈卡或统计表逐个放入收件箱。"))
         elif ext in OLD_OFFICE:
             findings.add(error(Reason.OLD_OFFICE_FORMAT, f"不支持 {ext} 格式。请在 Word/WPS 中“另存为” .docx 或导出 PDF 后再放入收件箱。"))
+        elif ext in ALLOWED_EXTENSIONS:  # a name we take, content we do not recognise: never "type .jpg not accepted"
+            findings.add(error(Reason.UNSUPPORTED_TYPE, f"文件名是 {ext}，但内容不是{_CONTENT_ZH[ALLOWED_EXTENSIONS[ext]]}："
+                                                        "文件可能已损坏、没有传完整，或是改了扩展名的其他文件。请让对方重新发送。"))
         else:
             findings.add(error(Reason.UNSUPPORTED_TYPE, f"无法识别的文件类型（{ext or '无扩展名'}）。收件箱只接受 PDF、docx、xlsx/xls、JPG/PNG/TIFF/HEIC。"))
         return ""
