@@ -288,12 +288,31 @@ def _rule_positions(dark: np.ndarray, frame: tuple[int, int, int, int], px_per_m
     ys = _peaks(cv2.dilate(horiz, np.ones((5, 1), np.uint8)).sum(axis=1) / 255.0, 0.6 * w)
     xs = _peaks(cv2.dilate(vert, np.ones((1, 5), np.uint8)).sum(axis=0) / 255.0, 0.6 * h)
     ys = _table_rules(ys, y0 - ya, y1 - ya, pad)
-    if ys is None or len(xs) < 3:
+    if ys is None:
+        return None
+    xs = [x for x in xs if _crosses_rows(vert, x, ys)]
+    if len(xs) < 3:
         return None
     # Upright: the narrow answers column is the last one, right of the middle.
     if xs[-2] - xs[0] < (xs[-1] - xs[0]) * 0.55:
         return None
     return ys, xs, horiz, vert, (ya, yb, xa, xb)
+
+
+RULE_IN_ROW = 0.5  # share of a row's height a column rule must be inked along in that row
+
+
+def _crosses_rows(vert: np.ndarray, x: int, ys: list[int]) -> bool:
+    """Whether the vertical ink at ``x`` is a column rule: it runs through the header row and through
+    all question rows but one.  Bold rings drawn round the same box on every row line up into a
+    vertical run as long as a rule inside the answers column; no mark is ever drawn in the header
+    (and a row ringed elsewhere breaks the run), so they are not taken for a rule.  (One row may
+    miss: a blurred hairline rule breaks now and then.)"""
+    import numpy as np
+
+    col = vert[:, max(0, x - 2):x + 3].any(axis=1)
+    inked = [float(np.mean(col[a:b])) >= RULE_IN_ROW for a, b in zip(ys, ys[1:], strict=False) if b > a]
+    return bool(inked) and inked[0] and sum(inked) >= len(inked) - 1
 
 
 def _table_rules(ys: list[int], top: int, bottom: int, pad: int) -> list[int] | None:
