@@ -297,8 +297,20 @@ def print_misses(sc: Score, misses: list[Miss]) -> None:
             print(f"    {m.file} p{m.page} q{m.question}: {m.source}: {m.how} 是 {m.yes:.2f} 否 {m.no:.2f}")
 
 
+def as_drawn(card):  # type: ignore[no-untyped-def]
+    """The card's truth as the pen drew it: answers whose mark the capture lost counted clear again
+    (the truth before ``TRUTH_VERSION`` 2, for comparison only)."""
+    from dataclasses import replace
+
+    if not card.erased:
+        return card
+    return replace(card, expected={q: card.intended[q] if q in card.erased else a for q, a in card.expected.items()},
+                   why={q: w for q, w in card.why.items() if q not in card.erased})
+
+
 def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = None,
-                 misses: list[Miss] | None = None) -> Score:
+                 misses: list[Miss] | None = None, drawn: Score | None = None) -> Score:
+    """The engine scored against the truth (and, into ``drawn``, against the truth as the pen drew it)."""
     from engine.omr import read_scan
 
     sc = Score()
@@ -312,10 +324,11 @@ def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = N
             c = cards[k] if k < len(cards) else None
             before = sc.clear_person
             missed = Missed(path.name, *miss_step(c, ct), degradation(truth, ct)) if ct.clear else None
-            if c is None:
-                sc.add(ct, dict.fromkeys(range(1, 11)), None, kind, missed)
-            else:
-                sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind, missed)
+            answers = dict.fromkeys(range(1, 11)) if c is None else {q.number: q.answer for q in c.questions}
+            serial = None if c is None else c.reading.serial
+            sc.add(ct, answers, serial, kind, missed)
+            if drawn is not None:
+                drawn.add(as_drawn(ct), answers, serial, kind)
             if misses is not None and sc.clear_person > before:
                 misses += card_misses(truth, ct, c)
     return sc
@@ -401,13 +414,17 @@ def main() -> None:
 
     lays = layouts(printed, Path(tempfile.mkdtemp(prefix="bench-layouts-")))
     misses: list[Miss] | None = [] if args.misses else None
-    ours = score_engine(files, lays, misses)
+    drawn = Score()
+    ours = score_engine(files, lays, misses, drawn)
     naive = score_baseline(files, printed[0].layout)
     ours_speed, naive_speed = score_engine(speed, lays), score_baseline(speed, printed[0].layout)
     ours.seconds, ours.pages = ours_speed.seconds, ours_speed.pages
     naive.seconds, naive.pages = naive_speed.seconds, naive_speed.pages
     print(*ours.lines("engine  "), sep="\n")
     print(*naive.lines("baseline"), sep="\n")
+    print(f"engine, scored against the truth as the pen drew it (marks the capture lost counted clear): "
+          f"clear cards {drawn.clear}, filed right {100 * drawn.clear_right / max(drawn.clear, 1):.1f} %, "
+          f"filed wrong {drawn.wrong_cards}, ambiguous questions decided {drawn.guessed}")
     if ours.misses:
         print("engine: clear questions left to a person, by mark:", dict(ours.misses.most_common()))
     if misses is not None:
