@@ -37,6 +37,11 @@ SPECS = [
     Spec("word-phone-150-steep.jpg", replace(PHONE, dpi=150, skew=-10.0, noise=2.2, blur=0.92, quality=81,
                                              perspective=0.051, shadow=0.42), cards=("word0",),
          marks=(Mark.FILL, Mark.TICK), pen=5),
+    # A blurred (σ 1.2 px) 150 dpi phone photo of the Word version: its hairline rules are ~0.15 dark on the
+    # registered page, below the usual rule ink (the benchmark's seed-12 ``card-0400.jpg``).
+    Spec("word-phone-150-blurred.jpg", replace(PHONE, dpi=150, skew=4.5, noise=5.2, blur=1.18, quality=88,
+                                               perspective=0.075, shadow=0.35), cards=("word0",),
+         marks=(Mark.CROSS,), pen=5),
     # The Word version with the same bold tick over every row's 否 box: the box is found by its four sides.
     Spec("word-every-row-overshoot.jpg", Capture(dpi=300, skew=-4.8, noise=1.0, blur=0.32, fmt=Fmt.JPEG, quality=67,
                                                  gray=True), cards=("word0",), marks=(Mark.OVERSHOOT,), pen=4),
