@@ -21,7 +21,7 @@ from engine.cli.table import Table
 
 WORDS = ["大同市云州区晋北矿业有限公司", "平城区", "140200-2025-0001", "重点", "一般", "2025-06-30", "逾期 3 天",
          "回答“是”的题号：3、7", "Shanxi Coal Co. Ltd", "", "v2 pdf", "A", "第1次", "是", "检查组长 王某某，成员 李某",
-         "[red]逾期 12 天[/red]", "\\[不是标记]", "两行\n文字", "制表\t符", "很长很长很长很长很长很长很长很长很长很长的企业名称股份有限公司"]
+         "[red]逾期 12 天[/red]", "\\[不是标记]", "两行\n文字", "制表\t符", "很长很长很长很长很长很长很长很长很长很长的企业名称股份有限公司", "晋北:fire:商贸"]
 
 
 def both(title: str | None, justify: str, columns: list[dict[str, object]], rows: list[list[str | Text]]
@@ -39,8 +39,9 @@ def both(title: str | None, justify: str, columns: list[dict[str, object]], rows
     return rich_table, ours
 
 
-def styled_chars(table: object, width: int) -> list[tuple[str, Style]]:
-    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system="truecolor", legacy_windows=False)
+def styled_chars(table: object, width: int, emoji: bool = True) -> list[tuple[str, Style]]:
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system="truecolor", legacy_windows=False,
+                      emoji=emoji)
     return [(ch, seg.style or Style.null()) for seg in console.render(table) for ch in seg.text]
 
 
@@ -93,7 +94,8 @@ def test_prints_what_rich_prints(seed: int) -> None:
     for width in (12, 30, 60, 80, 100, 160, 240):
         rich_table, ours = both(title, justify, columns, rows)
         assert printed(ours, width) == printed(rich_table, width), (seed, width)
-        assert styled_chars(ours, width) == styled_chars(rich_table, width), (seed, width)
+        emoji = seed % 2 == 0  # the CLI's console has emoji codes off (engine/cli/common.py)
+        assert styled_chars(ours, width, emoji) == styled_chars(rich_table, width, emoji), (seed, width)
 
 
 def test_a_terminal_without_unicode_gets_the_same_ascii_box() -> None:
@@ -110,3 +112,14 @@ def test_a_terminal_without_unicode_gets_the_same_ascii_box() -> None:
 
 def test_a_table_without_columns_is_an_empty_line() -> None:
     assert printed(Table("无"), 80) == printed(RichTable(title="无"), 80)
+
+
+def test_the_cli_prints_an_emoji_code_in_a_name_as_typed() -> None:
+    from engine.cli import common
+
+    table = Table("检索")
+    table.add_column("企业")
+    table.add_row("晋北:fire:商贸")
+    with common.console.capture() as out:
+        common.console.print(table)
+    assert "晋北:fire:商贸" in out.get()

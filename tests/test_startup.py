@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -19,13 +20,15 @@ from pathlib import Path
 
 import pytest
 from _review_fixtures import TODAY, file_month, register_month, small_pdf
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from typer._click import Context
 from typer.main import get_group
 from typer.testing import CliRunner
 
 from engine.archive import ItemMeta, file_item, latest_item
 from engine.cli import COMMAND_MODULES, COMMANDS, app, load_commands
-from engine.db import dispose_engine, sqlite_path
+from engine.db import dispose_engine, reading, session, sqlite_path
 from engine.forms import FormType
 from engine.readback.common import ReadMethod
 from engine.workspace import Workspace, init
@@ -238,3 +241,27 @@ def test_a_command_closes_the_database_when_it_ends(month_ws: Workspace) -> None
     _modules, out = run_probe(args, month_ws.root)
     assert all(text in out for text in done)
     assert not wal.exists()
+
+
+def test_read_only_commands_neither_take_nor_wait_for_the_write_lock(month_ws: Workspace) -> None:
+    """Another process holds SQLite's write lock (``ruqi generate`` filing a chunk): the four reading
+    commands still run at once and see the last commit (they waited for the busy timeout, 30 s, then
+    failed with DB_BUSY)."""
+    writer = sqlite3.connect(sqlite_path(month_ws), timeout=1, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        for name, (args, done) in READ_ONLY.items():
+            r = subprocess.run([sys.executable, "-c", "from engine.launch import main; main()", *args], cwd=month_ws.root,
+                               capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "COLUMNS": "200"})
+            assert r.returncode == 0, (name, r.stderr[-2000:])
+            assert all(text in r.stdout for text in done), (name, r.stdout[-2000:])
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_a_write_while_reading_is_refused_and_the_next_transaction_writes(month_ws: Workspace) -> None:
+    with pytest.raises(OperationalError, match="readonly"), reading(), session(month_ws) as s:
+        s.execute(text("UPDATE schema_version SET version = version"))
+    with session(month_ws) as s:  # the pooled connection writes again (query_only is per transaction)
+        s.execute(text("UPDATE schema_version SET version = version"))

@@ -16,6 +16,7 @@ from .. import archive
 from ..archive import IndexCode
 from ..archive.numbering import RETENTIONS
 from ..archive.store import FIELD_LABELS, ItemRow
+from ..db import reading
 from ..findings import RuqiError, error
 from ..forms import QUESTION_NUMBERS, FormType
 from .common import (
@@ -106,9 +107,10 @@ def search_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     ws = open_workspace(workspace)
-    rows = archive.search(ws, enterprise=enterprise, uscc=uscc, serial=serial, county=county, form_type=form_type,
-                          date_from=day_option(date_from, "--from"), date_to=day_option(date_to, "--to"), flag=flag,
-                          year=year, latest_only=latest)
+    with reading():
+        rows = archive.search(ws, enterprise=enterprise, uscc=uscc, serial=serial, county=county, form_type=form_type,
+                              date_from=day_option(date_from, "--from"), date_to=day_option(date_to, "--to"), flag=flag,
+                              year=year, latest_only=latest)
     if as_json:
         for r in rows:
             print_json(r.to_dict())
@@ -132,7 +134,8 @@ def search_cmd(
 def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="id 或档号"), workspace: Path = WorkspaceOpt,
              as_json: bool = JsonOpt) -> None:
     ws = open_workspace(workspace)
-    item = archive.get_item(ws, key)
+    with reading():
+        item = archive.get_item(ws, key)
     if item is None:
         raise RuqiError(error(CliCode.ARCHIVE_NOT_FOUND, f"找不到归档文件“{key}”。"))
     if as_json:
@@ -176,7 +179,8 @@ def log_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     ws = open_workspace(workspace, check_index=False)
-    entries = archive.audit_log(ws, limit=limit or None, action=action)
+    with reading():
+        entries = archive.audit_log(ws, limit=limit or None, action=action)
     if as_json:
         for e in entries:
             print_json(e.to_dict())

@@ -27,14 +27,16 @@ from sqlalchemy.exc import DatabaseError
 from typer._click.globals import get_current_context
 
 from ..archive import index_state, sync_journal
-from ..db import database_finding, dispose_engines
+from ..db import database_finding, dispose_engines, reading
 from ..findings import Finding, RuqiError, exception_reason
 from ..labels import FLAG_ZH, flag_zh  # noqa: F401  (the commands print flags from here)
 from ..text import printable
 from ..workspace import Workspace, os_reason
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# No emoji codes: ":fire:" in an enterprise name prints as typed (``esc`` escapes markup, not emoji),
+# and rich's emoji table is not loaded with the first line printed.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 WorkspaceOpt = typer.Option(
     Path("."), "--workspace", "-w", help="工作目录（含 ruqi.toml），默认当前目录", show_default=False
@@ -76,10 +78,11 @@ def open_workspace(path: Path, *, check_index: bool = True) -> Workspace:
     only ``ruqi archive repair``, ``verify`` and ``log`` run then."""
     ws = Workspace.open(path)
     if check_index:
-        problem = index_state(ws)
-        if problem is not None:
-            raise RuqiError(problem)
-        sync_journal(ws)
+        with reading():  # the journal's missing lines are written to its file, not the database
+            problem = index_state(ws)
+            if problem is not None:
+                raise RuqiError(problem)
+            sync_journal(ws)
     return ws
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from ..db import session
+from ..db import reading, session
 from ..findings import RuqiError, error
 from ..forms import INSPECTION_KINDS, InspectionKind
 from ..register import summary, write_summary_xlsx
@@ -51,7 +51,7 @@ def summary_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    with session(ws) as s:
+    with reading(), session(ws) as s:
         rows = summary(s, year)
     if as_json:
         for r in rows:

@@ -11,6 +11,7 @@ import typer
 from rich.text import Text
 
 from .. import review
+from ..db import reading
 from ..review.collect import Review, build_review, review_dict
 from ..review.tables import Table, cell_text, pick, sections, summary_rows
 from .common import JsonOpt, WorkspaceOpt, add_group, console, esc, open_workspace, print_json
@@ -59,8 +60,9 @@ def review_list(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    found = build_review(ws, day_option(date_from, "--from"), day_option(date_to, "--to"), county or None,
-                         today=day_option(today, "--today"))
+    with reading():
+        found = build_review(ws, day_option(date_from, "--from"), day_option(date_to, "--to"), county or None,
+                             today=day_option(today, "--today"))
     if as_json:
         print_json(review_dict(found))
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from ..db import reading
 from ..inbox import pending_cards
 from .common import JsonOpt, WorkspaceOpt, cells, console, open_workspace, print_json
 from .table import Table
@@ -27,7 +28,8 @@ def status_cmd(
 ) -> None:
     ws = open_workspace(workspace)
     day = day_option(today, "--today")
-    rows = pending_cards(ws, today=day, overdue_only=overdue)
+    with reading():
+        rows = pending_cards(ws, today=day, overdue_only=overdue)
     if as_json:
         for r in rows:
             print_json(r.to_json())

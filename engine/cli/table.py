@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from rich import box
 from rich._ratio import ratio_reduce
-from rich.cells import cell_len
+from rich.cells import cell_len, chop_cells
 from rich.console import Console, ConsoleOptions, JustifyMethod, OverflowMethod
 from rich.padding import Padding
 from rich.segment import Segment
@@ -35,18 +35,18 @@ NEWLINE = Segment.line()
 
 @dataclass(slots=True)
 class Column:
-    header: Text
+    header: str
     no_wrap: bool = False
     min_width: int | None = None
     overflow: OverflowMethod = "ellipsis"
-    cells: list[Text] = field(default_factory=list)
+    cells: list[str | Text] = field(default_factory=list)
 
-    def measure(self, limit: int) -> int:
+    def measure(self, texts: list[Text], limit: int) -> int:
         """The column's width, padding included, given at most ``limit``: rich's
         ``Table._measure_column`` of text cells (the widest line of any cell, ``min_width`` at least)."""
         if limit < 1:
             return 0
-        widest = max(_width(c, limit) for c in (self.header, *self.cells))
+        widest = max(_width(t, limit) for t in texts)
         return widest if self.min_width is None else max(widest, self.min_width + 2 * PAD)
 
 
@@ -70,28 +70,32 @@ class Table:
 
     def add_column(self, header: str, *, no_wrap: bool = False, min_width: int | None = None,
                    overflow: OverflowMethod = "ellipsis") -> None:
-        self.columns.append(Column(Text.from_markup(header), no_wrap, min_width, overflow))
+        self.columns.append(Column(header, no_wrap, min_width, overflow))
 
     def add_row(self, *cells: str | Text) -> None:
         for column, cell in zip(self.columns, cells, strict=True):
-            column.cells.append(Text.from_markup(cell) if isinstance(cell, str) else cell)
+            column.cells.append(cell)
 
-    def widths(self, max_width: int) -> list[int]:
-        """Each column's width, padding included: rich's ``Table._calculate_column_widths``."""
-        widths = [c.measure(max_width) or 1 for c in self.columns]
+    def widths(self, texts: list[list[Text]], max_width: int) -> list[int]:
+        """Each column's width, padding included: rich's ``Table._calculate_column_widths``
+        (``texts``: each column's header and cells)."""
+        widths = [c.measure(t, max_width) or 1 for c, t in zip(self.columns, texts, strict=True)]
         if sum(widths) > max_width:
             widths = RichTable._collapse_widths(widths, [not c.no_wrap for c in self.columns], max_width)
             if sum(widths) > max_width:  # rich's last resort: every column narrower alike
                 widths = ratio_reduce(sum(widths) - max_width, [1] * len(widths), widths, widths)
-            widths = [c.measure(w) for c, w in zip(self.columns, widths, strict=True)]
+            widths = [c.measure(t, w) for c, t, w in zip(self.columns, texts, widths, strict=True)]
         return widths
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
         if not self.columns:
             yield NEWLINE
             return
+        # str is markup, read as rich reads it (the console's markup and emoji settings)
+        texts = [[c if isinstance(c, Text) else console.render_str(c, highlight=False) for c in (col.header, *col.cells)]
+                 for col in self.columns]
         edges = len(self.columns) + 1
-        widths = self.widths(options.max_width - edges)
+        widths = self.widths(texts, options.max_width - edges)
         table_options = options.update(width=sum(widths) + edges, highlight=False, height=None)
         if self.title:
             title = console.render_str(self.title, style="table.title", highlight=False)
@@ -101,7 +105,7 @@ class Table:
         yield Segment(frame.get_top(widths), border)
         yield NEWLINE
         header_style = console.get_style("table.header")
-        rows = [[c.header for c in self.columns], *zip(*(c.cells for c in self.columns), strict=True)]
+        rows = list(zip(*texts, strict=True))
         for n, row in enumerate(rows):
             ends = "head" if n == 0 else "foot" if n == len(rows) - 1 else "mid"
             left, right, between = (Segment(getattr(frame, f"{ends}_{part}"), border)
@@ -143,6 +147,8 @@ class Table:
         pad = Segment(" " * PAD, style)
         plain = text.plain
         if "\n" in plain or "\t" in plain or cell_len(plain) > inner:
+            if _folds_alone(text, column, inner):  # a long name or serial: cut every ``inner`` cells
+                return [[pad, Segment(part + " " * (inner - cell_len(part)), style), pad] for part in chop_cells(plain, inner)]
             lines = text.wrap(console, inner, justify="left", overflow=text.overflow or column.overflow,
                               tab_size=(console.tab_size if text.tab_size is None else text.tab_size) or 8,
                               no_wrap=column.no_wrap)
@@ -154,6 +160,14 @@ class Table:
         filled = text.copy()
         filled.truncate(inner, pad=True)
         return [[pad, *_styled(Text("\n").join([filled]).render(console), style), pad]]
+
+
+def _folds_alone(text: Text, column: Column, inner: int) -> bool:
+    """Whether rich would fold the cell's text by cells alone: plain text, no space to break at
+    (rich's word wrap finds one word, longer than the line, and chops it), in a ``fold`` column."""
+    plain = text.plain
+    return (column.overflow == "fold" and not column.no_wrap and text.overflow in (None, "fold") and inner >= 2
+            and not text.spans and not text.style and plain.split() == [plain])
 
 
 def _merged(line: list[Segment]) -> list[Segment]:
