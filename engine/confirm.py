@@ -31,7 +31,16 @@ from .archive.models import ItemRecord
 from .db import session
 from .findings import Finding, Findings, error
 from .identifiers import Serial
-from .inbox.cards import RETURNED, UNMATCHED, effective_flags, refresh_visit, returned_items, says
+from .inbox.cards import (
+    RETURNED,
+    UNMATCHED,
+    effective_flags,
+    refresh_visit,
+    returned_items,
+    says,
+    serial_from_ocr,
+    serial_pending,
+)
 from .inbox.codes import Kind
 from .readback.common import NO, QUESTION_COUNT, YES, Decision
 from .readings import QUESTIONS, CardAnswers, ReadBy
@@ -85,6 +94,8 @@ class WaitingCard:
     # The page of the archived file the card is on: a card cut from a multi-card scan is a file of
     # its own (0); a one-card scan may have a blank page before it.
     page: int = 0
+    # Filed under the serial read off the print (no QR): a person confirms it first (``--serial``).
+    serial_unconfirmed: bool = False
 
     @property
     def needs_serial(self) -> bool:
@@ -96,6 +107,7 @@ class WaitingCard:
             "sha256": self.sha256, "serial": self.serial or None, "enterprise": self.enterprise, "county": self.county,
             "received_at": self.received_at.isoformat(timespec="seconds") if self.received_at else None,
             "days_waiting": self.days_waiting, "unresolved": list(self.unresolved), "needs_serial": self.needs_serial,
+            "serial_unconfirmed": self.serial_unconfirmed,
             "flags": list(self.flags),
             "questions": {str(i): decision_json(self.machine.get(i), self.now.get(i)) for i in QUESTIONS},
         }
@@ -144,19 +156,23 @@ def waiting_cards(ws: Workspace, today: date | None = None) -> list[WaitingCard]
         for r in candidates:
             now = said.get(r.id) or readings.from_filed(r.id, r.extra or {})
             serial = _serial_of(r, tied)
-            if serial and not now.unresolved:
+            pending = serial_from_ocr(r) and r.id not in tied
+            if serial and not now.unresolved and not pending:
                 continue
-            out.append(_waiting(r, serial, now, visits.get(serial), today))
+            out.append(_waiting(r, serial, now, visits.get(serial), today, pending))
     return sorted(out, key=lambda w: (-w.days_waiting, w.archival_code))
 
 
 def _may_wait(s: Session) -> list[ItemRecord]:
     """Cards that may be waiting: returned cards with a question open now (``CardNow``), without
-    readings, or without a serial; and every card filed UNMATCHED (tied to an inspection or not)."""
+    readings, or without a serial, or filed under a serial read off the print that no person has
+    confirmed (no ``card_ties`` row); and every card filed UNMATCHED (tied to an inspection or not)."""
     now = readings.CardNow
+    unconfirmed = (ItemRecord.extra["serial_from_ocr"].as_boolean().is_(True)
+                   & ItemRecord.id.not_in(select(readings.CardTie.item_id)))
     returned = (select(ItemRecord).outerjoin(now, now.item_id == ItemRecord.id)
                 .where(ItemRecord.form_type == RETURNED, (now.unresolved != "") | now.item_id.is_(None)
-                       | (ItemRecord.serial == "")))
+                       | (ItemRecord.serial == "") | unconfirmed))
     unmatched = select(ItemRecord).where(ItemRecord.form_type == UNMATCHED)
     rows = [*s.scalars(returned).all(), *s.scalars(unmatched).all()]
     return sorted((r for r in rows if _is_card(r)), key=lambda r: r.id)
@@ -195,12 +211,14 @@ def waiting_card(ws: Workspace, item_id: int, today: date | None = None) -> Wait
         elif (r.extra or {}).get("serial_read"):
             return None
         now = readings.current_many(s, [r.id]).get(r.id) or readings.from_filed(r.id, r.extra or {})
-        if serial and not now.unresolved:
+        pending = serial_pending(s, r)
+        if serial and not now.unresolved and not pending:
             return None
-        return _waiting(r, serial, now, by_serial(s, serial) if serial else None, today)
+        return _waiting(r, serial, now, by_serial(s, serial) if serial else None, today, pending)
 
 
-def _waiting(r: ItemRecord, serial: str, now: CardAnswers, v: Visit | None, today: date) -> WaitingCard:
+def _waiting(r: ItemRecord, serial: str, now: CardAnswers, v: Visit | None, today: date,
+             pending: bool = False) -> WaitingCard:
     extra = r.extra or {}
     received = r.received_at or r.filed_at
     return WaitingCard(
@@ -208,8 +226,8 @@ def _waiting(r: ItemRecord, serial: str, now: CardAnswers, v: Visit | None, toda
         sha256=r.sha256, serial=serial, enterprise=v.enterprise if v else str(extra.get("enterprise_read") or ""),
         county=v.county if v else (r.county or ""), received_at=received,
         days_waiting=max((today - received.date()).days, 0) if received else 0, unresolved=tuple(now.unresolved),
-        machine=dict(now.machine), now=dict(now.now), flags=tuple(effective_flags(r, now)),
-        page=0 if extra.get("source") else int(extra.get("page") or 0),
+        machine=dict(now.machine), now=dict(now.now), flags=tuple(effective_flags(r, now, pending)),
+        page=0 if extra.get("source") else int(extra.get("page") or 0), serial_unconfirmed=pending,
     )
 
 
@@ -271,6 +289,7 @@ class ConfirmResult:
     unresolved: list[int] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     audit_seq: list[int] = field(default_factory=list)
+    serial_unconfirmed: bool = False  # still filed under a serial read off the print, not confirmed
 
     @property
     def ok(self) -> bool:
@@ -282,7 +301,7 @@ class ConfirmResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "ok": self.ok, "serial": self.serial or None, "archival_code": self.archival_code or None,
-                "enterprise": self.enterprise or None, "tied": self.tied,
+                "enterprise": self.enterprise or None, "tied": self.tied, "serial_unconfirmed": self.serial_unconfirmed,
                 "recorded": {str(k): a for k, a in sorted(self.recorded.items())},
                 "before": {str(k): a for k, a in sorted(self.before.items())},
                 "answers": {str(k): a for k, a in sorted(self.after.items())},
@@ -330,6 +349,11 @@ def _apply(ws: Workspace, out: ConfirmResult, given: dict[int, str], by: str, co
         if given and not item_serial and out.ok:
             out.findings.add(error(ConfirmCode.NEEDS_SERIAL, f"档号 {item.archival_code} 的反馈卡读不出检查编号，还没有对应到检查："
                                                              "请先核对卡上的检查编号，加 --serial 检查编号 一并录入。", "--serial"))
+        if given and out.ok and not serial and not correct and not current.unresolved and serial_pending(s, item):
+            out.findings.add(error(ConfirmCode.NEEDS_SERIAL, f"这张反馈卡的十题已由机器识读（{_answers_zh(current.answers())}），"
+                                                             f"待核对的是检查编号：{item_serial} 是机器从卡上印刷的文字识别的，二维码签名未核验。"
+                                                             f"请核对原图上印的编号后运行：ruqi confirm {item.archival_code} --serial 检查编号 --by 姓名。",
+                                   "--serial"))
         if given and out.ok:
             _record(ws, s, item, current, given, by, correct, reason, when, out)
         if not out.ok:
@@ -339,6 +363,7 @@ def _apply(ws: Workspace, out: ConfirmResult, given: dict[int, str], by: str, co
         final = says(s, item)
         out.after, out.read_by, out.unresolved = final.answers(), final.read_by, final.unresolved
         out.flags = list(visit.card_flags or []) if visit is not None else effective_flags(item, final)
+        out.serial_unconfirmed = serial_pending(s, item)
 
 
 def _given(out: ConfirmResult, answers: str | None, questions: Sequence[str], by: str, correct: bool, reason: str,
@@ -394,19 +419,26 @@ def _find(s: Session, out: ConfirmResult) -> ItemRecord | None:
 def _tie(ws: Workspace, s: Session, item: ItemRecord, item_serial: str, serial: str, by: str, when: datetime,
          out: ConfirmResult) -> str:
     if item_serial:
+        pending = serial_pending(s, item)
         if item_serial != serial:
-            out.findings.add(error(ConfirmCode.ALREADY_TIED, f"档号 {item.archival_code} 的反馈卡已对应检查 {item_serial}，"
-                                                             f"不能再对应到 {serial}。", "--serial"))
-        return item_serial
+            how = "（编号是机器从印刷文字识别的，尚未核对）" if pending else ""
+            out.findings.add(error(ConfirmCode.ALREADY_TIED, f"档号 {item.archival_code} 的反馈卡已对应检查 {item_serial}{how}，"
+                                                             f"不能再对应到 {serial}。请再核对原图上印的检查编号；确与 {item_serial} "
+                                                             "不符时请交管理员处理。", "--serial"))
+            return item_serial
+        if not pending:
+            return item_serial
     v = by_serial(s, serial)
     if v is None:
         out.findings.add(error(ConfirmCode.SERIAL_UNKNOWN, f"--serial {serial} 不在本局检查登记中，请核对卡上印的检查编号"
                                                            f"（{_serial_example()}）。", "--serial"))
         return ""
     readings.tie(s, item.id, v.serial, actor=by, at=when)
+    # A card filed under the serial read off its print: the tie is the person's confirmation of it.
     entry = log_action(ws, Action.TIE, v.serial, actor=by, session=s, details={
         "archival_code": item.archival_code, "file": item.rel_path, "sha256": item.sha256, "by": by,
-        "enterprise": v.enterprise, "enterprise_read": (item.extra or {}).get("enterprise_read") or ""})
+        "enterprise": v.enterprise, "enterprise_read": (item.extra or {}).get("enterprise_read") or "",
+        "serial_read": item.serial if item_serial else ""})
     out.tied = True
     out.audit_seq.append(entry.seq)
     return v.serial
@@ -416,6 +448,8 @@ def _record(ws: Workspace, s: Session, item: ItemRecord, current: CardAnswers, g
             correct: bool, reason: str, when: datetime, out: ConfirmResult) -> None:
     read = {i: d for i, d in current.now.items() if i not in current.unresolved}
     if not correct:
+        if out.tied and all(i in read and read[i].answer == a for i, a in given.items()):
+            return  # the person tied the card and gave the answers the machine read: nothing to record
         if not current.unresolved:
             who = "、".join(current.people) if current.read_by is ReadBy.PERSON else ""
             how = f"已由 {who} 人工录入" if who else "已由机器识读"

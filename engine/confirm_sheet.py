@@ -24,6 +24,8 @@ from .confirm import WaitingCard
 from .forms import CARD_QUESTIONS
 from .images import pillow
 from .omr import ScanCard, load_layouts, read_scan
+from .omr.locate import PX_PER_MM
+from .omr.serial import BAND_MM
 from .readback.common import Decided
 from .readings import QUESTIONS
 from .text import finalize
@@ -85,18 +87,34 @@ def _pdf_page(path: Path, index: int = 0) -> Image.Image:
 ROW_MARGIN = 6  # px around a cropped answer row, so a stroke that overshoots the box is seen
 
 
-def scanned_rows(ws: Workspace, c: WaitingCard) -> dict[int, Image.Image]:
-    """Each question's answer row cropped from the card as the scan reader registered it; empty when
-    the card is not a scan, or its rows could not be placed."""
+def _registered(ws: Workspace, c: WaitingCard) -> ScanCard | None:
+    """The card as the scan reader registers it again; None when it is not a scan, or not registered."""
     path = ws.archive / c.rel_path
     try:
         content = "pdf" if path.read_bytes()[:5] == b"%PDF-" else "image"
         cards = read_scan(path, ws.key, content, load_layouts(ws.root))
     except Exception:  # not a picture the reader can open again: the page is shown instead
-        return {}
+        return None
     card = _matching(cards, c.serial, c.page)
-    if card is None or not card.registered:
-        return {}
+    return card if card is not None and card.registered else None
+
+
+def serial_band(card: ScanCard) -> Image.Image:
+    """The registered page's header, where the card prints its 检查编号 beside the QR: large enough on
+    the sheet for a person to compare the number the machine read off it."""
+    w, _ = card.image.size
+    y0, y1 = (round(mm * PX_PER_MM) for mm in BAND_MM)
+    return card.image.crop((w // 3, y0, w, y1)).convert("RGB")
+
+
+def scanned_rows(ws: Workspace, c: WaitingCard) -> dict[int, Image.Image]:
+    """Each question's answer row cropped from the card as the scan reader registered it; empty when
+    the card is not a scan, or its rows could not be placed."""
+    card = _registered(ws, c)
+    return _rows(card) if card is not None else {}
+
+
+def _rows(card: ScanCard) -> dict[int, Image.Image]:
     boxes = {q.number: q.row_box for q in card.questions if q.row_box is not None}
     if len(boxes) != len(QUESTIONS):
         return {}
@@ -135,18 +153,23 @@ def _question(c: WaitingCard, i: int) -> dict[str, Any]:
 
 def sheet_context(ws: Workspace, c: WaitingCard) -> dict[str, Any]:
     """What one card's sheet shows (plain values: the web page can render the same)."""
-    rows = scanned_rows(ws, c)
-    # Without the rows, or to read the serial of a card tied to nothing yet, the whole page is shown.
+    card = _registered(ws, c)
+    rows = _rows(card) if card is not None else {}
+    header = serial_band(card) if card is not None and c.serial_unconfirmed else None
+    # Without the rows, or to read the serial of a card tied to nothing yet, the whole page is shown; a
+    # serial read off the print is shown as printed (``serial_band``), legibly.
     page = page_image(ws.archive / c.rel_path, c.page) if not rows or not c.serial else None
     questions = [_question(c, i) for i in QUESTIONS]
     for q in questions:
         q["crop"] = _data_uri(rows[q["n"]]) if rows else ""
     open_q = "全部十题" if len(c.unresolved) == len(QUESTIONS) else "第" + "、".join(map(str, c.unresolved)) + "题"
     return {
-        "serial": c.serial, "ref": c.serial or c.archival_code, "archival_code": c.archival_code,
+        "serial": c.serial, "ref": c.archival_code if c.serial_unconfirmed else (c.serial or c.archival_code),
+        "serial_unconfirmed": c.serial_unconfirmed, "unresolved": list(c.unresolved),
+        "header": _data_uri(header) if header is not None else "", "archival_code": c.archival_code,
         "enterprise": c.enterprise, "original_name": c.original_name, "rel_path": c.rel_path,
         "received": f"{c.received_at:%Y-%m-%d}" if c.received_at else "", "days_waiting": c.days_waiting,
-        "open_zh": open_q if c.unresolved else "无（待对应检查编号）", "page": _data_uri(page) if page else "",
+        "open_zh": open_q if c.unresolved else ("无（待核对文字识别的检查编号）" if c.serial_unconfirmed else "无（待对应检查编号）"), "page": _data_uri(page) if page else "",
         "rows": bool(rows), "questions": questions,
     }
 

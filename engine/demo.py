@@ -22,10 +22,25 @@ from rich.markup import escape
 
 from . import workspace
 from .accounts import Role, add_user
+from .archive import verify
+from .cli.confirm_cmd import print_result as print_confirmed
+from .cli.confirm_cmd import print_waiting
+from .cli.generate_cmd import print_result
+from .cli.inbox_cmd import print_report
+from .cli.review_cmd import print_review
+from .cli.status_cmd import status_cmd
+from .confirm import confirm, waiting_cards
+from .confirm_sheet import write_sheets
 from .forms import NO, QUESTION_NUMBERS, YES, FormKey
 from .generate import BatchResult, RowStatus, generate
+from .inbox import ingest
+from .review import build_review
+from .review.export import export_bundle
+from .review.report import write_xlsx
 from .simulate import fill_blank, fill_docx, tick_pdf
 from .simulate_scan import PENS, Ambiguity, Capture, FileTruth, Fmt, paper_card
+from .stats import aggregate, write_blanks
+from .stats.aggregate import status_line, write_aggregate
 from .web import DEFAULT_HOST, DEFAULT_PORT
 from .workspace import Workspace
 
@@ -35,7 +50,6 @@ PLANNED = date(2025, 3, 1)  # the day the clerk generates the sample plans (befo
 
 
 def run_demo(directory: Path, console: Console) -> int:
-    from .cli.generate_cmd import print_result
 
     started = time.perf_counter()
     if directory.exists():
@@ -74,7 +88,6 @@ def run_demo(directory: Path, console: Console) -> int:
     confirmed = confirm_step(ws, console, photo)
 
     console.rule("6. 尚未交回的反馈卡")
-    from .cli.status_cmd import status_cmd
 
     status_cmd(workspace=ws.root, overdue=True, today=TODAY.isoformat(), as_json=False)
 
@@ -85,7 +98,6 @@ def run_demo(directory: Path, console: Console) -> int:
     review_step(ws, console)
 
     console.rule("9. 档案四性检测")
-    from .archive import verify
 
     rep = verify(ws)
     console.print(f"四性检测：{'全部通过' if rep.ok else '发现问题'}；错误 {len([f for f in rep.findings if f.is_error])} 项，"
@@ -162,9 +174,6 @@ def paper_returns(ws: Workspace, batch: BatchResult) -> FileTruth:
 
 def confirm_step(ws: Workspace, console: Console, photo: FileTruth) -> bool:
     """The clerk lists the cards waiting for a person, looks at the sheet and records what the photo says."""
-    from .cli.confirm_cmd import print_result, print_waiting
-    from .confirm import confirm, waiting_cards
-    from .confirm_sheet import write_sheets
 
     cards = waiting_cards(ws, today=TODAY)
     print_waiting(cards)
@@ -183,20 +192,16 @@ def confirm_step(ws: Workspace, console: Console, photo: FileTruth) -> bool:
     for f in res.findings:
         console.print(escape(f"✗ {f.message}（{f.code}）"))
     if res.ok:
-        print_result(res)
+        print_confirmed(res)
     return res.ok
 
 
 def ingest_step(ws: Workspace, console: Console) -> None:
-    from .cli.inbox_cmd import print_report
-    from .inbox import ingest
 
     print_report(ingest(ws, actor="办公室"))
 
 
 def stats_step(ws: Workspace, console: Console) -> None:
-    from .stats import aggregate, write_blanks
-    from .stats.aggregate import status_line, write_aggregate
 
     due = date(2025, 6, 18)
     blanks = write_blanks(ws, 2, "2025Q2", due=due)
@@ -218,10 +223,6 @@ def stats_step(ws: Workspace, console: Console) -> None:
 
 
 def review_step(ws: Workspace, console: Console) -> None:
-    from .cli.review_cmd import print_review
-    from .review import build_review
-    from .review.export import export_bundle
-    from .review.report import write_xlsx
 
     review = build_review(ws, today=TODAY)
     print_review(review)

@@ -27,12 +27,8 @@ def pillow() -> ModuleType:
     """``PIL.Image`` with ``MAX_PIXELS`` and HEIC support (Pillow loads only in a process that
     decodes images)."""
     from PIL import Image
+    from pillow_heif import register_heif_opener  # a dependency (pyproject.toml): phones' HEIC photos
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:  # an install without pillow-heif: a HEIC then does not open (a clear rejection)
-        pass
-    else:
-        register_heif_opener()
+    register_heif_opener()
     return Image

@@ -403,7 +403,7 @@ def sync(ws: Workspace) -> SyncResult:
             out.findings.add(warning(RegisterCode.SYNC_CONFLICT, p.conflict, p.serial))
         elif p.now != p.printed:
             out.findings.add(warning(RegisterCode.SYNC_RENUMBERED,
-                                     f"{p.enterprise}（{p.start:%Y-%m-%d}，{p.kind}）{p.how}生成的反馈卡印为第{p.printed[0]}次、"
+                                     f"{p.enterprise}（{p.start:%Y-%m-%d}，{p.kind}）{p.how}生成的空白反馈卡印为第{p.printed[0]}次、"
                                      f"第{p.printed[1]}次{p.kind}，计入其他层级的检查后应为第{p.now[0]}次、第{p.now[1]}次{p.kind}。",
                                      p.serial))
     return out

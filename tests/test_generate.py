@@ -152,3 +152,19 @@ def test_cli_not_a_plan_is_one_message_not_a_traceback(ws, tmp_path: Path) -> No
     r = CliRunner().invoke(app, ["generate", "--plan", str(bogus), "--workspace", str(ws.root)])
     assert r.exit_code == 1
     assert "无法打开计划文件" in r.stdout and "Traceback" not in r.stdout
+
+
+def test_a_run_refused_as_a_whole_leaves_nothing_in_the_outbox(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bogus = tmp_path / "计划.xlsx"
+    bogus.write_bytes(b"PK\x03\x04garbage")
+    not_a_plan = CliRunner().invoke(app, ["generate", "--plan", str(bogus), "--workspace", str(ws.root)])
+    assert not_a_plan.exit_code == 1 and "无法打开计划文件" in not_a_plan.stdout
+    over = _plan(tmp_path / "over.xlsx", [GOOD | {"开始日期": date(2025, m, 1), "结束日期": date(2025, m, 1)}
+                                          for m in (3, 6, 9)])
+    no_reason = generate(ws, over, formats=("docx",), allow_over_cap=True, today=date(2025, 2, 20))
+    assert no_reason.plan_findings.flatten("code") == [("OVERRIDE_REASON_REQUIRED",)] and not no_reason.outcomes
+    assert list(ws.outbox.iterdir()) == []  # no empty batch folder per refused run
+
+    done = generate(ws, over, formats=("docx",), today=date(2025, 2, 20))  # two generated, one over the cap
+    assert [p.name for p in ws.outbox.iterdir()] == [done.batch]
+    assert (done.out_dir / "manifest.json").is_file()

@@ -3,6 +3,7 @@ confidence that validation uses; an outcome is built once and never changed afte
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from datetime import datetime
 from pathlib import Path
@@ -99,3 +100,21 @@ def test_an_outcome_is_final_once_built(ws: Workspace, cards: Path, tmp_path: Pa
     assert (o.status, o.kind) == (Status.FILED, Kind.FEEDBACK_CARD)
     with pytest.raises(dataclasses.FrozenInstanceError):
         o.status = Status.REJECTED  # type: ignore[misc]
+
+
+def status_rewrites(root: Path) -> list[str]:
+    """``dataclasses.replace(outcome, status=…)`` in the inbox: an outcome built with one status and turned into
+    another afterwards (the frozen dataclass does not stop ``replace``)."""
+    found = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and ast.unparse(node.func).rsplit(".", 1)[-1] == "replace"
+                    and any(k.arg == "status" for k in node.keywords)):
+                found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_no_outcome_changes_its_status_after_it_is_built() -> None:
+    """A file seen before is a duplicate, or (a killed run filed it) what that run decided: each outcome is
+    built with its status, never built as a duplicate and rewritten."""
+    assert status_rewrites(Path(__file__).resolve().parent.parent / "engine" / "inbox") == []

@@ -25,8 +25,8 @@ from _inbox_fixtures import (
 )
 
 from engine.inbox import Status, ingest
-from engine.inbox.preflight import MAX_NAME_CHARS
-from engine.workspace import Workspace
+from engine.inbox.preflight import MAX_NAME_CHARS, preflight
+from engine.workspace import Limits, Workspace
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +155,17 @@ def test_a_parent_that_already_maps_gigabytes_still_reads_good_files(
     finally:
         reserved.close()
     assert o.status is Status.FILED, o.findings.codes()
+
+
+@pytest.mark.parametrize(("name", "data", "what"), [
+    ("扫描.jpg", bytes(range(256)) * 8, "图片"),  # a phone's upload cut off before its first byte was right
+    ("反馈卡.pdf", "<html><body>下载失败</body></html>".encode(), " PDF 文件"),  # a web mail's error page saved as .pdf
+    ("统计表.xlsx", b"\x00" * 64 + "附件2".encode(), " Excel 表格"),
+])
+def test_content_that_is_not_what_its_accepted_name_says_is_told_as_such(tmp_path: Path, name: str, data: bytes,
+                                                                          what: str) -> None:
+    """Said before as "无法识别的文件类型（.jpg）。收件箱只接受 …JPG…": a clerk read that .jpg is not accepted."""
+    (tmp_path / name).write_bytes(data)
+    (f,) = preflight(tmp_path / name, name, Limits()).findings.errors
+    ext = Path(name).suffix
+    assert f.code == "UNSUPPORTED_TYPE" and f.message.startswith(f"文件名是 {ext}，但内容不是{what}：") and "只接受" not in f.message

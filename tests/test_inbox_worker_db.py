@@ -11,6 +11,7 @@ from _stats_fixtures import clerk_table2
 from engine import db
 from engine.inbox import Kind, ingest
 from engine.inbox.examine import examine
+from engine.inbox.pool import _worker_init
 from engine.stats import Period, write_blanks
 from engine.stats.submissions import current
 from engine.workspace import Workspace
@@ -49,3 +50,17 @@ def test_a_county_workbook_in_the_inbox_takes_the_period_of_the_round_sent_out(w
     assert [o.kind for o in report.outcomes] == [Kind.STATS_TABLE_2], [o.findings.to_list() for o in report.outcomes]
     with db.session(ws) as s:
         assert [r.unit_name for r in current(s, 2, Period(2025, 3))] == ["云冈区"]
+
+
+def test_the_inbox_pools_own_workers_cannot_open_the_database(ws: Workspace) -> None:
+    """The initializer ``examine_all`` gives its pool is what forbids it: a worker it sets up is refused."""
+    with mp.get_context("fork").Pool(1, initializer=_worker_init, initargs=(None,)) as pool:
+        assert pool.apply(_open, (str(ws.root),)) == "refused"
+
+
+def _open(root: str) -> str:
+    try:
+        db.get_engine(Workspace.open(Path(root)))
+    except db.DatabaseForbidden:
+        return "refused"
+    return "opened"

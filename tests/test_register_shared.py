@@ -4,6 +4,9 @@ the last allowed visit, row-level security, offline generation and sync.  Skippe
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -12,7 +15,7 @@ import pytest
 from _plan_fixtures import GOOD, _plan
 from _register_fixtures import CITY, COUNTY, join, join_existing, register_database
 from _render_fixtures import pdf_text, squash
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from test_archive_pg import pg_server  # noqa: F401  (fixture)
 from test_dates_numbers import _card_text
@@ -34,6 +37,7 @@ from engine.shared_register import (
     enterprise_year,
     pending,
     register_engine,
+    role_name,
     setup,
     shared_book,
     sync,
@@ -347,6 +351,73 @@ def test_the_administrator_sets_up_the_register_and_adds_a_bureau_on_the_command
     assert secret.stat().st_mode & 0o777 == 0o600 and secret.read_text().strip() not in r.output
     bad = run(app, ["register", "add-bureau", admin, "--name", "某局", "--level", "乡", "--division-code", "1402"])
     assert isinstance(bad.exception, RuqiError) and bad.exception.finding.code == RegisterCode.BAD_BUREAU
+
+
+_CHMODS: list[str] = []  # paths os.chmod was called on, while a test listens (an audit hook stays for good)
+_LISTENING: list[bool] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _LISTENING and event == "os.chmod":
+        _CHMODS.append(str(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+def test_the_password_file_is_private_from_its_creation_and_never_replaced(
+        passwords: tuple[str, int], tmp_path: Path) -> None:
+    """Written with mode 600 from the start (no chmod afterwards: the password was readable by others
+    in between); an existing file is refused before any account is set up."""
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    from engine.cli.common import CliCode
+
+    admin = register_database(passwords)
+    run = CliRunner().invoke
+    secret = tmp_path / "平城区-register.pass"
+    old_umask = os.umask(0o022)  # a clerk's usual umask: a plain open() would make the file world-readable
+    _LISTENING.append(True)
+    try:
+        r = run(app, ["register", "add-bureau", admin, "--name", "大同市平城区应急管理局", "--level", "县",
+                      "--division-code", "140213", "--password-out", str(secret)])
+    finally:
+        _LISTENING.clear()
+        os.umask(old_umask)
+    assert r.exit_code == 0, r.output
+    assert secret.stat().st_mode & 0o777 == 0o600 and str(secret) not in _CHMODS
+    password = secret.read_bytes()
+    assert len(password.strip()) >= 24
+
+    again = run(app, ["register", "add-bureau", admin, "--name", "大同市云冈区应急管理局", "--level", "县",
+                      "--division-code", "140214", "--password-out", str(secret)])
+    assert isinstance(again.exception, RuqiError) and again.exception.finding.code == CliCode.PASSWORD_FILE_EXISTS
+    assert "已存在" in again.exception.finding.message and "没有建立账号" in again.exception.finding.message
+    assert secret.read_bytes() == password  # the first bureau's password is kept
+    host, port = passwords
+    dbname = make_url(admin).database
+    with psycopg.connect(host=host, port=port, user="ruqi", dbname="postgres", autocommit=True) as con:
+        roles = {r[0] for r in con.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (f"{dbname}%",))}
+    assert roles == {role_name(dbname, "140213")}  # no account whose password had nowhere to go
+
+
+def test_an_existing_password_file_is_refused_before_the_server_is_asked(tmp_path: Path) -> None:
+    from engine.cli.common import CliCode
+
+    secret = tmp_path / "register.pass"
+    secret.write_text("另一个单位的密码\n", encoding="utf-8")
+    link = tmp_path / "link.pass"
+    link.symlink_to(tmp_path / "nowhere")  # a dangling link would be followed by open(): refused too
+    for target in (secret, link):
+        r = subprocess.run([sys.executable, "-c", "from engine.launch import main; main()", "register", "add-bureau",
+                            "postgresql://ruqi@/none?host=/nonexistent&port=1", "--name", "大同市平城区应急管理局",
+                            "--level", "县", "--division-code", "140213", "--password-out", str(target)],
+                           capture_output=True, text=True, timeout=120, check=False)
+        assert r.returncode == 2, r.stderr
+        assert CliCode.PASSWORD_FILE_EXISTS in r.stderr and "已存在" in r.stderr and "Traceback" not in r.stderr
+    assert secret.read_text(encoding="utf-8") == "另一个单位的密码\n"
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_a_serial_withdrawn_with_its_failed_documents_is_booked_again(county: Workspace) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -19,13 +20,15 @@ from pathlib import Path
 
 import pytest
 from _review_fixtures import TODAY, file_month, register_month, small_pdf
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from typer._click import Context
 from typer.main import get_group
 from typer.testing import CliRunner
 
 from engine.archive import ItemMeta, file_item, latest_item
 from engine.cli import COMMAND_MODULES, COMMANDS, app, load_commands
-from engine.db import dispose_engine, sqlite_path
+from engine.db import dispose_engine, reading, session, sqlite_path
 from engine.forms import FormType
 from engine.readback.common import ReadMethod
 from engine.workspace import Workspace, init
@@ -94,9 +97,35 @@ def test_importing_the_cli_loads_no_renderer_and_no_command(tmp_path: Path) -> N
 
 def test_the_command_table_names_what_each_module_registers() -> None:
     """`ruqi status` imports the module COMMANDS names for it: the table must be that module's."""
-    registered = {name: module for module in COMMAND_MODULES for name in load_commands(module)}
-    assert registered == COMMANDS
+    loaded = {name: (module, cmd) for module in COMMAND_MODULES for name, cmd in load_commands(module).items()}
+    assert {name: module for name, (module, _cmd) in loaded.items()} == {n: e.module for n, e in COMMANDS.items()}
     assert list(get_group(app).list_commands(Context(get_group(app)))) == list(COMMANDS)  # --help lists them all
+    # each command carries its help from the table (the modules give none), Chinese and not empty
+    assert all(cmd.help == COMMANDS[name].help and cmd.help for name, (_m, cmd) in loaded.items())
+
+
+def test_help_lists_every_command_from_the_table_without_loading_one(tmp_path: Path) -> None:
+    """`ruqi --help` lists every command with the start of its help, whole sentences or clauses (a
+    Chinese help has no space for click to cut at: it printed "..." alone), and imports no command
+    module; nor does a mistyped command (its suggestion comes from the table too)."""
+    modules, out = run_probe(["--help"], tmp_path)
+    assert {f"engine.cli.{m}" for m in COMMAND_MODULES} & modules == set()
+    listed: dict[str, str] = {}  # each command's line, its wrapped continuation joined on
+    for ln in out.split("命令：")[-1].splitlines():
+        if ln[2:3].strip():
+            name, _, text = ln.strip().partition(" ")
+            listed[name] = text.strip()
+        elif ln.strip():
+            listed[name] += ln.strip()
+    assert list(listed) == list(COMMANDS)
+    for name, line in listed.items():
+        line, whole = "".join(line.split()), "".join(COMMANDS[name].help.split())  # wrapping ate the spaces
+        assert line == whole or (line.endswith("……") and whole.startswith(line.removesuffix("……"))
+                                 and len(line) > 12), (name, line)
+    cut = [line for line in listed.values() if line.endswith("……")]
+    assert len(cut) >= 2 and not any("..." in line for line in listed.values())  # review, confirm: at a clause
+    modules, out = run_probe(["statu"], tmp_path)
+    assert {f"engine.cli.{m}" for m in COMMAND_MODULES} & modules == set()
 
 
 def test_every_command_runs_and_helps_through_the_lazy_table(tmp_path: Path) -> None:
@@ -212,3 +241,27 @@ def test_a_command_closes_the_database_when_it_ends(month_ws: Workspace) -> None
     _modules, out = run_probe(args, month_ws.root)
     assert all(text in out for text in done)
     assert not wal.exists()
+
+
+def test_read_only_commands_neither_take_nor_wait_for_the_write_lock(month_ws: Workspace) -> None:
+    """Another process holds SQLite's write lock (``ruqi generate`` filing a chunk): the four reading
+    commands still run at once and see the last commit (they waited for the busy timeout, 30 s, then
+    failed with DB_BUSY)."""
+    writer = sqlite3.connect(sqlite_path(month_ws), timeout=1, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        for name, (args, done) in READ_ONLY.items():
+            r = subprocess.run([sys.executable, "-c", "from engine.launch import main; main()", *args], cwd=month_ws.root,
+                               capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "COLUMNS": "200"})
+            assert r.returncode == 0, (name, r.stderr[-2000:])
+            assert all(text in r.stdout for text in done), (name, r.stdout[-2000:])
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_a_write_while_reading_is_refused_and_the_next_transaction_writes(month_ws: Workspace) -> None:
+    with pytest.raises(OperationalError, match="readonly"), reading(), session(month_ws) as s:
+        s.execute(text("UPDATE schema_version SET version = version"))
+    with session(month_ws) as s:  # the pooled connection writes again (query_only is per transaction)
+        s.execute(text("UPDATE schema_version SET version = version"))

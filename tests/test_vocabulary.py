@@ -11,9 +11,7 @@ code ``VIOLATION`` are other enums' values that happen to be spelled alike.
 from __future__ import annotations
 
 import ast
-import json
 import re
-import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +50,7 @@ HOME: dict[str, set[str]] = {
     NO: {"engine.forms.definitions"},
 }
 ELSEWHERE: dict[str, set[str]] = {
-    "none": {"engine.mail.config", "engine.workspace"},  # the mail server's security = "none"
+    "none": {"engine.mail.config", "engine.workspace", "engine.render.pdf"},  # the mail server's security = "none"; CSS content: none
     "needs_review": {"engine.inbox.shelve"},  # the old inbox/needs_review/ folder
     "other": {"engine.inbox.preflight"},  # an OLE file that is neither Word nor Excel
     "card": {"engine.review.collect", "engine.readback"},  # `ruqi review --json` field; readback's lazy table: card.py
@@ -176,20 +174,7 @@ def test_stored_values_are_the_ones_existing_workspaces_hold() -> None:
                                              "repair", "void"]
 
 
-def test_a_workspace_of_the_previous_release_reads_with_the_enums(tmp_path: Path) -> None:
-    """The v3 workspace dump of test_migrations holds the literals as the old code wrote them."""
-    db = tmp_path / "old.sqlite"
-    con = sqlite3.connect(db)
-    con.executescript((Path(__file__).parent / "data" / "workspace_v3.sql").read_text(encoding="utf-8"))
-    states = {r[0] for r in con.execute("SELECT card_status FROM visits")}
-    types = {r[0] for r in con.execute("SELECT form_type FROM archive_items")}
-    actions = {r[0] for r in con.execute("SELECT action FROM archive_audit")}
-    flags = {f for (raw,) in con.execute("SELECT card_flags FROM visits WHERE card_flags IS NOT NULL")
-             for f in json.loads(raw)}
-    con.close()
-    assert states and {CardState(s) for s in states} <= set(STORED)
-    assert all(FormType(t) for t in types) and all(Action(a) for a in actions)
-    assert all(Flag(f) for f in flags)
+# The literals a workspace of the first release holds read with these enums: tests/test_release1_upgrade.py.
 
 
 def test_question_numbers_and_answer_words_come_from_the_card() -> None:
@@ -265,7 +250,7 @@ def test_every_finding_code_is_an_enum_member() -> None:
 
 # The word not used → the word used (the card comes back 交回, as 已交回/逾期交回 say everywhere; the blank the
 # bureau issues is the 空白 card; a refused inbox file is 退回, where inbox/rejected/ puts it).
-DISCARDED = {"回收": "交回", "收回": "交回", "反馈卡（生成）": "反馈卡（空白）", "拒收": "退回"}
+DISCARDED = {"回收": "交回", "收回": "交回", "反馈卡（生成）": "反馈卡（空白）", "生成的反馈卡": "空白反馈卡", "拒收": "退回"}
 
 
 def discarded_words() -> list[str]:
@@ -276,8 +261,12 @@ def discarded_words() -> list[str]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found += [f"{path.relative_to(ENGINE.parent)}:{node.lineno} {w} (say {use})"
                           for w, use in DISCARDED.items() if w in node.value]
-    readme = (ENGINE.parent / "README.md").read_text(encoding="utf-8")
-    found += [f"README.md {w} (say {use})" for w, use in DISCARDED.items() if w in readme]
+    # what else a clerk reads: the README, the web pages and reports, the forms' own templates
+    pages = [ENGINE.parent / "README.md", *sorted(p for ext in ("*.html", "*.j2") for d in (ENGINE, ENGINE.parent / "templates")
+                                                  for p in d.rglob(ext))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found += [f"{page.relative_to(ENGINE.parent)} {w} (say {use})" for w, use in DISCARDED.items() if w in text]
     return found
 
 
@@ -329,3 +318,45 @@ def test_a_database_error_is_said_first_and_the_databases_words_are_labelled(tmp
         pytest.fail("a damaged database opened")
     head, _, hint = f.message.partition("（数据库提示：")
     assert _said_in_chinese(head, ("archive", "repair", "ruqi", "sqlite", str(tmp_path))) == [] and hint
+
+
+# ---- templates name the card's words too -------------------------------------------------------------------
+
+JINJA_CODE = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
+
+
+def template_copies(root: Path) -> list[str]:
+    """In the code of Jinja templates (``{% … %}``, ``{{ … }}``; never their prose): 是/否 typed as a string
+    literal, or the question count typed as a number (``length == 10``), instead of ``YES``/``NO``/``QUESTION_COUNT``;
+    anywhere in a template, a review flag's code typed into a link (``?flag=VIOLATION``)."""
+    count = re.compile(rf"(?<![\w.]){len(CARD_QUESTIONS)}(?![\w.])")
+    found = []
+    for path in sorted(p for ext in ("*.html", "*.j2") for p in root.rglob(ext)):
+        text = path.read_text(encoding="utf-8")
+        for m in JINJA_CODE.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            code = m.group(0)
+            found += [f"{path.relative_to(root.parent)}:{line} {w!r} (use {name})"
+                      for w, name in ((YES, "YES"), (NO, "NO")) if f'"{w}"' in code or f"'{w}'" in code]
+            if count.search(code):
+                found.append(f"{path.relative_to(root.parent)}:{line} {code[:40]!r} (use QUESTION_COUNT)")
+        for m in re.finditer(r"flag=([A-Z_]+)", text):
+            if m.group(1) in {f.value for f in ReviewFlag}:
+                found.append(f"{path.relative_to(root.parent)}:{text.count(chr(10), 0, m.start()) + 1} {m.group(0)} "
+                             "(pass the ReviewFlag)")
+    return found
+
+
+def test_templates_name_the_cards_words() -> None:
+    assert template_copies(ENGINE) == []
+
+
+def test_the_template_checker_finds_each_kind_of_copy(tmp_path: Path) -> None:
+    root = tmp_path / "engine"
+    root.mkdir()
+    (root / "a.html").write_text(
+        '<p>是否属实（prose is not code）</p>\n{% if a == "是" %}x{% endif %}\n'
+        "{% if n | length == 10 %}全部{% endif %}{{ 'no' if b == '否' }}\n{{ items[:100] }}{{ QUESTION_COUNT }}\n"
+        '<a href="/review?flag=CARD_OVERDUE">x</a><a href="/review?flag={{ flags.late }}">y</a>\n',
+        encoding="utf-8")
+    assert [f.split(" ", 1)[0].rsplit(":", 1)[1] for f in template_copies(root)] == ["2", "3", "3", "5"]

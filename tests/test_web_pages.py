@@ -13,6 +13,7 @@ from _review_fixtures import JUNE, TODAY, Filed, Planted, register_month
 from _web_fixtures import Client, LiveServer, make_users, month_site
 
 from engine import archive
+from engine.inbox import Flag
 from engine.overview import overview
 from engine.review import build_review, select_entries
 from engine.review.stored import pending
@@ -82,6 +83,10 @@ def test_one_inspection_shows_its_documents_answers_and_history(month) -> None: 
     for code in [i.archival_code for i in items]:
         assert code in page.text  # each filing is in the audit history too
     assert page.text.count("归档（file）") >= len(items)
+    # the documents' flags as a clerk reads them (they were printed as VIOLATION, LATE …)
+    flagged = [f for i in items for f in i.flags]
+    assert Flag.VIOLATION in flagged and f"<td>{Flag.VIOLATION.zh}" in page.text
+    assert not any(f"<td>{f}" in page.text for f in flagged)
     assert c.get("/review/140200-2025-9999").status == 404
 
 

@@ -152,7 +152,7 @@ def verify(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE, w
     with ThreadPoolExecutor(max_workers=n) as pool:
         # Files are read and hashed in worker threads (hashlib and file reads release the GIL)
         # while this thread checks rows, 件号 and the audit chain.
-        parse = {r.id for r in rows} if deep else {r.id for r in random.sample(rows, min(sample, len(rows)))}
+        parse = {r.id for r in rows} if deep else {r.id for r in random.sample(rows, max(0, min(sample, len(rows))))}
         rep.parsed = len(parse)
         futures = [pool.submit(_check_files, ws, rows[i::n], deep, parse) for i in range(n)]
         log_findings = [*audit.check_chain(entries), *audit.check_head(ws, by_seq, head_in_db),

@@ -6,18 +6,19 @@ runs its query without loading the verification or the recovery of the register.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 import engine
 
 from .. import archive
 from ..archive import IndexCode
+from ..archive.numbering import RETENTIONS
+from ..archive.store import FIELD_LABELS, ItemRow
+from ..db import reading
 from ..findings import RuqiError, error
-from ..forms import FormType
+from ..forms import QUESTION_NUMBERS, FormType
 from .common import (
     FLAG_ZH,
     CliCode,
@@ -31,6 +32,8 @@ from .common import (
     open_workspace,
     print_json,
 )
+from .table import Table
+from .values import day_option
 
 PER_CODE = 10  # findings printed per code; --json has them all
 FORM_TYPE_HELP = "文种：" + "、".join(f"{t.value}（{t.zh}）" for t in FormType)
@@ -39,7 +42,7 @@ ACTION_HELP = "只看某类操作：" + "、".join(f"{a.value}（{a.zh}）" for 
 
 
 def register(app: typer.Typer) -> None:
-    add_group(app, "archive", "档案库：四性检测、检索、审计日志。", {
+    add_group(app, "archive", {
         "verify": (verify_cmd, "四性检测（真实性、完整性、可用性、安全性）。全部通过时退出码为 0。"),
         "search": (search_cmd, "按企业、信用代码、检查编号、县区、文种、日期、标记检索归档文件。"),
         "show": (show_cmd, "显示一件归档文件的全部元数据（按 id 或档号）。"),
@@ -56,6 +59,8 @@ def verify_cmd(
     actor: str = typer.Option(None, "--actor", help="操作人（默认为系统用户名）"),
 ) -> None:
     ws = open_workspace(workspace, check_index=False)  # a database behind the archive is worth a report too
+    if sample < 0:
+        raise typer.BadParameter(f"抽查件数应为 0 或正整数（现为 {sample}）。", param_hint="--sample")
     rep, behind = archive.verify_and_record(ws, deep=deep, sample=sample, actor=actor)
     if as_json:
         print_json(rep.to_dict() | ({"index": behind.to_dict()} if behind else {}))
@@ -87,15 +92,6 @@ def _print_report(rep: archive.VerifyReport) -> None:
     console.print("[green]四性检测全部通过。[/green]" if rep.ok else "[red]四性检测未通过。[/red]")
 
 
-def _date(value: str | None, opt: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as e:
-        raise RuqiError(error(CliCode.ARCHIVE_BAD_DATE, f"{opt} 的日期“{value}”格式不对，应为 2025-03-01。")) from e
-
-
 def search_cmd(
     workspace: Path = WorkspaceOpt,
     enterprise: str = typer.Option(None, "--enterprise", "-e", help="企业名称（可只写一部分）"),
@@ -111,14 +107,15 @@ def search_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     ws = open_workspace(workspace)
-    rows = archive.search(ws, enterprise=enterprise, uscc=uscc, serial=serial, county=county, form_type=form_type,
-                          date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"), flag=flag,
-                          year=year, latest_only=latest)
+    with reading():
+        rows = archive.search(ws, enterprise=enterprise, uscc=uscc, serial=serial, county=county, form_type=form_type,
+                              date_from=day_option(date_from, "--from"), date_to=day_option(date_to, "--to"), flag=flag,
+                              year=year, latest_only=latest)
     if as_json:
         for r in rows:
             print_json(r.to_dict())
         return
-    table = Table(title=f"检索到 {len(rows)} 件", show_lines=False)
+    table = Table(title=f"检索到 {len(rows)} 件")
     # The 档号 is what a clerk copies: never cut it; everything else may wrap in a narrow window.
     table.add_column("档号", no_wrap=True, min_width=25)
     table.add_column("文种", overflow="fold")
@@ -137,14 +134,42 @@ def search_cmd(
 def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="id 或档号"), workspace: Path = WorkspaceOpt,
              as_json: bool = JsonOpt) -> None:
     ws = open_workspace(workspace)
-    item = archive.get_item(ws, key)
+    with reading():
+        item = archive.get_item(ws, key)
     if item is None:
         raise RuqiError(error(CliCode.ARCHIVE_NOT_FOUND, f"找不到归档文件“{key}”。"))
     if as_json:
         print_json(item.to_dict())
         return
-    for k, v in item.to_dict().items():
-        console.print(f"{esc(k)}: {esc(v)}")
+    for label, value in describe_item(item):
+        console.print(f"{label}：{esc(value)}")
+    console.print(f"（程序读取的全部字段：ruqi archive show {esc(item.archival_code)} --json）")
+
+
+def describe_item(r: ItemRow) -> list[tuple[str, str]]:
+    """An archived item as a clerk reads it: Chinese field names, codes with their labels, no Python values."""
+    L = FIELD_LABELS  # noqa: N806
+    lines = [
+        (L["archival_code"], r.archival_code), (L["form_type"], f"{FormType.label(r.form_type)}（{r.form_type}）"),
+        (L["title"], r.title), (L["responsible"], r.responsible), (L["doc_date"], r.date.isoformat()),
+        (L["serial"], r.serial or "—"), (L["enterprise"], r.enterprise or "—"), (L["uscc"], r.uscc or "—"),
+        (L["county"], r.county or "—"), (L["original_name"], r.original_name), ("文件位置", str(r.path)),
+        (L["format"], f"{r.format} {r.format_version}".strip()), (L["size"], f"{r.size} 字节"),
+        (L["sha256"], r.sha256), (L["sm3"], r.sm3), (L["version"], str(r.version)),
+        (L["supersedes"], "—" if r.supersedes is None else f"第 {r.supersedes} 条"),
+        (L["flags"], "、".join(flag_zh(f) for f in r.flags) or "—"),
+        (L["retention"], f"{RETENTIONS.get(r.retention, r.retention)}（{r.retention}）"),
+        (L["received_at"], "—" if r.received_at is None else f"{r.received_at:%Y-%m-%d %H:%M:%S}"),
+        (L["filed_at"], f"{r.filed_at:%Y-%m-%d %H:%M:%S}"), (L["actor"], r.actor), (L["id"], str(r.id)),
+    ]
+    answers = r.extra.get("answers")
+    if isinstance(answers, dict) and any(answers.values()):
+        lines.append(("答案", "；".join(f"第{q}题 {answers.get(str(q)) or '未读出'}" for q in QUESTION_NUMBERS)))
+    mail = r.extra.get("mail")
+    if isinstance(mail, dict):
+        lines.append(("邮件来源", f"{mail.get('sender', '')}，服务器收到 {str(mail.get('received_at', '')).replace('T', ' ')}，"
+                                f"主题“{mail.get('subject', '')}”，邮件编号 {mail.get('message_id', '')}"))
+    return lines
 
 
 def log_cmd(
@@ -154,7 +179,8 @@ def log_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     ws = open_workspace(workspace, check_index=False)
-    entries = archive.audit_log(ws, limit=limit or None, action=action)
+    with reading():
+        entries = archive.audit_log(ws, limit=limit or None, action=action)
     if as_json:
         for e in entries:
             print_json(e.to_dict())

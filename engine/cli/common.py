@@ -27,14 +27,16 @@ from sqlalchemy.exc import DatabaseError
 from typer._click.globals import get_current_context
 
 from ..archive import index_state, sync_journal
-from ..db import database_finding, dispose_engines
+from ..db import database_finding, dispose_engines, reading
 from ..findings import Finding, RuqiError, exception_reason
 from ..labels import FLAG_ZH, flag_zh  # noqa: F401  (the commands print flags from here)
 from ..text import printable
 from ..workspace import Workspace, os_reason
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# No emoji codes: ":fire:" in an enterprise name prints as typed (``esc`` escapes markup, not emoji),
+# and rich's emoji table is not loaded with the first line printed.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 WorkspaceOpt = typer.Option(
     Path("."), "--workspace", "-w", help="工作目录（含 ruqi.toml），默认当前目录", show_default=False
@@ -49,6 +51,7 @@ class CliCode(StrEnum):
     ARCHIVE_REASON_REQUIRED = "ARCHIVE_REASON_REQUIRED"
     WEB_BAD_DATE = "WEB_BAD_DATE"
     PASSWORD_MISMATCH = "ACCOUNT_PASSWORD_MISMATCH"
+    PASSWORD_FILE_EXISTS = "PASSWORD_FILE_EXISTS"  # --password-out names a file that is there already
     OS_ERROR = "OS_ERROR"  # a file or folder could not be read or written
     INTERNAL_ERROR = "INTERNAL_ERROR"  # an engine bug: the traceback is saved for the administrator
 
@@ -63,9 +66,8 @@ def esc(value: object) -> str:
 
 
 def cells(*values: object) -> list[Any]:
-    """Table cells from values: text as a ``Text`` (printed as it is, without control characters;
-    rich would read a str cell as markup, and parse it again for each of the table's two passes),
-    renderables such as a styled ``Text`` kept."""
+    """Table cells (engine/cli/table.py) from values: text as a ``Text`` (printed as it is, without
+    control characters; a str cell would be read as markup), a styled ``Text`` kept."""
     return [v if hasattr(v, "__rich_console__") or hasattr(v, "__rich__") else Text(printable("" if v is None else str(v)))
             for v in values]
 
@@ -76,10 +78,11 @@ def open_workspace(path: Path, *, check_index: bool = True) -> Workspace:
     only ``ruqi archive repair``, ``verify`` and ``log`` run then."""
     ws = Workspace.open(path)
     if check_index:
-        problem = index_state(ws)
-        if problem is not None:
-            raise RuqiError(problem)
-        sync_journal(ws)
+        with reading():  # the journal's missing lines are written to its file, not the database
+            problem = index_state(ws)
+            if problem is not None:
+                raise RuqiError(problem)
+            sync_journal(ws)
     return ws
 
 
@@ -90,12 +93,11 @@ def print_json(obj: Any) -> None:
 Command = Callable[..., Any]
 
 
-def add_group(app: typer.Typer, name: str, help: str, commands: dict[str, tuple[Command, str]],
-              alone: Command | None = None) -> None:
+def add_group(app: typer.Typer, name: str, commands: dict[str, tuple[Command, str]], alone: Command | None = None) -> None:
     """``ruqi <name> <subcommand>``: ``commands`` is {subcommand: (function, help)}.  ``alone`` is what
     ``ruqi <name>`` itself does (``ruqi register`` prints the year's register); without it the bare
-    group prints its help."""
-    group = typer.Typer(help=help, invoke_without_command=alone is not None, no_args_is_help=alone is None,
+    group prints its help.  The group's own help is in engine/cli ``COMMANDS``."""
+    group = typer.Typer(invoke_without_command=alone is not None, no_args_is_help=alone is None,
                         rich_markup_mode=None)
     if alone is not None:
         group.callback()(_unless_subcommand(alone))

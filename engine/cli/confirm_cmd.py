@@ -5,21 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table as RichTable
 from rich.text import Text
 
 from ..confirm import ConfirmResult, WaitingCard, confirm, waiting_cards
 from ..confirm_sheet import write_sheets
 from ..readings import QUESTIONS
 from .common import JsonOpt, WorkspaceOpt, console, esc, flag_zh, open_workspace, print_json, settle
-
-HELP = ("核对扫描件、照片等机器未能识读的反馈卡：不带参数列出待核对的卡；"
-        "ruqi confirm 检查编号 --answers 否否是否否否否否否否 --by 姓名 录入十题答案（或 --q 3=是 录入一题）；"
-        "已识读的答案只能用 --correct --reason “理由”更正（列入纪委审查清单）；读不出编号的卡用 档号 --serial 检查编号 对应到检查。")
+from .table import Table
 
 
 def register(app: typer.Typer) -> None:
-    app.command("confirm", help=HELP)(confirm_cmd)
+    app.command("confirm")(confirm_cmd)
 
 
 def confirm_cmd(
@@ -30,7 +26,7 @@ def confirm_cmd(
     by: str = typer.Option("", "--by", help="核对人姓名（必填，记入审计日志）"),
     correct: bool = typer.Option(False, "--correct", help="更正已识读（机器或人工）的答案，须同时写 --reason"),
     reason: str = typer.Option("", "--reason", help="更正的理由，记入审计日志和纪委审查清单"),
-    serial: str = typer.Option(None, "--serial", help="把读不出编号的卡对应到这个检查编号（核对卡上印的编号后填写）"),
+    serial: str = typer.Option(None, "--serial", help="把读不出编号的卡对应到这个检查编号，或确认由文字识别的编号（核对卡上印的编号后填写）"),
     sheets: Path = typer.Option(None, "--sheets", help="列出待核对的卡时，核对单（每张卡一个 PNG，另有一个汇总 PDF）"
                                                        "写到这个文件夹，默认 outbox/待核对/"),
     no_sheets: bool = typer.Option(False, "--no-sheets", help="只列出，不写核对单"),
@@ -69,23 +65,26 @@ def print_waiting(cards: list[WaitingCard]) -> None:
     if not cards:
         console.print("没有待核对的反馈卡。")
         return
-    t = RichTable(title=f"待核对的反馈卡（{len(cards)}）", title_justify="left")
+    t = Table(title=f"待核对的反馈卡（{len(cards)}）", title_justify="left")
     for h in ("检查编号", "企业名称", "等待天数", "待核对的题", *(f"{i}" for i in QUESTIONS), "档号"):
         t.add_column(h, overflow="fold")
     for c in cards:
         open_q = "全部" if len(c.unresolved) == len(QUESTIONS) else "、".join(map(str, c.unresolved))
-        t.add_row(Text(c.serial or "（读不出，须对应）"), Text(c.enterprise), str(c.days_waiting), Text(open_q),
+        serial = f"{c.serial}（文字识别，待核对）" if c.serial_unconfirmed else (c.serial or "（读不出，须对应）")
+        open_q = open_q or ("检查编号" if c.serial_unconfirmed else "")
+        t.add_row(Text(serial), Text(c.enterprise), str(c.days_waiting), Text(open_q),
                   *(_machine_cell(c, i) for i in QUESTIONS), Text(c.archival_code))
     console.print(t)
     console.print("每题：“？”为机器未能识读；“否?62%”为机器的识读及其把握，须人工确认；“否（人工）”为已录入。")
     console.print("录入：ruqi confirm 检查编号 --answers 否否是否否否否否否否 --by 姓名（或 --q 3=是 只录一题）；"
-                  "读不出编号的卡：ruqi confirm 档号 --serial 检查编号 --answers … --by 姓名。")
+                  "读不出编号的卡：ruqi confirm 档号 --serial 检查编号 --answers … --by 姓名；"
+                  "编号由文字识别、待核对的卡（二维码无法识别）：核对原图上印的编号后 ruqi confirm 档号 --serial 检查编号 --by 姓名。")
 
 
 def print_result(res: ConfirmResult) -> None:
     who = f"{res.serial}（{res.enterprise}）" if res.serial else f"档号 {res.archival_code}"
     if res.tied:
-        console.print(Text(f"已把档号 {res.archival_code} 的反馈卡对应到检查 {who}。"))
+        console.print(Text(f"已把档号 {res.archival_code} 的反馈卡对应到检查 {who}（核对人的确认已记入审计日志）。"))
     if res.recorded:
         got = "、".join(f"第{i}题“{a}”" for i, a in sorted(res.recorded.items()))
         console.print(Text(f"已录入 {who}：{got}。原件在档案中保持原样；审计日志已记录录入人、时间、机器识读和人工录入的答案。"))

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
-from ..cells import parse_date
 from ..findings import located
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
 from ..plan import PlanCode, write_template
@@ -27,12 +25,14 @@ from .common import (
     print_json,
     settle,
 )
+from .table import Table
+from .values import day_option
 
 
 def register(app: typer.Typer) -> None:
-    app.command("plan-template", help="生成空白的入企检查计划表（Excel），供填写后用 ruqi generate 批量生成文书。")(plan_template)
-    app.command("generate", help="按检查计划批量生成通知书、公示、反馈卡（docx 和 PDF）。")(generate_cmd)
-    app.command("void", help="作废误登记的检查：保留记录和已归档文书，不再计入次数和上限，列入纪委审查清单。")(void_cmd)
+    app.command("plan-template")(plan_template)
+    app.command("generate")(generate_cmd)
+    app.command("void")(void_cmd)
 
 
 def plan_template(
@@ -76,10 +76,7 @@ def generate_cmd(
     if allow_over_cap is not None and approval is None:
         err_console.print(f"错误：--allow-over-cap 应写计划表中的行号，如 6,9 或 6-9（现为 {esc(allow_over_cap)}）")
         raise typer.Exit(2)
-    issued = parse_date(issue_date) if issue_date else None
-    if issue_date and issued is None:
-        err_console.print(f"错误：无法识别的 --issue-date “{esc(issue_date)}”，请写如 2025-11-10")
-        raise typer.Exit(2)
+    issued = day_option(issue_date, "--issue-date")
     # The process ends right after: its final garbage collection would walk every object the
     # renderers and their fonts left (0.1-0.5 s of a run); frozen at exit, they are let go with the
     # process.  Freezing changes nothing else: the other exit handlers (logging, the database

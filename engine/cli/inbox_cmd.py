@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from ..inbox import CardCode, IngestReport, Outcome, Status, ingest, watch
 from ..mail import MailPoller, MailReport
@@ -22,14 +21,15 @@ from .common import (
     open_workspace,
     print_json,
 )
+from .table import Table
 
 STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
                 Status.SKIPPED: "magenta"}
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ingest", help="处理收件箱 inbox/ 中的全部文件：读取反馈卡和统计表，校验、归档或退回并说明原因。")(ingest_cmd)
-    app.command("watch", help="持续监视收件箱，文件稳定（复制完成）后自动处理；适用于网络共享目录。Ctrl+C 停止。")(watch_cmd)
+    app.command("ingest")(ingest_cmd)
+    app.command("watch")(watch_cmd)
 
 
 def ingest_cmd(

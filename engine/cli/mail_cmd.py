@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..inbox import Status
 from ..mail import MailReport, MessageOutcome, MessageStatus, PartStatus, attention, collect
 from .common import JsonOpt, WorkspaceOpt, console, err_console, open_workspace, print_json
+from .table import Table
 
-mail_app = typer.Typer(help="从本局邮箱收取企业交回的反馈卡和县区统计表（IMAP），并可给发件人回执。", no_args_is_help=True)
+mail_app = typer.Typer(no_args_is_help=True)
 
 PART_ZH = {PartStatus.SAVED: "已放入收件箱", PartStatus.ALREADY: "此前已收到", PartStatus.SKIPPED: "不是回执文件",
            PartStatus.REFUSED: "未收取"}
@@ -32,7 +32,7 @@ def fetch_cmd(
 ) -> None:
     ws = open_workspace(workspace)
     if not ws.config.mail:
-        err_console.print("ruqi.toml 中没有配置邮箱（[[mail]]）。配置方法见 README“通过邮件收取”。")
+        err_console.print("ruqi.toml 中没有配置邮箱（\\[\\[mail]]）。配置方法见 README“通过邮件收取”。")
         raise typer.Exit(2)
     report = collect(ws, file=file, receipts=receipts, actor=actor)
     if as_json:

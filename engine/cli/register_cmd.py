@@ -3,19 +3,21 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from ..db import session
+from ..db import reading, session
+from ..findings import RuqiError, error
 from ..forms import INSPECTION_KINDS, InspectionKind
 from ..register import summary, write_summary_xlsx
 from ..register_import import import_visits
 from ..shared_register import add_bureau, enterprise_year, setup, sync
 from .common import (
+    CliCode,
     JsonOpt,
     WorkspaceOpt,
     add_group,
@@ -26,13 +28,14 @@ from .common import (
     open_workspace,
     print_json,
 )
+from .table import Table
 
 KINDS = INSPECTION_KINDS
 SOURCE_ZH = {"ruqi": "ruqi 生成", "offline": "离线生成后补报", "import": "导入（互联网+执法或纸质）", "local": "本局"}
 
 
 def register(app: typer.Typer) -> None:
-    add_group(app, "register", "入企检查台账：本年度各企业的检查次数、上限和剩余次数；全省（市）共享台账的建立、加入、查询、导入和补报。", {
+    add_group(app, "register", {
         "setup": (setup_cmd, "（台账管理员）建立或升级共享台账的数据库结构；其他单位连接时也可运行。"),
         "add-bureau": (add_bureau_cmd, "（台账管理员）为一个单位建立账号和权限，打印它在 ruqi.toml 中要填的几行。"),
         "visits": (visits_cmd, "查询一家企业本年度在省、市、县三级的全部入企检查，按类别列出剩余次数（扫码入企前查询）。"),
@@ -48,7 +51,7 @@ def summary_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    with session(ws) as s:
+    with reading(), session(ws) as s:
         rows = summary(s, year)
     if as_json:
         for r in rows:
@@ -94,22 +97,39 @@ def add_bureau_cmd(
     division_code: str = typer.Option(..., "--division-code", help="6位行政区划代码，如 140213"),
     password_out: Path = typer.Option(None, "--password-out", help="把密码写入这个文件（权限 600），交给该单位放在工作目录中"),
 ) -> None:
-    added = add_bureau(admin_url, name, level, division_code)
+    secret = _reserve_password_file(password_out) if password_out is not None else None
+    try:
+        added = add_bureau(admin_url, name, level, division_code)
+    except BaseException:
+        if secret is not None and password_out is not None:  # nothing was set up: no empty file left behind
+            os.close(secret)
+            password_out.unlink(missing_ok=True)
+        raise
     b = added.bureau
     console.print(Text(f"已{'建立' if added.created else '重设'}{b.name}（{b.level}，{b.division_code}）的共享台账账号 {b.role_name}："
                        "可以查询所有单位的检查，只能登记本单位的检查。"))
     console.print("请该单位在 ruqi.toml 末尾加上以下几行：")
     typer.echo(added.toml_lines())  # never wrapped: these lines are copied as they are
-    if password_out is not None:
-        fd = password_out.open("w", encoding="utf-8")
-        password_out.chmod(0o600)
-        with fd:
-            fd.write(added.password + "\n")
+    if secret is not None:
+        with os.fdopen(secret, "w", encoding="utf-8") as f:
+            f.write(added.password + "\n")
         console.print(Text(f"密码已写入 {password_out}（权限 600）：请把它安全地交给该单位，放在其工作目录中，命名为 register.pass。"))
     else:
         typer.echo(f"密码（只显示这一次）：{added.password}")
         console.print("请该单位把密码单独存入工作目录中的 register.pass，并运行 chmod 600 register.pass；"
                       "也可以设置环境变量 RUQI_REGISTER_PASSWORD。密码不要写在 ruqi.toml 中。")
+
+
+def _reserve_password_file(path: Path) -> int:
+    """The password file, made empty with mode 600 before the account is set up: never readable by
+    others, even for a moment, and an existing file (another bureau's password) is never replaced,
+    nor an account set up whose password would then have nowhere to go."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # O_EXCL: a symlink counts as there
+    except FileExistsError:
+        raise RuqiError(error(CliCode.PASSWORD_FILE_EXISTS,
+                              f"文件“{path}”已存在：为免覆盖其中的内容，没有写入密码，也没有建立账号。"
+                              "请换一个文件名，或者先把原文件移走，再运行一次。", str(path))) from None
 
 
 def visits_cmd(
@@ -162,7 +182,7 @@ def import_cmd(
 def sync_cmd(as_json: bool = JsonOpt, ws_path: Path = WorkspaceOpt) -> None:
     ws = open_workspace(ws_path)
     if ws.config.register is None:
-        err_console.print("本工作目录没有配置共享台账（ruqi.toml 中没有 [register]），无需补报。")
+        err_console.print("本工作目录没有配置共享台账（ruqi.toml 中没有 \\[register]），无需补报。")
         raise typer.Exit(1)
     res = sync(ws)
     if as_json:

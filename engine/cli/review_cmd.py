@@ -5,18 +5,18 @@ listing the review on screen loads none of their writers."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table as RichTable
 from rich.text import Text
 
 from .. import review
-from ..cells import parse_date
+from ..db import reading
 from ..review.collect import Review, build_review, review_dict
 from ..review.tables import Table, cell_text, pick, sections, summary_rows
-from .common import JsonOpt, WorkspaceOpt, add_group, console, err_console, esc, open_workspace, print_json
+from .common import JsonOpt, WorkspaceOpt, add_group, console, esc, open_workspace, print_json
+from .table import Table as ScreenTable
+from .values import day_option
 
 FromOpt = typer.Option(None, "--from", help="检查开始日期不早于（如 2025-06-01）")
 ToOpt = typer.Option(None, "--to", help="检查开始日期不晚于（如 2025-06-30）")
@@ -44,19 +44,9 @@ SCREEN_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def register(app: typer.Typer) -> None:
-    add_group(app, "review", "纪委审查清单：反馈“是”、反馈卡未交回、逾期或提前交回、超次数检查、可疑反馈卡、次数不符、已作废的检查，按县区和检查人员统计。", {
+    add_group(app, "review", {
         "export": (export_cmd, "导出审查包（BagIt）：原件、index.xlsx、review-report.pdf，并记入审计日志。"),
     }, alone=review_list)
-
-
-def _date(text: str | None, option: str) -> date | None:
-    if text is None or not text.strip():
-        return None
-    d = parse_date(text)
-    if d is None:
-        err_console.print(f"错误：{option} 的日期“{esc(text)}”无法识别，请写成 2025-06-01 或 2025年6月1日。")
-        raise typer.Exit(2)
-    return d
 
 
 def review_list(
@@ -70,8 +60,9 @@ def review_list(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    found = build_review(ws, _date(date_from, "--from"), _date(date_to, "--to"), county or None,
-                         today=_date(today, "--today"))
+    with reading():
+        found = build_review(ws, day_option(date_from, "--from"), day_option(date_to, "--to"), county or None,
+                             today=day_option(today, "--today"))
     if as_json:
         print_json(review_dict(found))
     else:
@@ -100,7 +91,7 @@ def _print_table(t: Table) -> None:
     if not t.rows:
         console.print(f"[bold]{esc(t.title)}[/bold]：无")
         return
-    rt = RichTable(title=f"{t.title}（{len(t.rows)}）", title_justify="left", show_lines=False)
+    rt = ScreenTable(f"{t.title}（{len(t.rows)}）", title_justify="left")
     for h in t.headers:
         rt.add_column(h, overflow="fold")
     for row in t.rows:
@@ -121,8 +112,8 @@ def export_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    res = review.export_bundle(ws, out, _date(date_from, "--from"), _date(date_to, "--to"), county or None, only_flagged,
-                        today=_date(today, "--today"), actor=actor)
+    res = review.export_bundle(ws, out, day_option(date_from, "--from"), day_option(date_to, "--to"), county or None, only_flagged,
+                        today=day_option(today, "--today"), actor=actor)
     if as_json:
         print_json({"bag": str(res.bag_dir), "inspections": res.serials, "files": len(res.payload),
                     "manifest_sha256": res.manifest_sha256, "tagmanifest_sha256": res.tagmanifest_sha256,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..findings import RuqiError, error
 from ..stats import Period, issued_periods, read_submission, write_blanks
@@ -22,8 +20,10 @@ from ..stats.codes import StatsCode
 from ..text import sentences
 from ..workspace import Workspace
 from .common import JsonOpt, WorkspaceOpt, console, esc, open_workspace, print_json
+from .table import Table
+from .values import day_option
 
-stats_app = typer.Typer(help="统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。", no_args_is_help=True,
+stats_app = typer.Typer(no_args_is_help=True,
                         rich_markup_mode=None)
 
 TableOpt = typer.Option(..., "--table", "-t", help="附件号：1 联络人报名表，2 调度统计表，3 报告机制落实情况统计表，4 APP问题反馈清单")
@@ -42,18 +42,9 @@ def _period(text: str) -> Period:
         raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e))) from e
 
 
-def _due(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as e:
-        raise RuqiError(error(StatsCode.BAD_ARGUMENT, f"截止日期“{text}”格式不对，请写成 2025-06-18")) from e
-
-
 def _aggregate(ws: Workspace, table_no: int, period: str, due: str | None) -> Aggregate:
     try:
-        return aggregate(ws, table_no, _period(period), due=_due(due))
+        return aggregate(ws, table_no, _period(period), due=day_option(due, "--due"))
     except KeyError as e:  # an unknown table number or unit names the culprit in its message
         raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e).strip("'\""))) from e
 
@@ -69,7 +60,7 @@ def blank_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
-    batch = write_blanks(ws, table_no, _period(period), due=_due(due), units=units, out_dir=out)
+    batch = write_blanks(ws, table_no, _period(period), due=day_option(due, "--due"), units=units, out_dir=out)
     if as_json:
         for u, f in zip(batch.units, batch.files, strict=True):
             print_json({"unit": u.name, "code": u.code, "file": str(f)})

@@ -5,18 +5,19 @@ readers (see ``COMMANDS`` in engine/cli/__init__.py)."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
+from ..db import reading
 from ..inbox import pending_cards
 from .common import JsonOpt, WorkspaceOpt, cells, console, open_workspace, print_json
+from .table import Table
+from .values import day_option
 
 
 def register(app: typer.Typer) -> None:
-    app.command("status", help="列出尚未交回反馈卡的检查（--overdue 只列逾期的）。")(status_cmd)
+    app.command("status")(status_cmd)
 
 
 def status_cmd(
@@ -26,8 +27,9 @@ def status_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     ws = open_workspace(workspace)
-    day = date.fromisoformat(today) if today else None
-    rows = pending_cards(ws, today=day, overdue_only=overdue)
+    day = day_option(today, "--today")
+    with reading():
+        rows = pending_cards(ws, today=day, overdue_only=overdue)
     if as_json:
         for r in rows:
             print_json(r.to_json())

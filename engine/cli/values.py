@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import typer.core
 from typer import _coercion
 from typer._click import Context
 from typer._param_types import coerce_cli_path
+
+from ..cells import parse_date
 
 _DIGITS = re.compile(r"-?[0-9]{1,18}")
 _UNSET = object()  # "not a value the direct way takes": typer's own conversion decides
@@ -84,3 +87,15 @@ def _get_runtime_param(self: typer.core._TyperParameter) -> _coercion.RuntimePar
 def install() -> None:
     """Convert plain option values directly in every typer command of this process (idempotent)."""
     typer.core._TyperParameter.get_runtime_param = _get_runtime_param  # type: ignore[method-assign]
+
+
+def day_option(text: str | None, option: str) -> date | None:
+    """A date option's value (``--today``, ``--from``, ``--due`` …): 2025-06-01, 2025/6/1 or 2025年6月1日,
+    as the plan's and the workbooks' dates are read; a date that does not exist (2025-02-30) is a usage
+    error said in Chinese, like any other bad value."""
+    if text is None or not text.strip():
+        return None
+    day = parse_date(text)
+    if day is None:
+        raise typer.BadParameter(f"日期“{text}”无法识别，请写成 2025-06-01 或 2025年6月1日。", param_hint=option)
+    return day

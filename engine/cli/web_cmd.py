@@ -9,17 +9,18 @@ from pathlib import Path
 import typer
 
 from ..accounts import ROLE_ZH, Role, add_user, list_users, set_disabled
-from ..cells import parse_date
 from ..findings import RuqiError, error
 from ..web import DEFAULT_HOST, DEFAULT_PORT
 from .common import CliCode, WorkspaceOpt, add_group, cells, console, esc, open_workspace
+from .table import Table
+from .values import day_option
 
 ROLE_HELP = "角色：" + "、".join(f"{r.value}（{ROLE_ZH[r]}）" for r in Role)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve", help="启动网页（默认只允许本机访问：http://127.0.0.1:8000）。")(serve_cmd)
-    add_group(app, "user", "网页账号：新建、重设密码、列出、停用。", {
+    app.command("serve")(serve_cmd)
+    add_group(app, "user", {
         "add": (user_add_cmd, "新建网页账号（密码从终端输入两次，或从标准输入读一行）。"),
         "list": (user_list_cmd, "列出网页账号和角色。"),
         "disable": (user_disable_cmd, "停用网页账号：不能再登录，已登录的浏览器立即退出（--enable 重新启用）。"),
@@ -35,9 +36,7 @@ def serve_cmd(
     from ..web.server import serve  # deferred: FastAPI and uvicorn load only for the site
 
     ws = open_workspace(ws_path)
-    day = parse_date(today) if today else None
-    if today and day is None:
-        raise RuqiError(error(CliCode.WEB_BAD_DATE, f"--today 的日期“{today}”无法识别，请写成 2025-06-30。"))
+    day = day_option(today, "--today")
     shown = f"[{host}]" if ":" in host else host
     console.print(f"网页地址：http://{esc(shown)}:{port}/　（按 Ctrl+C 停止）")
     if not list_users(ws):
@@ -67,8 +66,6 @@ def user_add_cmd(
 
 
 def user_list_cmd(ws_path: Path = WorkspaceOpt) -> None:
-    from rich.table import Table
-
     ws = open_workspace(ws_path)
     t = Table(title="网页账号")
     for col in ("用户名", "角色", "建立时间", "建立人", "状态"):

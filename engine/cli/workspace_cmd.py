@@ -12,8 +12,8 @@ from .common import console, esc
 
 
 def register(app: typer.Typer) -> None:
-    app.command("init", help="新建工作目录（inbox/ outbox/ archive/ ruqi.toml）。已存在的配置不会被覆盖。")(init_cmd)
-    app.command("demo", help="演示：用 samples/ 中的示例计划生成文书、处理交回的反馈卡、归档并出审查清单。")(demo_cmd)
+    app.command("init")(init_cmd)
+    app.command("demo")(demo_cmd)
 
 
 def init_cmd(

@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -26,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from ..findings import Finding, RuqiError, error
 from ..workspace import Workspace, folder_problem
-from .migrations import upgrade
+from .migrations import MIGRATIONS, upgrade
 
 
 class DbCode(StrEnum):
@@ -83,10 +84,36 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     dbapi_conn.isolation_level = None
 
 
+READ_ONLY = "ruqi_read_only"  # execution option of a connection whose transactions only read (``reading``)
+
+
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     # IMMEDIATE takes the write lock at the start, so "read max(件号) then insert" is atomic
-    # across processes.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # across processes.  A transaction that only reads begins without it: in WAL mode it reads the
+    # last commit while another process writes, instead of waiting for the writer to finish; with
+    # query_only on, a write in it fails at once rather than upgrading the lock halfway.  Each
+    # transaction sets query_only, as the pooled connection may have served the other kind last.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("PRAGMA query_only=ON")
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("PRAGMA query_only=OFF")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_READING: ContextVar[bool] = ContextVar("ruqi_reading", default=False)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Within the block, every transaction this thread opens (``session``) only reads: on SQLite it
+    neither takes nor waits for the write lock (``ruqi status`` while ``ruqi generate`` files a
+    chunk), and a write in it is refused.  The read-only commands wrap their queries in it."""
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
 
 
 class DatabaseForbidden(RuntimeError):
@@ -117,12 +144,25 @@ def get_engine(ws: Workspace) -> Engine:
             event.listen(eng, "connect", _sqlite_pragmas)
             event.listen(eng, "begin", _sqlite_begin)
         try:
-            upgrade(eng)
+            if not _sqlite_schema_current(eng):
+                upgrade(eng)
         except DatabaseError as e:  # not a database, malformed, or not writable: say which, and what to do
             eng.dispose()
             raise RuqiError(database_finding(e, database_where(ws))) from e
         _ENGINES[url] = eng
     return eng
+
+
+def _sqlite_schema_current(eng: Engine) -> bool:
+    """Whether a SQLite database is at the code's schema version, read without the write lock:
+    ``upgrade`` takes it (and checks again) only when there is a step to run, so a command does not
+    wait at start for another process's filing."""
+    if eng.dialect.name != "sqlite":
+        return False
+    with eng.connect() as conn, conn.execution_options(**{READ_ONLY: True}).begin():
+        if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").first() is None:
+            return False
+        return (conn.exec_driver_sql("SELECT max(version) FROM schema_version").scalar() or 0) >= len(MIGRATIONS)
 
 
 def dispose_engine(ws: Workspace) -> None:
@@ -202,7 +242,8 @@ def session_or_new(ws: Workspace, s: Session | None) -> Iterator[Session]:
 @contextmanager
 def session(ws: Workspace) -> Iterator[Session]:
     """A transaction: committed when the block ends normally, rolled back otherwise."""
-    maker = sessionmaker(get_engine(ws), expire_on_commit=False)
+    eng = get_engine(ws)
+    maker = sessionmaker(eng.execution_options(**{READ_ONLY: True}) if _READING.get() else eng, expire_on_commit=False)
     with maker() as s, s.begin():
         yield s
 

@@ -87,12 +87,24 @@ def says(s: Session, item: ItemRecord) -> readings.CardAnswers:
     return got if got is not None else readings.from_filed(item.id, item.extra or {})
 
 
-def effective_flags(item: ItemRecord, now: readings.CardAnswers) -> list[str]:
-    """The card's flags as filed, with VIOLATION and NEEDS_REVIEW following what it says now."""
+def serial_from_ocr(item: ItemRecord) -> bool:
+    """The card was filed under the 检查编号 Tesseract read off the print (no QR, no signature)."""
+    return item.form_type == RETURNED and bool((item.extra or {}).get("serial_from_ocr"))
+
+
+def serial_pending(s: Session, item: ItemRecord) -> bool:
+    """A card filed under a serial read off the print that no person has confirmed yet (``ruqi confirm
+    … --serial``, a ``card_ties`` row): it waits for a person even with all ten answers read."""
+    return serial_from_ocr(item) and readings.tie_of(s, item.id) is None
+
+
+def effective_flags(item: ItemRecord, now: readings.CardAnswers, pending: bool = False) -> list[str]:
+    """The card's flags as filed, with VIOLATION and NEEDS_REVIEW following what it says now
+    (``pending``: its printed serial is still to be confirmed by a person)."""
     flags = [f for f in (item.flags or []) if f not in (Flag.VIOLATION, Flag.NEEDS_REVIEW)]
     if now.yes:
         flags.append(str(Flag.VIOLATION))
-    if now.unresolved:
+    if now.unresolved or pending:
         flags.append(str(Flag.NEEDS_REVIEW))
     return flags
 
@@ -111,14 +123,15 @@ def refresh_visit(s: Session, visit: Visit) -> None:
         return
     latest = rows[-1]
     now = says(s, latest)
-    flags = effective_flags(latest, now)
+    pending = serial_pending(s, latest)
+    flags = effective_flags(latest, now, pending)
     if len(rows) > 1:
         flags.append(Flag.REVISED)
         if Flag.VIOLATION not in flags and any(says(s, r).yes for r in rows[:-1]):
             flags.append(Flag.VIOLATION_WITHDRAWN)
-    visit.card_status = CardState.stored(now.unresolved)
+    visit.card_status = CardState.stored(bool(now.unresolved) or pending)
     visit.card_received_at = latest.received_at
     visit.card_version = len(rows)
     visit.card_answers = now.answers_json()
     visit.card_flags = flags
-    visit.card_read_by = str(now.read_by)
+    visit.card_read_by = str(readings.ReadBy.WAITING if pending else now.read_by)

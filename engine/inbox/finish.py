@@ -287,21 +287,19 @@ class Batch:
                                                                 f"请放入企业填写后交回的文件。")])))
         if k.kind == "archive" and k.form_type == stack.STACK:
             return self._known_stack(it, k)
-        out = _known_outcome(it, k)
         if it.claim.adopted and k.original_name == it.name:
             # A killed run filed it and died before deleting its claim: report what it did.
-            status = Status(k.extra["status"]) if k.extra and k.extra.get("status") in set(Status) else Status.FILED
-            out = replace(out, status=status, archival_code=k.archival_code, item_id=k.item_id, recovered=True,
-                          duplicate_of="")
+            out = _known_outcome(it, k, recovered=_filed_status(k.extra))
             if k.serial:
                 v = by_serial(self.s, k.serial)
                 if v is not None:
                     refresh_visit(self.s, v)
         else:
-            out = replace(out, findings=Findings([
-                error(Reason.DUPLICATE, f"相同内容的文件已经收过（{out.duplicate_of}），本次不重复归档。", "文件")]))
+            seen = k.archival_code or k.location
+            out = _known_outcome(it, k, note=error(
+                Reason.DUPLICATE, f"相同内容的文件已经收过（{seen}），本次不重复归档。", "文件"))
             log_action(self.ws, Action.RECEIVE, it.name, actor=self.actor, session=self.s,
-                       details={"sha256": it.sha256, "status": "duplicate", "duplicate_of": out.duplicate_of,
+                       details={"sha256": it.sha256, "status": str(Status.DUPLICATE), "duplicate_of": seen,
                                 "run": self.run.id})
         self._release(it)
         return out
@@ -324,23 +322,19 @@ class Batch:
         recovered = it.claim.adopted and k.original_name == it.name
         outs: list[Outcome] = []
         for r in rows:
-            out = replace(_known_outcome(it, known_from_row(r)), page=int((r.extra or {}).get("page") or 0) + 1,
-                          original=shown)
+            card, page = known_from_row(r), int((r.extra or {}).get("page") or 0) + 1
             if recovered:
-                st = (r.extra or {}).get("status")
-                out = replace(out, status=Status(st) if st in set(Status) else Status.FILED,
-                              archival_code=r.archival_code, item_id=r.id, recovered=True, duplicate_of="")
+                outs.append(_known_outcome(it, card, recovered=_filed_status(r.extra), page=page, original=shown))
                 v = by_serial(self.s, r.serial) if r.serial else None
                 if v is not None:
                     refresh_visit(self.s, v)
             else:
-                out = replace(out, findings=Findings([error(
-                    Reason.DUPLICATE, f"相同内容的文件已经收过（原件 {k.archival_code}，这张卡 {out.duplicate_of}），本次不重复归档。",
-                    "文件")]))
-            outs.append(out)
+                note = error(Reason.DUPLICATE, f"相同内容的文件已经收过（原件 {k.archival_code}，这张卡 "
+                                               f"{card.archival_code or card.location}），本次不重复归档。", "文件")
+                outs.append(_known_outcome(it, card, note=note, page=page, original=shown))
         if not recovered:
             log_action(self.ws, Action.RECEIVE, it.name, actor=self.actor, session=self.s,
-                       details={"sha256": it.sha256, "status": "duplicate", "duplicate_of": k.archival_code,
+                       details={"sha256": it.sha256, "status": str(Status.DUPLICATE), "duplicate_of": k.archival_code,
                                 "run": self.run.id})
         self._release(it)
         return Outcome(it.name, it.sha256, Status.DUPLICATE, location=k.location, archival_code=k.archival_code,
@@ -475,15 +469,25 @@ def known_from_row(r: Any) -> Known:
                  tuple(r.flags or ()), dict(r.extra or {}))
 
 
-def _known_outcome(it: Item, k: Known) -> Outcome:
+def _filed_status(extra: dict[str, Any] | None) -> Status:
+    """What a killed run had decided for a file it filed (kept in the item's ``extra``)."""
+    st = (extra or {}).get("status")
+    return Status(st) if st in set(Status) else Status.FILED
+
+
+def _known_outcome(it: Item, k: Known, *, recovered: Status | None = None, note: Finding | None = None,
+                   page: int | None = None, original: dict[str, Any] | None = None) -> Outcome:
+    """The outcome of bytes seen before, built once: a duplicate of ``k`` (with ``note``), or, ``recovered``,
+    what the killed run that filed them had decided."""
+    where: dict[str, Any] = (
+        {"status": recovered, "archival_code": k.archival_code, "item_id": k.item_id, "recovered": True}
+        if recovered is not None else {"status": Status.DUPLICATE, "duplicate_of": k.archival_code or k.location})
     extra = k.extra or {}
-    if not extra:
-        return Outcome(it.name, it.sha256, Status.DUPLICATE, duplicate_of=k.archival_code or k.location,
-                       location=k.location)
     answers = extra.get("answers")
-    return Outcome(it.name, it.sha256, Status.DUPLICATE, duplicate_of=k.archival_code or k.location, location=k.location,
-                   kind=Kind(extra["kind"]) if extra.get("kind") in set(Kind) else Kind.UNKNOWN,
-                   serial=extra.get("serial_read") or k.serial or None,
-                   answers={str(i): answers.get(str(i)) for i in QUESTION_NUMBERS}
-                   if isinstance(answers, dict) else no_answers(),
-                   flags=list(k.flags))
+    read: dict[str, Any] = {} if not extra else {
+        "kind": Kind(extra["kind"]) if extra.get("kind") in set(Kind) else Kind.UNKNOWN,
+        "serial": extra.get("serial_read") or k.serial or None,
+        "answers": {str(i): answers.get(str(i)) for i in QUESTION_NUMBERS} if isinstance(answers, dict) else no_answers(),
+        "flags": list(k.flags)}
+    return Outcome(it.name, it.sha256, location=k.location, findings=Findings([note] if note else []), page=page,
+                   original=original, **where, **read)

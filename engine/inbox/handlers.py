@@ -2,14 +2,14 @@
 
 ``examine`` (in a worker) reads a file and says what it found; ``handler_for`` then picks the
 first handler in ``HANDLERS`` that accepts the examination, once; the handler files the file in
-the batch's transaction and returns its one typed ``Outcome``.  Adding a kind of return (the
-scanned card's OMR reader is next) means adding a handler here, in its place in the list.
+the batch's transaction and returns its one typed ``Outcome``.  Adding a kind of return means adding
+a handler here, in its place in the list.
 
 - ``FormCardHandler``: a card read from its fields or text (AcroForm PDF, text PDF, docx);
 - ``StackHandler``: a scan holding several cards (one per page): the original filed once, then
   each card as a card of its own, one outcome per card (``engine.inbox.stack``);
-- ``ScannedCardHandler``: a scan or photo (JPEG/PNG/TIFF, or a PDF without text): filed in the
-  archive with flag NEEDS_REVIEW, because its reading's confidence is below the review threshold;
+- ``ScannedCardHandler``: a scan or photo (JPEG/PNG/TIFF/HEIC, or a PDF without text) read by ``engine.omr``
+  in the worker: filed when every question is decided, else with flag NEEDS_REVIEW naming the questions;
 - ``WorkbookHandler``: a county statistics workbook (附件1–4), accepted by the stats desk in a
   transaction of its own.
 """

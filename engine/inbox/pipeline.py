@@ -22,8 +22,8 @@ Where each status lives:
 - ``filed``: the archive (form type ``card_returned``; ``other`` when the serial matches no
   inspection; ``stats_table`` for a statistics workbook) and, for a known serial, the register's
   ``card_*`` columns;
-- ``needs_review``: in the archive with flag ``NEEDS_REVIEW`` (answers unclear, or a JPEG/PNG/TIFF
-  scan or photo, whose ticks are not read yet);
+- ``needs_review``: in the archive with flag ``NEEDS_REVIEW`` (answers unclear: a question the reader of a
+  scan or photo could not decide, a reading below the review confidence, or 是 and 否 both ticked);
 - ``rejected``: ``inbox/rejected/``, byte-identical, with ``<name>.reason.txt``/``.reason.json``;
 - ``duplicate``: the bytes are already archived (or in the ``needs_review/`` an earlier release
   kept photos in); the copy is

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ _CHUNK = 1 << 16
 ALLOWED_EXTENSIONS = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx", ".xls": "xls", ".jpg": "image",
                       ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
                       ".heic": "image", ".heif": "image"}
+_CONTENT_ZH = {"pdf": " PDF 文件", "docx": " Word 文档", "xlsx": " Excel 表格", "xls": " Excel 表格", "image": "图片"}
 OLD_OFFICE = {".doc", ".wps", ".et", ".dps", ".ppt", ".rtf"}
 ARCHIVES = {".zip", ".rar", ".7z", ".gz", ".tar"}
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
@@ -205,6 +207,9 @@ def _content_type(path: Path, magic: str, ext: str, findings: Findings) -> str:
             findings.add(error(Reason.ARCHIVE_FILE, "这是压缩包。请解压后把其中的反馈卡或统计表逐个放入收件箱。"))
         elif ext in OLD_OFFICE:
             findings.add(error(Reason.OLD_OFFICE_FORMAT, f"不支持 {ext} 格式。请在 Word/WPS 中“另存为” .docx 或导出 PDF 后再放入收件箱。"))
+        elif ext in ALLOWED_EXTENSIONS:  # a name we take, content we do not recognise: never "type .jpg not accepted"
+            findings.add(error(Reason.UNSUPPORTED_TYPE, f"文件名是 {ext}，但内容不是{_CONTENT_ZH[ALLOWED_EXTENSIONS[ext]]}："
+                                                        "文件可能已损坏、没有传完整，或是改了扩展名的其他文件。请让对方重新发送。"))
         else:
             findings.add(error(Reason.UNSUPPORTED_TYPE, f"无法识别的文件类型（{ext or '无扩展名'}）。收件箱只接受 PDF、docx、xlsx/xls、JPG/PNG/TIFF/HEIC。"))
         return ""
@@ -336,16 +341,23 @@ def check_image(path: Path, limits: Limits, findings: Findings) -> int | None:
     from PIL import UnidentifiedImageError
 
     Image = pillow()  # noqa: N806 - the module, as Pillow spells it
+    size: str | None = None
     try:
-        with Image.open(path) as img:
-            w, h = img.size
+        # Pillow warns (in English, on the clerk's console) between MAX_PIXELS and twice that; the
+        # size is checked right below and the file refused in Chinese.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         findings.add(error(Reason.IMAGE_CORRUPT, "图片文件已损坏或格式无法识别。请重新拍照或扫描后发送。"))
         return None
-    except Image.DecompressionBombError:
-        w = h = MAX_PIXELS
-    if w * h >= MAX_PIXELS:
-        findings.add(error(Reason.IMAGE_TOO_LARGE, f"图片尺寸过大（{w}×{h} 像素）。请缩小到 A4 纸 300 dpi 左右（约 2500×3500 像素）后发送。"))
+    except Image.DecompressionBombError:  # Pillow refuses to say the size of a bomb: say the limit
+        size = f"超过 {MAX_PIXELS // 10_000} 万像素"
+    else:
+        size = f"{w}×{h} 像素" if w * h >= MAX_PIXELS else None
+    if size is not None:
+        findings.add(error(Reason.IMAGE_TOO_LARGE, f"图片尺寸过大（{size}）。请缩小到 A4 纸 300 dpi 左右（约 2500×3500 像素）后发送。"))
         return None
     # A picture cut off in transfer decodes as a half-grey page: refuse it rather than read half a card.
     data = path.read_bytes()

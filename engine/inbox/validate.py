@@ -38,6 +38,7 @@ from ..readback.common import (
     REVIEW_BELOW,
     AnswerProblem,
     CardReading,
+    ReadMethod,
     normalize,
 )
 from .codes import Flag
@@ -119,6 +120,8 @@ def check_card(reading: CardReading, visit: Visit | None, received_at: datetime,
     if not reading.qr_verified:
         c.findings.add(qr_missing_finding(reading))
         c.flag(Flag.QR_MISSING)
+    if not reading.serial:  # it waits in ``ruqi confirm`` until a person ties it to its inspection
+        c.flag(Flag.NEEDS_REVIEW)
     if reading.confidence < REVIEW_BELOW:
         c.findings.add(warning(CardCode.SCAN, reading.needs_review or "扫描件需人工核对。"))
         c.flag(Flag.NEEDS_REVIEW)
@@ -161,7 +164,8 @@ def identity_findings(reading: CardReading, visit: Visit | None) -> list[Finding
     out: list[Finding] = []
     qr = reading.qr
     if not reading.serial:
-        out.append(warning(CardCode.SERIAL_MISSING, "反馈卡上找不到检查编号（二维码和印刷编号都无法识别），无法对应检查记录。", SERIAL))
+        out.append(warning(CardCode.SERIAL_MISSING, "反馈卡上找不到检查编号（二维码和印刷编号都无法识别），无法对应检查记录。"
+                                                      "请核对卡上印的检查编号后用 ruqi confirm 档号 --serial 检查编号 --by 姓名 对应。", SERIAL))
         return out
     if qr is not None and not qr.valid:
         out.append(warning(CardCode.QR_INVALID, "二维码签名校验不通过：二维码不是本局系统生成的，或内容被改动过。", "二维码"))
@@ -256,6 +260,9 @@ def glyph_note(reading: CardReading, visit: Visit | None) -> Finding | None:
 
 def contact_findings(reading: CardReading) -> list[Finding]:
     out: list[Finding] = []
+    if reading.method is ReadMethod.IMAGE:
+        # Handwriting is not read off a scan: "未填写" would be said of every paper card, filled or not.
+        return out
     if not reading.head:
         out.append(warning(CardCode.HEAD_MISSING, "被检查单位未填写负责人。", HEAD))
     if not reading.position:

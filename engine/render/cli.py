@@ -15,7 +15,7 @@ from .templates import DEFAULT_TEMPLATES_DIR
 
 
 def register(app: typer.Typer) -> None:
-    templates = typer.Typer(help="文书模板：检查模板（占位符是否被 Word 拆开、变量名是否正确）", no_args_is_help=True)
+    templates = typer.Typer(no_args_is_help=True)  # its help: engine/cli COMMANDS
 
     @templates.command("check")
     def check_cmd(

@@ -70,24 +70,30 @@ def counts_of(r: Review) -> ReviewCounts:
     )
 
 
+WITH_YES, YES_ANSWERS, WITHDRAWN = "反馈“是”的检查", "“是”题数", "此前答“是”、后又改答的题数"
+# The rows a reviewer should look at when they are not zero (the 审查 page marks them).
+ALERT_ROWS = frozenset({WITH_YES, YES_ANSWERS, WITHDRAWN, *(FLAG_ZH[f] for f in (
+    ReviewFlag.CARD_OVERDUE, ReviewFlag.CARD_LATE, ReviewFlag.SUSPECT))})
+
+
 def count_rows(c: ReviewCounts) -> list[tuple[str, int]]:
-    """The headline counts of the summary page and sheet."""
+    """The headline counts of the summary page and sheet, each row worded as its flag is where there is one."""
     return [
         ("检查次数", c.inspections),
         ("反馈卡已交回", c.received),
-        ("反馈“是”的检查", c.with_yes),
-        ("“是”题数", c.yes_answers),
-        ("此前答“是”、后又改答的题数", c.withdrawn),
-        ("反馈卡未交回（期限内）", c.missing),
-        ("反馈卡逾期未交回", c.overdue),
-        ("反馈卡逾期交回", c.late),
-        ("反馈卡提前交回", c.early),
-        ("反馈卡待人工核对", c.waiting),
+        (WITH_YES, c.with_yes),
+        (YES_ANSWERS, c.yes_answers),
+        (WITHDRAWN, c.withdrawn),
+        (f"{FLAG_ZH[ReviewFlag.CARD_MISSING]}（期限内）", c.missing),
+        (FLAG_ZH[ReviewFlag.CARD_OVERDUE], c.overdue),
+        (FLAG_ZH[ReviewFlag.CARD_LATE], c.late),
+        (FLAG_ZH[ReviewFlag.CARD_EARLY], c.early),
+        (FLAG_ZH[ReviewFlag.CARD_UNREAD], c.waiting),
         ("超次数检查（经批准）", c.over_cap_approved),
         ("超次数检查（未经批准）", c.over_cap_unapproved),
-        ("可疑反馈卡", c.suspects),
+        (FLAG_ZH[ReviewFlag.SUSPECT], c.suspects),
         ("无可核验二维码的反馈卡", c.qr_missing),
-        ("检查次数与台账不符", c.mismatches),
+        (FLAG_ZH[ReviewFlag.VISIT_MISMATCH], c.mismatches),
         # Shared-register lines, only where there is something to say (most bureaus never have them).
         *[(FLAG_ZH[f], n) for f, n in ((ReviewFlag.CROSS_COUNTY, c.cross_county),
                                         (ReviewFlag.SYNC_OVER_CAP, c.sync_over_cap)) if n],

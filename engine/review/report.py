@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
-from ..forms import CARD_QUESTIONS, QUESTION_NUMBERS, FormType
+from ..forms import CARD_QUESTIONS, QUESTION_NUMBERS, YES, FormType
 from ..render.pdf import ARCHIVE_PDF_VARIANT
 from ..text import finalize
 from ..xlsx_safe import set_value
@@ -248,8 +248,10 @@ def _n(v: int | None) -> str:
 def _env() -> Environment:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                       trim_blocks=True, lstrip_blocks=True, finalize=finalize)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True, finalize=finalize)
+    env.globals["YES"] = YES  # the card's word, never typed in a template
+    return env
 
 
 def render_html(review: Review) -> str:

@@ -18,6 +18,8 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from ..accounts import PERM_ZH, Perm
+from ..forms import NO, QUESTION_COUNT, YES
+from ..labels import flag_zh
 from ..text import printable
 from .security import CSRF_FIELD, who
 
@@ -83,8 +85,9 @@ def templates() -> Jinja2Templates:
     env = t.env
     env.autoescape = True
     env.finalize = _finalize
-    env.filters.update(zh_date=zh_date, zh_datetime=zh_datetime, zh_size=zh_size)
-    env.globals.update(CSRF_FIELD=CSRF_FIELD, PERM_ZH=PERM_ZH, Perm=Perm)
+    env.filters.update(zh_date=zh_date, zh_datetime=zh_datetime, zh_size=zh_size, flag_zh=flag_zh)
+    # The card's answer words and question count, so no page types them.
+    env.globals.update(CSRF_FIELD=CSRF_FIELD, PERM_ZH=PERM_ZH, Perm=Perm, YES=YES, NO=NO, QUESTION_COUNT=QUESTION_COUNT)
     return t
 
 

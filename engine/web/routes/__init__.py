@@ -1,8 +1,8 @@
 """The site's pages, one module each: ``engine/web/routes/<page>.py`` defines ``router`` (an
 ``APIRouter``) and, when the page belongs in the menu, ``NAV`` (a ``render.NavItem``).
 
-``PAGES`` lists them in menu order; a module not written yet is skipped, so a page is added by
-writing its module (its name is already here) and its templates.
+``PAGES`` lists them in menu order; every one ships with the engine, so a missing one is an error,
+never a page quietly left out.
 """
 
 from __future__ import annotations
@@ -14,11 +14,4 @@ PAGES = ("auth", "account", "home", "generate", "inbox", "pending", "review", "a
 
 
 def load() -> list[ModuleType]:
-    out = []
-    for name in PAGES:
-        try:
-            out.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{name}":
-                raise
-    return out
+    return [importlib.import_module(f"{__name__}.{name}") for name in PAGES]

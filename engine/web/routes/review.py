@@ -31,7 +31,7 @@ from ...review import (
     build_review,
 )
 from ...review.collect import page_serials
-from ...review.counts import count_rows
+from ...review.counts import ALERT_ROWS, count_rows
 from ...review.export import export_bundle, zip_bag
 from ...review.stored import entries_of, stored_counts, stored_serials
 from ...text import printable
@@ -118,7 +118,7 @@ def review_summary(request: Request, user: SignedIn = Depends(need(Perm.READ))) 
     county = (q.get("county") or "").strip() or None
     c = stored_counts(request.app.state.ws, form_date(q.get("from")), form_date(q.get("to")), county,
                       today=today_of(request))
-    return render(request, "_review_summary.html", {"summary": count_rows(c), "notes": c.notes,
+    return render(request, "_review_summary.html", {"summary": count_rows(c), "alerts": ALERT_ROWS, "notes": c.notes,
                                                      "counties": c.counties, "inspectors": c.inspectors})
 
 
