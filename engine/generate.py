@@ -56,7 +56,7 @@ from .jurisdiction import outside_county
 from .omr import record_layout
 from .omr.layout import layout_dir
 from .plan import BY_KEY, Plan, PlanRow, issue_after_start, read_plan
-from .render.batch import RenderedSet, WarmUp
+from .render.batch import MAX_CHUNK, RenderedSet, WarmUp
 from .render.codes import RenderCode
 from .render.files import write_atomic
 from .render.fonts import uncovered
@@ -708,7 +708,7 @@ def _os_failure(e: OSError, folder: Path) -> str:
 
 # Rows filed per database transaction.  Filing one document costs little next to committing it
 # (an fsync of the database, the audit head written after every commit); a chunk shares that cost.
-FILE_CHUNK = 20
+FILE_CHUNK = MAX_CHUNK  # a rendered chunk is filed in one transaction
 # Filed early (while later rows render) from this many ready rows on: a render chunk's rows are
 # filed together as they arrive, so only the last render chunk's rows are filed after rendering.
 EARLY_MIN = 8
@@ -754,7 +754,9 @@ def file_chunk(ws: Workspace, rows: list[RowOutcome], actor: str | None, reason:
     filed: list[RowOutcome] = []
     try:
         with session(ws) as s:
-            for o in todo:
+            if _file_together(s, ws, todo, ready, actor):
+                filed = list(todo)
+            for o in todo if not filed else ():
                 try:
                     with s.begin_nested():
                         _file_row(s, ws, o, ready[o.row], actor, reason)
@@ -910,16 +912,39 @@ def _prepare_row(ws: Workspace, o: RowOutcome, forms: dict[tuple[str, str], Path
     return out
 
 
+def _file_together(s, ws: Workspace, rows: list[RowOutcome], ready: dict[int, list[Prepared]],  # type: ignore[no-untyped-def]
+                   actor: str | None) -> bool:
+    """The chunk's rows in one SAVEPOINT and one :func:`file_prepared_many`: the same items and audit
+    entries, in the same order, as row after row, for half the CPU (one query per kind of fact and
+    one flush for the chunk).  False when that is not for this chunk (a row with an over-cap
+    entry to log between its documents, a single row) or it failed: nothing is filed then and the
+    prepared files are kept, for :func:`file_chunk` to file row by row, each failure its own."""
+    if len(rows) < 2 or any(o.inspection is None or (o.over_cap and not o.existing) for o in rows):
+        return False
+    visits = {v.serial: v for v in s.scalars(select(register.Visit).where(
+        register.Visit.serial.in_([o.serial for o in rows])))}
+    docs = [p for o in rows for p in _with_visit(ready[o.row], visits.get(o.serial))]
+    try:
+        with s.begin_nested():
+            file_prepared_many(s, ws, docs, actor=actor, discard=False)
+    except (RuqiError, OSError, DatabaseError):
+        return False
+    return True
+
+
+def _with_visit(ready: list[Prepared], visit: register.Visit | None) -> list[Prepared]:
+    """The generated card carries its visit: what `ruqi archive repair` restores the register from."""
+    card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
+    return [replace(p, meta=replace(p.meta, extra=card_extra)) if p.meta.form_type == FormType.CARD_GENERATED else p
+            for p in ready]
+
+
 def _file_row(s, ws: Workspace, o: RowOutcome, ready: list[Prepared], actor: str | None,  # type: ignore[no-untyped-def]
               reason: str) -> None:
     insp = o.inspection
     if insp is None:
         return
-    visit = register.by_serial(s, insp.serial)
-    # The generated card carries its visit: what `ruqi archive repair` restores the register from.
-    card_extra = {"visit": register.visit_snapshot(visit)} if visit is not None else {}
-    file_prepared_many(s, ws, [replace(p, meta=replace(p.meta, extra=card_extra))
-                               if p.meta.form_type == FormType.CARD_GENERATED else p for p in ready], actor=actor)
+    file_prepared_many(s, ws, _with_visit(ready, register.by_serial(s, insp.serial)), actor=actor)
     if o.over_cap and not o.existing:
         log_action(ws, Action.OVERRIDE, insp.serial, actor=actor, session=s, details={
             "reason": reason, "rule": o.cap_rule, "row": o.row,

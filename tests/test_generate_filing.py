@@ -53,10 +53,21 @@ def filing_transactions() -> Iterator[set[int]]:
 def test_a_run_files_its_documents_in_one_transaction_per_chunk(ws: Workspace, tmp_path: Path) -> None:
     plan = _plan(tmp_path / "plan.xlsx", rows(5))
     assert FILE_CHUNK >= 5
-    with filing_transactions() as seen:
-        result = generate(ws, plan, formats=("docx", "pdf"), workers=1)
+    flushes: list[int] = []
+
+    def count(s: Session, _ctx: object) -> None:
+        if any(isinstance(o, ItemRecord) for o in s.new):
+            flushes.append(1)
+
+    event.listen(Session, "after_flush", count)
+    try:
+        with filing_transactions() as seen:
+            result = generate(ws, plan, formats=("docx", "pdf"), workers=1)
+    finally:
+        event.remove(Session, "after_flush", count)
     assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * 5
     assert len(seen) == 1  # 30 documents, one transaction (the old filing: one per inspection)
+    assert len(flushes) == 1  # and one flush of index rows for the chunk (before: one per inspection)
     for o in result.outcomes:
         filed = items_for_serial(ws, o.serial)
         assert sorted((i.form_type, i.format) for i in filed) == sorted(
@@ -116,7 +127,7 @@ def test_filing_starts_while_later_chunks_still_render_and_follows_plan_order(ws
             event.remove(Session, "after_flush", after_flush)
     assert filed_before_last_chunk == [True]
     assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * n
-    chunks = [len(c) for c in make_chunks([{} for _ in range(n)], 1)]  # 13, 8, 4
+    chunks = [len(c) for c in make_chunks([{} for _ in range(n)], 1)]  # 20, 9
     assert all(EARLY_MIN <= k <= FILE_CHUNK for k in chunks[:-1])
     assert len(seen) == len(chunks)  # one transaction per rendered chunk (before: per FILE_CHUNK rows)
     pieces = [sorted(i.piece for i in items_for_serial(ws, o.serial)) for o in result.outcomes]

@@ -1,7 +1,7 @@
 """Hostile pictures through the installed command, as a clerk's terminal shows them: a 100-megapixel
 photo and a decompression bomb are refused in Chinese with their real size (or the limit), no English
 warning of Pillow's reaches the console, the files stay byte for byte in ``inbox/rejected/``, and the
-scanned card dropped with them is still filed."""
+scanned card dropped with them is still filed (without claiming its handwritten fields were left empty)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def test_big_pictures_are_refused_in_chinese_with_their_size_and_no_english_warn
     by = {d["file"]: d for d in map(json.loads, res.stdout.splitlines())}
 
     assert (by["扫描件.png"]["status"], by["扫描件.png"]["answers"]["3"]) == ("filed", "是")
+    # handwriting is not read off a scan: nothing claims the card's 负责人, 职务, 电话 were left empty
+    assert not {"HEAD_MISSING", "POSITION_MISSING", "PHONE_MISSING"} & {e["code"] for e in by["扫描件.png"]["errors"]}
     big, bomb = by["一亿像素.jpg"], by["解压炸弹.png"]
     assert [e["code"] for e in big["errors"]] == [e["code"] for e in bomb["errors"]] == ["IMAGE_TOO_LARGE"]
     assert "10000×10000 像素" in big["errors"][0]["message"]

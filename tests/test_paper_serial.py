@@ -150,3 +150,28 @@ def test_a_card_without_any_readable_serial_is_tied_with_the_answers_the_machine
     assert visit(ws, S2).card_answers == {str(i): "否" for i in range(1, 11)}
     assert [e.object for e in audit_log(ws, action=Action.TIE)] == [S2]
     assert audit_log(ws, action=Action.CONFIRM) == []  # nothing was recorded over the machine's reading
+
+
+@needs_tesseract
+def test_the_web_page_confirms_a_serial_read_off_the_print(ws: Workspace, printed: dict[str, Printed],
+                                                           tmp_path: Path) -> None:
+    from _web_fixtures import Client, live_server, make_users
+
+    src = _spoiled(printed[S1], Capture(dpi=200), tmp_path / "涂画二维码.png", seed=0)
+    drop(ws, src, "涂画二维码.png", RECEIVED)
+    (w,) = waiting_cards(ws, today=TODAY)
+    names = make_users(ws)
+    with live_server(ws, today=TODAY) as srv:
+        c = Client(srv.url)
+        assert c.login(names["clerk"]).status == 303
+        assert "编号由文字识别，需核对" in c.get("/pending").text
+        page = c.get(f"/pending/{w.item_id}").text
+        assert 'name="serial"' in page and "签名未核验" in page and "原件上印的检查编号" in page
+        wrong = c.post(f"/pending/{w.item_id}", {"csrf_token": c.csrf(), "serial": S2})
+        assert wrong.status == 400 and "CONFIRM_ALREADY_TIED" in wrong.text and waiting_cards(ws, today=TODAY)
+        done = c.post(f"/pending/{w.item_id}", {"csrf_token": c.csrf(), "serial": S1})
+        assert done.status == 303, done.text[:500]
+    assert waiting_cards(ws, today=TODAY) == [] and visit(ws, S1).card_read_by == "machine"
+    (tie,) = audit_log(ws, action=Action.TIE)
+    assert (tie.actor, tie.object) == (names["clerk"], S1)
+

@@ -12,18 +12,18 @@ from _render_fixtures import decode_qr_image, docx_text, pdf_page_image, pdf_tex
 from pypdf import PdfReader
 
 from engine.render import CHECKBOX_FIELDS, FORM_KEYS, TEXT_FIELDS, render_batch
-from engine.render.batch import default_workers, make_chunks
+from engine.render.batch import MAX_CHUNK, MIN_CHUNK, chunk_sizes, default_workers, make_chunks
 from engine.render.pdf import HtmlPdfRenderer
 from engine.render.sample import sample_context
 from engine.render.templates import DEFAULT_TEMPLATES_DIR
 
 
 def test_batch_over_two_processes_writes_distinct_files_in_input_order(tmp_path: Path) -> None:
-    contexts = [sample_context(i) for i in (4, 0, 3, 1, 2, 9, 5, 8, 6, 7)]  # two chunks: 8 here, 2 in a worker
+    contexts = [sample_context(i) for i in (4, 0, 3, 1, 2, 9, 5, 8, 6, 7)]  # two chunks of 5: here and in a worker
     calls: list[tuple[int, int]] = []
     sets = render_batch(contexts, tmp_path, workers=2, progress=lambda d, t: calls.append((d, t)))
     assert [s.serial for s in sets] == [c["serial"] for c in contexts]
-    assert calls == [(0, 10), (2, 10), (10, 10)] or calls == [(0, 10), (8, 10), (10, 10)]
+    assert calls == [(0, 10), (5, 10), (10, 10)]
     files = [p for s in sets for p in s.files.values()]
     assert len(files) == 60 and len({p.name for p in files}) == 60
     assert len({hashlib.sha256(p.read_bytes()).hexdigest() for p in files}) == 60
@@ -95,8 +95,12 @@ def test_docx_only_batch_and_sizing_rules(tmp_path: Path) -> None:
     assert sorted(sets[0].files) == [(k, "docx") for k in sorted(FORM_KEYS)]
     assert default_workers(1) == 1  # a single inspection never pays for a process start
     sizes = [len(c) for c in make_chunks([sample_context(0)] * 200, 2)]
-    assert sum(sizes) == 200 and max(sizes) == 16 and sizes == sorted(sizes, reverse=True) and sizes[-1] <= 8
-    assert [len(c) for c in make_chunks([sample_context(0)] * 5, 2)] == [5]
+    assert sum(sizes) == 200 and sizes[:6] == [MAX_CHUNK] * 6 and max(sizes) == MAX_CHUNK
+    assert min(sizes) >= MIN_CHUNK and sizes[-2] < MAX_CHUNK  # smaller at the end, never a handful
+    # A chunk's PDF write costs as much for 5 inspections as for 20: 100 go in six chunks, not nine;
+    # a small batch is split evenly over the processes.
+    assert chunk_sizes(100, 2) == [24, 24, 18, 12, 10, 12]
+    assert chunk_sizes(5, 2) == [3, 2] and chunk_sizes(20, 2) == [10, 10] and chunk_sizes(3, 1) == [3]
 
 
 def _chars_by_page(path: Path) -> list[list[tuple[str, str, float, float, float]]]:
@@ -149,35 +153,43 @@ def test_batch_output_equals_the_one_document_renderers_for_the_same_inspection(
         assert decode_qr_image(pdf_page_image(batch, dpi=150)) == [ctx["qr"]]
 
 
-def test_idle_work_runs_once_in_this_process_while_a_worker_still_renders(tmp_path: Path) -> None:
-    """``when_idle`` (generate measures the card layout there) runs once, in this process's render
-    thread, after a chunk's result is in and before the batch ends; a one-process batch never runs it
-    (its caller does that work after rendering)."""
+def _note_idle(folder: Path) -> None:
     import os
     import threading
+    import time
 
-    # Chunks of 8, 8 and 1: the two worker processes take the 8s, this process the 1, so this
-    # process is left without a chunk while the workers still render theirs.
+    (folder / f"idle-{os.getpid()}-{threading.current_thread().name}").write_text(str(time.time()))
+
+
+def test_idle_work_runs_once_in_a_free_process_while_another_still_renders(tmp_path: Path) -> None:
+    """``when_idle`` (generate measures the card layout there) runs once, in this process's render
+    thread or a worker process, whichever is free first once no chunk is left, before the batch
+    ends; a one-process batch never runs it (its caller does that work after rendering)."""
+    import functools
+    import os
+    import threading
+    import time
+
     contexts = [sample_context(i) for i in range(17)]
-    assert [len(c) for c in make_chunks(contexts, 3)] == [8, 8, 1]
-    events: list[tuple[str, int, str]] = []
+    assert [len(c) for c in make_chunks(contexts, 3)] == [6, 6, 5]  # one chunk for each of three processes
+    events: list[tuple[str, int, str, float]] = []
 
     def rendered(sets: list) -> None:
-        events.append(("rendered", os.getpid(), threading.current_thread().name))
+        events.append(("rendered", os.getpid(), threading.current_thread().name, time.time()))
 
-    def idle() -> None:
-        events.append(("idle", os.getpid(), threading.current_thread().name))
-
-    sets = render_batch(contexts, tmp_path / "three", workers=3, on_rendered=rendered, when_idle=idle)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    sets = render_batch(contexts, tmp_path / "three", workers=3, on_rendered=rendered,
+                        when_idle=functools.partial(_note_idle, notes))
     assert len(sets) == 17
-    idle_at = [k for k, e in enumerate(events) if e[0] == "idle"]
-    assert len(idle_at) == 1 and idle_at[0] > 0  # once, after the first chunk's result
-    _, pid, thread = events[idle_at[0]]
-    assert pid == os.getpid() and thread != threading.main_thread().name
-    assert "rendered" in [e[0] for e in events[idle_at[0]:]]  # a chunk was still rendering elsewhere
+    [note] = list(notes.iterdir())  # once
+    assert not note.name.endswith(threading.main_thread().name)  # never on the thread that hands out chunks
+    ran_at = float(note.read_text())
+    assert events[0][3] <= ran_at < events[-1][3]  # after a chunk's result, while another still rendered
     events.clear()
-    render_batch(contexts[:9], tmp_path / "one", formats=("docx",), workers=1, on_rendered=rendered, when_idle=idle)
-    assert [e[0] for e in events] == ["rendered"] * 2
+    render_batch(contexts[:9], tmp_path / "one", formats=("docx",), workers=1, on_rendered=rendered,
+                 when_idle=functools.partial(_note_idle, notes))
+    assert [e[0] for e in events] == ["rendered"] and len(list(notes.iterdir())) == 1
 
 
 def test_a_warm_up_loads_the_renderers_and_rendering_waits_for_it(tmp_path: Path) -> None:
@@ -204,3 +216,97 @@ def test_a_warm_up_loads_the_renderers_and_rendering_waits_for_it(tmp_path: Path
     assert render_batch(contexts[:1], tmp_path / "bad", templates_dir=missing,
                         on_failure=lambda serial, why: failures.append((serial, why))) == []
     assert [serial for serial, _ in failures] == [contexts[0]["serial"]]
+
+
+def test_margin_boxes_are_built_only_where_a_stylesheet_gives_one(tmp_path: Path) -> None:
+    """Our forms style no @page margin box: WeasyPrint's sixteen per page are not built at all.  A
+    templates folder whose stylesheet adds one (a page number at the foot) still prints it."""
+    import io
+    import shutil
+
+    import weasyprint.layout
+    import weasyprint.layout.page
+
+    tdir = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, tdir)
+    css = tdir / "forms.css"
+    css.write_text(css.read_text(encoding="utf-8") + '\n@page { @bottom-center { content: "第" counter(page) "页"; } }\n',
+                   encoding="utf-8")
+    ctx = sample_context(0)
+    installed = weasyprint.layout.make_margin_boxes
+    built: list[int] = []
+
+    def weasyprints_own(*args):  # type: ignore[no-untyped-def]
+        built.append(1)
+        return weasyprint.layout.page.make_margin_boxes(*args)
+
+    weasyprint.layout.make_margin_boxes = weasyprints_own
+    try:
+        plain = HtmlPdfRenderer(DEFAULT_TEMPLATES_DIR).render([("notice", ctx), ("card", ctx)])
+        assert built == []  # no margin box styled: none built
+        numbered = HtmlPdfRenderer(tdir).render([("notice", ctx), ("card", ctx)])
+        assert built  # one styled: WeasyPrint's own path
+    finally:
+        weasyprint.layout.make_margin_boxes = installed
+    for data in plain:
+        assert not re.search(r"第\d+页", squash(pdf_text(io.BytesIO(data))))
+    for data in numbered:
+        assert re.search(r"第\d+页", squash(pdf_text(io.BytesIO(data))))
+
+
+def test_split_documents_are_finished_by_byte_search_and_read_the_same_as_through_pypdf() -> None:
+    """pdfium's split documents are finished without parsing them (a byte search for the catalog,
+    the page list and the trailer); the result carries the same AcroForm, XMP title, output intent
+    and document information as the pypdf path, which takes any document that looks otherwise."""
+    import io
+
+    from engine.forms import FormKey
+    from engine.render import pdfsplit
+    from engine.render.pdf import (
+        _DOC_ID,
+        ARCHIVE_PDF_VARIANT,
+        TITLE_PLACEHOLDER,
+        _BoxPlan,
+        document_title,
+        page_ranges,
+        text_fields,
+    )
+
+    ctx = sample_context(3)
+    items = [("notice", ctx), ("card", ctx)]
+    r = HtmlPdfRenderer(DEFAULT_TEMPLATES_DIR)
+    document = r.layout(items)
+    ranges = page_ranges(document, len(items))
+    plan = _BoxPlan.make(document, ranges, [k for k, _ in items])
+    found = [text_fields(document, ranges[i], _DOC_ID.format(i)) if k == FormKey.CARD else []
+             for i, (k, _) in enumerate(items)]
+    combined = document.write_pdf(pdf_variant=ARCHIVE_PDF_VARIANT)
+    extras = pdfsplit.CatalogExtras.from_pdf(combined)
+    docs = pdfsplit.split_pages(combined, ranges, [i in plan.scan for i in range(len(items))])
+    plan.fill(docs)
+
+    def facts(data: bytes) -> tuple[object, ...]:
+        pdf = PdfReader(io.BytesIO(data))
+        root = pdf.trailer["/Root"]
+        intent = root["/OutputIntents"][0].get_object()
+        xmp = root["/Metadata"].get_object().get_data()
+        return (sorted(pdf.get_fields() or {}), pdf.metadata.title, re.findall(rb"<dc:title>.*?</dc:title>", xmp, re.S),
+                intent["/S"], len(intent["/DestOutputProfile"].get_object().get_data()), str(root.get("/Lang")),
+                [[(str(a.get_object()["/T"]), [round(float(x), 2) for x in a.get_object()["/Rect"]])
+                  for a in page.get("/Annots", [])] for page in pdf.pages])
+
+    for doc, fields, (key, c) in zip(docs, found, items, strict=True):
+        doc.fields = fields
+        title = (TITLE_PLACEHOLDER, document_title(key, c))
+        fast = pdfsplit._finish_fast(doc, extras, title)
+        assert fast is not None  # pdfium's layout: no parse
+        assert facts(fast) == facts(pdfsplit._finish_parsed(doc, extras, title))
+        assert facts(fast)[1] == document_title(key, c)
+    card = docs[1]
+    assert {n for n in facts(pdfsplit.finish(card, extras))[0]} == set(CHECKBOX_FIELDS) | set(TEXT_FIELDS)
+    # A document pdfium did not write as it always does (here: one updated before, its trailer
+    # chained to an earlier one): the byte search steps aside and pypdf finishes it.
+    notice = pdfsplit.finish(docs[0], extras, (TITLE_PLACEHOLDER, document_title("notice", ctx)))
+    again = pdfsplit.SplitDoc(notice)
+    assert pdfsplit._finish_fast(again, extras, None) is None
+    assert facts(pdfsplit.finish(again, extras, (TITLE_PLACEHOLDER, document_title("notice", ctx))))[1:] == facts(notice)[1:]

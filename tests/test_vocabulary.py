@@ -50,7 +50,7 @@ HOME: dict[str, set[str]] = {
     NO: {"engine.forms.definitions"},
 }
 ELSEWHERE: dict[str, set[str]] = {
-    "none": {"engine.mail.config", "engine.workspace"},  # the mail server's security = "none"
+    "none": {"engine.mail.config", "engine.workspace", "engine.render.pdf"},  # the mail server's security = "none"; CSS content: none
     "needs_review": {"engine.inbox.shelve"},  # the old inbox/needs_review/ folder
     "other": {"engine.inbox.preflight"},  # an OLE file that is neither Word nor Excel
     "card": {"engine.review.collect", "engine.readback"},  # `ruqi review --json` field; readback's lazy table: card.py

@@ -241,17 +241,20 @@ def file_prepared(s: Session, ws: Workspace, ready: Prepared, *, actor: str | No
 
 
 def file_prepared_many(s: Session, ws: Workspace, ready: Sequence[Prepared], *, actor: str | None = None,
-                       move: bool = True) -> list[ItemRow]:
-    """:func:`file_prepared` for several documents (one inspection's generated forms): the same rows
-    and audit entries, in the same order, as filing them one after the other, with one query per
-    kind of fact (件号, versions, names, the log's last entry) and one flush instead of one each."""
+                       move: bool = True, discard: bool = True) -> list[ItemRow]:
+    """:func:`file_prepared` for several documents (one inspection's generated forms, or a chunk's):
+    the same rows and audit entries, in the same order, as filing them one after the other, with
+    one query per kind of fact (件号, versions, names, the log's last entry) and one flush instead
+    of one each.  ``discard=False``: on failure the temporary files stay, for the caller to file
+    them another way (its SAVEPOINT rolled back) or discard them."""
     try:
         recs = _insert_many(s, ws, ready, actor)
         if not move:
             s.commit()
     except BaseException:
-        for r in ready:
-            r.discard()  # nothing committed: the 件号 went back with the rollback
+        if discard:
+            for r in ready:
+                r.discard()  # nothing committed: the 件号 went back with the rollback
         raise
     # Committed (or joined to the caller's transaction): from here the temporary file is the
     # item's only copy until it is moved, so it is never deleted on error; repair finishes it.

@@ -38,6 +38,7 @@ from ..readback.common import (
     REVIEW_BELOW,
     AnswerProblem,
     CardReading,
+    ReadMethod,
     normalize,
 )
 from .codes import Flag
@@ -259,6 +260,9 @@ def glyph_note(reading: CardReading, visit: Visit | None) -> Finding | None:
 
 def contact_findings(reading: CardReading) -> list[Finding]:
     out: list[Finding] = []
+    if reading.method is ReadMethod.IMAGE:
+        # Handwriting is not read off a scan: "未填写" would be said of every paper card, filled or not.
+        return out
     if not reading.head:
         out.append(warning(CardCode.HEAD_MISSING, "被检查单位未填写负责人。", HEAD))
     if not reading.position:

@@ -127,6 +127,14 @@ class CatalogExtras:
     output_intent: DictionaryObject | None = None  # without its /DestOutputProfile
     icc_profile: bytes | None = None
     lang: PdfObject | None = None
+    _oi_bytes: bytes | None = None
+
+    def output_intent_bytes(self) -> bytes:
+        """The output intent dictionary serialised (once per combined PDF), without its profile."""
+        if self._oi_bytes is None:
+            assert self.output_intent is not None
+            self._oi_bytes = _ser(self.output_intent)
+        return self._oi_bytes
 
     @classmethod
     def from_pdf(cls, pdf: bytes) -> CatalogExtras:
@@ -192,6 +200,15 @@ class _Update:
     def to_bytes(self, trailer: DictionaryObject, prev: int) -> bytes:
         from pypdf.generic import NameObject, NumberObject
 
+        trailer[NameObject("/Size")] = NumberObject(self.size)
+        trailer[NameObject("/Prev")] = NumberObject(prev)
+        return self._with_xref(_ser(trailer))
+
+    def raw_bytes(self, trailer_entries: bytes, prev: int) -> bytes:
+        """:meth:`to_bytes` with the trailer's other entries already serialised."""
+        return self._with_xref(b"<<" + trailer_entries + b"/Size %d/Prev %d>>" % (self.size, prev))
+
+    def _with_xref(self, trailer: bytes) -> bytes:
         out = bytearray(self.base)
         if not out.endswith(b"\n"):
             out += b"\n"
@@ -211,9 +228,7 @@ class _Update:
             for n in nums[i:j + 1]:
                 out += f"{offsets[n]:010d} 00000 n\r\n".encode()
             i = j + 1
-        trailer[NameObject("/Size")] = NumberObject(self.size)
-        trailer[NameObject("/Prev")] = NumberObject(prev)
-        out += b"trailer\n" + _ser(trailer) + f"\nstartxref\n{xref_at}\n%%EOF\n".encode()
+        out += b"trailer\n" + trailer + f"\nstartxref\n{xref_at}\n%%EOF\n".encode()
         return bytes(out)
 
 
@@ -313,7 +328,17 @@ def finish(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None =
 
     ``title=(placeholder, real)`` puts this document's own title where the combined PDF had the
     placeholder, in the document information and in the XMP packet alike (PDF/A wants them equal).
+
+    pdfium writes a split document the same simple way every time (a catalog holding only /Pages,
+    one flat /Kids list, a classic xref table and trailer), which :func:`_finish_fast` reads with a
+    few byte searches; anything else goes through pypdf (:func:`_finish_parsed`).  Both add the
+    same objects.
     """
+    fast = _finish_fast(doc, extras, title)
+    return fast if fast is not None else _finish_parsed(doc, extras, title)
+
+
+def _finish_parsed(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None) -> bytes:
     from pypdf import PdfReader
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, TextStringObject
 
@@ -366,3 +391,120 @@ def finish(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None =
     if "/ID" in trailer:
         new_trailer[NameObject("/ID")] = trailer["/ID"]
     return up.to_bytes(new_trailer, int(m.group(1)))
+
+
+# ---- the fast path: pdfium's own layout of a split document, read with byte searches -------------
+
+_TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s+(\d+)\s+%%EOF\s*$", re.S)
+_REF = rb"\s+(\d+)\s+0\s+R"
+_KIDS = re.compile(rb"/Kids\s*\[((?:\s*\d+\s+0\s+R)*)\s*\]")
+_KID = re.compile(rb"(\d+)\s+0\s+R")
+_SIMPLE_CATALOG = re.compile(rb"<<\s*(?:/Pages" + _REF + rb"\s*/Type\s*/Catalog|/Type\s*/Catalog\s*/Pages" + _REF
+                             + rb")\s*>>")
+_DICT_OBJ = b"<<(?:[^<>]|<[^<>]*>|<<(?:[^<>]|<[^<>]*>)*>>)*>>"  # two levels of nesting: a page's dictionary
+
+
+def _obj_dict(data: bytes, num: int) -> bytes | None:
+    """The dictionary of object ``num`` (no stream) as pdfium wrote it, or None."""
+    m = re.search(rb"(?:^|[\r\n])" + str(num).encode() + rb"\s+0\s+obj\s*(" + _DICT_OBJ + rb")\s*endobj", data)
+    return m.group(1) if m else None
+
+
+def _finish_fast(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None) -> bytes | None:
+    data = doc.data
+    tail = _TRAILER.search(data, max(0, len(data) - 4096))
+    if tail is None or b"/Encrypt" in tail.group(1) or b"/Prev" in tail.group(1):
+        return None
+    trailer = tail.group(1)
+    root, size, ids = (re.search(rb"/Root" + _REF, trailer), re.search(rb"/Size\s+(\d+)", trailer),
+                       re.search(rb"/ID\s*(\[[^\]]*\])", trailer))
+    if root is None or size is None:
+        return None
+    catalog = _obj_dict(data, int(root.group(1)))
+    simple = _SIMPLE_CATALOG.fullmatch(catalog) if catalog is not None else None
+    if simple is None:
+        return None
+    pages_ref = int(simple.group(1) or simple.group(2))
+    pages_dict = _obj_dict(data, pages_ref)
+    kids = _KIDS.search(pages_dict) if pages_dict is not None else None
+    if kids is None:
+        return None
+    pages = [int(k) for k in _KID.findall(kids.group(1))]
+    up = _Update(data, int(size.group(1)))
+    entries = [b"/Type/Catalog/Pages %d 0 R" % pages_ref]
+    if doc.boxes or doc.fields:
+        acroform = _acroform_fast(up, data, pages, doc)
+        if acroform is None:
+            return None
+        entries.append(b"/AcroForm" + acroform)
+    info = _info_copy(extras.info)
+    xmp = extras.xmp
+    if title is not None:
+        placeholder, real = title
+        if "/Title" in info:
+            from pypdf.generic import NameObject, TextStringObject
+
+            info[NameObject("/Title")] = TextStringObject(str(info["/Title"]).replace(placeholder, real))
+        if xmp is not None:
+            xmp = xmp.replace(placeholder.encode(), xml_escape(real).encode("utf-8"))
+    if xmp is not None:
+        entries.append(b"/Metadata %d 0 R" % up.stream(xmp, "/Type/Metadata/Subtype/XML", compress=False))
+    if extras.output_intent is not None and extras.icc_profile is not None:
+        icc = up.stream(extras.icc_profile, "/N 3")
+        oi = extras.output_intent_bytes()
+        entries.append(b"/OutputIntents[%d 0 R]" % up.new(oi[:-2] + b"/DestOutputProfile %d 0 R>>" % icc))
+    if extras.lang is not None:
+        entries.append(b"/Lang" + _ser(extras.lang))
+    up.objects[int(root.group(1))] = b"<<" + b"".join(entries) + b">>"
+    new_trailer = b"/Root %d 0 R/Info %d 0 R" % (int(root.group(1)), up.new(_ser(info)))
+    if ids is not None:
+        new_trailer += b"/ID" + ids.group(1)
+    return up.raw_bytes(new_trailer, int(tail.group(2)))
+
+
+def _info_copy(d: DictionaryObject) -> DictionaryObject:
+    from pypdf.generic import DictionaryObject
+
+    return DictionaryObject(d)
+
+
+def _acroform_fast(up: _Update, data: bytes, pages: list[int], doc: SplitDoc) -> bytes | None:
+    """The checkboxes and text fields as new objects, the pages' /Annots replaced; the AcroForm dictionary."""
+    annots: dict[int, list[int]] = {}
+    fields: list[int] = []
+    if doc.boxes:
+        per_question = [doc.boxes[i:i + 2] for i in range(0, len(doc.boxes), 2)]
+        if any([b.option for b in pair] != list(ANSWER_OPTIONS) for pair in per_question):
+            raise RuntimeError(f"card answer boxes not found as expected ({len(doc.boxes)} boxes)")
+        left, bottom, right, top = doc.boxes[0].rect
+        w, h = right - left + 1.0, top - bottom + 1.0
+        bbox = f"/Type/XObject/Subtype/Form/BBox[0 0 {w:.2f} {h:.2f}]"
+        on = up.stream(_check_mark(w, h), bbox)
+        off = up.stream(b"", bbox, compress=False)
+        for q, pair in enumerate(per_question, 1):
+            for box in pair:
+                if box.page >= len(pages):
+                    return None
+                ref = up.new(_widget(q, box, pages[box.page], on, off))
+                fields.append(ref)
+                annots.setdefault(box.page, []).append(ref)
+    extra = b""
+    if doc.fields:
+        for f in doc.fields:
+            if f.page >= len(pages):
+                return None
+            x0, y0, x1, y1 = f.rect
+            ap = up.stream(b"/Tx BMC EMC", f"/Type/XObject/Subtype/Form/BBox[0 0 {x1 - x0:.2f} {y1 - y0:.2f}]"
+                           "/Resources<<>>", compress=False)
+            ref = up.new(_text_widget(f, pages[f.page], ap))
+            fields.append(ref)
+            annots.setdefault(f.page, []).append(ref)
+        desc = up.new(_CJK_DESCRIPTOR)
+        font = up.new(_CJK_FONT.format(desc=desc).encode("ascii"))
+        extra = (f"/DR<</Font<</{_FIELD_FONT} {font} 0 R>>>>/DA(/{_FIELD_FONT} {_FIELD_PT} Tf 0 g)").encode("ascii")
+    for page_no, refs in annots.items():
+        page = _obj_dict(data, pages[page_no])
+        if page is None or b"/Annots" in page:
+            return None  # a page with annotations of its own: pypdf merges them
+        up.objects[pages[page_no]] = page[:-2] + b"/Annots[" + b" ".join(b"%d 0 R" % r for r in refs) + b"]>>"
+    return b"<</Fields[" + b" ".join(b"%d 0 R" % r for r in fields) + b"]" + extra + b">>"

@@ -112,15 +112,18 @@ async def record(request: Request, item_id: int, user: SignedIn = Depends(need(P
     if bad:
         raise RuqiError(error(ConfirmCode.ANSWER_INVALID, f"第{'、'.join(map(str, bad))}题的答案只能是“是”或“否”。"))
     questions = [f"{n}={given[n]}" for n in c.unresolved if given[n]]
-    serial = str(form.get("serial") or "").strip() if c.needs_serial else ""
+    # A card without a serial, or filed under one read off the print, is named by its 档号 with the
+    # serial the person reads on the original (the second a confirmation of the machine's).
+    by_code = c.needs_serial or c.serial_unconfirmed
+    serial = str(form.get("serial") or "").strip() if by_code else ""
     missing = [n for n in c.unresolved if not given[n]]
     res: ConfirmResult | None = None
-    if missing and not (c.needs_serial and serial and not c.unresolved):
+    if missing and not (by_code and serial and not c.unresolved):
         res = ConfirmResult(c.serial or c.archival_code)
         res.findings.add(error(ConfirmCode.UNANSWERED, f"第{'、'.join(map(str, missing))}题还没有选择“是”或“否”，"
                                                        "请选好后再确认。"))
     else:
-        res = await run_in_threadpool(lambda: confirm(ws, c.archival_code if c.needs_serial else c.serial,
+        res = await run_in_threadpool(lambda: confirm(ws, c.archival_code if by_code else c.serial,
                                                       questions=questions, by=user.name, serial=serial or None))
     if not res.ok:
         return _card_page(request, c, user, res, status_code=400)
