@@ -8,7 +8,12 @@ version through LibreOffice, when installed), ticked by people with pens (✓ in
 both ticked, none, a tick crossed out beside a new one, a tick between the boxes), then scanned or
 photographed (150–600 dpi, skew ±10°, noise, blur, JPEG, gray, Group-4 TIFF, image PDFs holding one
 or two cards, quarter turns, EXIF, phone perspective, shadow, desk, HEIC).  The truth is measured on
-the PDF (``find_layout``), never by the reader.
+the PDF (``find_layout``), never by the reader.  What is clear is what survives in the file: a clear
+answer whose mark the capture lost (less than ``MIN_SURVIVAL`` of its stroke pixels still visibly
+darker than the same capture of the unmarked page; a light pencil tick cut away by a Group-4 fax)
+is a row with nothing ticked, so the card counts as ambiguous and must go to a person naming that
+question (``engine.simulate_scan.mark_survival``).  A cache made under another truth version is
+made again.
 
 - engine: ``engine.omr.read_scan`` per file;
 - baseline (naive, stated): a fixed-position fill-ratio reader without registration: the boxes of
@@ -49,7 +54,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from _inbox_fixtures import KIT_KEY, SOFFICE, new_workspace, render_card, to_pdf_with_libreoffice  # noqa: E402
 
-from engine.simulate_scan import CardLayout, FileTruth, Printed, make_corpus  # noqa: E402
+from engine.simulate_scan import TRUTH_VERSION, CardLayout, FileTruth, Printed, make_corpus  # noqa: E402
 
 CARDS = 6  # distinct printed cards (serials); each is ticked many times
 
@@ -81,10 +86,11 @@ def printed_cards(out: Path) -> list[Printed]:
 def corpus(printed: list[Printed], out: Path, n: int, seed: int, dpi: int | None = None) -> list[tuple[Path, FileTruth]]:
     """The corpus in ``out``; one made with other parameters is replaced, a stopped one resumed."""
     params = out / "params"
-    if params.exists() and params.read_text() != f"{seed} {dpi}":
+    made_with = f"{seed} {dpi} truth-v{TRUTH_VERSION}"
+    if params.exists() and params.read_text() != made_with:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    params.write_text(f"{seed} {dpi}")
+    params.write_text(made_with)
     t = time.perf_counter()
     made = make_corpus(printed, out, n, seed, dpi=dpi)
     print(f"corpus: {sum(len(t.cards) for _, t in made)} cards in {len(made)} files ready in "
@@ -263,6 +269,20 @@ def card_misses(truth: FileTruth, ct, card) -> list[Miss]:  # type: ignore[no-un
     return out or [Miss(truth.file, ct.page, src, "-", "no-serial", 0.0, 0.0)]
 
 
+def erased_lines(files: list[tuple[Path, FileTruth]]) -> list[str]:
+    """The cards the truth counts ambiguous because a clear answer's mark did not survive the capture."""
+    hit = [(t, c) for _, t in files for c in t.cards if c.erased]
+    marks = Counter(m for _, c in hit for m in c.erased.values())
+    caps = Counter(("phone " if t.capture["phone"] else "scan ") + str(t.capture["fmt"]) for t, _ in hit)
+    out = [f"truth: {len(hit)} cards with a clear answer whose mark the capture lost (now ambiguous, "
+           f"{sum(c.clear is False and set(c.why) == set(c.erased) for _, c in hit)} only for that): "
+           f"marks {dict(marks.most_common())}, captures {dict(caps.most_common())}"]
+    out += [f"  {t.file} p{c.page}: questions {', '.join(sorted(c.erased, key=int))} "
+            f"(survived {', '.join(f'{c.survival.get(q, 0.0):.2f}' for q in sorted(c.erased, key=int))})"
+            for t, c in hit]
+    return out
+
+
 def print_misses(sc: Score, misses: list[Miss]) -> None:
     """Why clear cards went to a person: by failed step and degradation, then each unresolved question."""
     print(*miss_lines(sc), sep="\n")
@@ -277,8 +297,20 @@ def print_misses(sc: Score, misses: list[Miss]) -> None:
             print(f"    {m.file} p{m.page} q{m.question}: {m.source}: {m.how} 是 {m.yes:.2f} 否 {m.no:.2f}")
 
 
+def as_drawn(card):  # type: ignore[no-untyped-def]
+    """The card's truth as the pen drew it: answers whose mark the capture lost counted clear again
+    (the truth before ``TRUTH_VERSION`` 2, for comparison only)."""
+    from dataclasses import replace
+
+    if not card.erased:
+        return card
+    return replace(card, expected={q: card.intended[q] if q in card.erased else a for q, a in card.expected.items()},
+                   why={q: w for q, w in card.why.items() if q not in card.erased})
+
+
 def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = None,
-                 misses: list[Miss] | None = None) -> Score:
+                 misses: list[Miss] | None = None, drawn: Score | None = None) -> Score:
+    """The engine scored against the truth (and, into ``drawn``, against the truth as the pen drew it)."""
     from engine.omr import read_scan
 
     sc = Score()
@@ -292,10 +324,11 @@ def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = N
             c = cards[k] if k < len(cards) else None
             before = sc.clear_person
             missed = Missed(path.name, *miss_step(c, ct), degradation(truth, ct)) if ct.clear else None
-            if c is None:
-                sc.add(ct, dict.fromkeys(range(1, 11)), None, kind, missed)
-            else:
-                sc.add(ct, {q.number: q.answer for q in c.questions}, c.reading.serial, kind, missed)
+            answers = dict.fromkeys(range(1, 11)) if c is None else {q.number: q.answer for q in c.questions}
+            serial = None if c is None else c.reading.serial
+            sc.add(ct, answers, serial, kind, missed)
+            if drawn is not None:
+                drawn.add(as_drawn(ct), answers, serial, kind)
             if misses is not None and sc.clear_person > before:
                 misses += card_misses(truth, ct, c)
     return sc
@@ -377,16 +410,21 @@ def main() -> None:
     caps = Counter(("phone " if t.capture["phone"] else "") + t.capture["fmt"] for _, t in files)
     print(f"files: {len(files)} ({', '.join(f'{k} {v}' for k, v in sorted(caps.items()))}); "
           f"Word-version cards: {sum(c.source == 'word' for _, t in files for c in t.cards)}")
+    print(*erased_lines(files), sep="\n")
 
     lays = layouts(printed, Path(tempfile.mkdtemp(prefix="bench-layouts-")))
     misses: list[Miss] | None = [] if args.misses else None
-    ours = score_engine(files, lays, misses)
+    drawn = Score()
+    ours = score_engine(files, lays, misses, drawn)
     naive = score_baseline(files, printed[0].layout)
     ours_speed, naive_speed = score_engine(speed, lays), score_baseline(speed, printed[0].layout)
     ours.seconds, ours.pages = ours_speed.seconds, ours_speed.pages
     naive.seconds, naive.pages = naive_speed.seconds, naive_speed.pages
     print(*ours.lines("engine  "), sep="\n")
     print(*naive.lines("baseline"), sep="\n")
+    print(f"engine, scored against the truth as the pen drew it (marks the capture lost counted clear): "
+          f"clear cards {drawn.clear}, filed right {100 * drawn.clear_right / max(drawn.clear, 1):.1f} %, "
+          f"filed wrong {drawn.wrong_cards}, ambiguous questions decided {drawn.guessed}")
     if ours.misses:
         print("engine: clear questions left to a person, by mark:", dict(ours.misses.most_common()))
     if misses is not None:

@@ -15,6 +15,13 @@ photos the paper-card reader (``engine.omr``) must read, each with its ground tr
 4. ``make_file`` ties it together and ``FileTruth`` is the ground truth written beside the corpus:
    per card its serial, the intended answers, and per question the expected answer or "must go to
    a person" with the reason.
+5. What is clear is decided from what reaches the file, not from what the pen drew: the same
+   capture (same skew, perspective, light, noise, bilevel cut and codec) is made again of the page
+   without its marks, and ``mark_survival`` measures, on each question's stroke pixels carried
+   through the same geometry, the share still at least ``VISIBLE_STEP`` gray levels darker.  A clear
+   answer of which less than ``MIN_SURVIVAL`` survives (a light pencil tick a Group-4 fax cut away)
+   is a row with nothing ticked in the truth: the card is ambiguous and must go to a person naming
+   that question (``CardTruth.erased`` keeps the mark drawn, ``survival`` every share measured).
 
 Everything is deterministic for a given seed (NumPy ``default_rng``; no global random state).
 """
@@ -269,8 +276,12 @@ def plan_card(serial: str, rng: np.random.Generator, *, marks: tuple[Mark, ...] 
     return CardPlan(serial, tuple(qs), pen)
 
 
-def draw_card(page: Image.Image, layout: CardLayout, plan: CardPlan, dpi: int, rng: np.random.Generator) -> Image.Image:
-    """The printed page with the person's marks on it (a new image; ``page`` is not changed)."""
+def draw_card(page: Image.Image, layout: CardLayout, plan: CardPlan, dpi: int, rng: np.random.Generator,
+              owners: np.ndarray | None = None) -> Image.Image:
+    """The printed page with the person's marks on it (a new image; ``page`` is not changed).
+
+    ``owners`` (uint8, the page's height × width), when given, gets each question's number where
+    that question's strokes laid ink: ``mark_survival`` looks for those pixels after the capture."""
     import numpy as np
     from PIL import Image as PILImage
 
@@ -279,7 +290,8 @@ def draw_card(page: Image.Image, layout: CardLayout, plan: CardPlan, dpi: int, r
     for q in plan.questions:
         pen = PENCIL if q.mark is Mark.PENCIL else plan.pen
         for stroke in _strokes(layout, q, rng):
-            _ink(img, [(x * px, y * px) for x, y in stroke], pen, dpi, rng)
+            _ink(img, [(x * px, y * px) for x, y in stroke], pen, dpi, rng,
+                 None if owners is None else (owners, q.number))
     if plan.spoil_qr and layout.qr is not None:
         for stroke in _spoil(layout.qr, rng):
             _ink(img, [(x * px, y * px) for x, y in stroke], replace(plan.pen, width_mm=max(plan.pen.width_mm, 0.8)), dpi,
@@ -402,8 +414,10 @@ def _ring(b: Rect, rng: np.random.Generator, k: float) -> list[Stroke]:
              for t in (2.15 * math.pi * i / n for i in range(n + 1))]]
 
 
-def _ink(img: np.ndarray, pts: list[tuple[float, float]], pen: Pen, dpi: int, rng: np.random.Generator) -> None:
-    """Lay one stroke of ``pen`` on ``img`` (RGB uint8), multiplied in as ink on paper is."""
+def _ink(img: np.ndarray, pts: list[tuple[float, float]], pen: Pen, dpi: int, rng: np.random.Generator,
+         owner: tuple[np.ndarray, int] | None = None) -> None:
+    """Lay one stroke of ``pen`` on ``img`` (RGB uint8), multiplied in as ink on paper is; ``owner``:
+    a label image and the value to write where the stroke lies (its core, not the anti-aliased rim)."""
     import cv2
     import numpy as np
 
@@ -426,6 +440,9 @@ def _ink(img: np.ndarray, pts: list[tuple[float, float]], pen: Pen, dpi: int, rn
     colour = np.array(pen.bgr[::-1], np.float32) / 255
     region = img[y0:y1, x0:x1].astype(np.float32)
     img[y0:y1, x0:x1] = np.clip(region * (1 - a[:, :, None] * (1 - colour)), 0, 255).astype(np.uint8)
+    if owner is not None:
+        labels, value = owner
+        labels[y0:y1, x0:x1][mask >= 128] = value
 
 
 # ---------------------------------------------------------------- what scanners and phones do to it
@@ -458,8 +475,29 @@ class Capture:
     shadow: float = 0.0  # phone: how dark the unevenly lit side gets (0–1)
 
 
+@dataclass
+class Captured:
+    """One page as the device made it, and what ``capture`` carried along for the truth."""
+
+    image: Image.Image
+    carried: np.ndarray | None = None  # ``carry`` moved by the same geometry (nearest), turned likewise
+    threshold: float | None = None  # the gray level a bilevel scan cut at
+
+
+def capture(img: Image.Image, cap: Capture, rng: np.random.Generator, carry: np.ndarray | None = None,
+            threshold: float | None = None) -> Captured:
+    """``scan`` or ``photograph`` as ``cap`` says; ``carry`` (a label image of the page's size) follows
+    the page's geometry, and ``threshold`` fixes a bilevel scan's cut (else Otsu's, as scanners do)."""
+    return (_photograph(img, cap, rng, carry) if cap.phone else _scan(img, cap, rng, carry, threshold))
+
+
 def scan(img: Image.Image, cap: Capture, rng: np.random.Generator) -> Image.Image:
     """A flatbed or sheet-fed scan: skew, blur, sensor noise, grayscale or bilevel, a quarter turn."""
+    return _scan(img, cap, rng).image
+
+
+def _scan(img: Image.Image, cap: Capture, rng: np.random.Generator, carry: np.ndarray | None = None,
+          threshold: float | None = None) -> Captured:
     import cv2
     import numpy as np
     from PIL import Image as PILImage
@@ -469,19 +507,29 @@ def scan(img: Image.Image, cap: Capture, rng: np.random.Generator) -> Image.Imag
         h, w = a.shape[:2]
         m = cv2.getRotationMatrix2D((w / 2, h / 2), cap.skew, 1.0)
         a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(250, 250, 250))
+        if carry is not None:
+            carry = cv2.warpAffine(carry, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
     a = _blur_noise(a, cap, rng)
     out = PILImage.fromarray(a[:, :, ::-1])
+    cut = None
     if cap.fmt is Fmt.TIFF_G4:
         g = np.asarray(out.convert("L"))
-        _, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        if threshold is None:
+            cut, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        else:
+            cut, bw = cv2.threshold(g, threshold, 255, cv2.THRESH_BINARY)
         out = PILImage.fromarray(bw).convert("1", dither=PILImage.Dither.NONE)
     elif cap.gray:
         out = out.convert("L")
-    return _turn(out, cap.turns)
+    return Captured(_turn(out, cap.turns), _turn_array(carry, cap.turns), cut)
 
 
 def photograph(img: Image.Image, cap: Capture, rng: np.random.Generator) -> Image.Image:
     """A phone photo: the page at an angle on a desk, lit from one side, a little soft, JPEG'd."""
+    return _photograph(img, cap, rng).image
+
+
+def _photograph(img: Image.Image, cap: Capture, rng: np.random.Generator, carry: np.ndarray | None = None) -> Captured:
     import cv2
     import numpy as np
     from PIL import Image as PILImage
@@ -503,12 +551,15 @@ def photograph(img: Image.Image, cap: Capture, rng: np.random.Generator) -> Imag
         hom = np.vstack([rot, [0, 0, 1]]) @ hom
     warped = cv2.warpPerspective(page, hom, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                                  borderValue=(0, 0, 0))
+    if carry is not None:
+        carry = cv2.warpPerspective(carry, hom, (cw, ch), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                                    borderValue=0)
     cover = cv2.warpPerspective(np.full((h, w), 255, np.uint8), hom, (cw, ch), flags=cv2.INTER_LINEAR)
     k = cv2.merge([cover.astype(np.float32) / 255] * 3)
     a = cv2.add(cv2.multiply(warped.astype(np.float32), k), cv2.multiply(desk, 1 - k))
     a = cv2.multiply(a, cv2.merge([_light(ch, cw, cap.shadow, rng)] * 3))
     a = _blur_noise(np.clip(a, 0, 255).astype(np.uint8), cap, rng)
-    return _turn(PILImage.fromarray(a[:, :, ::-1]), cap.turns)
+    return Captured(_turn(PILImage.fromarray(a[:, :, ::-1]), cap.turns), _turn_array(carry, cap.turns))
 
 
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
@@ -562,6 +613,13 @@ def _turn(img: Image.Image, turns: int) -> Image.Image:
     return img.transpose(ops[turns % 4]) if turns % 4 else img
 
 
+def _turn_array(a: np.ndarray | None, turns: int) -> np.ndarray | None:
+    """``_turn`` for a label image (NumPy's quarter turns are counter-clockwise too)."""
+    import numpy as np
+
+    return None if a is None else np.ascontiguousarray(np.rot90(a, turns % 4))
+
+
 # EXIF Orientation that makes a viewer turn pixels stored ``turns`` quarter turns counter-clockwise back upright.
 _EXIF_FOR_TURNS = {0: 1, 1: 6, 2: 3, 3: 8}
 
@@ -595,6 +653,76 @@ def write_capture(pages: list[Image.Image], cap: Capture, path: Path) -> Path:
     return path
 
 
+def _as_sent(img: Image.Image, cap: Capture) -> Image.Image:
+    """One page after the file's lossy codec, as ``write_capture`` encodes it (JPEG, HEIC, and the
+    JPEG Pillow puts in a PDF at its default quality); PNG and Group-4 TIFF keep every pixel."""
+    import io
+
+    from PIL import Image as PILImage
+
+    buf = io.BytesIO()
+    if cap.fmt is Fmt.JPEG:
+        img.convert("RGB" if img.mode != "L" else "L").save(buf, "JPEG", quality=cap.quality)
+    elif cap.fmt is Fmt.PDF:
+        img.save(buf, "JPEG")
+    elif cap.fmt is Fmt.HEIC:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        img.convert("RGB").save(buf, "HEIF", quality=cap.quality, enc_params={"preset": "ultrafast"})
+    else:
+        return img
+    buf.seek(0)
+    with PILImage.open(buf) as out:
+        return out.copy()
+
+
+# ---------------------------------------------------------------- did the marks survive the capture?
+
+TRUTH_VERSION = 3  # raised whenever what a truth file says changes (2: marks the capture lost are not clear; 3: below 20 %)
+VISIBLE_STEP = 24  # gray levels (of 255) a mark must darken a pixel by, in the file, to be seen there
+# Share of a mark's pixels still visible in the file for its answer to be readable.  Measured on the
+# seed-12 corpus's Group-4 pencil ticks: 11 % left is a few specks in the box (no reader, no person
+# can call it a tick), 25 % a dotted but plainly legible ✓; pen on any capture keeps 79 % or more.
+MIN_SURVIVAL = 0.2
+ERASED_WHY = "勾选笔迹在扫描件中没有留下（笔迹太浅），是和否都看不到勾选"
+
+
+def mark_survival(marked: Image.Image, unmarked: Image.Image, owners: np.ndarray) -> dict[int, float]:
+    """Per question, the share of its strokes' pixels that are visibly darker in the captured file
+    than in the same capture of the page without marks (same geometry, noise, cut and codec).
+
+    ``owners`` labels each pixel of the capture with the question whose stroke lies there (0: none).
+    What a pen drew does not decide the truth: what reaches the file does.  A pencil tick that a
+    bilevel scan cut away leaves nothing a person (or a reader) could see."""
+    import cv2
+    import numpy as np
+
+    def gray(img: Image.Image) -> np.ndarray:
+        if img.mode in ("1", "L"):
+            return np.asarray(img.convert("L"))
+        r, g, b = cv2.split(np.asarray(img.convert("RGB")))
+        return cv2.min(cv2.min(r, g), b)  # the darkest channel: blue and red ink count as dark as black
+
+    added = cv2.subtract(gray(unmarked), gray(marked))  # saturating: where the marks darkened the file
+    seen = (added >= VISIBLE_STEP).ravel()
+    labels = owners.ravel()
+    drawn = np.bincount(labels, minlength=QUESTIONS + 1)
+    visible = np.bincount(labels, weights=seen, minlength=QUESTIONS + 1)
+    return {q: float(visible[q] / drawn[q]) for q in range(1, QUESTIONS + 1) if drawn[q]}
+
+
+def as_received(plan: CardPlan, survival: dict[int, float]) -> tuple[CardPlan, dict[int, str]]:
+    """The plan as the file shows it: a clear answer whose mark did not survive the capture
+    (``MIN_SURVIVAL``) is a row with nothing ticked, for a person to read; and those rows' marks."""
+    lost = {q.number: str(q.mark) for q in plan.questions
+            if q.ambiguity is None and survival.get(q.number, 0.0) < MIN_SURVIVAL}
+    if not lost:
+        return plan, {}
+    qs = tuple(replace(q, ambiguity=Ambiguity.NONE) if q.number in lost else q for q in plan.questions)
+    return replace(plan, questions=qs), lost
+
+
 # ---------------------------------------------------------------- one file and its ground truth
 
 
@@ -611,6 +739,8 @@ class CardTruth:
     why: dict[str, str]  # for each question that must go to a person: the reason (Chinese)
     marks: dict[str, str]  # "1"…"10": the mark drawn, or the ambiguity
     qr_spoiled: bool = False  # the QR is scribbled over: the serial can only come from the printed 检查编号
+    erased: dict[str, str] = field(default_factory=dict)  # clear answers whose mark the capture lost: the mark drawn
+    survival: dict[str, float] = field(default_factory=dict)  # per question, the share of its mark seen in the file
 
     @property
     def clear(self) -> bool:
@@ -641,14 +771,21 @@ class FileTruth:
         return cls(d["file"], d["seed"], d["capture"], [CardTruth(**c) for c in d["cards"]])
 
 
-def card_truth(plan: CardPlan, page: int, source: str) -> CardTruth:
+def card_truth(plan: CardPlan, page: int, source: str, survival: dict[int, float] | None = None) -> CardTruth:
+    """The truth of one card: ``survival`` (``mark_survival``) turns a clear answer whose mark the
+    capture lost into a row a person must read (``as_received``)."""
+    lost: dict[int, str] = {}
+    if survival is not None:
+        plan, lost = as_received(plan, survival)
     return CardTruth(
         page=page, serial=plan.serial, source=source, pen=plan.pen.name,
         intended={str(q.number): q.intended for q in plan.questions},
         expected={str(q.number): q.expected for q in plan.questions},
-        why={str(q.number): q.ambiguity.why for q in plan.questions if q.ambiguity},
+        why={str(q.number): ERASED_WHY if q.number in lost else q.ambiguity.why for q in plan.questions if q.ambiguity},
         marks={str(q.number): str(q.ambiguity or q.mark) for q in plan.questions},
         qr_spoiled=plan.spoil_qr,
+        erased={str(q): m for q, m in lost.items()},
+        survival={str(q): round(v, 3) for q, v in sorted((survival or {}).items())},
     )
 
 
@@ -719,12 +856,20 @@ def make_file(cards: list[tuple[Printed, CardPlan] | Sheet], cap: Capture, path:
     like = next(c[0] for c in cards if not isinstance(c, Sheet))
     for k, entry in enumerate(cards):
         if isinstance(entry, Sheet):
-            marked = _sheet(entry, like, cap.dpi, rng)
-        else:
-            printed, plan = entry
-            marked = draw_card(_rendered(printed.layout, cap.dpi), printed.layout, plan, cap.dpi, rng)
-            truths.append(card_truth(plan, k + 1, printed.source))
-        pages.append(photograph(marked, cap, rng) if cap.phone else scan(marked, cap, rng))
+            pages.append(capture(_sheet(entry, like, cap.dpi, rng), cap, rng).image)
+            continue
+        printed, plan = entry
+        clean = _rendered(printed.layout, cap.dpi)
+        owners = np.zeros((clean.height, clean.width), np.uint8)
+        marked = draw_card(clean, printed.layout, plan, cap.dpi, rng, owners)
+        twin = np.random.default_rng()
+        twin.bit_generator.state = rng.bit_generator.state  # the same capture again, for the page unmarked
+        got = capture(marked, cap, rng, carry=owners)
+        bare = capture(clean, cap, twin, threshold=got.threshold)
+        assert got.carried is not None
+        survival = mark_survival(_as_sent(got.image, cap), _as_sent(bare.image, cap), got.carried)
+        truths.append(card_truth(plan, k + 1, printed.source, survival))
+        pages.append(got.image)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_capture(pages, cap, path)
     truth = FileTruth(path.name, seed, {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(cap).items()},

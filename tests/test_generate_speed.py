@@ -67,16 +67,18 @@ def test_the_card_layout_is_measured_once_per_templates_version(ws: Workspace, t
 
 
 def test_the_card_layout_is_measured_while_the_last_chunks_still_render(ws: Workspace, tmp_path: Path) -> None:
-    """Over worker processes, the layout is measured by a process left without a chunk (here this
-    one: the two workers take the chunks of 8, this process the last one of 1), before the last
-    chunk's files exist, not after rendering; what a worker process would run survives pickling."""
+    """Over worker processes, the layout is measured by a process left without a chunk (here: the
+    two processes take the chunks of 10, the one done first the last chunk of 8, the other measures
+    meanwhile), before the last chunk's files exist, not after rendering; what a worker process
+    would run survives pickling."""
     import pickle
 
     from engine.generate import CardLayout
-    from engine.render.batch import RenderedSet
+    from engine.render.batch import RenderedSet, chunk_sizes
 
-    result = generate(ws, _plan(tmp_path / "a.xlsx", _rows(17)), formats=("pdf",), workers=3)
-    assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * 17
+    assert chunk_sizes(28, 2) == [10, 10, 8]
+    result = generate(ws, _plan(tmp_path / "a.xlsx", _rows(28)), formats=("pdf",), workers=2)
+    assert [o.status for o in result.outcomes] == [RowStatus.GENERATED] * 28
     (layout,) = layout_dir(ws.root).glob("card-*.json")
     last_pdf = max(p.stat().st_mtime_ns for o in result.outcomes for p in o.files)
     assert layout.stat().st_mtime_ns < last_pdf

@@ -175,3 +175,4 @@ def test_the_web_page_confirms_a_serial_read_off_the_print(ws: Workspace, printe
     (tie,) = audit_log(ws, action=Action.TIE)
     assert (tie.actor, tie.object) == (names["clerk"], S1)
 
+

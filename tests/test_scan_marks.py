@@ -9,9 +9,15 @@ PDF, not from the reader.
 - a light pencil ✓: counted down to the page's own paper, not at a pen's threshold;
 - a ring round the 是/否 label (or the box) that reaches past the middle of the gap, or merges with
   the printed boxes: a closed ring is all its option's;
+- a bold × whose arm runs on out of the 否 box over the gap to the 是 label (a phone photo): the
+  end of a diagonal through the box is that box's ink, not a stroke between the options;
+- a ✓ drawn low at 600 dpi, its corner under the box and its long arm out through the side: the
+  strokes reaching the box's middle are counted over its whole inside;
 - and the rows a machine must not decide stay with a person: a stroke between the options drawn with
-  a bold pen beside a ✓ (touching the 否 box, reaching the 是 label), both or neither ticked in pencil,
-  a scribbled-out tick beside a ring.
+  a bold pen beside a ✓ (touching the 否 box, reaching the 是 label; on a Word-version card, turned
+  and skewed, a marker's stray stroke from rule to rule joined to the ✓ shuts paper in with the
+  print round the 否 box: no ring), both or neither ticked in pencil, a scribbled-out tick beside a
+  ring.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ class Card:
     ambiguous: dict[int, Ambiguity] = field(default_factory=dict)
     how: MarkHow | None = None  # how every clear question must be read (None: any decided mark)
     seed: int = 4200
+    odd: dict[int, Mark] = field(default_factory=dict)  # questions marked another way than ``mark``
 
 
 CARDS = [
@@ -79,6 +86,17 @@ CARDS = [
          ambiguous={2: Ambiguity.NONE, 5: Ambiguity.BOTH, 9: Ambiguity.NONE}),
     Card("ring-ambiguous-200.png", Capture(dpi=200, noise=2, skew=2), Mark.RING_LABEL, GEL, seed=4213,
          ambiguous={1: Ambiguity.CORRECTED, 4: Ambiguity.STRAY, 6: Ambiguity.BOTH}),
+    # the card of the benchmark's seed 99 (card-0275) whose stray stroke beside a ✓ was taken for a ring
+    Card("stray-marker-word-turned-200.png", Capture(dpi=200, skew=8.2129857609964, turns=1, noise=4.316775216707717,
+                                                     blur=0.5384210877165961), Mark.RING_LABEL,
+         replace(PENS[4], width_mm=1.139), printed="word0", yes=(3,), odd={3: Mark.TICK}, seed=512696626,
+         ambiguous={6: Ambiguity.STRAY, 9: Ambiguity.CORRECTED}),
+    # a bold × reaching over the gap to the 是 label; a ✓ drawn low at 600 dpi
+    Card("cross-marker-phone-150.jpg", Capture(dpi=150, phone=True, skew=-8.0, perspective=0.059, shadow=0.385,
+                                               noise=3.1, blur=0.38, fmt=Fmt.JPEG, quality=86), Mark.CROSS,
+         replace(PENS[4], width_mm=0.866), yes=(4,), seed=4323),
+    Card("overshoot-red-600.png", Capture(dpi=600, skew=-7.3, noise=4.4, blur=0.43), Mark.OVERSHOOT,
+         replace(PENS[2], width_mm=0.411), yes=(2,), seed=4327),
 ]
 
 
@@ -87,7 +105,7 @@ def _plan(card: Card, serial: str) -> CardPlan:
     for n in range(1, 11):
         amb = card.ambiguous.get(n)
         intended = None if amb is Ambiguity.NONE else ("是" if n in card.yes else "否")
-        qs.append(QuestionPlan(n, intended, card.mark, amb))
+        qs.append(QuestionPlan(n, intended, card.odd.get(n, card.mark), amb))
     return CardPlan(serial, tuple(qs), card.pen)
 
 

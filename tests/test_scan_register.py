@@ -37,6 +37,11 @@ SPECS = [
     Spec("word-phone-150-steep.jpg", replace(PHONE, dpi=150, skew=-10.0, noise=2.2, blur=0.92, quality=81,
                                              perspective=0.051, shadow=0.42), cards=("word0",),
          marks=(Mark.FILL, Mark.TICK), pen=5),
+    # A blurred (σ 1.2 px) 150 dpi phone photo of the Word version: its hairline rules are ~0.15 dark on the
+    # registered page, below the usual rule ink (the benchmark's seed-12 ``card-0400.jpg``).
+    Spec("word-phone-150-blurred.jpg", replace(PHONE, dpi=150, skew=4.5, noise=5.2, blur=1.18, quality=88,
+                                               perspective=0.075, shadow=0.35), cards=("word0",),
+         marks=(Mark.CROSS,), pen=5),
     # The Word version with the same bold tick over every row's 否 box: the box is found by its four sides.
     Spec("word-every-row-overshoot.jpg", Capture(dpi=300, skew=-4.8, noise=1.0, blur=0.32, fmt=Fmt.JPEG, quality=67,
                                                  gray=True), cards=("word0",), marks=(Mark.OVERSHOOT,), pen=4),
@@ -110,3 +115,41 @@ def _plan(cards):  # type: ignore[no-untyped-def]
     from engine.simulate_scan import plan_card
 
     return plan_card(cards["pdf0"].layout.serial, np.random.default_rng(5), marks=(Mark.TICK,), yes_rate=0.0)
+
+
+def test_rings_lined_up_down_the_answers_column_are_not_a_column_rule(tmp_path: Path, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """A soft 150 dpi phone photo of the Word version, a bold marker ring round 否 on nine rows (the
+    benchmark's seed-99 ``card-0215.jpg``): the rings touch from row to row into a vertical run as long
+    as a rule.  Taken for the answers column's left rule, it cut the column in two and no boxes were
+    found; a column rule runs through the header row too, the rings never do."""
+    import numpy as np
+
+    from engine.omr.locate import locate
+    from engine.omr.pages import load_pages
+    from engine.simulate_scan import NO, PENS, YES, CardPlan, QuestionPlan
+
+    cards = printed_cards(tmp_path_factory)
+    if "word0" not in cards:
+        assert not SOFFICE
+        pytest.skip("LibreOffice (soffice) is not installed: no card printed from the Word version")
+    word = cards["word0"]
+    cap = Capture(dpi=150, phone=True, skew=1.8, noise=5.0, blur=0.53, fmt=Fmt.JPEG, quality=61, perspective=0.022,
+                  shadow=0.1)
+    marker = replace(PENS[4], width_mm=1.134)
+    rings = CardPlan(word.layout.serial, tuple(QuestionPlan(n, YES if n == 5 else NO, Mark.RING_BOX)
+                                               for n in range(1, 11)), marker)
+    truth = make_file([(word, rings)], cap, tmp_path / "rings.jpg", seed=1)
+    make_file([(word, CardPlan(word.layout.serial, (), marker))], cap, tmp_path / "bare.jpg", seed=1)  # nothing drawn
+
+    def columns(path: Path) -> list[int]:
+        reg = locate(np.asarray(load_pages(path)[0].image))
+        assert not isinstance(reg, Miss), (path.name, reg)
+        return reg.rules_x
+
+    ringed, unmarked = columns(tmp_path / "rings.jpg"), columns(tmp_path / "bare.jpg")
+    assert len(ringed) == len(unmarked) and max(abs(a - b) for a, b in zip(ringed, unmarked, strict=True)) <= 4
+    (card,) = read_scan(tmp_path / "rings.jpg", KIT_KEY)
+    (ct,) = truth.cards
+    assert ct.clear and card.registered and Step.NO_BOXES not in card.notes, card.notes
+    decided = {q.number: q.answer for q in card.questions if q.answer is not None}
+    assert len(decided) >= 8 and all(a == ct.expected[str(q)] for q, a in decided.items()), (decided, ct.expected)

@@ -337,3 +337,68 @@ def test_paper_card_marks_the_answers_given(tmp_path: Path, cards: dict[str, Pri
     assert c.expected == {**{str(q): NO for q in range(1, 11)}, "2": YES, "6": None, "7": None}
     assert c.intended["6"] == NO and c.intended["7"] is None and c.unresolved == [6, 7]
     assert (tmp_path / "card.png").exists()
+
+
+# ---------------------------------------------------------------- what survives in the file is the truth
+
+
+def _box_ink_in_file(path: Path, layout: CardLayout, dpi: int, q: int, opt: str) -> float:
+    """Share of dark pixels inside the inner half of a printed box, read from the file's own pixels
+    (an upright, unskewed capture: the PDF's points map straight onto them)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        g = np.asarray(im.convert("L"))
+    b = layout.boxes[(q, opt)]
+    s = dpi / 72
+    x0, x1 = int((b.x0 + 0.25 * b.w) * s), int((b.x1 - 0.25 * b.w) * s)
+    y0, y1 = int((b.y0 + 0.25 * b.h) * s), int((b.y1 - 0.25 * b.h) * s)
+    return float((g[y0:y1, x0:x1] < 128).mean())
+
+
+def test_a_pencil_tick_a_group4_fax_cut_away_is_a_row_for_a_person(tmp_path: Path, cards: dict[str, Printed]) -> None:
+    from engine.simulate_scan import ERASED_WHY, MIN_SURVIVAL, paper_card
+
+    lay = cards["pdf0"].layout
+    cap = Capture(dpi=300, fmt=Fmt.TIFF_G4, blur=0.7)
+    t = paper_card(Path(lay.pdf), tmp_path / "fax.tif", {3: YES}, cap, seed=2, mark=Mark.PENCIL)
+    (c,) = t.cards
+    # The file itself: nothing left inside the ticked boxes, as in the boxes nobody ticked.
+    assert _box_ink_in_file(tmp_path / "fax.tif", lay, 300, 3, YES) < 0.02
+    assert max(_box_ink_in_file(tmp_path / "fax.tif", lay, 300, q, NO) for q in range(4, 11)) < 0.02
+    # …so the truth has nothing ticked there: a person must read every row, nothing is "clear".
+    assert not c.clear and c.unresolved == list(range(1, QUESTIONS + 1))
+    assert all(c.expected[str(q)] is None and c.why[str(q)] == ERASED_WHY for q in range(1, QUESTIONS + 1))
+    assert c.erased == {str(q): str(Mark.PENCIL) for q in range(1, QUESTIONS + 1)}
+    assert c.intended["3"] == YES and c.marks["3"] == str(Ambiguity.NONE)
+    assert max(c.survival.values()) < MIN_SURVIVAL
+
+
+def test_a_pen_tick_on_a_group4_fax_stays_clear(tmp_path: Path, cards: dict[str, Printed]) -> None:
+    from engine.simulate_scan import MIN_SURVIVAL, paper_card
+
+    lay = cards["pdf0"].layout
+    cap = Capture(dpi=300, fmt=Fmt.TIFF_G4, blur=0.7)
+    t = paper_card(Path(lay.pdf), tmp_path / "fax.tif", {3: YES}, cap, seed=2, mark=Mark.TICK, pen=PENS[0])
+    (c,) = t.cards
+    assert _box_ink_in_file(tmp_path / "fax.tif", lay, 300, 3, YES) > 0.05  # the tick is in the file
+    assert c.clear and not c.erased
+    assert c.expected == {**{str(q): NO for q in range(1, QUESTIONS + 1)}, "3": YES}
+    assert min(c.survival.values()) > 2 * MIN_SURVIVAL
+
+
+@pytest.mark.parametrize("cap", [Capture(dpi=200, gray=True, noise=3, blur=0.6),
+                                 Capture(dpi=150, gray=True, fmt=Fmt.JPEG, quality=60, skew=4, turns=2),
+                                 Capture(dpi=200, phone=True, perspective=0.05, shadow=0.4, noise=3, blur=0.8,
+                                         fmt=Fmt.JPEG, quality=75, skew=-5)],
+                         ids=["gray-png", "gray-jpeg-turned", "phone"])
+def test_a_pencil_tick_on_a_gray_scan_or_photo_stays_clear(tmp_path: Path, cards: dict[str, Printed],
+                                                           cap: Capture) -> None:
+    from engine.simulate_scan import MIN_SURVIVAL, paper_card
+
+    lay = cards["pdf0"].layout
+    t = paper_card(Path(lay.pdf), tmp_path / f"card.{cap.fmt}", {3: YES}, cap, seed=2, mark=Mark.PENCIL)
+    (c,) = t.cards
+    assert c.clear and not c.erased
+    assert c.expected == {**{str(q): NO for q in range(1, QUESTIONS + 1)}, "3": YES}
+    assert min(c.survival.values()) > MIN_SURVIVAL

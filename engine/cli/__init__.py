@@ -48,7 +48,7 @@ COMMANDS: dict[str, Entry] = {
     "status": Entry("status_cmd", "列出尚未交回反馈卡的检查（--overdue 只列逾期的）。"),
     "confirm": Entry("confirm_cmd", "核对扫描件、照片等机器未能识读的反馈卡：不带参数列出待核对的卡；"
                                     "ruqi confirm 检查编号 --answers 否否是否否否否否否否 --by 姓名 录入十题答案（或 --q 3=是 录入一题）；"
-                                    "已识读的答案只能用 --correct --reason “理由”更正（列入纪委审查清单）；读不出编号的卡用 档号 --serial 检查编号 对应到检查。"),
+                                    "已识读的答案只能用 --correct --reason “理由”更正（列入纪委审查清单）；读不出编号的卡、编号由文字识别待核对的卡用 档号 --serial 检查编号 对应或确认。"),
     "mail": Entry("mail_cmd", "从本局邮箱收取企业交回的反馈卡和县区统计表（IMAP），并可给发件人回执。"),
     "archive": Entry("archive_cmd", "档案库：四性检测、检索、审计日志。"),
     "stats": Entry("stats_cmd", "统计表（附件1–4）：下发空白表、检查报送的表、汇总并生成报告。"),

@@ -26,7 +26,7 @@ def confirm_cmd(
     by: str = typer.Option("", "--by", help="核对人姓名（必填，记入审计日志）"),
     correct: bool = typer.Option(False, "--correct", help="更正已识读（机器或人工）的答案，须同时写 --reason"),
     reason: str = typer.Option("", "--reason", help="更正的理由，记入审计日志和纪委审查清单"),
-    serial: str = typer.Option(None, "--serial", help="把读不出编号的卡对应到这个检查编号（核对卡上印的编号后填写）"),
+    serial: str = typer.Option(None, "--serial", help="把读不出编号的卡对应到这个检查编号，或确认由文字识别的编号（核对卡上印的编号后填写）"),
     sheets: Path = typer.Option(None, "--sheets", help="列出待核对的卡时，核对单（每张卡一个 PNG，另有一个汇总 PDF）"
                                                        "写到这个文件夹，默认 outbox/待核对/"),
     no_sheets: bool = typer.Option(False, "--no-sheets", help="只列出，不写核对单"),

@@ -9,18 +9,28 @@ where its print, and each of its boxes, is found at its place.  Each row's cell,
 is shifted onto the blank cell and the print (widened) masked out: what is left is what a person
 added.  It is measured
 
-- inside each box (a tick, a cross, a blacked-in box: the share of the box's inside inked),
+- inside each box (a tick, a cross, a blacked-in box: the share of the box's inside inked; a ✓
+  drawn low, its corner under the box, is counted over the box's whole inside, up to its sides,
+  along the strokes that reach the middle),
 - on the 是/否 label (a tick drawn over the word), and
 - round the box, the label, or both (a ring: the share of the directions round it in which ink
   runs close outside it).
 
 A stroke across the middle of the gap between 是 and the 否 box (tall, crossing the gap's middle at
-the boxes' height) could mean either option: the question goes to a person, unless a closed ring
-round one option accounts for it (print and rules count as walls; a tick beside a stray stroke
-encloses nothing), or it is ink running on out of the 否 box (a fill, a bold ×: joined to the box's
-inside straight across its printed side) that stays on the box's side of the gap.  A closed ring
-round one option only is all that option's: measured all round it, and taken out of the ring
-measured round the other one.
+the boxes' height) could mean either option: the question goes to a person, unless
+
+- a closed ring round one option accounts for it: print and rules count as walls, the paper near
+  either end of the cell is outside (a tick beside a stray stroke encloses nothing), and the ring's
+  line goes round, not through, the 否 box (a ✓ there joined by a stray stroke running from rule to
+  rule shuts paper in with the print, but it is no ring);
+- it is the end of a diagonal drawn through the 否 box (a ×'s arm, even one reaching the 是 label):
+  it lies along a slanting line through the box's centre, inked across the box's inside; a stray
+  stroke crossing the gap at the boxes' middle height lines up with no such line;
+- or it is ink running on out of the 否 box (a fill: joined to the box's inside straight across its
+  printed side) that stays on the box's side of the gap.
+
+A closed ring round one option only is all that option's: measured all round it, and taken out of
+the ring measured round the other one.
 
 Inside a box nothing is printed: ink there is counted down to the page's own paper floor (its noise
 measured on the cells' unprinted paper), so a light pencil's grain counts where a pen's threshold
@@ -86,10 +96,11 @@ class OptionInk:
     edges: int  # middles of the inside's edges with ink (4 for a blacked-in box, none for a cross)
     pale: bool  # the added ink is light
     closed: bool = False  # a closed line runs round this option only (``_closed_ring``)
+    through: float = 0.0  # share of the box's whole inside inked by the strokes that reach its middle (``_through``)
 
     @property
     def score(self) -> float:
-        inside = min(1.0, self.inside / FULL_INSIDE)
+        inside = min(1.0, max(self.inside, self.through) / FULL_INSIDE)
         # Some print survives on a label (glyph edges a pixel off between rows): a floor.
         label = min(1.0, max(0.0, self.label - 0.05) / (2 * FULL_INSIDE))
         ring = min(1.0, max(0.0, (self.ring - RING_FROM) / (RING_FULL - RING_FROM)))
@@ -362,8 +373,8 @@ def decide_row(reg: Registration, geo: CellGeometry, number: int, row: RowInk, f
     row_box: Box = (xa - 2, top - 2, xb + 3, bottom + 3)
     yes, no = (_option_ink(row, geo, k, floor) for k in (0, 1))
     yes, no, ringed = _closed_ring(row, geo, yes, no)
-    # A ring round an option passes through the gap too: that ink is the ring's (a closed ring only:
-    # a tick and a stray stroke beside it may cover as many directions).
+    # A ring round an option passes through the gap too: that ink is the ring's (a closed ring going
+    # round the 否 box only: a tick and a stray stroke beside it may cover as many directions).
     if _between(row, geo) and not ringed:
         return MarkDecision(number, None, MarkHow.BETWEEN, 0.0, yes.score, no.score, row_box)
     return decide(number, yes, no, row_box)
@@ -376,27 +387,30 @@ def _closed_ring(row: RowInk, geo: CellGeometry, yes: OptionInk, no: OptionInk) 
     """Where a closed line runs round one option only, that ring is all this option's: measured all
     round it (a ring round 是 reaches past the middle of the gap), and its line taken out of the
     ring measured round the other option (whose box and label ink still count in full: a tick in
-    the other box touching the ring still makes both marked).  Also whether a closed ring was found."""
+    the other box touching the ring still makes both marked).  Also whether a closed ring accounts
+    for ink in the gap between the options: one whose line goes round, not through, the 否 box."""
     from dataclasses import replace
 
     closed = [o.ring >= RING_SEEN and _ringed(row, geo, k) for k, o in enumerate((yes, no))]
     if closed[0] == closed[1]:
-        return yes, no, any(c and o.ring >= RING_CLOSED for c, o in zip(closed, (yes, no), strict=True))
+        return yes, no, any(c and o.ring >= RING_CLOSED and _goes_round(row, geo, _ring_line(row, geo, k))
+                            for k, (c, o) in enumerate(zip(closed, (yes, no), strict=True)))
     k = closed.index(True)
     full = _option_ring(row.added, geo, k, row.off, (0, row.added.shape[1]))
     if full < RING_CLOSED:
         return yes, no, False
+    line = _ring_line(row, geo, k)
     other = 1 - k
     mid = (geo.labels[0][2] + geo.boxes[1][0]) // 2
     rest = row.added.copy()
-    rest[_ring_line(row, geo, k)] = 0.0
+    rest[line] = 0.0
     opts = [yes, no]
     # Closed, and inked in half the directions round it at least (the rest runs over the print,
     # masked out): a ring, however much of it merges with the boxes and glyphs.
     opts[k] = replace(opts[k], ring=max(opts[k].ring, full, RING_FULL), closed=True)
     opts[other] = replace(opts[other], ring=_option_ring(rest, geo, other, row.off,
                                                           (0, mid) if other == 0 else (mid, row.added.shape[1])))
-    return opts[0], opts[1], True
+    return opts[0], opts[1], _goes_round(row, geo, line)
 
 
 def _ring_line(row: RowInk, geo: CellGeometry, k: int) -> np.ndarray:
@@ -406,13 +420,7 @@ def _ring_line(row: RowInk, geo: CellGeometry, k: int) -> np.ndarray:
     import numpy as np
 
     pen8 = (row.added > RESIDUE).astype(np.uint8)
-    pen = cv2.dilate(pen8, np.ones((3, 3), np.uint8))
-    wall = pen | row.printed
-    n, comp = cv2.connectedComponents(1 - wall, connectivity=4)
-    outside = np.zeros(n, bool)
-    outside[np.unique(np.concatenate([comp[:, 0], comp[:, -1]]))] = True
-    outside[0] = True
-    inner = ~outside[comp]
+    inner = _shut_in(row)
     # Only the shut-in paper beside this option (a ring round the other one is not this one's).
     (bx0, _, _, _), (_, _, lx1, _) = geo.boxes[k], geo.labels[k]
     near = np.zeros(inner.shape, bool)
@@ -424,6 +432,19 @@ def _ring_line(row: RowInk, geo: CellGeometry, k: int) -> np.ndarray:
     keep[np.unique(lines[touching > 0])] = True
     keep[0] = False
     return keep[lines]
+
+
+THROUGH = 0.02  # share of the inside of the 否 box a ring's line may cross (a ring round it: none)
+
+
+def _goes_round(row: RowInk, geo: CellGeometry, line: np.ndarray) -> bool:
+    """Whether a closed line is a ring, not a mark through the box beside the gap: a ring round the
+    否 box, or one round 是 reaching into the gap, stays out of the 否 box's inside; a ✓ or × there
+    joined by a stray stroke, closing with the print round the paper beside it, runs through it."""
+    bx0, by0, bx1, by1 = geo.boxes[1]
+    inset = max(2, round(0.18 * geo.size))
+    inside = line[by0 + row.off + inset:by1 + row.off - inset, bx0 + inset:bx1 - inset]
+    return inside.size == 0 or float(inside.mean()) <= THROUGH
 
 
 def _ringed(row: RowInk, geo: CellGeometry, k: int) -> bool:
@@ -455,13 +476,104 @@ def _between(row: RowInk, geo: CellGeometry) -> bool:
                and stats[k, cv2.CC_STAT_WIDTH] >= STRAY_WIDE * w and k in middle]
     if not strokes:
         return False
-    # A bold ×'s arm or a fill running on out of the 否 box is ink of that box, not a stroke of its
-    # own, as long as it stays on the box's side of the gap: ink reaching across to the 是 label
-    # could be meant for either, whatever it touches (a bold stroke beside a ✓ merges with it).
-    spilled = _spilled(row, geo.boxes[1])
+    # The end of a straight line drawn through the 否 box (a ×'s arm, however far it reaches
+    # towards 是) is that box's ink: a stroke of its own does not line up with the box's ink.
+    arms = _gap_strokes(row, geo, (y0, x0 + m), [comp == k for k in strokes])
+    arm = np.zeros(row.added.shape, bool)
+    for k, stroke in zip(strokes, arms, strict=True):
+        if _box_arm(row, geo, stroke):
+            arm |= stroke
+            comp[comp == k] = 0
+    strokes = [k for k in strokes if (comp == k).any()]
+    if not strokes:
+        return False
+    # A fill running on out of the 否 box is ink of that box, not a stroke of its own, as long as
+    # it stays on the box's side of the gap: ink reaching across to the 是 label could be meant for
+    # either, whatever it touches (a bold stroke beside a ✓ merges with it).
+    spilled = _spilled(row, geo.boxes[1]) & ~arm
     if spilled[y0:y1, x0:x0 + (x1 - x0) // SPILL_REACH].any():
         return True
     return any(not (spilled[y0:y1, x0 + m:x1 - m][comp == k]).all() for k in strokes)
+
+
+def _gap_strokes(row: RowInk, geo: CellGeometry, at: tuple[int, int], zone_strokes: list[np.ndarray]) -> list[np.ndarray]:
+    """Each stroke found in the gap's middle (masks of the zone at ``at``, cell y, x), whole: the pen
+    lines (bool, cell coordinates) it is part of, from a half box over the 是 label to the 否 box."""
+    import cv2
+    import numpy as np
+
+    gx0, gx1 = max(0, geo.labels[0][2] - geo.size // 2), geo.boxes[1][0]
+    pen = np.zeros(row.added.shape, np.uint8)
+    pen[:, gx0:gx1] = row.added[:, gx0:gx1] > RESIDUE
+    n, lines = cv2.connectedComponents(pen, connectivity=8)
+    out = []
+    for z in zone_strokes:
+        here = np.zeros(row.added.shape, bool)
+        here[at[0]:at[0] + z.shape[0], at[1]:at[1] + z.shape[1]] = z
+        keep = np.zeros(n, bool)
+        keep[np.unique(lines[here])] = True
+        keep[0] = False
+        out.append(keep[lines])
+    return out
+
+
+ARM_COVER = 0.8  # share of a line's run through the 否 box's inside inked: a stroke drawn through it
+ARM_SPREAD = 0.2  # the stroke in the gap lies this close to that line (share of a box; a pen's half width)
+ARM_CENTRE = 0.25  # …which passes this close to the box's centre (share of a box): a diagonal of a ×
+ARM_SLANT = (30, 65)  # degrees from the row: a diagonal, not a fill's hatching (or a line along the row)
+ARM_REACH = 0.25  # the stroke reaches no further over the 是 label than this share of a box
+
+
+def _box_arm(row: RowInk, geo: CellGeometry, stroke: np.ndarray) -> bool:
+    """Whether ``stroke`` (bool, cell coordinates: ink in the gap) is the end of a diagonal drawn
+    through the 否 box, an arm of a × overshooting it: the stroke lies along a slanting line through
+    the box's centre that runs inked across the box's inside.  A stray stroke crossing the gap at the
+    boxes' middle height cannot: a slanting line through it passes far above or below the centre."""
+    import numpy as np
+
+    s = geo.size
+    ys, xs = np.nonzero(stroke)
+    if xs.size < 4 or xs.min() < geo.labels[0][2] - ARM_REACH * s:
+        return False
+    bx0, by0, bx1, by1 = geo.boxes[1]
+    rect = (bx0 + RIM, by0 + row.off + RIM, bx1 - RIM, by1 + row.off - RIM)
+    mx, my = (bx0 + bx1) / 2, (by0 + by1) / 2 + row.off
+    ink = row.added > RESIDUE
+    ink[1:, :] |= ink[:-1, :].copy()  # a pixel's slack either way: a hand's line is not a raster line
+    ink[:, 1:] |= ink[:, :-1].copy()
+    visible = row.printed == 0
+    cx, cy = float(xs.mean()), float(ys.mean())
+    t = np.arange(-3 * s, 3 * s, 0.5)
+    lo, hi = ARM_SLANT
+    for deg in (*range(lo, hi + 1, 3), *range(180 - hi, 180 - lo + 1, 3)):
+        a = np.deg2rad(deg)
+        dx, dy = float(np.cos(a)), float(np.sin(a))
+        if abs((mx - cx) * dy - (my - cy) * dx) > ARM_CENTRE * s:
+            continue
+        if float(np.percentile(np.abs((xs - cx) * dy - (ys - cy) * dx), 90)) > max(3.0, ARM_SPREAD * s):
+            continue
+        cover = _along(ink, visible, rect, cx, cy, dx, dy, t)
+        if cover is not None and cover >= ARM_COVER:
+            return True
+    return False
+
+
+def _along(ink: np.ndarray, visible: np.ndarray, rect: Box, cx: float, cy: float, dx: float, dy: float,
+           t: np.ndarray) -> float | None:
+    """Share of the line through (cx, cy) along (dx, dy) inked where it runs inside ``rect`` (and the
+    print does not hide it); None when its run there is shorter than half the rectangle."""
+    import numpy as np
+
+    x0, y0, x1, y1 = rect
+    px, py = np.rint(cx + t * dx).astype(int), np.rint(cy + t * dy).astype(int)
+    inside = (px >= x0) & (px < x1) & (py >= y0) & (py < y1)
+    if 0.5 * inside.sum() < 0.5 * min(x1 - x0, y1 - y0):
+        return None
+    px, py = px[inside], py[inside]
+    seen = visible[py, px]
+    if not seen.any():
+        return None
+    return float(ink[py, px][seen].mean())
 
 
 def _side_width(row: RowInk, box: Box) -> int:
@@ -581,7 +693,32 @@ def _option_ink(row: RowInk, geo: CellGeometry, k: int, floor: float = RESIDUE) 
     ring = _option_ring(row.added, geo, k, row.off, (0, mid) if k == 0 else (mid, row.added.shape[1]))
     return OptionInk(float(on.mean()) if on.size else 0.0,
                      float((label > RESIDUE).mean()) if label.size else 0.0, ring, corners, edges,
-                     pale and bool(np.any(on)))
+                     pale and bool(np.any(on)), through=_through(row, (bx0, by0, bx1, by1), inset, floor) if on.any() else 0.0)
+
+
+RIM = 3  # px inside a box's printed side where its (widened, masked) print ends
+
+
+def _through(row: RowInk, box: Box, inset: int, floor: float) -> float:
+    """Share of the box's whole inside, up to its masked sides, inked by strokes that reach its
+    middle (the inside less ``inset``): a ✓ drawn low, its corner below the box and its long arm out
+    through the side, leaves little in the middle but runs through the box.  Ink only touching the
+    box from outside (a ring round the label beside it, a neighbour's stroke) reaches no middle."""
+    import cv2
+    import numpy as np
+
+    bx0, by0, bx1, by1 = box
+    region = row.added[by0 + RIM:by1 - RIM, bx0 + RIM:bx1 - RIM]
+    visible = row.printed[by0 + RIM:by1 - RIM, bx0 + RIM:bx1 - RIM] == 0
+    if region.size == 0 or not visible.any():
+        return 0.0
+    n, comp = cv2.connectedComponents(((region > floor) & visible).astype(np.uint8), connectivity=8)
+    c = inset - RIM
+    middle = comp[c:comp.shape[0] - c, c:comp.shape[1] - c]
+    reaching = np.zeros(n, bool)
+    reaching[np.unique(middle)] = True
+    reaching[0] = False
+    return float(reaching[comp][visible].mean())
 
 
 def _option_ring(added: np.ndarray, geo: CellGeometry, k: int, off: int, lim: tuple[int, int]) -> float:
@@ -648,27 +785,47 @@ ENCLOSED = 0.2  # share of the paper just round an option reachable from outside
 
 
 def _enclosed(row: RowInk, rect: Box) -> bool:
-    """Whether a closed line runs round ``rect`` (a ring): from the sides of the cell, the paper
-    reaches almost nothing just outside ``rect``.  The print and the rules are walls too (a
+    """Whether a closed line runs round ``rect`` (a ring): from the ends of the cell (``_shut_in``),
+    the paper reaches almost nothing just outside ``rect``.  The print and the rules are walls too (a
     ring crosses the glyphs, and one taller than the cell is closed by its rules); a tick beside a
     stray stroke leaves the way open."""
-    import cv2
     import numpy as np
 
     x0, y0, x1, y1 = rect
-    # From the cell's sides (a ring round the whole cell's width is no ring round one option).
-    pen = cv2.dilate((row.added > RESIDUE).astype(np.uint8), np.ones((3, 3), np.uint8))
-    wall = pen | row.printed
-    n, comp = cv2.connectedComponents(1 - wall, connectivity=4)
-    outside = np.zeros(n, bool)
-    outside[np.unique(np.concatenate([comp[:, 0], comp[:, -1]]))] = True
-    outside[0] = False  # the walls themselves
+    inner = _shut_in(row)
+    wall = _walls(row)
     ys, xs = np.mgrid[0:wall.shape[0], 0:wall.shape[1]]
     d = np.maximum(np.maximum(x0 - xs, xs - (x1 - 1)), np.maximum(y0 - ys, ys - (y1 - 1)))
     probe = (d >= -2) & (d <= PROBE) & (wall == 0)
     if probe.sum() < PROBE:
         return False
-    return bool(outside[comp[probe]].mean() <= ENCLOSED)
+    return bool(1.0 - inner[probe].mean() <= ENCLOSED)
+
+
+def _walls(row: RowInk) -> np.ndarray:
+    """What paper cannot cross (uint8): the pen (a pixel widened) and the print, rules included."""
+    import cv2
+    import numpy as np
+
+    return cv2.dilate((row.added > RESIDUE).astype(np.uint8), np.ones((3, 3), np.uint8)) | row.printed
+
+
+CELL_END = 4  # px: paper this close to either end of the cell is outside (the ends may lie on the rules' print)
+
+
+def _shut_in(row: RowInk) -> np.ndarray:
+    """The paper (bool) that cannot be reached from either end of the cell.  Reached from the paper
+    near each end, not from the end column alone: that may be all print (a vertical rule), and a
+    stroke running from rule to rule would then shut in everything on its other side."""
+    import cv2
+    import numpy as np
+
+    wall = _walls(row)
+    n, comp = cv2.connectedComponents(1 - wall, connectivity=4)
+    outside = np.zeros(n, bool)
+    outside[np.unique(np.concatenate([comp[:, :CELL_END].ravel(), comp[:, -CELL_END:].ravel()]))] = True
+    outside[0] = True  # the walls themselves
+    return ~outside[comp]
 
 
 def decide(number: int, yes: OptionInk, no: OptionInk, row_box: Box | None) -> MarkDecision:

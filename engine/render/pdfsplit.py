@@ -330,8 +330,8 @@ def finish(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None =
     placeholder, in the document information and in the XMP packet alike (PDF/A wants them equal).
 
     pdfium writes a split document the same simple way every time (a catalog holding only /Pages,
-    one flat /Kids list, a classic xref table and trailer), which :func:`_finish_fast` reads with a
-    few byte searches; anything else goes through pypdf (:func:`_finish_parsed`).  Both add the
+    one flat /Kids list, a classic xref table and trailer), which :func:`_finish_fast` reads by
+    the table's offsets; anything else goes through pypdf (:func:`_finish_parsed`).  Both add the
     same objects.
     """
     fast = _finish_fast(doc, extras, title)
@@ -404,10 +404,35 @@ _SIMPLE_CATALOG = re.compile(rb"<<\s*(?:/Pages" + _REF + rb"\s*/Type\s*/Catalog|
 _DICT_OBJ = b"<<(?:[^<>]|<[^<>]*>|<<(?:[^<>]|<[^<>]*>)*>>)*>>"  # two levels of nesting: a page's dictionary
 
 
-def _obj_dict(data: bytes, num: int) -> bytes | None:
-    """The dictionary of object ``num`` (no stream) as pdfium wrote it, or None."""
-    m = re.search(rb"(?:^|[\r\n])" + str(num).encode() + rb"\s+0\s+obj\s*(" + _DICT_OBJ + rb")\s*endobj", data)
-    return m.group(1) if m else None
+_OBJ = re.compile(rb"(\d+)\s+0\s+obj\s*(" + _DICT_OBJ + rb")\s*endobj")
+_XREF = re.compile(rb"xref\s+")
+_SUBSECTION = re.compile(rb"(\d+) (\d+)\s*?\r?\n")
+_ENTRY = re.compile(rb"(\d{10}) \d{5} ([nf])\s{1,2}")
+
+
+def _offsets(data: bytes, at: int) -> dict[int, int] | None:
+    """Object number → offset, from the classic cross-reference table at ``at`` (what pdfium writes)."""
+    m = _XREF.match(data, at)
+    if m is None:
+        return None
+    pos, out = m.end(), {}
+    while (sub := _SUBSECTION.match(data, pos)) is not None:
+        first, pos = int(sub.group(1)), sub.end()
+        for k in range(int(sub.group(2))):
+            entry = _ENTRY.match(data, pos)
+            if entry is None:
+                return None
+            if entry.group(2) == b"n":
+                out[first + k] = int(entry.group(1))
+            pos = entry.end()
+    return out if data.startswith(b"trailer", pos) else None
+
+
+def _obj_dict(data: bytes, offsets: dict[int, int], num: int) -> bytes | None:
+    """The dictionary of object ``num`` (no stream) where the cross-reference table puts it, or None."""
+    at = offsets.get(num)
+    m = _OBJ.match(data, at) if at is not None else None
+    return m.group(2) if m is not None and int(m.group(1)) == num else None
 
 
 def _finish_fast(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | None) -> bytes | None:
@@ -418,14 +443,15 @@ def _finish_fast(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | 
     trailer = tail.group(1)
     root, size, ids = (re.search(rb"/Root" + _REF, trailer), re.search(rb"/Size\s+(\d+)", trailer),
                        re.search(rb"/ID\s*(\[[^\]]*\])", trailer))
-    if root is None or size is None:
+    offsets = _offsets(data, int(tail.group(2)))
+    if root is None or size is None or offsets is None:
         return None
-    catalog = _obj_dict(data, int(root.group(1)))
+    catalog = _obj_dict(data, offsets, int(root.group(1)))
     simple = _SIMPLE_CATALOG.fullmatch(catalog) if catalog is not None else None
     if simple is None:
         return None
     pages_ref = int(simple.group(1) or simple.group(2))
-    pages_dict = _obj_dict(data, pages_ref)
+    pages_dict = _obj_dict(data, offsets, pages_ref)
     kids = _KIDS.search(pages_dict) if pages_dict is not None else None
     if kids is None:
         return None
@@ -433,7 +459,7 @@ def _finish_fast(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | 
     up = _Update(data, int(size.group(1)))
     entries = [b"/Type/Catalog/Pages %d 0 R" % pages_ref]
     if doc.boxes or doc.fields:
-        acroform = _acroform_fast(up, data, pages, doc)
+        acroform = _acroform_fast(up, data, offsets, pages, doc)
         if acroform is None:
             return None
         entries.append(b"/AcroForm" + acroform)
@@ -468,7 +494,8 @@ def _info_copy(d: DictionaryObject) -> DictionaryObject:
     return DictionaryObject(d)
 
 
-def _acroform_fast(up: _Update, data: bytes, pages: list[int], doc: SplitDoc) -> bytes | None:
+def _acroform_fast(up: _Update, data: bytes, offsets: dict[int, int], pages: list[int], doc: SplitDoc,
+                   ) -> bytes | None:
     """The checkboxes and text fields as new objects, the pages' /Annots replaced; the AcroForm dictionary."""
     annots: dict[int, list[int]] = {}
     fields: list[int] = []
@@ -503,7 +530,7 @@ def _acroform_fast(up: _Update, data: bytes, pages: list[int], doc: SplitDoc) ->
         font = up.new(_CJK_FONT.format(desc=desc).encode("ascii"))
         extra = (f"/DR<</Font<</{_FIELD_FONT} {font} 0 R>>>>/DA(/{_FIELD_FONT} {_FIELD_PT} Tf 0 g)").encode("ascii")
     for page_no, refs in annots.items():
-        page = _obj_dict(data, pages[page_no])
+        page = _obj_dict(data, offsets, pages[page_no])
         if page is None or b"/Annots" in page:
             return None  # a page with annotations of its own: pypdf merges them
         up.objects[pages[page_no]] = page[:-2] + b"/Annots[" + b" ".join(b"%d 0 R" % r for r in refs) + b"]>>"
