@@ -23,8 +23,10 @@ Baselines, same machine state:
   as a CLI that imports everything it might need would.
 
 Ratios: the naive import's time over the command's (how many times faster the command starts than
-that import alone), wall and CPU.  Target (issue 10): ``status``, ``register``, ``review`` and
-``archive search`` well under 0.5 s each on this machine.  Nothing is asserted: a test checks,
+that import alone), wall and CPU.  Target: ``status``, ``register``, ``review`` and ``archive
+search`` (and ``--help``) at most 300 ms wall each on a quiet machine, i.e. about 290 ms CPU (issue
+10 asked for well under 0.5 s).  The CPU time is the figure to compare while other work loads the
+machine; a command over the CPU target is named.  Nothing is asserted: a test checks,
 structurally, what the commands import (``tests/test_startup.py``).
 """
 
@@ -58,6 +60,7 @@ COMMANDS = {
     "ruqi archive search": ["archive", "search"],
 }
 TARGETED = ("ruqi status", "ruqi register", "ruqi review", "ruqi archive search")
+TARGET_WALL, TARGET_CPU = 0.300, 0.290  # seconds, each command, quiet machine
 
 
 def time_process(argv: list[str], cwd: Path, runs: int) -> tuple[float, float]:
@@ -142,8 +145,11 @@ def main() -> None:
             print(f"{label:22s} {t * 1000:8.0f} {cpu * 1000:7.0f} {naive_wall / t:12.2f} {naive_cpu / cpu:11.2f}")
         worst = max(rows[k][0] for k in TARGETED)
         worst_cpu = max(rows[k][1] for k in TARGETED)
+        over = [k for k in (*TARGETED, "ruqi --help") if rows[k][1] > TARGET_CPU]
         print(f"slowest of status, register, review, archive search: {worst * 1000:.0f} ms wall, "
-              f"{worst_cpu * 1000:.0f} ms CPU (target: well under 500 ms; load average {load_after:.1f})")
+              f"{worst_cpu * 1000:.0f} ms CPU (target: {TARGET_WALL * 1000:.0f} ms wall on a quiet machine, "
+              f"~{TARGET_CPU * 1000:.0f} ms CPU; load average {load_after:.1f})")
+        print("over the CPU target: " + (", ".join(over) if over else "none"))
     finally:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)

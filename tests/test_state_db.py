@@ -22,7 +22,7 @@ from _plan_fixtures import GOOD, _plan
 from sqlalchemy import select
 
 from engine.archive import IndexCode, ItemMeta, file_item, verify
-from engine.archive.journal import JOURNAL_NAME
+from engine.archive.journal import COUNTED_NAME, JOURNAL_NAME, line_count
 from engine.archive.models import AuditRecord, ItemRecord
 from engine.cli import app
 from engine.cli.common import run_app
@@ -202,6 +202,37 @@ def test_journal_is_written_back_for_an_old_workspace(
     rc, _ = ruqi(capsys, monkeypatch, "status", "-w", str(ws.root))
     assert rc == 0
     assert sorted(journal.read_bytes().splitlines()) == sorted(lines)
+
+
+def test_a_line_missing_among_later_ones_is_written_back_and_only_new_bytes_are_counted(
+        filled: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process killed between its commit and its journal line, while another appended after it:
+    the journal's last line is the database's last entry, only the count of lines tells.  The count
+    goes on from where the previous command stopped (the journal only grows), and starts over when
+    the file is not what was counted."""
+    ws = filled
+    journal = ws.archive / JOURNAL_NAME
+    counted = ws.root / COUNTED_NAME
+    assert ruqi(capsys, monkeypatch, "status", "-w", str(ws.root))[0] == 0
+    size, lines, _mark = counted.read_text(encoding="ascii").split()
+    assert (int(size), int(lines)) == (journal.stat().st_size, journal.read_bytes().count(b"\n"))
+    res = generate(ws, _plan(tmp_path / "p3.xlsx", [ROW3]), formats=("docx",), workers=1)
+    assert res.outcomes[0].status is RowStatus.GENERATED
+    dispose_engine(ws)
+    whole = journal.read_bytes().splitlines(keepends=True)
+    assert len(whole) > int(lines) + 2  # the new inspection's entries, appended after the counted bytes
+    lost = whole[int(lines) + 1]
+    journal.write_bytes(b"".join(ln for ln in whole if ln != lost))  # one new line gone, later ones kept
+    assert ruqi(capsys, monkeypatch, "status", "-w", str(ws.root))[0] == 0
+    assert sorted(journal.read_bytes().splitlines(keepends=True)) == sorted(whole)
+    assert line_count(ws) == len(whole)  # from the count kept before the line was written back
+    size, lines, _mark = counted.read_text(encoding="ascii").split()
+    assert (int(size), int(lines)) == (journal.stat().st_size, len(whole))
+    # a journal replaced by another of the same length: the cache does not match its bytes, all is counted
+    journal.write_bytes(b"".join(whole[:-2]) + b" " * (len(whole[-2]) + len(whole[-1]) - 1) + b"\n")
+    assert line_count(ws) == len(whole) - 1
+    counted.write_text("garbage", encoding="ascii")
+    assert line_count(ws) == len(whole) - 1
 
 
 def test_nothing_hides_in_the_journal(filled: Workspace) -> None:

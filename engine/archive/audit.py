@@ -31,7 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..actor import current_actor
@@ -225,8 +225,8 @@ def index_problem(ws: Workspace, db_seq: int) -> Finding | None:
 
 def index_state(ws: Workspace) -> Finding | None:
     """``index_problem`` for the workspace's database as it is now."""
-    with session_or_new(ws, None) as s:
-        return index_problem(ws, last_seq(s))
+    with session_or_new(ws, None) as s:  # every command asks: the number alone, not the entry (start-up time)
+        return index_problem(ws, s.scalar(select(func.max(AuditRecord.seq))) or 0)
 
 
 def _holds_documents(ws: Workspace) -> bool:

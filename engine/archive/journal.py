@@ -39,6 +39,8 @@ JOURNAL_NAME = ".ruqi-journal.jsonl"
 FIELDS = ("seq", "at", "actor", "action", "object", "details", "prev_hash", "hash")
 _TAIL_BYTES = 1 << 16
 _COUNT_CHUNK = 1 << 20
+COUNTED_NAME = ".ruqi-journal-counted"  # in the workspace root: where the last count of lines stopped (``line_count``)
+_MARK_BYTES = 64
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +156,7 @@ def backfill(ws: Workspace, s: Session) -> int:
     if not db_count:
         return 0
     try:
-        if last_seq(ws) >= (db_last or 0) and _line_count(journal_path(ws)) >= db_count:
+        if last_seq(ws) >= (db_last or 0) and line_count(ws) >= db_count:
             return 0  # the usual case, decided from the file's tail and its newlines, without parsing it
     except OSError:
         return 0
@@ -164,18 +166,60 @@ def backfill(ws: Workspace, s: Session) -> int:
     return len(missing)
 
 
-def _line_count(p: Path) -> int:
-    """The journal's lines, counted in 1 MiB reads into one buffer: every command counts them, and
-    the file grows by about 1.7 kB an entry (a year's filing: tens of MB, read whole before)."""
-    buf = bytearray(_COUNT_CHUNK)
-    lines = 0
+def line_count(ws: Workspace) -> int:
+    """The journal's lines, counted from where the last count stopped.
+
+    Every command asks (``backfill``), and the journal grows by about 1.7 kB an entry: a year's
+    filing is tens of MB to read.  It only grows (appends), so the size counted up to and the lines
+    found there are kept in ``COUNTED_NAME`` (the workspace root: a cache, not part of the archive),
+    with the bytes just before that size; a command counts only what was appended since.  The
+    whole file is counted when the cache is missing or unreadable, or the file is shorter than it or
+    differs there (replaced, restored from a backup).  The cache is written when the count moved on;
+    a failure to write it costs the next command a whole count, nothing else."""
     try:
-        with open(p, "rb", buffering=0) as f:
-            while n := f.readinto(buf):
-                lines += buf.count(b"\n", 0, n)
+        with open(journal_path(ws), "rb", buffering=0) as f:
+            return _count_on(ws, f)
     except FileNotFoundError:
         return 0
+
+
+def _count_on(ws: Workspace, f: Any) -> int:
+    size = os.fstat(f.fileno()).st_size
+    start, lines = _counted(ws, f, size)
+    f.seek(start)
+    buf = bytearray(_COUNT_CHUNK)
+    left = size - start  # lines appended while counting are the next command's
+    while left > 0 and (n := f.readinto(buf)):
+        n = min(n, left)
+        lines += buf.count(b"\n", 0, n)
+        left -= n
+    if start != size:
+        f.seek(max(0, size - _MARK_BYTES))
+        _remember(ws, size, lines, f.read(_MARK_BYTES))
     return lines
+
+
+def _counted(ws: Workspace, f: Any, size: int) -> tuple[int, int]:
+    """(size, lines) of the last count when the journal still has those bytes, else (0, 0)."""
+    try:
+        at, lines, mark = (ws.root / COUNTED_NAME).read_text(encoding="ascii").split()
+        start, counted = int(at), int(lines)
+        if not 0 < start <= size:
+            return 0, 0
+        f.seek(max(0, start - _MARK_BYTES))
+        return (start, counted) if f.read(min(start, _MARK_BYTES)).hex() == mark else (0, 0)
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def _remember(ws: Workspace, size: int, lines: int, mark: bytes) -> None:
+    target = ws.root / COUNTED_NAME
+    tmp = target.with_name(f"{COUNTED_NAME}.{os.getpid()}")
+    try:
+        tmp.write_text(f"{size} {lines} {mark.hex()}\n", encoding="ascii")
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def check(ws: Workspace, by_seq: Mapping[int, Any], *, sound: Callable[[Any], bool], log_ok: bool) -> Iterator[Finding]:

@@ -41,23 +41,19 @@ class Column:
     overflow: OverflowMethod = "ellipsis"
     cells: list[str | Text] = field(default_factory=list)
 
-    def measure(self, texts: list[Text], limit: int) -> int:
-        """The column's width, padding included, given at most ``limit``: rich's
-        ``Table._measure_column`` of text cells (the widest line of any cell, ``min_width`` at least)."""
+    def measure(self, widest: int, limit: int) -> int:
+        """The column's width, padding included, given at most ``limit`` cells: rich's
+        ``Table._measure_column`` of text cells whose widest line (of the header and every cell) is
+        ``widest`` cells; ``min_width`` at least."""
         if limit < 1:
             return 0
-        widest = max(_width(t, limit) for t in texts)
-        return widest if self.min_width is None else max(widest, self.min_width + 2 * PAD)
+        width = limit if limit - 2 * PAD < 1 else min(min(widest, limit) + 2 * PAD, limit)
+        return width if self.min_width is None else max(width, self.min_width + 2 * PAD)
 
 
-def _width(cell: Text, limit: int) -> int:
-    """rich's ``Measurement.get`` of a padded text cell (its maximum): its widest line and the
-    padding, at most ``limit``."""
-    if limit - 2 * PAD < 1:
-        return limit
-    lines = cell.plain.splitlines()
-    widest = min(max(map(cell_len, lines)) if lines else 0, limit)
-    return min(widest + 2 * PAD, limit)
+def _widest(text: Text) -> int:
+    lines = text.plain.splitlines()
+    return max(map(cell_len, lines)) if lines else 0
 
 
 class Table:
@@ -79,12 +75,13 @@ class Table:
     def widths(self, texts: list[list[Text]], max_width: int) -> list[int]:
         """Each column's width, padding included: rich's ``Table._calculate_column_widths``
         (``texts``: each column's header and cells)."""
-        widths = [c.measure(t, max_width) or 1 for c, t in zip(self.columns, texts, strict=True)]
+        widest = [max(map(_widest, t)) for t in texts]
+        widths = [c.measure(w, max_width) or 1 for c, w in zip(self.columns, widest, strict=True)]
         if sum(widths) > max_width:
             widths = RichTable._collapse_widths(widths, [not c.no_wrap for c in self.columns], max_width)
             if sum(widths) > max_width:  # rich's last resort: every column narrower alike
                 widths = ratio_reduce(sum(widths) - max_width, [1] * len(widths), widths, widths)
-            widths = [c.measure(t, w) for c, t, w in zip(self.columns, texts, widths, strict=True)]
+            widths = [c.measure(most, w) for c, most, w in zip(self.columns, widest, widths, strict=True)]
         return widths
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
@@ -114,19 +111,25 @@ class Table:
             cells = [self._cell(console, table_options, column, w, text, style)
                      for column, w, text in zip(self.columns, widths, row, strict=True)]
             tallest = max(map(len, cells))
-            height = max(tallest, 1)
-            if any(len(lines) != height for lines in cells):  # header cells sit at the bottom, the rest at the top
-                align = Segment.align_bottom if n == 0 else Segment.align_top
-                cells = [Segment.set_shape(align(lines, w, tallest, style), w, height)
-                         for lines, w in zip(cells, widths, strict=True)]
-            for k in range(height):
-                line = [left]
-                for i, lines in enumerate(cells):
-                    if i:
-                        line.append(between)
-                    line += lines[k]
-                line.append(right)
-                yield from _merged(line)
+            if tallest == 0:  # no cell has a line (no room at all): rich's blank line
+                cells = [[[Segment(" " * w)]] for w in widths]
+            elif any(len(lines) != tallest for lines in cells):  # header cells sit at the bottom, the rest at the top
+                cells = [_aligned(lines, w, tallest, style, bottom=n == 0) for lines, w in zip(cells, widths, strict=True)]
+            plain = not style
+            for k in range(max(tallest, 1)):
+                parts = [lines[k] for lines in cells]
+                if plain and all(isinstance(part, str) for part in parts):  # most rows: one segment a line
+                    yield Segment(left.text + between.text.join(parts) + right.text, border)  # type: ignore[arg-type]
+                else:
+                    yield left
+                    for i, part in enumerate(parts):
+                        if i:
+                            yield between
+                        if isinstance(part, str):
+                            yield Segment(part, style)
+                        else:
+                            yield from part
+                    yield right
                 yield NEWLINE
             if n == 0:
                 yield Segment(frame.get_row(widths, "head"), border)
@@ -136,30 +139,45 @@ class Table:
 
     @staticmethod
     def _cell(console: Console, options: ConsoleOptions, column: Column, width: int, text: Text,
-              style: Style) -> list[list[Segment]]:
+              style: Style) -> Lines:
         """The cell's lines, each ``width`` wide, as rich's table lays them out: text that fits on one
-        line padded as it is; longer text broken into lines by rich's own ``Text.wrap``."""
+        line padded as it is; longer text broken into lines by rich's own ``Text.wrap``.  A line of
+        plain text is a ``str`` (printed in ``style``), any other a list of segments."""
         inner = width - 2 * PAD
         if inner < 1 or text.justify or text.no_wrap is not None:  # rich's whole way, for what never happens here
             cell_options = options.update(width=width, justify="left", no_wrap=column.no_wrap, overflow=column.overflow,
                                           height=None, highlight=False)
-            return console.render_lines(Padding(text, (0, PAD)), cell_options, style=style)
-        pad = Segment(" " * PAD, style)
+            return list(console.render_lines(Padding(text, (0, PAD)), cell_options, style=style))
         plain = text.plain
         if "\n" in plain or "\t" in plain or cell_len(plain) > inner:
             if _folds_alone(text, column, inner):  # a long name or serial: cut every ``inner`` cells
-                return [[pad, Segment(part + " " * (inner - cell_len(part)), style), pad] for part in chop_cells(plain, inner)]
+                return [f" {part}{' ' * (inner - cell_len(part))} " for part in chop_cells(plain, inner)]
             lines = text.wrap(console, inner, justify="left", overflow=text.overflow or column.overflow,
                               tab_size=(console.tab_size if text.tab_size is None else text.tab_size) or 8,
                               no_wrap=column.no_wrap)
             rendered = Text("\n").join(lines).render(console, end=text.end)
-            return [[pad, *_styled(line, style), pad]
-                    for line in Segment.split_and_crop_lines(rendered, inner, pad=True, include_new_lines=False)]
+            return [_padded(line, style) for line in Segment.split_and_crop_lines(rendered, inner, pad=True,
+                                                                                   include_new_lines=False)]
         if not text.spans and not text.style:
-            return [[pad, Segment(plain + " " * (inner - cell_len(plain)), style), pad]]
+            return [f" {plain}{' ' * (inner - cell_len(plain))} "]
         filled = text.copy()
         filled.truncate(inner, pad=True)
-        return [[pad, *_styled(Text("\n").join([filled]).render(console), style), pad]]
+        return [_padded(Text("\n").join([filled]).render(console), style)]
+
+
+Lines = list[str | list[Segment]]
+
+
+def _padded(segments: Iterable[Segment], style: Style) -> list[Segment]:
+    pad = Segment(" " * PAD, style)
+    return [pad, *Segment.apply_style(segments, style), pad]
+
+
+def _aligned(lines: Lines, width: int, height: int, style: Style, *, bottom: bool) -> Lines:
+    """``lines`` made ``height`` lines with blank ones (rich's ``Segment.align_top``/``align_bottom``)."""
+    blank = [Segment(" " * width, style)]
+    more: Lines = [blank] * (height - len(lines))
+    return more + lines if bottom else lines + more
 
 
 def _folds_alone(text: Text, column: Column, inner: int) -> bool:
@@ -168,16 +186,3 @@ def _folds_alone(text: Text, column: Column, inner: int) -> bool:
     plain = text.plain
     return (column.overflow == "fold" and not column.no_wrap and text.overflow in (None, "fold") and inner >= 2
             and not text.spans and not text.style and plain.split() == [plain])
-
-
-def _merged(line: list[Segment]) -> list[Segment]:
-    """A line of one style (a row of plain text: most rows) as one segment: the console writes each
-    segment on its own, and a row is some thirty of them."""
-    style = line[0].style
-    if all(seg.style is style for seg in line):
-        return [Segment("".join(seg.text for seg in line), style)]
-    return line
-
-
-def _styled(segments: Iterable[Segment], style: Style) -> list[Segment]:
-    return list(Segment.apply_style(segments, style))
