@@ -22,7 +22,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as xml_escape
 
 from ..forms import ANSWER_OPTIONS, NO, YES
@@ -365,13 +365,7 @@ def _finish_parsed(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] 
         acroform[NameObject("/Fields")] = fields
         catalog[NameObject("/AcroForm")] = acroform
     info = DictionaryObject(extras.info)
-    xmp = extras.xmp
-    if title is not None:
-        placeholder, real = title
-        if "/Title" in info:
-            info[NameObject("/Title")] = TextStringObject(str(info["/Title"]).replace(placeholder, real))
-        if xmp is not None:
-            xmp = xmp.replace(placeholder.encode(), xml_escape(real).encode("utf-8"))
+    xmp = _retitle(info, extras.xmp, title)
     if xmp is not None:
         num = up.stream(xmp, "/Type/Metadata/Subtype/XML", compress=False)
         catalog[NameObject("/Metadata")] = IndirectObject(num, 0, r)
@@ -464,15 +458,7 @@ def _finish_fast(doc: SplitDoc, extras: CatalogExtras, title: tuple[str, str] | 
             return None
         entries.append(b"/AcroForm" + acroform)
     info = _info_copy(extras.info)
-    xmp = extras.xmp
-    if title is not None:
-        placeholder, real = title
-        if "/Title" in info:
-            from pypdf.generic import NameObject, TextStringObject
-
-            info[NameObject("/Title")] = TextStringObject(str(info["/Title"]).replace(placeholder, real))
-        if xmp is not None:
-            xmp = xmp.replace(placeholder.encode(), xml_escape(real).encode("utf-8"))
+    xmp = _retitle(info, extras.xmp, title)
     if xmp is not None:
         entries.append(b"/Metadata %d 0 R" % up.stream(xmp, "/Type/Metadata/Subtype/XML", compress=False))
     if extras.output_intent is not None and extras.icc_profile is not None:
@@ -535,3 +521,18 @@ def _acroform_fast(up: _Update, data: bytes, offsets: dict[int, int], pages: lis
             return None  # a page with annotations of its own: pypdf merges them
         up.objects[pages[page_no]] = page[:-2] + b"/Annots[" + b" ".join(b"%d 0 R" % r for r in refs) + b"]>>"
     return b"<</Fields[" + b" ".join(b"%d 0 R" % r for r in fields) + b"]" + extra + b">>"
+
+
+def _retitle(info: Any, xmp: bytes | None, title: tuple[str, str] | None) -> bytes | None:
+    """Put the document's real title where the batch's placeholder stands, in /Info (changed in
+    place) and in the XMP packet (returned)."""
+    if title is None:
+        return xmp
+    placeholder, real = title
+    if "/Title" in info:
+        from pypdf.generic import NameObject, TextStringObject
+
+        info[NameObject("/Title")] = TextStringObject(str(info["/Title"]).replace(placeholder, real))
+    if xmp is not None:
+        xmp = xmp.replace(placeholder.encode(), xml_escape(real).encode("utf-8"))
+    return xmp
