@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # heavy libraries load where they are used (start-up time)
 
 class PlanCode(StrEnum):
     UNREADABLE = "PLAN_UNREADABLE"
+    NOT_FOUND = "PLAN_NOT_FOUND"  # --plan names nothing that is there
+    IS_FOLDER = "PLAN_IS_FOLDER"  # --plan names a folder, not the plan file in it
     TEMPLATE_EXISTS = "PLAN_TEMPLATE_EXISTS"  # plan-template would overwrite a file (a filled plan?)
     NOT_A_PLAN = "PLAN_NOT_A_PLAN"
     MISSING_COLUMN = "PLAN_MISSING_COLUMN"
