@@ -1,4 +1,5 @@
-"""Who is acting: the name recorded with every register row, archive item and audit entry.
+"""Who is acting: the name recorded with every register row, archive item and audit entry, and
+the operating system's user names (``login_name``, ``user_name``) messages about file permissions give.
 
 A leaf module (standard library only), so the register, the archive and the statistics desk can
 all name the actor without importing each other.
@@ -36,7 +37,23 @@ def current_actor(actor: str | None = None) -> str:
     acting = _ACTING.get()
     if acting:
         return acting
+    return login_name() or "unknown"
+
+
+def login_name() -> str | None:
+    """The operating system's name for the user running this program (None when it has none:
+    some containers).  Messages about file permissions name this user, not the signed-in one."""
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
-        return "unknown"
+        return None
+
+
+def user_name(uid: int) -> str:
+    """The login name of user ``uid`` (the owner of a file), or the number when it has none."""
+    try:
+        import pwd  # POSIX only
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)

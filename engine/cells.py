@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from .findings import Finding, error, warning
-from .text import has_hidden, one_line
+from .text import halfwidth, has_hidden, one_line
 
 
 class CellCode(StrEnum):
@@ -58,7 +58,6 @@ def _excerpt(text: str, n: int = 30) -> str:
 
 _DATE = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
 _EXCEL_EPOCH = date(1899, 12, 30)
-_FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)}
 
 
 def parse_date(v: Any, *, within_text: bool = False) -> date | None:
@@ -70,7 +69,7 @@ def parse_date(v: Any, *, within_text: bool = False) -> date | None:
         return v
     if not within_text and isinstance(v, int | float) and 20000 < v < 80000:  # an Excel serial in a text cell
         return _EXCEL_EPOCH + timedelta(days=int(v))
-    t = cell_text(v).translate(_FULLWIDTH_DIGITS)
+    t = halfwidth(cell_text(v))
     m = re.search(_DATE, t) if within_text else re.fullmatch(rf"\s*{_DATE}\s*", t)
     if not m:
         return None

@@ -7,21 +7,18 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from string import ascii_letters
 
 from .findings import Finding, error
+from .text import halfwidth
 
 USCC_INVALID = "USCC_INVALID"
 
 
 def normalize_uscc(text: str) -> str:
     # Clerks paste codes with spaces, full-width letters/digits or lower case.
-    t = str(text or "").strip().translate(_FULLWIDTH).upper()
+    t = halfwidth(str(text or "").strip(), ascii_letters).upper()
     return re.sub(r"[\s\-]", "", t)
-
-
-_FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF21 + i: 0x41 + i for i in range(26)} | {
-    0xFF41 + i: 0x41 + i for i in range(26)
-}
 
 
 def check_uscc(text: str, where: str = "") -> Finding | None:

@@ -6,7 +6,8 @@ we write can carry: Excel stores a Shift+Enter pasted from Word as ``_x000B_`` (
 and C0 control characters, lone surrogates, U+FFFE/U+FFFF are illegal in XML 1.0, so a .docx,
 an .xlsx or an XHTML page holding one cannot be opened or written.  ``printable`` is applied by
 every writer (docx and HTML templates through their Jinja ``finalize``, spreadsheet cells through
-``engine.xlsx_safe``); ``one_line`` is what intake (``engine.cells``) keeps of a typed cell.
+``engine.xlsx_safe``); ``one_line`` is what intake (``engine.cells``) keeps of a typed cell; ``halfwidth`` is the one way
+typed full-width digits (and named signs) are read as ASCII.
 
 Leaf module: it imports nothing from the engine, so any writer can use it.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 # Characters that break a line as people meant it: Word's manual line and page breaks (VT, FF),
@@ -80,3 +82,17 @@ def sentences(parts: Iterable[str], *, limit: int | None = None, end: str = "。
     if len(shown) < len(kept):
         return body.rstrip("。；") + "…"
     return body if body.endswith(_SENTENCE_ENDS) else body + end
+
+
+@lru_cache(maxsize=8)
+def _halfwidth_table(also: str) -> dict[int, int]:
+    # The full-width form of an ASCII character is 0xFEE0 above it (U+FF01 ！ … U+FF5E ～).
+    return {ord(c) + 0xFEE0: ord(c) for c in "0123456789" + also}
+
+
+def halfwidth(text: str, also: str = "") -> str:
+    """``text`` with full-width digits ``０``–``９`` (a Chinese input method's) as ASCII digits, and the
+    full-width forms of the ASCII characters in ``also`` as those characters: ``halfwidth("１２－３", "-")``
+    → ``"12-3"``.  Only what the caller names is folded (not NFKC): a reader that matches the card's
+    full-width punctuation ``：（）`` must still see it."""
+    return text.translate(_halfwidth_table(also))

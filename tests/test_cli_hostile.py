@@ -87,3 +87,20 @@ def test_archive_show_speaks_chinese(ws: Workspace) -> None:
         assert raw not in out, (raw, out)
     data = CliRunner().invoke(app, ["archive", "show", row.archival_code, "-w", str(ws.root), "--json"]).output
     assert json.loads(data)["extra"]["read_method"] == "pdf_form"  # every field stays there for programs
+
+
+def test_a_folder_given_as_the_plan_is_told_as_a_folder(ws: Workspace) -> None:
+    """The clerk drags the folder her plan is in onto the command line: she is told that, and which
+    workbooks the folder holds; a name that is nowhere is told apart from it."""
+    folder = ws.root / "计划"
+    folder.mkdir()
+    (folder / "入企检查计划.xlsx").write_bytes(b"")
+    (folder / "~$入企检查计划.xlsx").write_bytes(b"")  # Excel's lock file while the plan is open
+    res = CliRunner().invoke(app, ["generate", "--plan", str(folder), "-w", str(ws.root)], env={"COLUMNS": "400"})
+    assert res.exit_code == 2, res.output
+    assert (f"“{folder}”是一个文件夹，不是计划文件。--plan 后面要写填好的计划表文件（Excel 工作簿 .xlsx，"
+            "用 ruqi plan-template 生成的模板填写），例如 --plan 入企检查计划.xlsx。该文件夹中的 .xlsx 文件：入企检查计划.xlsx。"
+            "（PLAN_IS_FOLDER）") in res.output.replace("\n", "")
+    assert "找不到" not in res.output and "~$" not in res.output
+    res = CliRunner().invoke(app, ["generate", "--plan", str(ws.root / "没有.xlsx"), "-w", str(ws.root)], env={"COLUMNS": "400"})
+    assert res.exit_code == 2 and "找不到计划文件“" in res.output and "（PLAN_NOT_FOUND）" in res.output, res.output

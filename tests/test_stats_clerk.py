@@ -13,9 +13,11 @@ dropped in ``inbox/``, then ``ruqi ingest``, ``ruqi stats status``, ``ruqi stats
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pdfplumber
@@ -27,7 +29,9 @@ from typer.testing import CliRunner
 from engine.archive import search
 from engine.archive.formats import pdfa_version
 from engine.cli import app
-from engine.stats import write_blanks
+from engine.cli.common import run_app
+from engine.stats import NoSuchTable, table, write_blanks
+from engine.stats.codes import StatsCode
 from engine.workspace import Workspace
 
 WIDE = {"COLUMNS": "400"}  # one table row per line, so a unit's row can be read whole
@@ -288,3 +292,35 @@ def test_rejections_are_not_lost_when_the_file_is_deleted(ws: Workspace) -> None
     _run(ws, "ingest")
     shutil.rmtree(ws.rejected)  # the clerk tidies up, as the reason file allows
     assert _status_json(ws, 2)["平城区"]["state"] == "已退回"
+
+
+# ---- a mistyped table number, and only that, is the clerk's mistake ----------------------------------
+
+
+def test_a_table_number_that_is_none_of_the_four_is_told_in_chinese(ws: Workspace, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for command in (("aggregate", "-o", str(tmp_path / "汇总.xlsx")), ("blank",)):
+        # As the console script runs it (``run_app``: a RuqiError becomes Chinese lines and exit code 2).
+        monkeypatch.setattr(sys, "argv", ["ruqi", "stats", *command, "-t", "7", "-p", "2025Q2", "-w", str(ws.root)])
+        with pytest.raises(SystemExit) as ex:
+            run_app(app)
+        code, out = ex.value.code, "".join(capsys.readouterr())
+        assert code == 2, out
+        assert "没有统计表“7”，只有附件1、附件2、附件3、附件4。" in out and StatsCode.BAD_ARGUMENT in out
+        assert "'" not in out and "KeyError" not in out
+
+
+def test_only_the_typed_lookup_of_a_table_is_turned_into_a_clerks_message() -> None:
+    """``_aggregate`` caught every ``KeyError`` as a mistyped number: a bug's bare key would have been
+    shown to the clerk as if it were her mistake.  Now only ``NoSuchTable`` is; ``table()`` raises it."""
+    with pytest.raises(NoSuchTable) as e:
+        table("附件9")
+    assert str(e.value) == "没有统计表“附件9”，只有附件1、附件2、附件3、附件4。"
+    engine = Path(__file__).resolve().parent.parent / "engine"
+    broad = []
+    for path in [*engine.joinpath("cli").glob("*.py"), engine / "stats" / "blank.py", engine / "web" / "routes" / "stats.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ExceptHandler) and node.type is not None and "KeyError" in ast.unparse(node.type):
+                broad.append(f"{path.name}:{node.lineno}")
+    assert broad == []

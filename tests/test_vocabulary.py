@@ -14,7 +14,9 @@ import ast
 import re
 import sys
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 
@@ -33,6 +35,7 @@ from engine.forms import (
 )
 from engine.forms.definitions import QUESTION_STEM, SERIAL_LABEL, label_of
 from engine.inbox.codes import Flag, Status
+from engine.inbox.finish import Known, Seen
 from engine.review.model import ReviewFlag
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
@@ -360,3 +363,12 @@ def test_the_template_checker_finds_each_kind_of_copy(tmp_path: Path) -> None:
         '<a href="/review?flag=CARD_OVERDUE">x</a><a href="/review?flag={{ flags.late }}">y</a>\n',
         encoding="utf-8")
     assert [f.split(" ", 1)[0].rsplit(":", 1)[1] for f in template_copies(root)] == ["2", "3", "3", "5"]
+
+
+def test_where_bytes_seen_before_are_is_an_enum() -> None:
+    """``Known.kind`` (an archive item, or a photo an earlier release held) was the strings "archive"/"held"."""
+    assert get_type_hints(Known)["kind"] is Seen and issubclass(Seen, Enum)
+    # The literals are gone from the two modules that built and compared them.
+    for module in ("finish", "pipeline"):
+        tree = ast.parse((ENGINE / "inbox" / f"{module}.py").read_text(encoding="utf-8"))
+        assert not [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in ("archive", "held")]

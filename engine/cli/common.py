@@ -170,10 +170,18 @@ def crash_report(e: BaseException) -> Path | None:
     return path
 
 
+# Ctrl+C: true of every command that changes anything.  ``generate`` registers and files row by row
+# (a rerun finds the rows already registered and generates them again, counted once); ``ingest``
+# files card by card and leaves the rest claimed in inbox/.processing/, which the next run takes up.
+INTERRUPTED = "已中断（Ctrl+C）。已经做完的部分都已保存；再次运行同一命令即可完成其余部分。"
+INTERRUPTED_EXIT = 130  # the shell's code for a program stopped by Ctrl+C (128 + SIGINT)
+
+
 def run_app(app: typer.Typer) -> None:
     """Run the CLI; a RuqiError becomes Chinese lines and exit code 2, never a traceback.  So does
     a failing disk (full, read-only) or a database the engine cannot read.  An engine bug says so in
     Chinese (exit code 3); its traceback goes to a file for the administrator, not to the clerk.
+    Ctrl+C says in one Chinese line what is safe (exit code 130).
     However it ends, the database connections are closed (SQLite's WAL written back, see
     ``dispose_engines``)."""
     try:
@@ -185,6 +193,14 @@ def run_app(app: typer.Typer) -> None:
 def _run(app: typer.Typer) -> None:
     try:
         app(args=fill_bare_options(sys.argv[1:]), standalone_mode=True)
+    except SystemExit as e:
+        # typer turns Ctrl+C into a silent exit code 130: the clerk would not know what was kept.
+        if e.code == INTERRUPTED_EXIT and _interrupted(e):
+            err_console.print(Text(INTERRUPTED))
+        raise
+    except KeyboardInterrupt:  # before or after typer's own handling (parsing the command line)
+        err_console.print(Text(INTERRUPTED))
+        sys.exit(INTERRUPTED_EXIT)
     except RuqiError as e:
         print_findings(e.findings)
         sys.exit(2)
@@ -200,4 +216,16 @@ def _run(app: typer.Typer) -> None:
         saved = f"出错记录已保存到“{path}”，请交给管理员。" if path else "请记下所做的操作，告诉管理员。"
         print_findings([Finding(CliCode.INTERNAL_ERROR, f"程序内部错误（{exception_reason(e)}），本次操作未完成。{saved}")])
         sys.exit(3)
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Whether ``e`` was raised because of a KeyboardInterrupt (typer: ``Exit(130) from`` it)."""
+    seen: set[int] = set()
+    cause: BaseException | None = e
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 

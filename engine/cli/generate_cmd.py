@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from ..findings import located
+from ..findings import Finding, error, located
 from ..generate import STATUS_ZH, BatchResult, RowStatus, generate, parse_rows
 from ..plan import PlanCode, write_template
 from ..void import void_visit
@@ -22,6 +22,7 @@ from .common import (
     err_console,
     esc,
     open_workspace,
+    print_findings,
     print_json,
     settle,
 )
@@ -69,8 +70,9 @@ def generate_cmd(
     if bad or not fmts:
         err_console.print(f"错误：--formats 只能是 docx、pdf 或两者（现为 {esc(formats)}）")
         raise typer.Exit(2)
-    if not plan.is_file():
-        err_console.print(f"错误：找不到计划文件 {esc(plan)}")
+    problem = plan_file_problem(plan)
+    if problem is not None:
+        print_findings([problem])
         raise typer.Exit(2)
     approval = parse_rows(allow_over_cap) if allow_over_cap is not None else None
     if allow_over_cap is not None and approval is None:
@@ -96,6 +98,22 @@ def generate_cmd(
     else:
         print_result(result)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def plan_file_problem(plan: Path) -> Finding | None:
+    """None when ``--plan`` names a file; else what it names instead, and what to write there."""
+    if plan.is_file():
+        return None
+    wanted = "--plan 后面要写填好的计划表文件（Excel 工作簿 .xlsx，用 ruqi plan-template 生成的模板填写），例如 --plan 入企检查计划.xlsx。"
+    if plan.is_dir():
+        try:
+            # Excel's "~$" lock files are no plans.
+            workbooks = sorted(p.name for p in plan.glob("*.xlsx") if p.is_file() and not p.name.startswith("~$"))
+        except OSError:
+            workbooks = []
+        inside = f"该文件夹中的 .xlsx 文件：{'、'.join(workbooks[:5])}{'等' if len(workbooks) > 5 else ''}。" if workbooks else ""
+        return error(PlanCode.IS_FOLDER, f"“{plan}”是一个文件夹，不是计划文件。{wanted}{inside}")
+    return error(PlanCode.NOT_FOUND, f"找不到计划文件“{plan}”：请检查文件名和所在文件夹。{wanted}")
 
 
 def print_result(result: BatchResult) -> None:

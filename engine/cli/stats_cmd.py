@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..findings import RuqiError, error
-from ..stats import Period, issued_periods, read_submission, write_blanks
+from ..stats import NoSuchTable, Period, issued_periods, read_submission, write_blanks
 from ..stats.aggregate import (
     Aggregate,
     aggregate,
@@ -45,8 +45,8 @@ def _period(text: str) -> Period:
 def _aggregate(ws: Workspace, table_no: int, period: str, due: str | None) -> Aggregate:
     try:
         return aggregate(ws, table_no, _period(period), due=day_option(due, "--due"))
-    except KeyError as e:  # an unknown table number or unit names the culprit in its message
-        raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e).strip("'\""))) from e
+    except NoSuchTable as e:  # only the mistyped table number: any other KeyError is a bug, reported as one
+        raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e))) from e
 
 
 @stats_app.command("blank", help="为每个报送单位生成一份空白统计表（.xlsx），放在 outbox/stats/<期次>/。")

@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import Enum, auto
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,18 @@ BATCH_SIZE = 25
 BATCH_SECONDS = 2.0  # commit at least this often, so `ruqi watch` files promptly
 
 
+class Seen(Enum):
+    """Where bytes seen before are (internal: never stored, never shown)."""
+
+    ARCHIVE = auto()  # an archive item
+    HELD = auto()  # a photo an earlier release left in inbox/needs_review/
+
+
 @dataclass(frozen=True, slots=True)
 class Known:
     """Bytes seen before: an archive item, or a photo an earlier release left in inbox/needs_review/."""
 
-    kind: str  # "archive" / "held"
+    kind: Seen
     form_type: str = ""
     archival_code: str = ""
     item_id: int = 0
@@ -279,13 +287,13 @@ class Batch:
 
     def known(self, it: Item, k: Known) -> Outcome:
         """Bytes seen before: a duplicate, a blank we generated, or the leftover of a killed run."""
-        if k.kind == "archive" and k.form_type in GENERATED_FORMS:
+        if k.kind is Seen.ARCHIVE and k.form_type in GENERATED_FORMS:
             return self.reject(it, Outcome(
                 it.name, it.sha256, Status.REJECTED, serial=k.serial or None,
                 kind=Kind.FEEDBACK_CARD if k.form_type == FormType.CARD_GENERATED else Kind.UNKNOWN,
                 findings=Findings([error(Reason.GENERATED_COPY, f"这是本局生成的空白文书（{k.archival_code}）原件，不是企业交回的。"
                                                                 f"请放入企业填写后交回的文件。")])))
-        if k.kind == "archive" and k.form_type == stack.STACK:
+        if k.kind is Seen.ARCHIVE and k.form_type == stack.STACK:
             return self._known_stack(it, k)
         if it.claim.adopted and k.original_name == it.name:
             # A killed run filed it and died before deleting its claim: report what it did.
@@ -465,7 +473,7 @@ def _archived(s: Session, sha256: str) -> Known | None:
 
 
 def known_from_row(r: Any) -> Known:
-    return Known("archive", r.form_type, r.archival_code, r.id, r.original_name, r.rel_path, r.serial,
+    return Known(Seen.ARCHIVE, r.form_type, r.archival_code, r.id, r.original_name, r.rel_path, r.serial,
                  tuple(r.flags or ()), dict(r.extra or {}))
 
 

@@ -50,7 +50,7 @@ from ..workspace import Workspace
 from . import stats_adapter
 from .claim import Claimed, Item, Run
 from .codes import Reason, Status
-from .finish import Batch, Known, known_from_row
+from .finish import Batch, Known, Seen, known_from_row
 from .handlers import handler_for
 from .outcome import IngestReport, Outcome
 from .pool import Job, examine_all
@@ -230,5 +230,5 @@ def known_bytes(ws: Workspace, items: list[Item]) -> list[Known | None]:
                 if prev is None or (prev.form_type in GENERATED_FORMS and r.form_type not in GENERATED_FORMS):
                     found[r.sha256] = known_from_row(r)
     for sha, p in held_index(ws.inbox / NEEDS_REVIEW_DIR).items():
-        found.setdefault(sha, Known("held", location=str(p.relative_to(ws.root))))
+        found.setdefault(sha, Known(Seen.HELD, location=str(p.relative_to(ws.root))))
     return [found.get(it.sha256) for it in items]

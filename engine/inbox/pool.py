@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,9 @@ def _worker_init(lock_fd: int | None) -> None:
             os.close(lock_fd)
     forbid_database()
     _limit_memory()
+    # Ctrl+C reaches every process of the terminal's group: the run (the parent) stops the pool and
+    # says what is kept; a worker interrupted mid-file would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _limit_memory() -> None:

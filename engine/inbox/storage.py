@@ -11,11 +11,11 @@ batch to ``ingest``, which rolls back what was not committed, puts the unfinishe
 from __future__ import annotations
 
 import errno
-import getpass
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..actor import login_name
 from ..findings import Finding, RuqiError, error
 from ..workspace import Workspace
 from .codes import Reason
@@ -38,7 +38,7 @@ class Trouble:
             problem = f"磁盘空间已满，无法写入“{self.folder}”{_free(self.folder)}。"
             fix = "请清理该磁盘（或把工作目录移到空间充足的磁盘）后重新运行 ruqi ingest。"
         else:
-            problem = f"无法写入“{self.folder}”：该文件夹是只读的，或本程序（用户 {_me()}）没有写权限。"
+            problem = f"无法写入“{self.folder}”：该文件夹是只读的，或本程序（用户 {login_name() or '?'}）没有写权限。"
             fix = "请让管理员恢复该文件夹的写权限后重新运行 ruqi ingest。"
         back = (f"本次尚未完成的 {left_in_inbox} 个文件已原样放回 inbox/，没有登记、没有归档；" if left_in_inbox
                 else "")
@@ -106,10 +106,3 @@ def _free(folder: str) -> str:
     except OSError:
         return ""
     return f"（该磁盘剩余 {free / 1048576:.1f} MB）"
-
-
-def _me() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "?"

@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..actor import user_name
 from ..findings import Findings, error
 from .claim import PROCESSING, ignored
 from .codes import Reason, Status
@@ -133,18 +134,9 @@ def _regular(sv: Survey, inbox: Path, name: str, st: os.stat_result) -> bool:
 
 
 def no_permission(st: os.stat_result) -> str:
-    return (f"本程序（用户 {_user(os.geteuid() if hasattr(os, 'geteuid') else -1)}）没有读取此文件的权限"
-            f"（文件属于用户 {_user(st.st_uid)}，权限 {stat.filemode(st.st_mode)}）。文件留在收件箱未动。"
+    return (f"本程序（用户 {user_name(os.geteuid() if hasattr(os, 'geteuid') else -1)}）没有读取此文件的权限"
+            f"（文件属于用户 {user_name(st.st_uid)}，权限 {stat.filemode(st.st_mode)}）。文件留在收件箱未动。"
             "请让管理员放开读取权限（如 chmod a+r），或重新复制一份放入收件箱后再运行 ruqi ingest。")
-
-
-def _user(uid: int) -> str:
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return str(uid)
 
 
 def _count_files(folder: Path) -> int:

@@ -41,6 +41,7 @@ from ..readback.common import (
     ReadMethod,
     normalize,
 )
+from ..text import halfwidth
 from .codes import Flag
 
 if TYPE_CHECKING:
@@ -287,7 +288,7 @@ def plausible_phone(text: str) -> bool:
 
 
 def _plausible_one(part: str) -> bool:
-    t = part.strip().translate(_FULLWIDTH_DIGITS)
+    t = halfwidth(part.strip(), "-()+")
     t = re.sub(r"^\+?86[\s-]?", "", t)
     groups = re.findall(r"\d+", t)
     if not groups or re.search(r"[A-Za-z\u4e00-\u9fff]", re.sub(r"(转|分机|ext\.?|x)", "", t, flags=re.I)):
@@ -297,9 +298,6 @@ def _plausible_one(part: str) -> bool:
         if len(rest) <= 5 and any(p.fullmatch(main) for p in (_MOBILE, _LANDLINE, _SERVICE)):
             return True
     return False
-
-
-_FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF0D: 0x2D, 0xFF08: 0x28, 0xFF09: 0x29, 0xFF0B: 0x2B}
 
 
 def due_date(visit: Visit, late_days: int) -> date:

@@ -20,6 +20,7 @@ from ..forms.definitions import ANSWER_OPTIONS, QUESTION_NUMERALS, QUESTION_STEM
 from ..forms.definitions import NO as NO  # re-exported: the answer words live in the card's definition
 from ..forms.definitions import YES as YES
 from ..identifiers import QrContent, Serial, parse_qr
+from ..text import halfwidth
 
 
 class ReadMethod(StrEnum):
@@ -460,12 +461,11 @@ _DATE_LABEL = CARD.label("date")  # 检查日期
 # engine.inspection.format_range read back: 2025年3月3日, …至4日, …至4月2日, …至2026年1月2日
 _RANGE_RE = re.compile(re.escape(_DATE_LABEL) + r"[：:]?(\d{4})年(\d{1,2})月(\d{1,2})日"
                        r"(?:[至到~～\-－—](?:(\d{4})年)?(?:(\d{1,2})月)?(\d{1,2})日)?")
-_FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)}
 
 
 def printed_dates_in(text: str) -> tuple[date, date] | None:
     """(start, end) of the card's 检查日期 line, or None when it is not there or not a real date."""
-    m = _RANGE_RE.search(normalize(text or "").translate(_FULLWIDTH))
+    m = _RANGE_RE.search(halfwidth(normalize(text or "")))
     if m is None:
         return None
     y, mo, d, y2, mo2, d2 = m.groups()
@@ -479,7 +479,7 @@ def printed_dates_in(text: str) -> tuple[date, date] | None:
 
 def parse_number(text: str) -> int | None:
     """``3``, ``３``, ``三``, ``十二`` → int."""
-    t = text.translate(_FULLWIDTH)
+    t = halfwidth(text)
     if t.isdigit():
         return int(t)
     tens, ten, ones = t.partition("十")

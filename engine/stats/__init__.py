@@ -30,7 +30,7 @@ __all__ = lazy_package(__name__, {
     "AcceptResult": "submissions", "AcceptStatus": "submissions", "StatsRound": "submissions", "accept": "submissions",
     "issued_periods": "submissions", "note_rejected": "submissions", "rounds": "submissions",
     "superseded_refs": "submissions",
-    "TABLES": "tables", "StatsKind": "tables", "TableDef": "tables", "table": "tables",
+    "NoSuchTable": "tables", "TABLES": "tables", "StatsKind": "tables", "TableDef": "tables", "table": "tables",
     "Unit": "units", "units_for": "units",
 })
 

@@ -24,7 +24,7 @@ from .codes import StatsCode
 from .meta import Meta, write_meta
 from .period import Period
 from .submissions import record_round
-from .tables import ColType, Column, TableDef, table
+from .tables import ColType, Column, NoSuchTable, TableDef, table
 from .units import Unit, pick, units_for
 
 if TYPE_CHECKING:  # openpyxl loads where a workbook is written (start-up time)
@@ -184,8 +184,8 @@ def write_blanks(ws: Workspace, table_no: int | str, period: Period | str, *, du
     try:
         t = table(table_no)
         p = period if isinstance(period, Period) else Period.parse(period)
-    except (KeyError, ValueError) as e:
-        raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e).strip("'\""))) from e
+    except (NoSuchTable, ValueError) as e:  # the period's ValueError says what is wrong in Chinese
+        raise RuqiError(error(StatsCode.BAD_ARGUMENT, str(e))) from e
     everyone = units_for(ws.config)
     if isinstance(units, str):
         chosen, unknown = pick(units, everyone, ws.config)

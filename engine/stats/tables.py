@@ -244,11 +244,20 @@ FEEDBACK = TableDef(
 TABLES: dict[int, TableDef] = {t.no: t for t in (ROSTER, PROGRESS, SELF_CHECK, FEEDBACK)}
 
 
+class NoSuchTable(KeyError):
+    """A table number that is none of 附件1–4, as typed on the command line or a web form: its
+    message tells the clerk which ones there are.  Callers catch this, not ``KeyError``, so that a
+    genuine bug's ``KeyError`` is not told to the clerk as a mistyped number."""
+
+    def __str__(self) -> str:  # KeyError's own quotes the message like a dict key
+        return str(self.args[0])
+
+
 def table(no: int | str | StatsKind) -> TableDef:
-    """``table(2)``, ``table("附件2")`` or ``table(StatsKind.PROGRESS)``; KeyError names the valid ones."""
+    """``table(2)``, ``table("附件2")`` or ``table(StatsKind.PROGRESS)``; ``NoSuchTable`` names the valid ones."""
     if isinstance(no, StatsKind):
         return no.table
     key = str(no).removeprefix("附件").strip()
     if not key.isdigit() or int(key) not in TABLES:
-        raise KeyError(f"没有统计表“{no}”，只有附件1、附件2、附件3、附件4")
+        raise NoSuchTable(f"没有统计表“{no}”，只有附件1、附件2、附件3、附件4。")
     return TABLES[int(key)]

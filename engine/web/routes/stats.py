@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...accounts import Perm, SignedIn
 from ...findings import Finding, RuqiError, error
-from ...stats import TABLES, Period, rounds, table, write_blanks
+from ...stats import TABLES, NoSuchTable, Period, rounds, table, write_blanks
 from ...stats.aggregate import (
     Aggregate,
     aggregate,
@@ -52,10 +52,10 @@ def _choice(table_no: str | int | None, period: str | None) -> tuple[int, Period
     if not table_no and not period:
         return None
     try:
-        t = table(int(str(table_no)))
+        t = table(str(table_no))
         return t.no, Period.parse(str(period or ""))
-    except (KeyError, ValueError) as e:
-        return error(StatsCode.BAD_ARGUMENT, str(e).strip("'\"") or "附件号或期次无法识别。")
+    except (NoSuchTable, ValueError) as e:
+        return error(StatsCode.BAD_ARGUMENT, str(e) or "附件号或期次无法识别。")
 
 
 @router.get("/stats")
