@@ -13,7 +13,6 @@ old reader returned another serial."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
