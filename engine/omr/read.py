@@ -60,7 +60,7 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
     located = locate(rgb)
     reg = located if isinstance(located, Registration) else None
     notes = [] if reg is not None else [f"{Step.NOT_REGISTERED}: {located}"]
-    decisions = decide_rows(reg, layouts) if reg is not None else None
+    decisions = decide_rows(reg, layouts, page.bilevel) if reg is not None else None
     found = decisions is not None
     if reg is not None and not found:
         notes.append(Step.NO_BOXES)
