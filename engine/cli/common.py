@@ -50,6 +50,7 @@ class CliCode(StrEnum):
     ARCHIVE_NOT_FOUND = "ARCHIVE_NOT_FOUND"
     ARCHIVE_REASON_REQUIRED = "ARCHIVE_REASON_REQUIRED"
     WEB_BAD_DATE = "WEB_BAD_DATE"
+    WEB_CANNOT_LISTEN = "WEB_CANNOT_LISTEN"  # ruqi serve: the port is taken, or the address is not this machine's
     PASSWORD_MISMATCH = "ACCOUNT_PASSWORD_MISMATCH"
     PASSWORD_FILE_EXISTS = "PASSWORD_FILE_EXISTS"  # --password-out names a file that is there already
     OS_ERROR = "OS_ERROR"  # a file or folder could not be read or written
