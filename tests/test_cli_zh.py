@@ -235,6 +235,8 @@ ERROR_PATHS: list[tuple[list[str], str]] = [
     (["serve", "--host", "nosuch.invalid"], "监听地址“nosuch.invalid”无法识别"),
     (["templates", "check", "--dir", "没有"], "找不到模板文件"),
     (["mail", "fetch"], "没有配置邮箱"),
+    (["confirm", "--answers", "否否是否否否否否否否", "--by", "张三"], "没有写是哪一张卡，什么也没有录入"),
+    (["register", "--out", "/proc/没有/台账.xlsx"], "/proc/没有/台账.xlsx"),
 ]
 
 
