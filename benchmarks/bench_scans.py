@@ -22,7 +22,9 @@ made again.
   exactly one box of a row is marked.  It is given the serial for free (no QR).
 
 Reported, for each: the share of clear cards filed right without a person (goal ≥ 97 %), sent to a
-person, filed wrong; ambiguous cards sent to a person naming every ambiguous question, and those filed
+person (a card whose serial was read off the print, not from the signed QR, waits for a person too:
+the product flags it 二维码签名未核验; such serials read wrong are a line of their own, since they would
+mislead that person), filed wrong; ambiguous cards sent to a person naming every ambiguous question, and those filed
 without one (a guess filed); clear questions answered wrong anywhere (must be 0: a review card keeps
 the machine's answers for the questions it decided) and ambiguous questions the machine decided; and
 seconds per page on one core at 200 dpi (goal ≤ 0.3 s).  Ratios are printed, nothing
@@ -115,6 +117,7 @@ def miss_step(card, truth) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """The first step that failed for a clear card a person must read (``ScanCard.notes``, its questions)."""
     if card is None:
         return "page not read", ""
+    from engine.omr import SerialSource
     from engine.omr.read import Step
 
     registration = [n for n in card.notes if n.startswith(Step.NOT_REGISTERED) or n == Step.NO_BOXES]
@@ -123,7 +126,12 @@ def miss_step(card, truth) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     unresolved = [q for q in card.questions if q.answer is None]
     if unresolved:
         return "unresolved", ", ".join(f"{q.number}:{q.how}/{truth.marks[str(q.number)]}" for q in unresolved)
+    if card.serial_source is SerialSource.OCR:
+        return SERIAL_OFF_PRINT, ""
     return "no serial: " + " + ".join(card.notes), ""
+
+
+SERIAL_OFF_PRINT = "serial read off the print (QR not read): waits for a person to check it"
 
 
 def degradation(truth: FileTruth, card) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -165,6 +173,8 @@ class Score:
     clear_right: int = 0  # filed without a person, every answer and the serial right
     clear_person: int = 0  # sent to a person
     wrong_cards: int = 0  # filed without a person with a wrong answer or serial
+    serial_unchecked: int = 0  # cards (clear or not) whose serial was read off the print: held for a person
+    serial_misread: int = 0  # …of which the serial read is another card's (it would mislead that person)
     ambiguous: int = 0
     ambiguous_named: int = 0  # sent to a person, every ambiguous question among those named
     ambiguous_filed: int = 0  # filed without a person although a row is ambiguous (a guess filed)
@@ -178,15 +188,21 @@ class Score:
     by_group: dict[str, Counter[str]] = field(default_factory=dict)  # clear cards per degradation (``--misses``)
 
     def add(self, truth, answers: dict[int, str | None], serial: str | None, capture: str = "",  # type: ignore[no-untyped-def]
-            missed: Missed | None = None) -> None:
+            missed: Missed | None = None, serial_checked: bool = True) -> None:
         unresolved = {q for q, a in answers.items() if a is None}
         wrong = [q for q, a in answers.items() if a is not None and truth.expected[str(q)] not in (None, a)]
         self.wrong_answers += len(wrong)
         self.guessed += sum(1 for q, a in answers.items() if a is not None and truth.expected[str(q)] is None)
         # A card whose serial could not be read (QR and printed number) is tied to its inspection by a
-        # person (``ruqi confirm --serial``): sent to a person, not filed wrong.  A wrong serial is wrong.
-        filed = not unresolved and serial is not None
+        # person (``ruqi confirm --serial``): sent to a person, not filed wrong.  So is one whose serial
+        # was read off the print, not from the signed QR: the product holds it (二维码签名未核验) until a
+        # person has compared the number with the picture.  A wrong serial read off the print is counted
+        # apart: not filed, but it would mislead that person.  A wrong serial filed is filed wrong.
+        filed = not unresolved and serial is not None and serial_checked
         serial_ok = serial == truth.serial
+        if serial is not None and not serial_checked:
+            self.serial_unchecked += 1
+            self.serial_misread += not serial_ok
         if truth.clear:
             self.clear += 1
             seen = self.by_capture.setdefault(capture, Counter())
@@ -226,6 +242,8 @@ class Score:
             f"{name}: cards filed wrong {self.wrong_cards} ({pct(self.wrong_cards, self.clear + self.ambiguous)}), "
             f"clear questions answered wrong {self.wrong_answers}, ambiguous questions decided by the machine "
             f"{self.guessed}",
+            f"{name}: serials read off the print (QR not read, held for a person) {self.serial_unchecked}, "
+            f"read wrong (held for a person, but misleading) {self.serial_misread}",
             f"{name}: {self.pages} pages read at {spp:.3f} s/page CPU ({1 / spp if spp else 0:.1f} pages/s on one core)",
         ]
 
@@ -311,7 +329,7 @@ def as_drawn(card):  # type: ignore[no-untyped-def]
 def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = None,
                  misses: list[Miss] | None = None, drawn: Score | None = None) -> Score:
     """The engine scored against the truth (and, into ``drawn``, against the truth as the pen drew it)."""
-    from engine.omr import read_scan
+    from engine.omr import SerialSource, read_scan
 
     sc = Score()
     for path, truth in files:
@@ -326,9 +344,10 @@ def score_engine(files: list[tuple[Path, FileTruth]], lays: list[Any] | None = N
             missed = Missed(path.name, *miss_step(c, ct), degradation(truth, ct)) if ct.clear else None
             answers = dict.fromkeys(range(1, 11)) if c is None else {q.number: q.answer for q in c.questions}
             serial = None if c is None else c.reading.serial
-            sc.add(ct, answers, serial, kind, missed)
+            checked = c is not None and c.serial_source is SerialSource.QR
+            sc.add(ct, answers, serial, kind, missed, checked)
             if drawn is not None:
-                drawn.add(as_drawn(ct), answers, serial, kind)
+                drawn.add(as_drawn(ct), answers, serial, kind, serial_checked=checked)
             if misses is not None and sc.clear_person > before:
                 misses += card_misses(truth, ct, c)
     return sc
@@ -442,6 +461,7 @@ def main() -> None:
     print(json.dumps({"cards": ours.clear + ours.ambiguous, "clear_filed_right": round(r_right, 4),
                       "clear_to_person": round(ours.clear_person / max(ours.clear, 1), 4),
                       "cards_filed_wrong": ours.wrong_cards, "questions_wrong": ours.wrong_answers,
+                      "serials_off_print": ours.serial_unchecked, "serials_off_print_wrong": ours.serial_misread,
                       "ambiguous_named": round(ours.ambiguous_named / max(ours.ambiguous, 1), 4),
                       "ambiguous_filed": ours.ambiguous_filed, "ambiguous_questions_decided": ours.guessed,
                       "s_per_page_200dpi": round(ours.seconds / max(ours.pages, 1), 3),
