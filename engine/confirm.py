@@ -63,6 +63,7 @@ class ConfirmCode(StrEnum):
     UNCHANGED = "CONFIRM_UNCHANGED"  # --correct with the answers the card already has
     NEEDS_SERIAL = "CONFIRM_NEEDS_SERIAL"  # a card tied to no inspection: --serial first
     ALREADY_TIED = "CONFIRM_ALREADY_TIED"  # --serial on a card that already belongs to an inspection
+    NO_CARD_NAMED = "CONFIRM_NO_CARD_NAMED"  # answers or a serial given without naming the card they are for
     UNANSWERED = "CONFIRM_UNANSWERED"  # the 待核对 page: an open question left without 是/否
 
 

@@ -23,6 +23,7 @@ from rich.markup import escape
 from . import workspace
 from .accounts import Role, add_user
 from .archive import verify
+from .cli.common import CliCode
 from .cli.confirm_cmd import print_result as print_confirmed
 from .cli.confirm_cmd import print_waiting
 from .cli.generate_cmd import print_result
@@ -31,6 +32,7 @@ from .cli.review_cmd import print_review
 from .cli.status_cmd import status_cmd
 from .confirm import confirm, waiting_cards
 from .confirm_sheet import write_sheets
+from .findings import RuqiError, error
 from .forms import NO, QUESTION_NUMBERS, YES, FormKey
 from .generate import BatchResult, RowStatus, generate
 from .inbox import ingest
@@ -49,12 +51,35 @@ TODAY = date(2025, 6, 30)  # the demo's "today", in the sample plan's year
 PLANNED = date(2025, 3, 1)  # the day the clerk generates the sample plans (before the first visit)
 
 
+# Written into every demo folder: only a folder holding it is emptied by the next ``ruqi demo``.
+DEMO_MARK = ".ruqi-demo"
+
+
+def fresh_folder(directory: Path) -> None:
+    """``directory`` as an empty folder for the demo.  A folder holding anything but an earlier demo
+    (a clerk's real workspace named by mistake, ``ruqi demo .``) is refused, never deleted; an earlier
+    demo is emptied in place, not removed, so that it may be the current folder."""
+    if directory.exists() and not directory.is_dir():
+        raise RuqiError(error(CliCode.DEMO_FOLDER_IN_USE, f"“{directory}”是一个文件，不是文件夹：演示没有运行。"
+                              "请换一个名字，例如 ruqi demo 演示。"))
+    if not directory.is_dir() or not any(directory.iterdir()):
+        return
+    if not (directory / DEMO_MARK).is_file():
+        raise RuqiError(error(CliCode.DEMO_FOLDER_IN_USE, f"文件夹“{directory}”里已有文件，不是以前的演示目录："
+                              "演示会清空它，为免删除您的文件，演示没有运行。请换一个新的目录名，例如 ruqi demo 演示。"))
+    for p in directory.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
 def run_demo(directory: Path, console: Console) -> int:
 
     started = time.perf_counter()
-    if directory.exists():
-        shutil.rmtree(directory)
+    fresh_folder(directory)
     ws = workspace.init(directory)
+    (directory / DEMO_MARK).write_text("ruqi demo 的演示目录：再次运行 ruqi demo 时会清空并重建。\n", encoding="utf-8")
     console.rule("1. 新建工作目录")
     console.print(escape(f"{ws.root}（{ws.config.name}）"))
 

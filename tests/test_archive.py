@@ -31,6 +31,7 @@ from engine.archive.files import TMP_PREFIX, temp_files
 from engine.cli import app
 from engine.db import session
 from engine.findings import RuqiError
+from engine.inbox import Flag
 from engine.workspace import Workspace
 
 CARD_DIR = "2025/平城区/140200-2025-0001_大同市示例煤业有限公司"
@@ -221,8 +222,8 @@ def test_repair_finishes_a_committed_filing_and_removes_orphans(ws: Workspace) -
 
 
 def test_cli_search_show_and_log(ws: Workspace) -> None:
-    row = file_item(ws, pdf_bytes(), card_meta(flags=["late"]))
-    r = CliRunner().invoke(app, ["archive", "search", "-w", str(ws.root), "--flag", "late", "--json"])
+    row = file_item(ws, pdf_bytes(), card_meta(flags=[Flag.LATE]))
+    r = CliRunner().invoke(app, ["archive", "search", "-w", str(ws.root), "--flag", "late", "--json"])  # any case
     assert r.exit_code == 0 and [json.loads(x)["archival_code"] for x in r.stdout.splitlines()] == [row.archival_code]
     r = CliRunner().invoke(app, ["archive", "search", "-w", str(ws.root), "-e", "示例"])
     assert r.exit_code == 0 and "检索到 1 件" in r.stdout and row.archival_code in r.stdout

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -15,7 +18,8 @@ from typer.testing import CliRunner
 
 from engine.accounts import authenticate
 from engine.cli import app, common
-from engine.demo import DEMO_PASSWORD, DEMO_USERS, run_demo
+from engine.demo import DEMO_MARK, DEMO_PASSWORD, DEMO_USERS, fresh_folder, run_demo
+from engine.findings import RuqiError
 from engine.workspace import Workspace
 
 runner = CliRunner()
@@ -86,6 +90,42 @@ def test_demo_runs_the_whole_job(tmp_path: Path, capsys, monkeypatch) -> None:  
     demo_ws = Workspace.open(tmp_path / "demo")
     for name, role in DEMO_USERS.items():
         assert name in text and (user := authenticate(demo_ws, name, DEMO_PASSWORD)) and user.role is role
+    assert (tmp_path / "demo" / DEMO_MARK).is_file()  # the next demo may empty this folder, and only such a one
+
+
+def test_the_demo_never_deletes_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:
+    """``ruqi demo <folder>`` deleted the folder whatever it held: a clerk's workspace named by mistake, or
+    ``ruqi demo .``, lost everything, and the demo then crashed in a current folder that no longer existed."""
+    mine = tmp_path / "我的工作目录"
+    init = runner.invoke(app, ["init", str(mine)])
+    assert init.exit_code == 0
+    (mine / "archive" / "重要.pdf").write_bytes(b"%PDF-1.7 kept")
+    before = sorted(p.relative_to(mine) for p in mine.rglob("*"))
+    # As the console script runs it (a RuqiError is printed in Chinese with exit code 2).
+    run = subprocess.run([str(Path(sys.executable).with_name("ruqi")), "demo", "."], cwd=mine, capture_output=True,
+                         text=True, env={**os.environ, "COLUMNS": "300"}, timeout=120)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert ("文件夹“.”里已有文件，不是以前的演示目录：演示会清空它，为免删除您的文件，演示没有运行。"
+            "请换一个新的目录名，例如 ruqi demo 演示。（DEMO_FOLDER_IN_USE）") in run.stderr, run.stderr
+    assert sorted(p.relative_to(mine) for p in mine.rglob("*")) == before
+    assert (mine / "archive" / "重要.pdf").read_bytes() == b"%PDF-1.7 kept"
+
+
+def test_an_earlier_demo_is_emptied_in_place(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    (demo / "archive" / "2025").mkdir(parents=True)
+    (demo / DEMO_MARK).write_text("demo", encoding="utf-8")
+    (demo / "archive" / "2025" / "a.pdf").write_bytes(b"%PDF")
+    (demo / "link").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "keep.txt").write_text("not the demo's", encoding="utf-8")
+    fresh_folder(demo)
+    assert demo.is_dir() and list(demo.iterdir()) == []  # the folder itself stays (it may be the current one)
+    assert (tmp_path / "elsewhere" / "keep.txt").is_file()  # a link is removed, not followed
+    fresh_folder(tmp_path / "new")  # a folder that is not there yet: the demo makes it
+    (tmp_path / "a file").write_text("x", encoding="utf-8")
+    with pytest.raises(RuqiError):
+        fresh_folder(tmp_path / "a file")
 
 
 def test_ci_runs_the_slow_tests_too() -> None:

@@ -9,10 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _archive_fixtures import card_meta, pdf_bytes
 from _review_fixtures import JUNE, TODAY, Filed, Planted, register_month
-from _web_fixtures import Client, LiveServer, make_users, month_site
+from _web_fixtures import Client, LiveServer, live_server, make_users, month_site
 
-from engine import archive
+from engine import archive, workspace
+from engine.archive import file_item
+from engine.archive.audit import AuditCode, IndexCode
+from engine.archive.journal import JournalCode
+from engine.archive.verify import VerifyCode, code_zh
 from engine.inbox import Flag
 from engine.overview import overview
 from engine.review import build_review, select_entries
@@ -172,3 +177,30 @@ def test_the_stored_review_is_decided_again_exactly_when_the_register_changed(ws
         assert f'<a href="/review/{serial}">' not in everyone.text  # and counts as no inspection
     finally:
         srv.stop()
+
+
+def test_the_archive_page_names_each_problem_of_a_check_in_chinese(tmp_path: Path) -> None:
+    """The last 四性检测's line listed its codes bare (“提示代码：ARCHIVE_HASH_MISMATCH…”), and the check run on
+    the page headed each group with its code: each now says what it means, the code beside it."""
+    ws = workspace.init(tmp_path / "ws")
+    row = file_item(ws, pdf_bytes(), card_meta())
+    with (ws.archive / row.rel_path).open("ab") as f:
+        f.write(b"%% appended")  # the archived file changed after filing: size and content differ
+    names = make_users(ws)
+    with live_server(ws) as srv:
+        c = _client(srv, names["clerk"])
+        ran = c.post("/archive/verify", {"csrf_token": c.csrf()})
+        assert ran.status == 200 and "四性检测未通过" in ran.text
+        for code in (VerifyCode.SIZE_MISMATCH, VerifyCode.HASH_MISMATCH):
+            assert f"问题：{code.zh}（{code}）1 处" in ran.text, ran.text
+        again = c.get("/archive")
+    assert (f"检测发现：{VerifyCode.HASH_MISMATCH.zh}（ARCHIVE_HASH_MISMATCH）、"
+            f"{VerifyCode.SIZE_MISMATCH.zh}（ARCHIVE_SIZE_MISMATCH）") in again.text, again.text
+    assert "提示代码" not in again.text
+
+
+def test_every_code_a_check_reports_has_a_chinese_name() -> None:
+    for enum in (VerifyCode, AuditCode, JournalCode, IndexCode):
+        for member in enum:
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in member.zh) and code_zh(member) == member.zh, member
+    assert code_zh("ARCHIVE_SOMETHING_A_LATER_RELEASE_CHECKS") == ""

@@ -94,6 +94,13 @@ class IndexCode(StrEnum):
     BEHIND = "ARCHIVE_INDEX_BEHIND"  # the database lacks entries the head/journal prove were made
     LOST = "ARCHIVE_INDEX_LOST"  # an empty database beside an archive that holds documents
 
+    @property
+    def zh(self) -> str:
+        return INDEX_ZH[self]
+
+
+INDEX_ZH: dict[IndexCode, str] = {IndexCode.BEHIND: "数据库落后于档案", IndexCode.LOST: "数据库是空的，档案中却有文件"}
+
 
 class AuditCode(StrEnum):
     ALTERED = "AUDIT_ENTRY_ALTERED"
@@ -103,6 +110,19 @@ class AuditCode(StrEnum):
     HEAD_MISSING = "AUDIT_HEAD_MISSING"
     HEAD_INVALID = "AUDIT_HEAD_INVALID"  # the head file holds something else than a head record
     HEAD_BEHIND = "AUDIT_HEAD_BEHIND"  # entries after the database's head were not appended by ruqi
+
+    @property
+    def zh(self) -> str:
+        """What a page that lists only codes (the last 四性检测's audit entry) shows beside each."""
+        return AUDIT_ZH[self]
+
+
+AUDIT_ZH: dict[AuditCode, str] = {
+    AuditCode.ALTERED: "审计日志条目被改动", AuditCode.CHAIN_BROKEN: "审计日志前后条目不衔接",
+    AuditCode.SEQ_GAP: "审计日志序号不连续", AuditCode.TRUNCATED: "审计日志末尾被删除",
+    AuditCode.HEAD_MISSING: "审计日志末条记录不见了", AuditCode.HEAD_INVALID: "审计日志末条记录文件被改动",
+    AuditCode.HEAD_BEHIND: "审计日志有不是本程序追加的条目",
+}
 
 
 @dataclass(frozen=True, slots=True)

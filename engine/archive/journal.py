@@ -51,6 +51,16 @@ class JournalCode(StrEnum):
     AHEAD = "JOURNAL_AHEAD"  # entries the database lacks: it was lost or replaced (ruqi archive repair)
     LAGS = "JOURNAL_LAGS"  # entries not copied yet (a killed process); the next command writes them
 
+    @property
+    def zh(self) -> str:
+        return JOURNAL_ZH[self]
+
+
+JOURNAL_ZH: dict[JournalCode, str] = {
+    JournalCode.LINE_BAD: "审计日志副本中有不是日志条目的内容", JournalCode.DIFFERS: "审计日志副本与数据库中的日志不一致",
+    JournalCode.AHEAD: "审计日志副本有数据库中没有的条目", JournalCode.LAGS: "审计日志副本尚未写全",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:

@@ -89,6 +89,25 @@ class VerifyCode(StrEnum):
     NOT_REGULAR = "ARCHIVE_NOT_REGULAR_FILE"  # a FIFO, device or folder where an archived file should be
     LITTER_CONTENT = "ARCHIVE_SYSTEM_FILE_WITH_CONTENT"  # Thumbs.db / desktop.ini / .DS_Store holding bytes
 
+    @property
+    def zh(self) -> str:
+        """What a page that lists only codes (the last 四性检测's audit entry) shows beside each."""
+        return VERIFY_ZH[self]
+
+
+VERIFY_ZH: dict[VerifyCode, str] = {
+    VerifyCode.SIZE_MISMATCH: "文件大小与索引不符", VerifyCode.HASH_MISMATCH: "文件内容被改动（SHA-256 不符）",
+    VerifyCode.SM3_MISMATCH: "文件内容被改动（SM3 不符）", VerifyCode.FORMAT_MISMATCH: "文件实际格式与索引不符",
+    VerifyCode.NAME_MISMATCH: "文件扩展名与登记格式不符", VerifyCode.ROW_ALTERED: "索引记录与归档时不一致",
+    VerifyCode.META_MISSING: "缺少必填元数据", VerifyCode.CODE_MISMATCH: "档号与年度、保管期限、件号不符",
+    VerifyCode.PIECE_GAP: "件号不连续", VerifyCode.FILE_MISSING: "索引中的文件不存在",
+    VerifyCode.FILE_UNINDEXED: "档案库中有未登记在索引中的文件", VerifyCode.TEMP_LEFTOVER: "中断的归档留下的临时文件",
+    VerifyCode.FORMAT_NOT_ALLOWED: "格式不在允许范围", VerifyCode.UNREADABLE: "文件无法读取或打开",
+    VerifyCode.NOT_PDFA: "本局生成的 PDF 不是 PDF/A", VerifyCode.ROW_UNLOGGED: "索引记录在审计日志中没有归档条目",
+    VerifyCode.ROW_DELETED: "审计日志记载的归档件已不在索引中", VerifyCode.SYMLINK: "档案库中有符号链接",
+    VerifyCode.NOT_REGULAR: "归档文件处不是普通文件", VerifyCode.LITTER_CONTENT: "系统隐藏文件含有内容",
+}
+
 
 CHECK_OF: dict[str, Check] = {
     **dict.fromkeys([VerifyCode.SIZE_MISMATCH, VerifyCode.HASH_MISMATCH, VerifyCode.SM3_MISMATCH,
@@ -372,7 +391,16 @@ def _db_file_names(ws: Workspace) -> set[str]:
     return {name + s for s in _DB_SUFFIXES}
 
 
-__all__ = ["CHECK_OF", "Check", "Severity", "VerifyCode", "VerifyReport", "verify"]
+def code_zh(code: str) -> str:
+    """The Chinese name of a code a 四性检测 reports (``提示代码`` of its audit entry), or "" for one this
+    release does not know (an entry written by a later release)."""
+    for enum in (VerifyCode, AuditCode, journal.JournalCode, audit.IndexCode):
+        if code in enum.__members__.values():
+            return enum(code).zh
+    return ""
+
+
+__all__ = ["CHECK_OF", "Check", "Severity", "VerifyCode", "VerifyReport", "code_zh", "verify"]
 
 
 def verify_and_record(ws: Workspace, *, deep: bool = False, sample: int = DEFAULT_SAMPLE,

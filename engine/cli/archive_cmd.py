@@ -16,6 +16,7 @@ from .. import archive
 from ..archive import IndexCode
 from ..archive.numbering import RETENTIONS
 from ..archive.store import FIELD_LABELS, ItemRow
+from ..archive.verify import code_zh
 from ..db import reading
 from ..findings import RuqiError, error
 from ..forms import QUESTION_NUMBERS, FormType
@@ -33,19 +34,21 @@ from .common import (
     print_json,
 )
 from .table import Table
-from .values import day_option
+from .values import choice_option, day_option
 
 PER_CODE = 10  # findings printed per code; --json has them all
-FORM_TYPE_HELP = "文种：" + "、".join(f"{t.value}（{t.zh}）" for t in FormType)
+FORM_TYPES = {t.value: t.zh for t in FormType}
+ACTIONS = {a.value: a.zh for a in archive.Action}
+FORM_TYPE_HELP = "文种：" + "、".join(f"{k}（{v}）" for k, v in FORM_TYPES.items())
 FLAG_HELP = "标记：" + "、".join(f"{k}（{v}）" for k, v in FLAG_ZH.items())
-ACTION_HELP = "只看某类操作：" + "、".join(f"{a.value}（{a.zh}）" for a in archive.Action)
+ACTION_HELP = "只看某类操作：" + "、".join(f"{k}（{v}）" for k, v in ACTIONS.items())
 
 
 def register(app: typer.Typer) -> None:
     add_group(app, "archive", {
         "verify": (verify_cmd, "四性检测（真实性、完整性、可用性、安全性）。全部通过时退出码为 0。"),
         "search": (search_cmd, "按企业、信用代码、检查编号、县区、文种、日期、标记检索归档文件。"),
-        "show": (show_cmd, "显示一件归档文件的全部元数据（按 id 或档号）。"),
+        "show": (show_cmd, "显示一件归档文件的全部元数据（按档号，或 --json 输出中的 id）。"),
         "log": (log_cmd, "显示审计日志（最近的条目）。"),
         "repair": (repair_cmd, "清理中断的归档留下的临时文件，补完已登记但未落盘的文件。"),
     })
@@ -83,11 +86,12 @@ def _print_report(rep: archive.VerifyReport) -> None:
     for f in rep.findings:
         shown[f.code] += 1
         if shown[f.code] <= PER_CODE:
-            color = "red" if f.is_error else "yellow"
-            console.print(f"  [{color}]{esc(f.code)}[/{color}] {esc(f.located('{}：'))}")
+            # As every other command prints a finding: what is wrong, then its code (it led the line before).
+            mark, color = ("✗", "red") if f.is_error else ("!", "yellow")
+            console.print(f"  [{color}]{mark}[/{color}] {esc(f.located('{}：'))}（{esc(f.code)}）")
     for code, n in shown.items():
         if n > PER_CODE:
-            console.print(f"  ……{code} 另有 {n - PER_CODE} 条（用 --json 查看全部）")
+            console.print(f"  ……{code_zh(code) or '同类问题'}（{code}）另有 {n - PER_CODE} 条（用 --json 查看全部）")
     console.print(f"审计日志末条哈希：{esc(rep.head)}")
     console.print("[green]四性检测全部通过。[/green]" if rep.ok else "[red]四性检测未通过。[/red]")
 
@@ -106,6 +110,8 @@ def search_cmd(
     latest: bool = typer.Option(False, "--latest", help="只列最新版本（不列已被替代的）"),
     as_json: bool = JsonOpt,
 ) -> None:
+    form_type = choice_option(form_type, "--form-type", FORM_TYPES)
+    flag = choice_option(flag, "--flag", FLAG_ZH)
     ws = open_workspace(workspace)
     with reading():
         rows = archive.search(ws, enterprise=enterprise, uscc=uscc, serial=serial, county=county, form_type=form_type,
@@ -131,7 +137,7 @@ def search_cmd(
         console.print(f"文件位于 {esc(ws.archive)}；用 ruqi archive show <档号> 查看路径和全部信息。")
 
 
-def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="id 或档号"), workspace: Path = WorkspaceOpt,
+def show_cmd(key: str = typer.Argument(..., metavar="编号或档号", help="档号（ruqi archive search 列出），或 --json 输出中的 id"), workspace: Path = WorkspaceOpt,
              as_json: bool = JsonOpt) -> None:
     ws = open_workspace(workspace)
     with reading():
@@ -178,6 +184,7 @@ def log_cmd(
     action: str = typer.Option(None, "--action", help=ACTION_HELP),
     as_json: bool = JsonOpt,
 ) -> None:
+    action = choice_option(action, "--action", ACTIONS)
     ws = open_workspace(workspace, check_index=False)
     with reading():
         entries = archive.audit_log(ws, limit=limit or None, action=action)

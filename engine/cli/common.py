@@ -50,8 +50,10 @@ class CliCode(StrEnum):
     ARCHIVE_NOT_FOUND = "ARCHIVE_NOT_FOUND"
     ARCHIVE_REASON_REQUIRED = "ARCHIVE_REASON_REQUIRED"
     WEB_BAD_DATE = "WEB_BAD_DATE"
+    WEB_CANNOT_LISTEN = "WEB_CANNOT_LISTEN"  # ruqi serve: the port is taken, or the address is not this machine's
     PASSWORD_MISMATCH = "ACCOUNT_PASSWORD_MISMATCH"
     PASSWORD_FILE_EXISTS = "PASSWORD_FILE_EXISTS"  # --password-out names a file that is there already
+    DEMO_FOLDER_IN_USE = "DEMO_FOLDER_IN_USE"  # ruqi demo names a folder holding files that are not a demo's
     OS_ERROR = "OS_ERROR"  # a file or folder could not be read or written
     INTERNAL_ERROR = "INTERNAL_ERROR"  # an engine bug: the traceback is saved for the administrator
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from ..confirm import ConfirmResult, WaitingCard, confirm, waiting_cards
+from ..confirm import ConfirmCode, ConfirmResult, WaitingCard, confirm, waiting_cards
 from ..confirm_sheet import write_sheets
+from ..findings import RuqiError, error
 from ..readings import QUESTIONS
 from .common import JsonOpt, WorkspaceOpt, console, esc, flag_zh, open_workspace, print_json, settle
 from .table import Table
@@ -34,6 +35,10 @@ def confirm_cmd(
     ws_path: Path = WorkspaceOpt,
 ) -> None:
     ws = open_workspace(ws_path)
+    if not ref and (answers or questions or serial or correct):
+        # Without a card named these were ignored and the waiting list printed: the clerk thought she had recorded them.
+        raise RuqiError(error(ConfirmCode.NO_CARD_NAMED, "没有写是哪一张卡，什么也没有录入：请在 ruqi confirm 后面写检查编号"
+                              "（读不出编号的卡写档号），例如 ruqi confirm 140200-2025-0001 --answers 否否是否否否否否否否 --by 姓名。"))
     if not ref:
         cards = waiting_cards(ws)
         made = None if no_sheets else write_sheets(ws, cards, sheets)

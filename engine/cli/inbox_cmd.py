@@ -22,6 +22,7 @@ from .common import (
     print_json,
 )
 from .table import Table
+from .values import positive_seconds
 
 STATUS_COLOR = {Status.FILED: "green", Status.NEEDS_REVIEW: "yellow", Status.REJECTED: "red", Status.DUPLICATE: "cyan",
                 Status.SKIPPED: "magenta"}
@@ -64,6 +65,8 @@ def watch_cmd(
     mail: bool = typer.Option(False, "--mail", help="同时收取 ruqi.toml 中 [[mail]] 邮箱的邮件"),
     mail_interval: float = typer.Option(60.0, "--mail-interval", help="收取邮件的间隔（秒）"),
 ) -> None:
+    interval = positive_seconds(interval, "--interval")
+    mail_interval = positive_seconds(mail_interval, "--mail-interval")
     ws = open_workspace(workspace)
     poller = MailPoller(ws, mail_interval, lambda r: show_mail(r, as_json), actor=actor) if mail else None
     if mail and not as_json:

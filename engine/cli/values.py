@@ -12,6 +12,7 @@ error messages stay what typer gives.  ``tests/test_cli_zh.py`` compares the two
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -99,3 +100,24 @@ def day_option(text: str | None, option: str) -> date | None:
     if day is None:
         raise typer.BadParameter(f"日期“{text}”无法识别，请写成 2025-06-01 或 2025年6月1日。", param_hint=option)
     return day
+
+
+def choice_option(text: str | None, option: str, choices: Mapping[str, str]) -> str | None:
+    """An option that takes one of ``choices`` ({value: its Chinese label}, the order shown): the value
+    (any letter case) or its label; anything else is a usage error listing them, not a search that
+    silently finds nothing."""
+    if text is None or not text.strip():
+        return None
+    typed = text.strip()
+    for value, label in choices.items():
+        if typed.lower() == value.lower() or typed == label:
+            return value
+    listed = "、".join(f"{v}（{label}）" for v, label in choices.items())
+    raise typer.BadParameter(f"没有“{text}”这一项，可选：{listed}。", param_hint=option)
+
+
+def positive_seconds(value: float, option: str) -> float:
+    """A waiting time such as ``--interval``: more than 0 seconds."""
+    if not value > 0:  # also NaN
+        raise typer.BadParameter(f"要写大于 0 的秒数，例如 2（现为 {value:g}）。", param_hint=option)
+    return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
+import socket
 import sys
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import typer
 from ..accounts import ROLE_ZH, Role, add_user, list_users, set_disabled
 from ..findings import RuqiError, error
 from ..web import DEFAULT_HOST, DEFAULT_PORT
+from ..workspace import os_reason
 from .common import CliCode, WorkspaceOpt, add_group, cells, console, esc, open_workspace
 from .table import Table
 from .values import day_option
@@ -35,13 +38,37 @@ def serve_cmd(
 ) -> None:
     from ..web.server import serve  # deferred: FastAPI and uvicorn load only for the site
 
+    if not 0 < port < 65536:
+        raise typer.BadParameter(f"端口要在 1 到 65535 之间，例如 {DEFAULT_PORT}（现为 {port}）。", param_hint="--port")
     ws = open_workspace(ws_path)
     day = day_option(today, "--today")
+    problem = cannot_listen(host, port)
+    if problem is not None:
+        raise RuqiError(error(CliCode.WEB_CANNOT_LISTEN, problem))
     shown = f"[{host}]" if ":" in host else host
     console.print(f"网页地址：http://{esc(shown)}:{port}/　（按 Ctrl+C 停止）")
     if not list_users(ws):
         console.print("[yellow]还没有网页账号：请先运行 ruqi user add 姓名 --role clerk（或 reviewer、admin）。[/yellow]")
     serve(ws.root, host, port, today=day)
+    console.print("网页已停止。")  # Ctrl+C: uvicorn shuts down and returns
+
+
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why the site could not listen on ``host:port``, tried before uvicorn does: uvicorn says it in
+    English, with a traceback for a port it cannot use at all."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except (socket.gaierror, UnicodeError):  # no such name (its message is the resolver's English)
+        return f"监听地址“{host}”无法识别：请写 127.0.0.1（只允许本机访问），或本机的一个 IP 地址。"
+    try:
+        with socket.create_server((host, port), family=family):
+            return None
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            return f"端口 {port} 已被占用（可能 ruqi serve 已经在运行）：请先停止它，或用 --port 换一个端口。"
+        if e.errno == errno.EADDRNOTAVAIL:
+            return f"“{host}”不是本机的地址：请写 127.0.0.1（只允许本机访问），或本机的一个 IP 地址。"
+        return f"无法在 {host} 的 {port} 端口上提供网页：{os_reason(e)}。"
 
 
 def _password() -> str:

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from ... import archive
 from ...accounts import Perm, SignedIn
-from ...archive.verify import CHECK_OF, Check
+from ...archive.verify import CHECK_OF, Check, code_zh
 from ...labels import FLAG_ZH, flag_zh
 from ..render import NavItem, render
 from ..security import need
@@ -33,21 +33,21 @@ def _last_verify(ws: Any) -> dict[str, Any] | None:
         failed = {str(CHECK_OF.get(c, Check.INTEGRITY)) for c in d.get("codes", [])} if not d.get("ok") else set()
         checks = {str(c): str(c) not in failed for c in Check}
     return {"entry": e, "ok": bool(d.get("ok")), "items": d.get("items"), "deep": d.get("deep"),
-            "head": d.get("head", ""), "checks": checks, "codes": d.get("codes", [])}
+            "head": d.get("head", ""), "checks": checks, "codes": [(str(c), code_zh(str(c))) for c in d.get("codes", [])]}
 
 
 EXAMPLES = 5  # findings shown per code; `ruqi archive verify --json` has them all
 
 
-def _grouped(rep: archive.VerifyReport | None) -> list[tuple[str, bool, int, list[Any]]]:
-    """(code, is an error, how many, the first few) per finding code, errors first."""
+def _grouped(rep: archive.VerifyReport | None) -> list[tuple[str, str, bool, int, list[Any]]]:
+    """(code, its Chinese name, is an error, how many, the first few) per finding code, errors first."""
     if rep is None:
         return []
     by: dict[str, list[Any]] = {}
     for f in rep.findings:
         by.setdefault(f.code, []).append(f)
-    rows = [(code, any(f.is_error for f in fs), len(fs), fs[:EXAMPLES]) for code, fs in by.items()]
-    return sorted(rows, key=lambda r: (not r[1], r[0]))
+    rows = [(code, code_zh(code), any(f.is_error for f in fs), len(fs), fs[:EXAMPLES]) for code, fs in by.items()]
+    return sorted(rows, key=lambda r: (not r[2], r[0]))
 
 
 def _page(request: Request, user: SignedIn, report: archive.VerifyReport | None = None,
