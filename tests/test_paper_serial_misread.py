@@ -13,6 +13,7 @@ old reader returned another serial."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,41 @@ def test_a_fax_card_whose_qr_cannot_be_read_waits_for_a_person_under_its_own_ser
     assert card.reading.serial in (None, SERIALS[2]), card.reading.serial
     if card.reading.serial:
         assert card.serial_source is SerialSource.OCR and "签名未核验" in card.reading.needs_review
+
+
+def _bench_scans():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_scans.py"
+    spec = importlib.util.spec_from_file_location("bench_scans", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@needs_tesseract
+def test_the_benchmark_counts_a_serial_read_off_the_print_as_sent_to_a_person(
+        printed: dict[str, Printed], tmp_path: Path) -> None:
+    """The product holds such a card (二维码签名未核验) until a person has compared the number with the
+    picture: ``bench_scans.py`` counted it as filed (and as filed wrong when the number was misread)."""
+    bench = _bench_scans()
+    cap = Capture(dpi=150, fmt=G4, skew=-5.54, noise=4.23, blur=0.78, quality=55)
+    p = printed[SERIALS[2]]
+    plan = plan_card(p.layout.serial, np.random.default_rng(32), marks=(Mark.TICK,), yes_rate=0.0)
+    truth = make_file([(p, plan)], cap, tmp_path / "fax.tif", 32)
+    score = bench.score_engine([(tmp_path / "fax.tif", truth)])
+    assert truth.cards[0].clear and score.clear == 1
+    assert (score.clear_right, score.clear_person, score.wrong_cards) == (0, 1, 0)
+    assert score.serial_unchecked == 1 and score.serial_misread == 0  # read, and read right
+
+    # A misread serial read off the print is held too, and said apart (it would mislead the person).
+    ct = truth.cards[0]
+    answers = {int(q): a for q, a in ct.expected.items()}
+    other = bench.Score()
+    other.add(ct, answers, "140200-2025-0000", "tif", serial_checked=False)
+    assert (other.clear_person, other.wrong_cards, other.serial_misread) == (1, 0, 1)
+    signed = bench.Score()
+    signed.add(ct, answers, "140200-2025-0000", "tif")  # the same serial from a signed QR is filed wrong
+    assert signed.wrong_cards == 1
