@@ -277,8 +277,31 @@ def _rules(dark: np.ndarray, frame: tuple[int, int, int, int]) -> tuple[list[int
         return None
     ys, xs, horiz, vert, (ya, yb, xa, xb) = found
     lines = np.zeros(dark.shape, np.uint8)
-    lines[ya:yb, xa:xb] = cv2.dilate(cv2.bitwise_or(horiz, vert), np.ones((3, 3), np.uint8))
+    ruling = cv2.bitwise_or(_on_rules(horiz, ys, 0), _on_rules(vert, xs, 1))
+    lines[ya:yb, xa:xb] = cv2.dilate(ruling, np.ones((3, 3), np.uint8))
     return [y + ya for y in ys], [x + xa for x in xs], lines
+
+
+ON_RULE = 3  # px: a straight run this close to a counted rule is that rule
+
+
+def _on_rules(runs: np.ndarray, at: list[int], axis: int) -> np.ndarray:
+    """The long straight runs (``runs``, uint8) that lie on the table's counted rules (``at``: y for
+    horizontal runs, axis 0; x for vertical ones, axis 1).  A pen line drawn down a column of boxes,
+    a fold or a scanner's streak is as long and straight as a rule, but lies on none: it stays ink
+    for the reader to see (masked as print, the boxes it crosses would read as blank)."""
+    import cv2
+    import numpy as np
+
+    n, comp = cv2.connectedComponents(runs, connectivity=8)
+    near = np.zeros(runs.shape[axis], bool)
+    for v in at:
+        near[max(0, v - ON_RULE):v + ON_RULE + 1] = True
+    on = comp[near, :] if axis == 0 else comp[:, near]
+    keep = np.zeros(n, bool)
+    keep[np.unique(on)] = True
+    keep[0] = False
+    return (keep[comp] * 255).astype(np.uint8)
 
 
 def _rule_positions(dark: np.ndarray, frame: tuple[int, int, int, int], px_per_mm: float = 3.0,  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from ..readback.common import (
     ReadMethod,
 )
 from ..readback.image import decode_qr
+from .checks import checked
 from .layout import CardLayout, new_layout, save_layout
 from .locate import PX_PER_MM, Registration, locate, register
 from .marks import cell_geometry, decide_rows
@@ -60,7 +61,9 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
     located = locate(rgb)
     reg = located if isinstance(located, Registration) else None
     notes = [] if reg is not None else [f"{Step.NOT_REGISTERED}: {located}"]
-    decisions = decide_rows(reg, layouts) if reg is not None else None
+    decisions = decide_rows(reg, layouts, page.bilevel) if reg is not None else None
+    if reg is not None and decisions is not None:
+        decisions = checked(reg, decisions, layouts)
     found = decisions is not None
     if reg is not None and not found:
         notes.append(Step.NO_BOXES)

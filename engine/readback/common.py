@@ -302,6 +302,8 @@ class MarkHow(StrEnum):
     BOTH = "both"  # both boxes marked (or a crossed-out tick beside a new one)
     UNCLEAR = "unclear"  # a mark too weak or too close to call
     BETWEEN = "between"  # a mark in the gap between the two options: meant for which?
+    ACROSS = "across"  # one stroke through the boxes of two rows (a line down a column, a tick across a rule)
+    BESIDE = "beside"  # pen beside the chosen option that no box accounts for (a word written next to it)
     NOT_FOUND = "not_found"  # the row could not be located in the image
 
     @property
@@ -318,10 +320,12 @@ _HOW_ZH = {
     MarkHow.TICK: "打勾", MarkHow.CROSS: "打叉", MarkHow.FILL: "涂黑", MarkHow.RING: "画圈",
     MarkHow.FAINT: "笔迹较浅", MarkHow.BLANK: "未勾选", MarkHow.BOTH: "两项都有标记",
     MarkHow.UNCLEAR: "标记不清", MarkHow.BETWEEN: "标记在两个选项之间", MarkHow.NOT_FOUND: "未找到该行",
+    MarkHow.ACROSS: "同一笔画穿过了几行的方框", MarkHow.BESIDE: "勾选旁另有笔迹（可能写了字或作了更正）",
 }
 _DECIDED = frozenset({MarkHow.TICK, MarkHow.CROSS, MarkHow.FILL, MarkHow.RING, MarkHow.FAINT})
 PROBLEM_OF_MARK = {MarkHow.BLANK: AnswerProblem.NONE, MarkHow.BOTH: AnswerProblem.BOTH,
                    MarkHow.UNCLEAR: AnswerProblem.UNCLEAR, MarkHow.BETWEEN: AnswerProblem.UNCLEAR,
+                   MarkHow.ACROSS: AnswerProblem.UNCLEAR, MarkHow.BESIDE: AnswerProblem.UNCLEAR,
                    MarkHow.NOT_FOUND: AnswerProblem.MISSING}
 
 

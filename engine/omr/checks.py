@@ -1,0 +1,132 @@
+"""Checks over the whole answers column, after each row's two boxes were decided (``engine.omr.marks``).
+
+``marks`` looks at one row at a time: the ink in and round its two boxes.  Some pen work only makes
+sense across rows, and a row read alone would take it for an answer:
+
+- one stroke through the boxes of several rows: a line struck down the 是 (or 否) column.  Each box
+  it crosses holds a line as long as a tick's, so every row would read as marked.  A stroke running
+  through the insides of the boxes of three rows or more is no row's answer: every row from its first
+  to its last goes to a person (``MarkHow.ACROSS``).  Ticks in two neighbouring rows may touch across
+  a rule (an overshoot, a soft photo), rings bulge over it: neither runs through three rows' boxes.
+  (One tick drawn across the rule between two rows is not caught: README, issue 12.)
+
+Only decided rows are changed, and only into rows left to a person: a check never adds an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..forms import QUESTION_NUMBERS
+from ..readback.common import MarkHow
+from .layout import CardLayout
+from .locate import Registration
+from .marks import RESIDUE, CellGeometry, _shift, cell_geometry
+from .model import Box, MarkDecision
+
+if TYPE_CHECKING:
+    import numpy as np
+
+INKED = 3  # px of a stroke inside a box: the stroke marks that box
+COLUMN_LINE = 3  # rows whose boxes one stroke runs through: a line down the column (ticks in two rows may touch across a rule)
+PRINT_JOIN = 11  # px: pen pieces this close across masked print (a rule, a box's side, a glyph) are one line
+
+
+def checked(reg: Registration, decisions: tuple[MarkDecision, ...],
+            layouts: Sequence[CardLayout] = ()) -> tuple[MarkDecision, ...]:
+    """``decisions`` with every row that a check finds doubtful left to a person."""
+    geo = cell_geometry(reg, layouts)
+    if geo is None:
+        return decisions
+    across = set(QUESTION_NUMBERS) if struck_through(geo) else AnswerColumn.of(reg, geo).strokes_across_rows()
+    return tuple(_unresolved(d, MarkHow.ACROSS) if d.number in across else d for d in decisions)
+
+
+STRUCK = 0.8  # share of the cell above and below a box inked straight through, in every row
+
+
+def struck_through(geo: CellGeometry) -> bool:
+    """Whether one line runs down through a box of every row: the cells stacked (``marks``: the least
+    ink over the rows, kept as print) show ink straight above and below a box, where nothing is
+    printed.  Such a line is taken for print, so no row sees it as a stroke of its own."""
+    import numpy as np
+
+    ink = geo.blank > RESIDUE
+    for x0, y0, x1, y1 in geo.boxes:
+        inset = max(2, round(0.18 * (x1 - x0)))
+        above, below = ink[:max(0, y0 - 1), x0 + inset:x1 - inset], ink[y1 + 1:, x0 + inset:x1 - inset]
+        if above.shape[0] >= 3 and below.shape[0] >= 3 and bool(np.any((above.mean(axis=0) >= STRUCK)
+                                                                        & (below.mean(axis=0) >= STRUCK))):
+            return True
+    return False
+
+
+def _unresolved(d: MarkDecision, how: MarkHow) -> MarkDecision:
+    return replace(d, answer=None, how=how, confidence=0.0)
+
+
+class AnswerColumn:
+    """The pen in the answers column (page coordinates, print and rules left out) and where each row's boxes are."""
+
+    def __init__(self, pen: np.ndarray, printed: np.ndarray, boxes_of: dict[int, tuple[Box, Box]]) -> None:
+        self.pen = pen  # bool, the registered page's shape: added ink in the answers column only
+        self.printed = printed  # bool, same shape: the print and the rules (masked out of ``pen``)
+        self.boxes_of = boxes_of  # question -> the insides of its 是 and 否 boxes (x0, y0, x1, y1)
+
+    @classmethod
+    def of(cls, reg: Registration, geo: CellGeometry) -> AnswerColumn:
+        import cv2
+        import numpy as np
+
+        printed = reg.lines > 0
+        inset = max(2, round(0.18 * geo.size))  # as ``marks`` measures a box's inside
+        blank = cv2.dilate((geo.blank > RESIDUE).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        bh, bw = blank.shape
+        boxes_of: dict[int, tuple[Box, Box]] = {}
+        for q in QUESTION_NUMBERS:
+            top, bottom = reg.row(q)
+            centre = (top + bottom) // 2
+            dx, dy = _shift(reg, geo, centre)
+            y0, x0 = centre - geo.half + dy, geo.x0 + dx
+            region = printed[y0:y0 + bh, x0:x0 + bw]
+            region |= blank[:region.shape[0], :region.shape[1]]
+            boxes = tuple((b[0] + x0 + inset, b[1] + y0 + inset, b[2] + x0 - inset, b[3] + y0 - inset) for b in geo.boxes)
+            boxes_of[q] = (boxes[0], boxes[1])
+        xa, xb = reg.answer_x
+        ya, yb = reg.rules_y[1], reg.rules_y[-1]
+        pen = np.zeros(reg.dark.shape, bool)
+        pen[ya:yb, xa:xb] = (reg.dark[ya:yb, xa:xb] > RESIDUE) & ~printed[ya:yb, xa:xb]
+        return cls(pen, printed, boxes_of)
+
+    def strokes_across_rows(self) -> set[int]:
+        """The questions from the first to the last row whose box insides one stroke runs through,
+        when it runs through those of ``COLUMN_LINE`` rows or more (``MarkHow.ACROSS``)."""
+        import cv2
+        import numpy as np
+
+        pen = self.pen.astype(np.uint8)
+        # A line crossing a rule or a box's side is cut there by the print's mask: its pieces are
+        # joined through the print they both reach into (two strokes a little apart on bare paper stay two).
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (PRINT_JOIN, PRINT_JOIN))
+        joined = pen | (cv2.dilate(pen, disc) & self.printed.astype(np.uint8))
+        n, comp = cv2.connectedComponents(joined, connectivity=8)
+        if n <= 1:
+            return set()
+        inked: dict[int, set[int]] = {}  # component -> questions whose box insides it inks
+        for q, boxes in self.boxes_of.items():
+            for x0, y0, x1, y1 in boxes:
+                ids, counts = np.unique(comp[y0:y1, x0:x1], return_counts=True)
+                for k, c in zip(ids.tolist(), counts.tolist(), strict=True):
+                    if k and c >= INKED:
+                        inked.setdefault(k, set()).add(q)
+        found: set[int] = set()
+        for rows in inked.values():
+            if len(rows) >= COLUMN_LINE:
+                found |= rows
+        # A line down a column, broken here and there (a light stretch, a blurred photo), leaves a
+        # piece in one row only: every row between its ends is the line's.
+        if found:
+            found = set(range(min(found), max(found) + 1))
+        return found

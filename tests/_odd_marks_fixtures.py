@@ -1,0 +1,92 @@
+"""Marks people really make that the simulator's person does not (``engine.simulate_scan`` ticks, crosses,
+fills and rings one box per row): a line struck down a column of boxes, one tick drawn across the rule
+between two questions.  Each draws on the printed card (our PDF or the Word version, as
+``_scan_fixtures.printed_cards`` prints it) at the simulator's pens' widths, then the page is scanned
+or photographed with the simulator's ``Capture`` and saved as the device would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from engine.simulate_scan import (
+    NO,
+    PENS,
+    PT_PER_INCH,
+    YES,
+    Capture,
+    CardLayout,
+    CardPlan,
+    Mark,
+    Pen,
+    Printed,
+    QuestionPlan,
+    _ink,
+    _rendered,
+    capture,
+    draw_card,
+    write_capture,
+)
+
+Box = tuple[float, float, float, float]
+Draw = Callable[[np.ndarray, CardLayout, float], None]  # page RGB (drawn in place), layout, px per pt
+
+
+def ticked(p: Printed, answers: dict[int, str | None], dpi: int, pen: Pen = PENS[0], seed: int = 1) -> np.ndarray:
+    """The card printed at ``dpi`` with a ✓ on each answer (None: that row left blank)."""
+    qs = tuple(QuestionPlan(n, a, Mark.TICK) for n, a in sorted(answers.items()) if a is not None)
+    plan = CardPlan(p.layout.serial, qs, pen)
+    return np.array(draw_card(_rendered(p.layout, dpi), p.layout, plan, dpi, np.random.default_rng(seed)))
+
+
+def box(layout: CardLayout, q: int, option: str, px: float) -> Box:
+    r = layout.boxes[(q, option)]
+    return r.x0 * px, r.y0 * px, r.x1 * px, r.y1 * px
+
+
+def line(img: np.ndarray, pts: list[tuple[float, float]], pen: Pen, dpi: int, seed: int = 3) -> None:
+    _ink(img, pts, pen, dpi, np.random.default_rng(seed))
+
+
+def strike(option: str, drift: float = 0.0, pen: Pen = PENS[1]) -> Draw:
+    """A line drawn down the ``option`` column through all ten boxes, from above the first box to below
+    the last; ``drift``: how far (share of a box) the hand wanders off the boxes' middle either way."""
+    def draw(img: np.ndarray, lay: CardLayout, px: float) -> None:
+        top, bot = box(lay, 1, option, px), box(lay, 10, option, px)
+        s = top[2] - top[0]
+        x0, y0 = (top[0] + top[2]) / 2 + drift * s, top[1] - 30
+        x1, y1 = (bot[0] + bot[2]) / 2 - drift * s, bot[3] + 12
+        pts = [(x0 + (x1 - x0) * t + 2.5 * math.sin(5 * t), y0 + (y1 - y0) * t) for t in np.linspace(0, 1, 60)]
+        line(img, pts, pen, round(px * PT_PER_INCH))
+    return draw
+
+
+def tick_across(upper: int, option: str = NO, pen: Pen = PENS[0]) -> Draw:
+    """One big ✓ across the rule under question ``upper``: its corner at the top of the next row's
+    ``option`` box, its long arm up past the ``upper`` row's box."""
+    def draw(img: np.ndarray, lay: CardLayout, px: float) -> None:
+        a, b = box(lay, upper, option, px), box(lay, upper + 1, option, px)
+        s = b[2] - b[0]
+        rule = (lay.row(upper).y1 + lay.row(upper + 1).y0) / 2 * px
+        start, low, end = (b[0] - 0.3 * s, rule - 0.2 * s), (b[0] + 0.35 * s, rule + 0.55 * s), (a[2] + 0.5 * s, a[1] - 0.2 * s)
+        pts = [tuple(v) for v in np.linspace(start, low, 8)] + [tuple(v) for v in np.linspace(low, end, 14)][1:]
+        line(img, pts, pen, round(px * PT_PER_INCH))
+    return draw
+
+
+def odd_card(p: Printed, answers: dict[int, str | None], draw: Draw, cap: Capture, path: Path, seed: int = 5) -> Path:
+    """The card ticked as ``answers`` says, ``draw`` added, captured as ``cap`` into ``path``."""
+    from PIL import Image
+
+    img = ticked(p, answers, cap.dpi)
+    draw(img, p.layout, cap.dpi / PT_PER_INCH)
+    got = capture(Image.fromarray(img), cap, np.random.default_rng(seed))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_capture([got.image], cap, path)
+
+
+__all__ = ["NO", "YES", "Capture", "Draw", "box", "line", "odd_card", "strike", "tick_across", "ticked"]

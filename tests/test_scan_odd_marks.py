@@ -1,0 +1,85 @@
+"""Marks people really make that the simulator does not draw (``_odd_marks_fixtures``), on our PDF card and
+on the Word version, scanned at 200 dpi and photographed: each question is read as the person clearly
+meant it, or left to a person naming it; never filed with an answer a person would not give.
+
+- a line struck down the 是 (or 否) column through all ten boxes, straight or wandering: every box holds
+  a line as long as a tick's (and the straight one, as long as a rule, was masked as ruling, the rows
+  read blank); no row is that line's answer: every row goes to a person, saying why.
+
+(One ✓ drawn across the rule between two questions, ``_odd_marks_fixtures.tick_across``, is still read
+as the lower row's answer: README, issue 12, "Marks the simulator does not draw".)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from _inbox_fixtures import KIT_KEY, SOFFICE
+from _odd_marks_fixtures import NO, YES, Capture, Draw, odd_card, strike
+from _scan_fixtures import printed_cards
+
+from engine.omr import ScanCard, load_layouts, read_scan, record_layout
+from engine.readback.common import MarkHow
+from engine.simulate_scan import Fmt
+
+SCAN = Capture(dpi=200, noise=2, skew=1.5)
+PHONE = Capture(dpi=200, phone=True, perspective=0.05, shadow=0.3, noise=3, blur=0.7, fmt=Fmt.JPEG, quality=85)
+ALL = tuple(range(1, 11))
+NONE: dict[int, str | None] = {q: None for q in ALL}
+
+
+@dataclass(frozen=True)
+class Odd:
+    name: str
+    draw: Draw
+    ticks: dict[int, str | None]  # the ✓ drawn besides (None: the row left blank)
+    to_person: tuple[int, ...]  # questions that must go to a person
+    meant: dict[int, str] = field(default_factory=dict)  # what the person meant elsewhere (a filed answer must be it)
+
+
+ODD = [
+    Odd("strike-yes-column", strike(YES), NONE, ALL),
+    Odd("strike-no-column", strike(NO), NONE, ALL),
+    Odd("strike-yes-column-wandering", strike(YES, drift=0.3), NONE, ALL),
+]
+FILES = [(odd, printed, how, cap) for odd in ODD for printed in ("pdf0", "word0")
+         for how, cap in (("scan.png", SCAN), ("phone.jpg", PHONE))]
+
+
+def _name(odd: Odd, printed: str, how: str) -> str:
+    return f"{odd.name}-{printed}-{how}"
+
+
+@pytest.fixture(scope="module")
+def read(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[ScanCard]]:
+    printed = printed_cards(tmp_path_factory)
+    out = tmp_path_factory.mktemp("odd-marks")
+    for key in ("pdf0", "pdf1"):  # what ``ruqi generate`` records of our cards
+        record_layout(out / "ws", Path(printed[key].layout.pdf))
+    layouts = load_layouts(out / "ws")
+    got = {}
+    for odd, key, how, cap in FILES:
+        if key not in printed:
+            continue
+        path = odd_card(printed[key], odd.ticks, odd.draw, cap, out / _name(odd, key, how))
+        got[path.name] = read_scan(path, KIT_KEY, layouts=layouts)
+    return got
+
+
+@pytest.mark.parametrize(("odd", "printed", "how"), [(o, p, h) for o, p, h, _ in FILES],
+                         ids=[_name(o, p, h) for o, p, h, _ in FILES])
+def test_odd_marks_go_to_a_person_never_filed_wrong(read, odd: Odd, printed: str, how: str) -> None:  # type: ignore[no-untyped-def]
+    name = _name(odd, printed, how)
+    if name not in read:
+        assert printed == "word0" and not SOFFICE
+        pytest.skip("LibreOffice (soffice) is not installed: no card printed from the Word version")
+    [card] = read[name]
+    assert card.registered, card.notes
+    for q in card.questions:
+        assert q.answer in (None, odd.meant.get(q.number)), (q.number, str(q.how), q.yes_score, q.no_score)
+    for q in odd.to_person:
+        assert q in card.unresolved and f"第{q}题" in card.reading.needs_review, (q, card.questions[q - 1])
+    # the rows a stroke crossed say so (not "blank": the person sees why)
+    assert {card.questions[q - 1].how for q in odd.to_person} & {MarkHow.ACROSS}, [str(q.how) for q in card.questions]
