@@ -97,6 +97,7 @@ class OptionInk:
     pale: bool  # the added ink is light
     closed: bool = False  # a closed line runs round this option only (``_closed_ring``)
     through: float = 0.0  # share of the box's whole inside inked by the strokes that reach its middle (``_through``)
+    black: float = 0.0  # share of the box's whole inside (up to its masked sides) inked black (``BLACK``)
 
     @property
     def score(self) -> float:
@@ -105,6 +106,12 @@ class OptionInk:
         label = min(1.0, max(0.0, self.label - 0.05) / (2 * FULL_INSIDE))
         ring = min(1.0, max(0.0, (self.ring - RING_FROM) / (RING_FULL - RING_FROM)))
         return max(inside, 0.8 * label, ring)
+
+    @property
+    def in_box(self) -> bool:
+        """The mark score is the ink inside the box (not a ring, not a tick over the label)."""
+        inside = min(1.0, max(self.inside, self.through) / FULL_INSIDE)
+        return inside >= self.score and self.ring < RING_AT and not self.closed
 
 
 def cell_geometry(reg: Registration, layouts: Sequence[CardLayout] = ()) -> CellGeometry | None:
@@ -331,14 +338,15 @@ def _centres(reg: Registration) -> list[int]:
     return [(a + b) // 2 for a, b in (reg.row(i) for i in QUESTION_NUMBERS)]
 
 
-def decide_rows(reg: Registration, layouts: Sequence[CardLayout] = ()) -> tuple[MarkDecision, ...] | None:
-    """Ten decisions, or None when the answer cells' boxes cannot be found."""
+def decide_rows(reg: Registration, layouts: Sequence[CardLayout] = (), bilevel: bool = False) -> tuple[MarkDecision, ...] | None:
+    """Ten decisions, or None when the answer cells' boxes cannot be found.  ``bilevel``: the page
+    was scanned black-and-white (a Group-4 fax), where a light stroke survives only as black dots."""
     geo = cell_geometry(reg, layouts)
     if geo is None:
         return None
     rows = [_row_ink(reg, geo, i, c) for i, c in enumerate(_centres(reg), start=1)]
     floor = paper_floor(rows)
-    return tuple(decide_row(reg, geo, i, row, floor) for i, row in enumerate(rows, start=1))
+    return tuple(decide_row(reg, geo, i, row, floor, bilevel) for i, row in enumerate(rows, start=1))
 
 
 FAINT_FLOOR = 0.05  # darkness above the paper that a light pencil's grain reaches on a clean page
@@ -367,7 +375,8 @@ class RowInk:
     off: int  # the blank band's first row in the cell (band y + off = cell y)
 
 
-def decide_row(reg: Registration, geo: CellGeometry, number: int, row: RowInk, floor: float = RESIDUE) -> MarkDecision:
+def decide_row(reg: Registration, geo: CellGeometry, number: int, row: RowInk, floor: float = RESIDUE,
+               bilevel: bool = False) -> MarkDecision:
     top, bottom = reg.row(number)
     xa, xb = reg.answer_x
     row_box: Box = (xa - 2, top - 2, xb + 3, bottom + 3)
@@ -377,7 +386,7 @@ def decide_row(reg: Registration, geo: CellGeometry, number: int, row: RowInk, f
     # round the 否 box only: a tick and a stray stroke beside it may cover as many directions).
     if _between(row, geo) and not ringed:
         return MarkDecision(number, None, MarkHow.BETWEEN, 0.0, yes.score, no.score, row_box)
-    return decide(number, yes, no, row_box)
+    return decide(number, yes, no, row_box, bilevel)
 
 
 RING_SEEN = 0.3  # share of the directions round an option inked: worth asking whether a line closes round it
@@ -693,10 +702,26 @@ def _option_ink(row: RowInk, geo: CellGeometry, k: int, floor: float = RESIDUE) 
     ring = _option_ring(row.added, geo, k, row.off, (0, mid) if k == 0 else (mid, row.added.shape[1]))
     return OptionInk(float(on.mean()) if on.size else 0.0,
                      float((label > RESIDUE).mean()) if label.size else 0.0, ring, corners, edges,
-                     pale and bool(np.any(on)), through=_through(row, (bx0, by0, bx1, by1), inset, floor) if on.any() else 0.0)
+                     pale and bool(np.any(on)), through=_through(row, (bx0, by0, bx1, by1), inset, floor) if on.any() else 0.0,
+                     black=_black(row, (bx0, by0, bx1, by1)))
 
 
 RIM = 3  # px inside a box's printed side where its (widened, masked) print ends
+BLACK = 0.5  # darkness above the blank cell of a black dot's core (a bilevel speck's rim is lighter)
+# Share of a box's whole inside a mark must ink black on a bilevel page.  Measured on the Group-4
+# pages of the benchmark's three corpora: the pencil ✓s the fax left 12–18 % of (a few dots, or a
+# broken V: seed 99 card-0133 q7, card-0177 q5; seed 7 card-0053 q1, q6, q9) ink 2.3–3.7 %; those
+# left 25–40 % (a dotted ✓ along its whole path) 3.8–11 %; a pen's ✓ ≥ 6.6 %.  The few dotted ✓s
+# between 3.8 and 5 % go to a person too: looked at, they are the least legible.
+BILEVEL_DOTS = 0.05
+
+
+def _black(row: RowInk, box: Box) -> float:
+    """Share of the box's whole inside, up to its masked sides, inked black (``BLACK``)."""
+    bx0, by0, bx1, by1 = box
+    region = row.added[by0 + RIM:by1 - RIM, bx0 + RIM:bx1 - RIM]
+    visible = row.printed[by0 + RIM:by1 - RIM, bx0 + RIM:bx1 - RIM] == 0
+    return float(((region > BLACK) & visible).mean()) if region.size else 0.0
 
 
 def _through(row: RowInk, box: Box, inset: int, floor: float) -> float:
@@ -828,11 +853,13 @@ def _shut_in(row: RowInk) -> np.ndarray:
     return ~outside[comp]
 
 
-def decide(number: int, yes: OptionInk, no: OptionInk, row_box: Box | None) -> MarkDecision:
+def decide(number: int, yes: OptionInk, no: OptionInk, row_box: Box | None, bilevel: bool = False) -> MarkDecision:
     """One question from its two boxes' ink: an answer only when one is marked and the other blank.
 
     The confidence is that of the answer: 0 where there is none (both, neither, unclear); the two
-    scores say what was seen."""
+    scores say what was seen.  On a bilevel page a mark inside a box must also show its stroke in
+    black dots (``BILEVEL_DOTS``): a light pencil ✓ the fax's threshold nearly erased leaves a few
+    specks whose blurred rims, counted down to the paper floor, read as a whole faint tick."""
     ys, ns = yes.score, no.score
     if ys >= MARKED and ns >= MARKED:
         return MarkDecision(number, None, MarkHow.BOTH, 0.0, ys, ns, row_box)
@@ -841,6 +868,8 @@ def decide(number: int, yes: OptionInk, no: OptionInk, row_box: Box | None) -> M
     if (ys >= MARKED and ns <= BLANK) or (ns >= MARKED and ys <= BLANK):
         answer, chosen, hi, lo = (YES, yes, ys, ns) if ys >= MARKED else (NO, no, ns, ys)
         confidence = min(_sure_marked(hi), _sure_blank(lo))
+        if bilevel and chosen.in_box and chosen.black < BILEVEL_DOTS:
+            return MarkDecision(number, None, MarkHow.UNCLEAR, 0.0, ys, ns, row_box)
         if confidence >= DECIDE_AT:
             return MarkDecision(number, answer, _how(chosen), confidence, ys, ns, row_box)
     return MarkDecision(number, None, MarkHow.UNCLEAR, 0.0, ys, ns, row_box)

@@ -32,6 +32,7 @@ class Page:
     image: Image.Image  # RGB, EXIF orientation applied, at most WORK_LONG_SIDE on the long side
     index: int  # 0-based page (or frame) of the file
     dpi: float  # estimated from the page size when the file does not say (a photo)
+    bilevel: bool = False  # scanned black-and-white (a Group-4 fax): no light ink survives, only black dots
 
 
 def load_pages(path: Path, content: str = "") -> list[Page]:
@@ -55,7 +56,9 @@ def _image_pages(path: Path) -> Iterator[Page]:
         for k in range(min(frames, MAX_PAGES)):
             img.seek(k)
             frame = ImageOps.exif_transpose(img) if k == 0 else img.copy()
-            yield _normalised(frame, k, _file_dpi(img))
+            page = _normalised(frame, k, _file_dpi(img))
+            page.bilevel = img.mode == "1"
+            yield page
 
 
 def _file_dpi(img: Image.Image) -> float:
@@ -77,11 +80,20 @@ def _pdf_pages(path: Path) -> Iterator[Page]:
                 w, h = page.get_size()
                 scale = min(PDF_DPI / 72, WORK_LONG_SIDE / max(w, h, 1))
                 img = page.render(scale=scale, may_draw_forms=True).to_pil()
+                bilevel = _one_bilevel_image(page)
             finally:
                 page.close()
-            yield Page(img.convert("RGB"), k, scale * 72)
+            yield Page(img.convert("RGB"), k, scale * 72, bilevel)
     finally:
         doc.close()
+
+
+def _one_bilevel_image(page: object) -> bool:
+    """Whether an image-only PDF page is one black-and-white picture (a fax-style scan to PDF)."""
+    import pypdfium2.raw as pdfium_c
+
+    images = list(page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=1))  # type: ignore[attr-defined]
+    return len(images) == 1 and images[0].get_metadata().bits_per_pixel == 1
 
 
 def _normalised(img: Image.Image, index: int, dpi: float) -> Page:

@@ -61,7 +61,7 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
     located = locate(rgb)
     reg = located if isinstance(located, Registration) else None
     notes = [] if reg is not None else [f"{Step.NOT_REGISTERED}: {located}"]
-    decisions = decide_rows(reg, layouts) if reg is not None else None
+    decisions = decide_rows(reg, layouts, page.bilevel) if reg is not None else None
     if reg is not None and decisions is not None:
         decisions = checked(reg, decisions, layouts)
     found = decisions is not None
