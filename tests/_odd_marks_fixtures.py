@@ -1,6 +1,6 @@
 """Marks people really make that the simulator's person does not (``engine.simulate_scan`` ticks, crosses,
 fills and rings one box per row): a line struck down a column of boxes, one tick drawn across the rule
-between two questions.  Each draws on the printed card (our PDF or the Word version, as
+between two questions, a correction written in words beside the table.  Each draws on the printed card (our PDF or the Word version, as
 ``_scan_fixtures.printed_cards`` prints it) at the simulator's pens' widths, then the page is scanned
 or photographed with the simulator's ``Capture`` and saved as the device would.
 """
@@ -78,6 +78,25 @@ def tick_across(upper: int, option: str = NO, pen: Pen = PENS[0]) -> Draw:
     return draw
 
 
+HAND = "/usr/share/fonts/truetype/arphic/ukai.ttc"  # AR PL UKai (楷体, a hand's strokes): scripts/setup.sh installs it
+
+
+def written(text: str, q: int, rgb: tuple[int, int, int] = (30, 40, 150)) -> Draw:
+    """``text`` written by hand just right of question ``q``'s answer cell, in the margin beside the
+    table (a "否" next to a ✓ on 是: the person's correction in words)."""
+    def draw(img: np.ndarray, lay: CardLayout, px: float) -> None:
+        from PIL import Image, ImageDraw, ImageFont
+
+        b, lb = box(lay, q, NO, px), lay.labels[(q, NO)]
+        s = b[3] - b[1]
+        layer = Image.new("L", (img.shape[1], img.shape[0]), 0)
+        ImageDraw.Draw(layer).text((lb.x1 * px + 0.8 * s, b[1] - 0.3 * s), text, fill=255,
+                                   font=ImageFont.truetype(HAND, round(1.6 * s)))
+        a = np.asarray(layer, np.float32)[..., None] / 255
+        img[:] = np.clip(img * (1 - a * (1 - np.array(rgb, np.float32) / 255)), 0, 255).astype(np.uint8)
+    return draw
+
+
 def odd_card(p: Printed, answers: dict[int, str | None], draw: Draw, cap: Capture, path: Path, seed: int = 5) -> Path:
     """The card ticked as ``answers`` says, ``draw`` added, captured as ``cap`` into ``path``."""
     from PIL import Image
@@ -89,4 +108,4 @@ def odd_card(p: Printed, answers: dict[int, str | None], draw: Draw, cap: Captur
     return write_capture([got.image], cap, path)
 
 
-__all__ = ["NO", "YES", "Capture", "Draw", "box", "line", "odd_card", "strike", "tick_across", "ticked"]
+__all__ = ["NO", "YES", "Capture", "Draw", "box", "line", "odd_card", "strike", "tick_across", "ticked", "written"]

@@ -4,7 +4,9 @@ meant it, or left to a person naming it; never filed with an answer a person wou
 
 - a line struck down the 是 (or 否) column through all ten boxes, straight or wandering: every box holds
   a line as long as a tick's (and the straight one, as long as a rule, was masked as ruling, the rows
-  read blank); no row is that line's answer: every row goes to a person, saying why.
+  read blank); no row is that line's answer: every row goes to a person, saying why;
+- a ✓ on 是 and "否" (or "改为否") written beside the table next to it: the person corrected it in words;
+  the row goes to a person (it was filed 是).
 
 (One ✓ drawn across the rule between two questions, ``_odd_marks_fixtures.tick_across``, is still read
 as the lower row's answer: README, issue 12, "Marks the simulator does not draw".)
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from _inbox_fixtures import KIT_KEY, SOFFICE
-from _odd_marks_fixtures import NO, YES, Capture, Draw, odd_card, strike
+from _odd_marks_fixtures import NO, YES, Capture, Draw, odd_card, strike, written
 from _scan_fixtures import printed_cards
 
 from engine.omr import ScanCard, load_layouts, read_scan, record_layout
@@ -28,6 +30,7 @@ SCAN = Capture(dpi=200, noise=2, skew=1.5)
 PHONE = Capture(dpi=200, phone=True, perspective=0.05, shadow=0.3, noise=3, blur=0.7, fmt=Fmt.JPEG, quality=85)
 ALL = tuple(range(1, 11))
 NONE: dict[int, str | None] = {q: None for q in ALL}
+ALL_NO: dict[int, str | None] = {q: NO for q in ALL}
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,17 @@ class Odd:
     ticks: dict[int, str | None]  # the ✓ drawn besides (None: the row left blank)
     to_person: tuple[int, ...]  # questions that must go to a person
     meant: dict[int, str] = field(default_factory=dict)  # what the person meant elsewhere (a filed answer must be it)
+    why: MarkHow = MarkHow.ACROSS  # what the rows left to a person say
 
 
 ODD = [
     Odd("strike-yes-column", strike(YES), NONE, ALL),
     Odd("strike-no-column", strike(NO), NONE, ALL),
     Odd("strike-yes-column-wandering", strike(YES, drift=0.3), NONE, ALL),
+    Odd("yes-ticked-no-written-beside", written("否", 2), {**ALL_NO, 2: YES}, (2,), {q: NO for q in ALL if q != 2},
+        MarkHow.BESIDE),
+    Odd("yes-ticked-note-beside", written("改为否", 7), {**ALL_NO, 7: YES}, (7,), {q: NO for q in ALL if q != 7},
+        MarkHow.BESIDE),
 ]
 FILES = [(odd, printed, how, cap) for odd in ODD for printed in ("pdf0", "word0")
          for how, cap in (("scan.png", SCAN), ("phone.jpg", PHONE))]
@@ -81,5 +89,5 @@ def test_odd_marks_go_to_a_person_never_filed_wrong(read, odd: Odd, printed: str
         assert q.answer in (None, odd.meant.get(q.number)), (q.number, str(q.how), q.yes_score, q.no_score)
     for q in odd.to_person:
         assert q in card.unresolved and f"第{q}题" in card.reading.needs_review, (q, card.questions[q - 1])
-    # the rows a stroke crossed say so (not "blank": the person sees why)
-    assert {card.questions[q - 1].how for q in odd.to_person} & {MarkHow.ACROSS}, [str(q.how) for q in card.questions]
+    # the rows say why (not "blank", not a plain tick: the person sees what to look at)
+    assert {card.questions[q - 1].how for q in odd.to_person} == {odd.why}, [str(q.how) for q in card.questions]

@@ -302,3 +302,13 @@ def test_a_waiting_card_is_confirmed_by_a_clerk_under_their_name_and_refused_to_
         assert v is not None and v.card_answers and v.card_answers["5"] == "是"
     entry = [e for e in audit_log(ws) if e.action == "confirm"][-1]
     assert entry.actor == names["clerk"]
+
+
+def test_a_table_number_that_is_not_one_is_told_in_chinese(site) -> None:  # type: ignore[no-untyped-def]
+    """``/stats?table=abc`` showed Python's “invalid literal for int() with base 10: 'abc'”."""
+    ws, url, names = site
+    c = signed_in(url, names["clerk"])
+    for typed in ("abc", "9"):
+        page = c.get(f"/stats?table={typed}&period=2025Q1")
+        assert page.status == 200 and f"没有统计表“{typed}”，只有附件1、附件2、附件3、附件4。" in page.text, page.text[-2000:]
+        assert "invalid literal" not in page.text and "int()" not in page.text

@@ -34,6 +34,6 @@ __all__ = ["FORM_LABELS", *lazy_package(__name__, {
     "audit_log": "search", "find_sha256": "search", "get_item": "search", "history": "search",
     "items_for_serial": "search", "latest_item": "search", "search": "search", "superseded_ids": "search",
     "FiledItem": "store", "ItemMeta": "store", "ItemRow": "store", "StoreCode": "store", "file_item": "store",
-    "Check": "verify", "VerifyCode": "verify", "VerifyReport": "verify", "verify": "verify",
+    "Check": "verify", "VerifyCode": "verify", "code_zh": "verify", "VerifyReport": "verify", "verify": "verify",
     "verify_and_record": "verify",
 })]

@@ -16,7 +16,6 @@ from .. import archive
 from ..archive import IndexCode
 from ..archive.numbering import RETENTIONS
 from ..archive.store import FIELD_LABELS, ItemRow
-from ..archive.verify import code_zh
 from ..db import reading
 from ..findings import RuqiError, error
 from ..forms import QUESTION_NUMBERS, FormType
@@ -91,7 +90,7 @@ def _print_report(rep: archive.VerifyReport) -> None:
             console.print(f"  [{color}]{mark}[/{color}] {esc(f.located('{}：'))}（{esc(f.code)}）")
     for code, n in shown.items():
         if n > PER_CODE:
-            console.print(f"  ……{code_zh(code) or '同类问题'}（{code}）另有 {n - PER_CODE} 条（用 --json 查看全部）")
+            console.print(f"  ……{archive.code_zh(code) or '同类问题'}（{code}）另有 {n - PER_CODE} 条（用 --json 查看全部）")
     console.print(f"审计日志末条哈希：{esc(rep.head)}")
     console.print("[green]四性检测全部通过。[/green]" if rep.ok else "[red]四性检测未通过。[/red]")
 

@@ -9,6 +9,11 @@ sense across rows, and a row read alone would take it for an answer:
   to its last goes to a person (``MarkHow.ACROSS``).  Ticks in two neighbouring rows may touch across
   a rule (an overshoot, a soft photo), rings bulge over it: neither runs through three rows' boxes.
   (One tick drawn across the rule between two rows is not caught: README, issue 12.)
+- something written in the margin right of the table beside a row (a "否" next to a ✓ on 是, "改为否"):
+  nothing is printed there, on our card or the Word version, and a mark in the boxes never reaches it
+  (it starts 1.5 mm right of the table's rule: a ring round 否 may bulge over it).  A decided row with
+  pen there goes to a person (``MarkHow.BESIDE``).  Writing inside the cell, over the labels or in the
+  question's text cell is not looked for (README, issue 12).
 
 Only decided rows are changed, and only into rows left to a person: a check never adds an answer.
 """
@@ -22,13 +27,15 @@ from typing import TYPE_CHECKING
 from ..forms import QUESTION_NUMBERS
 from ..readback.common import MarkHow
 from .layout import CardLayout
-from .locate import Registration
+from .locate import PX_PER_MM, Registration
 from .marks import RESIDUE, CellGeometry, _shift, cell_geometry
 from .model import Box, MarkDecision
 
 if TYPE_CHECKING:
     import numpy as np
 
+WRITTEN = 60  # px of pen (~1 mm², a 4 mm stroke of a fine pen) in the margin beside a row: something was written there
+MARGIN_FROM_MM, MARGIN_TO_MM = 1.5, 16.0  # the margin right of the table looked at (a ring round 否 may bulge over the rule)
 INKED = 3  # px of a stroke inside a box: the stroke marks that box
 COLUMN_LINE = 3  # rows whose boxes one stroke runs through: a line down the column (ticks in two rows may touch across a rule)
 PRINT_JOIN = 11  # px: pen pieces this close across masked print (a rule, a box's side, a glyph) are one line
@@ -40,8 +47,28 @@ def checked(reg: Registration, decisions: tuple[MarkDecision, ...],
     geo = cell_geometry(reg, layouts)
     if geo is None:
         return decisions
-    across = set(QUESTION_NUMBERS) if struck_through(geo) else AnswerColumn.of(reg, geo).strokes_across_rows()
-    return tuple(_unresolved(d, MarkHow.ACROSS) if d.number in across else d for d in decisions)
+    column = AnswerColumn.of(reg, geo)
+    across = set(QUESTION_NUMBERS) if struck_through(geo) else column.strokes_across_rows()
+    beside = written_beside_table(reg)
+    return tuple(_unresolved(d, MarkHow.ACROSS) if d.number in across else
+                 _unresolved(d, MarkHow.BESIDE) if d.number in beside and d.answer is not None else d for d in decisions)
+
+
+def written_beside_table(reg: Registration) -> set[int]:
+    """The questions beside whose row something is written in the margin right of the table (a "否"
+    written next to a ✓ on 是): nothing is printed there, on our card or the Word version."""
+    import cv2
+    import numpy as np
+
+    xb = reg.answer_x[1]
+    x0, x1 = xb + round(MARGIN_FROM_MM * PX_PER_MM), min(reg.dark.shape[1], xb + round(MARGIN_TO_MM * PX_PER_MM))
+    found = set()
+    for q in QUESTION_NUMBERS:
+        top, bottom = reg.row(q)
+        ink = (reg.dark[top + 2:bottom - 1, x0:x1] > RESIDUE).astype(np.uint8)
+        if ink.size and np.count_nonzero(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))) >= WRITTEN:
+            found.add(q)
+    return found
 
 
 STRUCK = 0.8  # share of the cell above and below a box inked straight through, in every row
