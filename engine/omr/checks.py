@@ -38,6 +38,7 @@ WRITTEN = 60  # px of pen (~1 mm², a 4 mm stroke of a fine pen) in the margin b
 MARGIN_FROM_MM, MARGIN_TO_MM = 1.5, 16.0  # the margin right of the table looked at (a ring round 否 may bulge over the rule)
 INKED = 3  # px of a stroke inside a box: the stroke marks that box
 COLUMN_LINE = 3  # rows whose boxes one stroke runs through: a line down the column (ticks in two rows may touch across a rule)
+RING_HOLE_MM2 = 6.0  # paper a stroke closes round in one row (a ring round a box or label: ~20-30 mm²); a line closes none
 PRINT_JOIN = 11  # px: pen pieces this close across masked print (a rule, a box's side, a glyph) are one line
 
 
@@ -97,7 +98,9 @@ def _unresolved(d: MarkDecision, how: MarkHow) -> MarkDecision:
 class AnswerColumn:
     """The pen in the answers column (page coordinates, print and rules left out) and where each row's boxes are."""
 
-    def __init__(self, pen: np.ndarray, printed: np.ndarray, boxes_of: dict[int, tuple[Box, Box]]) -> None:
+    def __init__(self, pen: np.ndarray, printed: np.ndarray, boxes_of: dict[int, tuple[Box, Box]],
+                 rows: dict[int, tuple[int, int]] | None = None) -> None:
+        self.rows = rows or {}  # question -> (top, bottom) of its row on the page
         self.pen = pen  # bool, the registered page's shape: added ink in the answers column only
         self.printed = printed  # bool, same shape: the print and the rules (masked out of ``pen``)
         self.boxes_of = boxes_of  # question -> the insides of its 是 and 否 boxes (x0, y0, x1, y1)
@@ -125,11 +128,36 @@ class AnswerColumn:
         ya, yb = reg.rules_y[1], reg.rules_y[-1]
         pen = np.zeros(reg.dark.shape, bool)
         pen[ya:yb, xa:xb] = (reg.dark[ya:yb, xa:xb] > RESIDUE) & ~printed[ya:yb, xa:xb]
-        return cls(pen, printed, boxes_of)
+        return cls(pen, printed, boxes_of, {q: reg.row(q) for q in QUESTION_NUMBERS})
+
+    def ringed_rows(self, stroke: np.ndarray) -> set[int]:
+        """The questions in whose row ``stroke`` (bool, page-shaped) closes round at least
+        ``RING_HOLE_MM2`` of paper, all its loops there counted (the label's glyph may cut a ring's inside in parts)."""
+        import cv2
+        import numpy as np
+
+        contours, hierarchy = cv2.findContours(stroke.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        if hierarchy is None:
+            return set()
+        enclosed: dict[int, float] = {}
+        for contour, (_next, _prev, _child, parent) in zip(contours, hierarchy[0], strict=True):
+            if parent < 0:
+                continue  # an outer edge, not a hole
+            m = cv2.moments(contour)
+            if not m["m00"]:
+                continue
+            y = m["m01"] / m["m00"]
+            q = next((q for q, (top, bottom) in self.rows.items() if top <= y < bottom), None)
+            if q is not None:
+                enclosed[q] = enclosed.get(q, 0.0) + cv2.contourArea(contour)
+        return {q for q, area in enclosed.items() if area >= RING_HOLE_MM2 * PX_PER_MM ** 2}
 
     def strokes_across_rows(self) -> set[int]:
         """The questions from the first to the last row whose box insides one stroke runs through,
-        when it runs through those of ``COLUMN_LINE`` rows or more (``MarkHow.ACROSS``)."""
+        when it runs through those of ``COLUMN_LINE`` rows or more (``MarkHow.ACROSS``), not
+        counting the rows where it closes round paper: rings round the 否 of short rows one under
+        the other bulge over the rules and touch, one stroke for this check, though each ring is its
+        own row's answer; a line struck down the column closes round nothing."""
         import cv2
         import numpy as np
 
@@ -149,8 +177,8 @@ class AnswerColumn:
                     if k and c >= INKED:
                         inked.setdefault(k, set()).add(q)
         found: set[int] = set()
-        for rows in inked.values():
-            if len(rows) >= COLUMN_LINE:
+        for k, rows in inked.items():
+            if len(rows) >= COLUMN_LINE and len(rows - self.ringed_rows(comp == k)) >= COLUMN_LINE:
                 found |= rows
         # A line down a column, broken here and there (a light stretch, a blurred photo), leaves a
         # piece in one row only: every row between its ends is the line's.
