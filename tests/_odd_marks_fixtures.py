@@ -36,10 +36,12 @@ Box = tuple[float, float, float, float]
 Draw = Callable[[np.ndarray, CardLayout, float], None]  # page RGB (drawn in place), layout, px per pt
 
 
-def ticked(p: Printed, answers: dict[int, str | None], dpi: int, pen: Pen = PENS[0], seed: int = 1) -> np.ndarray:
-    """The card printed at ``dpi`` with a ✓ on each answer (None: that row left blank)."""
+def ticked(p: Printed, answers: dict[int, str | None], dpi: int, pen: Pen = PENS[0], seed: int = 1,
+           spoil_qr: bool = False) -> np.ndarray:
+    """The card printed at ``dpi`` with a ✓ on each answer (None: that row left blank); ``spoil_qr``:
+    its QR scribbled over."""
     qs = tuple(QuestionPlan(n, a, Mark.TICK) for n, a in sorted(answers.items()) if a is not None)
-    plan = CardPlan(p.layout.serial, qs, pen)
+    plan = CardPlan(p.layout.serial, qs, pen, spoil_qr)
     return np.array(draw_card(_rendered(p.layout, dpi), p.layout, plan, dpi, np.random.default_rng(seed)))
 
 
@@ -108,4 +110,23 @@ def odd_card(p: Printed, answers: dict[int, str | None], draw: Draw, cap: Captur
     return write_capture([got.image], cap, path)
 
 
-__all__ = ["NO", "YES", "Capture", "Draw", "box", "line", "odd_card", "strike", "tick_across", "ticked", "written"]
+def two_cards(top: Printed, under: Printed, answers: dict[int, str | None], cap: Capture, path: Path,
+              seed: int = 5) -> Path:
+    """One photo of two ticked cards: ``top``, its QR scribbled over, lies over ``under``, shifted down by
+    three tenths of a page and right by a seventh, so that ``under``'s table is hidden and only its top,
+    with its readable QR, shows above ``top``."""
+    from PIL import Image
+
+    a = ticked(top, answers, cap.dpi, spoil_qr=True)
+    b = ticked(under, answers, cap.dpi, seed=2)
+    h, w = a.shape[:2]
+    dx, dy = w // 7, 3 * h // 10
+    desk = np.full((h + dy, w + dx, 3), 255, np.uint8)
+    desk[:b.shape[0], :b.shape[1]] = b
+    desk[dy:dy + h, dx:dx + w] = a
+    got = capture(Image.fromarray(desk), cap, np.random.default_rng(seed))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_capture([got.image], cap, path)
+
+
+__all__ = ["NO", "YES", "Capture", "Draw", "box", "line", "odd_card", "strike", "tick_across", "ticked", "two_cards", "written"]

@@ -6,7 +6,9 @@ meant it, or left to a person naming it; never filed with an answer a person wou
   a line as long as a tick's (and the straight one, as long as a rule, was masked as ruling, the rows
   read blank); no row is that line's answer: every row goes to a person, saying why;
 - a ✓ on 是 and "否" (or "改为否") written beside the table next to it: the person corrected it in words;
-  the row goes to a person (it was filed 是).
+  the row goes to a person (it was filed 是);
+- a phone photo of two cards, the one read with its QR scribbled over, the other's QR readable above it:
+  only a QR where this card prints its own counts; the card is not filed under the other's serial.
 
 (One ✓ drawn across the rule between two questions, ``_odd_marks_fixtures.tick_across``, is still read
 as the lower row's answer: README, issue 12, "Marks the simulator does not draw".)
@@ -19,11 +21,12 @@ from pathlib import Path
 
 import pytest
 from _inbox_fixtures import KIT_KEY, SOFFICE
-from _odd_marks_fixtures import NO, YES, Capture, Draw, odd_card, strike, written
+from _odd_marks_fixtures import NO, YES, Capture, Draw, odd_card, strike, two_cards, written
 from _scan_fixtures import printed_cards
 
 from engine.omr import ScanCard, load_layouts, read_scan, record_layout
 from engine.readback.common import MarkHow
+from engine.readback.image import decode_qr
 from engine.simulate_scan import Fmt
 
 SCAN = Capture(dpi=200, noise=2, skew=1.5)
@@ -91,3 +94,28 @@ def test_odd_marks_go_to_a_person_never_filed_wrong(read, odd: Odd, printed: str
         assert q in card.unresolved and f"第{q}题" in card.reading.needs_review, (q, card.questions[q - 1])
     # the rows say why (not "blank", not a plain tick: the person sees what to look at)
     assert {card.questions[q - 1].how for q in odd.to_person} == {odd.why}, [str(q.how) for q in card.questions]
+
+
+@pytest.fixture(scope="module")
+def two_in_one_photo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A phone photo of two cards: card 0 on top, its QR scribbled over, card 1 under it, only its top
+    (and its readable QR) showing above card 0."""
+    printed = printed_cards(tmp_path_factory)
+    out = tmp_path_factory.mktemp("two-cards")
+    path = two_cards(printed["pdf0"], printed["pdf1"], ALL_NO, PHONE, out / "two-cards.jpg")
+    return path, printed["pdf0"].layout.serial, printed["pdf1"].layout.serial
+
+
+def test_a_qr_elsewhere_in_the_photo_is_not_this_cards_serial(two_in_one_photo) -> None:  # type: ignore[no-untyped-def]
+    """The card read (the one whose table is whole) shows no readable QR; the other card's QR in the
+    same photo is readable but lies off this card's QR place: the card is not filed under its serial
+    (before: filed as the other card, with its answers)."""
+    from PIL import Image
+
+    path, own, other = two_in_one_photo
+    with Image.open(path) as img:
+        assert any(other in text for text in decode_qr(img)), "the photo must show the other card's QR"
+    [card] = read_scan(path, KIT_KEY)
+    assert card.registered, card.notes
+    assert card.reading.qr is None and card.reading.serial != other, (card.reading.serial, card.notes)
+    assert card.reading.serial in ("", own) and card.reading.needs_review

@@ -42,6 +42,7 @@ class Registration:
     rules_x: list[int]  # its vertical rules, left to right
     lines: np.ndarray  # uint8 mask of the ruling (255 on the table's lines)
     quarter_turns: int  # how the picture was turned (0…3, counter-clockwise)
+    warp: np.ndarray | None = None  # 3×3 homography: the picture's pixels → the registered page's
 
     @property
     def answer_x(self) -> tuple[int, int]:
@@ -257,7 +258,7 @@ def _warp_page(rgb: np.ndarray, src: np.ndarray, turns: int) -> Registration | N
     if rules is None:
         return None
     rules_y, rules_x, lines = rules
-    return Registration(page, dark, rules_y, rules_x, lines, turns)
+    return Registration(page, dark, rules_y, rules_x, lines, turns, m)
 
 
 def _rules(dark: np.ndarray, frame: tuple[int, int, int, int]) -> tuple[list[int], list[int], np.ndarray] | None:

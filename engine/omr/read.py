@@ -14,7 +14,7 @@ from ..readback.common import (
     MarkHow,
     ReadMethod,
 )
-from ..readback.image import decode_qr
+from ..readback.image import decode_qr, decode_qr_at
 from .checks import checked
 from .layout import CardLayout, new_layout, save_layout
 from .locate import PX_PER_MM, Registration, locate, register
@@ -25,6 +25,7 @@ from .serial import read_printed_serial
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL import Image
 
 class Step(StrEnum):
     """The step of reading a page that failed (``ScanCard.notes``, for developers and the benchmark)."""
@@ -69,9 +70,9 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
         notes.append(Step.NO_BOXES)
     questions = decisions or tuple(MarkDecision(i, None, MarkHow.NOT_FOUND, 0.0) for i in QUESTION_NUMBERS)
     image = Image.fromarray(reg.image) if reg is not None else page.image
-    # The QR is looked for in the registered page first (upright, flat), then in the picture as sent.
-    payloads = _qr(reg.image) if reg is not None else []
-    payloads = payloads or decode_qr(page.image)
+    # The QR is looked for in the registered page first (upright, flat), then in the picture as sent:
+    # there only where this card prints it (a photo of two cards may show the other card's QR).
+    payloads = (_qr(reg.image) or _qr_on_card(page.image, reg)) if reg is not None else decode_qr(page.image)
     reading = card_reading(payloads, key, questions, page.index, found)
     source = SerialSource.QR if reading.qr is not None else SerialSource.NONE
     if reading.qr is None:
@@ -114,6 +115,24 @@ def _qr(page: np.ndarray) -> list[str]:
 
 
 QR_ENLARGE = 1.5  # a module of a soft QR 1.5× larger: zxing's binariser finds its edges
+QR_BAND = 5  # the card prints its QR in the registered page's top 1/5 (``_qr`` reads that band)
+
+
+def _qr_on_card(picture: Image.Image, reg: Registration) -> list[str]:
+    """The QR texts found in the picture as sent whose centre lies, mapped onto the registered page,
+    in its top band, where this card prints its QR.  A QR elsewhere is another card's (two cards in
+    one photo), or none of this card's: it is not this card's serial."""
+    import cv2
+    import numpy as np
+
+    found = decode_qr_at(picture)
+    if not found or reg.warp is None:
+        return []
+    centres = np.float32([c for _, c in found]).reshape(-1, 1, 2)
+    mapped = cv2.perspectiveTransform(centres, reg.warp).reshape(-1, 2)
+    h, w = reg.image.shape[:2]
+    return [text for (text, _), (x, y) in zip(found, mapped, strict=True)
+            if 0 <= x < w and 0 <= y < h // QR_BAND]
 
 
 def card_reading(payloads: list[str], key: bytes, questions: tuple[MarkDecision, ...], page: int,

@@ -25,14 +25,29 @@ NEEDS_REVIEW_IMAGE = "这是扫描件或照片，系统暂不识别手写或打�
 
 def decode_qr(img: Image.Image) -> list[str]:
     """Texts of the QR codes in a picture (empty when none is readable)."""
+    return [text for text, _ in decode_qr_at(img)]
+
+
+def decode_qr_at(img: Image.Image) -> list[tuple[str, tuple[float, float]]]:
+    """The QR codes in a picture: each one's text and centre (x, y in the picture's pixels)."""
     import zxingcpp
 
     img = img.convert("L") if img.mode not in ("L", "RGB") else img
-    found = [r.text for r in zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode) if r.text]
+
+    def read(pic: Image.Image, scale: float) -> list[tuple[str, tuple[float, float]]]:
+        out = []
+        for r in zxingcpp.read_barcodes(pic, formats=zxingcpp.BarcodeFormat.QRCode):
+            if r.text:
+                p = r.position
+                corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
+                out.append((r.text, (scale * sum(c.x for c in corners) / 4, scale * sum(c.y for c in corners) / 4)))
+        return out
+
+    found = read(img, 1.0)
     if not found and max(img.size) > _DOWNSCALE_TO:
         small = img.copy()
         small.thumbnail((_DOWNSCALE_TO, _DOWNSCALE_TO))
-        found = [r.text for r in zxingcpp.read_barcodes(small, formats=zxingcpp.BarcodeFormat.QRCode) if r.text]
+        found = read(small, img.width / small.width)
     return found
 
 
