@@ -20,15 +20,13 @@ Only decided rows are changed, and only into rows left to a person: a check neve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..forms import QUESTION_NUMBERS
 from ..readback.common import MarkHow
-from .layout import CardLayout
 from .locate import PX_PER_MM, Registration
-from .marks import RESIDUE, CellGeometry, _shift, cell_geometry
+from .marks import RESIDUE, CellGeometry, _shift
 from .model import Box, MarkDecision
 
 if TYPE_CHECKING:
@@ -42,12 +40,8 @@ RING_HOLE_MM2 = 6.0  # paper a stroke closes round in one row (a ring round a bo
 PRINT_JOIN = 11  # px: pen pieces this close across masked print (a rule, a box's side, a glyph) are one line
 
 
-def checked(reg: Registration, decisions: tuple[MarkDecision, ...],
-            layouts: Sequence[CardLayout] = ()) -> tuple[MarkDecision, ...]:
-    """``decisions`` with every row that a check finds doubtful left to a person."""
-    geo = cell_geometry(reg, layouts)
-    if geo is None:
-        return decisions
+def checked(reg: Registration, decisions: tuple[MarkDecision, ...], geo: CellGeometry) -> tuple[MarkDecision, ...]:
+    """``decisions`` (made in the answer cells ``geo``) with every row that a check finds doubtful left to a person."""
     column = AnswerColumn.of(reg, geo)
     across = set(QUESTION_NUMBERS) if struck_through(geo) else column.strokes_across_rows()
     beside = written_beside_table(reg)

@@ -338,12 +338,9 @@ def _centres(reg: Registration) -> list[int]:
     return [(a + b) // 2 for a, b in (reg.row(i) for i in QUESTION_NUMBERS)]
 
 
-def decide_rows(reg: Registration, layouts: Sequence[CardLayout] = (), bilevel: bool = False) -> tuple[MarkDecision, ...] | None:
-    """Ten decisions, or None when the answer cells' boxes cannot be found.  ``bilevel``: the page
-    was scanned black-and-white (a Group-4 fax), where a light stroke survives only as black dots."""
-    geo = cell_geometry(reg, layouts)
-    if geo is None:
-        return None
+def decide_rows(reg: Registration, geo: CellGeometry, bilevel: bool = False) -> tuple[MarkDecision, ...]:
+    """Ten decisions from the answer cells found (``cell_geometry``).  ``bilevel``: the page was
+    scanned black-and-white (a Group-4 fax), where a light stroke survives only as black dots."""
     rows = [_row_ink(reg, geo, i, c) for i, c in enumerate(_centres(reg), start=1)]
     floor = paper_floor(rows)
     return tuple(decide_row(reg, geo, i, row, floor, bilevel) for i, row in enumerate(rows, start=1))

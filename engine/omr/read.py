@@ -62,9 +62,8 @@ def read_page(page: Page, key: bytes, layouts: Sequence[CardLayout] = ()) -> Sca
     located = locate(rgb)
     reg = located if isinstance(located, Registration) else None
     notes = [] if reg is not None else [f"{Step.NOT_REGISTERED}: {located}"]
-    decisions = decide_rows(reg, layouts, page.bilevel) if reg is not None else None
-    if reg is not None and decisions is not None:
-        decisions = checked(reg, decisions, layouts)
+    geo = cell_geometry(reg, layouts) if reg is not None else None
+    decisions = checked(reg, decide_rows(reg, geo, page.bilevel), geo) if reg is not None and geo is not None else None
     found = decisions is not None
     if reg is not None and not found:
         notes.append(Step.NO_BOXES)
@@ -102,7 +101,7 @@ def _qr(page: np.ndarray) -> list[str]:
     def read(img: np.ndarray) -> list[str]:
         return [r.text for r in zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode) if r.text]
 
-    band = page[: page.shape[0] // 5]
+    band = page[: page.shape[0] // QR_BAND]
     found = read(band)
     if found:
         return found
