@@ -92,6 +92,11 @@ def test_every_option_and_argument_is_explained_in_chinese(path: list[str]) -> N
             assert CJK.search(param.metavar or ""), (path, param.name)
 
 
+def test_a_bounded_option_shows_its_bound_in_chinese() -> None:
+    out = CliRunner().invoke(app, ["generate", "--help"], env={"COLUMNS": "120"}).output
+    assert re.search(r"--workers <整数>\s+并行进程数.*\[≥1\]", out), out
+
+
 def test_columns_line_up_with_chinese_metavars() -> None:
     out = CliRunner().invoke(app, ["review", "--help"], env={"COLUMNS": "120"}).output
     rows = [line for line in out.splitlines() if line.startswith("  --from") or line.startswith("  --json")]
@@ -225,6 +230,10 @@ ERROR_PATHS: list[tuple[list[str], str]] = [
     (["archive", "search", "--flag", "LATER"], "没有“LATER”这一项，可选："),
     (["archive", "log", "--action", "delete"], "没有“delete”这一项，可选："),
     (["archive", "verify", "--sample", "-1"], "--sample"),
+    (["generate", "--plan", "计划.xlsx", "--workers", "0"], "“--workers”的值不对：这里要填不小于 1 的整数。"),
+    (["ingest", "--workers", "0"], "“--workers”的值不对：这里要填不小于 1 的整数。"),
+    (["watch", "--workers", "-2"], "“--workers”的值不对：这里要填不小于 1 的整数。"),
+    (["archive", "log", "-n", "-5"], "“--limit / -n”的值不对：这里要填不小于 0 的整数。"),
     (["user", "add", "张三", "--role", "boss"], "角色“boss”不存在"),
     (["void", "140200-2025-9999", "--reason", "误登记"], "不在本局检查登记中"),
     (["review", "export", "--out", "/"], "已存在且不为空"),

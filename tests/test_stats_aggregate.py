@@ -189,3 +189,16 @@ def test_roster_aggregate_lists_every_contact_and_is_archived(ws: Workspace, tmp
     rows = file_report(ws, agg, [xlsx, pdf], partial=True)  # 云冈区 has not reported
     assert [r.form_type for r in rows] == ["stats_report", "stats_report"]
     assert rows[1].path.read_bytes() == pdf.read_bytes() and "联络人报名表汇总" in rows[0].title
+
+
+def test_cli_check_names_each_file_once(ws: Workspace, tmp_path: Path) -> None:
+    """A file that is no workbook: its line names it, the reason under it does not repeat the name."""
+    from engine.cli import app
+
+    bad = tmp_path / "平城区报表.xlsx"
+    bad.write_bytes(b"not a workbook")
+    res = CliRunner().invoke(app, ["stats", "check", str(bad), "-w", str(ws.root)], env={"COLUMNS": "200"})
+    assert res.exit_code == 1, res.output
+    first, reason = res.output.splitlines()[:2]
+    assert first == "✗ 平城区报表.xlsx"
+    assert reason.strip().endswith("（STATS_UNREADABLE）") and not reason.strip().startswith("[")

@@ -179,7 +179,7 @@ def describe_item(r: ItemRow) -> list[tuple[str, str]]:
 
 def log_cmd(
     workspace: Path = WorkspaceOpt,
-    limit: int = typer.Option(50, "--limit", "-n", help="显示最近多少条（0 为全部）"),
+    limit: int = typer.Option(50, "--limit", "-n", min=0, help="显示最近多少条（0 为全部）"),
     action: str = typer.Option(None, "--action", help=ACTION_HELP),
     as_json: bool = JsonOpt,
 ) -> None:

@@ -60,7 +60,7 @@ def generate_cmd(
     check: bool = typer.Option(False, "--check", help="只检查计划：逐行报告结果，不登记、不生成、不归档"),
     offline: bool = typer.Option(False, "--offline", help="共享台账无法连接时仍生成：检查只登记在本局、标为未确认，恢复连接后用 ruqi register sync 补报"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
-    workers: int = typer.Option(None, "--workers", help="并行进程数（默认 CPU 核数）"),
+    workers: int = typer.Option(None, "--workers", min=1, help="并行进程数（默认 CPU 核数）"),
     as_json: bool = JsonOpt,
     ws_path: Path = WorkspaceOpt,
 ) -> None:

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
 def ingest_cmd(
     workspace: Path = WorkspaceOpt,
     as_json: bool = JsonOpt,
-    workers: int = typer.Option(None, "--workers", help="并行读取的进程数（默认 CPU 核数，最多 4）"),
+    workers: int = typer.Option(None, "--workers", min=1, help="并行读取的进程数（默认 CPU 核数，最多 4）"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
 ) -> None:
     ws = open_workspace(workspace)
@@ -60,7 +60,7 @@ def watch_cmd(
     workspace: Path = WorkspaceOpt,
     as_json: bool = JsonOpt,
     interval: float = typer.Option(2.0, "--interval", help="轮询间隔（秒）"),
-    workers: int = typer.Option(None, "--workers", help="并行读取的进程数"),
+    workers: int = typer.Option(None, "--workers", min=1, help="并行读取的进程数"),
     actor: str = typer.Option(None, "--actor", help="操作人（默认当前系统用户）"),
     mail: bool = typer.Option(False, "--mail", help="同时收取 ruqi.toml 中 [[mail]] 邮箱的邮件"),
     mail_interval: float = typer.Option(60.0, "--mail-interval", help="收取邮件的间隔（秒）"),

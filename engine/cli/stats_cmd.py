@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..findings import RuqiError, error
+from ..findings import RuqiError, error, located
 from ..stats import NoSuchTable, Period, issued_periods, read_submission, write_blanks
 from ..stats.aggregate import (
     Aggregate,
@@ -159,11 +159,12 @@ def check_cmd(
         if as_json:
             print_json(sub.summary())
             continue
-        head = f"{sub.table.label} " if sub.table else ""
+        head = " ".join(x for x in (sub.table.label if sub.table else "", sub.period.label_zh if sub.period else "",
+                                    "、".join(u.name for u in sub.units)) if x)
         mark = "[green]✓[/green]" if sub.ok else "[red]✗[/red]"
-        console.print(f"{mark} {esc(f.name)}：{esc(head)}{sub.period.label_zh if sub.period else ''} "
-                      f"{esc('、'.join(u.name for u in sub.units))}")
+        console.print(f"{mark} {esc(f.name)}" + (f"：{esc(head)}" if head else ""))
         for finding in sub.findings:
             color = "red" if finding.is_error else "yellow" if finding.severity == "warning" else "green"
-            console.print(f"    [{color}]{esc(finding)}[/{color}]")
+            where = "" if finding.where == f.name else finding.where  # the line above names the file
+            console.print(f"    [{color}]{esc(located(finding.message, where))}（{finding.code}）[/{color}]")
     raise typer.Exit(1 if bad else 0)

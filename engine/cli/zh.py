@@ -46,6 +46,7 @@ WORDS: dict[str, str] = {
 METAVARS: dict[str, str] = {
     "str": "文本", "path": "路径", "file": "文件", "directory": "目录", "int": "整数",
     "float": "数字", "datetime": "日期时间", "bool": "是/否", "integer": "整数",
+    "int range": "整数",
 }
 
 USAGE_WORDS: dict[str, str] = {"[OPTIONS]": "[选项]", "COMMAND": "命令", "[ARGS]...": "[参数]..."}
@@ -75,6 +76,8 @@ MESSAGES: list[tuple[str, str]] = [
     (r"^Value must be an iterable\.$", "这里要一组值。"),
     # typer converts values with pydantic, whose messages name only the expected type
     (r"(?s)^Input should be a valid (\w+)\b.*$", "这里要填{0}。"),
+    (r"^Input should be greater than or equal to (-?\d+)$", "这里要填不小于 {0} 的整数。"),
+    (r"^Input should be less than or equal to (-?\d+)$", "这里要填不大于 {0} 的整数。"),
     (r"(?s)^Input should be .*$", "值的格式不对。"),
 ]
 
@@ -84,7 +87,8 @@ TYPE_NAMES: dict[str, str] = {"integer": "整数", "int": "整数", "float": "�
 
 _PYDANTIC_PREFIX = r"^Value error, "
 _QUOTED_LIST = r"'[^']*'(?:, '[^']*')*"
-_METAVAR = r"<(?:list\[)?([A-Za-z]+)(\])?>"
+_METAVAR = r"<(?:list\[)?([A-Za-z]+(?: range)?)(\])?>"
+_RANGE = r"\bx(>=|<=)(-?\d+)"  # a bounded option's help note, "[x>=1]"
 
 
 def word(msgid: str) -> str:
@@ -153,6 +157,11 @@ def metavars(text: str) -> str:
     return re.sub(_METAVAR, zh, text)
 
 
+def ranges(text: str) -> str:
+    """click's range note (``x>=1``) as the clerk writes it (``≥1``)."""
+    return re.sub(_RANGE, lambda m: ("≥" if m.group(1) == ">=" else "≤") + m.group(2), text)
+
+
 class ZhHelpFormatter(_click.HelpFormatter):
     """click's help formatter with Chinese fixed words; the layout (wrapping, columns) is click's."""
 
@@ -171,7 +180,7 @@ class ZhHelpFormatter(_click.HelpFormatter):
 
     def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
         """click's two-column layout, measured in terminal cells."""
-        rows = [(metavars(a), word(b)) for a, b in rows]
+        rows = [(metavars(a), ranges(word(b))) for a, b in rows]
         first_col = min(max((width(a) for a, _ in rows), default=0), col_max) + col_spacing
         pad = " " * (first_col + self.current_indent)
         for first, second in rows:
