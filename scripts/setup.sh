@@ -7,14 +7,15 @@
 #   scripts/setup.sh --tests    also what the full test suite uses: LibreOffice (docx→PDF, xlsx→xls
 #                               conversions) and PostgreSQL (archive on a real server); those tests
 #                               skip where these are absent; Dovecot (IMAP server for the mail tests);
-#                               Chromium and its driver (the web pages' browser tests, via Selenium)
+#                               Chromium and its driver (the web pages' browser tests, via Selenium); libarchive-tools (bsdtar:
+#                               the test that RAR attachments open with bsdtar alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(fonts-noto-cjk fonts-arphic-ukai fonts-dejavu-core fonts-hanazono fontconfig libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils unar tesseract-ocr)
 EXTRAS=dev
 if [[ "${1:-}" == "--tests" ]]; then
-  APT_PACKAGES+=(libreoffice-writer-nogui libreoffice-calc-nogui postgresql dovecot-imapd chromium chromium-driver)
+  APT_PACKAGES+=(libreoffice-writer-nogui libreoffice-calc-nogui postgresql dovecot-imapd chromium chromium-driver libarchive-tools)
   EXTRAS=dev,postgres
 fi
 
