@@ -80,6 +80,21 @@ def tick_across(upper: int, option: str = NO, pen: Pen = PENS[0]) -> Draw:
     return draw
 
 
+def dashes(option: str, tilt: float = 0.0, pen: Pen = PENS[0]) -> Draw:
+    """A "—" in every ``option`` box: across the box's middle, ~¾ of its width, each a little
+    different (length, height, a hand's bow); ``tilt``: degrees it rises to the right."""
+    def draw(img: np.ndarray, lay: CardLayout, px: float) -> None:
+        rng = np.random.default_rng(11)
+        for q in range(1, 11):
+            x0, y0, x1, y1 = box(lay, q, option, px)
+            s, cx, cy = x1 - x0, (x0 + x1) / 2, (y0 + y1) / 2 + rng.normal(0, 0.05) * (y1 - y0)
+            half = s * rng.uniform(0.32, 0.42)
+            rise = half * math.tan(math.radians(tilt + rng.normal(0, 2)))
+            pts = [(cx + half * t, cy - rise * t + 0.04 * s * math.sin(math.pi * (t + 1) / 2)) for t in np.linspace(-1, 1, 16)]
+            line(img, pts, pen, round(px * PT_PER_INCH), seed=q)
+    return draw
+
+
 HAND = "/usr/share/fonts/truetype/arphic/ukai.ttc"  # AR PL UKai (楷体, a hand's strokes): scripts/setup.sh installs it
 
 

@@ -7,6 +7,8 @@ meant it, or left to a person naming it; never filed with an answer a person wou
   read blank); no row is that line's answer: every row goes to a person, saying why;
 - a ✓ on 是 and "否" (or "改为否") written beside the table next to it: the person corrected it in words;
   the row goes to a person (it was filed 是);
+- a "—" in every 是 (or 否) box, level or rising 15°: a dash may mean "this one" or "nothing here";
+  every row goes to a person, saying so (ten 是 were filed);
 - a phone photo of two cards, the one read with its QR scribbled over, the other's QR readable above it:
   only a QR where this card prints its own counts; the card is not filed under the other's serial.
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from _inbox_fixtures import KIT_KEY, SOFFICE
-from _odd_marks_fixtures import NO, YES, Capture, Draw, odd_card, strike, two_cards, written
+from _odd_marks_fixtures import NO, YES, Capture, Draw, dashes, odd_card, strike, two_cards, written
 from _scan_fixtures import printed_cards
 
 from engine.omr import ScanCard, load_layouts, read_scan, record_layout
@@ -54,6 +56,9 @@ ODD = [
         MarkHow.BESIDE),
     Odd("yes-ticked-note-beside", written("改为否", 7), {**ALL_NO, 7: YES}, (7,), {q: NO for q in ALL if q != 7},
         MarkHow.BESIDE),
+    Odd("dash-in-every-yes-box", dashes(YES), NONE, ALL, why=MarkHow.DASH),
+    Odd("dash-in-every-no-box", dashes(NO), NONE, ALL, why=MarkHow.DASH),
+    Odd("dash-rising-in-every-yes-box", dashes(YES, tilt=15), NONE, ALL, why=MarkHow.DASH),
 ]
 FILES = [(odd, printed, how, cap) for odd in ODD for printed in ("pdf0", "word0")
          for how, cap in (("scan.png", SCAN), ("phone.jpg", PHONE))]

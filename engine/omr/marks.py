@@ -98,6 +98,7 @@ class OptionInk:
     closed: bool = False  # a closed line runs round this option only (``_closed_ring``)
     through: float = 0.0  # share of the box's whole inside inked by the strokes that reach its middle (``_through``)
     black: float = 0.0  # share of the box's whole inside (up to its masked sides) inked black (``BLACK``)
+    flat: bool = False  # the strokes reaching the box's middle are one straight line along the row (``_flat``)
 
     @property
     def score(self) -> float:
@@ -694,13 +695,13 @@ def _option_ink(row: RowInk, geo: CellGeometry, k: int, floor: float = RESIDUE) 
     # How dark the pen is, where it marked the box (the print's own edges left aside).
     inked = row.dark[by0 + inset:by1 - inset, bx0 + inset:bx1 - inset][on]
     pale = bool(inked.size) and float(np.median(inked)) < PALE
+    through, flat = _through(row, (bx0, by0, bx1, by1), inset, floor) if on.any() else (0.0, False)
     # Each option ends halfway across the gap between 是 and the 否 box: a ring round one is not the other's.
     mid = (geo.labels[0][2] + geo.boxes[1][0]) // 2
     ring = _option_ring(row.added, geo, k, row.off, (0, mid) if k == 0 else (mid, row.added.shape[1]))
     return OptionInk(float(on.mean()) if on.size else 0.0,
                      float((label > RESIDUE).mean()) if label.size else 0.0, ring, corners, edges,
-                     pale and bool(np.any(on)), through=_through(row, (bx0, by0, bx1, by1), inset, floor) if on.any() else 0.0,
-                     black=_black(row, (bx0, by0, bx1, by1)))
+                     pale and bool(np.any(on)), through=through, black=_black(row, (bx0, by0, bx1, by1)), flat=flat)
 
 
 RIM = 3  # px inside a box's printed side where its (widened, masked) print ends
@@ -721,11 +722,12 @@ def _black(row: RowInk, box: Box) -> float:
     return float(((region > BLACK) & visible).mean()) if region.size else 0.0
 
 
-def _through(row: RowInk, box: Box, inset: int, floor: float) -> float:
+def _through(row: RowInk, box: Box, inset: int, floor: float) -> tuple[float, bool]:
     """Share of the box's whole inside, up to its masked sides, inked by strokes that reach its
     middle (the inside less ``inset``): a ✓ drawn low, its corner below the box and its long arm out
     through the side, leaves little in the middle but runs through the box.  Ink only touching the
-    box from outside (a ring round the label beside it, a neighbour's stroke) reaches no middle."""
+    box from outside (a ring round the label beside it, a neighbour's stroke) reaches no middle.
+    Also whether those strokes are one straight line along the row (``_flat``)."""
     import cv2
     import numpy as np
 
@@ -733,14 +735,61 @@ def _through(row: RowInk, box: Box, inset: int, floor: float) -> float:
     region = row.added[by0 + RIM:by1 - RIM, bx0 + RIM:bx1 - RIM]
     visible = row.printed[by0 + RIM:by1 - RIM, bx0 + RIM:bx1 - RIM] == 0
     if region.size == 0 or not visible.any():
-        return 0.0
+        return 0.0, False
     n, comp = cv2.connectedComponents(((region > floor) & visible).astype(np.uint8), connectivity=8)
     c = inset - RIM
     middle = comp[c:comp.shape[0] - c, c:comp.shape[1] - c]
     reaching = np.zeros(n, bool)
     reaching[np.unique(middle)] = True
     reaching[0] = False
-    return float(reaching[comp][visible].mean())
+    ink = reaching[comp]
+    return float(ink[visible].mean()), _flat(ink, box[2] - box[0])
+
+
+DASH_SLOPE = 25  # degrees off the row's direction within which one straight stroke is a dash
+DASH_THIN = 0.4  # its width across (most places along it) at most this share of the box (a marker's line ~0.35)
+DASH_LONG = 0.35  # …and at least this share of the box's width long
+# Measured on the dashes of ``tests/_odd_marks_fixtures.dashes`` (PDF and Word cards, scanned and photographed)
+# and the ✓s of the benchmark's seed-12 corpus that come closest (drawn low, their V cut off by the box's
+# bottom side: a wedge): along the dashes the middle strays ≤ 0.03 of the box and the ink across varies
+# ≤ 0.032 (a pixel); along those ✓s the ink across varies ≥ 0.059 (two pixels and more).
+DASH_BEND = 0.035  # how far (share of the box, median along it) its middle strays from a straight line
+DASH_EVEN = 0.045  # how much (share of the box, median along it) the ink across it varies
+
+
+def _flat(ink: np.ndarray, size: int) -> bool:
+    """Whether ``ink`` (the strokes reaching a box's middle) is one straight line lying along the row,
+    a "—": people write it for "nothing here" as often as for "this one", so it is no answer.  Taken
+    along the ink's main axis (its second moments), a dash is one stroke, as thick all along, its
+    middle straight; a ✓'s V (even cut off by the box's side) thickens where its arms meet and bends
+    there, a × is wide where its arms part, a fill is wide everywhere, and a slash "/" slopes too
+    steeply (it is read as a tick)."""
+    import math
+
+    import cv2
+    import numpy as np
+
+    ys, xs = np.nonzero(ink)
+    if ys.size < 8 or cv2.connectedComponents(cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)))[0] != 2:
+        return False  # one stroke (a pencil's broken line joined), not two arms apart
+    x, y = xs - xs.mean(), ys - ys.mean()
+    ux, uy = (float(v) for v in np.linalg.eigh(np.cov(np.vstack([x, y])))[1][:, 1])
+    if math.degrees(math.atan2(abs(uy), abs(ux))) > DASH_SLOPE:
+        return False
+    along = np.rint(x * ux + y * uy).astype(np.int64)
+    across = y * ux - x * uy
+    order = np.argsort(along, kind="stable")
+    along, across = along[order], across[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(along) > 0])
+    pos = along[starts].astype(np.float64)
+    if pos[-1] - pos[0] + 1 < DASH_LONG * size or pos.size < 3:
+        return False
+    wide = np.maximum.reduceat(across, starts) - np.minimum.reduceat(across, starts) + 1
+    thick = np.diff(np.r_[starts, along.size]).astype(np.float64)
+    middle = np.add.reduceat(across, starts) / thick
+    bend = float(np.median(np.abs(middle - np.polyval(np.polyfit(pos, middle, 1), pos))))
+    return (float(np.percentile(wide, 80)) <= DASH_THIN * size and bend <= DASH_BEND * size
+            and float(np.median(np.abs(thick - np.median(thick)))) <= DASH_EVEN * size)
 
 
 def _option_ring(added: np.ndarray, geo: CellGeometry, k: int, off: int, lim: tuple[int, int]) -> float:
@@ -867,6 +916,8 @@ def decide(number: int, yes: OptionInk, no: OptionInk, row_box: Box | None, bile
         confidence = min(_sure_marked(hi), _sure_blank(lo))
         if bilevel and chosen.in_box and chosen.black < BILEVEL_DOTS:
             return MarkDecision(number, None, MarkHow.UNCLEAR, 0.0, ys, ns, row_box)
+        if chosen.in_box and chosen.flat:
+            return MarkDecision(number, None, MarkHow.DASH, 0.0, ys, ns, row_box)
         if confidence >= DECIDE_AT:
             return MarkDecision(number, answer, _how(chosen), confidence, ys, ns, row_box)
     return MarkDecision(number, None, MarkHow.UNCLEAR, 0.0, ys, ns, row_box)

@@ -304,6 +304,7 @@ class MarkHow(StrEnum):
     BETWEEN = "between"  # a mark in the gap between the two options: meant for which?
     ACROSS = "across"  # one stroke through the boxes of two rows (a line down a column, a tick across a rule)
     BESIDE = "beside"  # pen beside the chosen option that no box accounts for (a word written next to it)
+    DASH = "dash"  # one straight stroke along the row in the box ("—"): "this one" or "nothing here"?
     NOT_FOUND = "not_found"  # the row could not be located in the image
 
     @property
@@ -321,11 +322,13 @@ _HOW_ZH = {
     MarkHow.FAINT: "笔迹较浅", MarkHow.BLANK: "未勾选", MarkHow.BOTH: "两项都有标记",
     MarkHow.UNCLEAR: "标记不清", MarkHow.BETWEEN: "标记在两个选项之间", MarkHow.NOT_FOUND: "未找到该行",
     MarkHow.ACROSS: "同一笔画穿过了几行的方框", MarkHow.BESIDE: "勾选旁另有笔迹（可能写了字或作了更正）",
+    MarkHow.DASH: "框里只画了一横（选中还是表示“无”？）",
 }
 _DECIDED = frozenset({MarkHow.TICK, MarkHow.CROSS, MarkHow.FILL, MarkHow.RING, MarkHow.FAINT})
 PROBLEM_OF_MARK = {MarkHow.BLANK: AnswerProblem.NONE, MarkHow.BOTH: AnswerProblem.BOTH,
                    MarkHow.UNCLEAR: AnswerProblem.UNCLEAR, MarkHow.BETWEEN: AnswerProblem.UNCLEAR,
                    MarkHow.ACROSS: AnswerProblem.UNCLEAR, MarkHow.BESIDE: AnswerProblem.UNCLEAR,
+                   MarkHow.DASH: AnswerProblem.UNCLEAR,
                    MarkHow.NOT_FOUND: AnswerProblem.MISSING}
 
 
