@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _inbox_fixtures import KIT_KEY, SOFFICE
 from _odd_marks_fixtures import NO, YES, Capture, Draw, dashes, odd_card, strike, two_cards, written
@@ -124,3 +125,49 @@ def test_a_qr_elsewhere_in_the_photo_is_not_this_cards_serial(two_in_one_photo) 
     assert card.registered, card.notes
     assert card.reading.qr is None and card.reading.serial != other, (card.reading.serial, card.notes)
     assert card.reading.serial in ("", own) and card.reading.needs_review
+
+
+# The inked inside of a 是 box on seed-12 bench cards (``card-0130.pdf``, ``card-0060.jpg``, 200 dpi scans): a ✓
+# drawn low, its V cut by the box's bottom side into a wedge, and a ✓ whose arms the side cuts apart.  Both
+# lie along the row, thin enough and long enough to pass for a dash but for how their thickness varies.
+WEDGE = """
+.......#................#.
+.....#####..............#.
+....#######............##.
+....########..........###.
+....#########........####.
+.....#########......#####.
+......########.....######.
+.......########..########.
+.......##################.
+........#################.
+"""
+LOW_V = """
+.........................#..
+........................##..
+........................##..
+...##..................###..
+...#####..............####..
+...######............#####..
+...########..........#####..
+...#########.......#######..
+...##########......#######..
+...###########....#######...
+...######################...
+"""
+
+
+def _ink(art: str) -> np.ndarray:
+    return np.array([[c == "#" for c in line] for line in art.strip().splitlines()])
+
+
+def test_a_tick_cut_off_by_the_box_is_no_dash_and_a_dash_is() -> None:
+    from engine.omr.marks import _flat
+
+    assert not _flat(_ink(WEDGE), 31) and not _flat(_ink(LOW_V), 31)
+    dash = np.zeros((26, 26), bool)
+    for x in range(3, 22):  # a hand's dash: 5 px thick, rising 2 px over its length
+        y = 13 - round(2 * (x - 3) / 19)
+        dash[y - 2:y + 3, x] = True
+    assert _flat(dash, 31)
+    assert not _flat(dash.T, 31)  # the same stroke upright: a steep line is read as a tick
