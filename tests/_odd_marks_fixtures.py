@@ -95,6 +95,26 @@ def dashes(option: str, tilt: float = 0.0, pen: Pen = PENS[0]) -> Draw:
     return draw
 
 
+def crease(q: int | None = None, x_mm: float | None = None, rise: float = 0.0) -> Draw:
+    """A fold's crease (or a scanner lid's dark line) from one edge of the sheet to the other:
+    across the page through question ``q``'s boxes, or down it ``x_mm`` from the left edge;
+    ``rise``: px it climbs over the page's width (a fold is never quite square)."""
+    def draw(img: np.ndarray, lay: CardLayout, px: float) -> None:
+        h, w = img.shape[:2]
+        if q is not None:
+            y = lay.boxes[(q, YES)].cy * px
+            for x in range(w):
+                yy = round(y - rise * x / w)
+                img[max(0, yy - 1):yy + 2, x] = (img[max(0, yy - 1):yy + 2, x] * 0.45).astype(np.uint8)
+        else:
+            assert x_mm is not None
+            x = round(x_mm / 25.4 * PT_PER_INCH * px)
+            for y in range(h):
+                xx = round(x + rise * y / h)
+                img[y, max(0, xx - 1):xx + 2] = (img[y, max(0, xx - 1):xx + 2] * 0.45).astype(np.uint8)
+    return draw
+
+
 HAND = "/usr/share/fonts/truetype/arphic/ukai.ttc"  # AR PL UKai (楷体, a hand's strokes): scripts/setup.sh installs it
 
 

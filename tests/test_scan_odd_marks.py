@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _inbox_fixtures import KIT_KEY, SOFFICE
-from _odd_marks_fixtures import NO, YES, Capture, Draw, dashes, odd_card, strike, two_cards, written
+from _odd_marks_fixtures import NO, YES, Capture, Draw, crease, dashes, odd_card, strike, two_cards, written
 from _scan_fixtures import printed_cards
 
 from engine.omr import ScanCard, load_layouts, read_scan, record_layout
@@ -61,8 +61,18 @@ ODD = [
     Odd("dash-in-every-no-box", dashes(NO), NONE, ALL, why=MarkHow.DASH),
     Odd("dash-rising-in-every-yes-box", dashes(YES, tilt=15), NONE, ALL, why=MarkHow.DASH),
 ]
+# A fold's crease or a scanner's streak from edge to edge of the sheet, joined to the table's frame
+# (the card was not registered at all): scanned, the card is read; a crease through a row's boxes
+# leaves that row to a person.  (Photographed, the crease also joins the sheet's outline against the
+# desk and the card still goes to a person whole: README, issue 12.)
+CREASED = [
+    Odd("crease-across-row-5", crease(5, rise=6), ALL_NO, (5,), {q: NO for q in ALL if q != 5}, MarkHow.BOTH),
+    Odd("crease-down-the-questions", crease(x_mm=100, rise=4), ALL_NO, (), {q: NO for q in ALL}),
+    Odd("crease-down-the-numbers", crease(x_mm=60), ALL_NO, (), {q: NO for q in ALL}),
+]
 FILES = [(odd, printed, how, cap) for odd in ODD for printed in ("pdf0", "word0")
          for how, cap in (("scan.png", SCAN), ("phone.jpg", PHONE))]
+FILES += [(odd, printed, "scan.png", SCAN) for odd in CREASED for printed in ("pdf0", "word0")]
 
 
 def _name(odd: Odd, printed: str, how: str) -> str:
@@ -99,7 +109,10 @@ def test_odd_marks_go_to_a_person_never_filed_wrong(read, odd: Odd, printed: str
     for q in odd.to_person:
         assert q in card.unresolved and f"第{q}题" in card.reading.needs_review, (q, card.questions[q - 1])
     # the rows say why (not "blank", not a plain tick: the person sees what to look at)
-    assert {card.questions[q - 1].how for q in odd.to_person} == {odd.why}, [str(q.how) for q in card.questions]
+    assert {card.questions[q - 1].how for q in odd.to_person} <= {odd.why}, [str(q.how) for q in card.questions]
+    # and every other row is read as meant
+    assert {q: card.questions[q - 1].answer for q in odd.meant if q not in odd.to_person} == \
+        {q: a for q, a in odd.meant.items() if q not in odd.to_person}, [str(q.how) for q in card.questions]
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,11 @@ column on the right), so an upside-down or sideways page needs no QR and no EXIF
 page is then warped so that the table lands where the card prints it (``TABLE_X_MM`` from the left
 edge, ``TABLE_W_MM`` wide): ``Registration.image`` is an upright card at ``PX_PER_MM``.
 
+A fold's crease or a scanner's streak running from edge to edge of the sheet joins the frame and
+spoils its corners: where no frame is found as it is, it is looked for again with one such line
+taken out (``cut_quads``); the line is left out of the rules counted on the registered page too, and
+stays there as ink a person added (a crease through a row's boxes leaves that row to a person).
+
 Cards printed from the Word version have the same table (ten rows, the answers on the right),
 drawn with other fonts and widths: nothing here assumes the PDF's exact measures.
 """
@@ -130,10 +135,15 @@ def locate(rgb: np.ndarray) -> Registration | Miss:
     ratio = _paper_ratio(rgb)
     miss = Miss.NO_FRAME
     seen: list[np.ndarray] = []
-    for at in INK_STEPS:
+    # A fold's crease or a scanner's streak running off the frame joins it: the frame's corners are
+    # then looked for again with that line taken out (``cut_quads``), only where no frame was found
+    # as it is; the line is left out of the ruling too, and stays on the page as added ink.
+    steps = [(at, False) for at in INK_STEPS] + [(INK, True)]  # a crease is dark: the first step sees it
+    for at, cutting in steps:
         ink = _ink_at(ratio, at)
-        for quad in table_quads(ink):
-            turns = _orientation(ink, quad)
+        found = cut_quads(ink) if cutting else [(q, None) for q in table_quads(ink)]
+        for quad, line in found:
+            turns = _orientation(_without(ink, line), quad)
             if turns is None:
                 miss = Miss.NO_RULES if miss is Miss.NO_RULES else Miss.NOT_TABLE
                 continue
@@ -141,11 +151,25 @@ def locate(rgb: np.ndarray) -> Registration | Miss:
             if any(float(np.abs(src - q).max()) < 2 for q in seen):
                 continue  # the same frame as at a darker step: warped once
             seen.append(src)
-            reg = _warp_page(rgb, src, turns)
+            reg = _warp_page(rgb, src, turns, line)
             if reg is not None:
                 return reg
             miss = Miss.NO_RULES
     return miss
+
+
+Line = tuple[tuple[int, int], tuple[int, int], int]  # two points (x, y) on either side of the frame, and a width (px)
+
+
+def _without(ink: np.ndarray, line: Line | None, value: float = 0) -> np.ndarray:
+    """``ink`` with ``line`` painted out (a copy, ``value`` along it); ``ink`` itself where there is no line."""
+    import cv2
+
+    if line is None:
+        return ink
+    out = ink.copy()
+    cv2.line(out, line[0], line[1], value, line[2])
+    return out
 
 
 def _orientation(ink: np.ndarray, quad: np.ndarray) -> int | None:
@@ -187,12 +211,138 @@ def table_quads(ink: np.ndarray, limit: int = 4) -> list[np.ndarray]:
     for k in big[:limit]:
         x, y, bw, bh = (int(v) for v in stats[k, :4])
         comp = (labels[y:y + bh, x:x + bw] == k).astype(np.uint8)
-        pts = cv2.findNonZero(comp)
-        hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float32) + np.float32([x, y])
+        # The hull of the outline is the hull of every pixel, from a few thousand points, not millions.
+        outline, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        hull = cv2.convexHull(np.vstack(outline)).reshape(-1, 2).astype(np.float32) + np.float32([x, y])
         quad = _four_corners(hull)
         if quad is not None:
             quads.append(quad)
     return quads
+
+
+CUT_LINES = 4  # long straight lines tried out of each frame (the frame's own rules are among them)
+EDGE = 0.1  # share of the bounding box along its sides where a line is its outline, not a crease
+CUT_MM = 0.9  # taken out along such a line (a crease is 0.1–0.5 mm wide, blurred), and at least
+CUT_WIDTH = 7  # px
+
+
+def cut_quads(ink: np.ndarray, limit: int = 1) -> list[tuple[np.ndarray, Line]]:
+    """``table_quads`` of the largest ink with one line taken out at a time, and the line (picture
+    pixels, clipped to the picture): a fold's crease, a scanner lid's line or streak runs from edge
+    to edge of the sheet and, crossing the table, joins its frame, so the frame's hull reaches the
+    sheet's edges.  The lines tried run from side to side of the ink's bounding box (``_long_lines``);
+    each is taken out over its whole length, and what it parted of the table is joined again
+    (``_rejoined``).  Whether the line was a crease is left to the ruling's checks downstream: a
+    frame they do not accept is no table."""
+    import cv2
+    import numpy as np
+
+    h, w = ink.shape
+    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    min_side = MIN_TABLE_SHARE * min(h, w)
+    big = [k for k in range(1, n) if stats[k, cv2.CC_STAT_WIDTH] >= min_side and stats[k, cv2.CC_STAT_HEIGHT] >= min_side]
+    big.sort(key=lambda k: -int(stats[k, cv2.CC_STAT_WIDTH]) * int(stats[k, cv2.CC_STAT_HEIGHT]))
+    quads: list[tuple[np.ndarray, Line]] = []
+    for k in big[:limit]:
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        comp = (labels[y:y + bh, x:x + bw] == k).astype(np.uint8)
+        width = max(CUT_WIDTH, round(CUT_MM * max(bw, bh) / TABLE_W_MM))  # the frame's long side is the table's width
+        for (x0, y0), (x1, y1) in _long_lines(comp, width):
+            cut = _without(comp, ((x0, y0), (x1, y1), width))
+            frame = _rejoined(cut, ((x0, y0), (x1, y1), width))
+            # Clipped: an end far outside the picture could pass behind a photo's horizon when mapped.
+            inside, a, b = cv2.clipLine((0, 0, w, h), (x0 + x, y0 + y), (x1 + x, y1 + y))
+            if inside:
+                quads += [(q + np.float32([x, y]), (a, b, width)) for q in table_quads(frame, limit=1)]
+    return quads
+
+
+def _rejoined(cut: np.ndarray, line: Line) -> np.ndarray:
+    """The frame in ``cut`` (0/1, ``line`` taken out) as one piece (0/255): a line taken out across
+    the whole table parts it in two, each a piece as long as the table along the line.  The pieces
+    that lie against the largest across the line's gap are the rest of it, joined again by the line
+    between them; ink only the line had joined to the frame (text beside the table, the sheet's
+    edge) lies elsewhere and is left out."""
+    import cv2
+    import numpy as np
+
+    width = line[2]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cut, connectivity=8)
+    if n <= 1:
+        return cut * 255
+    areas = stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]
+    k = 1 + int(np.argmax(areas))
+    x, y, w, h = (int(v) for v in stats[k, :4])
+    reach = width + 3
+    keep = np.zeros(n, bool)
+    keep[k] = True
+    level = abs(line[1][0] - line[0][0]) >= abs(line[1][1] - line[0][1])  # the line runs across, not down
+    for j in range(1, n):
+        jx, jy, jw, jh = (int(v) for v in stats[j, :4])
+        # The other part of the table spans what the largest spans along the line (a table below
+        # it, a paragraph, the line's own ends do not), and lies against it across the line's gap.
+        a0, a1, b0, b1 = (x, x + w, jx, jx + jw) if level else (y, y + h, jy, jy + jh)
+        shared = (min(a1, b1) - max(a0, b0)) / max(a1 - a0, b1 - b0, 1)
+        touching = jx <= x + w + reach and x <= jx + jw + reach and jy <= y + h + reach and y <= jy + jh + reach
+        keep[j] = keep[j] or (shared >= 0.8 and touching)
+    frame = (keep[labels] * 255).astype(np.uint8)
+    kept = stats[keep]
+    x0, y0 = int(kept[:, 0].min()), int(kept[:, 1].min())
+    x1, y1 = int((kept[:, 0] + kept[:, 2]).max()), int((kept[:, 1] + kept[:, 3]).max())
+    bridge = np.zeros_like(frame)
+    cv2.line(bridge, line[0], line[1], 255, width + 2)
+    inside = np.zeros_like(frame)
+    inside[y0:y1, x0:x1] = 255
+    return frame | (bridge & inside)
+
+
+def _long_lines(comp: np.ndarray, width: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Lines that run across ``comp`` from one side of its bounding box to the opposite side, each
+    drawn out beyond both (at most ``CUT_LINES``).  A crease or streak joined to the frame reaches
+    the box's sides where the frame does not: it meets each side in one short run of ink, while a
+    frame's rule lying along a side inks it over a long run."""
+    import math
+
+    import cv2
+    import numpy as np
+
+    bh, bw = comp.shape
+    ys, xs = np.nonzero(comp)
+    reach = bw + bh
+    out: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for ends in (_pairs(comp[:, 0], comp[:, -1], width, 0, bw - 1, across=True),
+                 _pairs(comp[0, :], comp[-1, :], width, 0, bh - 1, across=False)):
+        for (x0, y0), (x1, y1) in ends:
+            # A line along the box's edge is the outline of what the crease joined (a photo's sheet
+            # against the desk); one that joins the table's frame crosses the table, inside the box.
+            mid_x, mid_y = (x0 + x1) / 2, (y0 + y1) / 2
+            if not (EDGE * bw <= mid_x <= (1 - EDGE) * bw and EDGE * bh <= mid_y <= (1 - EDGE) * bh):
+                continue
+            # The two ends give the line roughly; it is fitted again to the ink lying along it.
+            angle = math.atan2(y1 - y0, x1 - x0)
+            near = np.abs((xs - x0) * math.sin(angle) - (ys - y0) * math.cos(angle)) <= width
+            if np.count_nonzero(near) < 0.5 * math.hypot(x1 - x0, y1 - y0):
+                continue  # no straight ink joins the two ends
+            dx, dy, cx, cy = (float(v) for v in cv2.fitLine(np.column_stack([xs[near], ys[near]]).astype(np.float32),
+                                                             cv2.DIST_L2, 0, 0.01, 0.01).ravel())
+            out.append(((round(cx - reach * dx), round(cy - reach * dy)), (round(cx + reach * dx), round(cy + reach * dy))))
+    return out[:CUT_LINES]
+
+
+def _pairs(first: np.ndarray, last: np.ndarray, width: int, at0: int, at1: int,
+           across: bool) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Short runs of ink on two opposite sides of a bounding box (``first``, ``last``: the side's
+    pixels), paired each with each: the ends of lines that may run across the box (``across``:
+    from the left side to the right, else from the top to the bottom)."""
+    import numpy as np
+
+    def runs(side: np.ndarray) -> list[int]:
+        edges = np.flatnonzero(np.diff(np.r_[0, side.astype(np.int8), 0]))
+        return [(a + b) // 2 for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a <= 3 * width]
+
+    pairs = [(a, b) for a in runs(first) for b in runs(last)]
+    return [((at0, a), (at1, b)) if across else ((a, at0), (b, at1)) for a, b in pairs]
 
 
 def _four_corners(hull: np.ndarray) -> np.ndarray | None:
@@ -237,7 +387,9 @@ def _height_mm(src: np.ndarray) -> float | None:
     return height_mm if 40 <= height_mm <= 250 else None
 
 
-def _warp_page(rgb: np.ndarray, src: np.ndarray, turns: int) -> Registration | None:
+def _warp_page(rgb: np.ndarray, src: np.ndarray, turns: int, line: Line | None = None) -> Registration | None:
+    """The page warped so that the table's frame ``src`` lands where the card prints it, and its
+    rules counted there (``line``, a crease across the frame, left out of the count)."""
     import cv2
     import numpy as np
 
@@ -254,11 +406,22 @@ def _warp_page(rgb: np.ndarray, src: np.ndarray, turns: int) -> Registration | N
                                borderValue=(255, 255, 255))
     dark = darkness(page)
     frame = (round(x0), round(y0), round(x1), round(y1))
-    rules = _rules(dark, frame)
+    rules = _rules(_without(dark, _mapped(line, m)), frame)
     if rules is None:
         return None
     rules_y, rules_x, lines = rules
     return Registration(page, dark, rules_y, rules_x, lines, turns, m)
+
+
+def _mapped(line: Line | None, m: np.ndarray) -> Line | None:
+    """``line`` carried by the homography ``m`` onto the registered page (``CUT_WIDTH`` wide there)."""
+    import cv2
+    import numpy as np
+
+    if line is None:
+        return None
+    a, b = cv2.perspectiveTransform(np.float32([[line[0], line[1]]]), m)[0]
+    return (round(a[0]), round(a[1])), (round(b[0]), round(b[1])), CUT_WIDTH
 
 
 def _rules(dark: np.ndarray, frame: tuple[int, int, int, int]) -> tuple[list[int], list[int], np.ndarray] | None:
