@@ -84,3 +84,28 @@ def test_ctrl_c_during_generate_and_ingest_says_what_is_kept_and_a_rerun_complet
     assert "所有检查的反馈卡都已交回。" in status.stdout, status.stdout + status.stderr
     verify = _ruqi(ws, "archive", "verify")
     assert verify.returncode == 0 and "四性检测全部通过。" in verify.stdout, verify.stdout + verify.stderr
+
+
+def test_ctrl_c_inside_a_c_callback_stops_the_command_without_library_noise(capfd: pytest.CaptureFixture[str]) -> None:
+    """A Ctrl+C landing while a C library runs a Python callback (pypdfium2 reading or writing a PDF)
+    is not lost with an "Exception ignored …" on the terminal: it reaches the main thread."""
+    import ctypes
+
+    from engine.cli.common import quiet_library_noise
+
+    def callback() -> int:
+        raise KeyboardInterrupt
+
+    before = sys.unraisablehook
+    try:
+        quiet_library_noise()
+        c_function = ctypes.CFUNCTYPE(ctypes.c_int)(callback)
+        with pytest.raises(KeyboardInterrupt):
+            c_function()  # called through libffi, as pdfium calls its file callbacks
+            deadline = time.monotonic() + 30  # the interrupt arrives a moment after the callback
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    finally:
+        sys.unraisablehook = before
+    err = capfd.readouterr().err
+    assert "Exception ignored" not in err and "KeyboardInterrupt" not in err, err

@@ -182,6 +182,7 @@ KNOWN_WORDS = {"ruqi", "toml", "xlsx", "xls", "docx", "pdf", "PDF", "Excel", "WP
                "IP", "QR", "SHA", "SM", "id", "cd", "README", "MB"}
 _NOT_WORDS = re.compile(r"""
       ✗\ [^：\n]*：                 # the file or place a finding is about
+    | ✗\ [^：\n]*(?=\n|\Z)          # …or a file, on a line of its own above its findings
     | [A-Za-z_]+（[\u4e00-\u9fff]    # a value followed by its Chinese name: late（逾期）
     | “[^”]*” | \[[^\]\n]*\]         # quoted: what was typed, a file name, a ruqi.toml section
     | 现为\ [^）\n]*                 # the value as typed
@@ -207,8 +208,11 @@ def test_the_stray_word_finder_sees_english_and_passes_names() -> None:
     assert stray_words("系统错误：Name or service not known") == ["Name", "known", "not", "or", "service"]
 
 
-def ruqi_run(ws_root: Path, *args: str, columns: int = 200) -> tuple[int, str]:
-    """The installed ``ruqi`` (``run_app``: Chinese errors, crash files), stdout + stderr."""
+def ruqi_run(ws_root: Path, *args: str, columns: int = 1000) -> tuple[int, str]:
+    """The installed ``ruqi`` (``run_app``: Chinese errors, crash files), stdout + stderr.  Wide enough
+    that no message wraps: one names the temporary workspace twice, and at 200 columns the break moved
+    with the path's length (into "不是工作目录" for a base temporary folder 16 to 20 characters
+    longer than pytest's default)."""
     res = subprocess.run([str(Path(sys.executable).with_name("ruqi")), *args], capture_output=True, text=True,
                          cwd=ws_root, env={**os.environ, "COLUMNS": str(columns)}, timeout=120)
     return res.returncode, res.stdout + res.stderr
@@ -284,7 +288,7 @@ def test_a_failed_archive_check_says_what_is_wrong_before_its_code(tmp_path: Pat
     row = file_item(ws, pdf_bytes(), card_meta())
     with (ws.archive / row.rel_path).open("ab") as f:
         f.write(b"%% appended")
-    code, out = ruqi_run(ws.root, "archive", "verify", columns=1000)  # one problem a line
+    code, out = ruqi_run(ws.root, "archive", "verify")  # one problem a line
     assert code == 1 and "四性检测未通过。" in out, out
     problems = [line.strip() for line in out.splitlines() if "ARCHIVE_" in line]
     assert len(problems) == 2 and all(p.startswith("✗ ") for p in problems), out

@@ -192,7 +192,34 @@ def run_app(app: typer.Typer) -> None:
         dispose_engines()
 
 
+def quiet_library_noise() -> None:
+    """What libraries would print to a clerk's terminal, left out of it:
+
+    - a Ctrl+C that lands while a C library runs a callback into Python (pypdfium2 reading or
+      writing a PDF) cannot leave the callback: Python prints "Exception ignored on calling ctypes
+      callback function … KeyboardInterrupt" and carries on.  It is passed on to the main thread
+      instead, which stops as for any Ctrl+C (``INTERRUPTED``);
+    - pypdf's warnings about a damaged PDF ("incorrect startxref pointer"): the engine says in its
+      own words what is wrong with a file it cannot read."""
+    import _thread
+    import logging
+    import threading
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    before = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            # A moment later, from another thread: raised now, it would be ignored again, inside this hook.
+            threading.Timer(0.05, _thread.interrupt_main).start()
+            return
+        before(unraisable)
+
+    sys.unraisablehook = hook
+
+
 def _run(app: typer.Typer) -> None:
+    quiet_library_noise()
     try:
         app(args=fill_bare_options(sys.argv[1:]), standalone_mode=True)
     except SystemExit as e:

@@ -211,9 +211,8 @@ def table_quads(ink: np.ndarray, limit: int = 4) -> list[np.ndarray]:
     for k in big[:limit]:
         x, y, bw, bh = (int(v) for v in stats[k, :4])
         comp = (labels[y:y + bh, x:x + bw] == k).astype(np.uint8)
-        # The hull of the outline is the hull of every pixel, from a few thousand points, not millions.
-        outline, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        hull = cv2.convexHull(np.vstack(outline)).reshape(-1, 2).astype(np.float32) + np.float32([x, y])
+        pts = cv2.findNonZero(comp)
+        hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float32) + np.float32([x, y])
         quad = _four_corners(hull)
         if quad is not None:
             quads.append(quad)
