@@ -195,8 +195,9 @@ def _orientation(ink: np.ndarray, quad: np.ndarray) -> int | None:
     return None
 
 
-def table_quads(ink: np.ndarray, limit: int = 4) -> list[np.ndarray]:
-    """Corners (4×2, clockwise from the top left as seen) of the largest ruled frames in the picture."""
+def _largest_ink(ink: np.ndarray, limit: int) -> list[tuple[int, int, np.ndarray]]:
+    """The ``limit`` largest pieces of ink at least ``MIN_TABLE_SHARE`` of the picture across both
+    ways, largest first: where each starts (x, y) and its mask (0/1) over its bounding box."""
     import cv2
     import numpy as np
 
@@ -207,10 +208,20 @@ def table_quads(ink: np.ndarray, limit: int = 4) -> list[np.ndarray]:
     min_side = MIN_TABLE_SHARE * min(h, w)
     big = [k for k in range(1, n) if stats[k, cv2.CC_STAT_WIDTH] >= min_side and stats[k, cv2.CC_STAT_HEIGHT] >= min_side]
     big.sort(key=lambda k: -int(stats[k, cv2.CC_STAT_WIDTH]) * int(stats[k, cv2.CC_STAT_HEIGHT]))
-    quads = []
+    out = []
     for k in big[:limit]:
         x, y, bw, bh = (int(v) for v in stats[k, :4])
-        comp = (labels[y:y + bh, x:x + bw] == k).astype(np.uint8)
+        out.append((x, y, (labels[y:y + bh, x:x + bw] == k).astype(np.uint8)))
+    return out
+
+
+def table_quads(ink: np.ndarray, limit: int = 4) -> list[np.ndarray]:
+    """Corners (4×2, clockwise from the top left as seen) of the largest ruled frames in the picture."""
+    import cv2
+    import numpy as np
+
+    quads = []
+    for x, y, comp in _largest_ink(ink, limit):
         pts = cv2.findNonZero(comp)
         hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float32) + np.float32([x, y])
         quad = _four_corners(hull)
@@ -237,15 +248,9 @@ def cut_quads(ink: np.ndarray, limit: int = 1) -> list[tuple[np.ndarray, Line]]:
     import numpy as np
 
     h, w = ink.shape
-    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
-    min_side = MIN_TABLE_SHARE * min(h, w)
-    big = [k for k in range(1, n) if stats[k, cv2.CC_STAT_WIDTH] >= min_side and stats[k, cv2.CC_STAT_HEIGHT] >= min_side]
-    big.sort(key=lambda k: -int(stats[k, cv2.CC_STAT_WIDTH]) * int(stats[k, cv2.CC_STAT_HEIGHT]))
     quads: list[tuple[np.ndarray, Line]] = []
-    for k in big[:limit]:
-        x, y, bw, bh = (int(v) for v in stats[k, :4])
-        comp = (labels[y:y + bh, x:x + bw] == k).astype(np.uint8)
+    for x, y, comp in _largest_ink(ink, limit):
+        bh, bw = comp.shape
         width = max(CUT_WIDTH, round(CUT_MM * max(bw, bh) / TABLE_W_MM))  # the frame's long side is the table's width
         for (x0, y0), (x1, y1) in _long_lines(comp, width):
             cut = _without(comp, ((x0, y0), (x1, y1), width))
