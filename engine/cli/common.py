@@ -211,7 +211,9 @@ def quiet_library_noise() -> None:
     def hook(unraisable: Any) -> None:
         if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
             # A moment later, from another thread: raised now, it would be ignored again, inside this hook.
-            threading.Timer(0.05, _thread.interrupt_main).start()
+            later = threading.Timer(0.05, _thread.interrupt_main)
+            later.daemon = True  # a command ending meanwhile is not held back by it
+            later.start()
             return
         before(unraisable)
 
