@@ -161,14 +161,14 @@ def locate(rgb: np.ndarray) -> Registration | Miss:
 Line = tuple[tuple[int, int], tuple[int, int], int]  # two points (x, y) on either side of the frame, and a width (px)
 
 
-def _without(ink: np.ndarray, line: Line | None, value: float = 0) -> np.ndarray:
-    """``ink`` with ``line`` painted out (a copy, ``value`` along it); ``ink`` itself where there is no line."""
+def _without(ink: np.ndarray, line: Line | None) -> np.ndarray:
+    """``ink`` with ``line`` painted out (a copy); ``ink`` itself where there is no line."""
     import cv2
 
     if line is None:
         return ink
     out = ink.copy()
-    cv2.line(out, line[0], line[1], value, line[2])
+    cv2.line(out, line[0], line[1], 0, line[2])
     return out
 
 
@@ -230,7 +230,7 @@ def table_quads(ink: np.ndarray, limit: int = 4) -> list[np.ndarray]:
     return quads
 
 
-CUT_LINES = 4  # long straight lines tried out of each frame (the frame's own rules are among them)
+CUT_LINES = 4  # lines across the ink's bounding box tried out of it, at most (``_long_lines``)
 EDGE = 0.1  # share of the bounding box along its sides where a line is its outline, not a crease
 CUT_MM = 0.9  # taken out along such a line (a crease is 0.1–0.5 mm wide, blurred), and at least
 CUT_WIDTH = 7  # px
@@ -253,8 +253,8 @@ def cut_quads(ink: np.ndarray, limit: int = 1) -> list[tuple[np.ndarray, Line]]:
         bh, bw = comp.shape
         width = max(CUT_WIDTH, round(CUT_MM * max(bw, bh) / TABLE_W_MM))  # the frame's long side is the table's width
         for (x0, y0), (x1, y1) in _long_lines(comp, width):
-            cut = _without(comp, ((x0, y0), (x1, y1), width))
-            frame = _rejoined(cut, ((x0, y0), (x1, y1), width))
+            here = ((x0, y0), (x1, y1), width)
+            frame = _rejoined(_without(comp, here), here)
             # Clipped: an end far outside the picture could pass behind a photo's horizon when mapped.
             inside, a, b = cv2.clipLine((0, 0, w, h), (x0 + x, y0 + y), (x1 + x, y1 + y))
             if inside:
